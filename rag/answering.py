@@ -1,0 +1,121 @@
+"""Extractive answers: the best verbatim sentences of the retrieved passages, cited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.embedding import Embedder
+from rag.models import Citation, Document, Passage, Quote
+from rag.sentences import sentences_around
+from rag.text import content_terms, stem, words
+
+NOT_FOUND = "The documents do not contain an answer to this question."
+SIMILARITY_WEIGHT = 0.65
+OVERLAP_WEIGHT = 0.25
+RANK_WEIGHT = 0.10
+REDUNDANT_SIMILARITY = 0.85
+QUOTE_SCORE_MARGIN = 0.12
+MIN_QUOTE_WORDS = 5
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A candidate quote with its score and the passage it came from."""
+
+    quote: Quote
+    passage: Passage
+    score: float
+    vector: np.ndarray
+
+
+def verified_quote(document: Document, start: int, end: int) -> Quote:
+    """A quote of document.text[start:end]; raises if the invariant cannot hold."""
+    text = document.text[start:end]
+    if not text or start < 0 or end > len(document.text):
+        raise ValueError(f"span {start}:{end} is outside document {document.id}")
+    return Quote(document.id, start, end, text)
+
+
+def score_sentences(
+    question: str,
+    passages: Sequence[Passage],
+    load_document: Callable[[str], Document],
+    embedder: Embedder,
+) -> list[ScoredSentence]:
+    """Every whole sentence of the passages, scored against the question, best first."""
+    candidates: dict[tuple[str, int, int], tuple[Quote, Passage]] = {}
+    for passage in passages:
+        document = load_document(passage.document_id)
+        for span in sentences_around(document.text, passage.start, passage.end):
+            key = (document.id, span.start, span.end)
+            if key not in candidates:
+                candidates[key] = (verified_quote(document, span.start, span.end), passage)
+    if not candidates:
+        return []
+    items = list(candidates.values())
+    vectors = embedder.embed([question] + [quote.text for quote, _ in items])
+    similarities = vectors[1:] @ vectors[0]
+    question_stems = {stem(term) for term in content_terms(question)}
+    scored = []
+    for (quote, passage), similarity, vector in zip(items, similarities, vectors[1:], strict=True):
+        score = (
+            SIMILARITY_WEIGHT * float(similarity)
+            + OVERLAP_WEIGHT * _overlap(question_stems, quote.text)
+            + RANK_WEIGHT / passage.rank
+        ) * _length_factor(quote.text)
+        scored.append(ScoredSentence(quote, passage, score, vector))
+    return sorted(scored, key=lambda item: item.score, reverse=True)
+
+
+def _overlap(question_stems: set[str], sentence: str) -> float:
+    if not question_stems:
+        return 0.0
+    sentence_stems = {stem(word) for word in words(sentence)}
+    return len(question_stems & sentence_stems) / len(question_stems)
+
+
+def _length_factor(sentence: str) -> float:
+    """Headings and fragments are rarely answers: shrink scores of very short sentences."""
+    return min(1.0, len(words(sentence)) / MIN_QUOTE_WORDS)
+
+
+def select_quotes(
+    scored: Sequence[ScoredSentence], max_quotes: int, threshold: float
+) -> list[ScoredSentence]:
+    """The best sentence and up to max_quotes - 1 close runners-up that say something new."""
+    if not scored or scored[0].score < threshold:
+        return []
+    chosen = [scored[0]]
+    floor = max(threshold, scored[0].score - QUOTE_SCORE_MARGIN)
+    for item in scored[1:]:
+        if len(chosen) >= max_quotes or item.score < floor:
+            break
+        if all(float(item.vector @ other.vector) < REDUNDANT_SIMILARITY for other in chosen):
+            chosen.append(item)
+    return chosen
+
+
+def compose(
+    chosen: Sequence[ScoredSentence], load_document: Callable[[str], Document]
+) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text of quoted sentences, each followed by its [n] marker, and the citations."""
+    citations = []
+    parts = []
+    for number, item in enumerate(chosen, start=1):
+        document = load_document(item.quote.document_id)
+        citations.append(
+            Citation(
+                number=number,
+                source=item.passage.source,
+                title=item.passage.title,
+                page=document.page_at(item.quote.start),
+                quote=item.quote,
+                passage_rank=item.passage.rank,
+                score=round(item.score, 4),
+            )
+        )
+        parts.append(f"“{item.quote.text}” [{number}]")
+    return " ".join(parts), tuple(citations)

@@ -1,0 +1,27 @@
+"""Errors a user can cause; the CLI prints their message without a traceback."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class for errors whose message tells the user what to do."""
+
+
+class IndexMismatchError(RagError):
+    """The index was built with another embedding model, chunker or format."""
+
+
+class IndexLockedError(RagError):
+    """Another process is writing to the index."""
+
+
+class DocumentError(RagError):
+    """A file could not be read as a document (empty, binary, corrupt, too large...)."""
+
+
+class ModelLoadError(RagError):
+    """The embedding model could not be loaded."""
+
+
+class NotFoundError(RagError):
+    """A named document or file does not exist."""

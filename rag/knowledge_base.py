@@ -1,0 +1,264 @@
+"""KnowledgeBase: the public entry point tying storage, retrieval and answering together."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from rag.answering import NOT_FOUND, compose, score_sentences, select_quotes
+from rag.embedding import Embedder, make_embedder
+from rag.errors import IndexLockedError, NotFoundError, RagError
+from rag.ingest import Ingestor, ProgressCallback, TextItem
+from rag.models import Answer, Document, IngestReport, Passage
+from rag.retrieval import HybridRetriever
+from rag.rewrite import rewrite_follow_up
+from rag.settings import (
+    DEFAULT_CHUNK_OVERLAP,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_MODEL,
+    RETRIEVAL_MODES,
+    Settings,
+    default_index_dir,
+)
+from rag.store import DocumentInfo, Store
+from rag.vectors import VectorIndex
+
+LOCK_NAME = ".write.lock"
+EMPTY_INDEX_NOTICE = "The index is empty: ingest some documents first."
+
+
+def open_index(
+    path: str | Path | None = None, settings: Settings | None = None, embedder: Embedder | None = None
+) -> KnowledgeBase:
+    """Open the index folder at path (RAG_INDEX or ./index by default), creating it when missing."""
+    return KnowledgeBase(Path(path) if path is not None else default_index_dir(), settings, embedder)
+
+
+class KnowledgeBase:
+    """One index folder: ingest documents, search passages, answer questions with quotes."""
+
+    def __init__(
+        self, folder: Path, settings: Settings | None = None, embedder: Embedder | None = None
+    ) -> None:
+        if folder.exists() and not folder.is_dir():
+            raise RagError(f"{folder} is a file, not an index folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.store = Store(folder)
+        self.settings = self._resolve(settings or Settings.from_env(), embedder)
+        self.embedder = embedder or make_embedder(self.model_name, self.settings.batch_size)
+        recorded = self.store.manifest()
+        self._dimension = int(recorded["dimension"]) if "dimension" in recorded else None
+        self._vectors: VectorIndex | None = None
+
+    def _resolve(self, settings: Settings, embedder: Embedder | None) -> Settings:
+        recorded = self.store.manifest()
+        model = settings.embedding_model or (embedder.name if embedder else None)
+        resolved = settings.replace(
+            embedding_model=model or recorded.get("embedding_model") or DEFAULT_MODEL,
+            chunk_size=settings.chunk_size or int(recorded.get("chunk_size", DEFAULT_CHUNK_SIZE)),
+            chunk_overlap=settings.chunk_overlap
+            if settings.chunk_overlap is not None
+            else int(recorded.get("chunk_overlap", DEFAULT_CHUNK_OVERLAP)),
+        )
+        if recorded.get("format_version"):
+            self.store.check_or_write_manifest(self._manifest_of(resolved))
+        return resolved
+
+    @staticmethod
+    def _manifest_of(settings: Settings) -> dict[str, str]:
+        return {
+            "embedding_model": str(settings.embedding_model),
+            "chunk_size": str(settings.chunk_size),
+            "chunk_overlap": str(settings.chunk_overlap),
+        }
+
+    @property
+    def model_name(self) -> str:
+        """The embedding model this index uses."""
+        return str(self.settings.embedding_model)
+
+    @property
+    def dimension(self) -> int:
+        """Vector length, from the manifest or, for a new index, from the model."""
+        if self._dimension is None:
+            self._dimension = self.embedder.dimension
+        return self._dimension
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """The FAISS index, created on first use."""
+        if self._vectors is None:
+            self._vectors = VectorIndex(self.folder, self.dimension, self.settings.approximate_above)
+        return self._vectors
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        """The retriever over this index."""
+        return HybridRetriever(
+            self.store, self.vectors, self.embedder, self.settings.candidates, self.settings.rrf_k
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the index's write lock; a second writer fails at once instead of waiting."""
+        lock_path = self.folder / LOCK_NAME
+        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IndexLockedError(
+                    f"another process is writing to {self.folder}; wait for it to finish and retry"
+                ) from None
+            manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
+            self.store.check_or_write_manifest(manifest)
+            yield
+            self.vectors.save(self.store)
+        finally:
+            os.close(handle)
+
+    def _ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.store,
+            self.embedder,
+            int(self.settings.chunk_size or DEFAULT_CHUNK_SIZE),
+            int(self.settings.chunk_overlap or 0),
+            self.settings.max_file_bytes,
+        )
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path] | str | Path,
+        prune: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders incrementally; prune drops documents whose files are gone."""
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        with self._writing():
+            return self._ingestor().ingest_files([Path(path) for path in paths], prune, progress)
+
+    def add_texts(self, items: Sequence[TextItem], progress: ProgressCallback | None = None) -> IngestReport:
+        """Ingest documents given as text, keyed by their source name."""
+        with self._writing():
+            return self._ingestor().ingest_texts(items, progress)
+
+    def remove(self, source: str) -> int:
+        """Remove a document by source (path, file name or unique suffix); return its chunk count."""
+        match = self.resolve_source(source)
+        with self._writing():
+            return self.store.remove_document(match)
+
+    def resolve_source(self, source: str) -> str:
+        """The stored source a user's name for a document refers to."""
+        sources = self.store.sources()
+        if source in sources:
+            return source
+        absolute = str(Path(source).resolve())
+        if absolute in sources:
+            return absolute
+        matches = [name for name in sources if name.endswith("/" + source.lstrip("/"))]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise NotFoundError(f"{source!r} matches {len(matches)} documents; give the full source path")
+        raise NotFoundError(f"no document {source!r} in {self.folder}; see `rag stats --documents`")
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
+        """The k passages most related to the query (hybrid, dense or lexical retrieval)."""
+        mode = mode or self.settings.retrieval_mode
+        if mode not in RETRIEVAL_MODES:
+            raise RagError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
+        if self.store.counts()[1] == 0:
+            return []
+        return self.retriever.search(query, k or self.settings.top_k, mode)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+    ) -> Answer:
+        """Answer with verbatim quotes of the documents, or refuse and show the closest passages."""
+        *_, final = self.ask_stream(question, history, k, mode)
+        return final
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        query: str | None = None,
+    ) -> Iterator[Answer]:
+        """Yield growing partial Answers as they are produced; the last one is final."""
+        if not question.strip():
+            raise RagError("the question is empty")
+        started = time.perf_counter()
+        query = (query or "").strip() or rewrite_follow_up(question, history)
+        passages = tuple(self.search(query, k, mode))
+        retrieved = time.perf_counter()
+        load = lru_cache(maxsize=None)(self.document)
+        scored = score_sentences(query, passages, load, self.embedder)
+        chosen = select_quotes(scored, self.settings.max_quotes, self.settings.refusal_threshold)
+        timings = {"retrieve_ms": _ms(started, retrieved)}
+        if not chosen:
+            notice = EMPTY_INDEX_NOTICE if not passages and self.store.counts()[0] == 0 else ""
+            timings.update(answer_ms=_ms(retrieved), total_ms=_ms(started))
+            yield Answer(question, NOT_FOUND, False, (), passages, query, timings, notice=notice)
+            return
+        for count in range(1, len(chosen) + 1):
+            text, citations = compose(chosen[:count], load)
+            timings = timings | {"answer_ms": _ms(retrieved), "total_ms": _ms(started)}
+            yield Answer(question, text, True, citations, passages, query, dict(timings))
+
+    def document(self, document_id: str) -> Document:
+        """The full stored document, by id or source."""
+        return self.store.document(document_id)
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored document with its size and chunk count."""
+        return self.store.documents()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, model, chunker settings and sizes on disk."""
+        documents, chunks = self.store.counts()
+        size = sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
+        return {
+            "index": str(self.folder),
+            "documents": documents,
+            "chunks": chunks,
+            "embedding_model": self.model_name,
+            "dimension": self._dimension,
+            "chunk_size": self.settings.chunk_size,
+            "chunk_overlap": self.settings.chunk_overlap,
+            "vector_index": self.vectors.kind if chunks and self._dimension else "empty",
+            "generation": self.store.generation(),
+            "size_bytes": size,
+        }
+
+    def close(self) -> None:
+        """Release this thread's database connection."""
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _ms(start: float, end: float | None = None) -> float:
+    return round(((end if end is not None else time.perf_counter()) - start) * 1000, 2)

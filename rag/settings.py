@@ -1,0 +1,73 @@
+"""Settings: one small frozen dataclass; None in a method call means "use these"."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_CHUNK_OVERLAP = 150
+RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
+
+
+def default_index_dir() -> Path:
+    """The index folder from RAG_INDEX, else ./index."""
+    return Path(os.environ.get("RAG_INDEX") or "index")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one knowledge base; the chunker and model are recorded in the index."""
+
+    # None: the value recorded in an existing index, else the default below.
+    embedding_model: str | None = None
+    chunk_size: int | None = None
+    chunk_overlap: int | None = None
+    top_k: int = 5
+    candidates: int = 50
+    retrieval_mode: str = "hybrid"
+    rrf_k: int = 60
+    max_quotes: int = 3
+    refusal_threshold: float = 0.42
+    batch_size: int = 64
+    max_file_bytes: int = 50 * 1024 * 1024
+    approximate_above: int = 200_000
+    answer_mode: str = "extractive"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.chunk_size is not None and self.chunk_size < 50:
+            raise ValueError("chunk_size must be at least 50 characters")
+        size = self.chunk_size or DEFAULT_CHUNK_SIZE
+        if self.chunk_overlap is not None and not 0 <= self.chunk_overlap < size:
+            raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_size")
+        if self.top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        if self.retrieval_mode not in RETRIEVAL_MODES:
+            raise ValueError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
+
+    def replace(self, **changes: object) -> Settings:
+        """Return a copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings with RAG_* environment variables applied, then the given overrides."""
+        values: dict[str, object] = {}
+        env_names = {
+            "RAG_EMBEDDING_MODEL": "embedding_model",
+            "RAG_LLM_BASE_URL": "llm_base_url",
+            "RAG_LLM_MODEL": "llm_model",
+            "RAG_LLM_API_KEY": "llm_api_key",
+            "RAG_ANSWER_MODE": "answer_mode",
+        }
+        for env_name, field_name in env_names.items():
+            if os.environ.get(env_name):
+                values[field_name] = os.environ[env_name]
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)  # type: ignore[arg-type]
