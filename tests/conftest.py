@@ -1,0 +1,59 @@
+"""Shared fixtures: a fast fake embedder, the real model loaded once, the shared data sets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import rag
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SEEDS = SHARED / "corpus" / "seeds"
+DATASETS = SHARED / "datasets"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the checkout; tests that need it fail loudly when it is missing."""
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: clone the project beside the shared folder")
+    return SHARED
+
+
+@pytest.fixture
+def fake_embedder() -> rag.HashingEmbedder:
+    """Deterministic hashed bag-of-words vectors: fast and model-free."""
+    return rag.HashingEmbedder(256)
+
+
+@pytest.fixture
+def fake_base(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> Iterator[rag.KnowledgeBase]:
+    """An empty knowledge base in a temp folder using the fake embedder."""
+    with rag.open(tmp_path / "index", embedder=fake_embedder) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> rag.Embedder:
+    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    embedder = rag.make_embedder(rag.DEFAULT_MODEL)
+    embedder.embed(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def seeds_base(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: rag.Embedder, shared_dir: Path
+) -> rag.KnowledgeBase:
+    """A real-model index of ../shared/corpus/seeds, built once per session."""
+    folder = tmp_path_factory.mktemp("seeds-index")
+    base = rag.open(folder, embedder=real_embedder)
+    report = base.ingest([SEEDS])
+    assert report.count("failed") == 0
+    return base
