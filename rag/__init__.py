@@ -12,7 +12,10 @@ from rag.errors import (
 )
 from rag.ingest import IngestProgress, TextItem
 from rag.knowledge_base import KnowledgeBase, open_index
+from rag.llm_answering import chat_model_for
+from rag.llm_client import ChatModel, LLMError, LLMResponseError, LLMUnavailableError, OpenAIChatClient
 from rag.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
+from rag.local_llm import LocalChatModel, find_bundled_llm, load_local_model
 from rag.models import (
     Answer,
     Chunk,
@@ -37,6 +40,7 @@ __all__ = [
     "NOT_FOUND",
     "SUPPORTED_SUFFIXES",
     "Answer",
+    "ChatModel",
     "Chunk",
     "Citation",
     "Document",
@@ -50,8 +54,13 @@ __all__ = [
     "IngestProgress",
     "IngestReport",
     "KnowledgeBase",
+    "LLMError",
+    "LLMResponseError",
+    "LLMUnavailableError",
+    "LocalChatModel",
     "ModelLoadError",
     "NotFoundError",
+    "OpenAIChatClient",
     "Passage",
     "Quote",
     "RagError",
@@ -59,8 +68,11 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "Settings",
     "TextItem",
+    "chat_model_for",
     "check_content_matches_type",
     "default_index_dir",
+    "find_bundled_llm",
+    "load_local_model",
     "make_embedder",
     "open",
     "open_index",

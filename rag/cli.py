@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from rag.errors import RagError
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.models import Answer, IngestReport, Passage
 from rag.progress import ProgressLine
-from rag.settings import RETRIEVAL_MODES, Settings
+from rag.settings import ANSWER_MODES, RETRIEVAL_MODES, Settings
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Command] = {}
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         reader.add_argument("-k", type=int, default=None, help="number of passages")
         reader.add_argument("--mode", choices=RETRIEVAL_MODES, default=None, help="retrieval mode")
         reader.add_argument("--json", action="store_true")
+    add_llm_arguments(sub.choices["ask"])
 
     remove = sub.add_parser("remove", parents=[common], help="remove a document")
     remove.add_argument("source", help="source path, file name or unique path suffix")
@@ -73,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=7860)
     return parser
+
+
+def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags choosing the answer mode and the language model (each also has a RAG_* env var)."""
+    parser.add_argument("--answer-mode", choices=ANSWER_MODES, default=None, help="default: extractive")
+    parser.add_argument(
+        "--llm-base-url", default=None, help="OpenAI-compatible URL, e.g. http://localhost:11434/v1"
+    )
+    parser.add_argument("--llm-model", default=None, help="model name at that URL")
+    parser.add_argument("--llm-api-key", default=None, help="API key for that URL (or RAG_LLM_API_KEY)")
+    parser.add_argument(
+        "--llm-local", default=None, metavar="PATH", help="GGUF file or model folder to run in-process"
+    )
+    parser.add_argument("--drop-unsupported", action="store_true", help="leave out unsupported sentences")
 
 
 def open_from(args: argparse.Namespace, **settings: Any) -> KnowledgeBase:
@@ -116,26 +131,53 @@ def format_report(report: IngestReport) -> str:
 @command("ask")
 def run_ask(args: argparse.Namespace) -> int:
     """rag ask QUESTION"""
-    with open_from(args) as base:
-        answer = base.ask(args.text, k=args.k, mode=args.mode)
-    if args.json:
-        print_json(answer.to_dict())
-    else:
-        print(format_answer(answer))
+    llm_settings = {
+        "answer_mode": args.answer_mode,
+        "llm_base_url": args.llm_base_url,
+        "llm_model": args.llm_model,
+        "llm_api_key": args.llm_api_key,
+        "llm_local_path": args.llm_local,
+        "drop_unsupported": args.drop_unsupported or None,
+    }
+    with open_from(args, **llm_settings) as base:
+        if args.json:
+            print_json(base.ask(args.text, k=args.k, mode=args.mode).to_dict())
+            return 0
+        answer = print_streamed(base.ask_stream(args.text, k=args.k, mode=args.mode))
+    print(format_answer(answer, with_text=False))
     return 0
 
 
-def format_answer(answer: Answer) -> str:
-    """The answer, its citations, and (for a refusal) the closest passages."""
-    lines = [answer.text]
+def print_streamed(answers: Iterator[Answer]) -> Answer:
+    """Print the answer text as it grows; if the final text differs (verification), print it again."""
+    printed = ""
+    answer: Answer | None = None
+    for answer in answers:
+        if answer.text.startswith(printed):
+            sys.stdout.write(answer.text[len(printed) :])
+            sys.stdout.flush()
+            printed = answer.text
+    assert answer is not None, "ask_stream yields at least one answer"
+    print()
+    if printed != answer.text:
+        print(f"Verified answer: {answer.text}")
+    return answer
+
+
+def format_answer(answer: Answer, with_text: bool = True) -> str:
+    """The answer, its citations, unsupported sentences, and (for a refusal) the closest passages."""
+    lines = [answer.text] if with_text else []
+    lines.extend(f"(unsupported: {item.text})" for item in answer.sentences if not item.is_supported)
     if answer.notice:
         lines.append(answer.notice)
     if answer.query != answer.question.strip():
         lines.append(f"(searched for: {answer.query})")
     for citation in answer.citations:
         page = f", page {citation.page}" if citation.page else ""
+        # An LLM answer paraphrases, so show the verbatim quote each [n] rests on.
+        quote = f": “{citation.quote.text}”" if answer.mode == "llm" else ""
         lines.append(
-            f"[{citation.number}] {citation.source}{page}, characters {citation.start}-{citation.end}"
+            f"[{citation.number}] {citation.source}{page}, characters {citation.start}-{citation.end}{quote}"
         )
     if not answer.answered and answer.passages:
         lines.append("Closest passages:")

@@ -15,10 +15,12 @@ from rag.answering import NOT_FOUND, compose, score_sentences, select_quotes
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexLockedError, NotFoundError, RagError
 from rag.ingest import Ingestor, ProgressCallback, TextItem
+from rag.llm_answering import chat_model_for, fallback_notice, llm_answer_stream, rewrite_query
+from rag.llm_client import LLMError
 from rag.models import Answer, Document, IngestReport, Passage
 from rag.retrieval import HybridRetriever
-from rag.rewrite import rewrite_follow_up
 from rag.settings import (
+    ANSWER_MODES,
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MODEL,
@@ -190,9 +192,10 @@ class KnowledgeBase:
         history: Sequence[Any] | None = None,
         k: int | None = None,
         mode: str | None = None,
+        answer_mode: str | None = None,
     ) -> Answer:
         """Answer with verbatim quotes of the documents, or refuse and show the closest passages."""
-        *_, final = self.ask_stream(question, history, k, mode)
+        *_, final = self.ask_stream(question, history, k, mode, answer_mode=answer_mode)
         return final
 
     def ask_stream(
@@ -202,27 +205,46 @@ class KnowledgeBase:
         k: int | None = None,
         mode: str | None = None,
         query: str | None = None,
+        answer_mode: str | None = None,
     ) -> Iterator[Answer]:
         """Yield growing partial Answers as they are produced; the last one is final."""
         if not question.strip():
             raise RagError("the question is empty")
+        answer_mode = answer_mode or self.settings.answer_mode
+        if answer_mode not in ANSWER_MODES:
+            raise RagError(f"unknown answer mode {answer_mode!r}: use one of {', '.join(ANSWER_MODES)}")
+        chat_model, llm_notice = None, ""
+        if answer_mode == "llm":
+            try:
+                chat_model = chat_model_for(self.settings)  # a local model loads once per process
+            except LLMError as error:
+                llm_notice = fallback_notice(error)
         started = time.perf_counter()
-        query = (query or "").strip() or rewrite_follow_up(question, history)
+        query = (query or "").strip() or rewrite_query(question, history, chat_model)
         passages = tuple(self.search(query, k, mode))
         retrieved = time.perf_counter()
         load = lru_cache(maxsize=None)(self.document)
+        if chat_model is not None and passages:
+            timings = {"retrieve_ms": _ms(started, retrieved)}
+            try:
+                yield from llm_answer_stream(
+                    chat_model, question, query, passages, load, self.embedder, self.settings, timings
+                )
+                return
+            except LLMError as error:
+                llm_notice = fallback_notice(error)
         scored = score_sentences(query, passages, load, self.embedder)
         chosen = select_quotes(scored, self.settings.max_quotes, self.settings.refusal_threshold)
         timings = {"retrieve_ms": _ms(started, retrieved)}
         if not chosen:
-            notice = EMPTY_INDEX_NOTICE if not passages and self.store.counts()[0] == 0 else ""
+            notice = EMPTY_INDEX_NOTICE if not passages and self.store.counts()[0] == 0 else llm_notice
             timings.update(answer_ms=_ms(retrieved), total_ms=_ms(started))
             yield Answer(question, NOT_FOUND, False, (), passages, query, timings, notice=notice)
             return
         for count in range(1, len(chosen) + 1):
             text, citations = compose(chosen[:count], load)
             timings = timings | {"answer_ms": _ms(retrieved), "total_ms": _ms(started)}
-            yield Answer(question, text, True, citations, passages, query, dict(timings))
+            yield Answer(question, text, True, citations, passages, query, dict(timings), notice=llm_notice)
 
     def document(self, document_id: str) -> Document:
         """The full stored document, by id or source."""

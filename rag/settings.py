@@ -11,6 +11,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_SIZE = 1000
 DEFAULT_CHUNK_OVERLAP = 150
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
+ANSWER_MODES = ("extractive", "llm")
 
 
 def default_index_dir() -> Path:
@@ -39,6 +40,11 @@ class Settings:
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
+    llm_local_path: str = ""  # a GGUF file or model folder run in-process when no base URL is set
+    llm_timeout: float = 60.0
+    llm_max_tokens: int = 256
+    support_threshold: float | None = None  # None: rag.verification.SUPPORT_THRESHOLD
+    drop_unsupported: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_size is not None and self.chunk_size < 50:
@@ -50,6 +56,8 @@ class Settings:
             raise ValueError("top_k must be at least 1")
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise ValueError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
+        if self.answer_mode not in ANSWER_MODES:
+            raise ValueError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
 
     def replace(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""
@@ -64,6 +72,7 @@ class Settings:
             "RAG_LLM_BASE_URL": "llm_base_url",
             "RAG_LLM_MODEL": "llm_model",
             "RAG_LLM_API_KEY": "llm_api_key",
+            "RAG_LLM_LOCAL": "llm_local_path",
             "RAG_ANSWER_MODE": "answer_mode",
         }
         for env_name, field_name in env_names.items():
