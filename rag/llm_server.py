@@ -127,7 +127,7 @@ def _completion(kind: str, model: str, choice: dict[str, Any], finish: str | Non
 def start_server(chat_model: ChatModel, host: str = "127.0.0.1", port: int = 0) -> ChatServer:
     """Serve chat_model in a background thread (port 0 picks a free port); call .shutdown() to stop."""
     server = ChatServer(chat_model, host, port)
-    threading.Thread(target=server.serve_forever, name="chat-server", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), name="chat-server", daemon=True).start()
     return server
 
 

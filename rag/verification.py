@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,12 +62,12 @@ def strip_markers(text: str) -> str:
 def answer_sentences(text: str) -> list[str]:
     """The sentences of a generated answer, markers removed; short ones are kept too."""
     clean = strip_markers(text)
-    pieces: list[str] = []
-    start = 0
+    # split_sentences skips very short sentences; the gaps between its spans keep them.
+    cuts = [0]
     for span in split_sentences(clean):
-        pieces.append(clean[start : span.end])
-        start = span.end
-    pieces.append(clean[start:])
+        cuts.extend((span.start, span.end))
+    cuts.append(len(clean))
+    pieces = [clean[start:end] for start, end in itertools.pairwise(cuts)]
     return [" ".join(piece.split()) for piece in pieces if _WORD.search(piece)]
 
 
