@@ -1,0 +1,44 @@
+"""python -m ui: open (and optionally fill) an index, then serve the chat UI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import rag
+from ui import security
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, ingest --docs folders, start the server."""
+    parser = argparse.ArgumentParser(prog="python -m ui", description="The Verbatim chat UI.")
+    parser.add_argument(
+        "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, local only)"
+    )
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--model", default=None, help="embedding model (default: the index's own)")
+    parser.add_argument(
+        "--docs", type=Path, action="append", default=[], help="folder to index at start-up (repeatable)"
+    )
+    parser.add_argument("--max-upload-mb", type=int, default=security.DEFAULT_MAX_UPLOAD_MB)
+    args = parser.parse_args(argv)
+    from ui import server  # gradio loads slowly: only after the arguments are known to be good
+
+    try:
+        base = server.open_base(args.index or rag.default_index_dir(), args.model, args.docs)
+        server.launch(base, args.host, args.port, args.docs, args.max_upload_mb)
+    except rag.RagError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

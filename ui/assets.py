@@ -1,0 +1,87 @@
+"""The page's CSS and the small scripts that wire citation clicks to the document viewer."""
+
+# Theme variables keep every colour readable in both light and dark mode.
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+#app-header h1 { margin: 0; font-size: 1.6rem; }
+#app-header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
+.answer { line-height: 1.55; }
+.answer .refusal { font-weight: 600; margin: 0; }
+.answer .notice, .hint { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.answer .query-used { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0.4rem 0 0; }
+.answer .sentence.unsupported {
+  text-decoration: underline wavy var(--color-red-500, #ef4444);
+  text-underline-offset: 3px; opacity: 0.8;
+}
+.answer .sentence.unsupported::after { content: " (unsupported)"; font-size: 0.75em; color: var(--color-red-500, #ef4444); }
+.answer.error { color: var(--color-red-500, #ef4444); }
+button.cite {
+  border: none; background: var(--color-accent-soft); color: var(--color-accent);
+  border-radius: 4px; padding: 0 0.3em; margin: 0 0.1em; font-size: 0.8em; font-weight: 700;
+  cursor: pointer; vertical-align: super; line-height: 1.2;
+}
+button.cite:hover, button.cite:focus-visible { outline: 2px solid var(--color-accent); }
+mark.quote { background: #fde68a; color: #1f2937; border-radius: 3px; padding: 0 1px; }
+.dark mark.quote { background: #a16207; color: #fffbeb; }
+.sources { display: flex; flex-direction: column; gap: 0.75rem; }
+.source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6rem 0.75rem;
+  background: var(--background-fill-secondary); }
+.source button.source-number { float: right; vertical-align: baseline; font-size: 0.9em; }
+.source-title { font-weight: 600; overflow-wrap: anywhere; }
+.source-file { color: var(--body-text-color-subdued); font-size: 0.85em; overflow-wrap: anywhere; }
+.sources-heading { font-weight: 600; }
+blockquote.passage { margin: 0.5rem 0 0; padding: 0 0 0 0.75rem; border-left: 3px solid var(--border-color-accent);
+  white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.92em; max-height: 16rem; overflow: auto; }
+.viewer-head { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: baseline; margin-bottom: 0.5rem; }
+.viewer-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 60vh; overflow: auto;
+  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.75rem;
+  background: var(--background-fill-secondary); font-size: 0.92em; line-height: 1.5; }
+.empty { color: var(--body-text-color-subdued); }
+table.documents, table.results { width: 100%; border-collapse: collapse; font-size: 0.92em; }
+table.documents th, table.documents td, table.results td { text-align: left; padding: 0.35rem 0.5rem;
+  border-bottom: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+td.num { text-align: right; white-space: nowrap; }
+.badge { border-radius: 999px; padding: 0 0.5em; background: var(--background-fill-secondary);
+  border: 1px solid var(--border-color-primary); font-size: 0.85em; }
+.status-added .badge, .status-updated .badge { border-color: var(--color-green-500, #22c55e); }
+.status-failed .badge { border-color: var(--color-red-500, #ef4444); }
+dl.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: 0.5rem; margin: 0; }
+.stat { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem 0.6rem; }
+.stat dt { font-size: 0.8em; color: var(--body-text-color-subdued); }
+.stat dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  .gradio-container { padding: 0.4rem !important; }
+  #app-header h1 { font-size: 1.25rem; }
+}
+"""
+
+# Citation markers live inside server-rendered HTML, so one delegated listener forwards a click
+# to a hidden textbox + button pair that runs the viewer event.
+ON_LOAD_JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const marker = event.target.closest ? event.target.closest('button.cite') : null;
+    const target = marker ? Array.from(marker.classList).find((name) => /^cite-\\d+-\\d+$/.test(name)) : null;
+    if (!target) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const box = document.querySelector('#cite-target textarea, #cite-target input');
+    const open = document.querySelector('#cite-open');
+    if (!box || !open) return;
+    box.value = target;
+    box.dispatchEvent(new Event('input', { bubbles: true }));
+    setTimeout(() => open.click(), 0);
+  }, true);
+}
+"""
+
+SCROLL_TO_QUOTE_JS = """
+() => {
+  const show = (tries) => {
+    const mark = document.querySelector('#viewer #quote-target');
+    if (mark) { mark.scrollIntoView({ block: 'center' }); return; }
+    if (tries > 0) setTimeout(() => show(tries - 1), 100);
+  };
+  setTimeout(() => show(20), 50);
+}
+"""

@@ -1,0 +1,131 @@
+"""The Documents tab's logic: keep uploads, ingest them with progress, list and remove documents."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import rag
+from ui import render, security
+
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class IngestUpdate:
+    """One step of an upload: progress text, and at the end the per-file results."""
+
+    progress: str
+    results_html: str = ""
+    is_done: bool = False
+
+
+def keep_uploads(
+    files: Sequence[str | Path], uploads: Path, max_bytes: int
+) -> tuple[list[Path], list[tuple[str, str]], dict[str, str]]:
+    """Copy accepted uploads into the uploads folder: (kept paths, refused (name, reason), names)."""
+    kept: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    names: dict[str, str] = {}
+    for file in list(files)[: security.MAX_FILES_PER_UPLOAD]:
+        path = Path(file)
+        try:
+            target = security.store_upload(path.name, path, uploads, max_bytes)
+        except rag.DocumentError as error:
+            refused.append((path.name, str(error)))
+            continue
+        kept.append(target)
+        names[str(target.resolve())] = target.name
+    for file in list(files)[security.MAX_FILES_PER_UPLOAD :]:
+        refused.append((Path(file).name, f"more than {security.MAX_FILES_PER_UPLOAD} files in one upload"))
+    return kept, refused, names
+
+
+def ingest_uploads(
+    base: rag.KnowledgeBase, files: Sequence[str | Path], uploads: Path, max_bytes: int
+) -> Iterator[IngestUpdate]:
+    """Check, keep and ingest uploaded files, yielding progress and finally the per-file results."""
+    if not files:
+        yield IngestUpdate("Choose one or more files first.", is_done=True)
+        return
+    kept, refused, names = keep_uploads(files, uploads, max_bytes)
+    if not kept:
+        yield IngestUpdate("No file was accepted.", render.rejected_html(refused), True)
+        return
+    updates: queue.Queue[rag.IngestProgress] = queue.Queue()
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = base.ingest(kept, progress=updates.put)
+        except rag.RagError as error:
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="ui-ingest", daemon=True)
+    worker.start()
+    yield IngestUpdate(f"Indexing {len(kept)} file(s)…")
+    while worker.is_alive():
+        worker.join(POLL_SECONDS)
+        latest = _drain(updates)
+        if latest is not None:
+            yield IngestUpdate(progress_text(latest))
+    report = outcome.get("report")
+    if not isinstance(report, rag.IngestReport):
+        message = f"Indexing failed: {outcome.get('error', 'unknown error')}"
+        yield IngestUpdate(message, render.rejected_html(refused), True)
+        return
+    done = f"Done: {report.count('added')} added, {report.count('updated')} updated, "
+    done += f"{report.count('unchanged')} unchanged, {report.count('failed') + len(refused)} failed."
+    yield IngestUpdate(done, render.rejected_html(refused) + render.report_html(report, names), True)
+
+
+def _drain(updates: queue.Queue[rag.IngestProgress]) -> rag.IngestProgress | None:
+    latest = None
+    while True:
+        try:
+            latest = updates.get_nowait()
+        except queue.Empty:
+            return latest
+
+
+def progress_text(progress: rag.IngestProgress) -> str:
+    """'2/5 files · 40 chunks · 3.1 s · now: notes.md'."""
+    current = Path(progress.current).name if progress.current else ""
+    text = f"{progress.done}/{progress.total} files · {progress.chunks} chunks · {progress.seconds:.1f} s"
+    return text + (f" · last: {current}" if current else "")
+
+
+def remove_document(base: rag.KnowledgeBase, source: str) -> str:
+    """Remove one document; the message says what happened."""
+    if not source:
+        return "Choose a document to remove."
+    try:
+        chunks = base.remove(source)
+    except rag.RagError as error:
+        return f"Could not remove it: {error}"
+    return f"Removed {Path(source).name} ({chunks} chunks)."
+
+
+def document_choices(base: rag.KnowledgeBase) -> list[tuple[str, str]]:
+    """(label, source) pairs for the remove menu."""
+    return [(f"{Path(info.source).name} — {info.title}", info.source) for info in base.documents()]
+
+
+class TerminalProgress:
+    """Start-up ingest progress on the terminal, one line per update at most every second."""
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 1.0) -> None:
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self._last = -interval
+
+    def __call__(self, progress: rag.IngestProgress) -> None:
+        if progress.done < progress.total and progress.seconds - self._last < self.interval:
+            return
+        self._last = progress.seconds
+        print(f"  {progress_text(progress)}", file=self.stream, flush=True)

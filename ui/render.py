@@ -1,0 +1,237 @@
+"""Turn answers, passages and documents into inert HTML: every document-derived string is escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+
+import rag
+
+QUOTE_CONTEXT_CHARS = 300
+VIEWER_MAX_CHARS = 200_000
+_MARKER = re.compile(r"\[(\d+)\]")
+# Gradio's HTML component runs values through JS-template and Handlebars substitution, so the
+# characters those treat specially are escaped too, not only HTML's.
+_EXTRA_ESCAPES = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"})
+
+DocumentLoader = Callable[[str], rag.Document]
+
+
+def escape(text: object) -> str:
+    """Text made safe to place inside HTML element content or a quoted attribute."""
+    return html.escape(str(text), quote=True).translate(_EXTRA_ESCAPES)
+
+
+def highlight(text: str, start: int, end: int, mark_id: str = "") -> str:
+    """Escaped text with [start, end) wrapped in a <mark>."""
+    start, end = max(0, start), min(len(text), end)
+    attribute = f' id="{escape(mark_id)}"' if mark_id else ""
+    return (
+        f"{escape(text[:start])}<mark class='quote'{attribute}>{escape(text[start:end])}</mark>"
+        f"{escape(text[end:])}"
+    )
+
+
+def _markers(text: str, turn: int) -> str:
+    """Escaped answer text whose [n] markers become buttons that open citation n."""
+    pieces, last = [], 0
+    for match in _MARKER.finditer(text):
+        pieces.append(escape(text[last : match.start()]))
+        number = match.group(1)
+        pieces.append(
+            f"<button class='cite cite-{turn}-{number}' title='Open source {number}'>[{number}]</button>"
+        )
+        last = match.end()
+    pieces.append(escape(text[last:]))
+    return "".join(pieces)
+
+
+def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
+    """One assistant message: quotes with clickable [n], sentence support, refusal and notices."""
+    # Gradio's chat sanitiser drops data-* attributes, so state and targets travel in class names.
+    state = "final" if is_final else "partial"
+    refused = "" if answer.answered else " refused"
+    parts = [f"<div class='answer {state}{refused} turn-{turn}'>"]
+    if not answer.answered:
+        parts.append(f"<p class='refusal'>{escape(answer.text)}</p>")
+        if answer.passages:
+            parts.append("<p class='hint'>The closest passages are listed under Sources.</p>")
+    elif answer.sentences:
+        for sentence in answer.sentences:
+            css = "sentence supported" if sentence.is_supported else "sentence unsupported"
+            tip = "" if sentence.is_supported else " title='Not supported by the cited passages'"
+            parts.append(f"<span class='{css}'{tip}>{_markers(sentence.text, turn)}</span> ")
+    else:
+        parts.append(f"<div class='answer-text'>{_markers(answer.text, turn)}</div>")
+    if answer.notice:
+        parts.append(f"<p class='notice'>{escape(answer.notice)}</p>")
+    if is_final and answer.query and answer.query.strip() != answer.question.strip():
+        parts.append(f"<p class='query-used'>Searched for: <q>{escape(answer.query)}</q></p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def question_html(question: str) -> str:
+    """One user message, escaped."""
+    return f"<div class='question'>{escape(question)}</div>"
+
+
+def _place(title: str, source: str, page: int | None) -> str:
+    name = source.rsplit("/", 1)[-1]
+    page_text = f" · page {page}" if page else ""
+    heading = "" if title in ("", source, name, name.rsplit(".", 1)[0]) else title
+    title_html = f"<div class='source-title'>{escape(heading)}</div>" if heading else ""
+    return f"{title_html}<div class='source-file' title='{escape(source)}'>{escape(name)}{page_text}</div>"
+
+
+def passage_for(answer: rag.Answer, citation: rag.Citation) -> rag.Passage | None:
+    """The retrieved passage a citation's quote came from."""
+    return next((passage for passage in answer.passages if passage.rank == citation.passage_rank), None)
+
+
+def quote_in_context(citation: rag.Citation, passage: rag.Passage | None, load: DocumentLoader) -> str:
+    """The citing passage with its quote highlighted, or a window of the document around it."""
+    quote = citation.quote
+    if (
+        passage is not None
+        and passage.document_id == quote.document_id
+        and passage.start <= quote.start
+        and quote.end <= passage.end
+    ):
+        return highlight(passage.text, quote.start - passage.start, quote.end - passage.start)
+    text = load(quote.document_id).text
+    window_start = max(0, quote.start - QUOTE_CONTEXT_CHARS)
+    window_end = min(len(text), quote.end + QUOTE_CONTEXT_CHARS)
+    window = text[window_start:window_end]
+    body = highlight(window, quote.start - window_start, quote.end - window_start)
+    return ("… " if window_start else "") + body + (" …" if window_end < len(text) else "")
+
+
+def sources_html(answer: rag.Answer | None, turn: int, load: DocumentLoader) -> str:
+    """The Sources panel: each citation with its highlighted quote, or the closest passages."""
+    if answer is None:
+        return "<div class='sources empty'>Sources of the latest answer appear here.</div>"
+    parts = ["<div class='sources'>"]
+    for citation in answer.citations:
+        context = quote_in_context(citation, passage_for(answer, citation), load)
+        parts.append(
+            f"<div class='source' data-number='{citation.number}'>"
+            f"<button class='cite source-number cite-{turn}-{citation.number}'"
+            f" title='Open in the document viewer'>[{citation.number}]</button>"
+            f"{_place(citation.title, citation.source, citation.page)}"
+            f"<blockquote class='passage'>{context}</blockquote></div>"
+        )
+    if not answer.citations and answer.passages:
+        parts.append("<div class='sources-heading'>Closest passages (not enough to answer)</div>")
+        for passage in answer.passages:
+            parts.append(
+                f"<div class='source closest'>{_place(passage.title, passage.source, passage.page)}"
+                f"<blockquote class='passage'>{escape(passage.text)}</blockquote></div>"
+            )
+    if not answer.citations and not answer.passages:
+        parts.append("<div class='sources empty'>No passages were found.</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def viewer_html(document: rag.Document, start: int, end: int, number: int) -> str:
+    """The full document with the quote highlighted (a window around it for huge documents)."""
+    text = document.text
+    window_start = 0
+    if len(text) > VIEWER_MAX_CHARS:
+        window_start = max(0, start - VIEWER_MAX_CHARS // 2)
+        text = text[window_start : window_start + VIEWER_MAX_CHARS]
+    page = document.page_at(start)
+    page_text = f" · page {page}" if page else ""
+    note = ""
+    if window_start or len(document.text) > VIEWER_MAX_CHARS:
+        note = (
+            f"<p class='hint'>Showing characters {window_start:,}–{window_start + len(text):,}"
+            f" of {len(document.text):,}.</p>"
+        )
+    body = highlight(text, start - window_start, end - window_start, "quote-target")
+    return (
+        f"<div class='viewer' data-document='{escape(document.id)}'>"
+        f"<div class='viewer-head'>[{number}] {_place(document.title, document.source, None)}"
+        f"<span class='hint'>characters {start:,}–{end:,}{page_text}</span></div>{note}"
+        f"<div class='viewer-text'>{body}</div></div>"
+    )
+
+
+def viewer_placeholder(message: str = "Click a [n] marker to open its document here.") -> str:
+    """The viewer before any citation is opened."""
+    return f"<div class='viewer empty'>{escape(message)}</div>"
+
+
+def documents_html(documents: Sequence[rag.DocumentInfo]) -> str:
+    """The indexed documents as a table with size and chunk count."""
+    if not documents:
+        return "<p class='hint'>No documents yet: upload some above.</p>"
+    rows = "".join(
+        f"<tr><td class='doc-name' title='{escape(info.source)}'>{escape(info.source.rsplit('/', 1)[-1])}</td>"
+        f"<td>{escape(info.title)}</td><td class='num'>{format_bytes(info.size_bytes)}</td>"
+        f"<td class='num'>{info.chunks}</td></tr>"
+        for info in documents
+    )
+    return (
+        "<table class='documents'><thead><tr><th>File</th><th>Title</th><th>Size</th><th>Chunks</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def report_html(report: rag.IngestReport, names: dict[str, str] | None = None) -> str:
+    """Per-file ingest results (added / updated / unchanged / failed with the reason)."""
+    names = names or {}
+    rows = []
+    for result in report.files:
+        name = names.get(result.source, result.source.rsplit("/", 1)[-1])
+        detail = result.reason or (f"{result.chunks} chunks" if result.chunks else "")
+        if result.warnings:
+            detail += " · " + "; ".join(result.warnings)
+        rows.append(
+            f"<tr class='status-{escape(result.status)}'><td>{escape(name)}</td>"
+            f"<td><span class='badge'>{escape(result.status)}</span></td><td>{escape(detail)}</td></tr>"
+        )
+    summary = (
+        f"{len(report.files)} file(s) in {report.seconds:.1f} s, {report.chunks_embedded} chunks embedded"
+    )
+    return (
+        f"<div class='report'><p>{escape(summary)}</p><table class='results'><tbody>{''.join(rows)}"
+        "</tbody></table></div>"
+    )
+
+
+def rejected_html(rejected: Sequence[tuple[str, str]]) -> str:
+    """Uploads refused before ingest, with the reason."""
+    rows = "".join(
+        f"<tr class='status-failed'><td>{escape(name)}</td><td><span class='badge'>refused</span></td>"
+        f"<td>{escape(reason)}</td></tr>"
+        for name, reason in rejected
+    )
+    return f"<table class='results'><tbody>{rows}</tbody></table>" if rows else ""
+
+
+def stats_html(stats: dict[str, object]) -> str:
+    """Documents, chunks, model and index size."""
+    size = stats.get("size_bytes")
+    items = [
+        ("Documents", stats.get("documents")),
+        ("Chunks", stats.get("chunks")),
+        ("Embedding model", stats.get("embedding_model")),
+        ("Vector index", stats.get("vector_index")),
+        ("Index size", format_bytes(int(size)) if isinstance(size, int) else size),
+        ("Index folder", stats.get("index")),
+    ]
+    cells = "".join(f"<div class='stat'><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)
+    return f"<dl class='stats'>{cells}</dl>"
+
+
+def format_bytes(size: int) -> str:
+    """1234567 -> '1.2 MB'."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

@@ -1,0 +1,86 @@
+"""Start the web server with safe defaults: local only, no share link, no analytics, bounded uploads."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import gradio as gr
+
+import rag
+from ui import app as app_module
+from ui import assets, documents, security
+
+
+def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.KnowledgeBase:
+    """Open the index and bring the --docs folders into it (incremental: unchanged files are skipped)."""
+    base = rag.open(index, rag.Settings.from_env(embedding_model=model))
+    for folder in docs:
+        if not folder.exists():
+            raise rag.NotFoundError(f"--docs {folder} does not exist; give a folder of documents")
+    if docs:
+        print(f"Indexing {', '.join(map(str, docs))} into {index} …", file=sys.stderr, flush=True)
+        try:
+            report = base.ingest(list(docs), prune=True, progress=documents.TerminalProgress())
+        except rag.IndexLockedError as error:
+            print(f"Skipping the start-up ingest: {error}", file=sys.stderr, flush=True)
+        else:
+            summary = ", ".join(
+                f"{report.count(status)} {status}"
+                for status in ("added", "updated", "unchanged", "removed", "failed", "skipped")
+                if report.count(status)
+            )
+            print(
+                f"Indexed: {summary or 'nothing'}; {report.chunks_embedded} chunks embedded "
+                f"in {report.seconds:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            for result in report.failed:
+                print(f"  failed: {result.source}: {result.reason}", file=sys.stderr, flush=True)
+    # Load the embedding model now so the first question does not wait for it.
+    base.embedder.embed(["warm up"])
+    return base
+
+
+def launch(
+    base: rag.KnowledgeBase,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    docs: Sequence[Path] = (),
+    max_upload_mb: int = security.DEFAULT_MAX_UPLOAD_MB,
+) -> None:
+    """Serve the app until interrupted; prints the local URL once it is up."""
+    config = app_module.AppConfig(
+        uploads=base.folder / security.UPLOADS_FOLDER, max_upload_bytes=max_upload_mb * 1024 * 1024
+    )
+    page = app_module.build_app(base, config)
+    page.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        auth=security.auth_from_env(),
+        auth_message="Log in with RAG_UI_USER / RAG_UI_PASSWORD.",
+        max_file_size=f"{max_upload_mb}mb",
+        blocked_paths=security.blocked_paths(base.folder, docs),
+        allowed_paths=[],
+        enable_monitoring=False,
+        show_error=False,
+        quiet=True,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        prevent_thread_lock=True,
+        inbrowser=False,
+        theme=gr.themes.Soft(primary_hue="indigo"),
+        css=assets.CSS,
+        js=assets.ON_LOAD_JS,
+    )
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"Verbatim is running at http://{shown_host}:{page.server_port}/", flush=True)
+    try:
+        page.block_thread()
+    finally:
+        page.close()
+        base.close()
