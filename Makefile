@@ -27,7 +27,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 run: install
-	$(BIN)/python -m rag.demo $(if $(DOCS),--docs $(DOCS)) --index $(INDEX)
+	$(BIN)/python -m ui --docs $(or $(DOCS),docs) --index $(INDEX)
 
 lint: install
 	$(BIN)/ruff check .
