@@ -32,7 +32,7 @@ class AppConfig:
 
 def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
     """The whole page; launch it with ui.server.launch."""
-    with gr.Blocks(title="Verbatim", analytics_enabled=False) as app:
+    with gr.Blocks(title="Verbatim", analytics_enabled=False, fill_width=True) as app:
         turns = gr.State([])
         pending = gr.State("")
         gr.HTML(
@@ -62,6 +62,7 @@ def _chat_tab(base: rag.KnowledgeBase, config: AppConfig, turns: gr.State) -> di
         with gr.Column(scale=3, min_width=320):
             parts["chatbot"] = gr.Chatbot(
                 label="Conversation",
+                show_label=False,
                 elem_id="chatbot",
                 height=520,
                 render_markdown=False,
@@ -237,12 +238,13 @@ def _wire_chat(
         chat["viewer"],
         queue=False,
     ).then(None, js=assets.SCROLL_TO_QUOTE_JS)
-    chat["clear"].click(
-        lambda: ([], [], render.sources_html(None, -1, base.document), render.viewer_placeholder(), "", ""),
-        None,
-        [chat["chatbot"], turns, chat["sources"], chat["viewer"], chat["query"], chat["markdown"]],
-        queue=False,
-    )
+    reset = [chat["chatbot"], turns, chat["sources"], chat["viewer"], chat["query"], chat["markdown"]]
+
+    def cleared() -> tuple[Any, ...]:
+        return [], [], render.sources_html(None, -1, base.document), render.viewer_placeholder(), "", ""
+
+    chat["clear"].click(cleared, None, reset, queue=False)
+    chat["chatbot"].clear(cleared, None, reset, queue=False)
     chat["export_md"].click(
         lambda t: _export(responses.export_markdown(t), ".md"), turns, chat["export_file"]
     )

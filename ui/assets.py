@@ -2,7 +2,7 @@
 
 # Theme variables keep every colour readable in both light and dark mode.
 CSS = """
-.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
 #app-header h1 { margin: 0; font-size: 1.6rem; }
 #app-header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
 .answer { line-height: 1.55; }
@@ -39,7 +39,9 @@ blockquote.passage { margin: 0.5rem 0 0; padding: 0 0 0 0.75rem; border-left: 3p
 .empty { color: var(--body-text-color-subdued); }
 table.documents, table.results { width: 100%; border-collapse: collapse; font-size: 0.92em; }
 table.documents th, table.documents td, table.results td { text-align: left; padding: 0.35rem 0.5rem;
-  border-bottom: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+  border: none !important; border-bottom: 1px solid var(--border-color-primary) !important;
+  overflow-wrap: anywhere; }
+table.documents, table.results { border: none !important; }
 td.num { text-align: right; white-space: nowrap; }
 .badge { border-radius: 999px; padding: 0 0.5em; background: var(--background-fill-secondary);
   border: 1px solid var(--border-color-primary); font-size: 0.85em; }

@@ -186,7 +186,7 @@ def report_html(report: rag.IngestReport, names: dict[str, str] | None = None) -
     rows = []
     for result in report.files:
         name = names.get(result.source, result.source.rsplit("/", 1)[-1])
-        detail = result.reason or (f"{result.chunks} chunks" if result.chunks else "")
+        detail = result.reason or (_plural(result.chunks, "chunk") if result.chunks else "")
         if result.warnings:
             detail += " · " + "; ".join(result.warnings)
         rows.append(
@@ -194,7 +194,8 @@ def report_html(report: rag.IngestReport, names: dict[str, str] | None = None) -
             f"<td><span class='badge'>{escape(result.status)}</span></td><td>{escape(detail)}</td></tr>"
         )
     summary = (
-        f"{len(report.files)} file(s) in {report.seconds:.1f} s, {report.chunks_embedded} chunks embedded"
+        f"{_plural(len(report.files), 'file')} in {report.seconds:.1f} s, "
+        f"{_plural(report.chunks_embedded, 'chunk')} embedded"
     )
     return (
         f"<div class='report'><p>{escape(summary)}</p><table class='results'><tbody>{''.join(rows)}"
@@ -225,6 +226,10 @@ def stats_html(stats: dict[str, object]) -> str:
     ]
     cells = "".join(f"<div class='stat'><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)
     return f"<dl class='stats'>{cells}</dl>"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def format_bytes(size: int) -> str:

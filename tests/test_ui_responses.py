@@ -1,0 +1,247 @@
+"""The UI's response logic, rendering and upload checks, without a server or a browser."""
+
+from __future__ import annotations
+
+import ast
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rag
+from ui import documents, render, responses, security
+
+UI_DIR = Path(__file__).resolve().parents[1] / "ui"
+ZANZIBAR = (
+    "The Zanzibar spice harbour shipped 4,200 tonnes of cloves in 2021. Dockworkers there use blue cranes."
+    "\n\nThe lighthouse keeper of Pemba island paints the tower white every spring."
+)
+HOSTILE = "<img src=x onerror=alert(1)> {{constructor}} ${alert(2)} ![pixel](http://example.invalid/p.png)"
+
+
+@pytest.fixture
+def base(fake_base: rag.KnowledgeBase) -> rag.KnowledgeBase:
+    """The fake-embedder knowledge base holding one small document."""
+    fake_base.add_texts([rag.TextItem("notes/zanzibar.md", ZANZIBAR, "Zanzibar")])
+    return fake_base
+
+
+def ask(base: rag.KnowledgeBase, question: str, turns: Sequence[responses.Turn] = ()) -> list[responses.Turn]:
+    *_, final = responses.stream_turns(base, question, turns, responses.AskOptions())
+    return final
+
+
+def test_escape_neutralises_html_and_template_syntax() -> None:
+    escaped = render.escape(HOSTILE)
+    assert "<img" not in escaped and "&lt;img" in escaped
+    assert "{{" not in escaped and "${" not in escaped
+
+
+def test_stream_turns_yields_pending_then_growing_then_final(base: rag.KnowledgeBase) -> None:
+    steps = list(responses.stream_turns(base, "How many tonnes of cloves?", [], responses.AskOptions()))
+    assert steps[0][-1].answer is None
+    assert all(not step[-1].is_final for step in steps[:-1])
+    final = steps[-1][-1]
+    assert final.is_final and final.answer is not None and final.answer.answered
+    assert "4,200 tonnes" in final.answer.text
+
+
+def test_empty_question_yields_nothing(base: rag.KnowledgeBase) -> None:
+    assert list(responses.stream_turns(base, "   ", [], responses.AskOptions())) == []
+
+
+def test_ask_error_becomes_a_final_error_turn(base: rag.KnowledgeBase) -> None:
+    options = responses.AskOptions(retrieval_mode="nonsense")
+    *_, final = responses.stream_turns(base, "cloves?", [], options)
+    assert final[-1].is_final and "unknown retrieval mode" in final[-1].error
+    assert "answer final error" in responses.chat_messages(final)[-1]["content"]
+
+
+def test_follow_up_uses_the_conversation_and_shows_the_query(base: rag.KnowledgeBase) -> None:
+    first = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")
+    second = ask(base, "and what about Pemba?", first)
+    answer = second[-1].answer
+    assert answer is not None and "Zanzibar" in answer.query and answer.query != answer.question
+    assert "Searched for:" in responses.chat_messages(second)[-1]["content"]
+    assert responses.history_of(first)[0] == {"role": "user", "content": first[0].question}
+
+
+def test_edited_query_overrides_retrieval(base: rag.KnowledgeBase) -> None:
+    first = ask(base, "tell me something")
+    *_, again = responses.stream_turns(
+        base, first[-1].question, first, responses.AskOptions(), query="lighthouse keeper Pemba island"
+    )
+    assert again[-1].answer is not None and again[-1].answer.query == "lighthouse keeper Pemba island"
+
+
+def test_answer_html_makes_markers_clickable_and_escapes_text(base: rag.KnowledgeBase) -> None:
+    answer = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")[-1].answer
+    assert answer is not None
+    html = render.answer_html(answer, 3, True)
+    assert "class='cite cite-3-1'" in html and "answer final" in html
+    hostile = rag.Answer("q", HOSTILE + " [1]", True, answer.citations, answer.passages, "q")
+    assert "<img" not in render.answer_html(hostile, 0, True)
+
+
+def test_unsupported_sentences_are_marked() -> None:
+    sentences = (
+        rag.SentenceSupport("Cloves ship from Zanzibar [1].", 0.9, True, (1,)),
+        rag.SentenceSupport("They are purple.", 0.1, False, ()),
+    )
+    answer = rag.Answer("q", "x", True, (), (), "q", mode="llm", sentences=sentences)
+    html = render.answer_html(answer, 0, True)
+    assert "sentence supported" in html and "sentence unsupported" in html
+    assert html.index("They are purple") > html.index("sentence unsupported")
+
+
+def test_refusal_is_plain_and_sources_list_closest_passages(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "What is the boiling point of mercury?")
+    answer = turns[-1].answer
+    assert answer is not None and not answer.answered
+    assert rag.NOT_FOUND in responses.chat_messages(turns)[-1]["content"]
+    assert "Closest passages" in responses.sources_for(base, turns)
+
+
+def test_sources_highlight_the_quote_inside_its_passage(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")
+    sources = responses.sources_for(base, turns)
+    assert "<mark class='quote'>The Zanzibar spice harbour shipped 4,200 tonnes" in sources
+
+
+def test_quote_outside_its_passage_is_shown_in_a_document_window(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")
+    answer = turns[-1].answer
+    assert answer is not None
+    citation = answer.citations[0]
+    elsewhere = rag.Passage(1, 0, "other", "x", "x", None, 500, 600, "unrelated", None, None, 0.1)
+    context = render.quote_in_context(citation, elsewhere, base.document)
+    assert f"<mark class='quote'>{render.escape(citation.quote.text)}</mark>" in context
+
+
+def test_open_citation_highlights_exactly_the_quote(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")
+    viewer = responses.open_citation(base, turns, "cite-0-1")
+    quote = turns[-1].answer.citations[0].quote.text  # type: ignore[union-attr]
+    assert f"<mark class='quote' id=\"quote-target\">{render.escape(quote)}</mark>" in viewer
+    assert "no longer available" in responses.open_citation(base, turns, "cite-0-9")
+    assert responses.parse_target("garbage") is None
+
+
+def test_markdown_and_json_exports(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")
+    markdown = responses.export_markdown(turns)
+    assert "## How many tonnes" in markdown and "> The Zanzibar spice harbour" in markdown
+    assert "[1] Zanzibar (notes/zanzibar.md)" in responses.answer_markdown(turns[-1].answer)
+    record = json.loads(responses.export_json(turns))
+    assert record["turns"][0]["answer"]["citations"][0]["n"] == 1
+
+
+def test_safe_file_name_drops_folders_and_leading_dots() -> None:
+    assert security.safe_file_name("../../etc/.passwd.md") == "passwd.md"
+    assert security.safe_file_name("C:\\Users\\me\\notes.txt") == "notes.txt"
+    with pytest.raises(rag.DocumentError):
+        security.safe_file_name("...")
+
+
+def test_check_upload_refuses_wrong_type_size_and_content(tmp_path: Path) -> None:
+    png = tmp_path / "photo.txt"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    with pytest.raises(rag.DocumentError, match="PNG"):
+        security.check_upload("photo.txt", png, 10_000)
+    with pytest.raises(rag.DocumentError, match="not supported"):
+        security.check_upload("tool.exe", png, 10_000)
+    with pytest.raises(rag.DocumentError, match="upload limit"):
+        security.check_upload("photo.txt", png, 10)
+
+
+def test_blocked_paths_cover_the_index_and_data_folders(tmp_path: Path) -> None:
+    blocked = security.blocked_paths(tmp_path / "index", [tmp_path / "docs"])
+    assert str((tmp_path / "index").resolve()) in blocked and str((tmp_path / "docs").resolve()) in blocked
+
+
+def test_login_needs_both_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAG_UI_USER", raising=False)
+    monkeypatch.delenv("RAG_UI_PASSWORD", raising=False)
+    assert security.auth_from_env() is None
+    monkeypatch.setenv("RAG_UI_USER", "me")
+    with pytest.raises(rag.RagError):
+        security.auth_from_env()
+    monkeypatch.setenv("RAG_UI_PASSWORD", "secret")
+    assert security.auth_from_env() == ("me", "secret")
+
+
+def test_uploads_are_kept_and_ingested_with_per_file_results(base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "cranes.md").write_text("# Cranes\n\nBlue cranes lift forty containers an hour.\n")
+    (incoming / "fake.pdf").write_text("not a pdf at all")
+    uploads = base.folder / security.UPLOADS_FOLDER
+    files = [incoming / "cranes.md", incoming / "fake.pdf"]
+    updates = list(documents.ingest_uploads(base, files, uploads, 1_000_000))
+    final = updates[-1]
+    assert final.is_done and "1 added" in final.progress and "1 failed" in final.progress
+    assert "cranes.md" in final.results_html and "not a PDF" in final.results_html
+    assert (uploads / "cranes.md").is_file() and not (uploads / "fake.pdf").exists()
+    assert any(info.source == str((uploads / "cranes.md").resolve()) for info in base.documents())
+    assert documents.remove_document(base, "cranes.md").startswith("Removed cranes.md")
+
+
+class _BlockingEmbedder:
+    """Blocks while embedding any text containing a marker word, to hold an ingest mid-way."""
+
+    def __init__(self, inner: rag.Embedder, marker: str) -> None:
+        self.inner, self.marker, self.name = inner, marker, inner.name
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if any(self.marker in text for text in texts):
+            self.entered.set()
+            self.release.wait(10)
+        return self.inner.embed(texts)
+
+
+def test_questions_during_an_ingest_are_answered_from_committed_documents(tmp_path: Path) -> None:
+    embedder = _BlockingEmbedder(rag.HashingEmbedder(256), "Quokka")
+    with rag.open(tmp_path / "index", embedder=embedder) as base:
+        base.add_texts([rag.TextItem("zanzibar.md", ZANZIBAR)])
+        writer = threading.Thread(
+            target=base.add_texts, args=([rag.TextItem("quokka.md", "Quokka colonies live on Rottnest.")],)
+        )
+        writer.start()
+        assert embedder.entered.wait(10)
+        turns = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")
+        embedder.release.set()
+        writer.join(10)
+    answer = turns[-1].answer
+    assert answer is not None and answer.answered
+    assert all(passage.source == "zanzibar.md" for passage in answer.passages)
+
+
+def test_ui_imports_only_the_public_rag_api() -> None:
+    for path in UI_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rag"):
+                assert node.module == "rag", f"{path.name} imports {node.module}"
+                assert all(alias.name in rag.__all__ for alias in node.names)
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "rag"
+            ):
+                assert node.attr in rag.__all__, f"{path.name} uses rag.{node.attr}"
+
+
+def test_build_app_makes_a_bounded_queue_without_analytics(base: rag.KnowledgeBase) -> None:
+    from ui import app
+
+    page = app.build_app(base, app.AppConfig(uploads=base.folder / "uploads"))
+    assert page.analytics_enabled is False
+    assert page._queue.max_size == app.QUEUE_MAX_SIZE
