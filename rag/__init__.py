@@ -10,6 +10,8 @@ from rag.errors import (
     NotFoundError,
     RagError,
 )
+from rag.eval_report import compare_eval_results, format_eval_summary, write_eval_results
+from rag.eval_runner import evaluate
 from rag.ingest import IngestProgress, TextItem
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.llm_answering import chat_model_for
@@ -30,6 +32,7 @@ from rag.models import (
 from rag.rewrite import rewrite_follow_up
 from rag.settings import DEFAULT_MODEL, Settings, default_index_dir
 from rag.store import DocumentInfo
+from rag.vectors import build_index as build_vector_index
 
 open = open_index  # noqa: A001 - `rag.open(path)` is the documented entry point
 
@@ -68,13 +71,18 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "Settings",
     "TextItem",
+    "build_vector_index",
     "chat_model_for",
     "check_content_matches_type",
+    "compare_eval_results",
     "default_index_dir",
+    "evaluate",
     "find_bundled_llm",
+    "format_eval_summary",
     "load_local_model",
     "make_embedder",
     "open",
     "open_index",
     "rewrite_follow_up",
+    "write_eval_results",
 ]

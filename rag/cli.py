@@ -258,5 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# At the end: rag.eval_cli uses this module's `command` decorator, so importing it earlier would be circular.
+from rag.eval_cli import add_eval_command  # noqa: E402
+
+EXTENSIONS.append(add_eval_command)
+
 if __name__ == "__main__":
     sys.exit(main())
