@@ -5,13 +5,14 @@ from __future__ import annotations
 import ast
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rag
+from rag.llm_server import start_server  # tests may use internals; ui/ may not
 from ui import documents, render, responses, security
 
 UI_DIR = Path(__file__).resolve().parents[1] / "ui"
@@ -86,15 +87,53 @@ def test_answer_html_makes_markers_clickable_and_escapes_text(base: rag.Knowledg
     assert "<img" not in render.answer_html(hostile, 0, True)
 
 
-def test_unsupported_sentences_are_marked() -> None:
+def test_unsupported_sentences_are_marked_and_markers_kept() -> None:
     sentences = (
-        rag.SentenceSupport("Cloves ship from Zanzibar [1].", 0.9, True, (1,)),
+        rag.SentenceSupport("Cloves ship from Zanzibar.", 0.9, True, (1,)),
         rag.SentenceSupport("They are purple.", 0.1, False, ()),
     )
-    answer = rag.Answer("q", "x", True, (), (), "q", mode="llm", sentences=sentences)
-    html = render.answer_html(answer, 0, True)
-    assert "sentence supported" in html and "sentence unsupported" in html
+    text = "Cloves ship from Zanzibar. [1] They are purple. And more is stream"
+    answer = rag.Answer("q", text, True, (), (), "q", mode="llm", sentences=sentences)
+    html = render.answer_html(answer, 0, False)
+    assert "<span class='sentence supported'>Cloves ship from Zanzibar.</span>" in html
+    assert "cite-0-1" in html and "And more is stream" in html
     assert html.index("They are purple") > html.index("sentence unsupported")
+
+
+def test_llm_mode_streams_tokens_and_ends_with_sentence_support(base: rag.KnowledgeBase) -> None:
+    reply = "The Zanzibar spice harbour shipped 4,200 tonnes of cloves in 2021 [1]. Cloves are blue [1]."
+    chat_server = start_server(_ScriptedChatModel(reply))
+    settings = base.settings.replace(llm_base_url=chat_server.base_url)
+    try:
+        with rag.open(base.folder, settings=settings, embedder=base.embedder) as llm_base:
+            steps = list(
+                responses.stream_turns(
+                    llm_base, "How many tonnes?", [], responses.AskOptions(answer_mode="llm")
+                )
+            )
+    finally:
+        chat_server.shutdown()
+        chat_server.server_close()
+    partial_texts = [step[-1].answer.text for step in steps[1:-1] if step[-1].answer is not None]
+    assert len(partial_texts) > 3 and partial_texts[0] != partial_texts[-1]
+    final = responses.chat_messages(steps[-1])[-1]["content"]
+    assert "sentence supported" in final and "sentence unsupported" in final and "cite-0-1" in final
+
+
+class _ScriptedChatModel:
+    """Streams a fixed reply a few characters at a time."""
+
+    name = "scripted"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def stream(self, messages: Sequence[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        for start in range(0, len(self.reply), 6):
+            yield self.reply[start : start + 6]
+
+    def complete(self, messages: Sequence[dict[str, str]], max_tokens: int) -> str:
+        return self.reply
 
 
 def test_refusal_is_plain_and_sources_list_closest_passages(base: rag.KnowledgeBase) -> None:

@@ -176,7 +176,11 @@ def _settings_tab(base: rag.KnowledgeBase) -> dict[str, Any]:
         [("Extractive quotes", "extractive"), ("Language model, verified against the quotes", "llm")],
         value=base.settings.answer_mode,
         label="Answer mode",
-        info="The language model mode needs a configured model; without one it answers with quotes.",
+        info=(
+            "The language model writes the answer and every sentence is checked against the passages "
+            "(slower on a CPU). It uses RAG_LLM_BASE_URL, RAG_LLM_LOCAL or the bundled small model; "
+            "without one it answers with quotes."
+        ),
     )
     gr.Markdown("### Index")
     parts["stats"] = gr.HTML(render.stats_html(base.stats()), elem_id="stats")

@@ -58,10 +58,7 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
         if answer.passages:
             parts.append("<p class='hint'>The closest passages are listed under Sources.</p>")
     elif answer.sentences:
-        for sentence in answer.sentences:
-            css = "sentence supported" if sentence.is_supported else "sentence unsupported"
-            tip = "" if sentence.is_supported else " title='Not supported by the cited passages'"
-            parts.append(f"<span class='{css}'{tip}>{_markers(sentence.text, turn)}</span> ")
+        parts.append(f"<div class='answer-text'>{_supported_sentences(answer, turn)}</div>")
     else:
         parts.append(f"<div class='answer-text'>{_markers(answer.text, turn)}</div>")
     if answer.notice:
@@ -70,6 +67,23 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
         parts.append(f"<p class='query-used'>Searched for: <q>{escape(answer.query)}</q></p>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _supported_sentences(answer: rag.Answer, turn: int) -> str:
+    """The answer text with each checked sentence styled by its support; markers and the
+    still-streaming tail are rendered where they stand in the text."""
+    pieces, cursor = [], 0
+    for sentence in answer.sentences:
+        found = answer.text.find(sentence.text, cursor)
+        if found < 0 or not sentence.text:
+            continue
+        pieces.append(_markers(answer.text[cursor:found], turn))
+        css = "sentence supported" if sentence.is_supported else "sentence unsupported"
+        tip = "" if sentence.is_supported else " title='Not supported by the retrieved passages'"
+        pieces.append(f"<span class='{css}'{tip}>{escape(sentence.text)}</span>")
+        cursor = found + len(sentence.text)
+    pieces.append(_markers(answer.text[cursor:], turn))
+    return "".join(pieces)
 
 
 def question_html(question: str) -> str:

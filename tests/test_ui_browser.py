@@ -1,0 +1,312 @@
+"""End to end in a real Chromium: the UI served on a temp index of the seeds corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+START_TIMEOUT_SECONDS = 150
+ANSWER_TIMEOUT_MS = 60_000
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.md"
+HOSTILE_TEXT = (
+    "# <img src=x onerror=alert(2)> Okapi field notes\n\n"
+    "Okapi calves in the Ituri forest are weaned at six months <script>alert(3)</script> "
+    "![pixel](http://example.invalid/pixel.png) <img src=http://example.invalid/p.png>.\n"
+)
+LATENCY_QUESTIONS = (
+    "Who hosted the multinational conference in Moscow on Nov. 9?",
+    "Which countries sent officials to the Moscow conference?",
+    "How many members were in the Taliban delegation?",
+    "What is the Taliban's principal external backer?",
+    "Why is Russia interested in Afghanistan?",
+    "What did the Kremlin invite Taliban representatives to?",
+    "Who objected to the Moscow meeting in September?",
+    "What group could use Afghanistan as a base to threaten Russia?",
+    "When did the Soviet Union suffer its defeat in Afghanistan?",
+    "What did the Taliban reject at the meeting?",
+)
+
+
+@dataclass
+class Server:
+    """A running `python -m ui` and what the tests need to know about it."""
+
+    url: str
+    index: Path
+    process: subprocess.Popen[str]
+    log: Path
+    dialogs: list[str] = field(default_factory=list)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_ui(workdir: Path, docs: list[Path]) -> Server:
+    """Start the UI on a temp index of the given folders and wait until it answers HTTP."""
+    index, log = workdir / "index", workdir / "server.log"
+    port = free_port()
+    command = [sys.executable, "-m", "ui", "--index", str(index), "--host", "127.0.0.1", "--port", str(port)]
+    for folder in docs:
+        command += ["--docs", str(folder)]
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(workdir / "gradio-tmp")}
+    env.pop("RAG_UI_USER", None)
+    env.pop("RAG_UI_PASSWORD", None)
+    with log.open("w") as stream:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=stream, stderr=subprocess.STDOUT, text=True
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the UI exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return Server(url, index, process, log)
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"the UI did not answer within {START_TIMEOUT_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The UI on the seeds plus one file whose name and text are hostile HTML."""
+    if not SEEDS.is_dir():
+        pytest.fail(f"{SEEDS} is missing: clone the project beside the shared folder")
+    workdir = tmp_path_factory.mktemp("ui-browser")
+    hostile = workdir / "hostile"
+    hostile.mkdir()
+    (hostile / HOSTILE_NAME).write_text(HOSTILE_TEXT)
+    running = start_ui(workdir, [SEEDS, hostile])
+    yield running
+    running.process.terminate()
+    try:
+        running.process.wait(10)
+    except subprocess.TimeoutExpired:
+        running.process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Debian Chromium for the module."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A fresh desktop-sized page on the app; any JavaScript dialog is recorded as a failure."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    tab.on("dialog", lambda dialog: (server.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.goto(server.url)
+    tab.wait_for_selector("#question textarea")
+    yield tab
+    context.close()
+    assert server.dialogs == [], f"a script ran from page content: {server.dialogs}"
+
+
+def ask(page: Page, question: str) -> Locator:
+    """Type a question, press Enter, wait for its final answer and return that answer's element."""
+    finals = page.locator("#chatbot .answer.final")
+    count = finals.count()
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(
+        f"document.querySelectorAll('#chatbot .answer.final').length > {count}", timeout=ANSWER_TIMEOUT_MS
+    )
+    return finals.nth(count)
+
+
+def test_answer_shows_citation_and_highlighted_quote(page: Page) -> None:
+    answer = ask(page, "Who hosted the multinational conference in Moscow on Nov. 9?")
+    assert "Russian Foreign Ministry" in answer.inner_text()
+    assert answer.locator("button.cite").count() >= 1
+    marks = page.locator("#sources mark.quote")
+    marks.first.wait_for()
+    assert marks.first.inner_text().strip().replace("\n", " ") in answer.inner_text().replace("\n", " ")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat-desktop.png"))
+
+
+def test_citation_opens_the_viewer_at_the_quote(page: Page) -> None:
+    answer = ask(page, "Which countries sent officials to the Moscow conference?")
+    answer.locator("button.cite").first.click()
+    target = page.locator("#viewer #quote-target")
+    target.wait_for()
+    quote = target.inner_text().strip()
+    assert quote and quote[:40].replace("\n", " ") in answer.inner_text().replace("\n", " ")
+    box = page.locator("#viewer .viewer-text").bounding_box()
+    page.wait_for_timeout(300)
+    mark = target.bounding_box()
+    assert box and mark and box["y"] <= mark["y"] + 2 and mark["y"] < box["y"] + box["height"], (
+        "quote not in view"
+    )
+
+
+def test_follow_up_shows_the_rewritten_query_and_re_asks_an_edited_one(page: Page) -> None:
+    ask(page, "Why did Russia invite the Taliban to Moscow?")
+    ask(page, "and what about Pakistan?")
+    page.click("#query-panel button, #query-panel .label-wrap")
+    query = page.locator("#query textarea")
+    assert "Pakistan" in query.input_value() and "Taliban" in query.input_value()
+    finals = page.locator("#chatbot .answer.final").count()
+    query.fill("Pakistan principal external backer")
+    page.click("#reask")
+    page.wait_for_function(
+        f"document.querySelectorAll('#chatbot .answer.final').length > {finals}", timeout=ANSWER_TIMEOUT_MS
+    )
+    assert "Pakistan principal external backer" in page.locator("#chatbot .answer.final").last.inner_text()
+
+
+def test_question_not_covered_is_refused_with_closest_passages(page: Page) -> None:
+    answer = ask(page, "What is the boiling point of liquid nitrogen in kelvin?")
+    assert "do not contain an answer" in answer.inner_text()
+    assert page.locator("#sources .source.closest").count() >= 1
+
+
+def test_uploaded_document_is_indexed_and_quoted(page: Page, server: Server, tmp_path: Path) -> None:
+    notes = tmp_path / "zanzibar-harbour.md"
+    notes.write_text(
+        "# Zanzibar harbour\n\nThe Zanzibar spice harbour shipped 4,200 tonnes of cloves in 2021.\n"
+    )
+    disguised = {"name": "photo.txt", "mimeType": "text/plain", "buffer": b"\x89PNG\r\n\x1a\n" + b"0" * 64}
+    hostile = {"name": HOSTILE_NAME, "mimeType": "text/markdown", "buffer": HOSTILE_TEXT.encode()}
+    page.click("button[role=tab]:has-text('Documents')")
+    page.set_input_files("#upload input[type=file]", [str(notes)])
+    page.set_input_files("#upload input[type=file]", [disguised])
+    page.set_input_files("#upload input[type=file]", [hostile])
+    page.wait_for_timeout(500)
+    page.click("#ingest")
+    page.wait_for_selector("#ingest-results table", timeout=ANSWER_TIMEOUT_MS)
+    results = page.locator("#ingest-results").inner_text()
+    assert "zanzibar-harbour.md" in results and "added" in results
+    assert "photo.txt" in results and "PNG" in results
+    assert (server.index / "uploads" / "zanzibar-harbour.md").is_file()
+    page.click("button[role=tab]:has-text('Chat')")
+    answer = ask(page, "How many tonnes of cloves did the Zanzibar spice harbour ship?")
+    assert "4,200 tonnes" in answer.inner_text()
+    assert "zanzibar-harbour.md" in page.locator("#sources").inner_text()
+
+
+def test_hostile_file_name_and_text_render_as_text(page: Page, server: Server) -> None:
+    remote: list[str] = []
+    page.on(
+        "request", lambda request: remote.append(request.url) if "example.invalid" in request.url else None
+    )
+    page.click("button[role=tab]:has-text('Documents')")
+    table = page.locator("#documents")
+    table.get_by_text(HOSTILE_NAME, exact=True).wait_for()
+    assert table.locator("img").count() == 0
+    page.click("button[role=tab]:has-text('Chat')")
+    answer = ask(page, "When are okapi calves in the Ituri forest weaned?")
+    assert "six months" in answer.inner_text()
+    assert "<script>" in answer.inner_text() or "<script>" in page.locator("#sources").inner_text()
+    answer.locator("button.cite").first.click()
+    page.locator("#viewer #quote-target").wait_for()
+    assert HOSTILE_NAME in page.locator("#viewer").inner_text()
+    for area in ("#chatbot", "#sources", "#viewer", "#documents"):
+        assert page.locator(f"{area} img, {area} script").count() == 0, area
+    page.wait_for_timeout(300)
+    assert remote == [] and server.dialogs == []
+
+
+def test_index_and_system_files_are_not_served(page: Page, server: Server) -> None:
+    base = server.url.rstrip("/")
+    targets = [server.index / "rag.sqlite", Path("/etc/passwd"), server.index / "uploads"]
+    targets += list((server.index / "uploads").glob("*")) + sorted(SEEDS.iterdir())[:1]
+    for target in targets:
+        response = page.request.get(f"{base}/gradio_api/file={target}")
+        body = response.body()
+        assert response.status in (403, 404), f"{target} served with {response.status}"
+        assert b"SQLite format" not in body and b"root:" not in body
+
+
+def test_phone_width_dark_mode_screenshot(browser: Browser, server: Server) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    phone = context.new_page()
+    phone.on("dialog", lambda dialog: (server.dialogs.append(dialog.message), dialog.dismiss()))
+    phone.goto(server.url + "?__theme=dark")
+    phone.wait_for_selector("#question textarea")
+    answer = ask(phone, "What is the Taliban's principal external backer?")
+    assert answer.is_visible()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 392, f"the page scrolls sideways at phone width ({width}px)"
+    phone.screenshot(path=str(SCREENSHOTS / "chat-phone-dark.png"))
+    context.close()
+
+
+def test_latency_enter_to_first_token_and_full_answer(page: Page) -> None:
+    """Median of 10 questions on the seeds index, measured in the page with performance.now()."""
+    page.evaluate(
+        """() => {
+          window.__timing = [];
+          document.querySelector('#question textarea').addEventListener('keydown', (event) => {
+            if (event.key !== 'Enter') return;
+            const finals = document.querySelectorAll('#chatbot .answer.final').length;
+            const record = { start: performance.now(), first: null, final: null };
+            window.__timing.push(record);
+            const observer = new MutationObserver(() => {
+              const now = performance.now();
+              const answers = document.querySelectorAll('#chatbot .answer:not(.pending)').length;
+              if (record.first === null && answers > finals) record.first = now;
+              if (document.querySelectorAll('#chatbot .answer.final').length > finals) {
+                record.final = now;
+                observer.disconnect();
+              }
+            });
+            observer.observe(document.querySelector('#chatbot'), { subtree: true, childList: true, characterData: true, attributes: true });
+          }, true);
+        }"""
+    )
+    for question in LATENCY_QUESTIONS:
+        ask(page, question)
+    records = page.evaluate("window.__timing")
+    first = [record["first"] - record["start"] for record in records]
+    final = [record["final"] - record["start"] for record in records]
+    result = {
+        "questions": len(records),
+        "median_first_token_ms": round(statistics.median(first), 1),
+        "median_full_answer_ms": round(statistics.median(final), 1),
+        "first_token_ms": [round(value, 1) for value in first],
+        "full_answer_ms": [round(value, 1) for value in final],
+        "note": "Enter keydown to first answer text / final answer in the page; extractive mode, seeds index",
+    }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    assert len(records) == len(LATENCY_QUESTIONS)
