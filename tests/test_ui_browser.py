@@ -170,11 +170,14 @@ def test_citation_opens_the_viewer_at_the_quote(page: Page) -> None:
     target.wait_for()
     quote = target.inner_text().strip()
     assert quote and quote[:40].replace("\n", " ") in answer.inner_text().replace("\n", " ")
-    box = page.locator("#viewer .viewer-text").bounding_box()
-    page.wait_for_timeout(300)
-    mark = target.bounding_box()
-    assert box and mark and box["y"] <= mark["y"] + 2 and mark["y"] < box["y"] + box["height"], (
-        "quote not in view"
+    # The quote must end up scrolled into view inside the viewer's scroll box.
+    page.wait_for_function(
+        """() => {
+          const box = document.querySelector('#viewer .viewer-text').getBoundingClientRect();
+          const mark = document.querySelector('#viewer #quote-target').getBoundingClientRect();
+          return mark.top >= box.top - 2 && mark.top < box.bottom && mark.top >= 0 && mark.top < innerHeight;
+        }""",
+        timeout=5000,
     )
 
 
