@@ -1,0 +1,1 @@
+"""Evaluation runner, benchmarks and question sets; uses only rag's public API."""

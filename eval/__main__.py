@@ -1,0 +1,74 @@
+"""python -m eval PRESET|DATASET [options]: run evaluations and write reports.
+
+Presets: seeds, docs, smoke (= seeds + docs), xquad, xquad-honest, scifact.
+Anything else is a question-set .jsonl or BEIR folder, run like `rag eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import rag
+from eval.presets import PRESETS, SMOKE, Preset
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run each named preset (or dataset) and print its summary; write reports under --out."""
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "runs", nargs="+", help=f"presets ({', '.join([*PRESETS, 'smoke'])}) or dataset paths"
+    )
+    parser.add_argument("--corpus", type=Path, default=None, help="corpus for a dataset path")
+    parser.add_argument("--index", type=Path, default=None, help="evaluate this index instead of a corpus")
+    parser.add_argument("-k", type=int, default=None)
+    parser.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default=None)
+    parser.add_argument("--answer-mode", choices=("extractive", "llm"), default=None)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=Path(".verbatim/eval"), help="one subfolder per run")
+    parser.add_argument("--min-quote-validity", type=float, default=1.0, help="exit 1 below this")
+    args = parser.parse_args(argv)
+    names = [name for run in args.runs for name in (SMOKE if run == "smoke" else (run,))]
+    failed = False
+    for name in names:
+        preset = PRESETS.get(name) or Preset(
+            Path(name), args.corpus or Path(), "dataset given on the command line"
+        )
+        if not preset.dataset.exists():
+            print(f"skipping {name}: {preset.dataset} does not exist", file=sys.stderr)
+            continue
+        print(f"== {name}: {preset.about}", file=sys.stderr)
+        try:
+            results = rag.evaluate(
+                preset.dataset,
+                index=args.index,
+                corpus=None if args.index else (preset.corpus if name in PRESETS else args.corpus),
+                k=args.k,
+                mode=args.mode,
+                answer_mode=args.answer_mode,
+                limit=args.limit,
+                seed=args.seed,
+                split=preset.split,
+                corpus_include=preset.corpus_include,
+                missing_sources_unanswerable=preset.missing_sources_unanswerable,
+                progress=True,
+            )
+        except rag.RagError as error:
+            print(f"error: {name}: {error}", file=sys.stderr)
+            return 2
+        print(rag.format_eval_summary(results) + "\n")
+        folder = args.out / Path(name).stem
+        rag.write_eval_results(results, folder)
+        print(f"report: {folder / 'report.md'}\n", file=sys.stderr)
+        validity = results["aggregates"].get("quote_validity", 1.0)
+        if validity < args.min_quote_validity:
+            print(f"FAIL: {name}: quote_validity {validity} < {args.min_quote_validity}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

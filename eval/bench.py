@@ -1,0 +1,226 @@
+"""python -m eval.bench: ingest throughput, memory, index size, cold start, latency; FAISS at scale.
+
+Writes results.json and report.md into --out (default .verbatim/bench). A benchmark, not a test:
+the full SciFact corpus takes several minutes on two cores, and 1M vectors are behind --scale-max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import rag
+from eval.presets import DATASETS
+
+DIMENSION = 384
+DEFAULT_SCALES = (10_000, 100_000)
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """p50 and p95 of timings in milliseconds."""
+    return {
+        "p50_ms": round(float(np.percentile(values, 50)), 2),
+        "p95_ms": round(float(np.percentile(values, 95)), 2),
+    }
+
+
+def read_corpus(path: Path, limit: int | None) -> list[rag.TextItem]:
+    """A BEIR corpus.jsonl as TextItems (title + text), the way `rag eval --corpus` indexes it."""
+    items = []
+    with path.open(encoding="utf-8") as stream:
+        for line in stream:
+            row = json.loads(line)
+            title, text = row.get("title") or "", row.get("text") or ""
+            items.append(rag.TextItem(str(row["_id"]), f"{title}\n\n{text}" if title else text, title))
+            if limit and len(items) >= limit:
+                break
+    return items
+
+
+def read_queries(path: Path, count: int) -> list[str]:
+    """The first `count` query texts of a BEIR queries.jsonl."""
+    with path.open(encoding="utf-8") as stream:
+        return [json.loads(line)["text"] for line, _ in zip(stream, range(count), strict=False)]
+
+
+def bench_corpus(corpus: Path, limit: int | None, query_count: int, work: Path) -> dict[str, Any]:
+    """Ingest the corpus into a fresh index, then time search, ask and a cold-start answer."""
+    items = read_corpus(corpus, limit)
+    text_bytes = sum(len(item.text.encode("utf-8")) for item in items)
+    started = time.perf_counter()
+    embedder = rag.make_embedder(rag.DEFAULT_MODEL)
+    embedder.embed(["load the model"])
+    model_seconds = time.perf_counter() - started
+    folder = work / "index"
+    with rag.open(folder, embedder=embedder) as base:
+        report = base.add_texts(items)
+        seconds = report.seconds
+        stats = base.stats()
+        queries = read_queries(corpus.parent / "queries.jsonl", query_count)
+        search_ms, ask_ms = [], []
+        for query in queries:
+            start = time.perf_counter()
+            base.search(query)
+            search_ms.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            base.ask(query)
+            ask_ms.append((time.perf_counter() - start) * 1000)
+    return {
+        "corpus": str(corpus),
+        "documents": len(items),
+        "chunks": report.chunks_embedded,
+        "text_mb": round(text_bytes / 1e6, 2),
+        "model_load_s": round(model_seconds, 2),
+        "ingest_s": round(seconds, 1),
+        "documents_per_s": round(len(items) / seconds, 1),
+        "chunks_per_s": round(report.chunks_embedded / seconds, 1),
+        "mb_per_s": round(text_bytes / 1e6 / seconds, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "index_size_mb": round(stats["size_bytes"] / 1e6, 1),
+        "vector_index": stats["vector_index"],
+        "queries": len(queries),
+        "search": percentiles(search_ms),
+        "ask": percentiles(ask_ms),
+        "cold_start": cold_start(folder, queries[0]),
+    }
+
+
+def cold_start(folder: Path, question: str, runs: int = 2) -> dict[str, float]:
+    """Seconds from starting `python -m rag ask` to its printed answer (process start included)."""
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "rag", "ask", question, "--index", str(folder), "--json"],
+            check=True,
+            capture_output=True,
+            env=os.environ | {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
+        )
+        timings.append(time.perf_counter() - start)
+    return {"best_s": round(min(timings), 2), "worst_s": round(max(timings), 2)}
+
+
+def bench_scale(count: int, approximate_above: int, queries: int, seed: int = 0) -> dict[str, Any]:
+    """FAISS over `count` random unit vectors: build time, latency and recall@10 vs exact search."""
+    generator = np.random.default_rng(seed)
+    vectors = unit_rows(generator.standard_normal((count, DIMENSION), dtype=np.float32))
+    probes = unit_rows(generator.standard_normal((queries, DIMENSION), dtype=np.float32))
+    row_ids = np.arange(count, dtype=np.int64)
+    exact = rag.build_vector_index(DIMENSION, count, approximate_above=count)
+    exact.add_with_ids(vectors, row_ids)
+    start = time.perf_counter()
+    chosen = rag.build_vector_index(DIMENSION, count, approximate_above=approximate_above)
+    chosen.add_with_ids(vectors, row_ids)
+    build_seconds = time.perf_counter() - start
+    _, truth = exact.search(probes, 10)
+    latencies, hits = [], 0
+    for row, probe in enumerate(probes):
+        start = time.perf_counter()
+        _, found = chosen.search(probe[None, :], 10)
+        latencies.append((time.perf_counter() - start) * 1000)
+        hits += len(set(found[0].tolist()) & set(truth[row].tolist()))
+    exact_ms = []
+    for probe in probes[: min(queries, 50)]:
+        start = time.perf_counter()
+        exact.search(probe[None, :], 10)
+        exact_ms.append((time.perf_counter() - start) * 1000)
+    return {
+        "vectors": count,
+        "index": "exact" if count <= approximate_above else "hnsw",
+        "approximate_above": approximate_above,
+        "build_s": round(build_seconds, 1),
+        "search": percentiles(latencies),
+        "exact_search": percentiles(exact_ms),
+        "recall@10": round(hits / (10 * len(probes)), 4),
+    }
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length."""
+    return np.ascontiguousarray(matrix / np.linalg.norm(matrix, axis=1, keepdims=True), dtype=np.float32)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """A short report of the benchmark tables."""
+    lines = ["# Benchmark", "", f"{results['environment']}", ""]
+    corpus = results.get("corpus")
+    if corpus:
+        lines += ["## Ingest and query (real corpus)", "", "| measure | value |", "|---|---:|"]
+        for key, value in corpus.items():
+            shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+            lines.append(f"| {key} | {shown} |")
+        lines.append("")
+    if results.get("scale"):
+        lines += [
+            "## FAISS at scale (random unit vectors, 384-d, single-query search, k=10)",
+            "",
+            "| vectors | index | build s | search p50 ms | p95 ms | exact p50 ms | recall@10 vs exact |",
+            "|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in results["scale"]:
+            lines.append(
+                f"| {row['vectors']:,} | {row['index']} | {row['build_s']} | {row['search']['p50_ms']} "
+                f"| {row['search']['p95_ms']} | {row['exact_search']['p50_ms']} | {row['recall@10']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks and write results.json and report.md."""
+    threshold = rag.Settings().approximate_above
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DATASETS / "scifact-train" / "corpus.jsonl")
+    parser.add_argument("--limit", type=int, default=None, help="ingest only the first N documents")
+    parser.add_argument("--queries", type=int, default=50, help="queries timed for search and ask")
+    parser.add_argument(
+        "--scale-max", type=int, default=100_000, help="largest synthetic size (1000000 adds 1M)"
+    )
+    parser.add_argument(
+        "--hnsw-at", type=int, nargs="*", default=[100_000], help="also time HNSW at these sizes"
+    )
+    parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path(".verbatim/bench"))
+    args = parser.parse_args(argv)
+    environment = f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
+    results: dict[str, Any] = {"environment": environment, "approximate_above": threshold}
+    if not args.skip_corpus:
+        work = Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
+        try:
+            print(f"ingesting {args.corpus} ...", file=sys.stderr)
+            results["corpus"] = bench_corpus(args.corpus, args.limit, args.queries, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if not args.skip_scale:
+        results["scale"] = []
+        sizes = [size for size in (*DEFAULT_SCALES, 1_000_000) if size <= args.scale_max]
+        runs = [(size, threshold) for size in sizes]
+        runs += [(size, size - 1) for size in args.hnsw_at if size <= args.scale_max and size <= threshold]
+        for size, approximate_above in runs:
+            print(
+                f"synthetic: {size:,} vectors (approximate above {approximate_above:,}) ...", file=sys.stderr
+            )
+            results["scale"].append(bench_scale(size, approximate_above, queries=200))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "report.md").write_text(markdown(results))
+    print(markdown(results))
+    print(f"wrote {args.out / 'results.json'} and {args.out / 'report.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Named evaluation runs over the project's question sets and ../shared/datasets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "eval" / "questions"
+SHARED = ROOT.parent / "shared"
+DATASETS = SHARED / "datasets"
+# xquad-dev articles 00-11: the honest refusal split indexes these and asks about all 24.
+FIRST_HALF = ("0?_*", "1[01]_*")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The arguments of rag.evaluate for one named run."""
+
+    dataset: Path
+    corpus: Path
+    about: str
+    split: str = "test"
+    corpus_include: tuple[str, ...] = ()
+    missing_sources_unanswerable: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+PRESETS = {
+    "seeds": Preset(
+        QUESTIONS / "seeds.jsonl", SHARED / "corpus" / "seeds", "own questions on the seed articles"
+    ),
+    "docs": Preset(QUESTIONS / "docs.jsonl", ROOT / "docs", "own questions on the user guide (docs/)"),
+    "xquad": Preset(
+        DATASETS / "xquad-dev" / "questions.jsonl",
+        DATASETS / "xquad-dev" / "corpus.jsonl",
+        "xquad-dev, all 120 paragraphs indexed",
+    ),
+    "xquad-honest": Preset(
+        DATASETS / "xquad-dev" / "questions.jsonl",
+        DATASETS / "xquad-dev" / "corpus.jsonl",
+        "xquad-dev, articles 00-11 indexed; questions on 12-23 must be refused",
+        corpus_include=FIRST_HALF,
+        missing_sources_unanswerable=True,
+    ),
+    "scifact": Preset(
+        DATASETS / "scifact-train",
+        DATASETS / "scifact-train" / "corpus.jsonl",
+        "BEIR SciFact train split, document-level retrieval",
+        split="train",
+    ),
+}
+SMOKE = ("seeds", "docs")
