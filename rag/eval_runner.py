@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import platform
 import random
 import subprocess
@@ -154,8 +155,6 @@ def environment() -> dict[str, Any]:
 
 
 def _cpu_count() -> int | None:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
