@@ -11,13 +11,13 @@ from typing import Any
 from rag.eval_data import EvalDataError, is_beir_folder
 from rag.eval_report import compare_eval_results, format_eval_summary, write_eval_results
 from rag.eval_runner import evaluate
-from rag.settings import ANSWER_MODES, RETRIEVAL_MODES, Settings, default_index_dir
+from rag.settings import RETRIEVAL_MODES, Settings, default_index_dir
 
 
 def add_eval_command(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add `rag eval` to the CLI and register its handler."""
     # Imported here: rag.cli imports this module at its end, so a top-level import would be circular.
-    from rag.cli import command
+    from rag.cli import add_llm_arguments, command
 
     command("eval")(run_eval)
     parser = subparsers.add_parser(
@@ -46,7 +46,7 @@ def add_eval_command(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", help="BEIR qrels split (default: test)")
     parser.add_argument("-k", type=int, default=None, help="passages per answer (Settings.top_k)")
     parser.add_argument("--mode", choices=RETRIEVAL_MODES, default=None, help="retrieval mode")
-    parser.add_argument("--answer-mode", choices=ANSWER_MODES, default=None, help="default: extractive")
+    add_llm_arguments(parser)  # --answer-mode and the language model, as for `rag ask`
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
     parser.add_argument("--seed", type=int, default=None, help="shuffle the questions with this seed first")
     parser.add_argument("--out", type=Path, default=None, help="write results.json, report.md and plots here")
@@ -81,7 +81,14 @@ def run_eval(args: argparse.Namespace) -> int:
         split=args.split,
         corpus_include=args.corpus_include,
         missing_sources_unanswerable=args.unanswerable_if_missing,
-        settings=Settings.from_env(embedding_model=args.model),
+        settings=Settings.from_env(
+            embedding_model=args.model,
+            llm_base_url=args.llm_base_url,
+            llm_model=args.llm_model,
+            llm_api_key=args.llm_api_key,
+            llm_local_path=args.llm_local,
+            drop_unsupported=args.drop_unsupported or None,
+        ),
         cache_dir=args.cache_dir,
         progress=True,
     )
