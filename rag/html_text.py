@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -17,41 +18,14 @@ _PREFORMATTED_TAGS = ["pre", "textarea", "listing", "plaintext"]
 # Newlines a block owes before and after itself; neighbouring blocks share them, so
 # two list items are one line apart and two paragraphs one blank line apart.
 _NEWLINES_AROUND: dict[str, int] = {
+    **dict.fromkeys("div li tr dt dd caption figcaption summary legend option center".split(), 1),
     **dict.fromkeys(
-        ["div", "li", "tr", "dt", "dd", "caption", "figcaption", "summary", "legend", "option", "center"], 1
-    ),
-    **dict.fromkeys(
-        [
-            "p",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "pre",
-            "blockquote",
-            "table",
-            "ul",
-            "ol",
-            "dl",
-            "hr",
-            "figure",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "nav",
-            "aside",
-            "main",
-            "address",
-            "details",
-            "form",
-            "fieldset",
-        ],
+        "p h1 h2 h3 h4 h5 h6 pre blockquote table ul ol dl hr figure section article"
+        " header footer nav aside main address details form fieldset".split(),
         2,
     ),
 }
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _CELL_TAGS = frozenset({"td", "th"})
 _INLINE_WHITESPACE = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -71,6 +45,22 @@ def extract_html_text(html: str) -> HtmlText:
     title_tag = soup.find("title")
     title = _collapse(title_tag.get_text()) if title_tag is not None else ""
     return HtmlText(title=title or None, text=_layout(_visible_pieces(soup)))
+
+
+def declared_charset(data: bytes) -> str | None:
+    """Return the codec a <meta> tag in the page's first 4 KB declares, if Python knows it."""
+    match = _META_CHARSET.search(data[:4096])
+    if match is None:
+        return None
+    try:
+        codec = codecs.lookup(match.group(1).decode("ascii")).name
+    except LookupError:
+        return None
+    # As browsers do (WHATWG Encoding Standard): latin-1 and ASCII labels mean cp1252,
+    # and a UTF-16 label cannot be right if the meta tag was readable as ASCII.
+    if codec in ("iso8859-1", "ascii"):
+        return "cp1252"
+    return "utf-8" if codec.startswith(("utf-16", "utf-32")) else codec
 
 
 def _visible_pieces(root: Tag) -> list[str | int]:
@@ -97,7 +87,7 @@ def _visible_pieces(root: Tag) -> list[str | int]:
                 pieces.append(separator)
                 stack.append(separator)
             stack.extend(reversed(node.contents))
-        else:
+        elif not isinstance(node, PageElement):
             pieces.append(node)
     return pieces
 

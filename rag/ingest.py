@@ -13,7 +13,7 @@ from rag.chunking import TextSpan, split_text
 from rag.embedding import Embedder
 from rag.errors import DocumentError
 from rag.hashing import content_hash
-from rag.loaders import is_supported, load_bytes
+from rag.loaders import check_size, is_supported, load_bytes
 from rag.models import FileResult, IngestReport
 from rag.store import NewDocument, Store
 
@@ -160,11 +160,7 @@ class _Batch:
     def add_file(self, path: Path, known: dict[str, str]) -> None:
         source = str(path)
         try:
-            size = path.stat().st_size
-            if size > self.ingestor.max_file_bytes:
-                raise DocumentError(
-                    f"file is {size / 1e6:.1f} MB, over the {self.ingestor.max_file_bytes / 1e6:.0f} MB limit"
-                )
+            check_size(path.name, path.stat().st_size, self.ingestor.max_file_bytes)
             data = path.read_bytes()
             fingerprint = content_hash(data)
             if known.get(source) == fingerprint:

@@ -10,14 +10,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path, PurePath
 
 import charset_normalizer
 from pypdf import PasswordType, PdfReader
 
 from rag.errors import DocumentError
-from rag.html_text import extract_html_text
+from rag.html_text import declared_charset, extract_html_text
 
+TITLE_MAX_CHARS = 120
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 PAGE_SEPARATOR = "\n\n"
 
@@ -52,7 +54,6 @@ _BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _MARKDOWN_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _MARKDOWN_FENCE = re.compile(r"^ {0,3}(?:```|~~~)")
 _MAX_PDF_WARNINGS = 10
@@ -78,13 +79,13 @@ def is_supported(path: Path) -> bool:
 def load_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
     """Read and extract one file from disk; raise DocumentError if it cannot be used."""
     source = str(path)
-    _file_type(source)
+    _file_type(source)  # an unsupported type is reported before the disk is touched
     if not path.is_file():
         problem = "does not exist" if not path.exists() else "is not a regular file"
         raise DocumentError(f"{source} {problem}; check the path")
     try:
         # Checked before reading so an oversized file is never pulled into memory.
-        _check_size(source, path.stat().st_size, max_bytes)
+        check_size(source, path.stat().st_size, max_bytes)
         data = path.read_bytes()
     except OSError as error:
         raise DocumentError(f"{source} could not be read ({error.strerror}); check it") from error
@@ -94,17 +95,18 @@ def load_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile
 def load_bytes(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
     """Extract an uploaded file's text; `name` supplies the extension and the source."""
     file_type = _file_type(name)
-    _check_size(name, len(data), max_bytes)
+    check_size(name, len(data), max_bytes)
     check_content_matches_type(name, data)
     if file_type == "pdf":
         return _load_pdf(name, data)
-    declared = _declared_charset(data) if file_type == "html" else None
+    declared = declared_charset(data) if file_type == "html" else None
     decoded, warnings = _decode(data, declared)
     if file_type == "html":
         page = extract_html_text(decoded)
         text, title = page.text, page.title
     else:
-        text, title = decoded, _markdown_title(decoded) if file_type == "markdown" else None
+        text = decoded
+        title = _markdown_title(decoded) if file_type == "markdown" else _first_line_title(decoded)
     _require_text(name, text)
     return LoadedFile(name, title or PurePath(name).stem, text, (), file_type, warnings)
 
@@ -125,7 +127,8 @@ def check_content_matches_type(name: str, data: bytes) -> None:
     if kind:
         hint = "rename it to .pdf" if kind == "a PDF" else "convert it to text or PDF first"
         raise DocumentError(f"{name} is {kind}, not {file_type}; {hint}")
-    if b"\x00" in head and _byte_order_mark_encoding(head) is None:
+    is_wide_unicode = (_byte_order_mark_encoding(head) or "").startswith(("utf-16", "utf-32"))
+    if b"\x00" in head and not is_wide_unicode:
         raise DocumentError(
             f"{name} looks binary (it contains NUL bytes); if it is UTF-16 text, save it as UTF-8"
         )
@@ -140,7 +143,8 @@ def _file_type(name: str) -> str:
     return _FILE_TYPES[suffix]
 
 
-def _check_size(name: str, size: int, max_bytes: int) -> None:
+def check_size(name: str, size: int, max_bytes: int) -> None:
+    """Raise DocumentError for an empty file or one over max_bytes."""
     if size == 0:
         raise DocumentError(f"{name} is empty; there is nothing to index")
     if size > max_bytes:
@@ -164,26 +168,11 @@ def _binary_kind(head: bytes) -> str | None:
 
 def _require_text(name: str, text: str) -> None:
     if not text.strip():
-        raise DocumentError(f"{name} has no text (only whitespace); there is nothing to index")
+        raise DocumentError(f"{name} has no text to index (only whitespace or markup)")
 
 
 def _byte_order_mark_encoding(data: bytes) -> str | None:
     return next((codec for mark, codec in _BYTE_ORDER_MARKS if data.startswith(mark)), None)
-
-
-def _declared_charset(data: bytes) -> str | None:
-    match = _META_CHARSET.search(data[:4096])
-    if match is None:
-        return None
-    try:
-        codec = codecs.lookup(match.group(1).decode("ascii")).name
-    except LookupError:
-        return None
-    # As browsers do (WHATWG Encoding Standard): latin-1 and ASCII labels mean cp1252,
-    # and a UTF-16 label cannot be right if the meta tag was readable as ASCII.
-    if codec in ("iso8859-1", "ascii"):
-        return "cp1252"
-    return "utf-8" if codec.startswith(("utf-16", "utf-32")) else codec
 
 
 def _decode(data: bytes, declared: str | None) -> tuple[str, tuple[str, ...]]:
@@ -222,6 +211,14 @@ def _codec_label(codec: str) -> str:
     return codec.removesuffix("-sig").upper() if codec.startswith("utf") else codec
 
 
+def _first_line_title(text: str) -> str | None:
+    """A plain-text file's first line, when it is short enough to be a headline."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip() if len(line.strip()) <= TITLE_MAX_CHARS else None
+    return None
+
+
 def _markdown_title(text: str) -> str | None:
     in_fence = False
     for line in text.splitlines():
@@ -237,11 +234,8 @@ def _load_pdf(name: str, data: bytes) -> LoadedFile:
         reader = _open_pdf(name, data)
         page_texts = [_page_text(reader, number, warnings) for number in range(len(reader.pages))]
         title = _pdf_title(reader)
-    page_starts, position = [], 0
-    for page_text in page_texts:
-        page_starts.append(position)
-        position += len(page_text) + len(PAGE_SEPARATOR)
     text = PAGE_SEPARATOR.join(page_texts)
+    page_starts = accumulate((len(page) + len(PAGE_SEPARATOR) for page in page_texts[:-1]), initial=0)
     if not text.strip():
         raise DocumentError(f"{name} has no extractable text; if it is scanned, run OCR first")
     unique_warnings = tuple(dict.fromkeys(warnings))[:_MAX_PDF_WARNINGS]
@@ -264,10 +258,9 @@ def _open_pdf(name: str, data: bytes) -> PdfReader:
 
 
 def _page_text(reader: PdfReader, number: int, warnings: list[str]) -> str:
-    # One unreadable page should not cost the rest of the document.
     try:
         return reader.pages[number].extract_text()
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - one bad page should not cost the whole document
         warnings.append(f"page {number + 1}: no text extracted ({_reason(error)})")
         return ""
 
@@ -276,8 +269,8 @@ def _pdf_title(reader: PdfReader) -> str | None:
     try:
         metadata = reader.metadata
         title = metadata.title if metadata is not None else None
-    except Exception:
-        return None  # the title is a nicety; a malformed info dictionary is not fatal
+    except Exception:  # noqa: BLE001 - the title is a nicety; a bad info dictionary is not fatal
+        return None
     return " ".join(str(title or "").split()) or None
 
 

@@ -54,8 +54,11 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and a capital,
-# digit or opening quote; a line break always ends one.
-_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9])|\n\s*""")
+# digit or opening quote; a blank line always ends one. A single line break is decided by
+# _is_line_boundary, because wrapped prose must not be cut in the middle of a sentence.
+_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9])|\n[ \t]*\n\s*|\n[ \t]*""")
+_BLOCK_START = re.compile(r"[ \t]*(?:[#>|*+-]|\d+[.)]\s)")
+HEADING_MAX_CHARS = 60
 MIN_SENTENCE_CHARS = 12
 
 
@@ -66,10 +69,24 @@ def split_sentences(text: str, offset: int = 0) -> list[TextSpan]:
     for match in _BOUNDARY.finditer(text):
         if match.group().startswith(".") and _ends_with_abbreviation(text[start : match.start()]):
             continue
+        if match.group().strip(" \t") == "\n" and not _is_line_boundary(text, match.start(), match.end()):
+            continue
         _append_trimmed(spans, text, start, match.start() + len(match.group().rstrip()), offset)
         start = match.end()
     _append_trimmed(spans, text, start, len(text), offset)
     return [span for span in spans if len(span.text) >= MIN_SENTENCE_CHARS]
+
+
+def _is_line_boundary(text: str, newline: int, next_line: int) -> bool:
+    """A single line break ends a sentence after punctuation, a short (heading) line, or before a list item."""
+    line_start = text.rfind("\n", 0, newline) + 1
+    line = text[line_start:newline].rstrip()
+    return (
+        not line
+        or line[-1] in '.!?:;"”’)'
+        or len(line) < HEADING_MAX_CHARS
+        or bool(_BLOCK_START.match(text, next_line))
+    )
 
 
 def _ends_with_abbreviation(sentence: str) -> bool:

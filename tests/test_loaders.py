@@ -78,7 +78,7 @@ def test_plain_text_is_stored_unchanged(tmp_path: Path) -> None:
     loaded = load_file(write(tmp_path, "notes.txt", content.encode()))
     assert loaded.text == content
     assert loaded.file_type == "text"
-    assert loaded.title == "notes"
+    assert loaded.title == "Line one"  # a short first line is the headline
     assert loaded.source == str(tmp_path / "notes.txt")
     assert loaded.page_starts == ()
     assert loaded.warnings == ()
@@ -182,6 +182,23 @@ def test_html_meta_charset_is_respected(tmp_path: Path) -> None:
     assert loaded.warnings == ()
 
 
+def test_html_latin1_label_in_http_equiv_means_cp1252() -> None:
+    html = '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"><p>5 € café</p>'
+    loaded = load_bytes("legacy.html", html.encode("cp1252"))
+    assert loaded.text == "5 € café"
+    assert loaded.warnings == ()
+
+
+def test_html_preformatted_lines_and_double_breaks_survive() -> None:
+    html = "<pre>line 1\n  line 2</pre><p>a<br><br>b</p>"
+    assert load_bytes("code.html", html.encode()).text == "line 1\nline 2\n\na\n\nb"
+
+
+def test_html_deeply_nested_page_does_not_hit_recursion_limit() -> None:
+    html = "<div>" * 5000 + "deep" + "</div>" * 5000
+    assert load_bytes("deep.html", html.encode()).text == "deep"
+
+
 def test_html_without_charset_falls_back_like_text(tmp_path: Path) -> None:
     html = "<p>The café served crème brûlée and a naïve résumé.</p>".encode("cp1252")
     loaded = load_bytes("legacy.html", html)
@@ -237,7 +254,7 @@ def test_corrupt_pdf_is_rejected_with_reason(data: bytes) -> None:
 
 
 def test_pdf_without_text_asks_for_ocr() -> None:
-    with pytest.raises(DocumentError, match="no extractable text.*OCR"):
+    with pytest.raises(DocumentError, match=r"no extractable text.*OCR"):
         load_bytes("scan.pdf", make_pdf("", ""))
 
 
@@ -303,13 +320,13 @@ def test_file_over_the_size_limit_is_rejected_with_both_sizes(tmp_path: Path) ->
 
 def test_default_size_limit_is_50_megabytes() -> None:
     assert DEFAULT_MAX_FILE_BYTES == 50 * 1024 * 1024
-    with pytest.raises(DocumentError, match="over the 50.0 MB limit"):
+    with pytest.raises(DocumentError, match=r"over the 50\.0 MB limit"):
         load_bytes("huge.txt", b"a" * (DEFAULT_MAX_FILE_BYTES + 1))
 
 
 @pytest.mark.parametrize("name", ["slides.pptx", "Makefile", "archive.tar.gz"])
 def test_unsupported_suffix_is_rejected(tmp_path: Path, name: str) -> None:
-    with pytest.raises(DocumentError, match="supported types are .htm, .html"):
+    with pytest.raises(DocumentError, match=r"supported types are \.htm, \.html"):
         load_file(write(tmp_path, name, b"text"))
 
 
@@ -322,7 +339,7 @@ def test_missing_file_and_directory_are_rejected(tmp_path: Path) -> None:
 
 
 def test_is_supported_ignores_case() -> None:
-    assert SUPPORTED_SUFFIXES == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"} == SUPPORTED_SUFFIXES
     assert is_supported(Path("REPORT.PDF"))
     assert is_supported(Path("a/b/notes.Md"))
     assert not is_supported(Path("photo.png"))
@@ -372,3 +389,9 @@ def test_load_bytes_takes_type_title_and_source_from_name() -> None:
     assert loaded.title == "Meeting Notes"
     assert loaded.file_type == "markdown"
     assert loaded.text == "no heading\n"
+
+
+def test_plain_text_with_long_first_line_is_titled_by_file_stem(tmp_path: Path) -> None:
+    path = tmp_path / "essay.txt"
+    path.write_text("word " * 60 + "\nsecond line\n")
+    assert load_file(path).title == "essay"
