@@ -34,7 +34,6 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
     """The whole page; launch it with ui.server.launch."""
     with gr.Blocks(title="Verbatim", analytics_enabled=False, fill_width=True) as app:
         turns = gr.State([])
-        pending = gr.State("")
         gr.HTML(
             "<div id='app-header'><h1>Verbatim</h1><p>Answers made of verbatim quotes from your "
             "documents, each checked character for character.</p></div>",
@@ -47,7 +46,7 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
                 docs = _documents_tab(base, config)
             with gr.Tab("Settings", id="settings") as settings_tab:
                 settings = _settings_tab(base)
-        _wire_chat(base, chat, settings, turns, pending)
+        _wire_chat(base, chat, settings, turns)
         refresh = [docs["table"], docs["choices"], settings["stats"]]
         documents_tab.select(lambda: _listing(base), None, refresh, queue=False)
         settings_tab.select(lambda: _listing(base), None, refresh, queue=False)
@@ -129,7 +128,7 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
     with gr.Row():
         parts["choices"] = gr.Dropdown(label="Document", choices=[], scale=4, elem_id="remove-choice")
         parts["remove"] = gr.Button("Remove", variant="stop", scale=1, min_width=90, elem_id="remove")
-    parts["remove_status"] = gr.Textbox(show_label=False, interactive=False, container=False)
+    parts["remove_status"] = gr.HTML("", elem_id="remove-status")
     refresh = [parts["table"], parts["choices"]]
 
     def ingest(files: list[str] | None) -> Iterator[tuple[Any, ...]]:
@@ -152,7 +151,7 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
     def remove(source: str | None) -> tuple[Any, ...]:
         message = documents.remove_document(base, source or "")
         table, choices, _ = _listing(base)
-        return message, table, choices
+        return f"<p class='hint'>{render.escape(message)}</p>", table, choices
 
     parts["remove"].click(
         remove,
@@ -198,18 +197,20 @@ def _wire_chat(
     chat: dict[str, Any],
     settings: dict[str, Any],
     turns: gr.State,
-    pending: gr.State,
 ) -> None:
     options_inputs = [settings["k"], settings["retrieval"], settings["answer_mode"]]
-    outputs = [chat["chatbot"], turns, chat["sources"], chat["query"], chat["markdown"]]
+    outputs = [chat["chatbot"], turns, chat["sources"], chat["query"], chat["markdown"], chat["question"]]
 
     def run(
         question: str, history: list[responses.Turn], options: responses.AskOptions, query: str | None
     ) -> Iterator[tuple[Any, ...]]:
+        # The question box is emptied with the first update, so a new question can be typed.
+        box: Any = gr.skip() if query is not None else ""
         for current in responses.stream_turns(base, question, history, options, query=query):
             last = current[-1]
             if not last.is_final:
-                yield responses.chat_messages(current), current, gr.skip(), gr.skip(), gr.skip()
+                yield responses.chat_messages(current), current, gr.skip(), gr.skip(), gr.skip(), box
+                box = gr.skip()
                 continue
             answer = last.answer
             yield (
@@ -218,6 +219,7 @@ def _wire_chat(
                 responses.sources_for(base, current),
                 answer.query if answer is not None else "",
                 responses.answer_markdown(answer),
+                box,
             )
 
     def ask(question: str, history: list[responses.Turn], k: float, retrieval: str, mode: str) -> Any:
@@ -225,16 +227,20 @@ def _wire_chat(
 
     def reask(query: str, history: list[responses.Turn], k: float, retrieval: str, mode: str) -> Any:
         if not history or not query.strip():
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield (gr.skip(),) * len(outputs)
             return
         options = responses.AskOptions(int(k), retrieval, mode)
         yield from run(history[-1].question, history, options, query)
 
-    ask_args: dict[str, Any] = {"concurrency_id": "ask", "show_progress": "minimal"}
-    for trigger in (chat["question"].submit, chat["send"].click):
-        trigger(lambda text: ("", text), chat["question"], [chat["question"], pending], queue=False).then(
-            ask, [pending, turns, *options_inputs], outputs, **ask_args
-        )
+    # One event for Enter and the button, so a second question waits for the first ("once").
+    ask_args: dict[str, Any] = {"concurrency_id": "ask", "show_progress": "minimal", "trigger_mode": "once"}
+    gr.on(
+        [chat["question"].submit, chat["send"].click],
+        ask,
+        [chat["question"], turns, *options_inputs],
+        outputs,
+        **ask_args,
+    )
     chat["reask"].click(reask, [chat["query"], turns, *options_inputs], outputs, **ask_args)
     chat["open"].click(
         lambda history, target: responses.open_citation(base, history, target),

@@ -42,6 +42,7 @@ table.documents th, table.documents td, table.results td { text-align: left; pad
   border: none !important; border-bottom: 1px solid var(--border-color-primary) !important;
   overflow-wrap: anywhere; }
 table.documents, table.results { border: none !important; }
+table.documents th { white-space: nowrap; overflow-wrap: normal; }
 td.num { text-align: right; white-space: nowrap; }
 .badge { border-radius: 999px; padding: 0 0.5em; background: var(--background-fill-secondary);
   border: 1px solid var(--border-color-primary); font-size: 0.85em; }

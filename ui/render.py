@@ -61,6 +61,10 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
         parts.append(f"<div class='answer-text'>{_supported_sentences(answer, turn)}</div>")
     else:
         parts.append(f"<div class='answer-text'>{_markers(answer.text, turn)}</div>")
+    if answer.mode == "llm" and answer.answered and is_final:
+        parts.append(
+            "<p class='notice'>Written by a language model; each sentence checked against the passages.</p>"
+        )
     if answer.notice:
         parts.append(f"<p class='notice'>{escape(answer.notice)}</p>")
     if is_final and answer.query and answer.query.strip() != answer.question.strip():
