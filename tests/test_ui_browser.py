@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,16 +70,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_ui(workdir: Path, docs: list[Path]) -> Server:
+def start_ui(
+    workdir: Path, docs: list[Path], extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None
+) -> Server:
     """Start the UI on a temp index of the given folders and wait until it answers HTTP."""
     index, log = workdir / "index", workdir / "server.log"
     port = free_port()
     command = [sys.executable, "-m", "ui", "--index", str(index), "--host", "127.0.0.1", "--port", str(port)]
     for folder in docs:
         command += ["--docs", str(folder)]
+    command += list(extra_args)
     env = os.environ | {"HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(workdir / "gradio-tmp")}
     env.pop("RAG_UI_USER", None)
     env.pop("RAG_UI_PASSWORD", None)
+    env.update(extra_env or {})
     with log.open("w") as stream:
         process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=stream, stderr=subprocess.STDOUT, text=True
@@ -92,6 +97,8 @@ def start_ui(workdir: Path, docs: list[Path]) -> Server:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return Server(url, index, process, log)
+        except urllib.error.HTTPError:
+            return Server(url, index, process, log)  # it answers, behind a login
         except OSError:
             time.sleep(0.5)
     process.kill()
@@ -109,11 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     (hostile / HOSTILE_NAME).write_text(HOSTILE_TEXT)
     running = start_ui(workdir, [SEEDS, hostile])
     yield running
-    running.process.terminate()
-    try:
-        running.process.wait(10)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
+    stop_ui(running)
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +260,31 @@ def test_index_and_system_files_are_not_served(page: Page, server: Server) -> No
         body = response.body()
         assert response.status in (403, 404), f"{target} served with {response.status}"
         assert b"SQLite format" not in body and b"root:" not in body
+
+
+def stop_ui(server: Server) -> None:
+    """Stop a server started by start_ui."""
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+def test_login_is_required_when_the_variables_are_set(browser: Browser, tmp_path: Path) -> None:
+    login = {"RAG_UI_USER": "alice", "RAG_UI_PASSWORD": "s3cret"}
+    guarded = start_ui(tmp_path, [], ("--model", "hashing-256"), login)
+    try:
+        context = browser.new_context()
+        request = context.request
+        assert request.get(guarded.url + "config").status == 401
+        wrong = request.post(guarded.url + "login", form={"username": "alice", "password": "nope"})
+        assert wrong.status >= 400
+        right = request.post(guarded.url + "login", form={"username": "alice", "password": "s3cret"})
+        assert right.ok and request.get(guarded.url + "config").status == 200
+        context.close()
+    finally:
+        stop_ui(guarded)
 
 
 def test_phone_width_dark_mode_screenshot(browser: Browser, server: Server) -> None:

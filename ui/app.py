@@ -32,7 +32,10 @@ class AppConfig:
 
 def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
     """The whole page; launch it with ui.server.launch."""
-    with gr.Blocks(title="Verbatim", analytics_enabled=False, fill_width=True) as app:
+    # delete_cache: uploaded temp copies (the kept copy is in the index) and exports go after a day.
+    with gr.Blocks(
+        title="Verbatim", analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)
+    ) as app:
         turns = gr.State([])
         gr.HTML(
             "<div id='app-header'><h1>Verbatim</h1><p>Answers made of verbatim quotes from your "
@@ -82,7 +85,8 @@ def _chat_tab(base: rag.KnowledgeBase, config: AppConfig, turns: gr.State) -> di
                     autofocus=True,
                 )
                 parts["send"] = gr.Button("Ask", variant="primary", scale=1, min_width=80)
-            parts["examples"] = gr.Examples(list(config.examples), parts["question"], label="Try")
+            if config.examples:
+                gr.Examples(list(config.examples), parts["question"], label="Try")
             with gr.Accordion("Query used for retrieval", open=False, elem_id="query-panel"):
                 parts["query"] = gr.Textbox(
                     show_label=False, elem_id="query", placeholder="The search query appears here"

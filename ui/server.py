@@ -44,6 +44,11 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
     return base
 
 
+def _holds_the_user_guide(base: rag.KnowledgeBase) -> bool:
+    """Whether the index holds the built-in docs, which the example questions are about."""
+    return any(info.source.endswith(("/docs/guide.md", "/docs/ui.md")) for info in base.documents())
+
+
 def launch(
     base: rag.KnowledgeBase,
     host: str = "127.0.0.1",
@@ -53,7 +58,9 @@ def launch(
 ) -> None:
     """Serve the app until interrupted; prints the local URL once it is up."""
     config = app_module.AppConfig(
-        uploads=base.folder / security.UPLOADS_FOLDER, max_upload_bytes=max_upload_mb * 1024 * 1024
+        uploads=base.folder / security.UPLOADS_FOLDER,
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+        examples=app_module.EXAMPLES if _holds_the_user_guide(base) else (),
     )
     page = app_module.build_app(base, config)
     page.launch(
