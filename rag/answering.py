@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,26 @@ RANK_WEIGHT = 0.10
 REDUNDANT_SIMILARITY = 0.85
 QUOTE_SCORE_MARGIN = 0.12
 MIN_QUOTE_WORDS = 5
+ANSWER_TYPE_WEIGHT = 0.08
+# What a question word asks for, and the surface form such an answer usually has.
+_ANSWER_TYPES = (
+    (
+        re.compile(
+            r"^\s*(how (many|much|long|old|far|large|big|tall)|what (percentage|number|amount))\b", re.I
+        ),
+        re.compile(
+            r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"^\s*(when|what year|in what year|which year)\b", re.I),
+        re.compile(
+            r"\b(1\d{3}|20\d{2})\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.I
+        ),
+    ),
+    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")),
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,7 @@ def score_sentences(
             SIMILARITY_WEIGHT * float(similarity)
             + OVERLAP_WEIGHT * _overlap(question_stems, quote.text)
             + RANK_WEIGHT / passage.rank
+            + ANSWER_TYPE_WEIGHT * _answer_type_match(question, quote.text)
         ) * _length_factor(quote.text)
         scored.append(ScoredSentence(quote, passage, score, vector))
     return sorted(scored, key=lambda item: item.score, reverse=True)
@@ -75,6 +97,17 @@ def _overlap(question_stems: set[str], sentence: str) -> float:
         return 0.0
     sentence_stems = {stem(word) for word in words(sentence)}
     return len(question_stems & sentence_stems) / len(question_stems)
+
+
+def _answer_type_match(question: str, sentence: str) -> float:
+    """1.0 when the sentence holds the kind of answer the question word asks for (a number, a
+    date, a name) beyond what the question itself already says."""
+    for asks, looks_like in _ANSWER_TYPES:
+        if asks.search(question):
+            found = {match.group(0).lower() for match in looks_like.finditer(sentence)}
+            given = {match.group(0).lower() for match in looks_like.finditer(question)}
+            return 1.0 if found - given else 0.0
+    return 0.0
 
 
 def _length_factor(sentence: str) -> float:

@@ -266,10 +266,16 @@ class KnowledgeBase:
             "dimension": self._dimension,
             "chunk_size": self.settings.chunk_size,
             "chunk_overlap": self.settings.chunk_overlap,
-            "vector_index": self.vectors.kind if chunks and self._dimension else "empty",
+            "vector_index": self._vector_index_kind(chunks),
             "generation": self.store.generation(),
             "size_bytes": size,
         }
+
+    def _vector_index_kind(self, chunks: int) -> str:
+        if not chunks or self._dimension is None:
+            return "empty"
+        self.vectors.sync(self.store)
+        return self.vectors.kind
 
     def close(self) -> None:
         """Release this thread's database connection."""

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+
+FAKE = ["--model", "hashing-256"]
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "tea.txt").write_text("Green tea is made from unoxidised leaves of Camellia sinensis grown in Asia.")
+    (folder / "coffee.md").write_text("# Coffee\n\nCoffee beans are the roasted seeds of the Coffea plant in Ethiopia.")
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_ingest_ask_search_stats_remove_round_trip(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = str(tmp_path / "index")
+    code, out, _ = run(capsys, "ingest", str(docs), "--index", index, *FAKE, "--json")
+    assert code == 0 and json.loads(out)["summary"]["added"] == 2
+
+    code, out, _ = run(capsys, "ask", "What are coffee beans?", "--index", index, *FAKE, "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["answered"]
+    assert {"question", "answer", "answered", "citations", "passages", "query", "timings_ms"} <= set(answer)
+    citation = answer["citations"][0]
+    assert {"n", "source", "page", "start", "end", "quote"} <= set(citation)
+    assert "Coffea" in citation["quote"]
+
+    code, out, _ = run(capsys, "search", "green tea", "--index", index, *FAKE, "--json", "-k", "1")
+    assert code == 0 and json.loads(out)[0]["source"].endswith("tea.txt")
+
+    code, out, _ = run(capsys, "stats", "--index", index, *FAKE, "--json")
+    assert json.loads(out)["documents"] == 2
+
+    code, out, _ = run(capsys, "remove", "tea.txt", "--index", index, *FAKE)
+    assert code == 0 and "removed" in out
+
+
+def test_user_errors_print_one_line_and_exit_non_zero(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = str(tmp_path / "index")
+    run(capsys, "ingest", str(docs), "--index", index, *FAKE)
+    code, out, err = run(capsys, "remove", "nothing-like-this.txt", "--index", index, *FAKE)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
+    code, _, err = run(capsys, "ask", "tea?", "--index", index, "--model", "hashing-128")
+    assert code == 2 and "hashing-256" in err and "Traceback" not in err
+
+
+def test_ingest_of_only_bad_files_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    code, out, _ = run(capsys, "ingest", str(tmp_path / "empty.txt"), "--index", str(tmp_path / "i"), *FAKE)
+    assert code == 1 and "empty" in out
+
+
+def test_console_script_runs_as_a_module(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", "hello?", "--index", str(tmp_path / "i"), *FAKE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert "ingest some documents first" in result.stdout

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.vectors import VECTORS_NAME
+
+RIVERS = (
+    "The Danube flows through ten countries before it reaches the Black Sea. "
+    "It is the second longest river in Europe.\n\n"
+    "Vienna, Budapest and Belgrade are capital cities on the Danube."
+)
+VOLCANOES = (
+    "Mount Etna is an active volcano on the east coast of Sicily. "
+    "Its eruptions have been recorded for thousands of years."
+)
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rivers.txt").write_text(RIVERS)
+    (folder / "volcanoes.md").write_text("# Volcanoes\n\n" + VOLCANOES)
+    return folder
+
+
+def assert_quotes_are_verbatim(base: rag.KnowledgeBase, answer: rag.Answer) -> None:
+    for citation in answer.citations:
+        document = base.document(citation.quote.document_id)
+        assert document.text[citation.start : citation.end] == citation.quote.text
+
+
+def test_ingest_then_ask_quotes_the_right_sentence(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    report = fake_base.ingest([write_corpus(tmp_path / "docs")])
+    assert report.count("added") == 2
+    answer = fake_base.ask("Which sea does the Danube reach?")
+    assert answer.answered
+    assert "Black Sea" in answer.citations[0].quote.text
+    assert answer.text.startswith("“") and "[1]" in answer.text
+    assert_quotes_are_verbatim(fake_base, answer)
+
+
+def test_reingesting_an_unchanged_folder_embeds_nothing(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    docs = write_corpus(tmp_path / "docs")
+    fake_base.ingest([docs])
+    again = fake_base.ingest([docs])
+    assert again.chunks_embedded == 0
+    assert again.count("unchanged") == 2
+
+
+def test_changed_file_replaces_old_chunks(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    docs = write_corpus(tmp_path / "docs")
+    fake_base.ingest([docs])
+    (docs / "rivers.txt").write_text("The Rhine flows into the North Sea near Rotterdam harbour.")
+    report = fake_base.ingest([docs])
+    assert report.count("updated") == 1
+    passages = fake_base.search("Danube Black Sea", k=10)
+    assert all("Danube" not in passage.text for passage in passages)
+    assert fake_base.stats()["documents"] == 2
+
+
+def test_prune_removes_documents_whose_files_are_gone(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    docs = write_corpus(tmp_path / "docs")
+    fake_base.ingest([docs])
+    (docs / "volcanoes.md").unlink()
+    report = fake_base.ingest([docs], prune=True)
+    assert report.count("removed") == 1
+    assert [Path(info.source).name for info in fake_base.documents()] == ["rivers.txt"]
+
+
+def test_bad_files_fail_alone_and_the_rest_is_ingested(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    docs = write_corpus(tmp_path / "docs")
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (docs / "data.xyz").write_text("unknown type")
+    report = fake_base.ingest([docs, tmp_path / "missing-folder"])
+    assert report.count("added") == 2
+    failed = {Path(result.source).name: result.reason for result in report.failed}
+    assert set(failed) == {"empty.txt", "image.txt", "broken.pdf", "missing-folder"}
+    assert all(reason for reason in failed.values())
+    assert report.count("skipped") == 1
+
+
+def test_remove_by_file_name(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    fake_base.ingest([write_corpus(tmp_path / "docs")])
+    assert fake_base.remove("volcanoes.md") > 0
+    assert fake_base.stats()["documents"] == 1
+    with pytest.raises(rag.NotFoundError):
+        fake_base.remove("volcanoes.md")
+
+
+def test_question_the_documents_cannot_answer_is_refused(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    fake_base.ingest([write_corpus(tmp_path / "docs")])
+    answer = fake_base.ask("Who composed the opera Tosca in 1900?")
+    assert not answer.answered
+    assert answer.text == rag.NOT_FOUND
+    assert answer.citations == ()
+    assert answer.passages, "a refusal still shows the closest passages"
+
+
+def test_empty_index_refuses_with_a_notice(fake_base: rag.KnowledgeBase) -> None:
+    answer = fake_base.ask("Anything at all?")
+    assert not answer.answered and answer.notice
+
+
+def test_empty_question_is_a_clear_error(fake_base: rag.KnowledgeBase) -> None:
+    with pytest.raises(rag.RagError, match="empty"):
+        fake_base.ask("   ")
+
+
+def test_lexical_search_survives_punctuation(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    fake_base.ingest([write_corpus(tmp_path / "docs")])
+    for query in ['"Etna" AND (NEAR*', "what's -Etna: OR ^?", "*", '""']:
+        fake_base.search(query, mode="lexical")
+    assert fake_base.search("Etna's eruptions?", mode="lexical")[0].source.endswith("volcanoes.md")
+
+
+def test_passages_carry_scores_and_exact_text(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    fake_base.ingest([write_corpus(tmp_path / "docs")])
+    passages = fake_base.search("Danube capital cities", k=3)
+    assert [passage.rank for passage in passages] == list(range(1, len(passages) + 1))
+    top = passages[0]
+    assert top.dense_score is not None and top.lexical_score is not None
+    assert fake_base.document(top.document_id).text[top.start : top.end] == top.text
+
+
+def test_missing_or_corrupt_faiss_file_is_rebuilt(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+    folder = tmp_path / "index"
+    with rag.open(folder, embedder=fake_embedder) as base:
+        base.ingest([write_corpus(tmp_path / "docs")])
+        expected = [p.chunk_id for p in base.search("Etna volcano", mode="dense")]
+    (folder / VECTORS_NAME).write_bytes(b"not a faiss index")
+    with rag.open(folder, embedder=fake_embedder) as base:
+        assert [p.chunk_id for p in base.search("Etna volcano", mode="dense")] == expected
+    (folder / VECTORS_NAME).unlink()
+    with rag.open(folder, embedder=fake_embedder) as base:
+        assert [p.chunk_id for p in base.search("Etna volcano", mode="dense")] == expected
+
+
+def test_opening_with_another_model_is_a_clear_error(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+    folder = tmp_path / "index"
+    with rag.open(folder, embedder=fake_embedder) as base:
+        base.ingest([write_corpus(tmp_path / "docs")])
+    with pytest.raises(rag.IndexMismatchError, match="hashing-256"):
+        rag.open(folder, embedder=rag.HashingEmbedder(128))
+
+
+def test_reopening_adopts_the_recorded_chunk_settings(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+    folder = tmp_path / "index"
+    settings = rag.Settings(chunk_size=300, chunk_overlap=30)
+    with rag.open(folder, settings, embedder=fake_embedder) as base:
+        base.ingest([write_corpus(tmp_path / "docs")])
+    with rag.open(folder, embedder=fake_embedder) as base:
+        assert base.settings.chunk_size == 300
+    with pytest.raises(rag.IndexMismatchError, match="chunk_size"):
+        rag.open(folder, rag.Settings(chunk_size=500), embedder=fake_embedder)
+
+
+def _hold_write_lock(folder: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event) -> None:
+    base = rag.open(folder, embedder=rag.HashingEmbedder(256))
+    with base._writing():
+        ready.set()
+        release.wait(30)
+
+
+def test_second_writer_fails_fast(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+    folder = tmp_path / "index"
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_write_lock, args=(str(folder), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        with rag.open(folder, embedder=fake_embedder) as base, pytest.raises(rag.IndexLockedError):
+            base.ingest([write_corpus(tmp_path / "docs")])
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_settings_reject_nonsense() -> None:
+    with pytest.raises(ValueError):
+        rag.Settings(chunk_size=100, chunk_overlap=100)
+    with pytest.raises(ValueError):
+        rag.Settings(retrieval_mode="magic")

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from rag.rewrite import is_follow_up, previous_questions, rewrite_follow_up
+
+
+def test_follow_up_carries_entities_of_the_previous_question() -> None:
+    history = [{"role": "user", "content": "What role does Russia play in Afghanistan?"},
+               {"role": "assistant", "content": "..."}]
+    query = rewrite_follow_up("and what about Pakistan?", history)
+    assert query.startswith("and what about Pakistan?")
+    assert "Russia" in query and "Afghanistan" in query
+
+
+def test_standalone_question_is_not_rewritten() -> None:
+    history = ["What role does Russia play in Afghanistan?"]
+    question = "Which countries attended the multinational conference in Moscow?"
+    assert not is_follow_up(question)
+    assert rewrite_follow_up(question, history) == question
+
+
+def test_no_history_means_no_rewrite() -> None:
+    assert rewrite_follow_up("and them?", None) == "and them?"
+
+
+def test_history_accepts_strings_pairs_and_message_dicts() -> None:
+    history = ["one", ("two", "answer"), {"role": "assistant", "content": "x"}, {"role": "user", "content": "three"}]
+    assert previous_questions(history) == ["one", "two", "three"]
