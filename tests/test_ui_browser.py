@@ -253,7 +253,12 @@ def test_hostile_file_name_and_text_render_as_text(page: Page, server: Server) -
 
 def test_index_and_system_files_are_not_served(page: Page, server: Server) -> None:
     base = server.url.rstrip("/")
-    targets = [server.index / "rag.sqlite", Path("/etc/passwd"), server.index / "uploads"]
+    targets = [
+        server.index / "rag.sqlite",
+        Path("/etc/passwd"),
+        server.index / "uploads",
+        REPO / "pyproject.toml",
+    ]
     targets += list((server.index / "uploads").glob("*")) + sorted(SEEDS.iterdir())[:1]
     for target in targets:
         response = page.request.get(f"{base}/gradio_api/file={target}")

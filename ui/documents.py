@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,13 +68,19 @@ def ingest_uploads(
             outcome["error"] = error
 
     worker = threading.Thread(target=run, name="ui-ingest", daemon=True)
+    started = time.monotonic()
     worker.start()
-    yield IngestUpdate(f"Indexing {len(kept)} file(s)…")
+    status, shown = f"0/{len(kept)} files", ""
+    # Progress arrives per finished file, so the elapsed time keeps a long single file visibly alive.
     while worker.is_alive():
         worker.join(POLL_SECONDS)
         latest = _drain(updates)
         if latest is not None:
-            yield IngestUpdate(progress_text(latest))
+            status = progress_text(latest)
+        text = f"Indexing: {status} · {time.monotonic() - started:.0f} s elapsed"
+        if text != shown:
+            shown = text
+            yield IngestUpdate(text)
     report = outcome.get("report")
     if not isinstance(report, rag.IngestReport):
         message = f"Indexing failed: {outcome.get('error', 'unknown error')}"
