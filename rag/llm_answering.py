@@ -85,7 +85,7 @@ def llm_answer_stream(
     started = time.perf_counter()
     timings = dict(timings or {})
     passages = tuple(passages)
-    verifier = Verifier(passages, load_document, embedder, settings.support_threshold)
+    verifier = Verifier(passages, load_document, embedder, settings.support_threshold, question)
     verifier.evidence()  # embed the passage sentences before tokens start to flow
 
     def answer(raw: str, final: bool) -> Answer:

@@ -7,6 +7,7 @@ import importlib.util
 import io
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -61,6 +62,9 @@ class LocalChatModel:
         self.tokenizer, self.model = _load(self.folder, self.gguf_file)
         # One generation at a time: two would only share the same two cores more slowly.
         self._lock = threading.Lock()
+        # Running totals, for throughput reports (tokens / seconds, prompt reading included).
+        self.generated_tokens = 0
+        self.generation_seconds = 0.0
 
     def complete(self, messages: Sequence[Message], max_tokens: int) -> str:
         """Return the whole reply."""
@@ -79,10 +83,12 @@ class LocalChatModel:
                 return stop.is_set()
 
         failure: list[BaseException] = []
+        prompt_length = int(inputs["input_ids"].shape[1])
+        started = time.perf_counter()
 
         def generate() -> None:
             try:
-                self.model.generate(
+                output = self.model.generate(
                     **inputs,
                     max_new_tokens=max_tokens,
                     do_sample=False,
@@ -91,6 +97,8 @@ class LocalChatModel:
                     stopping_criteria=StoppingCriteriaList([_Stop()]),
                     pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                 )
+                self.generated_tokens += int(output.shape[1]) - prompt_length
+                self.generation_seconds += time.perf_counter() - started
             except Exception as error:  # noqa: BLE001 - re-raised in the reading thread
                 failure.append(error)
                 streamer.end()
@@ -107,10 +115,6 @@ class LocalChatModel:
                 worker.join()
         if failure:
             raise LLMUnavailableError(f"the local model {self.name} failed: {failure[0]}") from failure[0]
-
-    def count_tokens(self, text: str) -> int:
-        """Number of tokens of text (for throughput measurements)."""
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _encode(self, messages: Sequence[Message]) -> Any:
         if getattr(self.tokenizer, "chat_template", None):

@@ -18,6 +18,8 @@ from rag.text import content_terms, stem
 SUPPORT_THRESHOLD = 0.6
 SIMILARITY_WEIGHT = 0.6
 OVERLAP_WEIGHT = 0.4
+# A figure the evidence does not contain is the commonest confident hallucination.
+MISSING_NUMBER_FACTOR = 0.5
 _MARKER = re.compile(r"[ \t]*\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
 _UNFINISHED_MARKER = re.compile(r"[ \t]*\[[\d,;\s-]*$")
 _WORD = re.compile(r"\w", re.UNICODE)
@@ -85,8 +87,10 @@ class Verifier:
         load_document: Callable[[str], Document],
         embedder: Embedder,
         threshold: float | None = None,
+        question: str = "",
     ) -> None:
         self.passages = passages
+        self.question_stems = frozenset(_stems(question))
         self.load_document = load_document
         self.embedder = embedder
         self.threshold = SUPPORT_THRESHOLD if threshold is None else threshold
@@ -122,9 +126,14 @@ class Verifier:
         if not evidence or self._vectors is None or is_instruction(sentence):
             return VerifiedSentence(sentence, 0.0, None)
         similarities = self._vectors @ self.embedder.embed([sentence])[0]
+        # Restating the question matches every passage about it; what must be found in the
+        # evidence is what the sentence adds (the answer), when it adds anything.
         own_stems = set(_stems(sentence))
+        claimed = (own_stems - self.question_stems) or own_stems
+        numbers = {term for term in claimed if term.isdigit()}
         scores = [
-            SIMILARITY_WEIGHT * float(similarity) + OVERLAP_WEIGHT * _overlap(own_stems, item.stems)
+            (SIMILARITY_WEIGHT * float(similarity) + OVERLAP_WEIGHT * _overlap(claimed, item.stems))
+            * (MISSING_NUMBER_FACTOR if numbers - item.stems else 1.0)
             for item, similarity in zip(evidence, similarities, strict=True)
         ]
         best = int(np.argmax(scores))

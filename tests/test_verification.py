@@ -112,3 +112,23 @@ def test_answer_sentences_keeps_short_sentences_and_strips_markers() -> None:
 def test_strip_markers_removes_a_marker_still_being_typed() -> None:
     assert strip_markers("It fell in 2021 [1") == "It fell in 2021"
     assert strip_markers("It fell [1, 2] in 2021") == "It fell in 2021"
+
+
+def test_a_figure_missing_from_the_evidence_makes_a_sentence_unsupported() -> None:
+    _, _, supports = verify("The Taliban took control of Kabul in August 1996.")
+    assert not supports[0].is_supported
+
+
+def test_restating_the_question_does_not_count_as_support() -> None:
+    document = make_document()
+    question = "Who gathered at the airport hoping to leave the country?"
+    verifier = Verifier(
+        [passage_of(document)],
+        {document.id: document}.__getitem__,
+        rag.HashingEmbedder(256),
+        question=question,
+    )
+    assert not verifier.verify(
+        "Soldiers of the navy gathered at the airport hoping to leave the country."
+    ).is_supported
+    assert verifier.verify("Thousands of people gathered at the airport hoping to leave.").is_supported
