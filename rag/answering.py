@@ -71,6 +71,8 @@ def score_sentences(
     for passage in passages:
         document = load_document(passage.document_id)
         for span in sentences_around(document.text, passage.start, passage.end):
+            if span.text.startswith("#"):
+                continue  # a Markdown heading names a topic; it never answers a question
             key = (document.id, span.start, span.end)
             if key not in candidates:
                 candidates[key] = (verified_quote(document, span.start, span.end), passage)

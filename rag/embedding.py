@@ -88,12 +88,11 @@ def _load_sentence_transformer(name: str) -> Any:
         # Not a local folder: only a model already in the local cache can load offline.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The per-load "Loading weights" bar is noise in a CLI; read when transformers is imported.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
 
-        # The per-load weight progress bar is noise in a CLI that loads one model.
-        transformers_logging.disable_progress_bar()
         return SentenceTransformer(location, device="cpu")
     except Exception as error:
         raise ModelLoadError(
