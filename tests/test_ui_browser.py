@@ -162,8 +162,6 @@ def test_answer_shows_citation_and_highlighted_quote(page: Page) -> None:
     marks = page.locator("#sources mark.quote")
     marks.first.wait_for()
     assert marks.first.inner_text().strip().replace("\n", " ") in answer.inner_text().replace("\n", " ")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat-desktop.png"))
 
 
 def test_citation_opens_the_viewer_at_the_quote(page: Page) -> None:
@@ -182,6 +180,12 @@ def test_citation_opens_the_viewer_at_the_quote(page: Page) -> None:
         }""",
         timeout=5000,
     )
+    # The README picture: answer, sources and the viewer at the quote, on one laptop-sized screen.
+    page.set_viewport_size({"width": 1280, "height": 1080})
+    page.evaluate("document.querySelector('#viewer #quote-target').scrollIntoView({block: 'center'})")
+    page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat-desktop.png"))
 
 
 def test_follow_up_shows_the_rewritten_query_and_re_asks_an_edited_one(page: Page) -> None:

@@ -32,8 +32,9 @@ mark.quote { background: #fde68a; color: #1f2937; border-radius: 3px; padding: 0
 .sources-heading { font-weight: 600; }
 blockquote.passage { margin: 0.5rem 0 0; padding: 0 0 0 0.75rem; border-left: 3px solid var(--border-color-accent);
   white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.92em; max-height: 16rem; overflow: auto; }
-.viewer-head { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: baseline; margin-bottom: 0.5rem; }
-.viewer-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 60vh; overflow: auto;
+.viewer-head { display: flex; gap: 0.5rem; align-items: baseline; margin-bottom: 0.5rem; }
+.viewer-number { font-weight: 700; color: var(--color-accent); }
+.viewer-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 55vh; overflow: auto;
   border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.75rem;
   background: var(--background-fill-secondary); font-size: 0.92em; line-height: 1.5; }
 .empty { color: var(--body-text-color-subdued); }

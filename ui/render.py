@@ -171,8 +171,9 @@ def viewer_html(document: rag.Document, start: int, end: int, number: int) -> st
     body = highlight(text, start - window_start, end - window_start, "quote-target")
     return (
         f"<div class='viewer' data-document='{escape(document.id)}'>"
-        f"<div class='viewer-head'>[{number}] {_place(document.title, document.source, None)}"
-        f"<span class='hint'>characters {start:,}–{end:,}{page_text}</span></div>{note}"
+        f"<div class='viewer-head'><span class='viewer-number'>[{number}]</span>"
+        f"<div>{_place(document.title, document.source, None)}"
+        f"<span class='hint'>characters {start:,}–{end:,}{page_text}</span></div></div>{note}"
         f"<div class='viewer-text'>{body}</div></div>"
     )
 
