@@ -1,0 +1,146 @@
+"""The Chat tab: conversation, question box, query editing, exports, sources and viewer."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+import rag
+from ui import assets, render, responses
+
+
+def build_chat_tab(base: rag.KnowledgeBase, examples: Sequence[str]) -> dict[str, Any]:
+    """The Chat tab's components, by name."""
+    parts: dict[str, Any] = {}
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=320):
+            parts["chatbot"] = gr.Chatbot(
+                label="Conversation",
+                show_label=False,
+                elem_id="chatbot",
+                height=520,
+                render_markdown=False,
+                sanitize_html=True,
+                allow_tags=False,
+                latex_delimiters=[],
+                feedback_options=None,
+                buttons=[],
+                placeholder="Ask a question about your documents.",
+            )
+            with gr.Row():
+                parts["question"] = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask a question and press Enter",
+                    elem_id="question",
+                    scale=5,
+                    max_lines=4,
+                    autofocus=True,
+                )
+                parts["send"] = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+            if examples:
+                gr.Examples(list(examples), parts["question"], label="Try")
+            with gr.Accordion("Query used for retrieval", open=False, elem_id="query-panel"):
+                parts["query"] = gr.Textbox(
+                    show_label=False, elem_id="query", placeholder="The search query appears here"
+                )
+                parts["reask"] = gr.Button("Search again with this query", size="sm", elem_id="reask")
+            with gr.Accordion("Copy or export", open=False):
+                parts["markdown"] = gr.Textbox(
+                    label="Latest answer as Markdown", lines=6, buttons=["copy"], elem_id="answer-markdown"
+                )
+                with gr.Row():
+                    parts["export_md"] = gr.Button("Export chat as Markdown", size="sm")
+                    parts["export_json"] = gr.Button("Export chat as JSON", size="sm")
+                    parts["clear"] = gr.Button("Clear chat", size="sm")
+                parts["export_file"] = gr.File(label="Export", visible=False, interactive=False)
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown("### Sources")
+            parts["sources"] = gr.HTML(render.sources_html(None, -1, base.document), elem_id="sources")
+            gr.Markdown("### Document viewer")
+            parts["viewer"] = gr.HTML(render.viewer_placeholder(), elem_id="viewer")
+            parts["target"] = gr.Textbox(visible="hidden", elem_id="cite-target")
+            parts["open"] = gr.Button("Open citation", visible="hidden", elem_id="cite-open")
+    return parts
+
+
+def wire_chat(
+    base: rag.KnowledgeBase,
+    chat: dict[str, Any],
+    settings: dict[str, Any],
+    turns: gr.State,
+) -> None:
+    """Connect the chat events: ask, re-ask, open a citation, clear, export."""
+    options_inputs = [settings["k"], settings["retrieval"], settings["answer_mode"]]
+    outputs = [chat["chatbot"], turns, chat["sources"], chat["query"], chat["markdown"], chat["question"]]
+
+    def run(
+        question: str, history: list[responses.Turn], options: responses.AskOptions, query: str | None
+    ) -> Iterator[tuple[Any, ...]]:
+        # The question box is emptied with the first update, so a new question can be typed.
+        box: Any = gr.skip() if query is not None else ""
+        for current in responses.stream_turns(base, question, history, options, query=query):
+            last = current[-1]
+            if not last.is_final:
+                yield responses.chat_messages(current), current, gr.skip(), gr.skip(), gr.skip(), box
+                box = gr.skip()
+                continue
+            answer = last.answer
+            yield (
+                responses.chat_messages(current),
+                current,
+                responses.sources_for(base, current),
+                answer.query if answer is not None else "",
+                responses.answer_markdown(answer),
+                box,
+            )
+
+    def ask(question: str, history: list[responses.Turn], k: float, retrieval: str, mode: str) -> Any:
+        yield from run(question, history, responses.AskOptions(int(k), retrieval, mode), None)
+
+    def reask(query: str, history: list[responses.Turn], k: float, retrieval: str, mode: str) -> Any:
+        if not history or not query.strip():
+            yield (gr.skip(),) * len(outputs)
+            return
+        options = responses.AskOptions(int(k), retrieval, mode)
+        yield from run(history[-1].question, history, options, query)
+
+    # One event for Enter and the button, so a second question waits for the first ("once").
+    ask_args: dict[str, Any] = {"concurrency_id": "ask", "show_progress": "minimal", "trigger_mode": "once"}
+    gr.on(
+        [chat["question"].submit, chat["send"].click],
+        ask,
+        [chat["question"], turns, *options_inputs],
+        outputs,
+        **ask_args,
+    )
+    chat["reask"].click(reask, [chat["query"], turns, *options_inputs], outputs, **ask_args)
+    chat["open"].click(
+        lambda history, target: responses.open_citation(base, history, target),
+        [turns, chat["target"]],
+        chat["viewer"],
+        queue=False,
+    ).then(None, js=assets.SCROLL_TO_QUOTE_JS)
+    reset = [chat["chatbot"], turns, chat["sources"], chat["viewer"], chat["query"], chat["markdown"]]
+
+    def cleared() -> tuple[Any, ...]:
+        return [], [], render.sources_html(None, -1, base.document), render.viewer_placeholder(), "", ""
+
+    chat["clear"].click(cleared, None, reset, queue=False)
+    chat["chatbot"].clear(cleared, None, reset, queue=False)
+    chat["export_md"].click(
+        lambda t: _export(responses.export_markdown(t), ".md"), turns, chat["export_file"]
+    )
+    chat["export_json"].click(
+        lambda t: _export(responses.export_json(t), ".json"), turns, chat["export_file"]
+    )
+
+
+def _export(text: str, suffix: str) -> Any:
+    folder = Path(tempfile.mkdtemp(prefix="verbatim-export-"))
+    path = folder / f"verbatim-chat{suffix}"
+    path.write_text(text, encoding="utf-8")
+    return gr.File(value=str(path), visible=True)
