@@ -12,28 +12,8 @@ _FOLLOW_UP_START = re.compile(
     re.IGNORECASE,
 )
 _REFERRING_WORDS = frozenset(
-    [
-        "it",
-        "its",
-        "they",
-        "them",
-        "their",
-        "theirs",
-        "he",
-        "him",
-        "his",
-        "she",
-        "her",
-        "hers",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "such",
-        "former",
-        "latter",
-    ]
+    """it its they them their theirs he him his she her hers this that these those there such
+    former latter""".split()
 )
 SHORT_QUESTION_TERMS = 3
 

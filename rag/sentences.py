@@ -7,51 +7,8 @@ import re
 from rag.chunking import TextSpan
 
 _ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "vs",
-        "etc",
-        "e.g",
-        "i.e",
-        "no",
-        "fig",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "rep",
-        "sen",
-        "gov",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "approx",
-        "dept",
-        "est",
-        "al",
-        "u.s",
-        "u.k",
-    ]
+    """mr mrs ms dr prof sr jr st vs etc e.g i.e no fig jan feb mar apr jun jul aug sep sept oct
+    nov dec gen col lt sgt rep sen gov inc ltd co corp approx dept est al u.s u.k""".split()
 )
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and a capital,
 # digit or opening quote; a blank line always ends one. A single line break is decided by
