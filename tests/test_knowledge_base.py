@@ -186,3 +186,11 @@ def test_settings_reject_nonsense() -> None:
         rag.Settings(chunk_size=100, chunk_overlap=100)
     with pytest.raises(ValueError):
         rag.Settings(retrieval_mode="magic")
+
+
+def test_large_index_switches_to_approximate_search(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+    settings = rag.Settings(approximate_above=1)
+    with rag.open(tmp_path / "index", settings, embedder=fake_embedder) as base:
+        base.ingest([write_corpus(tmp_path / "docs")])
+        assert base.stats()["vector_index"] == "hnsw"
+        assert base.search("Etna volcano Sicily", mode="dense")[0].source.endswith("volcanoes.md")
