@@ -19,11 +19,13 @@ from rag.prompts import (
     REWRITE_USER_TEMPLATE,
 )
 from rag.rewrite import is_follow_up, previous_questions, rewrite_follow_up
+from rag.sentences import split_sentences
 from rag.settings import Settings
+from rag.text import content_terms, stem
 from rag.verification import VerifiedSentence, Verifier, answer_sentences, compose_verified
 
 REWRITE_MAX_TOKENS = 48
-MAX_QUERY_CHARS = 300
+MAX_QUERY_CHARS = 200
 UNSUPPORTED_NOTICE = "The model's answer is not supported by the documents, so it is not shown."
 REFUSED_NOTICE = "The language model found no answer in the documents."
 
@@ -142,9 +144,15 @@ def rewrite_query(question: str, history: Sequence[object] | None, chat_model: C
         return rewrite_follow_up(question, history)
     lines = [line.strip().strip("\"'“”") for line in reply.strip().splitlines() if line.strip()]
     query = lines[0] if lines else ""
-    if not query or len(query) > MAX_QUERY_CHARS:
-        return rewrite_follow_up(question, history)
-    return query
+    return query if _is_plausible_query(query, question) else rewrite_follow_up(question, history)
+
+
+def _is_plausible_query(query: str, question: str) -> bool:
+    """Small models often answer instead of rewriting: keep a short query that keeps the question's terms."""
+    if not query or len(query) > MAX_QUERY_CHARS or len(split_sentences(query)) > 1:
+        return False
+    query_stems = {stem(term) for term in content_terms(query)}
+    return {stem(term) for term in content_terms(question)} <= query_stems
 
 
 def _ms(start: float) -> float:

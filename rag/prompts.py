@@ -41,7 +41,9 @@ NOT_IN_DOCUMENTS_PATTERNS = (
 
 REWRITE_SYSTEM_PROMPT = """You rewrite a follow-up question from a conversation into one standalone
 search query that can be understood without the conversation. Keep names and key terms from the
-earlier questions that the follow-up refers to. Reply with the query only, on one line."""
+earlier questions that the follow-up refers to. Do not answer it. Reply with the query only, on one line.
+Example: earlier question "Who founded Acme Corporation?", follow-up "When did he do that?",
+standalone query "When did the founder of Acme Corporation found it?"."""
 
 REWRITE_USER_TEMPLATE = """Earlier questions:
 {history}

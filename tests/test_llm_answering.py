@@ -170,3 +170,15 @@ def test_refusal_phrases_are_recognised() -> None:
     assert says_not_in_documents("The passages don’t contain that information.")
     assert says_not_in_documents("I cannot answer this from the documents.")
     assert not says_not_in_documents("The Taliban took control of Kabul.")
+
+
+def test_a_rewrite_that_answers_instead_of_rewriting_is_ignored() -> None:
+    class Chatty:
+        name = "chatty"
+
+        def complete(self, messages: Sequence[dict[str, str]], max_tokens: int) -> str:
+            return "China said many things. Russia has been working towards peace in Afghanistan for years."
+
+    history = ["What did China say about the Taliban?"]
+    expected = rag.rewrite_follow_up("What about Russia?", history)
+    assert rewrite_query("What about Russia?", history, Chatty()) == expected  # type: ignore[arg-type]
