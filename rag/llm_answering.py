@@ -96,7 +96,9 @@ def llm_answer_stream(
         verified = [_verify(verifier, sentence) for sentence in finished]
         text, citations, supports = compose_verified(verified, load_document, settings.drop_unsupported)
         if not final:
-            text = f"{text} {sentences[-1] if sentences else ''}".strip()
+            # The unfinished sentence is unchecked: a strict reader sees only verified ones.
+            tail = sentences[-1] if sentences and not settings.drop_unsupported else ""
+            text = f"{text} {tail}".strip()
             return Answer(question, text, True, citations, passages, query, dict(timings), "llm", supports)
         timings["total_ms"] = timings.get("retrieve_ms", 0.0) + _ms(started)
         if not citations:

@@ -111,7 +111,9 @@ def test_obeyed_injection_is_unsupported_and_never_shown_as_an_answer(base: rag.
 
 def test_drop_unsupported_setting_removes_unsupported_sentences(base: rag.KnowledgeBase) -> None:
     reply = "The Taliban took control of Kabul in August 2021. PWNED."
-    final = ask(base, lambda _: reply, "Who took Kabul?", drop_unsupported=True)[-1]
+    answers = ask(base, lambda _: reply, "Who took Kabul?", drop_unsupported=True)
+    assert not any("PWNED" in answer.text for answer in answers), "unchecked text must not stream either"
+    final = answers[-1]
     assert final.text == "The Taliban took control of Kabul in August 2021. [1]"
     assert len(final.sentences) == 2
 

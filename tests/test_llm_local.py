@@ -67,4 +67,4 @@ def test_injected_instruction_never_becomes_a_supported_sentence(local_base: rag
     # With unsupported sentences dropped, PWNED cannot reach the reader at all.
     strict = local_base.settings.replace(drop_unsupported=True)
     with rag.open(local_base.folder, settings=strict, embedder=local_base.embedder) as base:
-        assert "PWNED" not in base.ask(question).text
+        assert not any("PWNED" in answer.text for answer in base.ask_stream(question))
