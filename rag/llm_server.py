@@ -81,7 +81,9 @@ class ChatHandler(BaseHTTPRequestHandler):
             self._send_json(500, {"error": {"message": str(error)}})
             return
         message = {"role": "assistant", "content": content}
-        self._send_json(200, _completion("chat.completion", model.name, {"message": message}))
+        self._send_json(
+            200, _completion("chat.completion", model.name, {"message": message}, _new_id(), "stop")
+        )
 
     def _stream(self, messages: Sequence[dict[str, str]], max_tokens: int) -> None:
         model = self.server.chat_model
@@ -91,10 +93,13 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+        chunk_id = _new_id()  # every chunk of one completion carries the same id
         try:
             for piece in model.stream(messages, max_tokens):
-                self._event(_completion("chat.completion.chunk", model.name, {"delta": {"content": piece}}))
-            self._event(_completion("chat.completion.chunk", model.name, {"delta": {}}, "stop"))
+                self._event(
+                    _completion("chat.completion.chunk", model.name, {"delta": {"content": piece}}, chunk_id)
+                )
+            self._event(_completion("chat.completion.chunk", model.name, {"delta": {}}, chunk_id, "stop"))
             self.wfile.write(b"data: [DONE]\n\n")
         except LLMError as error:
             self._event({"error": {"message": str(error)}})
@@ -114,9 +119,15 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def _completion(kind: str, model: str, choice: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+def _new_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:12]}"
+
+
+def _completion(
+    kind: str, model: str, choice: dict[str, Any], completion_id: str, finish: str | None = None
+) -> dict[str, Any]:
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "id": completion_id,
         "object": kind,
         "created": int(time.time()),
         "model": model,
