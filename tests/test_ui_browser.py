@@ -143,6 +143,20 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     assert server.dialogs == [], f"a script ran from page content: {server.dialogs}"
 
 
+def save_screenshot(page: Page, name: str, full_page: bool = False) -> None:
+    """Save a screenshot into docs/screenshots, reduced to 128 colours so the committed PNG stays small."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    try:
+        from PIL import Image  # pillow arrives with matplotlib (the eval extra)
+    except ImportError:
+        return
+    with Image.open(path) as image:
+        reduced = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    reduced.save(path, optimize=True)
+
+
 def ask(page: Page, question: str) -> Locator:
     """Type a question, press Enter, wait for its final answer and return that answer's element."""
     finals = page.locator("#chatbot .answer.final")
@@ -184,8 +198,7 @@ def test_citation_opens_the_viewer_at_the_quote(page: Page) -> None:
     page.set_viewport_size({"width": 1280, "height": 1080})
     page.evaluate("document.querySelector('#viewer #quote-target').scrollIntoView({block: 'center'})")
     page.evaluate("window.scrollTo(0, 0)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat-desktop.png"))
+    save_screenshot(page, "chat-desktop.png")
 
 
 def test_follow_up_shows_the_rewritten_query_and_re_asks_an_edited_one(page: Page) -> None:
@@ -306,7 +319,7 @@ def test_phone_width_dark_mode_screenshot(browser: Browser, server: Server) -> N
     assert answer.is_visible()
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 392, f"the page scrolls sideways at phone width ({width}px)"
-    phone.screenshot(path=str(SCREENSHOTS / "chat-phone-dark.png"))
+    save_screenshot(phone, "chat-phone-dark.png", full_page=True)
     context.close()
 
 

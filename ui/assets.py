@@ -89,3 +89,13 @@ SCROLL_TO_QUOTE_JS = """
   setTimeout(() => show(20), 50);
 }
 """
+
+# Each source passage scrolls (inside its own box) to its highlighted quote whenever sources change.
+SOURCES_ON_LOAD_JS = """
+const reveal = () => element.querySelectorAll('blockquote.passage mark.quote').forEach((mark) => {
+  const box = mark.closest('blockquote');
+  box.scrollTop += mark.getBoundingClientRect().top - box.getBoundingClientRect().top - 24;
+});
+watch('value', reveal);
+reveal();
+"""

@@ -59,7 +59,11 @@ def build_chat_tab(base: rag.KnowledgeBase, examples: Sequence[str]) -> dict[str
                 parts["export_file"] = gr.File(label="Export", visible=False, interactive=False)
         with gr.Column(scale=2, min_width=300):
             gr.Markdown("### Sources")
-            parts["sources"] = gr.HTML(render.sources_html(None, -1, base.document), elem_id="sources")
+            parts["sources"] = gr.HTML(
+                render.sources_html(None, -1, base.document),
+                elem_id="sources",
+                js_on_load=assets.SOURCES_ON_LOAD_JS,
+            )
             gr.Markdown("### Document viewer")
             parts["viewer"] = gr.HTML(render.viewer_placeholder(), elem_id="viewer")
             parts["target"] = gr.Textbox(visible="hidden", elem_id="cite-target")
