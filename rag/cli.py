@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -73,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", parents=[common], help="start the chat UI")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=7860)
+    ui.add_argument("--docs", type=Path, action="append", help="folder to ingest at start (repeatable)")
     return parser
 
 
@@ -236,13 +236,17 @@ def run_stats(args: argparse.Namespace) -> int:
 
 @command("ui")
 def run_ui(args: argparse.Namespace) -> int:
-    """rag ui: runs `python -m ui` (rag never imports the UI package)."""
+    """rag ui: becomes `python -m ui` (exec, so signals reach it; rag never imports the UI)."""
     argv = [sys.executable, "-m", "ui", "--host", args.host, "--port", str(args.port)]
     if args.index is not None:
         argv += ["--index", str(args.index)]
     if args.model:
         argv += ["--model", args.model]
-    return subprocess.call(argv, env=os.environ.copy())
+    for folder in args.docs or ():
+        argv += ["--docs", str(folder)]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached: execv replaces this process
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rag.text import content_terms, words
 
 _FOLLOW_UP_START = re.compile(
-    r"^\s*(and|but|also|so|what about|how about|and what about|what of|then|why|why not|how come)\b",
+    r"^\s*(and|but|also|so|what about|how about|and what about|what of|then)\b",
     re.IGNORECASE,
 )
 _REFERRING_WORDS = frozenset(
@@ -47,10 +47,13 @@ def rewrite_follow_up(question: str, history: Sequence[object] | None) -> str:
         return question.strip()
     own_terms = set(content_terms(question))
     carried: list[str] = []
-    for previous in reversed(earlier[-2:]):
+    # Walk back only to the latest standalone question: older topics would add noise.
+    for previous in reversed(earlier):
         for term in _carried_terms(previous):
             if term.lower() not in own_terms and term not in carried:
                 carried.append(term)
+        if not is_follow_up(previous):
+            break
     if not carried:
         return question.strip()
     return f"{question.strip()} ({' '.join(carried)})"

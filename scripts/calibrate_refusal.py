@@ -36,8 +36,12 @@ def refusal_metrics(rows: list[dict], threshold: float) -> dict[str, float]:
     recall = len(correct) / len(should) if should else 1.0
     answered = [row for row in rows if row["answerable"] and row["best"] >= threshold]
     contains = sum(row["contains"] for row in answered) / max(1, sum(r["answerable"] for r in rows))
-    return {"threshold": threshold, "refusal_precision": precision, "refusal_recall": recall,
-            "answerable_answered_and_contains": contains}
+    return {
+        "threshold": threshold,
+        "refusal_precision": precision,
+        "refusal_recall": recall,
+        "answerable_answered_and_contains": contains,
+    }
 
 
 def main() -> None:
@@ -58,12 +62,14 @@ def main() -> None:
         answer = base.ask(question["question"])
         best = answer.citations[0].score if answer.citations else -1.0
         quotes = normalise(" ".join(c.quote.text for c in answer.citations))
-        rows.append({
-            "article": article(question["sources"][0]),
-            "answerable": article(question["sources"][0]) < 12,
-            "best": best,
-            "contains": any(normalise(gold) in quotes for gold in question["answers"]),
-        })
+        rows.append(
+            {
+                "article": article(question["sources"][0]),
+                "answerable": article(question["sources"][0]) < 12,
+                "best": best,
+                "contains": any(normalise(gold) in quotes for gold in question["answers"]),
+            }
+        )
     tune = [row for row in rows if row["article"] % 12 < 6]
     test = [row for row in rows if row["article"] % 12 >= 6]
     candidates = [round(0.20 + 0.01 * step, 2) for step in range(50)]
@@ -75,13 +81,18 @@ def main() -> None:
         return metrics["refusal_recall"] + (1 - wrongly_refused / answerable)
 
     chosen = max(candidates, key=balanced)
-    print(json.dumps({
-        "chosen_threshold": chosen,
-        "tune": refusal_metrics(tune, chosen),
-        "held_out": refusal_metrics(test, chosen),
-        "held_out_questions": len(test),
-        "curve_held_out": [refusal_metrics(test, t) for t in candidates[::5]],
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "chosen_threshold": chosen,
+                "tune": refusal_metrics(tune, chosen),
+                "held_out": refusal_metrics(test, chosen),
+                "held_out_questions": len(test),
+                "curve_held_out": [refusal_metrics(test, t) for t in candidates[::5]],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

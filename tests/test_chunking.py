@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from rag.chunking import split_text
@@ -19,8 +21,8 @@ def test_chunks_cover_the_whole_text_in_order() -> None:
     text = " ".join(f"Sentence number {n} is here." for n in range(300))
     spans = split_text(text, 200, 20)
     assert spans[0].start == 0 and spans[-1].end == len(text)
-    assert all(a.start < b.start for a, b in zip(spans, spans[1:], strict=False))
-    assert all(b.start <= a.end + 1 for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a.start < b.start for a, b in itertools.pairwise(spans))
+    assert all(b.start <= a.end + 1 for a, b in itertools.pairwise(spans))
 
 
 def test_repeated_paragraphs_get_distinct_offsets() -> None:

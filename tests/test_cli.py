@@ -16,8 +16,12 @@ FAKE = ["--model", "hashing-256"]
 def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "tea.txt").write_text("Green tea is made from unoxidised leaves of Camellia sinensis grown in Asia.")
-    (folder / "coffee.md").write_text("# Coffee\n\nCoffee beans are the roasted seeds of the Coffea plant in Ethiopia.")
+    (folder / "tea.txt").write_text(
+        "Green tea is made from unoxidised leaves of Camellia sinensis grown in Asia."
+    )
+    (folder / "coffee.md").write_text(
+        "# Coffee\n\nCoffee beans are the roasted seeds of the Coffea plant in Ethiopia."
+    )
     return folder
 
 
@@ -57,7 +61,7 @@ def test_user_errors_print_one_line_and_exit_non_zero(
 ) -> None:
     index = str(tmp_path / "index")
     run(capsys, "ingest", str(docs), "--index", index, *FAKE)
-    code, out, err = run(capsys, "remove", "nothing-like-this.txt", "--index", index, *FAKE)
+    code, _out, err = run(capsys, "remove", "nothing-like-this.txt", "--index", index, *FAKE)
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
     code, _, err = run(capsys, "ask", "tea?", "--index", index, "--model", "hashing-128")
     assert code == 2 and "hashing-256" in err and "Traceback" not in err

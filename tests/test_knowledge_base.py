@@ -92,7 +92,9 @@ def test_remove_by_file_name(fake_base: rag.KnowledgeBase, tmp_path: Path) -> No
         fake_base.remove("volcanoes.md")
 
 
-def test_question_the_documents_cannot_answer_is_refused(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+def test_question_the_documents_cannot_answer_is_refused(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
     fake_base.ingest([write_corpus(tmp_path / "docs")])
     answer = fake_base.ask("Who composed the opera Tosca in 1900?")
     assert not answer.answered
@@ -140,7 +142,9 @@ def test_missing_or_corrupt_faiss_file_is_rebuilt(tmp_path: Path, fake_embedder:
         assert [p.chunk_id for p in base.search("Etna volcano", mode="dense")] == expected
 
 
-def test_opening_with_another_model_is_a_clear_error(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+def test_opening_with_another_model_is_a_clear_error(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
     folder = tmp_path / "index"
     with rag.open(folder, embedder=fake_embedder) as base:
         base.ingest([write_corpus(tmp_path / "docs")])
@@ -148,7 +152,9 @@ def test_opening_with_another_model_is_a_clear_error(tmp_path: Path, fake_embedd
         rag.open(folder, embedder=rag.HashingEmbedder(128))
 
 
-def test_reopening_adopts_the_recorded_chunk_settings(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+def test_reopening_adopts_the_recorded_chunk_settings(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
     folder = tmp_path / "index"
     settings = rag.Settings(chunk_size=300, chunk_overlap=30)
     with rag.open(folder, settings, embedder=fake_embedder) as base:
@@ -159,7 +165,9 @@ def test_reopening_adopts_the_recorded_chunk_settings(tmp_path: Path, fake_embed
         rag.open(folder, rag.Settings(chunk_size=500), embedder=fake_embedder)
 
 
-def _hold_write_lock(folder: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event) -> None:
+def _hold_write_lock(
+    folder: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
+) -> None:
     base = rag.open(folder, embedder=rag.HashingEmbedder(256))
     with base._writing():
         ready.set()
@@ -188,7 +196,9 @@ def test_settings_reject_nonsense() -> None:
         rag.Settings(retrieval_mode="magic")
 
 
-def test_large_index_switches_to_approximate_search(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+def test_large_index_switches_to_approximate_search(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
     settings = rag.Settings(approximate_above=1)
     with rag.open(tmp_path / "index", settings, embedder=fake_embedder) as base:
         base.ingest([write_corpus(tmp_path / "docs")])

@@ -21,14 +21,26 @@ pytestmark = pytest.mark.model
 SEED_ARTICLE = "000_2888b457f8e77719.txt"
 SEED_COMMENTS = "004_6d4a6feab1b6d0a6.txt"
 SEED_QUESTIONS = [
-    ("Which ministry hosted the multinational conference in Moscow on Nov. 9?", SEED_ARTICLE, "Foreign Ministry"),
+    (
+        "Which ministry hosted the multinational conference in Moscow on Nov. 9?",
+        SEED_ARTICLE,
+        "Foreign Ministry",
+    ),
     ("How many members were in the Taliban delegation sent to Moscow?", SEED_ARTICLE, "five-member"),
     ("When did the Soviet Union invade Afghanistan?", SEED_ARTICLE, "1979"),
     ("Who is the U.S. special envoy for Afghan reconciliation?", SEED_ARTICLE, "Khalilzad"),
     ("What does Moscow fear the Islamic State's Khorasan group could do?", SEED_ARTICLE, "threaten Russia"),
     ("Who wrote the Washington Post article about the Kremlin's comeback?", SEED_COMMENTS, "Missy Ryan"),
-    ("Why was the Kremlin's invitation to the Taliban for a September meeting rescinded?", SEED_COMMENTS, "objected"),
-    ("What does the commenter say Russia's efforts are really designed to contain?", SEED_COMMENTS, "Containing the U.S."),
+    (
+        "Why was the Kremlin's invitation to the Taliban for a September meeting rescinded?",
+        SEED_COMMENTS,
+        "objected",
+    ),
+    (
+        "What does the commenter say Russia's efforts are really designed to contain?",
+        SEED_COMMENTS,
+        "Containing the U.S.",
+    ),
 ]
 UNANSWERABLE = [
     "What is the boiling point of water at the top of Mount Everest?",

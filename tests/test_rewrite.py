@@ -4,8 +4,10 @@ from rag.rewrite import is_follow_up, previous_questions, rewrite_follow_up
 
 
 def test_follow_up_carries_entities_of_the_previous_question() -> None:
-    history = [{"role": "user", "content": "What role does Russia play in Afghanistan?"},
-               {"role": "assistant", "content": "..."}]
+    history = [
+        {"role": "user", "content": "What role does Russia play in Afghanistan?"},
+        {"role": "assistant", "content": "..."},
+    ]
     query = rewrite_follow_up("and what about Pakistan?", history)
     assert query.startswith("and what about Pakistan?")
     assert "Russia" in query and "Afghanistan" in query
@@ -23,5 +25,21 @@ def test_no_history_means_no_rewrite() -> None:
 
 
 def test_history_accepts_strings_pairs_and_message_dicts() -> None:
-    history = ["one", ("two", "answer"), {"role": "assistant", "content": "x"}, {"role": "user", "content": "three"}]
+    history = [
+        "one",
+        ("two", "answer"),
+        {"role": "assistant", "content": "x"},
+        {"role": "user", "content": "three"},
+    ]
     assert previous_questions(history) == ["one", "two", "three"]
+
+
+def test_chained_follow_ups_reach_back_to_the_last_standalone_question_only() -> None:
+    history = [
+        "What is the capital of Australia?",
+        "Why did Russia invite the Taliban to Moscow?",
+        "and what about Pakistan?",
+    ]
+    query = rewrite_follow_up("and India?", history)
+    assert "Pakistan" in query and "Taliban" in query
+    assert "Australia" not in query
