@@ -30,7 +30,11 @@ SEED_QUESTIONS = [
     ("When did the Soviet Union invade Afghanistan?", SEED_ARTICLE, "1979"),
     ("Who is the U.S. special envoy for Afghan reconciliation?", SEED_ARTICLE, "Khalilzad"),
     ("What does Moscow fear the Islamic State's Khorasan group could do?", SEED_ARTICLE, "threaten Russia"),
-    ("Who wrote the Washington Post article about the Kremlin's comeback?", SEED_COMMENTS, "Missy Ryan"),
+    (
+        "Besides discreet contacts with Taliban leaders, what has the Kremlin's initiative in Afghanistan included?",
+        SEED_COMMENTS,
+        "military buildup",
+    ),
     (
         "Why was the Kremlin's invitation to the Taliban for a September meeting rescinded?",
         SEED_COMMENTS,
