@@ -204,3 +204,16 @@ def test_large_index_switches_to_approximate_search(
         base.ingest([write_corpus(tmp_path / "docs")])
         assert base.stats()["vector_index"] == "hnsw"
         assert base.search("Etna volcano Sicily", mode="dense")[0].source.endswith("volcanoes.md")
+
+
+def test_pdf_citations_name_their_page(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    from tests.test_loaders import make_pdf
+
+    pdf = tmp_path / "atlas.pdf"
+    pdf.write_bytes(make_pdf("Deserts cover a fifth of the land surface of Earth.", VOLCANOES))
+    fake_base.ingest([pdf])
+    answer = fake_base.ask("Where is the active volcano Mount Etna?")
+    assert answer.answered
+    citation = answer.citations[0]
+    assert citation.page == 2 and "Etna" in citation.quote.text
+    assert_quotes_are_verbatim(fake_base, answer)
