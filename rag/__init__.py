@@ -9,6 +9,7 @@ from rag.errors import (
     ModelLoadError,
     NotFoundError,
     RagError,
+    SettingsError,
 )
 from rag.eval_report import compare_eval_results, format_eval_summary, write_eval_results
 from rag.eval_runner import evaluate
@@ -70,6 +71,7 @@ __all__ = [
     "SentenceSupport",
     "SentenceTransformerEmbedder",
     "Settings",
+    "SettingsError",
     "TextItem",
     "build_vector_index",
     "chat_model_for",

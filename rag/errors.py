@@ -25,3 +25,7 @@ class ModelLoadError(RagError):
 
 class NotFoundError(RagError):
     """A named document or file does not exist."""
+
+
+class SettingsError(RagError, ValueError):
+    """A setting has a value Verbatim cannot use (from code, flags or RAG_* variables)."""

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import SettingsError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_SIZE = 1000
 DEFAULT_CHUNK_OVERLAP = 150
@@ -49,16 +51,16 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.chunk_size is not None and self.chunk_size < 50:
-            raise ValueError("chunk_size must be at least 50 characters")
+            raise SettingsError("chunk_size must be at least 50 characters")
         size = self.chunk_size or DEFAULT_CHUNK_SIZE
         if self.chunk_overlap is not None and not 0 <= self.chunk_overlap < size:
-            raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_size")
+            raise SettingsError("chunk_overlap must be >= 0 and smaller than chunk_size")
         if self.top_k < 1:
-            raise ValueError("top_k must be at least 1")
+            raise SettingsError("top_k must be at least 1")
         if self.retrieval_mode not in RETRIEVAL_MODES:
-            raise ValueError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
+            raise SettingsError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
         if self.answer_mode not in ANSWER_MODES:
-            raise ValueError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
+            raise SettingsError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
 
     def replace(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""

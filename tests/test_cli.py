@@ -82,3 +82,12 @@ def test_console_script_runs_as_a_module(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert "ingest some documents first" in result.stdout
+
+
+def test_bad_settings_are_user_errors_not_tracebacks(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "ingest", str(docs), "--index", str(tmp_path / "i"), *FAKE, "--chunk-size", "10"
+    )
+    assert code == 2 and "chunk_size" in err
