@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import string
 import tempfile
 from pathlib import Path
 
 import rag
+from rag.evaluation import answer_contains, refusal_scores
 
 XQUAD = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "xquad-dev"
-
-
-def normalise(text: str) -> str:
-    text = "".join(ch for ch in text.lower() if ch not in string.punctuation)
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
 
 def article(source: str) -> int:
@@ -29,18 +23,15 @@ def article(source: str) -> int:
 
 
 def refusal_metrics(rows: list[dict], threshold: float) -> dict[str, float]:
-    refused = [row for row in rows if row["best"] < threshold]
-    should = [row for row in rows if not row["answerable"]]
-    correct = [row for row in refused if not row["answerable"]]
-    precision = len(correct) / len(refused) if refused else 1.0
-    recall = len(correct) / len(should) if should else 1.0
-    answered = [row for row in rows if row["answerable"] and row["best"] >= threshold]
-    contains = sum(row["contains"] for row in answered) / max(1, sum(r["answerable"] for r in rows))
+    refused = [row["best"] < threshold for row in rows]
+    scores = refusal_scores(refused, [row["answerable"] for row in rows])
+    answerable = [row for row in rows if row["answerable"]]
+    contains = sum(row["contains"] for row in answerable if row["best"] >= threshold)
     return {
         "threshold": threshold,
-        "refusal_precision": precision,
-        "refusal_recall": recall,
-        "answerable_answered_and_contains": contains,
+        "refusal_precision": scores.get("refusal_precision", 1.0),
+        "refusal_recall": scores.get("refusal_recall", 1.0),
+        "answerable_answered_and_contains": contains / max(1, len(answerable)),
     }
 
 
@@ -61,13 +52,13 @@ def main() -> None:
         question = json.loads(line)
         answer = base.ask(question["question"])
         best = answer.citations[0].score if answer.citations else -1.0
-        quotes = normalise(" ".join(c.quote.text for c in answer.citations))
+        quotes = " ".join(c.quote.text for c in answer.citations)
         rows.append(
             {
                 "article": article(question["sources"][0]),
                 "answerable": article(question["sources"][0]) < 12,
                 "best": best,
-                "contains": any(normalise(gold) in quotes for gold in question["answers"]),
+                "contains": bool(answer_contains(quotes, question["answers"])),
             }
         )
     tune = [row for row in rows if row["article"] % 12 < 6]
