@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         print(f"== {name}: {preset.about}", file=sys.stderr)
         try:
-            results = rag.evaluate(
+            config = rag.EvalConfig(
                 preset.dataset,
                 index=args.index,
                 corpus=None if args.index else (preset.corpus if name in PRESETS else args.corpus),
@@ -52,10 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 limit=args.limit,
                 seed=args.seed,
                 split=preset.split,
-                corpus_include=preset.corpus_include,
+                corpus_include=tuple(preset.corpus_include),
                 missing_sources_unanswerable=preset.missing_sources_unanswerable,
-                progress=True,
             )
+            results = rag.evaluate(config, progress=True)
         except rag.RagError as error:
             print(f"error: {name}: {error}", file=sys.stderr)
             return 2
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = args.out / Path(name).stem
         rag.write_eval_results(results, folder)
         print(f"report: {folder / 'report.md'}\n", file=sys.stderr)
-        validity = results["aggregates"].get("quote_validity", 1.0)
+        validity = results.aggregates.get("quote_validity", 1.0)
         if validity < args.min_quote_validity:
             print(f"FAIL: {name}: quote_validity {validity} < {args.min_quote_validity}", file=sys.stderr)
             failed = True

@@ -37,19 +37,6 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def read_corpus(path: Path, limit: int | None) -> list[rag.TextItem]:
-    """A BEIR corpus.jsonl as TextItems (title + text), the way `rag eval --corpus` indexes it."""
-    items = []
-    with path.open(encoding="utf-8") as stream:
-        for line in stream:
-            row = json.loads(line)
-            title, text = row.get("title") or "", row.get("text") or ""
-            items.append(rag.TextItem(str(row["_id"]), f"{title}\n\n{text}" if title else text, title))
-            if limit and len(items) >= limit:
-                break
-    return items
-
-
 def read_queries(path: Path, count: int) -> list[str]:
     """The first `count` query texts of a BEIR queries.jsonl."""
     with path.open(encoding="utf-8") as stream:
@@ -58,7 +45,7 @@ def read_queries(path: Path, count: int) -> list[str]:
 
 def bench_corpus(corpus: Path, limit: int | None, query_count: int, work: Path) -> dict[str, Any]:
     """Ingest the corpus into a fresh index, then time search, ask and a cold-start answer."""
-    items = read_corpus(corpus, limit)
+    items = rag.read_beir_corpus(corpus)[:limit]
     text_bytes = sum(len(item.text.encode("utf-8")) for item in items)
     started = time.perf_counter()
     embedder = rag.make_embedder(rag.DEFAULT_MODEL)

@@ -1,43 +1,118 @@
-"""Verbatim: question answering over your own documents, with verbatim, verified quotes."""
+"""Verbatim: question answering over your own documents, with verbatim, verified quotes.
 
-from rag.answering import NOT_FOUND
-from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
-from rag.errors import (
-    DocumentError,
-    IndexLockedError,
-    IndexMismatchError,
-    ModelLoadError,
-    NotFoundError,
-    RagError,
-    SettingsError,
-)
-from rag.eval_report import compare_eval_results, format_eval_summary, write_eval_results
-from rag.eval_runner import evaluate
-from rag.ingest import IngestProgress, TextItem
-from rag.knowledge_base import KnowledgeBase, open_index
-from rag.llm_answering import chat_model_for
-from rag.llm_client import ChatModel, LLMError, LLMResponseError, LLMUnavailableError, OpenAIChatClient
-from rag.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
-from rag.local_llm import LocalChatModel, find_bundled_llm, load_local_model
-from rag.models import (
-    Answer,
-    Chunk,
-    Citation,
-    Document,
-    FileResult,
-    IngestReport,
-    Passage,
-    Quote,
-    SentenceSupport,
-)
-from rag.rewrite import rewrite_follow_up
-from rag.settings import DEFAULT_MODEL, Settings, default_index_dir
-from rag.store import DocumentInfo
-from rag.vectors import build_index as build_vector_index
+The public API is `__all__`. Names load on first use (PEP 562), so `import rag` stays light:
+it imports none of torch, faiss, transformers or the document parsers until they are needed.
+"""
 
-open = open_index  # noqa: A001 - `rag.open(path)` is the documented entry point
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.answer.extractive import NOT_FOUND
+    from rag.display import IngestProgressBar, format_bytes
+    from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
+    from rag.errors import (
+        DocumentError,
+        IndexLockedError,
+        IndexMismatchError,
+        ModelLoadError,
+        NotFoundError,
+        RagError,
+        SettingsError,
+    )
+    from rag.evaluation.datasets import beir_items as read_beir_corpus
+    from rag.evaluation.metrics import answer_contains, refusal_scores
+    from rag.evaluation.report import compare_eval_results, format_eval_summary, write_eval_results
+    from rag.evaluation.runner import EvalConfig, EvalResult, evaluate
+    from rag.evaluation.scoring import CitationResult, QuestionResult
+    from rag.ingest.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
+    from rag.knowledge_base import KnowledgeBase, open_index
+    from rag.knowledge_base import open_index as open  # noqa: A004
+    from rag.llm.base import ChatModel, LLMError, LLMResponseError, LLMUnavailableError
+    from rag.llm.client import OpenAIChatClient
+    from rag.llm.factory import chat_model_for
+    from rag.llm.local import LocalChatModel, find_bundled_llm, load_local_model
+    from rag.search.rewrite import rewrite_follow_up
+    from rag.settings import DEFAULT_MODEL, Settings, default_index_dir
+    from rag.storage.store import DocumentInfo
+    from rag.storage.vectors import build_index as build_vector_index
+    from rag.types import (
+        Answer,
+        Chunk,
+        Citation,
+        Document,
+        FileResult,
+        IngestProgress,
+        IngestReport,
+        Passage,
+        Quote,
+        SentenceSupport,
+        TextItem,
+    )
 
 __version__ = "0.1.0"
+
+# name -> (module, attribute): where each public name lives.
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "DEFAULT_MODEL": ("rag.settings", "DEFAULT_MODEL"),
+    "NOT_FOUND": ("rag.answer.extractive", "NOT_FOUND"),
+    "SUPPORTED_SUFFIXES": ("rag.ingest.loaders", "SUPPORTED_SUFFIXES"),
+    "Answer": ("rag.types", "Answer"),
+    "ChatModel": ("rag.llm.base", "ChatModel"),
+    "Chunk": ("rag.types", "Chunk"),
+    "Citation": ("rag.types", "Citation"),
+    "Document": ("rag.types", "Document"),
+    "DocumentError": ("rag.errors", "DocumentError"),
+    "DocumentInfo": ("rag.storage.store", "DocumentInfo"),
+    "Embedder": ("rag.embedding", "Embedder"),
+    "EvalConfig": ("rag.evaluation.runner", "EvalConfig"),
+    "answer_contains": ("rag.evaluation.metrics", "answer_contains"),
+    "refusal_scores": ("rag.evaluation.metrics", "refusal_scores"),
+    "CitationResult": ("rag.evaluation.scoring", "CitationResult"),
+    "QuestionResult": ("rag.evaluation.scoring", "QuestionResult"),
+    "EvalResult": ("rag.evaluation.runner", "EvalResult"),
+    "FileResult": ("rag.types", "FileResult"),
+    "HashingEmbedder": ("rag.embedding", "HashingEmbedder"),
+    "IndexLockedError": ("rag.errors", "IndexLockedError"),
+    "IndexMismatchError": ("rag.errors", "IndexMismatchError"),
+    "IngestProgress": ("rag.types", "IngestProgress"),
+    "IngestProgressBar": ("rag.display", "IngestProgressBar"),
+    "IngestReport": ("rag.types", "IngestReport"),
+    "KnowledgeBase": ("rag.knowledge_base", "KnowledgeBase"),
+    "LLMError": ("rag.llm.base", "LLMError"),
+    "LLMResponseError": ("rag.llm.base", "LLMResponseError"),
+    "LLMUnavailableError": ("rag.llm.base", "LLMUnavailableError"),
+    "LocalChatModel": ("rag.llm.local", "LocalChatModel"),
+    "ModelLoadError": ("rag.errors", "ModelLoadError"),
+    "NotFoundError": ("rag.errors", "NotFoundError"),
+    "OpenAIChatClient": ("rag.llm.client", "OpenAIChatClient"),
+    "Passage": ("rag.types", "Passage"),
+    "Quote": ("rag.types", "Quote"),
+    "RagError": ("rag.errors", "RagError"),
+    "SentenceSupport": ("rag.types", "SentenceSupport"),
+    "SentenceTransformerEmbedder": ("rag.embedding", "SentenceTransformerEmbedder"),
+    "Settings": ("rag.settings", "Settings"),
+    "SettingsError": ("rag.errors", "SettingsError"),
+    "TextItem": ("rag.types", "TextItem"),
+    "build_vector_index": ("rag.storage.vectors", "build_index"),
+    "chat_model_for": ("rag.llm.factory", "chat_model_for"),
+    "check_content_matches_type": ("rag.ingest.loaders", "check_content_matches_type"),
+    "compare_eval_results": ("rag.evaluation.report", "compare_eval_results"),
+    "default_index_dir": ("rag.settings", "default_index_dir"),
+    "evaluate": ("rag.evaluation.runner", "evaluate"),
+    "find_bundled_llm": ("rag.llm.local", "find_bundled_llm"),
+    "format_bytes": ("rag.display", "format_bytes"),
+    "format_eval_summary": ("rag.evaluation.report", "format_eval_summary"),
+    "load_local_model": ("rag.llm.local", "load_local_model"),
+    "make_embedder": ("rag.embedding", "make_embedder"),
+    "open": ("rag.knowledge_base", "open_index"),
+    "open_index": ("rag.knowledge_base", "open_index"),
+    "read_beir_corpus": ("rag.evaluation.datasets", "beir_items"),
+    "rewrite_follow_up": ("rag.search.rewrite", "rewrite_follow_up"),
+    "write_eval_results": ("rag.evaluation.report", "write_eval_results"),
+}
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -47,15 +122,19 @@ __all__ = [
     "ChatModel",
     "Chunk",
     "Citation",
+    "CitationResult",
     "Document",
     "DocumentError",
     "DocumentInfo",
     "Embedder",
+    "EvalConfig",
+    "EvalResult",
     "FileResult",
     "HashingEmbedder",
     "IndexLockedError",
     "IndexMismatchError",
     "IngestProgress",
+    "IngestProgressBar",
     "IngestReport",
     "KnowledgeBase",
     "LLMError",
@@ -66,6 +145,7 @@ __all__ = [
     "NotFoundError",
     "OpenAIChatClient",
     "Passage",
+    "QuestionResult",
     "Quote",
     "RagError",
     "SentenceSupport",
@@ -73,6 +153,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TextItem",
+    "answer_contains",
     "build_vector_index",
     "chat_model_for",
     "check_content_matches_type",
@@ -80,11 +161,29 @@ __all__ = [
     "default_index_dir",
     "evaluate",
     "find_bundled_llm",
+    "format_bytes",
     "format_eval_summary",
     "load_local_model",
     "make_embedder",
     "open",
     "open_index",
+    "read_beir_corpus",
+    "refusal_scores",
     "rewrite_follow_up",
     "write_eval_results",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines a public name the first time it is asked for."""
+    try:
+        module_name, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

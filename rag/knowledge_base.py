@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,14 +9,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rag.answering import NOT_FOUND, compose, score_sentences, select_quotes
+from rag.answer.extractive import extractive_answers
+from rag.answer.generated import fallback_notice, llm_answer_stream
 from rag.embedding import Embedder, make_embedder
-from rag.errors import IndexLockedError, NotFoundError, RagError
-from rag.ingest import Ingestor, ProgressCallback, TextItem
-from rag.llm_answering import chat_model_for, fallback_notice, llm_answer_stream, rewrite_query
-from rag.llm_client import LLMError
-from rag.models import Answer, Document, IngestReport, Passage
-from rag.retrieval import HybridRetriever
+from rag.errors import NotFoundError, RagError
+from rag.ingest.pipeline import Ingestor
+from rag.llm.base import LLMError
+from rag.llm.factory import chat_model_for
+from rag.search.hybrid import HybridRetriever
+from rag.search.retriever import Retriever
+from rag.search.rewrite import rewrite_query
 from rag.settings import (
     ANSWER_MODES,
     DEFAULT_CHUNK_OVERLAP,
@@ -28,10 +28,11 @@ from rag.settings import (
     Settings,
     default_index_dir,
 )
-from rag.store import DocumentInfo, Store
-from rag.vectors import VectorIndex
+from rag.storage.lock import write_lock
+from rag.storage.store import DocumentInfo, Store
+from rag.storage.vectors import VectorIndex
+from rag.types import Answer, Document, IngestReport, Passage, ProgressCallback, TextItem
 
-LOCK_NAME = ".write.lock"
 EMPTY_INDEX_NOTICE = "The index is empty: ingest some documents first."
 
 
@@ -101,7 +102,7 @@ class KnowledgeBase:
         return self._vectors
 
     @property
-    def retriever(self) -> HybridRetriever:
+    def retriever(self) -> Retriever:
         """The retriever over this index."""
         return HybridRetriever(
             self.store, self.vectors, self.embedder, self.settings.candidates, self.settings.rrf_k
@@ -112,21 +113,11 @@ class KnowledgeBase:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """Hold the index's write lock; a second writer fails at once instead of waiting."""
-        lock_path = self.folder / LOCK_NAME
-        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise IndexLockedError(
-                    f"another process is writing to {self.folder}; wait for it to finish and retry"
-                ) from None
+        with write_lock(self.folder):
             manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
             self.store.check_or_write_manifest(manifest)
             yield
             self.vectors.save(self.store)
-        finally:
-            os.close(handle)
 
     def _ingestor(self) -> Ingestor:
         return Ingestor(
@@ -233,18 +224,11 @@ class KnowledgeBase:
                 return
             except LLMError as error:
                 llm_notice = fallback_notice(error)
-        scored = score_sentences(query, passages, load, self.embedder)
-        chosen = select_quotes(scored, self.settings.max_quotes, self.settings.refusal_threshold)
-        timings = {"retrieve_ms": _ms(started, retrieved)}
-        if not chosen:
-            notice = EMPTY_INDEX_NOTICE if not passages and self.store.counts()[0] == 0 else llm_notice
-            timings.update(answer_ms=_ms(retrieved), total_ms=_ms(started))
-            yield Answer(question, NOT_FOUND, False, (), passages, query, timings, notice=notice)
-            return
-        for count in range(1, len(chosen) + 1):
-            text, citations = compose(chosen[:count], load)
-            timings = timings | {"answer_ms": _ms(retrieved), "total_ms": _ms(started)}
-            yield Answer(question, text, True, citations, passages, query, dict(timings), notice=llm_notice)
+        if not passages and self.store.counts()[0] == 0:
+            llm_notice = EMPTY_INDEX_NOTICE
+        yield from extractive_answers(
+            question, query, passages, load, self.embedder, self.settings, started, retrieved, llm_notice
+        )
 
     def document(self, document_id: str) -> Document:
         """The full stored document, by id or source."""

@@ -34,7 +34,7 @@ class Settings:
     retrieval_mode: str = "hybrid"
     rrf_k: int = 60
     max_quotes: int = 3
-    # Chosen on xquad-dev (scripts/calibrate_refusal.py): held-out refusal P=R=0.97.
+    # Chosen on xquad-dev (python -m eval.calibrate): held-out refusal P=R=0.97.
     refusal_threshold: float = 0.47
     batch_size: int = 64
     max_file_bytes: int = 50 * 1024 * 1024

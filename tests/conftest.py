@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -57,3 +57,35 @@ def seeds_base(
     report = base.ingest([SEEDS])
     assert report.count("failed") == 0
     return base
+
+
+Reply = str | Sequence[str] | Callable[[Sequence[dict[str, str]]], str]
+
+
+class ScriptedChatModel:
+    """The fake language model every test shares: a fixed reply, pieces, or reply(messages).
+
+    A string (or a function's result) streams six characters at a time; a list of pieces streams
+    piece by piece, at most max_tokens of them. Every call's messages are recorded.
+    """
+
+    name = "scripted"
+
+    def __init__(self, reply: Reply = ("Hello", ", ", "world", ".")) -> None:
+        self.reply = reply
+        self.calls: list[Sequence[dict[str, str]]] = []
+
+    def stream(self, messages: Sequence[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        self.calls.append(messages)
+        if callable(self.reply):
+            text = self.reply(messages)
+        elif isinstance(self.reply, str):
+            text = self.reply
+        else:
+            yield from list(self.reply)[:max_tokens]
+            return
+        for start in range(0, len(text), 6):
+            yield text[start : start + 6]
+
+    def complete(self, messages: Sequence[dict[str, str]], max_tokens: int) -> str:
+        return "".join(self.stream(messages, max_tokens))

@@ -1,19 +1,43 @@
-"""The dependency rules of DESIGN.md, checked by parsing imports."""
+"""The dependency rules of DESIGN.md and docs/architecture.md, checked by parsing imports."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import rag
 
 ROOT = Path(__file__).resolve().parents[1]
+RAG = ROOT / "rag"
 SINGLE_HOME = {
-    "faiss": "rag/vectors.py",
+    "faiss": "rag/storage/vectors.py",
     "sentence_transformers": "rag/embedding.py",
-    "langchain_text_splitters": "rag/chunking.py",
+    "langchain_text_splitters": "rag/ingest/chunking.py",
+    "pypdf": "rag/ingest/pdf.py",
+    "bs4": "rag/ingest/html.py",
+    "charset_normalizer": "rag/ingest/decoding.py",
+    "tqdm": "rag/display.py",
+    "filelock": "rag/storage/lock.py",
 }
+HEAVY = ("torch", "faiss", "gradio", "transformers", "sentence_transformers", "langchain_text_splitters")
+# room -> rooms it must never import (the core is every top-level module of rag/).
+FORBIDDEN = {
+    "core": {"ingest", "storage", "search", "answer", "llm", "evaluation", "cli"},
+    "ingest": {"search", "answer", "llm", "evaluation", "cli"},
+    "storage": {"ingest", "search", "answer", "llm", "evaluation", "cli"},
+    "search": {"ingest", "answer", "evaluation", "cli"},
+    "answer": {"ingest", "evaluation", "cli"},
+    "llm": {"ingest", "storage", "search", "answer", "evaluation", "cli"},
+    "evaluation": {"cli"},
+    "cli": set(),
+}
+# The facade is the one core module that wires the rooms together.
+FACADE = "rag/knowledge_base.py"
+# The public API (names every room, TYPE_CHECKING only) and `python -m rag` (runs the CLI).
+ENTRY_POINTS = ("rag/__init__.py", "rag/__main__.py")
 
 
 def imports(path: Path) -> list[tuple[str, list[str]]]:
@@ -27,6 +51,16 @@ def imports(path: Path) -> list[tuple[str, list[str]]]:
     return found
 
 
+def room(path: Path) -> str:
+    """The room of a module of rag/: its subpackage, or 'core' for a top-level module."""
+    parts = path.relative_to(RAG).parts
+    return parts[0] if len(parts) > 1 else "core"
+
+
+def rag_modules() -> list[Path]:
+    return sorted(RAG.rglob("*.py"))
+
+
 def test_ui_and_eval_use_only_names_rag_exports() -> None:
     offenders = []
     for folder in ("ui", "eval"):
@@ -37,36 +71,93 @@ def test_ui_and_eval_use_only_names_rag_exports() -> None:
     assert not offenders
 
 
+def test_every_public_name_resolves() -> None:
+    missing = [name for name in rag.__all__ if getattr(rag, name, None) is None]
+    assert not missing
+
+
 def test_rag_never_imports_ui_or_eval_or_gradio() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}: {module}"
-        for path in (ROOT / "rag").rglob("*.py")
+        for path in rag_modules()
         for module, _ in imports(path)
         if module.split(".")[0] in {"ui", "eval", "gradio"}
     ]
     assert not offenders
 
 
-def test_each_heavy_library_is_imported_in_one_rag_module() -> None:
+def test_inner_rooms_never_import_outer_ones() -> None:
+    offenders = []
+    for path in rag_modules():
+        relative = str(path.relative_to(ROOT))
+        if relative == FACADE or relative in ENTRY_POINTS:
+            continue
+        for module, _ in imports(path):
+            parts = module.split(".")
+            if parts[0] == "rag" and len(parts) > 2 and parts[1] in FORBIDDEN[room(path)]:
+                offenders.append(f"{relative} ({room(path)}) imports {module}")
+    assert not offenders
+
+
+def test_no_import_cycles_between_modules() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in rag_modules():
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        graph[name] = {module for module, _ in imports(path) if module.startswith("rag.")}
+    if "rag" in graph:
+        graph["rag"] = set()  # its imports are TYPE_CHECKING-only; names load lazily
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(target) :], target]))
+            elif target in graph and state.get(target) is None:
+                visit(target, [*trail, target])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles
+
+
+def test_no_module_names_share_a_prefix_family() -> None:
+    for folder in [RAG, *(path for path in RAG.iterdir() if path.is_dir() and path.name != "__pycache__")]:
+        stems = [path.stem for path in folder.glob("*.py") if not path.stem.startswith("__")]
+        prefixes = defaultdict(list)
+        for stem in stems:
+            if "_" in stem:
+                prefixes[stem.split("_")[0]].append(stem)
+        assert not [family for family in prefixes.values() if len(family) > 1], folder
+
+
+def test_the_core_stays_small() -> None:
+    assert len(list(RAG.glob("*.py"))) <= 14
+
+
+def test_each_third_party_library_is_imported_in_one_rag_module() -> None:
     homes: dict[str, set[str]] = defaultdict(set)
-    for path in (ROOT / "rag").rglob("*.py"):
+    for path in rag_modules():
         for module, _ in imports(path):
             homes[module.split(".")[0]].add(str(path.relative_to(ROOT)))
     for library, home in SINGLE_HOME.items():
         assert homes[library] == {home}, library
     for library, files in homes.items():
-        if library in {"numpy", "rag", "__future__"} or library in _stdlib():
+        if library in {"numpy", "rag", "__future__"} or library in sys.stdlib_module_names:
             continue
         assert len(files) == 1, f"{library} is imported in {sorted(files)}"
+
+
+def test_import_rag_loads_no_heavy_library() -> None:
+    code = f"import sys, rag; print(sorted(set({HEAVY!r}) & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_no_pickle_anywhere() -> None:
     for folder in ("rag", "ui", "eval"):
         for path in (ROOT / folder).rglob("*.py"):
             assert all(module.split(".")[0] != "pickle" for module, _ in imports(path)), path
-
-
-def _stdlib() -> frozenset[str]:
-    import sys
-
-    return frozenset(sys.stdlib_module_names)

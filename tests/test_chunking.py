@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from rag.chunking import split_text
+from rag.ingest.chunking import split_text
 
 
 @pytest.mark.parametrize("size,overlap", [(50, 0), (200, 40), (1000, 150)])

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import rag
-from rag.eval_data import EvalDataError, load_beir_queries, load_questions, open_corpus_index
-from rag.evaluation import (
+from rag.evaluation.datasets import EvalDataError, load_beir_queries, load_questions, open_corpus_index
+from rag.evaluation.metrics import (
     answer_contains,
     best_token_f1,
     hit_at_k,
@@ -162,7 +162,8 @@ def test_corpus_index_is_cached_by_content(tmp_path: Path) -> None:
 
 def test_beir_evaluation_is_document_level(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
     folder = write_beir(tmp_path / "beir")
-    results = rag.evaluate(folder, embedder=fake_embedder, cache_dir=tmp_path / "cache", mode="lexical")
+    config = rag.EvalConfig(folder, cache_dir=tmp_path / "cache", mode="lexical")
+    results = rag.evaluate(config, embedder=fake_embedder).to_dict()
     assert results["kind"] == "beir"
     assert results["aggregates"]["ndcg@10"] == 1.0
     assert results["aggregates"]["recall@100"] == 1.0
@@ -187,9 +188,10 @@ def test_question_set_evaluation(tmp_path: Path, fake_base: rag.KnowledgeBase) -
     (docs / "ice.txt").write_text("Glaciers are slow rivers of ice. Glaciers carve deep valleys.")
     (docs / "fire.txt").write_text("Lava flows from volcanoes. Volcanoes erupt molten rock.")
     fake_base.ingest([docs])
-    results = rag.evaluate(
-        seeds_like_questions(tmp_path), index=fake_base.folder, embedder=fake_base.embedder, seed=3
-    )
+    config = rag.EvalConfig(seeds_like_questions(tmp_path), index=fake_base.folder, seed=3)
+    result = rag.evaluate(config, embedder=fake_base.embedder)
+    assert all(isinstance(row, rag.QuestionResult) for row in result.rows)
+    results = result.to_dict()
     aggregates = results["aggregates"]
     assert aggregates["quote_validity"] == 1.0
     assert aggregates["hit@5"] == 1.0
@@ -209,27 +211,28 @@ def test_missing_sources_become_unanswerable(tmp_path: Path, fake_embedder: rag.
         + json.dumps({"id": "b", "question": "ice valleys", "answers": ["ice"], "sources": ["d2"]})
         + "\n"
     )
-    results = rag.evaluate(
+    config = rag.EvalConfig(
         questions,
         corpus=folder / "corpus.jsonl",
-        corpus_include=["d1"],
+        corpus_include=("d1",),
         missing_sources_unanswerable=True,
-        embedder=fake_embedder,
         cache_dir=tmp_path / "cache",
     )
+    results = rag.evaluate(config, embedder=fake_embedder).to_dict()
     assert [row["answerable"] for row in results["rows"]] == [True, False]
 
 
 def test_empty_index_is_a_clear_error(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
     with pytest.raises(EvalDataError, match="empty"):
-        rag.evaluate(seeds_like_questions(tmp_path), index=tmp_path / "idx", embedder=fake_embedder)
+        rag.evaluate(
+            rag.EvalConfig(seeds_like_questions(tmp_path), index=tmp_path / "idx"), embedder=fake_embedder
+        )
 
 
 @pytest.mark.model
 def test_seeds_question_set_smoke(seeds_base: rag.KnowledgeBase) -> None:
-    results = rag.evaluate(
-        EVAL_QUESTIONS / "seeds.jsonl", index=seeds_base.folder, embedder=seeds_base.embedder
-    )
+    config = rag.EvalConfig(EVAL_QUESTIONS / "seeds.jsonl", index=seeds_base.folder)
+    results = rag.evaluate(config, embedder=seeds_base.embedder).to_dict()
     aggregates = results["aggregates"]
     assert aggregates["quote_validity"] == 1.0
     # Loose bounds: they catch a broken pipeline, not tuning changes (measured: 1.0, 0.81, 0.89, 1.0).
@@ -242,9 +245,8 @@ def test_seeds_question_set_smoke(seeds_base: rag.KnowledgeBase) -> None:
 @pytest.mark.model
 def test_docs_question_set_smoke(real_embedder: rag.Embedder, tmp_path: Path) -> None:
     docs = EVAL_QUESTIONS.parents[1] / "docs"
-    results = rag.evaluate(
-        EVAL_QUESTIONS / "docs.jsonl", corpus=docs, embedder=real_embedder, cache_dir=tmp_path
-    )
+    config = rag.EvalConfig(EVAL_QUESTIONS / "docs.jsonl", corpus=docs, cache_dir=tmp_path)
+    results = rag.evaluate(config, embedder=real_embedder).to_dict()
     aggregates = results["aggregates"]
     assert aggregates["quote_validity"] == 1.0
     assert aggregates["hit@5"] >= 0.7  # the docs are still being written: a loose bound

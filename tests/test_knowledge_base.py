@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.vectors import VECTORS_NAME
+from rag.storage.vectors import VECTORS_NAME
 
 RIVERS = (
     "The Danube flows through ten countries before it reaches the Black Sea. "

@@ -6,10 +6,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from conftest import ScriptedChatModel
 
 import rag
-from rag.llm_answering import build_messages, rewrite_query, says_not_in_documents
-from rag.llm_server import start_server
+from rag.answer.generated import build_messages, says_not_in_documents
+from rag.llm.server import start_server
+from rag.search.rewrite import rewrite_query
 
 ARTICLE = (
     "Kabul Airport Report\n\n"
@@ -21,24 +23,6 @@ ARTICLE = (
 OTHER = "Lima is the capital of Peru. The city lies on the Pacific coast of South America."
 
 Reply = Callable[[Sequence[dict[str, str]]], str]
-
-
-class ScriptedChatModel:
-    """Answers with reply(messages), streamed a few characters at a time."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.name = "scripted"
-        self.reply = reply
-        self.calls: list[Sequence[dict[str, str]]] = []
-
-    def stream(self, messages: Sequence[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        self.calls.append(messages)
-        text = self.reply(messages)
-        for start in range(0, len(text), 6):
-            yield text[start : start + 6]
-
-    def complete(self, messages: Sequence[dict[str, str]], max_tokens: int) -> str:
-        return "".join(self.stream(messages, max_tokens))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible client over real HTTP on 127.0.0.1: rag.llm_server and scripted failures."""
+"""The OpenAI-compatible client over real HTTP on 127.0.0.1: rag.llm.server and scripted failures."""
 
 from __future__ import annotations
 
@@ -6,32 +6,17 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from conftest import ScriptedChatModel
 
 import rag
-from rag.llm_server import start_server
+from rag.llm.server import start_server
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
-
-
-class ScriptedChatModel:
-    """Replies with fixed pieces; records what it was asked."""
-
-    def __init__(self, pieces: Sequence[str] = ("Hello", ", ", "world", ".")) -> None:
-        self.name = "scripted"
-        self.pieces = list(pieces)
-        self.calls: list[Sequence[dict[str, str]]] = []
-
-    def stream(self, messages: Sequence[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        self.calls.append(messages)
-        yield from self.pieces[:max_tokens]
-
-    def complete(self, messages: Sequence[dict[str, str]], max_tokens: int) -> str:
-        return "".join(self.stream(messages, max_tokens))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for rag.loaders: one file on disk (or uploaded) in, stored text out."""
+"""Tests for rag.ingest.loaders: one file on disk (or uploaded) in, stored text out."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from rag.errors import DocumentError
-from rag.loaders import (
+from rag.ingest.loaders import (
     DEFAULT_MAX_FILE_BYTES,
     SUPPORTED_SUFFIXES,
     check_content_matches_type,

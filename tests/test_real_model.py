@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.chunking import split_text
+from rag.ingest.chunking import split_text
 
 pytestmark = pytest.mark.model
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.rewrite import is_follow_up, previous_questions, rewrite_follow_up
+from rag.search.rewrite import is_follow_up, previous_questions, rewrite_follow_up
 
 
 def test_follow_up_carries_entities_of_the_previous_question() -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.sentences import sentences_around, split_sentences
+from rag.answer.sentences import sentences_around, split_sentences
 
 
 def test_abbreviations_do_not_end_sentences_and_offsets_hold() -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import ast
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ScriptedChatModel
 
 import rag
-from rag.llm_server import start_server  # tests may use internals; ui/ may not
+from rag.llm.server import start_server  # tests may use internals; ui/ may not
 from ui import documents, render, responses, security
 
 UI_DIR = Path(__file__).resolve().parents[1] / "ui"
@@ -102,7 +103,7 @@ def test_unsupported_sentences_are_marked_and_markers_kept() -> None:
 
 def test_llm_mode_streams_tokens_and_ends_with_sentence_support(base: rag.KnowledgeBase) -> None:
     reply = "The Zanzibar spice harbour shipped 4,200 tonnes of cloves in 2021 [1]. Cloves are blue [1]."
-    chat_server = start_server(_ScriptedChatModel(reply))
+    chat_server = start_server(ScriptedChatModel(reply))
     settings = base.settings.replace(llm_base_url=chat_server.base_url)
     try:
         with rag.open(base.folder, settings=settings, embedder=base.embedder) as llm_base:
@@ -118,22 +119,6 @@ def test_llm_mode_streams_tokens_and_ends_with_sentence_support(base: rag.Knowle
     assert len(partial_texts) > 3 and partial_texts[0] != partial_texts[-1]
     final = responses.chat_messages(steps[-1])[-1]["content"]
     assert "sentence supported" in final and "sentence unsupported" in final and "cite-0-1" in final
-
-
-class _ScriptedChatModel:
-    """Streams a fixed reply a few characters at a time."""
-
-    name = "scripted"
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-
-    def stream(self, messages: Sequence[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        for start in range(0, len(self.reply), 6):
-            yield self.reply[start : start + 6]
-
-    def complete(self, messages: Sequence[dict[str, str]], max_tokens: int) -> str:
-        return self.reply
 
 
 def test_refusal_is_plain_and_sources_list_closest_passages(base: rag.KnowledgeBase) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import hashlib
 
 import rag
-from rag.verification import Verifier, answer_sentences, compose_verified, is_instruction, strip_markers
+from rag.answer.verification import (
+    Verifier,
+    answer_sentences,
+    compose_verified,
+    is_instruction,
+    strip_markers,
+)
 
 TEXT = (
     "Kabul Airport Report\n\n"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import rag
 from ui import render, security
@@ -121,18 +119,3 @@ def remove_document(base: rag.KnowledgeBase, source: str) -> str:
 def document_choices(base: rag.KnowledgeBase) -> list[tuple[str, str]]:
     """(label, source) pairs for the remove menu."""
     return [(f"{Path(info.source).name} — {info.title}", info.source) for info in base.documents()]
-
-
-class TerminalProgress:
-    """Start-up ingest progress on the terminal, one line per update at most every second."""
-
-    def __init__(self, stream: TextIO | None = None, interval: float = 1.0) -> None:
-        self.stream = stream or sys.stderr
-        self.interval = interval
-        self._last = -interval
-
-    def __call__(self, progress: rag.IngestProgress) -> None:
-        if progress.done < progress.total and progress.seconds - self._last < self.interval:
-            return
-        self._last = progress.seconds
-        print(f"  {progress_text(progress)}", file=self.stream, flush=True)

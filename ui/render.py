@@ -189,7 +189,7 @@ def documents_html(documents: Sequence[rag.DocumentInfo]) -> str:
         return "<p class='hint'>No documents yet: upload some above.</p>"
     rows = "".join(
         f"<tr><td class='doc-name' title='{escape(info.source)}'>{escape(info.source.rsplit('/', 1)[-1])}</td>"
-        f"<td>{escape(info.title)}</td><td class='num'>{format_bytes(info.size_bytes)}</td>"
+        f"<td>{escape(info.title)}</td><td class='num'>{rag.format_bytes(info.size_bytes)}</td>"
         f"<td class='num'>{info.chunks}</td></tr>"
         for info in documents
     )
@@ -240,7 +240,7 @@ def stats_html(stats: dict[str, object]) -> str:
         ("Chunks", stats.get("chunks")),
         ("Embedding model", stats.get("embedding_model")),
         ("Vector index", stats.get("vector_index")),
-        ("Index size", format_bytes(int(size)) if isinstance(size, int) else size),
+        ("Index size", rag.format_bytes(int(size)) if isinstance(size, int) else size),
         ("Index folder", stats.get("index")),
     ]
     cells = "".join(f"<div class='stat'><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)
@@ -249,13 +249,3 @@ def stats_html(stats: dict[str, object]) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def format_bytes(size: int) -> str:
-    """1234567 -> '1.2 MB'."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"

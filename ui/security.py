@@ -35,7 +35,7 @@ def check_upload(name: str, path: Path, max_bytes: int) -> None:
     size = path.stat().st_size
     if size > max_bytes:
         raise rag.DocumentError(
-            f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB upload limit"
+            f"{name} is {rag.format_bytes(size)}, over the {rag.format_bytes(max_bytes)} upload limit"
         )
     with path.open("rb") as stream:
         head = stream.read(64 * 1024)

@@ -10,7 +10,7 @@ import gradio as gr
 
 import rag
 from ui import app as app_module
-from ui import assets, documents, security
+from ui import assets, security
 
 
 def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.KnowledgeBase:
@@ -22,7 +22,7 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
     if docs:
         print(f"Indexing {', '.join(map(str, docs))} into {index} …", file=sys.stderr, flush=True)
         try:
-            report = base.ingest(list(docs), prune=True, progress=documents.TerminalProgress())
+            report = base.ingest(list(docs), prune=True, progress=rag.IngestProgressBar())
         except rag.IndexLockedError as error:
             print(f"Skipping the start-up ingest: {error}", file=sys.stderr, flush=True)
         else:

@@ -1,0 +1,1 @@
+"""Answers: sentences and evidence, extractive and generated answers, verification of quotes."""

@@ -1,0 +1,177 @@
+"""Extractive answers: the best verbatim sentences of the retrieved passages, cited."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.evidence import sentence_quotes
+from rag.embedding import Embedder
+from rag.settings import Settings
+from rag.terms import content_terms, stem, words
+from rag.types import Answer, Citation, Document, Passage, Quote
+
+NOT_FOUND = "The documents do not contain an answer to this question."
+SIMILARITY_WEIGHT = 0.65
+OVERLAP_WEIGHT = 0.25
+RANK_WEIGHT = 0.10
+REDUNDANT_SIMILARITY = 0.85
+QUOTE_SCORE_MARGIN = 0.12
+MIN_QUOTE_WORDS = 5
+ANSWER_TYPE_WEIGHT = 0.08
+# What a question word asks for, and the surface form such an answer usually has.
+_ANSWER_TYPES = (
+    (
+        re.compile(
+            r"^\s*(how (many|much|long|old|far|large|big|tall)|what (percentage|number|amount))\b", re.I
+        ),
+        re.compile(
+            r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"^\s*(when|what year|in what year|which year)\b", re.I),
+        re.compile(
+            r"\b(1\d{3}|20\d{2})\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.I
+        ),
+    ),
+    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")),
+)
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A candidate quote with its score and the passage it came from."""
+
+    quote: Quote
+    passage: Passage
+    score: float
+    vector: np.ndarray
+
+
+def score_sentences(
+    question: str,
+    passages: Sequence[Passage],
+    load_document: Callable[[str], Document],
+    embedder: Embedder,
+) -> list[ScoredSentence]:
+    """Every whole sentence of the passages, scored against the question, best first."""
+    # A Markdown heading names a topic; it never answers a question.
+    items = sentence_quotes(passages, load_document, keep=lambda sentence: not sentence.startswith("#"))
+    if not items:
+        return []
+    vectors = embedder.embed([question] + [quote.text for quote, _ in items])
+    similarities = vectors[1:] @ vectors[0]
+    question_stems = {stem(term) for term in content_terms(question)}
+    scored = []
+    for (quote, passage), similarity, vector in zip(items, similarities, vectors[1:], strict=True):
+        score = (
+            SIMILARITY_WEIGHT * float(similarity)
+            + OVERLAP_WEIGHT * _overlap(question_stems, quote.text)
+            + RANK_WEIGHT / passage.rank
+            + ANSWER_TYPE_WEIGHT * _answer_type_match(question, quote.text)
+        ) * _length_factor(quote.text)
+        scored.append(ScoredSentence(quote, passage, score, vector))
+    return sorted(scored, key=lambda item: item.score, reverse=True)
+
+
+def _overlap(question_stems: set[str], sentence: str) -> float:
+    if not question_stems:
+        return 0.0
+    sentence_stems = {stem(word) for word in words(sentence)}
+    return len(question_stems & sentence_stems) / len(question_stems)
+
+
+def _answer_type_match(question: str, sentence: str) -> float:
+    """1.0 when the sentence holds the kind of answer the question word asks for (a number, a
+    date, a name) beyond what the question itself already says."""
+    for asks, looks_like in _ANSWER_TYPES:
+        if asks.search(question):
+            found = {match.group(0).lower() for match in looks_like.finditer(sentence)}
+            given = {match.group(0).lower() for match in looks_like.finditer(question)}
+            return 1.0 if found - given else 0.0
+    return 0.0
+
+
+def _length_factor(sentence: str) -> float:
+    """Headings and fragments are rarely answers: shrink scores of very short sentences."""
+    return min(1.0, len(words(sentence)) / MIN_QUOTE_WORDS)
+
+
+def select_quotes(
+    scored: Sequence[ScoredSentence], max_quotes: int, threshold: float
+) -> list[ScoredSentence]:
+    """The best sentence and up to max_quotes - 1 close runners-up that say something new."""
+    if not scored or scored[0].score < threshold:
+        return []
+    chosen = [scored[0]]
+    floor = max(threshold, scored[0].score - QUOTE_SCORE_MARGIN)
+    for item in scored[1:]:
+        if len(chosen) >= max_quotes or item.score < floor:
+            break
+        if all(float(item.vector @ other.vector) < REDUNDANT_SIMILARITY for other in chosen):
+            chosen.append(item)
+    return chosen
+
+
+def compose(
+    chosen: Sequence[ScoredSentence], load_document: Callable[[str], Document]
+) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text of quoted sentences, each followed by its [n] marker, and the citations."""
+    citations = []
+    parts = []
+    for number, item in enumerate(chosen, start=1):
+        document = load_document(item.quote.document_id)
+        citations.append(
+            Citation(
+                number=number,
+                source=item.passage.source,
+                title=item.passage.title,
+                page=document.page_at(item.quote.start),
+                quote=item.quote,
+                passage_rank=item.passage.rank,
+                score=round(item.score, 4),
+            )
+        )
+        parts.append(f"“{item.quote.text}” [{number}]")
+    return " ".join(parts), tuple(citations)
+
+
+def extractive_answers(
+    question: str,
+    query: str,
+    passages: tuple[Passage, ...],
+    load_document: Callable[[str], Document],
+    embedder: Embedder,
+    settings: Settings,
+    started: float,
+    retrieved: float,
+    notice: str = "",
+) -> Iterator[Answer]:
+    """The answer growing one quote at a time, or one refusal that still lists the passages.
+
+    `started` and `retrieved` are perf_counter() readings: when the ask began and when
+    retrieval finished, for the answer's timings.
+    """
+    scored = score_sentences(query, passages, load_document, embedder)
+    chosen = select_quotes(scored, settings.max_quotes, settings.refusal_threshold)
+    timings = {"retrieve_ms": _ms(retrieved - started)}
+    if not chosen:
+        now = time.perf_counter()
+        timings |= {"answer_ms": _ms(now - retrieved), "total_ms": _ms(now - started)}
+        yield Answer(question, NOT_FOUND, False, (), passages, query, timings, notice=notice)
+        return
+    for count in range(1, len(chosen) + 1):
+        text, citations = compose(chosen[:count], load_document)
+        now = time.perf_counter()
+        timings = timings | {"answer_ms": _ms(now - retrieved), "total_ms": _ms(now - started)}
+        yield Answer(question, text, True, citations, passages, query, dict(timings), notice=notice)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)

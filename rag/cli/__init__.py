@@ -1,0 +1,1 @@
+"""The `rag` command: main.py builds the parser; one module per command group."""

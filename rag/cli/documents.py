@@ -1,0 +1,84 @@
+"""`rag ingest`, `rag remove` and `rag stats`: what is in an index."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rag.cli.options import open_from, print_json
+from rag.display import IngestProgressBar, format_bytes
+from rag.types import IngestReport
+
+
+def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add ingest, remove and stats to the `rag` parser."""
+    ingest = subparsers.add_parser("ingest", parents=[common], help="add or update documents")
+    ingest.add_argument("paths", nargs="+", type=Path, help="files or folders (recursive)")
+    ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    ingest.add_argument("--chunk-size", type=int, default=None)
+    ingest.add_argument("--chunk-overlap", type=int, default=None)
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.set_defaults(run=run_ingest)
+
+    remove = subparsers.add_parser("remove", parents=[common], help="remove a document")
+    remove.add_argument("source", help="source path, file name or unique path suffix")
+    remove.set_defaults(run=run_remove)
+
+    stats = subparsers.add_parser("stats", parents=[common], help="index statistics")
+    stats.add_argument("--documents", action="store_true", help="also list the documents")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(run=run_stats)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """rag ingest PATH..."""
+    with open_from(args, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap) as base:
+        progress = None if args.json else IngestProgressBar()
+        report = base.ingest(args.paths, prune=args.prune, progress=progress)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(format_report(report))
+    return 1 if report.files and report.count("failed") == len(report.files) else 0
+
+
+def format_report(report: IngestReport) -> str:
+    """Summary line plus one line per failed or skipped file."""
+    summary = report.to_dict()["summary"]
+    rate = report.chunks_embedded / report.seconds if report.seconds else 0.0
+    lines = [
+        ", ".join(f"{count} {status}" for status, count in summary.items())
+        + f" — {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s ({rate:.0f} chunks/s)"
+    ]
+    for result in report.files:
+        if result.status in ("failed", "skipped"):
+            lines.append(f"  {result.status}: {result.source}: {result.reason}")
+        for warning in result.warnings:
+            lines.append(f"  warning: {result.source}: {warning}")
+    return "\n".join(lines)
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    """rag remove SOURCE"""
+    with open_from(args) as base:
+        source = base.resolve_source(args.source)
+        chunks = base.remove(source)
+    print(f"removed {source} ({chunks} chunks)")
+    return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """rag stats"""
+    with open_from(args) as base:
+        stats = base.stats()
+        documents = base.documents() if args.documents else []
+    if args.json:
+        listed = [info.to_dict() for info in documents]
+        print_json(stats | ({"documents_list": listed} if args.documents else {}))
+        return 0
+    for key, value in stats.items():
+        print(f"{key:>16}: {value}")
+    for info in documents:
+        print(f"  {info.source}  ({info.chunks} chunks, {format_bytes(info.size_bytes)})")
+    return 0

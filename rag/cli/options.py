@@ -1,0 +1,45 @@
+"""What several command groups share: the LLM flags, opening the named index, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rag.knowledge_base import KnowledgeBase, open_index
+from rag.settings import ANSWER_MODES, Settings
+
+
+def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags choosing the answer mode and the language model (each also has a RAG_* env var)."""
+    parser.add_argument("--answer-mode", choices=ANSWER_MODES, default=None, help="default: extractive")
+    parser.add_argument(
+        "--llm-base-url", default=None, help="OpenAI-compatible URL, e.g. http://localhost:11434/v1"
+    )
+    parser.add_argument("--llm-model", default=None, help="model name at that URL")
+    parser.add_argument("--llm-api-key", default=None, help="API key for that URL (or RAG_LLM_API_KEY)")
+    parser.add_argument(
+        "--llm-local", default=None, metavar="PATH", help="GGUF file or model folder to run in-process"
+    )
+    parser.add_argument("--drop-unsupported", action="store_true", help="leave out unsupported sentences")
+
+
+def llm_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Settings fields the LLM flags set (None = not given, so the environment decides)."""
+    return {
+        "llm_base_url": args.llm_base_url,
+        "llm_model": args.llm_model,
+        "llm_api_key": args.llm_api_key,
+        "llm_local_path": args.llm_local,
+        "drop_unsupported": args.drop_unsupported or None,
+    }
+
+
+def open_from(args: argparse.Namespace, **settings: Any) -> KnowledgeBase:
+    """Open the index an invocation names, with its settings applied."""
+    return open_index(args.index, Settings.from_env(embedding_model=args.model, **settings))
+
+
+def print_json(value: Any) -> None:
+    """Print a JSON document to stdout."""
+    print(json.dumps(value, indent=2, ensure_ascii=False))

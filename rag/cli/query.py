@@ -1,0 +1,94 @@
+"""`rag ask` and `rag search`: questions against an index, answers and passages on the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from rag.cli.options import add_llm_arguments, llm_settings, open_from, print_json
+from rag.settings import RETRIEVAL_MODES
+from rag.types import Answer, Passage
+
+
+def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add ask and search to the `rag` parser."""
+    for name, help_text in (("ask", "answer a question with quotes"), ("search", "show the best passages")):
+        reader = subparsers.add_parser(name, parents=[common], help=help_text)
+        reader.add_argument("text", help="the question" if name == "ask" else "the query")
+        reader.add_argument("-k", type=int, default=None, help="number of passages")
+        reader.add_argument("--mode", choices=RETRIEVAL_MODES, default=None, help="retrieval mode")
+        reader.add_argument("--json", action="store_true")
+        reader.set_defaults(run=run_ask if name == "ask" else run_search)
+    add_llm_arguments(subparsers.choices["ask"])
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    """rag ask QUESTION"""
+    with open_from(args, answer_mode=args.answer_mode, **llm_settings(args)) as base:
+        if args.json:
+            print_json(base.ask(args.text, k=args.k, mode=args.mode).to_dict())
+            return 0
+        answer = print_streamed(base.ask_stream(args.text, k=args.k, mode=args.mode))
+    print(format_answer(answer, with_text=False))
+    return 0
+
+
+def print_streamed(answers: Iterator[Answer]) -> Answer:
+    """Print the answer text as it grows; if the final text differs (verification), print it again."""
+    printed = ""
+    answer: Answer | None = None
+    for answer in answers:
+        if answer.text.startswith(printed):
+            sys.stdout.write(answer.text[len(printed) :])
+            sys.stdout.flush()
+            printed = answer.text
+    assert answer is not None, "ask_stream yields at least one answer"
+    print()
+    if printed != answer.text:
+        print(f"Verified answer: {answer.text}")
+    return answer
+
+
+def format_answer(answer: Answer, with_text: bool = True) -> str:
+    """The answer, its citations, unsupported sentences, and (for a refusal) the closest passages."""
+    lines = [answer.text] if with_text else []
+    lines.extend(f"(unsupported: {item.text})" for item in answer.sentences if not item.is_supported)
+    if answer.notice:
+        lines.append(answer.notice)
+    if answer.query != answer.question.strip():
+        lines.append(f"(searched for: {answer.query})")
+    for citation in answer.citations:
+        page = f", page {citation.page}" if citation.page else ""
+        # An LLM answer paraphrases, so show the verbatim quote each [n] rests on.
+        quote = f": “{citation.quote.text}”" if answer.mode == "llm" else ""
+        lines.append(
+            f"[{citation.number}] {citation.source}{page}, characters {citation.start}-{citation.end}{quote}"
+        )
+    if not answer.answered and answer.passages:
+        lines.append("Closest passages:")
+        lines.extend(format_passage(passage, width=200) for passage in answer.passages[:3])
+    return "\n".join(lines)
+
+
+def format_passage(passage: Passage, width: int = 400) -> str:
+    """One passage: rank, source, scores and (shortened) text."""
+    page = f" p.{passage.page}" if passage.page else ""
+    text = " ".join(passage.text.split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"  {passage.rank}. {passage.source}{page} (fused {passage.fused_score:.4f})\n     {text}"
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """rag search QUERY"""
+    with open_from(args) as base:
+        passages = base.search(args.text, k=args.k, mode=args.mode)
+    if args.json:
+        print_json([passage.to_dict() for passage in passages])
+    elif not passages:
+        print("No passages found.")
+    else:
+        print("\n".join(format_passage(passage) for passage in passages))
+    return 0

@@ -1,0 +1,58 @@
+"""What a person reads on a terminal: progress bars (through tqdm) and human-readable sizes."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+from rag.types import IngestProgress
+
+# A terminal redraws in place; a log file (CI, a pipe) gets a line now and then, not a flood.
+TERMINAL_REDRAW_SECONDS = 0.2
+LOG_REDRAW_SECONDS = 5.0
+
+
+def format_bytes(size: float) -> str:
+    """1234567 -> '1.2 MB' (binary units: 1 KB = 1024 bytes)."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class ProgressBar:
+    """A tqdm bar counting `unit`s on stderr; call it with (done, total), close it when finished."""
+
+    def __init__(self, unit: str, stream: TextIO | None = None) -> None:
+        stream = stream or sys.stderr
+        interval = TERMINAL_REDRAW_SECONDS if stream.isatty() else LOG_REDRAW_SECONDS
+        self._bar = tqdm(
+            total=0, unit=f" {unit}", file=stream, mininterval=interval, dynamic_ncols=True, leave=True
+        )
+
+    def __call__(self, done: int, total: int, note: str = "") -> None:
+        if total != self._bar.total:
+            self._bar.total = total
+        if note:
+            self._bar.set_postfix_str(note, refresh=False)
+        self._bar.update(done - self._bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """Draw the final state and release the terminal line."""
+        self._bar.close()
+
+
+class IngestProgressBar:
+    """An ingest progress callback: files done of total, with the chunks embedded so far."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._bar = ProgressBar("files", stream)
+
+    def __call__(self, progress: IngestProgress) -> None:
+        self._bar(progress.done, progress.total, f"{progress.chunks} chunks")

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, datasets, per-question scoring, the runner behind rag.evaluate, reports."""

@@ -1,0 +1,185 @@
+"""Evaluation output: the terminal summary, results.json, report.md, PNG plots and comparisons."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rag.evaluation.runner import EvalResult
+
+# Lower is better for these; every other aggregate is a fraction where higher is better.
+LOWER_IS_BETTER_SUFFIX = "_ms"
+LOWER_IS_BETTER_FRACTIONS = frozenset({"unsupported_sentence_share"})
+FRACTION_TOLERANCE = 0.01
+LATENCY_TOLERANCE = 0.25  # relative: timings on a shared laptop vary by tens of percent
+OUTCOME_COLOURS = {
+    "correct": "#2e7d32",
+    "hit": "#2e7d32",
+    "refused (correct)": "#66bb6a",
+    "top10": "#f9a825",
+    "answered, not found in answer": "#f9a825",
+    "refused (wrongly)": "#ef6c00",
+    "answered (should refuse)": "#c62828",
+    "miss": "#c62828",
+}
+
+
+def results_document(results: EvalResult | dict[str, Any]) -> dict[str, Any]:
+    """The results.json form of a run (an EvalResult, or a results.json already loaded)."""
+    return results.to_dict() if isinstance(results, EvalResult) else results
+
+
+def format_eval_summary(results: EvalResult | dict[str, Any]) -> str:
+    """The aggregates as an aligned two-column table, with what was evaluated on top."""
+    results = results_document(results)
+    counts = Counter(row["outcome"] for row in results["rows"])
+    lines = [
+        f"{results['kind']} evaluation of {results['dataset']} on {results['index']}",
+        f"{len(results['rows'])} questions in {results['seconds']:.1f}s; "
+        f"mode {results['settings']['retrieval_mode']}, answer mode {results['settings']['answer_mode']}, "
+        f"top_k {results['settings']['top_k']}, refusal_threshold {results['settings']['refusal_threshold']}",
+        "",
+        f"{'metric':<26}{'value':>10}",
+    ]
+    for name, value in results["aggregates"].items():
+        shown = f"{value:.1f}" if name.endswith(LOWER_IS_BETTER_SUFFIX) else f"{value:.3f}"
+        lines.append(f"{name:<26}{shown:>10}")
+    lines += ["", "outcomes: " + ", ".join(f"{label} {count}" for label, count in counts.most_common())]
+    return "\n".join(lines)
+
+
+def write_eval_results(results: EvalResult | dict[str, Any], out_dir: Path) -> list[Path]:
+    """Write results.json, report.md and the PNG plots into out_dir; return the paths written."""
+    results = results_document(results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_path = out_dir / "results.json"
+    results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    plots = write_plots(results, out_dir)
+    report_path = out_dir / "report.md"
+    report_path.write_text(markdown_report(results, [plot.name for plot in plots]), encoding="utf-8")
+    return [results_path, report_path, *plots]
+
+
+def markdown_report(results: dict[str, Any], plot_names: list[str]) -> str:
+    """A short Markdown report: what ran, the metrics table, the plots, and the worst questions."""
+    settings, environment = results["settings"], results["environment"]
+    lines = [
+        f"# Evaluation: {Path(results['dataset']).name}",
+        "",
+        f"- dataset: `{results['dataset']}` ({results['kind']}, {len(results['rows'])} questions)",
+        f"- index: `{results['index']}` ({results['index_stats']['documents']} documents, "
+        f"{results['index_stats']['chunks']} chunks, {results['index_stats']['embedding_model']})",
+        f"- retrieval mode `{settings['retrieval_mode']}`, answer mode `{settings['answer_mode']}`, "
+        f"top_k {settings['top_k']}, refusal_threshold {settings['refusal_threshold']}",
+        f"- run: {results['seconds']:.1f}s, {environment['finished_at']}, commit {environment['git_commit']}, "
+        f"python {environment['python']}, {environment['cpus']} CPUs",
+        "",
+        "| metric | value |",
+        "|---|---:|",
+    ]
+    for name, value in results["aggregates"].items():
+        lines.append(f"| {name} | {value:.1f} |" if name.endswith("_ms") else f"| {name} | {value:.3f} |")
+    lines.append("")
+    lines += [f"![{name}]({name})" for name in plot_names]
+    failures = [
+        row for row in results["rows"] if row["outcome"] not in ("correct", "hit", "refused (correct)")
+    ]
+    if failures:
+        lines += [
+            "",
+            "## Questions that went wrong (first 20)",
+            "",
+            "| id | question | outcome |",
+            "|---|---|---|",
+        ]
+        for row in failures[:20]:
+            question = row["question"].replace("|", "\\|")[:120]
+            lines.append(f"| {row['id']} | {question} | {row['outcome']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
+    """metric_by_k.png, latency.png and outcomes.png (matplotlib with the Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    curves = results.get("curves", {})
+    if curves.get("hit@k"):
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for name, curve in curves.items():
+            axes.plot([int(k) for k in curve], list(curve.values()), marker="o", label=name)
+        axes.set(xscale="log", ylim=(0, 1.02), xlabel="k (documents)", ylabel="fraction of questions")
+        axes.set_title("Retrieval by k")
+        axes.grid(alpha=0.3)
+        axes.legend()
+        written.append(_save(figure, out_dir / "metric_by_k.png", plt))
+    timings = {
+        name: [row[f"{name}_ms"] for row in results["rows"] if f"{name}_ms" in row]
+        for name in ("search", "ask")
+    }
+    timings = {name: values for name, values in timings.items() if values}
+    if timings:
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for name, values in timings.items():
+            axes.hist(values, bins=30, alpha=0.6, label=name)
+        axes.set(xlabel="milliseconds", ylabel="questions", title="Latency distribution")
+        axes.legend()
+        written.append(_save(figure, out_dir / "latency.png", plt))
+    counts = Counter(row["outcome"] for row in results["rows"])
+    if counts:
+        figure, axes = plt.subplots(figsize=(7, 0.5 * len(counts) + 1.5))
+        labels = list(counts)
+        colours = [OUTCOME_COLOURS.get(label, "#777777") for label in labels]
+        axes.barh(labels, [counts[label] for label in labels], color=colours)
+        axes.invert_yaxis()
+        axes.set(xlabel="questions", title="Outcome per question")
+        written.append(_save(figure, out_dir / "outcomes.png", plt))
+    return written
+
+
+def _save(figure: Any, path: Path, plt: Any) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def compare_eval_results(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, list[str]]:
+    """A table of the aggregates of two runs and the names of metrics that got worse."""
+    old, new = before["aggregates"], after["aggregates"]
+    lines = [f"{'metric':<26}{'A':>10}{'B':>10}{'change':>10}"]
+    regressions = []
+    for name in [*old, *(name for name in new if name not in old)]:
+        if name not in old or name not in new:
+            shown_old = f"{old[name]:.3f}" if name in old else "-"
+            shown_new = f"{new[name]:.3f}" if name in new else "-"
+            lines.append(f"{name:<26}{shown_old:>10}{shown_new:>10}{'':>10}")
+            continue
+        change = new[name] - old[name]
+        flag = "  REGRESSION" if is_regression(name, old[name], new[name]) else ""
+        if flag:
+            regressions.append(name)
+        lines.append(f"{name:<26}{old[name]:>10.3f}{new[name]:>10.3f}{change:>+10.3f}{flag}")
+    old_settings, new_settings = before.get("settings", {}), after.get("settings", {})
+    if old_settings != new_settings:
+        changed = [
+            f"{key}: {old_settings.get(key)!r} -> {new_settings.get(key)!r}"
+            for key in sorted(set(old_settings) | set(new_settings))
+            if old_settings.get(key) != new_settings.get(key)
+        ]
+        lines += ["", "settings changed: " + "; ".join(changed)]
+    return "\n".join(lines), regressions
+
+
+def is_regression(name: str, old: float, new: float) -> bool:
+    """Worse by more than the tolerance: 0.01 absolute for fractions, 25% for timings."""
+    if name.endswith(LOWER_IS_BETTER_SUFFIX):
+        return new > old * (1 + LATENCY_TOLERANCE) and new - old > 1.0
+    if name in LOWER_IS_BETTER_FRACTIONS:
+        return new > old + FRACTION_TOLERANCE
+    return new < old - FRACTION_TOLERANCE

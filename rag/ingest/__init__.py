@@ -1,0 +1,1 @@
+"""Ingest: find files, load and decode them, chunk, hash, and hand whole documents to storage."""

@@ -1,0 +1,226 @@
+"""Ingest files and texts: skip unchanged content, embed in batches, commit per document."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from rag.embedding import Embedder
+from rag.errors import DocumentError
+from rag.ingest.chunking import split_text
+from rag.ingest.hashing import content_hash
+from rag.ingest.loaders import check_size, is_supported, load_bytes
+from rag.storage.store import NewDocument, Store
+from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback, TextItem, TextSpan
+
+EMBED_BATCH_CHUNKS = 256
+
+
+@dataclass
+class _Pending:
+    document: NewDocument
+    status: str
+    warnings: tuple[str, ...]
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileResult]]:
+    """Files to ingest under the given paths (recursive, hidden entries skipped) and rejects."""
+    files: list[Path] = []
+    rejected: list[FileResult] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path).parts
+                if child.is_file() and not any(part.startswith(".") for part in relative):
+                    _sort_file(child, files, rejected)
+        elif path.is_file():
+            _sort_file(path, files, rejected)
+        else:
+            rejected.append(FileResult(str(path), "failed", reason="no such file or folder"))
+    return files, rejected
+
+
+def _sort_file(path: Path, files: list[Path], rejected: list[FileResult]) -> None:
+    if is_supported(path):
+        files.append(path.resolve())
+    else:
+        reason = f"unsupported file type {path.suffix or '(no extension)'}"
+        rejected.append(FileResult(str(path.resolve()), "skipped", reason=reason))
+
+
+class Ingestor:
+    """Turns files and texts into committed documents of one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        chunk_size: int,
+        chunk_overlap: int,
+        max_file_bytes: int,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.max_file_bytes = max_file_bytes
+
+    def ingest_files(
+        self, paths: Sequence[Path], prune: bool = False, progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Ingest files and folders; with prune, drop documents under them whose files are gone."""
+        started = time.perf_counter()
+        files, results = discover(paths)
+        known = self.store.content_hashes()
+        batch = _Batch(self, results, progress, started, len(files))
+        for path in files:
+            batch.add_file(path, known)
+        batch.flush()
+        if prune:
+            results.extend(self._prune(paths, {str(path) for path in files}))
+        return IngestReport(tuple(results), batch.chunks_embedded, time.perf_counter() - started)
+
+    def ingest_texts(
+        self, items: Iterable[TextItem], progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Ingest documents given as text; unchanged texts are skipped."""
+        started = time.perf_counter()
+        items = list(items)
+        results: list[FileResult] = []
+        known = self.store.content_hashes()
+        batch = _Batch(self, results, progress, started, len(items))
+        for item in items:
+            batch.add_text(item, known)
+        batch.flush()
+        return IngestReport(tuple(results), batch.chunks_embedded, time.perf_counter() - started)
+
+    def _prune(self, roots: Sequence[Path], present: set[str]) -> list[FileResult]:
+        folders = [str(root.resolve()) for root in roots if root.is_dir()]
+        removed = []
+        for source in self.store.sources():
+            under_root = any(source.startswith(folder.rstrip("/") + "/") for folder in folders)
+            if under_root and source not in present and not Path(source).exists():
+                chunks = self.store.remove_document(source)
+                removed.append(FileResult(source, "removed", chunks=chunks))
+        return removed
+
+    def spans(self, text: str) -> list[TextSpan]:
+        """Chunk spans of a document text with this index's chunker settings."""
+        return split_text(text, self.chunk_size, self.chunk_overlap)
+
+
+class _Batch:
+    """Collects chunked documents until enough chunks to embed together, then commits each."""
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        results: list[FileResult],
+        progress: ProgressCallback | None,
+        started: float,
+        total: int,
+    ) -> None:
+        self.ingestor = ingestor
+        self.results = results
+        self.progress = progress
+        self.started = started
+        self.total = total
+        self.done = 0
+        self.chunks_embedded = 0
+        self.pending: list[_Pending] = []
+
+    def add_file(self, path: Path, known: dict[str, str]) -> None:
+        source = str(path)
+        try:
+            check_size(path.name, path.stat().st_size, self.ingestor.max_file_bytes)
+            data = path.read_bytes()
+            fingerprint = content_hash(data)
+            if known.get(source) == fingerprint:
+                self._finish(FileResult(source, "unchanged"))
+                return
+            loaded = load_bytes(path.name, data, self.ingestor.max_file_bytes)
+        except (DocumentError, OSError) as error:
+            self._finish(FileResult(source, "failed", reason=_reason(error)))
+            return
+        document = self._document(
+            source,
+            loaded.title,
+            loaded.text,
+            fingerprint,
+            len(data),
+            loaded.page_starts,
+            {"type": loaded.file_type},
+        )
+        self._queue(document, "updated" if source in known else "added", loaded.warnings)
+
+    def add_text(self, item: TextItem, known: dict[str, str]) -> None:
+        data = item.text.encode("utf-8")
+        fingerprint = content_hash(data, item.title)
+        if known.get(item.source) == fingerprint:
+            self._finish(FileResult(item.source, "unchanged"))
+            return
+        if not item.text.strip():
+            self._finish(FileResult(item.source, "failed", reason="the text is empty"))
+            return
+        title = item.title or item.source
+        document = self._document(
+            item.source, title, item.text, fingerprint, len(data), (), item.metadata or {}
+        )
+        self._queue(document, "updated" if item.source in known else "added", ())
+
+    def _document(
+        self,
+        source: str,
+        title: str,
+        text: str,
+        fingerprint: str,
+        size: int,
+        page_starts: tuple[int, ...],
+        metadata: dict[str, object],
+    ) -> NewDocument:
+        spans = self.ingestor.spans(text)
+        return NewDocument(
+            source, title, text, fingerprint, size, spans, np.zeros((0, 0)), page_starts, metadata
+        )
+
+    def _queue(self, document: NewDocument, status: str, warnings: tuple[str, ...]) -> None:
+        self.pending.append(_Pending(document, status, warnings))
+        if sum(len(item.document.spans) for item in self.pending) >= EMBED_BATCH_CHUNKS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Embed all pending chunks in one call, then commit each document in its own transaction."""
+        if not self.pending:
+            return
+        texts = [span.text for item in self.pending for span in item.document.spans]
+        vectors = self.ingestor.embedder.embed(texts)
+        offset = 0
+        for item in self.pending:
+            count = len(item.document.spans)
+            document = _with_vectors(item.document, vectors[offset : offset + count])
+            offset += count
+            self.ingestor.store.put_document(document)
+            self.chunks_embedded += count
+            self._finish(FileResult(document.source, item.status, chunks=count, warnings=item.warnings))
+        self.pending = []
+
+    def _finish(self, result: FileResult) -> None:
+        self.results.append(result)
+        self.done += 1
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self.started
+            self.progress(IngestProgress(self.done, self.total, self.chunks_embedded, elapsed, result.source))
+
+
+def _with_vectors(document: NewDocument, vectors: np.ndarray) -> NewDocument:
+    return replace(document, vectors=vectors)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return f"cannot read the file: {error.strerror or error}"
+    return str(error)

@@ -1,0 +1,1 @@
+"""Language models: the ChatModel protocol and factory, OpenAI-compatible client, local model, test server."""

@@ -1,0 +1,1 @@
+"""Search: the Retriever protocol, hybrid dense + lexical retrieval, follow-up rewriting."""

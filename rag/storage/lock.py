@@ -1,0 +1,29 @@
+"""The writer lock of an index folder: one writer at a time, a second one fails at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from rag.errors import IndexLockedError
+
+LOCK_NAME = ".write.lock"
+
+
+@contextmanager
+def write_lock(folder: Path) -> Iterator[None]:
+    """Hold the folder's write lock; raise IndexLockedError instead of waiting for another writer."""
+    lock = FileLock(folder / LOCK_NAME, timeout=0, is_singleton=False, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexLockedError(
+            f"another process is writing to {folder}; wait for it to finish and retry"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

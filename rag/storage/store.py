@@ -1,0 +1,306 @@
+"""SQLite storage: the source of truth for documents, chunks, vectors and the manifest."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexMismatchError, NotFoundError
+from rag.types import Chunk, Document, TextSpan, document_id
+
+FORMAT_VERSION = 1
+DATABASE_NAME = "rag.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    source TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    page_starts TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    added_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS documents_id ON documents(id);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_key INTEGER NOT NULL REFERENCES documents(key) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_key);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, content='chunks', content_rowid='id', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document ready to be written: text, chunk spans and their vectors."""
+
+    source: str
+    title: str
+    text: str
+    content_hash: str
+    size_bytes: int
+    spans: Sequence[TextSpan]
+    vectors: np.ndarray
+    page_starts: tuple[int, ...] = ()
+    metadata: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document without its text, for listings."""
+
+    id: str
+    source: str
+    title: str
+    size_bytes: int
+    characters: int
+    chunks: int
+    added_at: str
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A chunk joined with what a Passage needs from its document."""
+
+    chunk: Chunk
+    source: str
+    title: str
+    page_starts: tuple[int, ...]
+
+
+class Store:
+    """One SQLite database per index folder; WAL so readers see whole committed documents."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / DATABASE_NAME
+        self._local = threading.local()
+        with self._connect() as connection:
+            connection.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # -- manifest ---------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, str]:
+        """All manifest entries."""
+        rows = self._connect().execute("SELECT key, value FROM manifest").fetchall()
+        return dict(rows)
+
+    def check_or_write_manifest(self, expected: dict[str, str]) -> None:
+        """Record the manifest of a new index, or fail if an existing one differs."""
+        connection = self._connect()
+        current = self.manifest()
+        if not current.get("format_version"):
+            connection.execute("BEGIN IMMEDIATE")
+            for key, value in {"format_version": str(FORMAT_VERSION), **expected}.items():
+                connection.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", (key, value))
+            connection.execute("INSERT OR IGNORE INTO manifest VALUES ('generation', '0')")
+            connection.execute("COMMIT")
+            return
+        if current["format_version"] != str(FORMAT_VERSION):
+            raise IndexMismatchError(
+                f"index {self.path.parent} has format version {current['format_version']}, "
+                f"this version of Verbatim reads {FORMAT_VERSION}: rebuild it in a new folder"
+            )
+        for key, value in expected.items():
+            if current.get(key) != value:
+                raise IndexMismatchError(
+                    f"index {self.path.parent} was built with {key}={current.get(key)!r}, "
+                    f"not {value!r}: use the same setting, or ingest into a new index folder"
+                )
+
+    def generation(self) -> int:
+        """Counter bumped by every committed change; the FAISS file is tagged with it."""
+        row = self._connect().execute("SELECT value FROM manifest WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def put_document(self, document: NewDocument) -> str:
+        """Insert or replace a document and its chunks in one transaction; return its id."""
+        identifier = document_id(document.text)
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("DELETE FROM documents WHERE source = ?", (document.source,))
+            cursor = connection.execute(
+                "INSERT INTO documents (id, source, title, text, metadata, page_starts,"
+                " content_hash, size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    identifier,
+                    document.source,
+                    document.title,
+                    document.text,
+                    json.dumps(document.metadata or {}),
+                    json.dumps(list(document.page_starts)),
+                    document.content_hash,
+                    document.size_bytes,
+                ),
+            )
+            key = cursor.lastrowid
+            vectors = np.ascontiguousarray(document.vectors, dtype=np.float32)
+            connection.executemany(
+                "INSERT INTO chunks (document_key, start, end, text, vector) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (key, span.start, span.end, span.text, vectors[row].tobytes())
+                    for row, span in enumerate(document.spans)
+                ],
+            )
+            self._bump_generation(connection)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return identifier
+
+    def remove_document(self, source: str) -> int:
+        """Delete a document and its chunks; return how many chunks went."""
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            row = connection.execute(
+                "SELECT key, (SELECT count(*) FROM chunks WHERE document_key = documents.key)"
+                " FROM documents WHERE source = ?",
+                (source,),
+            ).fetchone()
+            if row is None:
+                connection.execute("ROLLBACK")
+                raise NotFoundError(f"no document with source {source!r} in the index")
+            connection.execute("DELETE FROM documents WHERE key = ?", (row[0],))
+            self._bump_generation(connection)
+            connection.execute("COMMIT")
+        except NotFoundError:
+            raise
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return int(row[1])
+
+    @staticmethod
+    def _bump_generation(connection: sqlite3.Connection) -> None:
+        connection.execute("UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def content_hashes(self) -> dict[str, str]:
+        """Map of source to the hash of the file content it was ingested from."""
+        return dict(self._connect().execute("SELECT source, content_hash FROM documents"))
+
+    def sources(self) -> list[str]:
+        """All document sources, sorted."""
+        rows = self._connect().execute("SELECT source FROM documents ORDER BY source")
+        return [row[0] for row in rows]
+
+    def documents(self) -> list[DocumentInfo]:
+        """All documents with sizes and chunk counts, sorted by source."""
+        rows = self._connect().execute(
+            "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id), d.added_at"
+            " FROM documents d LEFT JOIN chunks c ON c.document_key = d.key"
+            " GROUP BY d.key ORDER BY d.source"
+        )
+        return [DocumentInfo(*row) for row in rows]
+
+    def document(self, document_id: str) -> Document:
+        """The full document with the given id (or source)."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT id, source, title, text, metadata, page_starts FROM documents"
+                " WHERE id = ? OR source = ? LIMIT 1",
+                (document_id, document_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError(f"no document {document_id!r} in the index")
+        return Document(
+            id=row[0],
+            source=row[1],
+            title=row[2],
+            text=row[3],
+            metadata=json.loads(row[4]),
+            page_starts=tuple(json.loads(row[5])),
+        )
+
+    def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
+        """Chunks by id, with their document's source, title and pages."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._connect().execute(
+            "SELECT c.id, d.id, c.start, c.end, c.text, d.source, d.title, d.page_starts"
+            f" FROM chunks c JOIN documents d ON d.key = c.document_key WHERE c.id IN ({marks})",
+            list(chunk_ids),
+        )
+        return {
+            row[0]: ChunkRecord(
+                Chunk(row[0], row[1], row[2], row[3], row[4]), row[5], row[6], tuple(json.loads(row[7]))
+            )
+            for row in rows
+        }
+
+    def iter_vectors(self, dimension: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (row_ids, vectors) batches of every stored chunk vector."""
+        cursor = self._connect().execute("SELECT id, vector FROM chunks ORDER BY id")
+        while rows := cursor.fetchmany(batch):
+            row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+            yield row_ids, vectors.reshape(len(rows), dimension)
+
+    def lexical_search(self, match_expression: str, limit: int) -> list[tuple[int, float]]:
+        """(chunk id, bm25 score, higher is better) for an FTS5 MATCH expression."""
+        rows = self._connect().execute(
+            "SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
+            " ORDER BY bm25(chunks_fts) LIMIT ?",
+            (match_expression, limit),
+        )
+        return [(int(row[0]), float(row[1])) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """Number of documents and of chunks."""
+        connection = self._connect()
+        documents = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
+        chunks = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return int(documents), int(chunks)

@@ -1,0 +1,270 @@
+"""The data model: frozen dataclasses with to_dict() for JSON output."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import hashlib
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return dataclasses.asdict(value)
+
+
+def document_id(text: str) -> str:
+    """A document's id: sha256 of the NFC-normalised text with unified line endings."""
+    normalised = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def page_number(page_starts: tuple[int, ...], offset: int) -> int | None:
+    """The 1-based page whose start is the last one at or before offset; None when unpaged."""
+    if not page_starts:
+        return None
+    return max(1, bisect.bisect_right(page_starts, offset))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored source document; quotes and chunks are offsets into its full text."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    page_starts: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """Return the 1-based page holding the character offset, or None for unpaged text."""
+        return page_number(self.page_starts, offset)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document; text == document.text[start:end] always."""
+
+    id: int
+    document_id: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk returned for a question, with its rank and retrieval scores."""
+
+    rank: int
+    chunk_id: int
+    document_id: str
+    source: str
+    title: str
+    page: int | None
+    start: int
+    end: int
+    text: str
+    dense_score: float | None
+    lexical_score: float | None
+    fused_score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim span of a source document: document.text[start:end] == text."""
+
+    document_id: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An [n] marker in an answer, pointing at a verified quote inside a retrieved passage."""
+
+    number: int
+    source: str
+    title: str
+    page: int | None
+    quote: Quote
+    passage_rank: int
+    score: float
+
+    @property
+    def start(self) -> int:
+        """Start offset of the quote in its document."""
+        return self.quote.start
+
+    @property
+    def end(self) -> int:
+        """End offset of the quote in its document."""
+        return self.quote.end
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict with the flat fields scripts read."""
+        return {
+            "n": self.number,
+            "source": self.source,
+            "title": self.title,
+            "page": self.page,
+            "document_id": self.quote.document_id,
+            "start": self.quote.start,
+            "end": self.quote.end,
+            "quote": self.quote.text,
+            "passage_rank": self.passage_rank,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class SentenceSupport:
+    """How well one answer sentence is supported by the retrieved passages."""
+
+    text: str
+    score: float
+    is_supported: bool
+    citation_numbers: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer built from verbatim quotes, with the evidence it rests on."""
+
+    question: str
+    text: str
+    answered: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    query: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"
+    sentences: tuple[SentenceSupport, ...] = ()
+    notice: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "answered": self.answered,
+            "mode": self.mode,
+            "query": self.query,
+            "citations": [citation.to_dict() for citation in self.citations],
+            "passages": [passage.to_dict() for passage in self.passages],
+            "sentences": [sentence.to_dict() for sentence in self.sentences],
+            "timings_ms": dict(self.timings_ms),
+            "notice": self.notice,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """One file's stored text and what is known about it; offsets index into `text`."""
+
+    source: str
+    title: str
+    text: str
+    page_starts: tuple[int, ...]  # PDF only: offset in `text` where page i + 1 starts
+    file_type: str  # "text" | "markdown" | "html" | "pdf"
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file during an ingest."""
+
+    source: str
+    status: str  # added | updated | unchanged | removed | failed | skipped
+    chunks: int = 0
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """Summary of an ingest: one FileResult per file seen, plus throughput."""
+
+    files: tuple[FileResult, ...]
+    chunks_embedded: int
+    seconds: float
+
+    def count(self, status: str) -> int:
+        """Number of files with the given status."""
+        return sum(1 for result in self.files if result.status == status)
+
+    @property
+    def failed(self) -> tuple[FileResult, ...]:
+        """Files that could not be ingested."""
+        return tuple(result for result in self.files if result.status == "failed")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        statuses = ("added", "updated", "unchanged", "removed", "failed", "skipped")
+        return {
+            "summary": {status: self.count(status) for status in statuses},
+            "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 3),
+            "files": [result.to_dict() for result in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class TextSpan:
+    """A span of a text before it is stored (a chunk, a sentence): text == source_text[start:end]."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """A document given as text rather than as a file (BEIR corpora, API callers)."""
+
+    source: str
+    text: str
+    title: str = ""
+    metadata: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Where a running ingest is, for progress displays."""
+
+    done: int
+    total: int
+    chunks: int
+    seconds: float
+    current: str
+
+
+ProgressCallback = Callable[[IngestProgress], None]
