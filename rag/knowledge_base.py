@@ -126,6 +126,7 @@ class KnowledgeBase:
             int(self.settings.chunk_size or DEFAULT_CHUNK_SIZE),
             int(self.settings.chunk_overlap or 0),
             self.settings.max_file_bytes,
+            self.settings.ocr,
         )
 
     def ingest(

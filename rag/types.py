@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.tables import render_records
+
 
 def _as_dict(value: Any) -> dict[str, Any]:
     return dataclasses.asdict(value)
@@ -29,6 +31,25 @@ def page_number(page_starts: tuple[int, ...], offset: int) -> int | None:
 
 
 @dataclass(frozen=True)
+class Location:
+    """A named place of a document starting at text[start]: "slide 2: Budget", "sheet Budget, row 3"."""
+
+    start: int
+    label: str
+
+
+def location_at(locations: tuple[Location, ...], offset: int) -> str | None:
+    """The label of the last location starting at or before offset; None before the first one."""
+    index = bisect.bisect_right(locations, offset, key=lambda location: location.start)
+    return locations[index - 1].label if index else None
+
+
+def place_label(page: int | None, location: str | None) -> str:
+    """Where a quote is, for people: its location ("slide 2", "page 3 (OCR)"), else "page n", else ""."""
+    return location or (f"page {page}" if page else "")
+
+
+@dataclass(frozen=True)
 class Document:
     """A stored source document; quotes and chunks are offsets into its full text."""
 
@@ -38,10 +59,45 @@ class Document:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     page_starts: tuple[int, ...] = ()
+    locations: tuple[Location, ...] = ()  # ascending by start
 
     def page_at(self, offset: int) -> int | None:
         """Return the 1-based page holding the character offset, or None for unpaged text."""
         return page_number(self.page_starts, offset)
+
+    def location_at(self, offset: int) -> str | None:
+        """Return the label of the location (slide, sheet row, OCR page...) holding the offset."""
+        return location_at(self.locations, offset)
+
+    def place_at(self, offset: int) -> str:
+        """Where the offset is, for people: "slide 2: Budget", "page 3", or "" for plain text."""
+        return place_label(self.page_at(offset), self.location_at(offset))
+
+    @property
+    def is_table(self) -> bool:
+        """True for a .csv/.tsv kept as the file itself: each row location is one record."""
+        return "columns" in self.metadata and "delimiter" in self.metadata
+
+    def readable(self, start: int, end: int) -> str:
+        """text[start:end] as it reads on its own: the rows of a .csv with their column headers."""
+        text = self.text[start:end]
+        if not self.is_table:
+            return text
+        return render_records(text, self.metadata["columns"], self.metadata["delimiter"])
+
+    def row_spans(self, start: int, end: int) -> list[TextSpan]:
+        """The whole rows (row locations) of a table document that overlap [start, end)."""
+        first = max(0, bisect.bisect_right(self.locations, start, key=lambda location: location.start) - 1)
+        spans = []
+        for index in range(first, len(self.locations)):
+            row_start = self.locations[index].start
+            if row_start >= end:
+                break
+            following = self.locations[index + 1].start if index + 1 < len(self.locations) else len(self.text)
+            row = self.text[row_start:following].rstrip()
+            if row and row_start + len(row) > start:
+                spans.append(TextSpan(row_start, row_start + len(row), row))
+        return spans
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -79,6 +135,12 @@ class Passage:
     dense_score: float | None
     lexical_score: float | None
     fused_score: float
+    location: str | None = None  # where the passage starts: "slide 2: Budget", "row 14", "page 3 (OCR)"
+
+    @property
+    def place(self) -> str:
+        """Its location or page, for people ("" for plain text)."""
+        return place_label(self.page, self.location)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -110,6 +172,12 @@ class Citation:
     quote: Quote
     passage_rank: int
     score: float
+    location: str | None = None  # where the quote starts: "sheet Budget, row 3"; "(OCR)" marks OCR text
+
+    @property
+    def place(self) -> str:
+        """Its location or page, for people ("" for plain text)."""
+        return place_label(self.page, self.location)
 
     @property
     def start(self) -> int:
@@ -128,6 +196,7 @@ class Citation:
             "source": self.source,
             "title": self.title,
             "page": self.page,
+            "location": self.location,
             "document_id": self.quote.document_id,
             "start": self.quote.start,
             "end": self.quote.end,
@@ -189,9 +258,15 @@ class LoadedFile:
     source: str
     title: str
     text: str
-    page_starts: tuple[int, ...]  # PDF only: offset in `text` where page i + 1 starts
-    file_type: str  # "text" | "markdown" | "html" | "pdf"
+    page_starts: tuple[int, ...]  # PDF, image and .pptx: offset in `text` where page/slide i + 1 starts
+    file_type: str  # text markdown html pdf docx pptx xlsx csv tsv epub odt image
     warnings: tuple[str, ...]
+    locations: tuple[Location, ...] = ()  # ascending by start
+    metadata: dict[str, Any] = field(default_factory=dict)  # csv: columns, delimiter; OCR: languages...
+
+    def location_at(self, offset: int) -> str | None:
+        """Return the label of the location holding the character offset, or None before the first."""
+        return location_at(self.locations, offset)
 
 
 @dataclass(frozen=True)

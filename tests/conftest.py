@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import sample_files
 
 import rag
 
@@ -89,3 +90,21 @@ class ScriptedChatModel:
 
     def complete(self, messages: Sequence[dict[str, str]], max_tokens: int) -> str:
         return "".join(self.stream(messages, max_tokens))
+
+
+@pytest.fixture(scope="session")
+def docx_file() -> bytes:
+    """The sample Word file of sample_files, built once."""
+    return sample_files.docx_bytes()
+
+
+@pytest.fixture(scope="session")
+def pptx_file() -> bytes:
+    """The sample PowerPoint file of sample_files, built once."""
+    return sample_files.pptx_bytes()
+
+
+@pytest.fixture(scope="session")
+def xlsx_file() -> bytes:
+    """The sample workbook of sample_files, built once."""
+    return sample_files.xlsx_bytes()

@@ -253,8 +253,8 @@ def test_corrupt_pdf_is_rejected_with_reason(data: bytes) -> None:
         load_bytes("broken.pdf", data)
 
 
-def test_pdf_without_text_asks_for_ocr() -> None:
-    with pytest.raises(DocumentError, match=r"no extractable text.*OCR"):
+def test_pdf_of_blank_pages_says_ocr_found_nothing() -> None:
+    with pytest.raises(DocumentError, match=r"has no text layer and OCR found no text on its 2 pages"):
         load_bytes("scan.pdf", make_pdf("", ""))
 
 

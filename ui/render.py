@@ -95,12 +95,12 @@ def question_html(question: str) -> str:
     return f"<div class='question'>{escape(question)}</div>"
 
 
-def _place(title: str, source: str, page: int | None) -> str:
+def _place(title: str, source: str, place: str) -> str:
     name = source.rsplit("/", 1)[-1]
-    page_text = f" · page {page}" if page else ""
+    place_text = f" · {escape(place)}" if place else ""
     heading = "" if title in ("", source, name, name.rsplit(".", 1)[0]) else title
     title_html = f"<div class='source-title'>{escape(heading)}</div>" if heading else ""
-    return f"{title_html}<div class='source-file' title='{escape(source)}'>{escape(name)}{page_text}</div>"
+    return f"{title_html}<div class='source-file' title='{escape(source)}'>{escape(name)}{place_text}</div>"
 
 
 def passage_for(answer: rag.Answer, citation: rag.Citation) -> rag.Passage | None:
@@ -137,14 +137,14 @@ def sources_html(answer: rag.Answer | None, turn: int, load: DocumentLoader) -> 
             f"<div class='source' data-number='{citation.number}'>"
             f"<button class='cite source-number cite-{turn}-{citation.number}'"
             f" title='Open in the document viewer'>[{citation.number}]</button>"
-            f"{_place(citation.title, citation.source, citation.page)}"
+            f"{_place(citation.title, citation.source, citation.place)}"
             f"<blockquote class='passage'>{context}</blockquote></div>"
         )
     if not answer.citations and answer.passages:
         parts.append("<div class='sources-heading'>Closest passages (not enough to answer)</div>")
         for passage in answer.passages:
             parts.append(
-                f"<div class='source closest'>{_place(passage.title, passage.source, passage.page)}"
+                f"<div class='source closest'>{_place(passage.title, passage.source, passage.place)}"
                 f"<blockquote class='passage'>{escape(passage.text)}</blockquote></div>"
             )
     if not answer.citations and not answer.passages:
@@ -160,8 +160,8 @@ def viewer_html(document: rag.Document, start: int, end: int, number: int) -> st
     if len(text) > VIEWER_MAX_CHARS:
         window_start = max(0, start - VIEWER_MAX_CHARS // 2)
         text = text[window_start : window_start + VIEWER_MAX_CHARS]
-    page = document.page_at(start)
-    page_text = f" · page {page}" if page else ""
+    place = document.place_at(start)
+    place_text = f" · {escape(place)}" if place else ""
     note = ""
     if window_start or len(document.text) > VIEWER_MAX_CHARS:
         note = (
@@ -172,8 +172,8 @@ def viewer_html(document: rag.Document, start: int, end: int, number: int) -> st
     return (
         f"<div class='viewer' data-document='{escape(document.id)}'>"
         f"<div class='viewer-head'><span class='viewer-number'>[{number}]</span>"
-        f"<div>{_place(document.title, document.source, None)}"
-        f"<span class='hint'>characters {start:,}–{end:,}{page_text}</span></div></div>{note}"
+        f"<div>{_place(document.title, document.source, '')}"
+        f"<span class='hint'>characters {start:,}–{end:,}{place_text}</span></div></div>{note}"
         f"<div class='viewer-text'>{body}</div></div>"
     )
 

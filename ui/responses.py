@@ -154,8 +154,8 @@ def answer_markdown(answer: rag.Answer | None) -> str:
     if answer.notice:
         lines += [f"_{answer.notice}_", ""]
     for citation in answer.citations:
-        page = f", page {citation.page}" if citation.page else ""
-        lines.append(f"[{citation.number}] {citation.title or citation.source} ({citation.source}{page})")
+        place = f", {citation.place}" if citation.place else ""
+        lines.append(f"[{citation.number}] {citation.title or citation.source} ({citation.source}{place})")
         lines += [f"> {line}" for line in citation.quote.text.splitlines() or [""]]
         lines.append("")
     return "\n".join(lines).strip() + "\n"

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rag.answer.sentences import sentences_around
 from rag.types import Document, Passage, Quote
+
+
+@dataclass(frozen=True)
+class QuotedSentence:
+    """A whole sentence (a row, for a table) of a retrieved passage, as a verified quote."""
+
+    quote: Quote
+    passage: Passage
+    readable: str  # what it says on its own, to score it by: a .csv row with its headers, else the quote
 
 
 def verified_quote(document: Document, start: int, end: int) -> Quote:
@@ -20,13 +30,21 @@ def sentence_quotes(
     passages: Sequence[Passage],
     load_document: Callable[[str], Document],
     keep: Callable[[str], bool] = lambda sentence: True,
-) -> list[tuple[Quote, Passage]]:
-    """Each whole sentence the passages touch, once (with the first passage that holds it)."""
-    found: dict[tuple[str, int, int], tuple[Quote, Passage]] = {}
+) -> list[QuotedSentence]:
+    """Each whole sentence the passages touch, once (with the first passage that holds it).
+
+    In a table document (.csv, .tsv) the sentences are the rows: a quote is a whole record.
+    """
+    found: dict[tuple[str, int, int], QuotedSentence] = {}
     for passage in passages:
         document = load_document(passage.document_id)
-        for span in sentences_around(document.text, passage.start, passage.end):
+        if document.is_table:
+            spans = document.row_spans(passage.start, passage.end)
+        else:
+            spans = sentences_around(document.text, passage.start, passage.end)
+        for span in spans:
             key = (document.id, span.start, span.end)
             if key not in found and keep(span.text):
-                found[key] = (verified_quote(document, span.start, span.end), passage)
+                quote = verified_quote(document, span.start, span.end)
+                found[key] = QuotedSentence(quote, passage, document.readable(span.start, span.end))
     return list(found.values())

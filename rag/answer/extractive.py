@@ -65,18 +65,18 @@ def score_sentences(
     items = sentence_quotes(passages, load_document, keep=lambda sentence: not sentence.startswith("#"))
     if not items:
         return []
-    vectors = embedder.embed([question] + [quote.text for quote, _ in items])
+    vectors = embedder.embed([question] + [item.readable for item in items])
     similarities = vectors[1:] @ vectors[0]
     question_stems = {stem(term) for term in content_terms(question)}
     scored = []
-    for (quote, passage), similarity, vector in zip(items, similarities, vectors[1:], strict=True):
+    for item, similarity, vector in zip(items, similarities, vectors[1:], strict=True):
         score = (
             SIMILARITY_WEIGHT * float(similarity)
-            + OVERLAP_WEIGHT * _overlap(question_stems, quote.text)
-            + RANK_WEIGHT / passage.rank
-            + ANSWER_TYPE_WEIGHT * _answer_type_match(question, quote.text)
-        ) * _length_factor(quote.text)
-        scored.append(ScoredSentence(quote, passage, score, vector))
+            + OVERLAP_WEIGHT * _overlap(question_stems, item.readable)
+            + RANK_WEIGHT / item.passage.rank
+            + ANSWER_TYPE_WEIGHT * _answer_type_match(question, item.readable)
+        ) * _length_factor(item.readable)
+        scored.append(ScoredSentence(item.quote, item.passage, score, vector))
     return sorted(scored, key=lambda item: item.score, reverse=True)
 
 
@@ -136,6 +136,7 @@ def compose(
                 quote=item.quote,
                 passage_rank=item.passage.rank,
                 score=round(item.score, 4),
+                location=document.location_at(item.quote.start),
             )
         )
         parts.append(f"“{item.quote.text}” [{number}]")

@@ -27,16 +27,29 @@ def fallback_notice(error: LLMError) -> str:
     return f"The language model is unavailable ({error}); showing the extractive answer instead."
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
-    """System rules plus the numbered passages fenced as data, then the question."""
+def build_messages(
+    question: str, passages: Sequence[Passage], load_document: Callable[[str], Document] | None = None
+) -> list[Message]:
+    """System rules plus the numbered passages fenced as data, then the question.
+
+    With load_document, each passage is given as it reads on its own (.csv rows with their headers).
+    """
     numbered = "\n\n".join(
         PASSAGE_TEMPLATE.format(
-            number=number, source=passage.title or passage.source, text=_fenced(passage.text)
+            number=number,
+            source=passage.title or passage.source,
+            text=_fenced(_readable(passage, load_document)),
         )
         for number, passage in enumerate(passages, start=1)
     )
     user = ANSWER_USER_TEMPLATE.format(passages=numbered, question=question.strip())
     return [{"role": "system", "content": ANSWER_SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def _readable(passage: Passage, load_document: Callable[[str], Document] | None) -> str:
+    if load_document is None:
+        return passage.text
+    return load_document(passage.document_id).readable(passage.start, passage.end)
 
 
 def _fenced(text: str) -> str:
@@ -87,7 +100,9 @@ def llm_answer_stream(
         return Answer(question, text, True, citations, passages, query, dict(timings), "llm", supports)
 
     raw = ""
-    for piece in chat_model.stream(build_messages(question, passages), settings.llm_max_tokens):
+    for piece in chat_model.stream(
+        build_messages(question, passages, load_document), settings.llm_max_tokens
+    ):
         if not raw:
             timings["first_token_ms"] = _ms(started)
         raw += piece

@@ -104,8 +104,10 @@ class Verifier:
             quotes = sentence_quotes(
                 self.passages, self.load_document, keep=lambda sentence: not is_instruction(sentence)
             )
-            self._evidence = [Evidence(q, passage, frozenset(_stems(q.text))) for q, passage in quotes]
-            texts = [item.quote.text for item in self._evidence]
+            self._evidence = [
+                Evidence(item.quote, item.passage, frozenset(_stems(item.readable))) for item in quotes
+            ]
+            texts = [item.readable for item in quotes]
             self._vectors = self.embedder.embed(texts) if texts else None
         return self._evidence
 
@@ -172,10 +174,17 @@ def compose_verified(
         key = (quote.document_id, quote.start, quote.end)
         if key not in numbers:
             numbers[key] = len(numbers) + 1
-            page = load_document(quote.document_id).page_at(quote.start)
+            document = load_document(quote.document_id)
             citations.append(
                 Citation(
-                    numbers[key], passage.source, passage.title, page, quote, passage.rank, sentence.score
+                    numbers[key],
+                    passage.source,
+                    passage.title,
+                    document.page_at(quote.start),
+                    quote,
+                    passage.rank,
+                    sentence.score,
+                    document.location_at(quote.start),
                 )
             )
         supports.append(SentenceSupport(sentence.text, sentence.score, True, (numbers[key],)))

@@ -60,11 +60,11 @@ def format_answer(answer: Answer, with_text: bool = True) -> str:
     if answer.query != answer.question.strip():
         lines.append(f"(searched for: {answer.query})")
     for citation in answer.citations:
-        page = f", page {citation.page}" if citation.page else ""
+        place = f", {citation.place}" if citation.place else ""
         # An LLM answer paraphrases, so show the verbatim quote each [n] rests on.
         quote = f": “{citation.quote.text}”" if answer.mode == "llm" else ""
         lines.append(
-            f"[{citation.number}] {citation.source}{page}, characters {citation.start}-{citation.end}{quote}"
+            f"[{citation.number}] {citation.source}{place}, characters {citation.start}-{citation.end}{quote}"
         )
     if not answer.answered and answer.passages:
         lines.append("Closest passages:")
@@ -74,11 +74,11 @@ def format_answer(answer: Answer, with_text: bool = True) -> str:
 
 def format_passage(passage: Passage, width: int = 400) -> str:
     """One passage: rank, source, scores and (shortened) text."""
-    page = f" p.{passage.page}" if passage.page else ""
+    place = f", {passage.place}" if passage.place else ""
     text = " ".join(passage.text.split())
     if len(text) > width:
         text = text[: width - 1] + "…"
-    return f"  {passage.rank}. {passage.source}{page} (fused {passage.fused_score:.4f})\n     {text}"
+    return f"  {passage.rank}. {passage.source}{place} (fused {passage.fused_score:.4f})\n     {text}"
 
 
 def run_search(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.types import TextSpan
+from rag.types import Document, TextSpan
 
 
 def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[TextSpan]:
@@ -29,3 +29,25 @@ def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[TextSpan]
         spans.append(TextSpan(start, start + len(piece), piece))
         search_from = start + 1
     return spans
+
+
+def split_rows(table: Document, chunk_size: int) -> list[TextSpan]:
+    """Chunks of whole rows of a table document: as many rows as fit in chunk_size characters
+    once rendered with their headers (a longer row is a chunk of its own); rows need no overlap."""
+    rows = table.row_spans(0, len(table.text))
+    chunks: list[TextSpan] = []
+    first = 0
+    size = 0
+    for index, row in enumerate(rows):
+        row_size = len(table.readable(row.start, row.end)) + 1
+        if index > first and size + row_size > chunk_size:
+            chunks.append(_joined(table.text, rows[first], rows[index - 1]))
+            first, size = index, 0
+        size += row_size
+    if rows:
+        chunks.append(_joined(table.text, rows[first], rows[-1]))
+    return chunks
+
+
+def _joined(text: str, first: TextSpan, last: TextSpan) -> TextSpan:
+    return TextSpan(first.start, last.end, text[first.start : last.end])

@@ -5,9 +5,14 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+
+from rag.errors import DocumentError
+from rag.ingest.decoding import decode
+from rag.types import LoadedFile
 
 # <head> itself is not dropped: html.parser nests the body inside an unclosed <head>,
 # and everything a head may legally hold is dropped here or has no text anyway.
@@ -37,6 +42,15 @@ class HtmlText:
 
     title: str | None
     text: str
+
+
+def load_html(name: str, data: bytes) -> LoadedFile:
+    """An HTML file's visible text, decoded by its byte-order mark, declared charset or detection."""
+    decoded, warnings = decode(data, declared_charset(data))
+    page = extract_html_text(decoded)
+    if not page.text.strip():
+        raise DocumentError(f"{name} has no text to index (only whitespace or markup)")
+    return LoadedFile(name, page.title or PurePath(name).stem, page.text, (), "html", warnings)
 
 
 def extract_html_text(html: str) -> HtmlText:

@@ -1,15 +1,18 @@
-"""Turn one file (text, markdown, HTML or PDF) into the text that gets indexed."""
+"""Turn one file into the text that gets indexed: check its content against its extension, then
+hand it to the loader of its format family."""
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from rag.display import format_bytes
 from rag.errors import DocumentError
+from rag.ingest.archive import CONTAINERS, binary_kind, check_zip_signature
 from rag.ingest.decoding import byte_order_mark_encoding, decode
-from rag.ingest.html import declared_charset, extract_html_text
-from rag.ingest.pdf import load_pdf
+from rag.settings import OcrSettings
 from rag.types import LoadedFile
 
 TITLE_MAX_CHARS = 120
@@ -22,22 +25,41 @@ _FILE_TYPES: dict[str, str] = {
     ".html": "html",
     ".htm": "html",
     ".pdf": "pdf",
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
+    ".odt": "odt",
+    ".epub": "epub",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_FILE_TYPES)
+# file type -> "module:function" taking (name, data); imported on first use, so `import rag` and
+# listing the supported types stay light. Each is a plain function of the file's bytes.
+_LOADERS: dict[str, str] = {
+    "html": "rag.ingest.html:load_html",
+    "docx": "rag.ingest.word:load_docx",
+    "pptx": "rag.ingest.slides:load_pptx",
+    "xlsx": "rag.ingest.sheets:load_xlsx",
+    "csv": "rag.ingest.sheets:load_delimited_file",
+    "tsv": "rag.ingest.sheets:load_delimited_file",
+    "odt": "rag.ingest.odt:load_odt",
+    "epub": "rag.ingest.epub:load_epub",
+}
+# These also take the OcrSettings, for scanned pages and pictures.
+_OCR_LOADERS: dict[str, str] = {
+    "pdf": "rag.ingest.pdf:load_pdf",
+    "image": "rag.ingest.ocr:load_image",
+}
+# A .jpg that is really a PNG is still a picture to read: any of the formats will do.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 _SNIFF_BYTES = 8192
-_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "a PDF"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"PK\x03\x04", "a ZIP archive (.docx, .xlsx and .epub are ZIPs too)"),
-    (b"PK\x05\x06", "a ZIP archive"),
-    (b"\x7fELF", "an ELF executable"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office file"),
-)
 _MARKDOWN_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _MARKDOWN_FENCE = re.compile(r"^ {0,3}(?:```|~~~)")
 
@@ -63,32 +85,45 @@ def load_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile
     return load_bytes(source, data, max_bytes)
 
 
-def load_bytes(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
+def load_bytes(
+    name: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES, ocr: OcrSettings | None = None
+) -> LoadedFile:
     """Extract an uploaded file's text; `name` supplies the extension and the source."""
     file_type = _file_type(name)
     check_size(name, len(data), max_bytes)
     check_content_matches_type(name, data)
-    if file_type == "pdf":
-        return load_pdf(name, data)
-    declared = declared_charset(data) if file_type == "html" else None
-    decoded, warnings = decode(data, declared)
-    if file_type == "html":
-        page = extract_html_text(decoded)
-        text, title = page.text, page.title
-    else:
-        text = decoded
-        title = _markdown_title(decoded) if file_type == "markdown" else _first_line_title(decoded)
+    if file_type in _OCR_LOADERS:
+        return _loader(_OCR_LOADERS[file_type])(name, data, ocr or OcrSettings())
+    if file_type in _LOADERS:
+        return _loader(_LOADERS[file_type])(name, data)
+    text, warnings = decode(data, None)
+    title = _markdown_title(text) if file_type == "markdown" else _first_line_title(text)
     _require_text(name, text)
     return LoadedFile(name, title or PurePath(name).stem, text, (), file_type, warnings)
 
 
+def _loader(target: str) -> Callable[..., LoadedFile]:
+    module, function = target.split(":")
+    loader: Callable[..., LoadedFile] = getattr(importlib.import_module(module), function)
+    return loader
+
+
 def check_content_matches_type(name: str, data: bytes) -> None:
-    """Raise DocumentError if the bytes are not what the file's extension claims."""
+    """Raise DocumentError if the bytes (the whole file or its start) are not what the extension claims."""
     file_type = _file_type(name)
     if not data:
         raise DocumentError(f"{name} is empty; there is nothing to index")
     head = data[:_SNIFF_BYTES]
-    kind = _binary_kind(head)
+    kind = binary_kind(head)
+    if file_type in CONTAINERS:
+        # What the ZIP holds is checked by its loader (rag.ingest.archive), which needs all of it.
+        check_zip_signature(name, head, file_type)
+        return
+    if file_type == "image":
+        if not head.startswith(_IMAGE_SIGNATURES):
+            looks_like = kind or "not a PNG, JPEG or TIFF image"
+            raise DocumentError(f"{name} is not an image to read (it is {looks_like}); check it")
+        return
     if file_type == "pdf":
         # Readers accept junk before the header as long as it is in the first 1 KB.
         if b"%PDF-" not in head[:1024]:
@@ -96,7 +131,7 @@ def check_content_matches_type(name: str, data: bytes) -> None:
             raise DocumentError(f"{name} is not a PDF ({looks_like}); check the file")
         return
     if kind:
-        hint = "rename it to .pdf" if kind == "a PDF" else "convert it to text or PDF first"
+        hint = "rename it to .pdf" if kind == "a PDF" else "give it the extension of what it is"
         raise DocumentError(f"{name} is {kind}, not {file_type}; {hint}")
     is_wide_unicode = (byte_order_mark_encoding(head) or "").startswith(("utf-16", "utf-32"))
     if b"\x00" in head and not is_wide_unicode:
@@ -123,10 +158,6 @@ def check_size(name: str, size: int, max_bytes: int) -> None:
             f"{name} is {format_bytes(size)}, over the {format_bytes(max_bytes)} limit;"
             " split it or raise the file size limit"
         )
-
-
-def _binary_kind(head: bytes) -> str | None:
-    return next((kind for magic, kind in _BINARY_SIGNATURES if head.startswith(magic)), None)
 
 
 def _require_text(name: str, text: str) -> None:

@@ -13,25 +13,57 @@ from pathlib import PurePath
 from pypdf import PasswordType, PdfReader
 
 from rag.errors import DocumentError
-from rag.types import LoadedFile
+from rag.ingest.blocks import reason
+from rag.settings import OcrSettings
+from rag.types import LoadedFile, Location
 
 PAGE_SEPARATOR = "\n\n"
 _MAX_PDF_WARNINGS = 10
 
 
-def load_pdf(name: str, data: bytes) -> LoadedFile:
-    """The text of every page; pages that fail to extract become warnings, not failures."""
+def load_pdf(name: str, data: bytes, ocr: OcrSettings | None = None) -> LoadedFile:
+    """The text of every page, pages without a text layer read by OCR; a bad page is a warning."""
     with _collected_pypdf_warnings() as warnings:
         reader = _open_pdf(name, data)
         page_texts = [_page_text(reader, number, warnings) for number in range(len(reader.pages))]
         title = _pdf_title(reader)
+    blank_pages = [number for number, page in enumerate(page_texts, 1) if not page.strip()]
+    metadata = _read_blank_pages(name, data, page_texts, blank_pages, ocr or OcrSettings(), warnings)
     text = PAGE_SEPARATOR.join(page_texts)
-    page_starts = accumulate((len(page) + len(PAGE_SEPARATOR) for page in page_texts[:-1]), initial=0)
-    if not text.strip():
-        raise DocumentError(f"{name} has no extractable text; if it is scanned, run OCR first")
+    page_starts = tuple(accumulate((len(page) + len(PAGE_SEPARATOR) for page in page_texts[:-1]), initial=0))
+    locations: tuple[Location, ...] = ()
+    if blank_pages:
+        # Every page gets a location, so a quote from a text-layer page does not inherit "(OCR)".
+        locations = tuple(
+            Location(start, f"page {number} (OCR)" if number in blank_pages else f"page {number}")
+            for number, start in enumerate(page_starts, 1)
+        )
     unique_warnings = tuple(dict.fromkeys(warnings))[:_MAX_PDF_WARNINGS]
     stem = PurePath(name).stem
-    return LoadedFile(name, title or stem, text, tuple(page_starts), "pdf", unique_warnings)
+    return LoadedFile(name, title or stem, text, page_starts, "pdf", unique_warnings, locations, metadata)
+
+
+def _read_blank_pages(
+    name: str,
+    data: bytes,
+    page_texts: list[str],
+    blank_pages: list[int],
+    ocr: OcrSettings,
+    warnings: list[str],
+) -> dict[str, object]:
+    """OCR the pages without a text layer into page_texts; return the OCR metadata ({} if none)."""
+    if not blank_pages:
+        return {}
+    # Imported here: the rendering and image libraries load only for scanned pages.
+    from rag.ingest import ocr as ocr_reader
+
+    pages = ocr_reader.ocr_pdf_pages(name, data, blank_pages, ocr)
+    for page in pages:
+        page_texts[page.number - 1] = page.text
+    if not any(text.strip() for text in page_texts):
+        raise DocumentError(ocr_reader.no_text_reason(name, pages))
+    warnings.extend(ocr_reader.ocr_warnings(pages, ocr.min_confidence))
+    return {"ocr": ocr_reader.ocr_metadata(pages, ocr)}
 
 
 def _open_pdf(name: str, data: bytes) -> PdfReader:
@@ -41,8 +73,7 @@ def _open_pdf(name: str, data: bytes) -> PdfReader:
         if not locked:
             len(reader.pages)  # a broken page tree should fail here, not halfway through
     except Exception as error:  # pypdf raises many types for malformed files
-        reason = _reason(error)
-        raise DocumentError(f"{name} is not a readable PDF ({reason}); try re-saving it") from error
+        raise DocumentError(f"{name} is not a readable PDF ({reason(error)}); try re-saving it") from error
     if locked:
         raise DocumentError(f"{name} is encrypted; decrypt it first")
     return reader
@@ -52,7 +83,7 @@ def _page_text(reader: PdfReader, number: int, warnings: list[str]) -> str:
     try:
         return reader.pages[number].extract_text()
     except Exception as error:  # noqa: BLE001 - one bad page should not cost the whole document
-        warnings.append(f"page {number + 1}: no text extracted ({_reason(error)})")
+        warnings.append(f"page {number + 1}: no text extracted ({reason(error)})")
         return ""
 
 
@@ -63,10 +94,6 @@ def _pdf_title(reader: PdfReader) -> str | None:
     except Exception:  # noqa: BLE001 - the title is a nicety; a bad info dictionary is not fatal
         return None
     return " ".join(str(title or "").split()) or None
-
-
-def _reason(error: Exception) -> str:
-    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 class _ThreadWarningCollector(logging.Handler):

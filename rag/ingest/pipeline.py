@@ -11,11 +11,21 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.errors import DocumentError
-from rag.ingest.chunking import split_text
+from rag.ingest.chunking import split_rows, split_text
 from rag.ingest.hashing import content_hash
 from rag.ingest.loaders import check_size, is_supported, load_bytes
+from rag.settings import OcrSettings
 from rag.storage.store import NewDocument, Store
-from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback, TextItem, TextSpan
+from rag.types import (
+    Document,
+    FileResult,
+    IngestProgress,
+    IngestReport,
+    LoadedFile,
+    ProgressCallback,
+    TextItem,
+    TextSpan,
+)
 
 EMBED_BATCH_CHUNKS = 256
 
@@ -62,12 +72,14 @@ class Ingestor:
         chunk_size: int,
         chunk_overlap: int,
         max_file_bytes: int,
+        ocr: OcrSettings | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.max_file_bytes = max_file_bytes
+        self.ocr = ocr or OcrSettings()
 
     def ingest_files(
         self, paths: Sequence[Path], prune: bool = False, progress: ProgressCallback | None = None
@@ -112,6 +124,32 @@ class Ingestor:
         """Chunk spans of a document text with this index's chunker settings."""
         return split_text(text, self.chunk_size, self.chunk_overlap)
 
+    def new_document(self, source: str, loaded: LoadedFile, fingerprint: str, size: int) -> NewDocument:
+        """A loaded file chunked, with what each chunk is embedded and found by."""
+        metadata = {"type": loaded.file_type, **loaded.metadata}
+        # A Document, to read spans the way answers will: table rows with their column headers.
+        document = Document(
+            "", source, loaded.title, loaded.text, metadata, loaded.page_starts, loaded.locations
+        )
+        if document.is_table:
+            spans = split_rows(document, self.chunk_size)
+            search_texts = [document.readable(span.start, span.end) for span in spans]
+        else:
+            spans, search_texts = self.spans(loaded.text), []
+        return NewDocument(
+            source,
+            loaded.title,
+            loaded.text,
+            fingerprint,
+            size,
+            spans,
+            np.zeros((0, 0)),
+            loaded.page_starts,
+            metadata,
+            loaded.locations,
+            search_texts,
+        )
+
 
 class _Batch:
     """Collects chunked documents until enough chunks to embed together, then commits each."""
@@ -142,19 +180,11 @@ class _Batch:
             if known.get(source) == fingerprint:
                 self._finish(FileResult(source, "unchanged"))
                 return
-            loaded = load_bytes(path.name, data, self.ingestor.max_file_bytes)
+            loaded = load_bytes(path.name, data, self.ingestor.max_file_bytes, self.ingestor.ocr)
         except (DocumentError, OSError) as error:
             self._finish(FileResult(source, "failed", reason=_reason(error)))
             return
-        document = self._document(
-            source,
-            loaded.title,
-            loaded.text,
-            fingerprint,
-            len(data),
-            loaded.page_starts,
-            {"type": loaded.file_type},
-        )
+        document = self.ingestor.new_document(source, loaded, fingerprint, len(data))
         self._queue(document, "updated" if source in known else "added", loaded.warnings)
 
     def add_text(self, item: TextItem, known: dict[str, str]) -> None:
@@ -167,25 +197,12 @@ class _Batch:
             self._finish(FileResult(item.source, "failed", reason="the text is empty"))
             return
         title = item.title or item.source
-        document = self._document(
-            item.source, title, item.text, fingerprint, len(data), (), item.metadata or {}
+        spans = self.ingestor.spans(item.text)
+        metadata = item.metadata or {}
+        document = NewDocument(
+            item.source, title, item.text, fingerprint, len(data), spans, np.zeros((0, 0)), (), metadata
         )
         self._queue(document, "updated" if item.source in known else "added", ())
-
-    def _document(
-        self,
-        source: str,
-        title: str,
-        text: str,
-        fingerprint: str,
-        size: int,
-        page_starts: tuple[int, ...],
-        metadata: dict[str, object],
-    ) -> NewDocument:
-        spans = self.ingestor.spans(text)
-        return NewDocument(
-            source, title, text, fingerprint, size, spans, np.zeros((0, 0)), page_starts, metadata
-        )
 
     def _queue(self, document: NewDocument, status: str, warnings: tuple[str, ...]) -> None:
         self.pending.append(_Pending(document, status, warnings))
@@ -196,7 +213,7 @@ class _Batch:
         """Embed all pending chunks in one call, then commit each document in its own transaction."""
         if not self.pending:
             return
-        texts = [span.text for item in self.pending for span in item.document.spans]
+        texts = [text for item in self.pending for text in _search_texts(item.document)]
         vectors = self.ingestor.embedder.embed(texts)
         offset = 0
         for item in self.pending:
@@ -214,6 +231,11 @@ class _Batch:
         if self.progress is not None:
             elapsed = time.perf_counter() - self.started
             self.progress(IngestProgress(self.done, self.total, self.chunks_embedded, elapsed, result.source))
+
+
+def _search_texts(document: NewDocument) -> list[str]:
+    """What each chunk is embedded as: its search text, else its own text."""
+    return list(document.search_texts) or [span.text for span in document.spans]
 
 
 def _with_vectors(document: NewDocument, vectors: np.ndarray) -> NewDocument:

@@ -98,4 +98,5 @@ def _passage(rank: int, record: ChunkRecord, found: Candidates, fused_score: flo
         dense_score=found.dense.get(chunk.id),
         lexical_score=found.lexical.get(chunk.id),
         fused_score=fused_score,
+        location=record.location,
     )

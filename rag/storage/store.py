@@ -12,45 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexMismatchError, NotFoundError
-from rag.types import Chunk, Document, TextSpan, document_id
+from rag.storage.schema import FORMAT_VERSION, create_or_upgrade
+from rag.types import Chunk, Document, Location, TextSpan, document_id
 
-FORMAT_VERSION = 1
 DATABASE_NAME = "rag.sqlite"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    key INTEGER PRIMARY KEY,
-    id TEXT NOT NULL,
-    source TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL,
-    text TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    page_starts TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    size_bytes INTEGER NOT NULL,
-    added_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE INDEX IF NOT EXISTS documents_id ON documents(id);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_key INTEGER NOT NULL REFERENCES documents(key) ON DELETE CASCADE,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    vector BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_key);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='id', tokenize='porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-"""
 
 
 @dataclass(frozen=True)
@@ -66,6 +31,8 @@ class NewDocument:
     vectors: np.ndarray
     page_starts: tuple[int, ...] = ()
     metadata: dict[str, object] | None = None
+    locations: tuple[Location, ...] = ()
+    search_texts: Sequence[str] = ()  # per span, what it is embedded and found by; () = its text
 
 
 @dataclass(frozen=True)
@@ -93,6 +60,7 @@ class ChunkRecord:
     source: str
     title: str
     page_starts: tuple[int, ...]
+    location: str | None  # the label of the location the chunk starts in
 
 
 class Store:
@@ -101,8 +69,7 @@ class Store:
     def __init__(self, folder: Path) -> None:
         self.path = folder / DATABASE_NAME
         self._local = threading.local()
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
+        create_or_upgrade(self._connect(), self.path.parent)
 
     def _connect(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -181,12 +148,25 @@ class Store:
             )
             key = cursor.lastrowid
             vectors = np.ascontiguousarray(document.vectors, dtype=np.float32)
+            search_texts = document.search_texts or [span.text for span in document.spans]
             connection.executemany(
-                "INSERT INTO chunks (document_key, start, end, text, vector) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (document_key, start, end, text, vector, search_text)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (key, span.start, span.end, span.text, vectors[row].tobytes())
-                    for row, span in enumerate(document.spans)
+                    (
+                        key,
+                        span.start,
+                        span.end,
+                        span.text,
+                        vectors[row].tobytes(),
+                        _unless_same(found, span.text),
+                    )
+                    for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
                 ],
+            )
+            connection.executemany(
+                "INSERT OR REPLACE INTO locations (document_key, start, label) VALUES (?, ?, ?)",
+                [(key, location.start, location.label) for location in document.locations],
             )
             self._bump_generation(connection)
             connection.execute("COMMIT")
@@ -247,7 +227,7 @@ class Store:
         row = (
             self._connect()
             .execute(
-                "SELECT id, source, title, text, metadata, page_starts FROM documents"
+                "SELECT id, source, title, text, metadata, page_starts, key FROM documents"
                 " WHERE id = ? OR source = ? LIMIT 1",
                 (document_id, document_id),
             )
@@ -255,6 +235,9 @@ class Store:
         )
         if row is None:
             raise NotFoundError(f"no document {document_id!r} in the index")
+        locations = self._connect().execute(
+            "SELECT start, label FROM locations WHERE document_key = ? ORDER BY start", (row[6],)
+        )
         return Document(
             id=row[0],
             source=row[1],
@@ -262,6 +245,7 @@ class Store:
             text=row[3],
             metadata=json.loads(row[4]),
             page_starts=tuple(json.loads(row[5])),
+            locations=tuple(Location(start, label) for start, label in locations),
         )
 
     def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
@@ -270,13 +254,19 @@ class Store:
             return {}
         marks = ",".join("?" * len(chunk_ids))
         rows = self._connect().execute(
-            "SELECT c.id, d.id, c.start, c.end, c.text, d.source, d.title, d.page_starts"
+            "SELECT c.id, d.id, c.start, c.end, c.text, d.source, d.title, d.page_starts,"
+            " (SELECT label FROM locations l WHERE l.document_key = d.key AND l.start <= c.start"
+            "  ORDER BY l.start DESC LIMIT 1)"
             f" FROM chunks c JOIN documents d ON d.key = c.document_key WHERE c.id IN ({marks})",
             list(chunk_ids),
         )
         return {
             row[0]: ChunkRecord(
-                Chunk(row[0], row[1], row[2], row[3], row[4]), row[5], row[6], tuple(json.loads(row[7]))
+                Chunk(row[0], row[1], row[2], row[3], row[4]),
+                row[5],
+                row[6],
+                tuple(json.loads(row[7])),
+                row[8],
             )
             for row in rows
         }
@@ -304,3 +294,8 @@ class Store:
         documents = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
         chunks = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return int(documents), int(chunks)
+
+
+def _unless_same(search_text: str, text: str) -> str | None:
+    """NULL when a chunk is found by its own text, so that text is not stored twice."""
+    return None if search_text == text else search_text
