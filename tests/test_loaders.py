@@ -324,9 +324,9 @@ def test_default_size_limit_is_50_megabytes() -> None:
         load_bytes("huge.txt", b"a" * (DEFAULT_MAX_FILE_BYTES + 1))
 
 
-@pytest.mark.parametrize("name", ["slides.pptx", "Makefile", "archive.tar.gz"])
+@pytest.mark.parametrize("name", ["slides.ppt", "Makefile", "archive.tar.gz"])
 def test_unsupported_suffix_is_rejected(tmp_path: Path, name: str) -> None:
-    with pytest.raises(DocumentError, match=r"supported types are \.htm, \.html"):
+    with pytest.raises(DocumentError, match=r"supported types are \.csv, \.docx, \.epub, \.htm, \.html"):
         load_file(write(tmp_path, name, b"text"))
 
 
@@ -339,10 +339,21 @@ def test_missing_file_and_directory_are_rejected(tmp_path: Path) -> None:
 
 
 def test_is_supported_ignores_case() -> None:
-    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"} == SUPPORTED_SUFFIXES
+    assert {
+        ".txt",
+        ".md",
+        ".markdown",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".docx",
+        ".csv",
+        ".png",
+    } <= SUPPORTED_SUFFIXES
     assert is_supported(Path("REPORT.PDF"))
     assert is_supported(Path("a/b/notes.Md"))
-    assert not is_supported(Path("photo.png"))
+    assert is_supported(Path("Budget.XLSX"))
+    assert not is_supported(Path("photo.gif"))
     assert not is_supported(Path("README"))
 
 
@@ -361,6 +372,10 @@ def test_uppercase_suffix_loads(tmp_path: Path) -> None:
         ("page.html", b"<!doctype html><p>x</p>"),
         ("doc.md", b"# Title"),
         ("report.pdf", make_pdf("x")),
+        ("deck.pptx", b"PK\x03\x04\x14\x00\x06\x00"),
+        ("table.csv", b"a,b\n1,2\n"),
+        ("photo.jpg", b"\x89PNG\r\n\x1a\n"),  # a misnamed picture is still a picture to read
+        ("fax.tif", b"II*\x00\x08\x00"),
     ],
 )
 def test_check_content_matches_type_accepts_matching_content(name: str, data: bytes) -> None:
@@ -376,6 +391,15 @@ def test_check_content_matches_type_accepts_matching_content(name: str, data: by
         ("image.pdf", b"GIF89a...", "it looks like a GIF image"),
         ("empty.md", b"", "is empty"),
         ("tool.exe", b"MZ", "has type '.exe'"),
+        ("report.docx", b"Dear team,", r"is not a Word document \(it is not a ZIP archive\); check it"),
+        (
+            "old.xlsx",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            r"encrypted or pre-2007 Office file\); remove the password",
+        ),
+        ("book.epub", b"%PDF-1.7", r"is not an EPUB book \(it is a PDF\)"),
+        ("data.csv", b"PK\x03\x04", "is a ZIP archive"),
+        ("scan.png", b"<html>", "is not an image to read"),
     ],
 )
 def test_check_content_matches_type_rejects_mismatch(name: str, data: bytes, expected: str) -> None:
