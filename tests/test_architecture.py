@@ -21,8 +21,27 @@ SINGLE_HOME = {
     "charset_normalizer": "rag/ingest/decoding.py",
     "tqdm": "rag/display.py",
     "filelock": "rag/storage/lock.py",
+    "docx": "rag/ingest/word.py",
+    "pptx": "rag/ingest/slides.py",
+    "openpyxl": "rag/ingest/sheets.py",
+    "pypdfium2": "rag/ingest/ocr.py",
+    "PIL": "rag/ingest/ocr.py",
 }
-HEAVY = ("torch", "faiss", "gradio", "transformers", "sentence_transformers", "langchain_text_splitters")
+HEAVY = (
+    "torch",
+    "faiss",
+    "gradio",
+    "transformers",
+    "sentence_transformers",
+    "langchain_text_splitters",
+    "docx",
+    "pptx",
+    "openpyxl",
+    "pypdfium2",
+    "PIL",
+    "bs4",
+    "pypdf",
+)
 # room -> rooms it must never import (the core is every top-level module of rag/).
 FORBIDDEN = {
     "core": {"ingest", "storage", "search", "answer", "llm", "evaluation", "cli"},
