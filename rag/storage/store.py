@@ -245,7 +245,7 @@ class Store:
             text=row[3],
             metadata=json.loads(row[4]),
             page_starts=tuple(json.loads(row[5])),
-            locations=tuple(Location(start, label) for start, label in locations),
+            locations=tuple(map(Location._make, locations)),
         )
 
     def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
