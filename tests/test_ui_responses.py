@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ScriptedChatModel
+from sample_files import docx_bytes
 
 import rag
 from rag.llm.server import start_server  # tests may use internals; ui/ may not
@@ -211,6 +212,21 @@ def test_uploads_are_kept_and_ingested_with_per_file_results(base: rag.Knowledge
     assert (uploads / "cranes.md").is_file() and not (uploads / "fake.pdf").exists()
     assert any(info.source == str((uploads / "cranes.md").resolve()) for info in base.documents())
     assert documents.remove_document(base, "cranes.md").startswith("Removed cranes.md")
+
+
+def test_office_upload_is_ingested_and_a_mislabelled_one_refused(
+    base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "report.docx").write_bytes(docx_bytes())
+    (incoming / "notes.docx").write_text("Plain text saved with the wrong extension.")
+    uploads = base.folder / security.UPLOADS_FOLDER
+    final = list(documents.ingest_uploads(base, sorted(incoming.iterdir()), uploads, 1_000_000))[-1]
+    assert "1 added" in final.progress and "1 failed" in final.progress
+    assert "notes.docx is not a Word document (it is not a ZIP archive)" in final.results_html
+    answer = base.ask("How many engineers does the team have?")
+    assert "section: Staff" in render.sources_html(answer, 1, base.document)
 
 
 class _BlockingEmbedder:
