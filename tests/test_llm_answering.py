@@ -168,3 +168,21 @@ def test_a_rewrite_that_answers_instead_of_rewriting_is_ignored() -> None:
     history = ["What did China say about the Taliban?"]
     expected = rag.rewrite_follow_up("What about Russia?", history)
     assert rewrite_query("What about Russia?", history, Chatty()) == expected  # type: ignore[arg-type]
+
+
+def test_model_reads_csv_rows_with_headers_and_its_answer_cites_the_row(
+    base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    rows = "".join(f"Team {number},{2000 + number},{1000 * number}\n" for number in range(80))
+    (tmp_path / "budget.csv").write_text("department,year,budget_eur\n" + rows + "Research,2025,1250000\n")
+    base.ingest([tmp_path / "budget.csv"])
+    seen: list[str] = []
+
+    def reply(messages: Sequence[dict[str, str]]) -> str:
+        seen.append(messages[-1]["content"])
+        return "The Research department has a budget_eur of 1250000 in 2025 [1]."
+
+    final = ask(base, reply, "What is the budget_eur of Research in 2025?")[-1]
+    assert "department: Research; year: 2025; budget_eur: 1250000" in seen[0]
+    (citation,) = final.citations
+    assert (citation.quote.text, citation.location) == ("Research,2025,1250000", "row 82")
