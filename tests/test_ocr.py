@@ -14,12 +14,9 @@ from rag.ingest.ocr import load_image
 from rag.ingest.pdf import load_pdf
 from rag.settings import OcrSettings, Settings
 
-pytestmark = [
-    pytest.mark.ocr,
-    pytest.mark.skipif(
-        shutil.which("tesseract") is None, reason="needs tesseract-ocr (apt-get install tesseract-ocr)"
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="needs tesseract-ocr (make install installs it)"
+)
 FACT = "The research budget for 2025 is 1250000 euros."
 
 
