@@ -207,7 +207,7 @@ def test_large_index_switches_to_approximate_search(
 
 
 def test_pdf_citations_name_their_page(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
-    from tests.test_loaders import make_pdf
+    from sample_files import make_pdf
 
     pdf = tmp_path / "atlas.pdf"
     pdf.write_bytes(make_pdf("Deserts cover a fifth of the land surface of Earth.", VOLCANOES))

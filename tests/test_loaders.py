@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
+from sample_files import make_pdf
 
 from rag.errors import DocumentError
 from rag.ingest.loaders import (
@@ -19,40 +20,6 @@ from rag.ingest.loaders import (
     load_bytes,
     load_file,
 )
-
-
-def make_pdf(*page_texts: str, title: str | None = None) -> bytes:
-    """Build a small valid PDF with one Helvetica text line per page ("" = blank page)."""
-    count = len(page_texts)
-    kids = " ".join(f"{4 + 2 * index} 0 R" for index in range(count))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        f"<< /Type /Pages /Kids [{kids}] /Count {count} >>".encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    for index, text in enumerate(page_texts):
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1") if text else b""
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792]"
-            f" /Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * index} 0 R >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-    info = ""
-    if title is not None:
-        objects.append(f"<< /Title ({title}) >>".encode("latin-1"))
-        info = f" /Info {len(objects)} 0 R"
-    pdf = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(pdf))
-        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref_offset = len(pdf)
-    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    pdf += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n".encode()
-    pdf += b"startxref\n%d\n%%%%EOF\n" % xref_offset
-    return bytes(pdf)
 
 
 def encrypt_pdf(pdf: bytes, user_password: str) -> bytes:

@@ -6,7 +6,7 @@ import io
 import shutil
 
 import pytest
-from sample_files import page_image, scanned_pdf_bytes
+from sample_files import make_pdf, page_image, scanned_pdf_bytes
 
 from rag.errors import DocumentError, SettingsError
 from rag.ingest import ocr
@@ -112,3 +112,17 @@ def test_garbage_named_pdf_gives_one_line() -> None:
     with pytest.raises(DocumentError, match="is not a readable PDF") as caught:
         load_pdf("scan.pdf", b"%PDF-1.4 garbage", OcrSettings())
     assert "\n" not in str(caught.value)
+
+
+def test_text_pages_are_kept_when_ocr_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    ocr.installed_languages.cache_clear()
+    monkeypatch.setattr(ocr.shutil, "which", lambda _: None)
+    try:
+        loaded = load_pdf("mixed.pdf", make_pdf("Readable page", ""), OcrSettings())
+    finally:
+        ocr.installed_languages.cache_clear()
+    assert loaded.text.startswith("Readable page")
+    assert loaded.locations == () and loaded.metadata == {}
+    assert loaded.warnings == (
+        "pages without a text layer were not read: OCR needs tesseract; install it with: apt-get install tesseract-ocr",
+    )

@@ -32,7 +32,7 @@ def load_pdf(name: str, data: bytes, ocr: OcrSettings | None = None) -> LoadedFi
     text = PAGE_SEPARATOR.join(page_texts)
     page_starts = tuple(accumulate((len(page) + len(PAGE_SEPARATOR) for page in page_texts[:-1]), initial=0))
     locations: tuple[Location, ...] = ()
-    if blank_pages:
+    if metadata:
         # Every page gets a location, so a quote from a text-layer page does not inherit "(OCR)".
         locations = tuple(
             Location(start, f"page {number} (OCR)" if number in blank_pages else f"page {number}")
@@ -57,7 +57,14 @@ def _read_blank_pages(
     # Imported here: the rendering and image libraries load only for scanned pages.
     from rag.ingest import ocr as ocr_reader
 
-    pages = ocr_reader.ocr_pdf_pages(name, data, blank_pages, ocr)
+    try:
+        pages = ocr_reader.ocr_pdf_pages(name, data, blank_pages, ocr)
+    except DocumentError as error:
+        if not any(text.strip() for text in page_texts):
+            raise
+        # The pages with a text layer are still worth indexing when OCR cannot run.
+        warnings.append(f"pages without a text layer were not read: {error}")
+        return {}
     for page in pages:
         page_texts[page.number - 1] = page.text
     if not any(text.strip() for text in page_texts):
