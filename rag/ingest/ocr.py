@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import subprocess
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -38,10 +39,13 @@ def load_image(name: str, data: bytes, settings: OcrSettings | None = None) -> L
     """OCR a .png/.jpg/.tiff (every frame of a TIFF is a page); raise DocumentError if nothing is read."""
     settings = settings or OcrSettings()
     check_languages(settings.languages)
-    pages = [
-        _read_png(number, png, settings, dpi)
-        for number, (png, dpi) in enumerate(_image_frames(name, data), 1)
-    ]
+    with warnings.catch_warnings():
+        # Pillow warns on the console about damaged metadata (EXIF) it reads past anyway.
+        warnings.simplefilter("ignore", UserWarning)
+        pages = [
+            _read_png(number, png, settings, dpi)
+            for number, (png, dpi) in enumerate(_image_frames(name, data), 1)
+        ]
     return ocr_result(name, "image", pages, settings)
 
 
