@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rag.answer.extractive import NOT_FOUND
+    from rag.cli.serve import serve_command
     from rag.display import IngestProgressBar, format_bytes
     from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
     from rag.errors import (
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
     from rag.evaluation.runner import EvalConfig, EvalResult, evaluate
     from rag.evaluation.scoring import CitationResult, QuestionResult
     from rag.ingest.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
+    from rag.ingest.uploads import (
+        DEFAULT_MAX_UPLOAD_MB,
+        MAX_FILES_PER_UPLOAD,
+        UPLOADS_FOLDER,
+        check_upload,
+        keep_uploads,
+        safe_file_name,
+        store_upload,
+    )
     from rag.knowledge_base import KnowledgeBase, open_index
     from rag.knowledge_base import open_index as open  # noqa: A004
     from rag.llm.base import ChatModel, LLMError, LLMResponseError, LLMUnavailableError
@@ -35,6 +45,10 @@ if TYPE_CHECKING:
     from rag.llm.factory import chat_model_for
     from rag.llm.local import LocalChatModel, find_bundled_llm, load_local_model
     from rag.search.rewrite import rewrite_follow_up
+    from rag.serve.collections import Collections, open_collections
+    from rag.serve.limits import Limits as ServeLimits
+    from rag.serve.server import RunningServer
+    from rag.serve.service import ServeConfig
     from rag.settings import DEFAULT_MODEL, Settings, default_index_dir
     from rag.storage.store import DocumentInfo
     from rag.storage.vectors import build_index as build_vector_index
@@ -114,17 +128,34 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "read_beir_corpus": ("rag.evaluation.datasets", "beir_items"),
     "rewrite_follow_up": ("rag.search.rewrite", "rewrite_follow_up"),
     "write_eval_results": ("rag.evaluation.report", "write_eval_results"),
+    "DEFAULT_MAX_UPLOAD_MB": ("rag.ingest.uploads", "DEFAULT_MAX_UPLOAD_MB"),
+    "MAX_FILES_PER_UPLOAD": ("rag.ingest.uploads", "MAX_FILES_PER_UPLOAD"),
+    "UPLOADS_FOLDER": ("rag.ingest.uploads", "UPLOADS_FOLDER"),
+    "check_upload": ("rag.ingest.uploads", "check_upload"),
+    "keep_uploads": ("rag.ingest.uploads", "keep_uploads"),
+    "safe_file_name": ("rag.ingest.uploads", "safe_file_name"),
+    "store_upload": ("rag.ingest.uploads", "store_upload"),
+    "Collections": ("rag.serve.collections", "Collections"),
+    "open_collections": ("rag.serve.collections", "open_collections"),
+    "ServeConfig": ("rag.serve.service", "ServeConfig"),
+    "ServeLimits": ("rag.serve.limits", "Limits"),
+    "RunningServer": ("rag.serve.server", "RunningServer"),
+    "serve_command": ("rag.cli.serve", "serve_command"),
 }
 
 __all__ = [
+    "DEFAULT_MAX_UPLOAD_MB",
     "DEFAULT_MODEL",
+    "MAX_FILES_PER_UPLOAD",
     "NOT_FOUND",
     "SUPPORTED_SUFFIXES",
+    "UPLOADS_FOLDER",
     "Answer",
     "ChatModel",
     "Chunk",
     "Citation",
     "CitationResult",
+    "Collections",
     "Document",
     "DocumentError",
     "DocumentInfo",
@@ -151,8 +182,11 @@ __all__ = [
     "QuestionResult",
     "Quote",
     "RagError",
+    "RunningServer",
     "SentenceSupport",
     "SentenceTransformerEmbedder",
+    "ServeConfig",
+    "ServeLimits",
     "Settings",
     "SettingsError",
     "TextItem",
@@ -160,19 +194,25 @@ __all__ = [
     "build_vector_index",
     "chat_model_for",
     "check_content_matches_type",
+    "check_upload",
     "compare_eval_results",
     "default_index_dir",
     "evaluate",
     "find_bundled_llm",
     "format_bytes",
     "format_eval_summary",
+    "keep_uploads",
     "load_local_model",
     "make_embedder",
     "open",
+    "open_collections",
     "open_index",
     "read_beir_corpus",
     "refusal_scores",
     "rewrite_follow_up",
+    "safe_file_name",
+    "serve_command",
+    "store_upload",
     "write_eval_results",
 ]
 

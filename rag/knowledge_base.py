@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rag.answer.extractive import extractive_answers
-from rag.answer.generated import fallback_notice, llm_answer_stream
+from rag.answer.asking import answer_stream
 from rag.embedding import Embedder, make_embedder
 from rag.errors import NotFoundError, RagError
 from rag.ingest.pipeline import Ingestor
-from rag.llm.base import LLMError
-from rag.llm.factory import chat_model_for
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
-from rag.search.rewrite import rewrite_query
 from rag.settings import (
-    ANSWER_MODES,
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MODEL,
@@ -32,8 +25,6 @@ from rag.storage.lock import write_lock
 from rag.storage.store import DocumentInfo, Store
 from rag.storage.vectors import VectorIndex
 from rag.types import Answer, Document, IngestReport, Passage, ProgressCallback, TextItem
-
-EMPTY_INDEX_NOTICE = "The index is empty: ingest some documents first."
 
 
 def open_index(
@@ -200,35 +191,16 @@ class KnowledgeBase:
         answer_mode: str | None = None,
     ) -> Iterator[Answer]:
         """Yield growing partial Answers as they are produced; the last one is final."""
-        if not question.strip():
-            raise RagError("the question is empty")
-        answer_mode = answer_mode or self.settings.answer_mode
-        if answer_mode not in ANSWER_MODES:
-            raise RagError(f"unknown answer mode {answer_mode!r}: use one of {', '.join(ANSWER_MODES)}")
-        chat_model, llm_notice = None, ""
-        if answer_mode == "llm":
-            try:
-                chat_model = chat_model_for(self.settings)  # a local model loads once per process
-            except LLMError as error:
-                llm_notice = fallback_notice(error)
-        started = time.perf_counter()
-        query = (query or "").strip() or rewrite_query(question, history, chat_model)
-        passages = tuple(self.search(query, k, mode))
-        retrieved = time.perf_counter()
-        load = lru_cache(maxsize=None)(self.document)
-        if chat_model is not None and passages:
-            timings = {"retrieve_ms": _ms(started, retrieved)}
-            try:
-                yield from llm_answer_stream(
-                    chat_model, question, query, passages, load, self.embedder, self.settings, timings
-                )
-                return
-            except LLMError as error:
-                llm_notice = fallback_notice(error)
-        if not passages and self.store.counts()[0] == 0:
-            llm_notice = EMPTY_INDEX_NOTICE
-        yield from extractive_answers(
-            question, query, passages, load, self.embedder, self.settings, started, retrieved, llm_notice
+        return answer_stream(
+            question,
+            history,
+            lambda retrieval_query: self.search(retrieval_query, k, mode),
+            self.document,
+            self.embedder,
+            self.settings,
+            lambda: self.store.counts()[0] == 0,
+            query,
+            answer_mode,
         )
 
     def document(self, document_id: str) -> Document:
@@ -271,7 +243,3 @@ class KnowledgeBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _ms(start: float, end: float | None = None) -> float:
-    return round(((end if end is not None else time.perf_counter()) - start) * 1000, 2)

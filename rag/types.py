@@ -136,6 +136,7 @@ class Passage:
     lexical_score: float | None
     fused_score: float
     location: str | None = None  # where the passage starts: "slide 2: Budget", "row 14", "page 3 (OCR)"
+    collection: str = ""  # the served collection it came from (`rag serve`); "" for one index
 
     @property
     def place(self) -> str:
@@ -173,6 +174,7 @@ class Citation:
     passage_rank: int
     score: float
     location: str | None = None  # where the quote starts: "sheet Budget, row 3"; "(OCR)" marks OCR text
+    collection: str = ""  # the served collection of the quoted passage (`rag serve`)
 
     @property
     def place(self) -> str:
@@ -193,6 +195,7 @@ class Citation:
         """Return a JSON-ready dict with the flat fields scripts read."""
         return {
             "n": self.number,
+            "collection": self.collection,
             "source": self.source,
             "title": self.title,
             "page": self.page,

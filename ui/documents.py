@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rag
-from ui import render, security
+from ui import render
 
 POLL_SECONDS = 0.25
 
@@ -28,20 +28,9 @@ def keep_uploads(
     files: Sequence[str | Path], uploads: Path, max_bytes: int
 ) -> tuple[list[Path], list[tuple[str, str]], dict[str, str]]:
     """Copy accepted uploads into the uploads folder: (kept paths, refused (name, reason), names)."""
-    kept: list[Path] = []
-    refused: list[tuple[str, str]] = []
-    names: dict[str, str] = {}
-    for file in list(files)[: security.MAX_FILES_PER_UPLOAD]:
-        path = Path(file)
-        try:
-            target = security.store_upload(path.name, path, uploads, max_bytes)
-        except rag.DocumentError as error:
-            refused.append((path.name, str(error)))
-            continue
-        kept.append(target)
-        names[str(target.resolve())] = target.name
-    for file in list(files)[security.MAX_FILES_PER_UPLOAD :]:
-        refused.append((Path(file).name, f"more than {security.MAX_FILES_PER_UPLOAD} files in one upload"))
+    named = [(Path(file).name, Path(file)) for file in files]
+    kept, refused = rag.keep_uploads(named, uploads, max_bytes)
+    names = {str(target.resolve()): target.name for target in kept}
     return kept, refused, names
 
 

@@ -137,6 +137,7 @@ def compose(
                 passage_rank=item.passage.rank,
                 score=round(item.score, 4),
                 location=document.location_at(item.quote.start),
+                collection=item.passage.collection,
             )
         )
         parts.append(f"“{item.quote.text}” [{number}]")

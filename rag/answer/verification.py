@@ -185,6 +185,7 @@ def compose_verified(
                     passage.rank,
                     sentence.score,
                     document.location_at(quote.start),
+                    passage.collection,
                 )
             )
         supports.append(SentenceSupport(sentence.text, sentence.score, True, (numbers[key],)))

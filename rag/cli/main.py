@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from rag.cli import documents, evaluate, query, ui
-from rag.errors import RagError
+from rag.cli import documents, evaluate, query, serve, ui
+from rag.cli.options import common_arguments, run_reporting_errors
 
 # The command groups, in the order their subcommands are listed by `rag --help`.
-GROUPS = (documents, query, evaluate, ui)
+GROUPS = (documents, query, evaluate, ui, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,11 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="Question answering over your documents, with verbatim quotes."
     )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
-    )
-    common.add_argument("--model", default=None, help="embedding model name or folder (new indexes only)")
+    common = common_arguments()
     subparsers = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.add_commands(subparsers, common)
@@ -32,15 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rag` console script."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except RagError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    arguments = list(argv if argv is not None else sys.argv[1:])
+    args = build_parser().parse_args(arguments)
+    args.argv = arguments  # `rag serve --ui` hands them on to the UI's process
+    return run_reporting_errors(lambda: args.run(args))
 
 
 if __name__ == "__main__":

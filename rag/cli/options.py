@@ -4,10 +4,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from rag.errors import RagError
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.settings import ANSWER_MODES, Settings
+
+
+def common_arguments() -> argparse.ArgumentParser:
+    """The flags every command takes: --index and --model."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
+    )
+    common.add_argument("--model", default=None, help="embedding model name or folder (new indexes only)")
+    return common
+
+
+def run_reporting_errors(run: Callable[[], int]) -> int:
+    """Run a command; an error the user can fix prints one `error:` line and returns 2."""
+    try:
+        return int(run())
+    except RagError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def add_llm_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,101 @@
+"""`rag serve`: collections over HTTP (OpenAI-compatible chat, search, documents) and MCP."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.cli.options import add_llm_arguments, common_arguments, llm_settings, run_reporting_errors
+from rag.errors import SettingsError
+from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
+from rag.serve.app import Mount
+from rag.serve.limits import Limits
+from rag.serve.server import serve
+from rag.serve.service import ServeConfig
+from rag.settings import Settings, default_index_dir
+
+
+def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add serve to the `rag` parser."""
+    parser = subparsers.add_parser(
+        "serve", parents=[common], help="serve collections over HTTP (OpenAI-compatible) and MCP"
+    )
+    add_serve_arguments(parser)
+    parser.set_defaults(run=run_serve)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `rag serve` (besides --index and --model)."""
+    parser.add_argument(
+        "--collection",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="serve the index folder DIR as collection NAME (repeatable; default: --index as its folder name)",
+    )
+    parser.add_argument("--keys", type=Path, default=None, help='JSON {"KEY": ["collection", ...]}')
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (other than loopback needs --keys)"
+    )
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--ui", action="store_true", help="also serve the chat UI at /ui")
+    parser.add_argument(
+        "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once"
+    )
+    parser.add_argument("--queue", type=int, default=64, help="requests that may wait for a worker")
+    parser.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB)
+    add_llm_arguments(parser)
+
+
+def collection_folders(specs: Sequence[str], index: Path | None) -> dict[str, Path]:
+    """NAME -> folder from --collection NAME=DIR flags; without any, --index under its folder name."""
+    folders: dict[str, Path] = {}
+    for spec in specs:
+        name, separator, place = spec.partition("=")
+        if not separator or not name.strip() or not place.strip():
+            raise SettingsError(f"--collection {spec!r}: write it as NAME=DIR")
+        if name.strip() in folders:
+            raise SettingsError(f"--collection {name.strip()} is given twice")
+        folders[name.strip()] = Path(place.strip())
+    if index is not None or not folders:
+        folder = index or default_index_dir()
+        folders.setdefault(folder.resolve().name or "index", folder)
+    return folders
+
+
+def config_from(args: argparse.Namespace) -> ServeConfig:
+    """The ServeConfig the flags describe."""
+    if not 1 <= args.workers <= 64 or not 0 <= args.queue <= 10_000:
+        raise SettingsError("--workers must be 1-64 and --queue 0-10000")
+    if args.max_upload_mb < 1:
+        raise SettingsError("--max-upload-mb must be at least 1")
+    settings = Settings.from_env(
+        embedding_model=args.model, answer_mode=args.answer_mode, **llm_settings(args)
+    )
+    if args.answer_mode is None and (settings.llm_base_url or settings.llm_local_path):
+        settings = settings.replace(answer_mode="llm")  # started with an LLM: answer with it
+    limits = Limits(workers=args.workers, queue=args.queue, max_upload_bytes=args.max_upload_mb * 1024 * 1024)
+    folders = collection_folders(args.collection, args.index)
+    return ServeConfig(folders, args.keys, args.host, args.port, limits, settings)
+
+
+def run_serve(args: argparse.Namespace, mount: Mount | None = None) -> int:
+    """rag serve: with --ui, becomes `python -m ui.mounted` (rag never imports the UI), which mounts it."""
+    config = config_from(args)  # bad flags fail here, before any exec
+    if args.ui and mount is None:
+        sys.stdout.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "ui.mounted", *args.argv[1:]])
+    serve(config, mount)
+    return 0
+
+
+def serve_command(argv: Sequence[str], mount: Mount | None = None) -> int:
+    """Run `rag serve ARGV` with an extra mount (how the chat UI adds itself); errors exit 2."""
+    parser = argparse.ArgumentParser(prog="rag serve", parents=[common_arguments()])
+    add_serve_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_reporting_errors(lambda: run_serve(args, mount))

@@ -1,0 +1,77 @@
+"""Files uploaded by someone else (the chat UI, `rag serve`): checked, renamed safely, kept.
+
+Both front ends call these, so an upload is refused for the same reasons wherever it arrives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.display import format_bytes
+from rag.errors import DocumentError
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
+
+DEFAULT_MAX_UPLOAD_MB = 50
+MAX_FILES_PER_UPLOAD = 50
+UPLOADS_FOLDER = "uploads"
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[\x00-\x1f\x7f/\\]")
+_MAX_NAME_CHARS = 150
+_SNIFF_BYTES = 64 * 1024
+
+
+def safe_file_name(name: str) -> str:
+    """A plain file name (no folders, control characters or leading dots) for the uploads folder."""
+    base = _UNSAFE_NAME_CHARACTERS.sub("", Path(name.replace("\\", "/")).name).strip().lstrip(".")
+    if not base:
+        raise DocumentError("the file has no usable name; rename it and upload again")
+    stem, suffix = os.path.splitext(base)
+    return stem[: _MAX_NAME_CHARS - len(suffix)] + suffix
+
+
+def check_upload(name: str, path: Path, max_bytes: int) -> None:
+    """Refuse uploads that are too big, of an unsupported type, or whose content is not that type."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise DocumentError(f"{name}: type {suffix or '(none)'} is not supported; use {supported}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DocumentError(
+            f"{name} is {format_bytes(size)}, over the {format_bytes(max_bytes)} upload limit"
+        )
+    with path.open("rb") as stream:
+        head = stream.read(_SNIFF_BYTES)
+    check_content_matches_type(name, head)
+
+
+def store_upload(name: str, path: Path, uploads: Path, max_bytes: int) -> Path:
+    """Check an uploaded temp file and copy it into the uploads folder; return the kept path."""
+    safe_name = safe_file_name(name)
+    check_upload(safe_name, path, max_bytes)
+    uploads.mkdir(parents=True, exist_ok=True)
+    target = uploads / safe_name
+    # Copy then rename, so the indexed file is never seen half-written.
+    partial = uploads / f".{safe_name}.partial"
+    shutil.copyfile(path, partial)
+    os.replace(partial, target)
+    return target
+
+
+def keep_uploads(
+    files: Sequence[tuple[str, Path]], uploads: Path, max_bytes: int
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Keep the acceptable (name, temp file) uploads: (kept paths, refused (name, reason))."""
+    kept: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    for name, path in files[:MAX_FILES_PER_UPLOAD]:
+        try:
+            kept.append(store_upload(name, path, uploads, max_bytes))
+        except DocumentError as error:
+            refused.append((name, str(error)))
+    for name, _ in files[MAX_FILES_PER_UPLOAD:]:
+        refused.append((name, f"more than {MAX_FILES_PER_UPLOAD} files in one upload"))
+    return kept, refused

@@ -1,0 +1,1 @@
+"""`rag serve`: collections over HTTP (OpenAI-compatible chat, search, documents) and MCP."""

@@ -1,0 +1,262 @@
+"""The FastAPI application: every HTTP route, the MCP endpoint, limits, and errors in OpenAI's shape.
+
+The route logic lives in framework-free modules (chat, queries, documents); this module only
+reads requests, applies the caller's key and the work limits, and writes responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException
+
+from rag.errors import RagError
+from rag.ingest.uploads import MAX_FILES_PER_UPLOAD
+from rag.serve import chat, documents, queries
+from rag.serve.errors import APIError, error_body, from_rag_error
+from rag.serve.mcp import build_mcp, mcp_endpoint
+from rag.serve.service import Service
+
+UI_PATH = "/ui"
+# Room for multipart framing around the uploaded bytes themselves.
+UPLOAD_OVERHEAD_BYTES = 1024 * 1024
+# Every API answer is data, never a page: nothing in it may run or be sniffed as HTML.
+API_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"cache-control", b"no-store"),
+]
+Mount = Callable[[FastAPI, Service], Any]
+
+
+def create_app(service: Service, host: str = "127.0.0.1", mount: Mount | None = None) -> FastAPI:
+    """The whole server; `mount(app, service)` may add more (the chat UI mounts itself under /ui)."""
+    mcp_app, mcp_sessions = mcp_endpoint(build_mcp(service), host)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with mcp_sessions.run():
+            yield
+        service.collections.close()
+
+    app = FastAPI(title="Verbatim", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    _add_error_handlers(app)
+    _add_routes(app, service)
+    app.add_route("/mcp", _guarded(mcp_app, service), methods=["GET", "POST", "DELETE"])
+    if mount is not None:
+        mount(app, service)
+    app.add_middleware(_Limits, service=service)
+    return app
+
+
+def _json(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(payload, status, headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def api_error(_: Request, error: APIError) -> JSONResponse:
+        return _json(error.body(), error.status, error.headers)
+
+    @app.exception_handler(RagError)
+    async def rag_error(_: Request, error: RagError) -> JSONResponse:
+        converted = from_rag_error(error)
+        return _json(converted.body(), converted.status, converted.headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        message = (
+            f"no route {request.method} {request.url.path}"
+            if error.status_code in (404, 405)
+            else str(error.detail)
+        )
+        return _json(error_body(error.status_code, message), error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        return _json(error_body(400, f"malformed request: {error.errors()[:1]}"), 400)
+
+    @app.exception_handler(Exception)
+    async def crash(_: Request, error: Exception) -> JSONResponse:
+        return _json(error_body(500, f"internal error ({type(error).__name__}); see the server log"), 500)
+
+
+async def _body(request: Request) -> object:
+    raw = await request.body()
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise APIError(400, "the request body is not valid JSON", "invalid_json") from None
+
+
+def _add_routes(app: FastAPI, service: Service) -> None:
+    collections = service.collections
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        return _json({"status": "ok", "collections": len(collections.names)})
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> JSONResponse:
+        access = service.access(request.headers.get("authorization"))
+        return _json(chat.list_models(collections, access))
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Any:
+        access = service.access(request.headers.get("authorization"))
+        parsed = chat.parse_chat_request(await _body(request), access, collections.names)
+        if parsed.stream:
+            return await _stream(service, chat.completion_chunks(collections, parsed))
+        return _json(await service.run(chat.completion, collections, parsed))
+
+    @app.post("/v1/search")
+    async def search(request: Request) -> JSONResponse:
+        access = service.access(request.headers.get("authorization"))
+        return _json(await service.run(queries.search, collections, access, await _body(request)))
+
+    @app.post("/v1/ask")
+    async def ask(request: Request) -> JSONResponse:
+        access = service.access(request.headers.get("authorization"))
+        return _json(await service.run(queries.ask, collections, access, await _body(request)))
+
+    @app.get("/v1/stats")
+    async def stats(request: Request) -> JSONResponse:
+        access = service.access(request.headers.get("authorization"))
+        return _json(await service.run(queries.stats, collections, access))
+
+    @app.get("/v1/documents")
+    async def list_documents(request: Request, collection: str | None = None) -> JSONResponse:
+        access = service.access(request.headers.get("authorization"))
+        requested = None if collection is None else collection.split(",")
+        return _json(await service.run(documents.list_documents, collections, access, requested))
+
+    @app.post("/v1/documents")
+    async def upload(request: Request) -> JSONResponse:
+        access = service.access(request.headers.get("authorization"))
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise APIError(
+                415, "send the files as multipart/form-data `file` fields", "unsupported_media_type"
+            )
+        form = await request.form(max_files=MAX_FILES_PER_UPLOAD * 2, max_fields=20)
+        folder = documents.spool_folder()
+        try:
+            files = []
+            for number, item in enumerate(form.getlist("file")):
+                if isinstance(item, str):
+                    raise APIError(400, "`file` fields must be files", "invalid_request", "file")
+                spooled = folder / str(number)
+                with spooled.open("wb") as target:
+                    shutil.copyfileobj(item.file, target)
+                files.append((item.filename or "", spooled))
+            requested = form.get("collection")
+            name = requested if isinstance(requested, str) else None
+            limit = service.limits.max_upload_bytes
+            result = await service.run(documents.upload, collections, access, name, files, limit, write=True)
+        finally:
+            await form.close()
+            shutil.rmtree(folder, ignore_errors=True)
+        return _json(result)
+
+    @app.delete("/v1/documents/{source:path}")
+    async def remove(request: Request, source: str, collection: str | None = None) -> JSONResponse:
+        access = service.access(request.headers.get("authorization"))
+        return _json(await service.run(documents.remove, collections, access, collection, source, write=True))
+
+
+async def _stream(service: Service, chunks: Any) -> StreamingResponse:
+    """Server-sent events of the chunks, holding a worker slot until the last one is sent."""
+    slot = AsyncExitStack()
+    await slot.enter_async_context(service.gate.slot())  # a 429/503 is raised before any byte is sent
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            while True:
+                chunk = await asyncio.to_thread(next, chunks, None)
+                if chunk is None:
+                    break
+                yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+            yield "data: [DONE]\n\n"
+        except RagError as error:
+            yield f"data: {json.dumps(from_rag_error(error).body())}\n\n"
+        finally:
+            chunks.close()
+            await slot.aclose()
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _guarded(mcp_app: Any, service: Service) -> Any:
+    """The MCP endpoint behind the same key check as the HTTP routes (the tools check it again)."""
+
+    async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        try:
+            service.access(headers.get("authorization"))
+        except APIError as error:
+            await JSONResponse(error.body(), error.status, error.headers)(scope, receive, send)
+            return
+        await mcp_app(scope, receive, send)
+
+    return endpoint
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _Limits:
+    """ASGI middleware: request size limits, and headers that keep API answers inert."""
+
+    def __init__(self, app: Any, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        limits = self.service.limits
+        is_upload = path == "/v1/documents" and scope["method"] == "POST"
+        limit = limits.max_upload_bytes + UPLOAD_OVERHEAD_BYTES if is_upload else limits.max_json_bytes
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+            return message
+
+        async def send_with_headers(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if not path.startswith(UI_PATH):
+                    message["headers"] = [*message.get("headers", []), *API_HEADERS]
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, send_with_headers)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(limit)(scope, receive, send_with_headers)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    message = f"the request body is over the {limit // (1024 * 1024)} MB limit"
+    return JSONResponse(error_body(413, message, "request_too_large"), 413)

@@ -1,0 +1,159 @@
+"""Several index folders served at once under names; a question may search several, fused by rank."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rag.answer.asking import answer_stream
+from rag.errors import NotFoundError, SettingsError
+from rag.knowledge_base import KnowledgeBase
+from rag.settings import Settings
+from rag.types import Answer, Document, Passage
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_name(name: str) -> str:
+    """A collection name usable in URLs and in a comma-separated `model`."""
+    if not _NAME.match(name):
+        raise SettingsError(
+            f"collection name {name!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit"
+        )
+    return name
+
+
+def fuse_collections(ranked: Mapping[str, Sequence[Passage]], k: int, rrf_k: int) -> list[Passage]:
+    """One ranking of several collections' passages, each stamped with its collection.
+
+    Reciprocal rank fusion of two rankings: each passage's rank inside its own collection, and
+    its rank by dense (cosine) score across all of them, which is comparable between indexes
+    that share the embedding model. A collection's best passage thus stays near the top, and a
+    collection that has nothing close to the question sinks.
+    """
+    entries = [(name, passage) for name, passages in ranked.items() for passage in passages]
+    fused = [1.0 / (rrf_k + passage.rank) for _, passage in entries]
+    with_dense = [index for index, (_, passage) in enumerate(entries) if passage.dense_score is not None]
+    with_dense.sort(key=lambda index: -float(entries[index][1].dense_score or 0.0))
+    for position, index in enumerate(with_dense, start=1):
+        fused[index] += 1.0 / (rrf_k + position)
+    best = sorted(range(len(entries)), key=lambda index: -fused[index])[:k]
+    return [
+        replace(
+            entries[index][1], rank=rank, fused_score=round(fused[index], 6), collection=entries[index][0]
+        )
+        for rank, index in enumerate(best, start=1)
+    ]
+
+
+@dataclass
+class Collection:
+    """One served index folder and the lock that serialises this server's writes to it."""
+
+    name: str
+    base: KnowledgeBase
+    write_lock: threading.Lock
+
+
+class Collections:
+    """The named knowledge bases one server answers from."""
+
+    def __init__(self, bases: Mapping[str, KnowledgeBase]) -> None:
+        if not bases:
+            raise SettingsError("serve at least one collection: --collection NAME=DIR or --index DIR")
+        self._by_name = {
+            check_name(name): Collection(name, base, threading.Lock()) for name, base in bases.items()
+        }
+
+    @property
+    def names(self) -> list[str]:
+        """The served collection names, in the order given."""
+        return list(self._by_name)
+
+    def get(self, name: str) -> Collection:
+        """The collection of that name; NotFoundError when none is served under it."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise NotFoundError(f"no collection named {name!r}") from None
+
+    def base(self, name: str) -> KnowledgeBase:
+        """The knowledge base of one collection."""
+        return self.get(name).base
+
+    def search(
+        self, names: Sequence[str], query: str, k: int | None = None, mode: str | None = None
+    ) -> list[Passage]:
+        """The k best passages of the named collections, fused by rank, each naming its collection."""
+        first = self.base(names[0])
+        k = k or first.settings.top_k
+        ranked = {name: self.base(name).search(query, k, mode) for name in names}
+        if len(names) == 1:
+            return [replace(passage, collection=names[0]) for passage in ranked[names[0]]]
+        return fuse_collections(ranked, k, first.settings.rrf_k)
+
+    def ask_stream(
+        self,
+        names: Sequence[str],
+        question: str,
+        history: Sequence[Any] | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        query: str | None = None,
+        answer_mode: str | None = None,
+    ) -> Iterator[Answer]:
+        """Growing partial Answers from the named collections; every citation names its collection."""
+        first = self.base(names[0])
+        return answer_stream(
+            question,
+            history,
+            lambda retrieval_query: self.search(names, retrieval_query, k, mode),
+            lambda document_id: self.document(names, document_id),
+            first.embedder,
+            first.settings,
+            lambda: all(self.base(name).store.counts()[0] == 0 for name in names),
+            query,
+            answer_mode,
+        )
+
+    def ask(self, names: Sequence[str], question: str, **options: Any) -> Answer:
+        """The final Answer of ask_stream."""
+        *_, final = self.ask_stream(names, question, **options)
+        return final
+
+    def document(self, names: Sequence[str], document_id: str) -> Document:
+        """A stored document by id or source, from the first of the named collections holding it."""
+        for name in names:
+            try:
+                return self.base(name).document(document_id)
+            except NotFoundError:
+                continue
+        raise NotFoundError(f"no document {document_id!r} in {', '.join(names)}")
+
+    def close(self) -> None:
+        """Release this thread's database connections."""
+        for collection in self._by_name.values():
+            collection.base.close()
+
+
+def open_collections(
+    folders: Mapping[str, Path], settings: Settings | None = None, embedder: Any = None
+) -> Collections:
+    """Open each named index folder; collections on the same embedding model share one loaded model."""
+    bases: dict[str, KnowledgeBase] = {}
+    loaded: dict[str, Any] = {}
+    for name, folder in folders.items():
+        check_name(name)
+        if not folder.is_dir():
+            raise NotFoundError(
+                f"collection {name}: {folder} is not a folder; build it with `rag ingest PATH --index {folder}`"
+            )
+        base = KnowledgeBase(folder, settings, embedder)
+        base.embedder = loaded.setdefault(base.model_name, base.embedder)
+        bases[name] = base
+    return Collections(bases)

@@ -1,0 +1,97 @@
+"""API keys: which collections each key may read and change; looked up in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import SettingsError
+
+EVERY_COLLECTION = "*"
+MIN_KEY_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Access:
+    """The collections one caller may read, and those it may also change."""
+
+    readable: frozenset[str]
+    writable: frozenset[str] = frozenset()
+
+    @classmethod
+    def everything(cls, names: Iterable[str]) -> Access:
+        """Full access to the named collections (a server without keys, bound to loopback)."""
+        every = frozenset(names)
+        return cls(every, every)
+
+
+class KeyRing:
+    """Keys mapped to their Access; keys are held only as SHA-256 digests and never logged."""
+
+    def __init__(self, grants: Mapping[str, Access]) -> None:
+        self._grants = [(_digest(key), access) for key, access in grants.items()]
+
+    def __len__(self) -> int:
+        return len(self._grants)
+
+    def access_for(self, key: str) -> Access | None:
+        """The Access of a presented key, or None; every stored key is compared, in constant time."""
+        presented = _digest(key)
+        found: Access | None = None
+        for digest, access in self._grants:
+            if hmac.compare_digest(presented, digest):
+                found = access
+        return found
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def load_keys(path: Path, collections: Iterable[str]) -> KeyRing:
+    """Read a keys file: {"KEY": ["name", ...]} or {"KEY": {"read": [...], "write": [...]}}."""
+    served = frozenset(collections)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingsError(f"cannot read the keys file {path} ({error.strerror})") from error
+    except ValueError as error:
+        raise SettingsError(f"the keys file {path} is not valid JSON ({error})") from error
+    if not isinstance(raw, dict) or not raw:
+        raise SettingsError(f'the keys file {path} must be a JSON object {{"KEY": ["collection", ...]}}')
+    grants = {}
+    for number, (key, value) in enumerate(raw.items(), start=1):
+        # Keys are named by position, never by value, so a message cannot leak one.
+        where = f"{path}, key #{number}"
+        if not isinstance(key, str) or len(key.strip()) < MIN_KEY_CHARS or key != key.strip():
+            raise SettingsError(f"{where}: keys must be at least {MIN_KEY_CHARS} characters, without spaces")
+        grants[key] = _access(value, served, where)
+    return KeyRing(grants)
+
+
+def _access(value: object, served: frozenset[str], where: str) -> Access:
+    if isinstance(value, list):
+        readable = _names(value, served, where)
+        return Access(readable)
+    if isinstance(value, dict) and set(value) <= {"read", "write"}:
+        writable = _names(value.get("write", []), served, where)
+        readable = _names(value.get("read", []), served, where) | writable
+        return Access(readable, writable)
+    raise SettingsError(f'{where}: give a list of collections or {{"read": [...], "write": [...]}}')
+
+
+def _names(value: object, served: frozenset[str], where: str) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise SettingsError(f"{where}: collections must be a list of names")
+    if EVERY_COLLECTION in value:
+        return served
+    unknown = sorted(set(value) - served)
+    if unknown:
+        raise SettingsError(
+            f"{where} names {', '.join(unknown)}, which is not served; served: {', '.join(sorted(served))}"
+        )
+    return frozenset(value)

@@ -1,0 +1,54 @@
+"""Retrieval-only search, whole answers and statistics over the caller's collections (HTTP and MCP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.serve.collections import Collections
+from rag.serve.keys import Access
+from rag.serve.requests import collections_field, json_object, k_field, mode_field, text_field
+from rag.types import Passage
+
+# Folders on the server's disk are not the caller's business.
+_PRIVATE_STATS = ("index",)
+
+
+def passage_json(passage: Passage) -> dict[str, Any]:
+    """One retrieved passage with its collection, source and offsets."""
+    return passage.to_dict()
+
+
+def search(collections: Collections, access: Access, body: object) -> dict[str, Any]:
+    """POST /v1/search {query, collections?, k?, mode?}: the best passages, no answer."""
+    request = json_object(body)
+    query = text_field(request, "query")
+    names = collections_field(request, access, collections.names)
+    passages = collections.search(names, query, k_field(request), mode_field(request))
+    return {
+        "object": "list",
+        "query": query,
+        "collections": names,
+        "data": [passage_json(p) for p in passages],
+    }
+
+
+def ask(collections: Collections, access: Access, body: object) -> dict[str, Any]:
+    """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict()."""
+    request = json_object(body)
+    question = text_field(request, "question")
+    names = collections_field(request, access, collections.names)
+    history = request.get("history") or []
+    if not isinstance(history, list):
+        history = []
+    answer = collections.ask(names, question, history=history, k=k_field(request), mode=mode_field(request))
+    return answer.to_dict() | {"collections": names}
+
+
+def stats(collections: Collections, access: Access) -> dict[str, Any]:
+    """GET /v1/stats: counts, model and sizes of each collection the caller may read."""
+    result = {}
+    for name in collections.names:
+        if name in access.readable:
+            values = collections.base(name).stats()
+            result[name] = {key: value for key, value in values.items() if key not in _PRIVATE_STATS}
+    return {"collections": result}

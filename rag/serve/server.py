@@ -1,0 +1,80 @@
+"""Run the server with uvicorn until interrupted."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import uvicorn
+
+from rag.embedding import Embedder
+from rag.errors import RagError
+from rag.serve.app import Mount, create_app
+from rag.serve.service import ServeConfig, open_service
+
+# A slow or stuck client must not hold a connection for ever.
+KEEP_ALIVE_SECONDS = 5
+MAX_CONNECTIONS = 1000
+START_TIMEOUT_SECONDS = 30.0
+
+
+def serve(config: ServeConfig, mount: Mount | None = None) -> None:
+    """Open the collections, then serve HTTP and MCP on config.host:config.port until Ctrl+C."""
+    service = open_service(config)
+    for name in service.collections.names:
+        service.collections.base(name).embedder.embed(["warm up"])  # the first question does not wait
+    app = create_app(service, config.host, mount)
+    shown = ", ".join(service.collections.names)
+    keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
+    print(
+        f"Verbatim API at http://{config.host}:{config.port}/v1 (MCP at /mcp): {shown}{keys}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=MAX_CONNECTIONS,
+    )
+
+
+class RunningServer:
+    """A server started in a background thread (tests, benchmarks); stop() ends it."""
+
+    def __init__(
+        self, config: ServeConfig, mount: Mount | None = None, embedder: Embedder | None = None
+    ) -> None:
+        service = open_service(config, embedder)
+        self.service = service
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(service, config.host, mount),
+                host=config.host,
+                port=config.port,
+                log_level="warning",
+                access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                limit_concurrency=MAX_CONNECTIONS,
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, name="rag-serve", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RagError(
+                    f"the server did not start on {config.host}:{config.port}; is the port in use?"
+                )
+            time.sleep(0.02)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to end."""
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
