@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -108,3 +109,56 @@ def pptx_file() -> bytes:
 def xlsx_file() -> bytes:
     """The sample workbook of sample_files, built once."""
     return sample_files.xlsx_bytes()
+
+
+ALPHA_TEXT = (
+    "The alpha orchard grows apples in Norway. The harvest of the alpha orchard starts in September. "
+    "Alpha apples are stored in a cold cellar until spring."
+)
+BETA_TEXT = (
+    "The beta shipyard builds wooden boats in Bergen. Each beta boat takes nine months to build. "
+    "The shipyard launches its boats from a ramp at high tide."
+)
+# key -> grant, as a keys file holds them.
+SERVE_KEYS: dict[str, object] = {
+    "alpha-reader-key-0001": ["alpha"],
+    "beta-reader-key-000001": ["beta"],
+    "alpha-writer-key-0001": {"read": ["alpha"], "write": ["alpha"]},
+    "admin-key-for-everything": {"write": ["*"]},
+}
+
+
+class Served:
+    """A real `rag serve` server on 127.0.0.1 over two collections, alpha and beta, with keys."""
+
+    def __init__(self, server: rag.RunningServer, folders: dict[str, Path]) -> None:
+        self.server = server
+        self.url = server.url
+        self.folders = folders
+
+    def base(self, name: str) -> rag.KnowledgeBase:
+        """The served knowledge base of a collection (to check quotes against stored text)."""
+        return self.server.service.collections.base(name)
+
+
+def build_collections(root: Path, embedder: rag.Embedder) -> dict[str, Path]:
+    """Two small indexes, alpha (apples) and beta (boats), built with the given embedder."""
+    folders = {"alpha": root / "alpha", "beta": root / "beta"}
+    for name, text in (("alpha", ALPHA_TEXT), ("beta", BETA_TEXT)):
+        with rag.open(folders[name], embedder=embedder) as base:
+            base.add_texts([rag.TextItem(f"{name}.md", text, title=f"The {name} notes")])
+    return folders
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A server per test module: the fake embedder, a keys file, a free port on loopback."""
+    root = tmp_path_factory.mktemp("served")
+    embedder = rag.HashingEmbedder(256)
+    folders = build_collections(root, embedder)
+    keys = root / "keys.json"
+    keys.write_text(json.dumps(SERVE_KEYS))
+    config = rag.ServeConfig(folders, keys_file=keys, port=0)
+    server = rag.RunningServer(config, embedder=embedder)
+    yield Served(server, folders)
+    server.stop()

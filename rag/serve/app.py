@@ -50,7 +50,7 @@ def create_app(service: Service, host: str = "127.0.0.1", mount: Mount | None = 
     app = FastAPI(title="Verbatim", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     _add_error_handlers(app)
     _add_routes(app, service)
-    app.add_route("/mcp", _guarded(mcp_app, service), methods=["GET", "POST", "DELETE"])
+    app.add_route("/mcp", _GuardedMCP(mcp_app, service), methods=["GET", "POST", "DELETE"])
     if mount is not None:
         mount(app, service)
     app.add_middleware(_Limits, service=service)
@@ -193,19 +193,21 @@ async def _stream(service: Service, chunks: Any) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-def _guarded(mcp_app: Any, service: Service) -> Any:
+class _GuardedMCP:
     """The MCP endpoint behind the same key check as the HTTP routes (the tools check it again)."""
 
-    async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    def __init__(self, mcp_app: Any, service: Service) -> None:
+        self.mcp_app = mcp_app
+        self.service = service
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
         try:
-            service.access(headers.get("authorization"))
+            self.service.access(headers.get("authorization"))
         except APIError as error:
             await JSONResponse(error.body(), error.status, error.headers)(scope, receive, send)
             return
-        await mcp_app(scope, receive, send)
-
-    return endpoint
+        await self.mcp_app(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):

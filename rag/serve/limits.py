@@ -52,7 +52,7 @@ class Gate:
         """Hold one slot for the duration of the block, or raise a 429 or 503 APIError."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)  # created inside the server's event loop
-        if self.waiting >= self.queue:
+        if self.running + self.waiting >= self.workers + self.queue:
             raise APIError(
                 429,
                 f"the server is busy ({self.running} running, {self.waiting} waiting); retry later",

@@ -1,0 +1,279 @@
+"""rag serve over real HTTP on 127.0.0.1: OpenAI clients, keys on every route, uploads, limits."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from conftest import Served, build_collections
+
+import rag
+
+ALPHA_KEY = "alpha-reader-key-0001"
+BETA_KEY = "beta-reader-key-000001"
+WRITER_KEY = "alpha-writer-key-0001"
+ADMIN_KEY = "admin-key-for-everything"
+
+
+def client(served: Served, key: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.Client(base_url=served.url, headers=headers, timeout=30)
+
+
+def ask_chat(served: Served, key: str, model: str, question: str) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": question}]}
+    return client(served, key).post("/v1/chat/completions", json=body)
+
+
+def assert_quotes_are_stored_text(served: Served, citations: list[dict[str, Any]]) -> None:
+    assert citations
+    for citation in citations:
+        document = served.base(citation["collection"]).document(citation["document_id"])
+        assert document.text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_openai_client_gets_an_answer_whose_citations_are_verbatim(served: Served) -> None:
+    api = openai.OpenAI(base_url=served.url + "/v1", api_key=ALPHA_KEY)
+    completion = api.chat.completions.create(
+        model="alpha", messages=[{"role": "user", "content": "When does the alpha harvest start?"}]
+    )
+    extra = completion.model_extra or {}
+    assert "September" in (completion.choices[0].message.content or "")
+    assert extra["answered"] is True
+    assert {citation["collection"] for citation in extra["citations"]} == {"alpha"}
+    assert_quotes_are_stored_text(served, extra["citations"])
+
+
+def test_openai_client_streams_text_and_sends_citations_in_the_last_chunk(served: Served) -> None:
+    api = openai.OpenAI(base_url=served.url + "/v1", api_key=BETA_KEY)
+    stream = api.chat.completions.create(
+        model="beta",
+        messages=[{"role": "user", "content": "How long does a beta boat take to build?"}],
+        stream=True,
+    )
+    chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
+    last = chunks[-1].model_extra or {}
+    assert "nine months" in text and chunks[-1].choices[0].finish_reason == "stop"
+    assert last["content"] == text and last["answered"] is True
+    assert_quotes_are_stored_text(served, last["citations"])
+
+
+def test_projects_own_openai_client_talks_to_the_endpoint(served: Served) -> None:
+    chat = rag.OpenAIChatClient(served.url + "/v1", model="alpha", api_key=ALPHA_KEY)
+    messages = [{"role": "user", "content": "Where are alpha apples stored?"}]
+    assert "cold cellar" in chat.complete(messages, max_tokens=64)
+    assert "cold cellar" in "".join(chat.stream(messages, max_tokens=64))
+
+
+def test_two_collections_are_searched_together_and_each_citation_names_its_own(served: Served) -> None:
+    for question, expected in (
+        ("Where does the beta shipyard build wooden boats?", "beta"),
+        ("Where are the alpha apples stored until spring?", "alpha"),
+    ):
+        response = ask_chat(served, ADMIN_KEY, "alpha,beta", question)
+        body = response.json()
+        assert response.status_code == 200 and body["model"] == "alpha,beta"
+        assert_quotes_are_stored_text(served, body["citations"])
+        assert body["citations"][0]["collection"] == expected
+        for citation in body["citations"]:
+            assert citation["source"] == f"{citation['collection']}.md"
+    passages = client(served, ADMIN_KEY).post("/v1/search", json={"query": "boats apples"}).json()["data"]
+    assert {passage["collection"] for passage in passages} == {"alpha", "beta"}
+    assert [passage["rank"] for passage in passages] == list(range(1, len(passages) + 1))
+
+
+def test_follow_up_question_is_rewritten_with_the_chat_history(served: Served) -> None:
+    messages = [
+        {"role": "user", "content": "Where does the beta shipyard build boats?"},
+        {"role": "assistant", "content": "In Bergen [1]"},
+        {"role": "user", "content": "How long does it take?"},
+    ]
+    body = client(served, BETA_KEY).post("/v1/chat/completions", json={"model": "beta", "messages": messages})
+    assert "shipyard" in body.json()["query"].lower()
+
+
+def test_missing_or_unknown_key_is_401_on_every_route(served: Served) -> None:
+    routes = [
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat/completions"),
+        ("POST", "/v1/search"),
+        ("POST", "/v1/ask"),
+        ("GET", "/v1/documents"),
+        ("POST", "/v1/documents"),
+        ("DELETE", "/v1/documents/alpha.md"),
+        ("GET", "/v1/stats"),
+        ("POST", "/mcp"),
+    ]
+    for key in (None, "not-a-key-but-long-enough", ALPHA_KEY + "x"):
+        for method, path in routes:
+            response = client(served, key).request(method, path, json={})
+            assert response.status_code == 401, (key, path)
+            assert response.json()["error"]["type"] == "authentication_error"
+    assert client(served, None).get("/healthz").json()["status"] == "ok"
+
+
+def test_a_key_never_sees_a_collection_outside_its_grant(served: Served) -> None:
+    beta = client(served, BETA_KEY)
+    assert [model["id"] for model in beta.get("/v1/models").json()["data"]] == ["beta"]
+    assert ask_chat(served, BETA_KEY, "alpha", "apples?").status_code == 404
+    assert ask_chat(served, BETA_KEY, "beta,alpha", "apples?").status_code == 404
+    for path, body in (("/v1/search", {"query": "apples"}), ("/v1/ask", {"question": "Where are apples?"})):
+        assert beta.post(path, json=body | {"collections": ["alpha"]}).status_code == 404
+        answer = beta.post(path, json=body).json()  # default: every collection the key may read
+        passages = answer.get("data") or answer.get("passages")
+        assert passages and all(passage["collection"] == "beta" for passage in passages)
+        assert "apple" not in json.dumps(passages).lower()
+    assert beta.get("/v1/documents", params={"collection": "alpha"}).status_code == 404
+    assert "alpha" not in beta.get("/v1/documents").text
+    assert list(beta.get("/v1/stats").json()["collections"]) == ["beta"]
+    assert beta.delete("/v1/documents/alpha.md", params={"collection": "alpha"}).status_code == 404
+    refused = ask_chat(served, BETA_KEY, "alpha", "apples?").json()["error"]
+    assert refused["code"] == "model_not_found" and "apple" not in json.dumps(refused).lower()
+
+
+def test_a_read_only_key_may_not_upload_or_delete(served: Served) -> None:
+    reader = client(served, ALPHA_KEY)
+    files = {"file": ("note.txt", b"A note about pears and plums in the orchard.", "text/plain")}
+    response = reader.post("/v1/documents", data={"collection": "alpha"}, files=files)
+    assert response.status_code == 403 and response.json()["error"]["type"] == "permission_error"
+    assert reader.delete("/v1/documents/alpha.md", params={"collection": "alpha"}).status_code == 403
+
+
+def test_upload_is_searchable_then_delete_removes_it(served: Served) -> None:
+    writer = client(served, WRITER_KEY)
+    text = b"The alpha orchard also keeps bees. The bees make heather honey in August."
+    response = writer.post("/v1/documents", files={"file": ("bees.txt", text, "text/plain")})
+    assert response.status_code == 200 and response.json()["summary"]["added"] == 1
+    sources = [item["source"] for item in writer.get("/v1/documents").json()["data"]]
+    assert any(source.endswith("bees.txt") for source in sources)
+    answer = writer.post("/v1/ask", json={"question": "What honey do the bees make?"}).json()
+    assert "heather honey" in answer["answer"]
+    beta_search = client(served, BETA_KEY).post("/v1/search", json={"query": "bees honey"}).json()
+    assert "honey" not in json.dumps(beta_search["data"])
+    removed = writer.delete("/v1/documents/bees.txt")
+    assert removed.status_code == 200 and removed.json()["chunks"] >= 1
+    assert writer.delete("/v1/documents/bees.txt").status_code == 404
+    assert "honey" not in json.dumps(writer.post("/v1/search", json={"query": "bees honey"}).json()["data"])
+
+
+def test_uploads_get_the_same_checks_as_the_ui(served: Served) -> None:
+    writer = client(served, WRITER_KEY)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    for name, content in (("photo.txt", png), ("tool.exe", b"MZ"), ("empty.md", b"")):
+        response = writer.post("/v1/documents", files={"file": (name, content, "application/octet-stream")})
+        assert response.status_code in (200, 400), name
+        if response.status_code == 200:  # accepted for upload, then refused by the loader
+            assert response.json()["summary"]["failed"] == 1, name
+        else:
+            assert name in response.json()["error"]["message"]
+    assert writer.post("/v1/documents", json={"file": "x"}).status_code == 415
+
+
+def test_hostile_html_comes_back_as_inert_text(served: Served) -> None:
+    writer = client(served, WRITER_KEY)
+    page = (
+        b"<html><head><title>Cider</title><script>alert('pwned')</script></head><body>"
+        b"<p>The alpha cider press runs <b>every Friday</b>.<img src=x onerror=alert(1)></p></body></html>"
+    )
+    note = b"The alpha cellar label reads <script>alert(2)</script> in red letters."
+    files = [("file", ("cider.html", page, "text/html")), ("file", ("label.txt", note, "text/plain"))]
+    assert writer.post("/v1/documents", files=files).status_code == 200
+    response = writer.post("/v1/ask", json={"question": "When does the cider press run?"})
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    answer = response.json()
+    assert "every Friday" in answer["answer"]
+    from_page = [passage for passage in answer["passages"] if passage["source"].endswith("cider.html")]
+    assert from_page and all("<" not in passage["text"] for passage in from_page)
+    assert "onerror" not in response.text and "pwned" not in response.text
+    label = writer.post("/v1/search", json={"query": "cellar label red letters"}).json()["data"]
+    assert any("<script>alert(2)</script>" in passage["text"] for passage in label)  # a string, not markup
+    for name in ("cider.html", "label.txt"):
+        writer.delete(f"/v1/documents/{name}")
+
+
+def test_errors_have_openai_shape_and_say_what_to_do(served: Served) -> None:
+    admin = client(served, ADMIN_KEY)
+    cases = [
+        admin.post(
+            "/v1/chat/completions", content=b"{not json", headers={"Content-Type": "application/json"}
+        ),
+        admin.post("/v1/chat/completions", json={"model": "alpha", "messages": []}),
+        admin.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}),
+        admin.post(
+            "/v1/chat/completions",
+            json={"model": "alpha", "messages": [{"role": "assistant", "content": "x"}]},
+        ),
+        admin.post("/v1/search", json={"query": "x", "k": 0}),
+        admin.post("/v1/search", json={"query": "x", "mode": "fuzzy"}),
+        admin.post("/v1/ask", json={"question": "x" * 5000}),
+        admin.get("/v1/nothing-here"),
+    ]
+    for response in cases:
+        error = response.json()["error"]
+        assert response.status_code in (400, 404) and error["message"] and error["type"], response.text
+
+
+def test_request_bodies_over_the_limit_are_refused_with_413(served: Served) -> None:
+    huge = {"query": "x" * (1024 * 1024 + 10)}
+    response = client(served, ADMIN_KEY).post("/v1/search", json=huge)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "request_too_large"
+
+
+class SlowEmbedder(rag.HashingEmbedder):
+    """The fake embedder, slowed so concurrent requests pile up."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(256)
+        self.seconds = seconds
+        self.name = "hashing-256"
+
+    def embed(self, texts: Any) -> Any:
+        time.sleep(self.seconds)
+        return super().embed(texts)
+
+
+def burst(url: str, count: int) -> list[httpx.Response]:
+    body = {"model": "alpha", "messages": [{"role": "user", "content": "When is the alpha harvest?"}]}
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        futures = [
+            pool.submit(httpx.post, url + "/v1/chat/completions", json=body, timeout=30) for _ in range(count)
+        ]
+        return [future.result() for future in futures]
+
+
+@pytest.mark.parametrize(("queue", "wait", "refusal"), [(0, 30.0, 429), (20, 0.05, 503)])
+def test_beyond_capacity_requests_are_refused_with_retry_after_never_hung(
+    tmp_path: Path, queue: int, wait: float, refusal: int
+) -> None:
+    embedder = SlowEmbedder(0.0)
+    folders = build_collections(tmp_path, embedder)
+    limits = rag.ServeLimits(workers=1, queue=queue, wait_seconds=wait)
+    server = rag.RunningServer(
+        rag.ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder
+    )
+    embedder.seconds = 0.3
+    try:
+        responses = burst(server.url, 8)
+    finally:
+        server.stop()
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) <= {200, refusal} and statuses.count(200) >= 1 and refusal in statuses
+    for response in responses:
+        if response.status_code == refusal:
+            assert int(response.headers["retry-after"]) >= 1
+            assert response.json()["error"]["type"] in ("rate_limit_error", "server_error")
+
+
+def test_refuses_to_bind_beyond_loopback_without_keys(tmp_path: Path) -> None:
+    folders = build_collections(tmp_path, rag.HashingEmbedder(256))
+    with pytest.raises(rag.SettingsError, match="--keys"):
+        rag.RunningServer(rag.ServeConfig(folders, host="0.0.0.0", port=0), embedder=rag.HashingEmbedder(256))
