@@ -33,8 +33,8 @@ def fuse_collections(ranked: Mapping[str, Sequence[Passage]], k: int, rrf_k: int
 
     Reciprocal rank fusion of two rankings: each passage's rank inside its own collection, and
     its rank by dense (cosine) score across all of them, which is comparable between indexes
-    that share the embedding model. A collection's best passage thus stays near the top, and a
-    collection that has nothing close to the question sinks.
+    that share the embedding model. Each collection's best passage stays in the running, while
+    the rest of a collection that has nothing close to the question sinks below the others'.
     """
     entries = [(name, passage) for name, passages in ranked.items() for passage in passages]
     fused = [1.0 / (rrf_k + passage.rank) for _, passage in entries]

@@ -1,0 +1,57 @@
+"""`rag serve` flags: bad ones print one `error:` line and exit 2 before anything is served."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import build_collections
+
+import rag
+from rag.cli.main import main
+from rag.cli.serve import collection_folders
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_refuses_a_public_address_without_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folders = build_collections(tmp_path, rag.HashingEmbedder(256))
+    code, err = run(
+        capsys,
+        "serve",
+        "--model",
+        "hashing-256",
+        "--collection",
+        f"a={folders['alpha']}",
+        "--host",
+        "0.0.0.0",
+    )
+    assert code == 2 and err.startswith("error: refusing to serve on 0.0.0.0 without --keys")
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--collection", "no-equals-sign"], "write it as NAME=DIR"),
+        (["--collection", "a,b=x"], "collection name 'a,b'"),
+        (["--collection", "a=/nonexistent/folder"], "is not a folder"),
+        (["--workers", "0"], "--workers must be 1-64"),
+        (["--keys", "/nonexistent/keys.json"], "cannot read the keys file"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    (tmp_path / "index").mkdir()
+    code, err = run(capsys, "serve", "--model", "hashing-256", "--index", str(tmp_path / "index"), *flags)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_default_collection_is_the_index_named_by_its_folder(tmp_path: Path) -> None:
+    assert collection_folders([], tmp_path / "handbook") == {"handbook": tmp_path / "handbook"}
+    named = collection_folders(["notes=/data/notes"], None)
+    assert named == {"notes": Path("/data/notes")}

@@ -1,0 +1,62 @@
+"""Collections: names, rank fusion across indexes, answers whose citations name their collection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import build_collections
+
+import rag
+from rag.serve.collections import check_name, fuse_collections
+
+
+def passage(rank: int, dense: float | None, source: str) -> rag.Passage:
+    return rag.Passage(rank, rank, source, source, source, None, 0, 4, "text", dense, None, 0.0)
+
+
+def test_fusion_keeps_each_collections_best_high_and_sinks_unrelated_ones() -> None:
+    ranked = {
+        "close": [passage(1, 0.80, "c1"), passage(2, 0.70, "c2"), passage(3, 0.65, "c3")],
+        "far": [passage(1, 0.10, "f1"), passage(2, 0.05, "f2"), passage(3, 0.01, "f3")],
+    }
+    fused = fuse_collections(ranked, k=5, rrf_k=60)
+    assert [p.source for p in fused] == ["c1", "c2", "f1", "c3", "f2"]
+    assert [p.rank for p in fused] == [1, 2, 3, 4, 5]
+    assert [p.collection for p in fused] == ["close", "close", "far", "close", "far"]
+
+
+def test_fusion_without_dense_scores_interleaves_by_rank() -> None:
+    ranked = {"a": [passage(1, None, "a1"), passage(2, None, "a2")], "b": [passage(1, None, "b1")]}
+    assert [p.source for p in fuse_collections(ranked, k=3, rrf_k=60)][:2] in (["a1", "b1"], ["b1", "a1"])
+
+
+@pytest.mark.parametrize("name", ["", "a,b", "../x", "with space", "x" * 65])
+def test_collection_names_must_be_url_and_model_safe(name: str) -> None:
+    with pytest.raises(rag.SettingsError):
+        check_name(name)
+
+
+def test_a_missing_collection_folder_is_refused_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(rag.NotFoundError, match="rag ingest"):
+        rag.open_collections({"gone": tmp_path / "gone"})
+
+
+def test_answer_over_two_collections_cites_the_right_one_with_verbatim_quotes(tmp_path: Path) -> None:
+    embedder = rag.HashingEmbedder(256)
+    collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)
+    assert collections.base("alpha").embedder is collections.base("beta").embedder
+    answer = collections.ask(["alpha", "beta"], "How long does a beta boat take to build?")
+    assert answer.answered and answer.citations[0].collection == "beta"
+    for citation in answer.citations:
+        document = collections.document(["alpha", "beta"], citation.quote.document_id)
+        assert document.text[citation.start : citation.end] == citation.quote.text
+    assert {p.collection for p in answer.passages} == {"alpha", "beta"}
+    assert answer.to_dict()["citations"][0]["collection"] == "beta"
+
+
+def test_empty_collections_explain_the_refusal(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    collections = rag.open_collections({"empty": tmp_path / "empty"}, embedder=rag.HashingEmbedder(64))
+    answer = collections.ask(["empty"], "Anything?")
+    assert not answer.answered and "ingest some documents" in answer.notice
