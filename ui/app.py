@@ -11,7 +11,7 @@ import gradio as gr
 
 import rag
 from ui import chat as chat_tab
-from ui import documents, render, security
+from ui import collections, documents, render, security
 
 EXAMPLES = (
     "Which file types can Verbatim read?",
@@ -28,6 +28,8 @@ class AppConfig:
     uploads: Path
     max_upload_bytes: int = security.DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
     examples: Sequence[str] = EXAMPLES
+    # `rag serve --ui`: the served collections; with several, the chat gets a picker.
+    collections: rag.Collections | None = None
 
 
 def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
@@ -44,16 +46,22 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat = chat_tab.build_chat_tab(base, config.examples)
+                chat = chat_tab.build_chat_tab(base, config.examples, _names(config))
             with gr.Tab("Documents", id="documents") as documents_tab:
                 docs = _documents_tab(base, config)
             with gr.Tab("Settings", id="settings") as settings_tab:
                 settings = _settings_tab(base)
-        chat_tab.wire_chat(base, chat, settings, turns)
+        chat_tab.wire_chat(base, chat, settings, turns, _selector(config))
         refresh = [docs["table"], docs["choices"], settings["stats"]]
-        documents_tab.select(lambda: _listing(base), None, refresh, queue=False)
-        settings_tab.select(lambda: _listing(base), None, refresh, queue=False)
-        app.load(lambda: _listing(base), None, refresh, queue=False)
+        chosen = [docs["collection"]]
+
+        def listing(name: str | None) -> tuple[str, Any, str]:
+            return _listing(_collection_base(base, config, name))
+
+        documents_tab.select(listing, chosen, refresh, queue=False)
+        settings_tab.select(listing, chosen, refresh, queue=False)
+        docs["collection"].change(listing, chosen, refresh, queue=False)
+        app.load(listing, chosen, refresh, queue=False)
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=ASK_CONCURRENCY)
     return app
 
@@ -64,6 +72,10 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
     gr.Markdown(
         f"Upload {', '.join(sorted(rag.SUPPORTED_SUFFIXES))} files (up to {limit_mb} MB each). "
         "Questions keep working while files are indexed."
+    )
+    names = _names(config)
+    parts["collection"] = gr.Dropdown(
+        names, value=names[0] if names else None, label="Collection", visible=len(names) > 1
     )
     parts["files"] = gr.File(
         label="Files to add",
@@ -82,31 +94,34 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
     parts["remove_status"] = gr.HTML("", elem_id="remove-status")
     refresh = [parts["table"], parts["choices"]]
 
-    def ingest(files: list[str] | None) -> Iterator[tuple[Any, ...]]:
-        for update in documents.ingest_uploads(base, files or [], config.uploads, config.max_upload_bytes):
+    def ingest(files: list[str] | None, name: str | None) -> Iterator[tuple[Any, ...]]:
+        target = _collection_base(base, config, name)
+        uploads = target.folder / rag.UPLOADS_FOLDER if config.collections else config.uploads
+        for update in documents.ingest_uploads(target, files or [], uploads, config.max_upload_bytes):
             if update.is_done:
-                table, choices, _ = _listing(base)
+                table, choices, _ = _listing(target)
                 yield update.progress, update.results_html, table, choices, None
             else:
                 yield update.progress, gr.skip(), gr.skip(), gr.skip(), gr.skip()
 
     parts["ingest"].click(
         ingest,
-        parts["files"],
+        [parts["files"], parts["collection"]],
         [parts["progress"], parts["results"], *refresh, parts["files"]],
         concurrency_id="write",
         concurrency_limit=1,
         show_progress="minimal",
     )
 
-    def remove(source: str | None) -> tuple[Any, ...]:
-        message = documents.remove_document(base, source or "")
-        table, choices, _ = _listing(base)
+    def remove(source: str | None, name: str | None) -> tuple[Any, ...]:
+        target = _collection_base(base, config, name)
+        message = documents.remove_document(target, source or "")
+        table, choices, _ = _listing(target)
         return f"<p class='hint'>{render.escape(message)}</p>", table, choices
 
     parts["remove"].click(
         remove,
-        parts["choices"],
+        [parts["choices"], parts["collection"]],
         [parts["remove_status"], *refresh],
         concurrency_id="write",
         concurrency_limit=1,
@@ -135,6 +150,23 @@ def _settings_tab(base: rag.KnowledgeBase) -> dict[str, Any]:
     gr.Markdown("### Index")
     parts["stats"] = gr.HTML(render.stats_html(base.stats()), elem_id="stats")
     return parts
+
+
+def _names(config: AppConfig) -> list[str]:
+    return config.collections.names if config.collections is not None else []
+
+
+def _selector(config: AppConfig) -> Any:
+    """What answers from the collections picked in the chat (None: the one knowledge base)."""
+    served = config.collections
+    return None if served is None else lambda names: collections.Selection(served, names)
+
+
+def _collection_base(base: rag.KnowledgeBase, config: AppConfig, name: str | None) -> rag.KnowledgeBase:
+    """The knowledge base the Documents tab shows: the chosen collection's, else the one base."""
+    if config.collections is None or name not in config.collections.names:
+        return base
+    return config.collections.base(name)
 
 
 def _listing(base: rag.KnowledgeBase) -> tuple[str, Any, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,22 @@ import rag
 from ui import assets, render, responses
 
 
-def build_chat_tab(base: rag.KnowledgeBase, examples: Sequence[str]) -> dict[str, Any]:
-    """The Chat tab's components, by name."""
+def build_chat_tab(
+    base: rag.KnowledgeBase, examples: Sequence[str], collections: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The Chat tab's components, by name; a collection picker when several collections are served."""
     parts: dict[str, Any] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
+            if len(collections) > 1:
+                parts["collections"] = gr.Dropdown(
+                    list(collections),
+                    value=list(collections),
+                    multiselect=True,
+                    label="Collections to search",
+                    elem_id="collections",
+                )
+                parts["collection_names"] = list(collections)
             parts["chatbot"] = gr.Chatbot(
                 label="Conversation",
                 show_label=False,
@@ -76,17 +87,32 @@ def wire_chat(
     chat: dict[str, Any],
     settings: dict[str, Any],
     turns: gr.State,
+    select: Callable[[list[str]], Any] | None = None,
 ) -> None:
-    """Connect the chat events: ask, re-ask, open a citation, clear, export."""
+    """Connect the chat events: ask, re-ask, open a citation, clear, export.
+
+    With a collection picker, `select(names)` gives what answers from the picked collections.
+    """
     options_inputs = [settings["k"], settings["retrieval"], settings["answer_mode"]]
+    picker = [chat["collections"]] if "collections" in chat and select is not None else []
+    # Citations and the viewer read from every served collection: a quote's document is in one of them.
+    reader = select(chat["collection_names"]) if picker and select is not None else base
+
+    def target(picked: list[str] | None) -> Any:
+        return select(picked or []) if picker and select is not None else base
+
     outputs = [chat["chatbot"], turns, chat["sources"], chat["query"], chat["markdown"], chat["question"]]
 
     def run(
-        question: str, history: list[responses.Turn], options: responses.AskOptions, query: str | None
+        question: str,
+        history: list[responses.Turn],
+        options: responses.AskOptions,
+        query: str | None,
+        picked: list[str] | None,
     ) -> Iterator[tuple[Any, ...]]:
         # The question box is emptied with the first update, so a new question can be typed.
         box: Any = gr.skip() if query is not None else ""
-        for current in responses.stream_turns(base, question, history, options, query=query):
+        for current in responses.stream_turns(target(picked), question, history, options, query=query):
             last = current[-1]
             if not last.is_final:
                 yield responses.chat_messages(current), current, gr.skip(), gr.skip(), gr.skip(), box
@@ -96,34 +122,39 @@ def wire_chat(
             yield (
                 responses.chat_messages(current),
                 current,
-                responses.sources_for(base, current),
+                responses.sources_for(reader, current),
                 answer.query if answer is not None else "",
                 responses.answer_markdown(answer),
                 box,
             )
 
-    def ask(question: str, history: list[responses.Turn], k: float, retrieval: str, mode: str) -> Any:
-        yield from run(question, history, responses.AskOptions(int(k), retrieval, mode), None)
+    def ask(
+        question: str, history: list[responses.Turn], k: float, retrieval: str, mode: str, *picked: Any
+    ) -> Any:
+        options = responses.AskOptions(int(k), retrieval, mode)
+        yield from run(question, history, options, None, picked[0] if picked else None)
 
-    def reask(query: str, history: list[responses.Turn], k: float, retrieval: str, mode: str) -> Any:
+    def reask(
+        query: str, history: list[responses.Turn], k: float, retrieval: str, mode: str, *picked: Any
+    ) -> Any:
         if not history or not query.strip():
             yield (gr.skip(),) * len(outputs)
             return
         options = responses.AskOptions(int(k), retrieval, mode)
-        yield from run(history[-1].question, history, options, query)
+        yield from run(history[-1].question, history, options, query, picked[0] if picked else None)
 
     # One event for Enter and the button, so a second question waits for the first ("once").
     ask_args: dict[str, Any] = {"concurrency_id": "ask", "show_progress": "minimal", "trigger_mode": "once"}
     gr.on(
         [chat["question"].submit, chat["send"].click],
         ask,
-        [chat["question"], turns, *options_inputs],
+        [chat["question"], turns, *options_inputs, *picker],
         outputs,
         **ask_args,
     )
-    chat["reask"].click(reask, [chat["query"], turns, *options_inputs], outputs, **ask_args)
+    chat["reask"].click(reask, [chat["query"], turns, *options_inputs, *picker], outputs, **ask_args)
     chat["open"].click(
-        lambda history, target: responses.open_citation(base, history, target),
+        lambda history, clicked: responses.open_citation(reader, history, clicked),
         [turns, chat["target"]],
         chat["viewer"],
         queue=False,
@@ -131,7 +162,7 @@ def wire_chat(
     reset = [chat["chatbot"], turns, chat["sources"], chat["viewer"], chat["query"], chat["markdown"]]
 
     def cleared() -> tuple[Any, ...]:
-        return [], [], render.sources_html(None, -1, base.document), render.viewer_placeholder(), "", ""
+        return [], [], render.sources_html(None, -1, reader.document), render.viewer_placeholder(), "", ""
 
     chat["clear"].click(cleared, None, reset, queue=False)
     chat["chatbot"].clear(cleared, None, reset, queue=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -49,6 +50,23 @@ def _holds_the_user_guide(base: rag.KnowledgeBase) -> bool:
     return any(info.source.endswith(("/docs/guide.md", "/docs/ui.md")) for info in base.documents())
 
 
+def page_options(private_folders: Sequence[Path], max_upload_mb: int) -> dict[str, Any]:
+    """How the page is served, standalone or mounted in `rag serve`: safe defaults and the theme."""
+    return {
+        "max_file_size": f"{max_upload_mb}mb",
+        "blocked_paths": security.blocked_paths(private_folders[0], private_folders[1:]),
+        "allowed_paths": [],
+        "enable_monitoring": False,
+        "show_error": False,
+        "ssr_mode": False,
+        "pwa": False,
+        "mcp_server": False,
+        "theme": gr.themes.Soft(primary_hue="indigo"),
+        "css": assets.CSS,
+        "js": assets.ON_LOAD_JS,
+    }
+
+
 def launch(
     base: rag.KnowledgeBase,
     host: str = "127.0.0.1",
@@ -69,20 +87,10 @@ def launch(
         share=False,
         auth=security.auth_from_env(),
         auth_message="Log in with RAG_UI_USER / RAG_UI_PASSWORD.",
-        max_file_size=f"{max_upload_mb}mb",
-        blocked_paths=security.blocked_paths(base.folder, docs),
-        allowed_paths=[],
-        enable_monitoring=False,
-        show_error=False,
         quiet=True,
-        ssr_mode=False,
-        pwa=False,
-        mcp_server=False,
         prevent_thread_lock=True,
         inbrowser=False,
-        theme=gr.themes.Soft(primary_hue="indigo"),
-        css=assets.CSS,
-        js=assets.ON_LOAD_JS,
+        **page_options([base.folder, *docs], max_upload_mb),
     )
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Verbatim is running at http://{shown_host}:{page.server_port}/", flush=True)

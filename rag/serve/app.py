@@ -50,7 +50,8 @@ def create_app(service: Service, host: str = "127.0.0.1", mount: Mount | None = 
     app = FastAPI(title="Verbatim", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     _add_error_handlers(app)
     _add_routes(app, service)
-    app.add_route("/mcp", _GuardedMCP(mcp_app, service), methods=["GET", "POST", "DELETE"])
+    guarded_mcp: Any = _GuardedMCP(mcp_app, service)  # an ASGI app, which add_route accepts as it is
+    app.add_route("/mcp", guarded_mcp, methods=["GET", "POST", "DELETE"])
     if mount is not None:
         mount(app, service)
     app.add_middleware(_Limits, service=service)
@@ -222,10 +223,12 @@ class _Limits:
         self.service = service
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(UI_PATH):
+            await self.app(
+                scope, receive, send
+            )  # the chat UI limits its own uploads and sets its own headers
             return
-        path = scope["path"]
         limits = self.service.limits
         is_upload = path == "/v1/documents" and scope["method"] == "POST"
         limit = limits.max_upload_bytes + UPLOAD_OVERHEAD_BYTES if is_upload else limits.max_json_bytes
@@ -248,8 +251,7 @@ class _Limits:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if not path.startswith(UI_PATH):
-                    message["headers"] = [*message.get("headers", []), *API_HEADERS]
+                message["headers"] = [*message.get("headers", []), *API_HEADERS]
             await send(message)
 
         try:

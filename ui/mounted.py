@@ -1,0 +1,54 @@
+"""python -m ui.mounted ARGS: `rag serve ARGS` with the chat UI mounted at /ui (what `rag serve --ui` runs)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+
+import rag
+from ui import app as app_module
+from ui import collections, server
+
+UI_PATH = "/ui"
+
+
+def mount_chat_ui(api: Any, service: Any) -> None:
+    """Mount the chat page on the API server; with keys, only a key for every collection logs in."""
+    served = service.collections
+    first = served.base(served.names[0])
+    config = app_module.AppConfig(
+        uploads=first.folder / rag.UPLOADS_FOLDER,
+        max_upload_bytes=service.limits.max_upload_bytes,
+        examples=(),
+        collections=served,
+    )
+    page = app_module.build_app(first, config)
+    keys = service.keys
+    auth = None
+    if keys is not None:
+        # The page shows, uploads to and removes from every collection, so it takes a key allowed all that.
+        def auth(_user: str, key: str) -> bool:
+            return collections.may_do_everything(keys.access_for(key), served.names)
+
+    folders = [served.base(name).folder for name in served.names]
+    gr.mount_gradio_app(
+        api,
+        page,
+        path=UI_PATH,
+        auth=auth,
+        auth_message="Log in with any user name and, as the password, an API key that may change every collection.",
+        **server.page_options(folders, service.limits.max_upload_bytes // (1024 * 1024)),
+    )
+    print(f"Chat UI at {UI_PATH}/", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the API, MCP and the chat UI in one server."""
+    return rag.serve_command(list(argv if argv is not None else sys.argv[1:]), mount=mount_chat_ui)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
