@@ -43,7 +43,7 @@ test: install browser lint
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python -m eval.bench
+	$(BIN)/python -m eval.bench --serve-load 200
 
 clean:
 	rm -rf $(VENV) .verbatim .pytest_cache .mypy_cache

@@ -24,6 +24,7 @@ import numpy as np
 
 import rag
 from eval.presets import DATASETS
+from eval.serve_load import run_load
 
 DIMENSION = 384
 DEFAULT_SCALES = (10_000, 100_000)
@@ -150,6 +151,9 @@ def markdown(results: dict[str, Any]) -> str:
             shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
             lines.append(f"| {key} | {shown} |")
         lines.append("")
+    if results.get("serve_load"):
+        lines += ["## rag serve under load (seeds, concurrent chat completions)", "", "| measure | value |"]
+        lines += ["|---|---:|", *(f"| {key} | {value} |" for key, value in results["serve_load"].items()), ""]
     if results.get("scale"):
         lines += [
             "## FAISS at scale (random unit vectors, 384-d, single-query search, k=10)",
@@ -178,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--hnsw-at", type=int, nargs="*", default=[100_000], help="also time HNSW at these sizes"
     )
+    parser.add_argument(
+        "--serve-load", type=int, default=0, metavar="N", help="N concurrent chat requests to rag serve"
+    )
     parser.add_argument("--skip-corpus", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(".verbatim/bench"))
@@ -201,6 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"synthetic: {size:,} vectors (approximate above {approximate_above:,}) ...", file=sys.stderr
             )
             results["scale"].append(bench_scale(size, approximate_above, queries=200))
+    if args.serve_load:
+        work = Path(tempfile.mkdtemp(prefix="verbatim-serve-load-"))
+        try:
+            print(f"rag serve: {args.serve_load} concurrent chat requests ...", file=sys.stderr)
+            results["serve_load"] = run_load(args.serve_load, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "report.md").write_text(markdown(results))

@@ -54,3 +54,19 @@ def test_refusals_carry_retry_after() -> None:
     error = asyncio.run(two())
     assert error.status == 429 and error.headers["Retry-After"] == "2"
     assert error.body()["error"]["type"] == "rate_limit_error"
+
+
+def test_once_the_pace_is_known_a_hopeless_wait_is_refused_at_once() -> None:
+    gate = Gate(1, 50, 0.5)
+
+    async def scenario() -> list[str]:
+        await hold(gate, 0.2, [])  # teaches the gate that work takes about 0.2 s
+        log: list[str] = []
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*(hold(gate, 0.2, log) for _ in range(8)))
+        assert asyncio.get_running_loop().time() - started < 1.5
+        return log
+
+    log = asyncio.run(scenario())
+    # One runs and two fit in 0.5 s of waiting; the rest are told at once rather than after 0.5 s.
+    assert log.count("503") == 0 and log.count("429") == 5 and log.count("ran") == 3

@@ -1,0 +1,97 @@
+"""The load run of `rag serve`: many concurrent chat requests, all answered or cleanly refused.
+
+Part of python -m eval.bench (--serve-load N): the seeds corpus is indexed with the real model,
+served on 127.0.0.1, and N chat completions are sent at once. Every response must be a 200
+whose citations quote the stored text, or a 429/503 refusal with Retry-After; anything else
+counts as a failure.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import rag
+from eval.presets import PRESETS
+
+TIMEOUT_SECONDS = 300
+
+
+def questions() -> list[str]:
+    """The seeds question set's questions."""
+    lines = PRESETS["seeds"].dataset.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def chat(url: str, question: str) -> tuple[int, float, dict[str, Any], str]:
+    """(status, seconds, JSON body, Retry-After) of one chat completion."""
+    body = {"model": "seeds", "messages": [{"role": "user", "content": question}]}
+    request = urllib.request.Request(
+        url + "/v1/chat/completions",
+        data=json.dumps(body).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+    )
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            payload = json.loads(response.read())
+            return response.status, time.perf_counter() - start, payload, ""
+    except urllib.error.HTTPError as error:
+        payload = json.loads(error.read() or b"{}")
+        return error.code, time.perf_counter() - start, payload, error.headers.get("Retry-After", "")
+    except (urllib.error.URLError, OSError) as error:
+        return 0, time.perf_counter() - start, {"error": str(error)}, ""
+
+
+def quotes_hold(base: rag.KnowledgeBase, payload: dict[str, Any]) -> bool:
+    """Whether every citation's quote is the stored text at its offsets."""
+    return all(
+        base.document(citation["document_id"]).text[citation["start"] : citation["end"]] == citation["quote"]
+        for citation in payload.get("citations", [])
+    )
+
+
+def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
+    """Index the seeds, serve them, send `requests` chat completions at once; count and time them."""
+    folder = work / "seeds-index"
+    with rag.open(folder) as base:
+        base.ingest([PRESETS["seeds"].corpus])
+    server = rag.RunningServer(rag.ServeConfig({"seeds": folder}, port=port))
+    asked = questions()
+    try:
+        chat(server.url, asked[0])  # load the model before the clock starts
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(requests) as pool:
+            results = list(pool.map(lambda n: chat(server.url, asked[n % len(asked)]), range(requests)))
+        wall = time.perf_counter() - started
+        base = server.service.collections.base("seeds")
+        answered = [r for r in results if r[0] == 200]
+        refused = [r for r in results if r[0] in (429, 503) and r[3] and "error" in r[2]]
+        valid = sum(quotes_hold(base, payload) for _, _, payload, _ in answered)
+        limits = server.service.limits
+    finally:
+        server.stop()
+    latencies = [seconds * 1000 for _, seconds, _, _ in answered]
+    return {
+        "requests": requests,
+        "workers": limits.workers,
+        "queue": limits.queue,
+        "answered_200": len(answered),
+        "refused_429": sum(1 for r in refused if r[0] == 429),
+        "refused_503": sum(1 for r in refused if r[0] == 503),
+        "failed_otherwise": requests - len(answered) - len(refused),
+        "answers_with_valid_quotes": valid,
+        "wall_s": round(wall, 2),
+        "answered_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
+        "answered_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
+        "refusal_p95_ms": round(float(np.percentile([r[1] * 1000 for r in refused], 95)), 1)
+        if refused
+        else None,
+    }
