@@ -22,6 +22,7 @@ import rag
 from eval.presets import PRESETS
 
 TIMEOUT_SECONDS = 300
+BASELINE_REQUESTS = 10
 
 
 def questions() -> list[str]:
@@ -67,6 +68,8 @@ def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
     asked = questions()
     try:
         chat(server.url, asked[0])  # load the model before the clock starts
+        # One at a time first: the same machine's unloaded pace, to compare the burst with.
+        alone = [chat(server.url, asked[n % len(asked)])[1] * 1000 for n in range(BASELINE_REQUESTS)]
         started = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(requests) as pool:
             results = list(pool.map(lambda n: chat(server.url, asked[n % len(asked)]), range(requests)))
@@ -79,7 +82,10 @@ def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
     finally:
         server.stop()
     latencies = [seconds * 1000 for _, seconds, _, _ in answered]
+    alone_p50 = float(np.percentile(alone, 50))
     return {
+        "one_at_a_time_p50_ms": round(alone_p50, 1),
+        "one_at_a_time_answers_per_s": round(1000 / alone_p50, 2),
         "requests": requests,
         "workers": limits.workers,
         "queue": limits.queue,
@@ -89,6 +95,7 @@ def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
         "failed_otherwise": requests - len(answered) - len(refused),
         "answers_with_valid_quotes": valid,
         "wall_s": round(wall, 2),
+        "burst_answers_per_s": round(len(answered) / wall, 2),
         "answered_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
         "answered_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
         "refusal_p95_ms": round(float(np.percentile([r[1] * 1000 for r in refused], 95)), 1)

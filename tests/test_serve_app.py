@@ -277,3 +277,26 @@ def test_refuses_to_bind_beyond_loopback_without_keys(tmp_path: Path) -> None:
     folders = build_collections(tmp_path, rag.HashingEmbedder(256))
     with pytest.raises(rag.SettingsError, match="--keys"):
         rag.RunningServer(rag.ServeConfig(folders, host="0.0.0.0", port=0), embedder=rag.HashingEmbedder(256))
+
+
+def test_a_stream_abandoned_by_its_client_gives_its_slot_back(tmp_path: Path) -> None:
+    embedder = rag.HashingEmbedder(256)
+    folders = build_collections(tmp_path, embedder)
+    limits = rag.ServeLimits(workers=1, queue=0)
+    server = rag.RunningServer(
+        rag.ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder
+    )
+    body = {"model": "alpha", "messages": [{"role": "user", "content": "When is the alpha harvest?"}]}
+    try:
+        for _ in range(3):
+            with httpx.stream(
+                "POST", server.url + "/v1/chat/completions", json=body | {"stream": True}
+            ) as response:
+                assert response.status_code == 200  # closed without reading a byte
+        deadline = time.monotonic() + 10
+        while (status := httpx.post(server.url + "/v1/chat/completions", json=body).status_code) == 429:
+            assert time.monotonic() < deadline, "the slot was never given back"
+            time.sleep(0.1)
+        assert status == 200 and server.service.gate.running == 0
+    finally:
+        server.stop()

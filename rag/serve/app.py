@@ -172,6 +172,21 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return _json(await service.run(documents.remove, collections, access, collection, source, write=True))
 
 
+class _HeldStream(StreamingResponse):
+    """Server-sent events that give their worker slot back however the response ends."""
+
+    def __init__(self, events: AsyncIterator[str], slot: AsyncExitStack) -> None:
+        super().__init__(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        self.slot = slot
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Released here, not in the generator: a client gone before the first byte never starts it.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.slot.aclose()
+
+
 async def _stream(service: Service, chunks: Any) -> StreamingResponse:
     """Server-sent events of the chunks, holding a worker slot until the last one is sent."""
     slot = AsyncExitStack()
@@ -189,9 +204,8 @@ async def _stream(service: Service, chunks: Any) -> StreamingResponse:
             yield f"data: {json.dumps(from_rag_error(error).body())}\n\n"
         finally:
             chunks.close()
-            await slot.aclose()
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return _HeldStream(events(), slot)
 
 
 class _GuardedMCP:
