@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,15 @@ def test_default_collection_is_the_index_named_by_its_folder(tmp_path: Path) -> 
     assert collection_folders([], tmp_path / "handbook") == {"handbook": tmp_path / "handbook"}
     named = collection_folders(["notes=/data/notes"], None)
     assert named == {"notes": Path("/data/notes")}
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "index").mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, err = run(
+            capsys, "serve", "--model", "hashing-256", "--index", str(tmp_path / "index"), "--port", port
+        )
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1

@@ -159,7 +159,7 @@ def _names(config: AppConfig) -> list[str]:
 def _selector(config: AppConfig) -> Any:
     """What answers from the collections picked in the chat (None: the one knowledge base)."""
     served = config.collections
-    return None if served is None else lambda names: collections.Selection(served, names)
+    return None if served is None else lambda names: collections.selection(served, names)
 
 
 def _collection_base(base: rag.KnowledgeBase, config: AppConfig, name: str | None) -> rag.KnowledgeBase:

@@ -101,24 +101,25 @@ class Collections:
         self,
         names: Sequence[str],
         question: str,
-        history: Sequence[Any] | None = None,
         k: int | None = None,
         mode: str | None = None,
-        query: str | None = None,
-        answer_mode: str | None = None,
+        **options: Any,
     ) -> Iterator[Answer]:
-        """Growing partial Answers from the named collections; every citation names its collection."""
+        """Growing partial Answers from the named collections; every citation names its collection.
+
+        The other options are KnowledgeBase.ask_stream's: history, query, answer_mode.
+        """
         first = self.base(names[0])
         return answer_stream(
             question,
-            history,
+            options.get("history"),
             lambda retrieval_query: self.search(names, retrieval_query, k, mode),
             lambda document_id: self.document(names, document_id),
             first.embedder,
             first.settings,
             lambda: all(self.base(name).store.counts()[0] == 0 for name in names),
-            query,
-            answer_mode,
+            options.get("query"),
+            options.get("answer_mode"),
         )
 
     def ask(self, names: Sequence[str], question: str, **options: Any) -> Answer:

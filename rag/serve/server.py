@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import time
+from typing import Any
 
 import uvicorn
 
 from rag.embedding import Embedder
-from rag.errors import RagError
+from rag.errors import RagError, SettingsError
 from rag.serve.app import Mount, create_app
 from rag.serve.service import ServeConfig, open_service
 
@@ -19,12 +21,40 @@ MAX_CONNECTIONS = 1000
 START_TIMEOUT_SECONDS = 30.0
 
 
+def _uvicorn(app: Any, config: ServeConfig) -> uvicorn.Server:
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            limit_concurrency=MAX_CONNECTIONS,
+        )
+    )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail in one line, before any model loads, when the address cannot be listened on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise SettingsError(
+                f"cannot listen on {host}:{port} ({error.strerror}); choose another --port or --host"
+            ) from error
+
+
 def serve(config: ServeConfig, mount: Mount | None = None) -> None:
     """Open the collections, then serve HTTP and MCP on config.host:config.port until Ctrl+C."""
+    check_port_free(config.host, config.port)
     service = open_service(config)
     for name in service.collections.names:
         service.collections.base(name).embedder.embed(["warm up"])  # the first question does not wait
-    app = create_app(service, config.host, mount)
+    server = _uvicorn(create_app(service, config.host, mount), config)
     shown = ", ".join(service.collections.names)
     keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
     print(
@@ -32,15 +62,7 @@ def serve(config: ServeConfig, mount: Mount | None = None) -> None:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        limit_concurrency=MAX_CONNECTIONS,
-    )
+    server.run()
 
 
 class RunningServer:
@@ -51,17 +73,7 @@ class RunningServer:
     ) -> None:
         service = open_service(config, embedder)
         self.service = service
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(service, config.host, mount),
-                host=config.host,
-                port=config.port,
-                log_level="warning",
-                access_log=False,
-                timeout_keep_alive=KEEP_ALIVE_SECONDS,
-                limit_concurrency=MAX_CONNECTIONS,
-            )
-        )
+        self._server = _uvicorn(create_app(service, config.host, mount), config)
         self._thread = threading.Thread(target=self._server.run, name="rag-serve", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
