@@ -300,3 +300,25 @@ def test_a_stream_abandoned_by_its_client_gives_its_slot_back(tmp_path: Path) ->
         assert status == 200 and server.service.gate.running == 0
     finally:
         server.stop()
+
+
+@pytest.mark.model
+def test_real_model_answers_the_seeds_through_the_openai_client(
+    seeds_base: rag.KnowledgeBase, real_embedder: rag.Embedder
+) -> None:
+    server = rag.RunningServer(rag.ServeConfig({"seeds": seeds_base.folder}, port=0), embedder=real_embedder)
+    try:
+        api = openai.OpenAI(base_url=server.url + "/v1", api_key="unused-without-keys")
+        completion = api.chat.completions.create(
+            model="seeds",
+            messages=[
+                {"role": "user", "content": "Who hosted the multinational conference in Moscow on Nov. 9?"}
+            ],
+        )
+    finally:
+        server.stop()
+    extra = completion.model_extra or {}
+    assert extra["answered"] and extra["citations"]
+    for citation in extra["citations"]:
+        text = seeds_base.document(citation["document_id"]).text
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
