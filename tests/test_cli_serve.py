@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,9 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path, capsys: pytest.Captur
             capsys, "serve", "--model", "hashing-256", "--index", str(tmp_path / "index"), "--port", port
         )
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_other_commands_do_not_load_the_server_libraries() -> None:
+    code = "import sys, rag.cli.main; print(sorted({'fastapi', 'uvicorn', 'mcp'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"

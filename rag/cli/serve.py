@@ -7,16 +7,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.cli.options import add_llm_arguments, common_arguments, llm_settings, run_reporting_errors
 from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
-from rag.serve.app import Mount
 from rag.serve.limits import Limits
-from rag.serve.server import serve
 from rag.serve.service import ServeConfig
 from rag.settings import Settings, default_index_dir
+
+if TYPE_CHECKING:
+    from rag.serve.app import Mount
 
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -86,6 +87,13 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
 def run_serve(args: argparse.Namespace, mount: Mount | None = None) -> int:
     """rag serve: with --ui, becomes `python -m ui.mounted` (rag never imports the UI), which mounts it."""
     config = config_from(args)  # bad flags fail here, before any exec
+    try:
+        # Imported here, so the other commands work where the serve extra is not installed.
+        from rag.serve.server import serve
+    except ImportError as error:
+        raise SettingsError(
+            f"rag serve needs {error.name or 'its libraries'}: pip install 'verbatim-rag[serve]'"
+        ) from error
     if args.ui and mount is None:
         sys.stdout.flush()
         os.execv(sys.executable, [sys.executable, "-m", "ui.mounted", *args.argv[1:]])
