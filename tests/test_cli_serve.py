@@ -11,8 +11,8 @@ import pytest
 from conftest import build_collections
 
 import rag
-from rag.cli.main import main
-from rag.cli.serve import collection_folders
+from rag.cli.main import build_parser, main
+from rag.cli.serve import collection_folders, config_from
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -76,3 +76,17 @@ def test_other_commands_do_not_load_the_server_libraries() -> None:
     code = "import sys, rag.cli.main; print(sorted({'fastapi', 'uvicorn', 'mcp'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_started_with_an_llm_the_answers_default_to_the_llm_mode(tmp_path: Path) -> None:
+    parser = build_parser()
+    with_llm = parser.parse_args(
+        ["serve", "--index", str(tmp_path), "--llm-base-url", "http://127.0.0.1:9/v1"]
+    )
+    settings = config_from(with_llm).settings
+    assert settings is not None and settings.answer_mode == "llm"
+    chosen = parser.parse_args(
+        ["serve", "--index", str(tmp_path), "--llm-local", "m.gguf", "--answer-mode", "extractive"]
+    )
+    chosen_settings = config_from(chosen).settings
+    assert chosen_settings is not None and chosen_settings.answer_mode == "extractive"

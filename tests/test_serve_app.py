@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import Served, build_collections
+from conftest import ALPHA_TEXT, ScriptedChatModel, Served, build_collections
 
 import rag
+from rag.llm.server import start_server
 
 ALPHA_KEY = "alpha-reader-key-0001"
 BETA_KEY = "beta-reader-key-000001"
@@ -322,3 +323,29 @@ def test_real_model_answers_the_seeds_through_the_openai_client(
     for citation in extra["citations"]:
         text = seeds_base.document(citation["document_id"]).text
         assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_started_with_a_language_model_it_answers_in_llm_mode_with_verified_quotes(tmp_path: Path) -> None:
+    writer = ScriptedChatModel("The alpha harvest starts in September [1].")
+    llm = start_server(writer)
+    embedder = rag.HashingEmbedder(256)
+    folders = build_collections(tmp_path, embedder)
+    settings = rag.Settings(answer_mode="llm", llm_base_url=llm.base_url, llm_model="scripted")
+    config = rag.ServeConfig({"alpha": folders["alpha"]}, port=0, settings=settings)
+    server = rag.RunningServer(config, embedder=embedder)
+    try:
+        api = openai.OpenAI(base_url=server.url + "/v1", api_key="unused-without-keys")
+        chunks = list(
+            api.chat.completions.create(
+                model="alpha",
+                messages=[{"role": "user", "content": "When does the harvest start?"}],
+                stream=True,
+            )
+        )
+    finally:
+        server.stop()
+        llm.shutdown()
+    last = chunks[-1].model_extra or {}
+    assert writer.calls and last["answered"] and "September" in last["content"]
+    citation = last["citations"][0]
+    assert ALPHA_TEXT[citation["start"] : citation["end"]] == citation["quote"]
