@@ -26,6 +26,12 @@ def test_fusion_keeps_each_collections_best_high_and_sinks_unrelated_ones() -> N
     assert [p.collection for p in fused] == ["close", "close", "far", "close", "far"]
 
 
+def test_fusion_across_embedding_models_ignores_their_incomparable_cosines() -> None:
+    ranked = {"a": [passage(1, 0.9, "a1"), passage(2, 0.8, "a2")], "b": [passage(1, 0.1, "b1")]}
+    fused = fuse_collections(ranked, k=3, rrf_k=60, same_model=False)
+    assert [p.source for p in fused][2] == "a2"
+
+
 def test_fusion_without_dense_scores_interleaves_by_rank() -> None:
     ranked = {"a": [passage(1, None, "a1"), passage(2, None, "a2")], "b": [passage(1, None, "b1")]}
     assert [p.source for p in fuse_collections(ranked, k=3, rrf_k=60)][:2] in (["a1", "b1"], ["b1", "a1"])

@@ -28,17 +28,22 @@ def check_name(name: str) -> str:
     return name
 
 
-def fuse_collections(ranked: Mapping[str, Sequence[Passage]], k: int, rrf_k: int) -> list[Passage]:
+def fuse_collections(
+    ranked: Mapping[str, Sequence[Passage]], k: int, rrf_k: int, same_model: bool = True
+) -> list[Passage]:
     """One ranking of several collections' passages, each stamped with its collection.
 
     Reciprocal rank fusion of two rankings: each passage's rank inside its own collection, and
     its rank by dense (cosine) score across all of them, which is comparable between indexes
-    that share the embedding model. Each collection's best passage stays in the running, while
-    the rest of a collection that has nothing close to the question sinks below the others'.
+    that share the embedding model (`same_model`; otherwise only the first ranking counts).
+    Each collection's best passage stays in the running, while the rest of a collection that
+    has nothing close to the question sinks below the others'.
     """
     entries = [(name, passage) for name, passages in ranked.items() for passage in passages]
     fused = [1.0 / (rrf_k + passage.rank) for _, passage in entries]
-    with_dense = [index for index, (_, passage) in enumerate(entries) if passage.dense_score is not None]
+    with_dense = [
+        index for index, (_, passage) in enumerate(entries) if same_model and passage.dense_score is not None
+    ]
     with_dense.sort(key=lambda index: -float(entries[index][1].dense_score or 0.0))
     for position, index in enumerate(with_dense, start=1):
         fused[index] += 1.0 / (rrf_k + position)
@@ -95,7 +100,8 @@ class Collections:
         ranked = {name: self.base(name).search(query, k, mode) for name in names}
         if len(names) == 1:
             return [replace(passage, collection=names[0]) for passage in ranked[names[0]]]
-        return fuse_collections(ranked, k, first.settings.rrf_k)
+        same_model = len({self.base(name).model_name for name in names}) == 1
+        return fuse_collections(ranked, k, first.settings.rrf_k, same_model)
 
     def ask_stream(
         self,
