@@ -102,6 +102,7 @@ def citation_json(citation: Citation) -> dict[str, Any]:
         "source": citation.source,
         "title": citation.title,
         "page": citation.page,
+        "location": citation.location,
         "document_id": citation.quote.document_id,
         "start": citation.start,
         "end": citation.end,
