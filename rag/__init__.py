@@ -16,12 +16,15 @@ if TYPE_CHECKING:
     from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
     from rag.errors import (
         DocumentError,
+        IndexDamagedError,
         IndexLockedError,
         IndexMismatchError,
+        IndexNotFoundError,
         ModelLoadError,
         NotFoundError,
         RagError,
         SettingsError,
+        StorageError,
     )
     from rag.evaluation.datasets import beir_items as read_beir_corpus
     from rag.evaluation.metrics import answer_contains, refusal_scores
@@ -90,7 +93,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "EvalResult": ("rag.evaluation.runner", "EvalResult"),
     "FileResult": ("rag.types", "FileResult"),
     "HashingEmbedder": ("rag.embedding", "HashingEmbedder"),
+    "IndexDamagedError": ("rag.errors", "IndexDamagedError"),
     "IndexLockedError": ("rag.errors", "IndexLockedError"),
+    "IndexNotFoundError": ("rag.errors", "IndexNotFoundError"),
     "IndexMismatchError": ("rag.errors", "IndexMismatchError"),
     "IngestProgress": ("rag.types", "IngestProgress"),
     "IngestProgressBar": ("rag.display", "IngestProgressBar"),
@@ -111,6 +116,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SentenceTransformerEmbedder": ("rag.embedding", "SentenceTransformerEmbedder"),
     "Settings": ("rag.settings", "Settings"),
     "SettingsError": ("rag.errors", "SettingsError"),
+    "StorageError": ("rag.errors", "StorageError"),
     "TextItem": ("rag.types", "TextItem"),
     "build_vector_index": ("rag.storage.vectors", "build_index"),
     "chat_model_for": ("rag.llm.factory", "chat_model_for"),
@@ -164,8 +170,10 @@ __all__ = [
     "EvalResult",
     "FileResult",
     "HashingEmbedder",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexMismatchError",
+    "IndexNotFoundError",
     "IngestProgress",
     "IngestProgressBar",
     "IngestReport",
@@ -189,6 +197,7 @@ __all__ = [
     "ServeLimits",
     "Settings",
     "SettingsError",
+    "StorageError",
     "TextItem",
     "answer_contains",
     "build_vector_index",

@@ -29,3 +29,15 @@ class NotFoundError(RagError):
 
 class SettingsError(RagError, ValueError):
     """A setting has a value Verbatim cannot use (from code, flags or RAG_* variables)."""
+
+
+class IndexNotFoundError(NotFoundError):
+    """A read command named a folder that holds no index (only ingest creates one)."""
+
+
+class IndexDamagedError(RagError):
+    """A file of the index is damaged; `rag check` says what, `rag check --repair` fixes derived data."""
+
+
+class StorageError(RagError):
+    """The disk refused: full, read-only, or an I/O error."""

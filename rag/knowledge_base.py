@@ -9,7 +9,7 @@ from typing import Any
 
 from rag.answer.asking import answer_stream
 from rag.embedding import Embedder, make_embedder
-from rag.errors import NotFoundError, RagError
+from rag.errors import IndexDamagedError, NotFoundError, RagError
 from rag.ingest.pipeline import Ingestor
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
@@ -30,7 +30,7 @@ from rag.types import Answer, Document, IngestReport, Passage, ProgressCallback,
 def open_index(
     path: str | Path | None = None, settings: Settings | None = None, embedder: Embedder | None = None
 ) -> KnowledgeBase:
-    """Open the index folder at path (RAG_INDEX or ./index by default), creating it when missing."""
+    """Open the index folder at path (RAG_INDEX or ./index by default); only ingest creates one."""
     return KnowledgeBase(Path(path) if path is not None else default_index_dir(), settings, embedder)
 
 
@@ -42,17 +42,33 @@ class KnowledgeBase:
     ) -> None:
         if folder.exists() and not folder.is_dir():
             raise RagError(f"{folder} is a file, not an index folder")
-        folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self.store = Store(folder)
-        self.settings = self._resolve(settings or Settings.from_env(), embedder)
+        # Nothing is written here: a missing index is created by the first ingest.
+        self._store = Store(folder) if Store.exists_in(folder) else None
+        recorded = self._store.manifest() if self._store is not None else {}
+        self.settings = self._resolve(settings or Settings.from_env(), embedder, recorded)
         self.embedder = embedder or make_embedder(self.model_name, self.settings.batch_size)
-        recorded = self.store.manifest()
-        self._dimension = int(recorded["dimension"]) if "dimension" in recorded else None
+        self._dimension = _recorded_dimension(recorded, folder)
         self._vectors: VectorIndex | None = None
 
-    def _resolve(self, settings: Settings, embedder: Embedder | None) -> Settings:
-        recorded = self.store.manifest()
+    @property
+    def exists(self) -> bool:
+        """Whether the folder holds an index yet (the first ingest creates it)."""
+        return self._store is not None
+
+    @property
+    def store(self) -> Store:
+        """The index's SQLite store; a missing index is a one-line error."""
+        if self._store is None:
+            self._store = Store(self.folder)  # raises IndexNotFoundError, unless made meanwhile
+        return self._store
+
+    def create(self) -> None:
+        """Create the index folder and its empty database if they do not exist yet."""
+        if self._store is None:
+            self._store = Store.create(self.folder)
+
+    def _resolve(self, settings: Settings, embedder: Embedder | None, recorded: dict[str, str]) -> Settings:
         model = settings.embedding_model or (embedder.name if embedder else None)
         resolved = settings.replace(
             embedding_model=model or recorded.get("embedding_model") or DEFAULT_MODEL,
@@ -104,6 +120,7 @@ class KnowledgeBase:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """Hold the index's write lock; a second writer fails at once instead of waiting."""
+        self.create()
         with write_lock(self.folder):
             manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
             self.store.check_or_write_manifest(manifest)
@@ -236,10 +253,26 @@ class KnowledgeBase:
 
     def close(self) -> None:
         """Release this thread's database connection."""
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
+    if "dimension" not in recorded:
+        return None
+    try:
+        dimension = int(recorded["dimension"])
+    except ValueError:
+        dimension = 0
+    if dimension < 1:
+        raise IndexDamagedError(
+            f"the manifest of {folder} records dimension {recorded['dimension']!r};"
+            f" run `rag check --index {folder}`"
+        )
+    return dimension

@@ -74,8 +74,10 @@ def test_ingest_of_only_bad_files_exits_non_zero(tmp_path: Path, capsys: pytest.
 
 
 def test_console_script_runs_as_a_module(tmp_path: Path) -> None:
+    index = str(tmp_path / "i")
+    subprocess.run([sys.executable, "-m", "rag", "ingest", "--index", index, *FAKE, str(tmp_path / "i")])
     result = subprocess.run(
-        [sys.executable, "-m", "rag", "ask", "hello?", "--index", str(tmp_path / "i"), *FAKE],
+        [sys.executable, "-m", "rag", "ask", "hello?", "--index", index, *FAKE],
         capture_output=True,
         text=True,
         timeout=120,

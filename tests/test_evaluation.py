@@ -222,11 +222,13 @@ def test_missing_sources_become_unanswerable(tmp_path: Path, fake_embedder: rag.
     assert [row["answerable"] for row in results["rows"]] == [True, False]
 
 
-def test_empty_index_is_a_clear_error(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+def test_empty_or_missing_index_is_a_clear_error(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
+    config = rag.EvalConfig(seeds_like_questions(tmp_path), index=tmp_path / "idx")
+    with pytest.raises(rag.NotFoundError, match="no index"):
+        rag.evaluate(config, embedder=fake_embedder)
+    rag.open(tmp_path / "idx", embedder=fake_embedder).ingest([])
     with pytest.raises(EvalDataError, match="empty"):
-        rag.evaluate(
-            rag.EvalConfig(seeds_like_questions(tmp_path), index=tmp_path / "idx"), embedder=fake_embedder
-        )
+        rag.evaluate(config, embedder=fake_embedder)
 
 
 @pytest.mark.model

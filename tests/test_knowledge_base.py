@@ -104,8 +104,20 @@ def test_question_the_documents_cannot_answer_is_refused(
 
 
 def test_empty_index_refuses_with_a_notice(fake_base: rag.KnowledgeBase) -> None:
+    fake_base.ingest([])
     answer = fake_base.ask("Anything at all?")
     assert not answer.answered and answer.notice
+
+
+def test_reading_a_missing_index_is_a_one_line_error_and_writes_nothing(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
+    folder = tmp_path / "typo" / "index"
+    with rag.open(folder, embedder=fake_embedder) as base:
+        for read in (lambda: base.ask("tea?"), base.stats, base.documents, lambda: base.search("tea")):
+            with pytest.raises(rag.NotFoundError, match=r"no index at .*rag ingest"):
+                read()
+    assert not (tmp_path / "typo").exists()
 
 
 def test_empty_question_is_a_clear_error(fake_base: rag.KnowledgeBase) -> None:

@@ -20,6 +20,10 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
     for folder in docs:
         if not folder.exists():
             raise rag.NotFoundError(f"--docs {folder} does not exist; give a folder of documents")
+    if not base.exists:
+        # The UI adds documents, so it may start a new index; say so in case the folder is a typo.
+        print(f"Creating a new, empty index at {index}", file=sys.stderr, flush=True)
+        base.create()
     if docs:
         print(f"Indexing {', '.join(map(str, docs))} into {index} …", file=sys.stderr, flush=True)
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from rag.errors import IndexLockedError
+from rag.errors import IndexLockedError, StorageError
 
 LOCK_NAME = ".write.lock"
 
@@ -22,6 +22,10 @@ def write_lock(folder: Path) -> Iterator[None]:
     except Timeout:
         raise IndexLockedError(
             f"another process is writing to {folder}; wait for it to finish and retry"
+        ) from None
+    except OSError as error:
+        raise StorageError(
+            f"cannot write to {folder} ({error.strerror}): searching works, adding or removing documents does not"
         ) from None
     try:
         yield

@@ -91,3 +91,7 @@ def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> Non
             f"index {folder} has format version 1 and could not be upgraded to {FORMAT_VERSION}"
             f" ({error}): open it once with write access, or rebuild it"
         ) from error
+
+
+# A folder's database is ours when it has these tables; anything else belongs to another program.
+OWN_TABLES = frozenset({"manifest", "documents", "chunks", "chunks_fts"})

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexMismatchError, NotFoundError
-from rag.storage.schema import FORMAT_VERSION, create_or_upgrade
+from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
+from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
+from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
 from rag.types import Chunk, Document, Location, TextSpan, document_id
-
-DATABASE_NAME = "rag.sqlite"
 
 
 @dataclass(frozen=True)
@@ -64,21 +65,90 @@ class ChunkRecord:
 
 
 class Store:
-    """One SQLite database per index folder; WAL so readers see whole committed documents."""
+    """One SQLite database per index folder; WAL so readers see whole committed documents.
+
+    Opening never writes: only `Store.create` (used by ingest) makes a database, and a
+    read-only folder is opened read-only, so a shared index can still be searched.
+    """
 
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.path = folder / DATABASE_NAME
         self._local = threading.local()
-        create_or_upgrade(self._connect(), self.path.parent)
+        if not self.exists_in(folder):
+            raise IndexNotFoundError(
+                f"no index at {folder}: create one with `rag ingest FILES --index {folder}`"
+            )
+        self.read_only = not (os.access(self.path, os.W_OK) and os.access(folder, os.W_OK))
+        self._check_is_index()
+        if not self.read_only:
+            self._upgrade()
+
+    @staticmethod
+    def exists_in(folder: Path) -> bool:
+        """Whether the folder holds a database (an empty file is what a crash at creation leaves)."""
+        path = folder / DATABASE_NAME
+        return path.is_file() and path.stat().st_size > 0
+
+    @classmethod
+    def create(cls, folder: Path) -> Store:
+        """Open the index in `folder`, creating the folder and an empty database when missing."""
+        path = folder / DATABASE_NAME
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not cls.exists_in(folder):
+                connection = sqlite3.connect(path, isolation_level=None)
+                try:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    create_or_upgrade(connection, folder)
+                finally:
+                    connection.close()
+        except sqlite3.Error as error:
+            raise storage_error(error, folder) from error
+        except OSError as error:
+            raise StorageError(
+                f"cannot create an index in {folder} ({error.strerror}); choose another folder"
+            ) from error
+        return cls(folder)
+
+    @translated
+    def _check_is_index(self) -> None:
+        tables = {row[0] for row in self._connect().execute("SELECT name FROM sqlite_master")}
+        if not tables >= OWN_TABLES:
+            self.close()
+            raise IndexMismatchError(
+                f"{self.path} is not a Verbatim index (another program's database?);"
+                " choose another --index folder"
+            )
+
+    @translated
+    def _upgrade(self) -> None:
+        """Bring an index of an older format up to date (nothing to do for a current one)."""
+        create_or_upgrade(self._connect(), self.folder)
 
     def _connect(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            connection = self._open_read_only() if self.read_only else self._open_read_write()
             self._local.connection = connection
+        return connection
+
+    def _open_read_write(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        uri = self.path.absolute().as_uri()
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # WAL readers need a -shm file they can write; on a read-only folder without one,
+            # read the file as it is (no writer can be running there).
+            connection.close()
+            connection = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
         return connection
 
     def close(self) -> None:
@@ -90,21 +160,21 @@ class Store:
 
     # -- manifest ---------------------------------------------------------------------------
 
+    @translated
     def manifest(self) -> dict[str, str]:
         """All manifest entries."""
         rows = self._connect().execute("SELECT key, value FROM manifest").fetchall()
         return dict(rows)
 
+    @translated
     def check_or_write_manifest(self, expected: dict[str, str]) -> None:
         """Record the manifest of a new index, or fail if an existing one differs."""
-        connection = self._connect()
         current = self.manifest()
         if not current.get("format_version"):
-            connection.execute("BEGIN IMMEDIATE")
-            for key, value in {"format_version": str(FORMAT_VERSION), **expected}.items():
-                connection.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", (key, value))
-            connection.execute("INSERT OR IGNORE INTO manifest VALUES ('generation', '0')")
-            connection.execute("COMMIT")
+            with self._transaction() as connection:
+                for key, value in {"format_version": str(FORMAT_VERSION), **expected}.items():
+                    connection.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", (key, value))
+                connection.execute("INSERT OR IGNORE INTO manifest VALUES ('generation', '0')")
             return
         if current["format_version"] != str(FORMAT_VERSION):
             raise IndexMismatchError(
@@ -118,6 +188,7 @@ class Store:
                     f"not {value!r}: use the same setting, or ingest into a new index folder"
                 )
 
+    @translated
     def generation(self) -> int:
         """Counter bumped by every committed change; the FAISS file is tagged with it."""
         row = self._connect().execute("SELECT value FROM manifest WHERE key='generation'").fetchone()
@@ -125,12 +196,28 @@ class Store:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def put_document(self, document: NewDocument) -> str:
-        """Insert or replace a document and its chunks in one transaction; return its id."""
-        identifier = document_id(document.text)
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole or rolled back whole."""
         connection = self._connect()
         connection.execute("BEGIN IMMEDIATE")
         try:
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException:
+            # After some errors (a full disk) SQLite has already rolled back: a second
+            # ROLLBACK would replace the real error with "no transaction is active".
+            if connection.in_transaction:
+                with suppress(sqlite3.Error):  # the original error says more
+                    connection.execute("ROLLBACK")
+            raise
+
+    @translated
+    def put_document(self, document: NewDocument) -> str:
+        """Insert or replace a document and its chunks in one transaction; return its id."""
+        identifier = document_id(document.text)
+        vectors = np.ascontiguousarray(document.vectors, dtype=np.float32)
+        with self._transaction() as connection:
             connection.execute("DELETE FROM documents WHERE source = ?", (document.source,))
             cursor = connection.execute(
                 "INSERT INTO documents (id, source, title, text, metadata, page_starts,"
@@ -147,7 +234,6 @@ class Store:
                 ),
             )
             key = cursor.lastrowid
-            vectors = np.ascontiguousarray(document.vectors, dtype=np.float32)
             search_texts = document.search_texts or [span.text for span in document.spans]
             connection.executemany(
                 "INSERT INTO chunks (document_key, start, end, text, vector, search_text)"
@@ -169,33 +255,21 @@ class Store:
                 [(key, location.start, location.label) for location in document.locations],
             )
             self._bump_generation(connection)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
         return identifier
 
+    @translated
     def remove_document(self, source: str) -> int:
         """Delete a document and its chunks; return how many chunks went."""
-        connection = self._connect()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT key, (SELECT count(*) FROM chunks WHERE document_key = documents.key)"
                 " FROM documents WHERE source = ?",
                 (source,),
             ).fetchone()
             if row is None:
-                connection.execute("ROLLBACK")
                 raise NotFoundError(f"no document with source {source!r} in the index")
             connection.execute("DELETE FROM documents WHERE key = ?", (row[0],))
             self._bump_generation(connection)
-            connection.execute("COMMIT")
-        except NotFoundError:
-            raise
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
         return int(row[1])
 
     @staticmethod
@@ -204,15 +278,18 @@ class Store:
 
     # -- reads ------------------------------------------------------------------------------
 
+    @translated
     def content_hashes(self) -> dict[str, str]:
         """Map of source to the hash of the file content it was ingested from."""
         return dict(self._connect().execute("SELECT source, content_hash FROM documents"))
 
+    @translated
     def sources(self) -> list[str]:
         """All document sources, sorted."""
         rows = self._connect().execute("SELECT source FROM documents ORDER BY source")
         return [row[0] for row in rows]
 
+    @translated
     def documents(self) -> list[DocumentInfo]:
         """All documents with sizes and chunk counts, sorted by source."""
         rows = self._connect().execute(
@@ -222,6 +299,7 @@ class Store:
         )
         return [DocumentInfo(*row) for row in rows]
 
+    @translated
     def document(self, document_id: str) -> Document:
         """The full document with the given id (or source)."""
         row = (
@@ -248,6 +326,7 @@ class Store:
             locations=tuple(map(Location._make, locations)),
         )
 
+    @translated
     def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
         """Chunks by id, with their document's source, title and pages."""
         if not chunk_ids:
@@ -273,12 +352,22 @@ class Store:
 
     def iter_vectors(self, dimension: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (row_ids, vectors) batches of every stored chunk vector."""
-        cursor = self._connect().execute("SELECT id, vector FROM chunks ORDER BY id")
-        while rows := cursor.fetchmany(batch):
-            row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-            vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-            yield row_ids, vectors.reshape(len(rows), dimension)
+        try:
+            cursor = self._connect().execute("SELECT id, vector FROM chunks ORDER BY id")
+            while rows := cursor.fetchmany(batch):
+                bad = next((row[0] for row in rows if len(row[1]) != dimension * 4), None)
+                if bad is not None:
+                    raise IndexDamagedError(
+                        f"the vector of chunk {bad} in {self.path} is not {dimension} numbers long;"
+                        f" run `rag check --index {self.folder}`"
+                    )
+                row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+                vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+                yield row_ids, vectors.reshape(len(rows), dimension)
+        except sqlite3.Error as error:
+            raise storage_error(error, self.folder) from error
 
+    @translated
     def lexical_search(self, match_expression: str, limit: int) -> list[tuple[int, float]]:
         """(chunk id, bm25 score, higher is better) for an FTS5 MATCH expression."""
         rows = self._connect().execute(
@@ -288,6 +377,7 @@ class Store:
         )
         return [(int(row[0]), float(row[1])) for row in rows]
 
+    @translated
     def counts(self) -> tuple[int, int]:
         """Number of documents and of chunks."""
         connection = self._connect()

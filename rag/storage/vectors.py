@@ -1,7 +1,9 @@
-"""The FAISS index: derived from SQLite, saved atomically, rebuilt when missing or stale."""
+"""The FAISS index: derived from SQLite, saved atomically with a checksum, rebuilt when missing,
+stale or damaged."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.errors import StorageError
 from rag.storage.store import Store
 
 if TYPE_CHECKING:
@@ -91,16 +94,20 @@ class VectorIndex:
         self.sync(store, save=True)
 
     def _load(self, generation: int) -> faiss.Index | None:
-        path, meta_path = self.folder / VECTORS_NAME, self.folder / VECTORS_META_NAME
-        try:
-            meta = json.loads(meta_path.read_text())
-            if meta.get("generation") != generation or meta.get("dimension") != self.dimension:
-                return None
-            index = _faiss().read_index(str(path))
-        except (OSError, ValueError, RuntimeError):
-            # Missing, stale or unreadable: SQLite holds everything needed to rebuild.
+        """The saved index if it is whole and current; None (rebuild from SQLite) otherwise."""
+        meta = read_meta(self.folder)
+        if meta.get("generation") != generation or meta.get("dimension") != self.dimension:
             return None
-        return index if index.d == self.dimension else None
+        data = read_checked(self.folder, meta)
+        if data is None:
+            return None
+        try:
+            index = _faiss().deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except (RuntimeError, ValueError):
+            return None
+        if index.d != self.dimension or index.ntotal != meta.get("count"):
+            return None
+        return index
 
     def _rebuild(self, store: Store) -> faiss.Index:
         _, chunk_count = store.counts()
@@ -110,9 +117,48 @@ class VectorIndex:
         return index
 
     def _save(self, index: faiss.Index, generation: int) -> None:
-        _atomic_write(self.folder / VECTORS_NAME, _faiss().serialize_index(index).tobytes())
-        meta = {"generation": generation, "dimension": self.dimension, "count": int(index.ntotal)}
-        _atomic_write(self.folder / VECTORS_META_NAME, json.dumps(meta).encode())
+        data = _faiss().serialize_index(index).tobytes()
+        meta = {
+            "generation": generation,
+            "dimension": self.dimension,
+            "count": int(index.ntotal),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        try:
+            _atomic_write(self.folder / VECTORS_NAME, data)
+            _atomic_write(self.folder / VECTORS_META_NAME, json.dumps(meta).encode())
+        except OSError as error:
+            raise StorageError(
+                f"could not write {self.folder / VECTORS_NAME} ({error.strerror}); the documents are"
+                " saved and the vector file is rebuilt next time: free some space"
+            ) from error
+
+    def rebuild_file(self, store: Store) -> int:
+        """Rebuild the vector file from SQLite and save it; return how many vectors it holds."""
+        with self._lock:
+            generation = store.generation()
+            index = self._rebuild(store)
+            self._save(index, generation)
+            self._index, self._generation = index, generation
+            return int(index.ntotal)
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """vectors.json: the generation, dimension, count and checksum of vectors.faiss ({} if unreadable)."""
+    try:
+        meta = json.loads((folder / VECTORS_META_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def read_checked(folder: Path, meta: dict[str, Any]) -> bytes | None:
+    """The bytes of vectors.faiss when their sha256 is the recorded one, else None."""
+    try:
+        data = (folder / VECTORS_NAME).read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == meta.get("sha256") else None
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
