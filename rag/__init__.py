@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from rag.serve.server import RunningServer
     from rag.serve.service import ServeConfig
     from rag.settings import DEFAULT_MODEL, Settings, default_index_dir
+    from rag.storage.integrity import IndexCheck, check_index
     from rag.storage.store import DocumentInfo
     from rag.storage.vectors import build_index as build_vector_index
     from rag.types import (
@@ -97,6 +98,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "IndexLockedError": ("rag.errors", "IndexLockedError"),
     "IndexNotFoundError": ("rag.errors", "IndexNotFoundError"),
     "IndexMismatchError": ("rag.errors", "IndexMismatchError"),
+    "IndexCheck": ("rag.storage.integrity", "IndexCheck"),
     "IngestProgress": ("rag.types", "IngestProgress"),
     "IngestProgressBar": ("rag.display", "IngestProgressBar"),
     "IngestReport": ("rag.types", "IngestReport"),
@@ -120,6 +122,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TextItem": ("rag.types", "TextItem"),
     "build_vector_index": ("rag.storage.vectors", "build_index"),
     "chat_model_for": ("rag.llm.factory", "chat_model_for"),
+    "check_index": ("rag.storage.integrity", "check_index"),
     "check_content_matches_type": ("rag.ingest.loaders", "check_content_matches_type"),
     "compare_eval_results": ("rag.evaluation.report", "compare_eval_results"),
     "default_index_dir": ("rag.settings", "default_index_dir"),
@@ -170,6 +173,7 @@ __all__ = [
     "EvalResult",
     "FileResult",
     "HashingEmbedder",
+    "IndexCheck",
     "IndexDamagedError",
     "IndexLockedError",
     "IndexMismatchError",
@@ -203,6 +207,7 @@ __all__ = [
     "build_vector_index",
     "chat_model_for",
     "check_content_matches_type",
+    "check_index",
     "check_upload",
     "compare_eval_results",
     "default_index_dir",

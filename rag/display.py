@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
 
@@ -9,6 +10,9 @@ from tqdm import tqdm
 
 from rag.types import IngestProgress
 
+# C0 and C1 control characters (newlines too): in a file name they would move the cursor,
+# recolour the terminal or forge extra output lines.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # A terminal redraws in place; a log file (CI, a pipe) gets a line now and then, not a flood.
 TERMINAL_REDRAW_SECONDS = 0.2
 LOG_REDRAW_SECONDS = 5.0
@@ -22,6 +26,13 @@ def format_bytes(size: float) -> str:
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def printable(text: str, keep: str = "") -> str:
+    """Text safe to print on a terminal: control characters not in keep shown as escapes (\\n, \\x1b)."""
+    return _CONTROL.sub(
+        lambda match: match.group() if match.group() in keep else repr(match.group())[1:-1], text
+    )
 
 
 class ProgressBar:

@@ -14,6 +14,7 @@ import numpy as np
 
 from rag.errors import ModelLoadError
 from rag.settings import DEFAULT_MODEL
+from rag.terms import without_surrogates
 
 _BUNDLED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -73,7 +74,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._load().encode(
-            list(texts),
+            [without_surrogates(text) for text in texts],  # the tokenizer raises TypeError on them
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,10 +22,14 @@ from rag.settings import (
     Settings,
     default_index_dir,
 )
+from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
 from rag.storage.store import DocumentInfo, Store
 from rag.storage.vectors import VectorIndex
+from rag.terms import without_surrogates
 from rag.types import Answer, Document, IngestReport, Passage, ProgressCallback, TextItem
+
+MAX_K = 1000
 
 
 def open_index(
@@ -165,9 +170,9 @@ class KnowledgeBase:
         sources = self.store.sources()
         if source in sources:
             return source
-        absolute = str(Path(source).resolve())
-        if absolute in sources:
-            return absolute
+        for absolute in (os.path.abspath(source), str(Path(source).resolve())):
+            if absolute in sources:
+                return absolute
         matches = [name for name in sources if name.endswith("/" + source.lstrip("/"))]
         if len(matches) == 1:
             return matches[0]
@@ -180,11 +185,13 @@ class KnowledgeBase:
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The k passages most related to the query (hybrid, dense or lexical retrieval)."""
         mode = mode or self.settings.retrieval_mode
+        if k is not None and not 1 <= k <= MAX_K:
+            raise RagError(f"k (the number of passages) must be between 1 and {MAX_K}, not {k}")
         if mode not in RETRIEVAL_MODES:
             raise RagError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
         if self.store.counts()[1] == 0:
             return []
-        return self.retriever.search(query, k or self.settings.top_k, mode)
+        return self.retriever.search(without_surrogates(query), k or self.settings.top_k, mode)
 
     def ask(
         self,
@@ -250,6 +257,17 @@ class KnowledgeBase:
             return "empty"
         self.vectors.sync(self.store)
         return self.vectors.kind
+
+    def check(self, repair: bool = False) -> IndexCheck:
+        """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
+        if not repair:
+            return check_index(self.folder)
+        with write_lock(self.folder):
+            result = check_index(self.folder, repair=True, embed=self.embedder.embed)
+            if result.repaired:
+                self._vectors = None
+                self.vectors.save(self.store)
+        return result
 
     def close(self) -> None:
         """Release this thread's database connection."""

@@ -93,3 +93,46 @@ def test_bad_settings_are_user_errors_not_tracebacks(
         capsys, "ingest", str(docs), "--index", str(tmp_path / "i"), *FAKE, "--chunk-size", "10"
     )
     assert code == 2 and "chunk_size" in err
+
+
+def test_lone_surrogate_in_a_question_is_not_a_traceback(tmp_path: Path, docs: Path) -> None:
+    index = str(tmp_path / "index")
+    assert main(["ingest", str(docs), "--index", index, *FAKE]) == 0
+    # An undecodable byte in argv arrives as a lone surrogate (surrogateescape).
+    argv = [sys.executable, "-m", "rag", "ask", b"green tea\xff?", "--index", index, *FAKE]
+    result = subprocess.run(argv, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr and b"Camellia" in result.stdout
+
+
+def test_negative_k_is_a_one_line_error(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = str(tmp_path / "index")
+    run(capsys, "ingest", str(docs), "--index", index, *FAKE)
+    for command in ("ask", "search"):
+        code, out, err = run(capsys, command, "tea", "-k", "-3", "--index", index, *FAKE, "--json")
+        assert code == 2 and err.startswith("error: k ") and err.count("\n") == 1 and not out
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback(tmp_path: Path, docs: Path) -> None:
+    index = str(tmp_path / "index")
+    assert main(["ingest", str(docs), "--index", index, *FAKE]) == 0
+    argv = [sys.executable, "-m", "rag", "stats", "--documents", "--index", index, *FAKE]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # like `rag stats | head` once head has exited
+    error = process.stderr.read()
+    process.wait(120)
+    assert b"Traceback" not in error and b"BrokenPipe" not in error
+
+
+def test_control_characters_in_file_names_are_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "red\x1b[31mname\nforged: line.txt").write_bytes(b"")
+    code, out, _ = run(capsys, "ingest", str(folder), "--index", str(tmp_path / "index"), *FAKE)
+    assert code == 1 and "\x1b" not in out
+    assert "\\x1b[31mname\\nforged: line.txt" in out and len(out.strip().splitlines()) == 2

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag
@@ -229,3 +231,20 @@ def test_pdf_citations_name_their_page(fake_base: rag.KnowledgeBase, tmp_path: P
     citation = answer.citations[0]
     assert citation.page == 2 and "Etna" in citation.quote.text
     assert_quotes_are_verbatim(fake_base, answer)
+
+
+class SurrogateRejectingEmbedder(rag.HashingEmbedder):
+    """Like the real model's tokenizer, which raises TypeError on a lone surrogate."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if any(any("\ud800" <= c <= "\udfff" for c in text) for text in texts):
+            raise TypeError("TextEncodeInput must be Union[TextInputSequence, ...]")
+        return super().embed(texts)
+
+
+def test_lone_surrogate_in_a_question_is_answered_not_a_type_error(tmp_path: Path) -> None:
+    with rag.open(tmp_path / "index", embedder=SurrogateRejectingEmbedder(256)) as base:
+        base.ingest([write_corpus(tmp_path / "docs")])
+        answer = base.ask("Where is Mount Etna \udcff?")
+        assert answer.answered and "Sicily" in answer.text
+        assert base.search("Etna \udcff", k=1)[0].source.endswith("volcanoes.md")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -30,7 +31,7 @@ def keep_uploads(
     """Copy accepted uploads into the uploads folder: (kept paths, refused (name, reason), names)."""
     named = [(Path(file).name, Path(file)) for file in files]
     kept, refused = rag.keep_uploads(named, uploads, max_bytes)
-    names = {str(target.resolve()): target.name for target in kept}
+    names = {os.path.abspath(target): target.name for target in kept}
     return kept, refused, names
 
 

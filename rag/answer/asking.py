@@ -19,6 +19,7 @@ from rag.llm.base import LLMError
 from rag.llm.factory import chat_model_for
 from rag.search.rewrite import rewrite_query
 from rag.settings import ANSWER_MODES, Settings
+from rag.terms import without_surrogates
 from rag.types import Answer, Document, Passage
 
 EMPTY_INDEX_NOTICE = "The index is empty: ingest some documents first."
@@ -42,6 +43,7 @@ def answer_stream(
     `search` maps the retrieval query to ranked passages; `is_empty` says whether there is
     nothing at all to search, which the refusal then explains.
     """
+    question = without_surrogates(question)  # from undecodable terminal bytes; tokenizers refuse them
     if not question.strip():
         raise RagError("the question is empty")
     answer_mode = answer_mode or settings.answer_mode

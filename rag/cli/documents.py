@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.cli.options import open_from, print_json
-from rag.display import IngestProgressBar, format_bytes
+from rag.display import IngestProgressBar, format_bytes, printable
 from rag.types import IngestReport
 
 
@@ -53,9 +53,9 @@ def format_report(report: IngestReport) -> str:
     ]
     for result in report.files:
         if result.status in ("failed", "skipped"):
-            lines.append(f"  {result.status}: {result.source}: {result.reason}")
+            lines.append(f"  {result.status}: {printable(result.source)}: {printable(result.reason)}")
         for warning in result.warnings:
-            lines.append(f"  warning: {result.source}: {warning}")
+            lines.append(f"  warning: {printable(result.source)}: {printable(warning)}")
     return "\n".join(lines)
 
 
@@ -64,7 +64,7 @@ def run_remove(args: argparse.Namespace) -> int:
     with open_from(args) as base:
         source = base.resolve_source(args.source)
         chunks = base.remove(source)
-    print(f"removed {source} ({chunks} chunks)")
+    print(f"removed {printable(source)} ({chunks} chunks)")
     return 0
 
 
@@ -78,7 +78,7 @@ def run_stats(args: argparse.Namespace) -> int:
         print_json(stats | ({"documents_list": listed} if args.documents else {}))
         return 0
     for key, value in stats.items():
-        print(f"{key:>16}: {value}")
+        print(f"{key:>16}: {printable(str(value))}")
     for info in documents:
-        print(f"  {info.source}  ({info.chunks} chunks, {format_bytes(info.size_bytes)})")
+        print(f"  {printable(info.source)}  ({info.chunks} chunks, {format_bytes(info.size_bytes)})")
     return 0

@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rag.cli import documents, evaluate, query, serve, ui
+from rag.cli import check, documents, evaluate, query, serve, ui
 from rag.cli.options import common_arguments, run_reporting_errors
 
 # The command groups, in the order their subcommands are listed by `rag --help`.
-GROUPS = (documents, query, evaluate, ui, serve)
+GROUPS = (documents, query, check, evaluate, ui, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

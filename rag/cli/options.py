@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rag.display import printable
 from rag.errors import RagError
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.settings import ANSWER_MODES, Settings
@@ -27,13 +29,20 @@ def common_arguments() -> argparse.ArgumentParser:
 def run_reporting_errors(run: Callable[[], int]) -> int:
     """Run a command; an error the user can fix prints one `error:` line and returns 2."""
     try:
-        return int(run())
+        code = int(run())
+        sys.stdout.flush()
+        return code
     except RagError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `rag stats | head`: the reader has gone, as with any Unix tool that is not an error worth
+        # a traceback. Point stdout at /dev/null so the exit flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def add_llm_arguments(parser: argparse.ArgumentParser) -> None:

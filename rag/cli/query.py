@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rag.cli.options import add_llm_arguments, llm_settings, open_from, print_json
+from rag.display import printable
 from rag.settings import RETRIEVAL_MODES
 from rag.types import Answer, Passage
 
@@ -41,19 +42,19 @@ def print_streamed(answers: Iterator[Answer]) -> Answer:
     answer: Answer | None = None
     for answer in answers:
         if answer.text.startswith(printed):
-            sys.stdout.write(answer.text[len(printed) :])
+            sys.stdout.write(printable(answer.text[len(printed) :], keep="\n\t"))
             sys.stdout.flush()
             printed = answer.text
     assert answer is not None, "ask_stream yields at least one answer"
     print()
     if printed != answer.text:
-        print(f"Verified answer: {answer.text}")
+        print(f"Verified answer: {printable(answer.text, keep=chr(10))}")
     return answer
 
 
 def format_answer(answer: Answer, with_text: bool = True) -> str:
     """The answer, its citations, unsupported sentences, and (for a refusal) the closest passages."""
-    lines = [answer.text] if with_text else []
+    lines = [printable(answer.text, keep="\n\t")] if with_text else []
     lines.extend(f"(unsupported: {item.text})" for item in answer.sentences if not item.is_supported)
     if answer.notice:
         lines.append(answer.notice)
@@ -62,9 +63,9 @@ def format_answer(answer: Answer, with_text: bool = True) -> str:
     for citation in answer.citations:
         place = f", {citation.place}" if citation.place else ""
         # An LLM answer paraphrases, so show the verbatim quote each [n] rests on.
-        quote = f": “{citation.quote.text}”" if answer.mode == "llm" else ""
+        quote = f": “{printable(citation.quote.text, keep=chr(10))}”" if answer.mode == "llm" else ""
         lines.append(
-            f"[{citation.number}] {citation.source}{place}, characters {citation.start}-{citation.end}{quote}"
+            f"[{citation.number}] {printable(citation.source)}{place}, characters {citation.start}-{citation.end}{quote}"
         )
     if not answer.answered and answer.passages:
         lines.append("Closest passages:")
@@ -75,10 +76,12 @@ def format_answer(answer: Answer, with_text: bool = True) -> str:
 def format_passage(passage: Passage, width: int = 400) -> str:
     """One passage: rank, source, scores and (shortened) text."""
     place = f", {passage.place}" if passage.place else ""
-    text = " ".join(passage.text.split())
+    text = printable(" ".join(passage.text.split()))
     if len(text) > width:
         text = text[: width - 1] + "…"
-    return f"  {passage.rank}. {passage.source}{place} (fused {passage.fused_score:.4f})\n     {text}"
+    return (
+        f"  {passage.rank}. {printable(passage.source)}{place} (fused {passage.fused_score:.4f})\n     {text}"
+    )
 
 
 def run_search(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -38,28 +39,59 @@ class _Pending:
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileResult]]:
-    """Files to ingest under the given paths (recursive, hidden entries skipped) and rejects."""
+    """Files to ingest under the given paths (recursive, hidden entries skipped) and rejects.
+
+    A file is named by the path it was found at, not by where a symbolic link points, so
+    that --prune removes it once the link is gone.
+    """
     files: list[Path] = []
     rejected: list[FileResult] = []
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path).parts
-                if child.is_file() and not any(part.startswith(".") for part in relative):
-                    _sort_file(child, files, rejected)
+            _walk(path, files, rejected)
         elif path.is_file():
             _sort_file(path, files, rejected)
+        elif path.is_symlink():
+            rejected.append(_broken_link(path))
         else:
-            rejected.append(FileResult(str(path), "failed", reason="no such file or folder"))
+            rejected.append(FileResult(source_of(path), "failed", reason="no such file or folder"))
     return files, rejected
+
+
+def source_of(path: Path) -> str:
+    """The source name a file is stored under: its absolute path, symbolic links not followed."""
+    return os.path.abspath(path)
+
+
+def _walk(root: Path, files: list[Path], rejected: list[FileResult]) -> None:
+    def unreadable(error: OSError) -> None:
+        reason = f"cannot read the folder ({error.strerror}); its files were not ingested"
+        rejected.append(FileResult(source_of(Path(error.filename or root)), "failed", reason=reason))
+
+    for folder, subfolders, names in os.walk(root, onerror=unreadable):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in sorted(names):
+            child = Path(folder) / name
+            if name.startswith("."):
+                continue
+            if child.is_file():
+                _sort_file(child, files, rejected)
+            elif child.is_symlink() and not child.exists():
+                rejected.append(_broken_link(child))
+
+
+def _broken_link(path: Path) -> FileResult:
+    return FileResult(
+        source_of(path), "failed", reason=f"broken symbolic link (its target {os.readlink(path)} is missing)"
+    )
 
 
 def _sort_file(path: Path, files: list[Path], rejected: list[FileResult]) -> None:
     if is_supported(path):
-        files.append(path.resolve())
+        files.append(Path(source_of(path)))
     else:
         reason = f"unsupported file type {path.suffix or '(no extension)'}"
-        rejected.append(FileResult(str(path.resolve()), "skipped", reason=reason))
+        rejected.append(FileResult(source_of(path), "skipped", reason=reason))
 
 
 class Ingestor:
@@ -111,7 +143,7 @@ class Ingestor:
         return IngestReport(tuple(results), batch.chunks_embedded, time.perf_counter() - started)
 
     def _prune(self, roots: Sequence[Path], present: set[str]) -> list[FileResult]:
-        folders = [str(root.resolve()) for root in roots if root.is_dir()]
+        folders = [source_of(root) for root in roots if root.is_dir()]
         removed = []
         for source in self.store.sources():
             under_root = any(source.startswith(folder.rstrip("/") + "/") for folder in folders)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 VECTORS_NAME = "vectors.faiss"
 VECTORS_META_NAME = "vectors.json"
 HNSW_NEIGHBOURS = 32
+UNIT_TOLERANCE = 1e-3
 
 
 def _faiss() -> ModuleType:
@@ -113,7 +114,12 @@ class VectorIndex:
         _, chunk_count = store.counts()
         index = build_index(self.dimension, chunk_count, self.approximate_above)
         for row_ids, vectors in store.iter_vectors(self.dimension):
-            index.add_with_ids(vectors, row_ids)
+            # A damaged stored vector (huge or NaN) would win every search: leave it out;
+            # `rag check` reports it and `--repair` embeds its chunk again.
+            with np.errstate(invalid="ignore", over="ignore"):
+                norms = np.linalg.norm(vectors, axis=1)
+            whole = (np.abs(norms - 1.0) <= UNIT_TOLERANCE) | (norms == 0.0)
+            index.add_with_ids(vectors[whole], row_ids[whole])
         return index
 
     def _save(self, index: faiss.Index, generation: int) -> None:

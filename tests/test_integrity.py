@@ -1,0 +1,117 @@
+"""`rag check`: damage of every kind is found, derived data is repaired, the truth is never guessed."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.cli.main import main
+from rag.storage.store import DATABASE_NAME
+from rag.storage.vectors import VECTORS_NAME
+
+FAKE = ["--model", "hashing-256"]
+TEXTS = [
+    rag.TextItem(f"notes/{name}.txt", f"The {name} river floods the {name} valley every spring. " * 40)
+    for name in ("amber", "birch", "cedar", "delta", "ember", "fjord")
+]
+
+
+@pytest.fixture
+def folder(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> Path:
+    index = tmp_path / "index"
+    with rag.open(index, embedder=fake_embedder) as base:
+        base.add_texts(TEXTS)
+    return index
+
+
+def sql(folder: Path, statement: str) -> None:
+    with sqlite3.connect(folder / DATABASE_NAME) as connection:
+        connection.execute(statement)
+
+
+def check(folder: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, list[str]]:
+    code = main(["check", "--index", str(folder), *FAKE, *flags])
+    return code, capsys.readouterr().out.strip().splitlines()
+
+
+def test_healthy_index_is_ok(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check(folder, capsys) == (0, [f"{folder}: ok"])
+
+
+def test_chunk_text_that_differs_from_its_document_is_found_and_repaired(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sql(folder, "UPDATE chunks SET text = 'tampered' WHERE id = 2")
+    code, lines = check(folder, capsys)
+    assert code == 1 and lines[0] == "problem: chunk 2: its text is not the document's text at its offsets"
+    assert lines[1].startswith("problem: full-text index: does not match the chunks")
+    code, lines = check(folder, capsys, "--repair")
+    assert code == 0 and any(line.startswith("repaired:") for line in lines)
+    assert check(folder, capsys) == (0, [f"{folder}: ok"])
+
+
+def test_damaged_vectors_in_sqlite_are_found_and_re_embedded(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sql(folder, "UPDATE chunks SET vector = zeroblob(12) WHERE id = 1")
+    sql(folder, "UPDATE chunks SET vector = randomblob(1024) WHERE id = 4")
+    code, lines = check(folder, capsys)
+    assert code == 1 and "chunk 1: its vector is damaged" in lines[0]
+    assert check(folder, capsys, "--repair")[0] == 0
+    assert check(folder, capsys)[0] == 0
+
+
+def test_damaged_vector_file_and_full_text_index_are_rebuilt(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = bytearray((folder / VECTORS_NAME).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / VECTORS_NAME).write_bytes(bytes(data))
+    sql(folder, "INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', 1, 'amber')")
+    code, lines = check(folder, capsys)
+    assert code == 1 and len(lines) == 2
+    assert "full-text index" in lines[0] and "checksum" in lines[1]
+    assert check(folder, capsys, "--repair")[0] == 0
+    assert check(folder, capsys)[0] == 0
+    with rag.open(folder, embedder=rag.HashingEmbedder(256)) as base:
+        assert base.search("cedar valley", k=1, mode="lexical")[0].source == "notes/cedar.txt"
+
+
+def test_damaged_document_text_is_reported_and_not_guessed(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sql(folder, "UPDATE documents SET text = 'rewritten' WHERE source = 'notes/birch.txt'")
+    code, lines = check(folder, capsys, "--repair")
+    assert code == 1
+    assert "problem: document notes/birch.txt: its text does not match its id (damaged)" in lines
+    assert "could not repair: document notes/birch.txt: remove it and ingest its file again" in lines
+
+
+def test_garbage_in_the_middle_of_the_database_is_found(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = folder / DATABASE_NAME
+    size = database.stat().st_size
+    with database.open("r+b") as stream:
+        stream.seek(size // 2 // 4096 * 4096)
+        stream.write(b"\xa5" * 8192)
+    code, lines = check(folder, capsys, "--repair")
+    assert code == 1 and lines and all(line.startswith(("problem:", "could not repair:")) for line in lines)
+    assert any(line.startswith("could not repair:") for line in lines)
+
+
+def test_unreadable_database_is_one_problem_line(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (folder / DATABASE_NAME).open("r+b") as stream:
+        stream.write(b"x" * 100)
+    code, lines = check(folder, capsys, "--repair")
+    assert code == 1 and lines[0].startswith("problem: rag.sqlite: cannot be read")
+    assert lines[1].startswith("could not repair: rag.sqlite: restore it from a backup")
+
+
+def test_missing_index_is_a_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = check(tmp_path / "nothing", capsys)
+    assert code == 1 and "no index at" in lines[0]
+    assert not (tmp_path / "nothing").exists()
