@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 import logging
+import random
 from pathlib import Path
 
 import pytest
@@ -386,3 +387,23 @@ def test_plain_text_with_long_first_line_is_titled_by_file_stem(tmp_path: Path) 
     path = tmp_path / "essay.txt"
     path.write_text("word " * 60 + "\nsecond line\n")
     assert load_file(path).title == "essay"
+
+
+def test_utf8_with_one_bad_byte_stays_utf8_with_a_counted_warning(tmp_path: Path) -> None:
+    content = "北京是中华人民共和国的首都，也是全国的政治和文化中心。" * 3
+    data = content.encode() + b"\xff" + "第二段文字。".encode()
+    loaded = load_file(write(tmp_path, "chinese.txt", data))
+    assert loaded.text == content + "\ufffd" + "第二段文字。"
+    assert loaded.warnings == ("1 invalid UTF-8 byte sequence replaced with \ufffd",)
+
+
+def test_mostly_utf8_accents_with_a_stray_latin1_byte_keep_their_accents(tmp_path: Path) -> None:
+    data = "Crème brûlée and café au lait. ".encode() * 2 + b"Price: 5\xa4.\n"
+    loaded = load_file(write(tmp_path, "menu.txt", data))
+    assert loaded.text.startswith("Crème brûlée and café au lait.") and "\ufffd" in loaded.text
+
+
+def test_random_binary_without_nul_bytes_is_rejected(tmp_path: Path) -> None:
+    noise = bytes(byte for byte in random.Random(7).randbytes(4000) if byte)
+    with pytest.raises(DocumentError, match="looks binary"):
+        load_file(write(tmp_path, "noise.txt", noise))

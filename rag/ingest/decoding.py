@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 
 import charset_normalizer
@@ -17,13 +18,26 @@ _BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# A well-formed multi-byte UTF-8 sequence: rare by accident in a legacy (cp1252...) file.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_REPLACEMENT_BYTES = "\ufffd".encode()
+# Control characters that text files do not contain (tab, line and page breaks excluded).
+_CONTROL = re.compile(r"[\x01-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+BINARY_CONTROL_SHARE = 0.05
+
+
 def byte_order_mark_encoding(data: bytes) -> str | None:
+    """The codec a byte-order mark at the start of data names, if any."""
     return next((codec for mark, codec in _BYTE_ORDER_MARKS if data.startswith(mark)), None)
 
 
 def decode(data: bytes, declared: str | None) -> tuple[str, tuple[str, ...]]:
     """The text of the bytes and a warning when they are not in the encoding they should be."""
     expected = byte_order_mark_encoding(data) or declared or "utf-8"
+    if expected in ("utf-8", "utf-8-sig"):
+        mostly_utf8 = _mostly_utf8(data, expected)
+        if mostly_utf8 is not None:
+            return mostly_utf8
     for codec in _candidate_codecs(data, expected):
         try:
             text = data.decode(codec)
@@ -33,6 +47,26 @@ def decode(data: bytes, declared: str | None) -> tuple[str, tuple[str, ...]]:
             return text, ()
         return text, (f"not valid {_codec_label(expected)}; decoded as {codec}",)
     raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _mostly_utf8(data: bytes, codec: str) -> tuple[str, tuple[str, ...]] | None:
+    """UTF-8 text with a few bad bytes replaced (and a warning counting them); None when the
+    bad bytes outnumber the good multi-byte sequences, so the file is in another encoding."""
+    try:
+        return data.decode(codec), ()
+    except UnicodeDecodeError:
+        pass
+    text = data.decode(codec, errors="replace")
+    replaced = text.count("\ufffd") - data.count(_REPLACEMENT_BYTES)
+    if len(_UTF8_SEQUENCE.findall(data)) <= replaced:
+        return None
+    noun = "sequence" if replaced == 1 else "sequences"
+    return text, (f"{replaced} invalid UTF-8 byte {noun} replaced with \ufffd",)
+
+
+def looks_binary(text: str) -> bool:
+    """True when the text holds more control characters than any text file would."""
+    return len(_CONTROL.findall(text)) > BINARY_CONTROL_SHARE * max(len(text), 20)
 
 
 def _candidate_codecs(data: bytes, expected: str) -> Iterator[str]:

@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 from rag.display import format_bytes
 from rag.errors import DocumentError
 from rag.ingest.archive import CONTAINERS, binary_kind, check_zip_signature
-from rag.ingest.decoding import byte_order_mark_encoding, decode
+from rag.ingest.decoding import byte_order_mark_encoding, decode, looks_binary
 from rag.settings import OcrSettings
 from rag.types import LoadedFile
 
@@ -97,6 +97,8 @@ def load_bytes(
     if file_type in _LOADERS:
         return _loader(_LOADERS[file_type])(name, data)
     text, warnings = decode(data, None)
+    if looks_binary(text):
+        raise DocumentError(f"{name} looks binary (it is full of control characters); convert it to text first")
     title = _markdown_title(text) if file_type == "markdown" else _first_line_title(text)
     _require_text(name, text)
     return LoadedFile(name, title or PurePath(name).stem, text, (), file_type, warnings)
