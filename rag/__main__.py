@@ -4,4 +4,6 @@ import sys
 
 from rag.cli.main import main
 
-sys.exit(main())
+# Guarded: a child process that imports the main module must not run the command again.
+if __name__ == "__main__":
+    sys.exit(main())

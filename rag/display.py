@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from typing import TextIO
 
 from tqdm import tqdm
@@ -44,13 +45,22 @@ class ProgressBar:
         self._bar = tqdm(
             total=0, unit=f" {unit}", file=stream, mininterval=interval, dynamic_ncols=True, leave=True
         )
+        self._interval = interval
+        self._last_redraw = time.monotonic()
 
     def __call__(self, done: int, total: int, note: str = "") -> None:
         if total != self._bar.total:
             self._bar.total = total
         if note:
-            self._bar.set_postfix_str(note, refresh=False)
-        self._bar.update(done - self._bar.n)
+            self._bar.set_postfix_str(printable(note), refresh=False)
+        if done == self._bar.n:
+            # Only the note moved (chunks of one long file): tqdm redraws on count changes alone.
+            if time.monotonic() - self._last_redraw >= self._interval:
+                self._bar.refresh()
+                self._last_redraw = time.monotonic()
+        else:
+            self._bar.update(done - self._bar.n)
+            self._last_redraw = time.monotonic()
         if done >= total:
             self.close()
 
@@ -66,4 +76,5 @@ class IngestProgressBar:
         self._bar = ProgressBar("files", stream)
 
     def __call__(self, progress: IngestProgress) -> None:
-        self._bar(progress.done, progress.total, f"{progress.chunks} chunks")
+        current = progress.current.rsplit("/", 1)[-1]
+        self._bar(progress.done, progress.total, f"{progress.chunks} chunks, {current}" if current else "")

@@ -11,7 +11,8 @@ from typing import Any
 from rag.answer.asking import answer_stream
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
-from rag.ingest.pipeline import Ingestor
+from rag.ingest.pipeline import FileLimits, Ingestor
+from rag.ingest.sandbox import ParseLimits
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
 from rag.settings import (
@@ -138,7 +139,11 @@ class KnowledgeBase:
             self.embedder,
             int(self.settings.chunk_size or DEFAULT_CHUNK_SIZE),
             int(self.settings.chunk_overlap or 0),
-            self.settings.max_file_bytes,
+            FileLimits(
+                self.settings.max_file_bytes,
+                self.settings.max_chunks_per_file,
+                ParseLimits(self.settings.parse_seconds, self.settings.parse_memory_mb * 1024 * 1024),
+            ),
             self.settings.ocr,
         )
 

@@ -24,6 +24,13 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("RAG_INDEX") or "index")
 
 
+_NUMERIC_ENV: dict[str, tuple[str, type]] = {
+    "RAG_PARSE_SECONDS": ("parse_seconds", float),
+    "RAG_PARSE_MEMORY_MB": ("parse_memory_mb", int),
+    "RAG_MAX_CHUNKS_PER_FILE": ("max_chunks_per_file", int),
+}
+
+
 @dataclass(frozen=True)
 class OcrSettings:
     """How OCR runs: tesseract languages ("eng+deu"), the time allowed per page, the warning threshold."""
@@ -58,6 +65,11 @@ class Settings:
     refusal_threshold: float = 0.47
     batch_size: int = 64
     max_file_bytes: int = 50 * 1024 * 1024
+    # Per-file limits on turning a file into text and chunks (docs/reliability.md): a file over
+    # them fails alone, with a message naming the limit, instead of stalling the whole ingest.
+    parse_seconds: float = 120.0
+    parse_memory_mb: int = 2048
+    max_chunks_per_file: int = 10_000
     # Exact search over 1M chunks measured 63 ms p50 (python -m eval.bench --scale-max 1000000),
     # while HNSW recall there was poor on random vectors: stay exact up to a million chunks.
     approximate_above: int = 1_000_000
@@ -87,6 +99,10 @@ class Settings:
             raise SettingsError("top_k must be at least 1")
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise SettingsError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
+        if self.parse_seconds <= 0 or self.parse_memory_mb < 64 or self.max_chunks_per_file < 1:
+            raise SettingsError(
+                "parse_seconds must be > 0, parse_memory_mb at least 64 and max_chunks_per_file at least 1"
+            )
         if self.answer_mode not in ANSWER_MODES:
             raise SettingsError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
         self.ocr  # noqa: B018 - validates ocr_languages now, not at the first scanned page
@@ -111,5 +127,13 @@ class Settings:
         for env_name, field_name in env_names.items():
             if os.environ.get(env_name):
                 values[field_name] = os.environ[env_name]
+        for env_name, (field_name, kind) in _NUMERIC_ENV.items():
+            if os.environ.get(env_name):
+                try:
+                    values[field_name] = kind(os.environ[env_name])
+                except ValueError:
+                    raise SettingsError(
+                        f"{env_name} must be a number, not {os.environ[env_name]!r}"
+                    ) from None
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -17,7 +17,6 @@ SINGLE_HOME = {
     "sentence_transformers": "rag/embedding.py",
     "langchain_text_splitters": "rag/ingest/chunking.py",
     "pypdf": "rag/ingest/pdf.py",
-    "bs4": "rag/ingest/html.py",
     "charset_normalizer": "rag/ingest/decoding.py",
     "tqdm": "rag/display.py",
     "filelock": "rag/storage/lock.py",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 import rag
 from rag.ingest.pipeline import discover
 
@@ -46,3 +48,38 @@ def test_symlinked_file_is_stored_under_the_link_and_pruned_when_the_link_goes(
     (docs / "link.txt").unlink()
     report = fake_base.ingest([docs], prune=True)
     assert report.count("removed") == 1 and fake_base.store.sources() == []
+
+
+def test_file_over_the_chunk_limit_fails_alone_with_the_limit_named(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "one-line.txt").write_text("word " * 60_000)  # one 300 KB line
+    (docs / "small.txt").write_text("A small note about the harbour.")
+    settings = rag.Settings(max_chunks_per_file=100)
+    with rag.open(tmp_path / "index", settings, embedder=fake_embedder) as base:
+        report = base.ingest([docs])
+    failed = {Path(result.source).name: result.reason for result in report.failed}
+    assert list(failed) == ["one-line.txt"] and report.count("added") == 1
+    assert "over the limit of 100 per file" in failed["one-line.txt"]
+    assert "RAG_MAX_CHUNKS_PER_FILE" in failed["one-line.txt"]
+
+
+def test_progress_moves_while_one_long_file_is_embedded(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    (tmp_path / "long.txt").write_text("The harbour ships cloves every spring. " * 20_000)
+    updates: list[rag.IngestProgress] = []
+    fake_base.ingest([tmp_path / "long.txt"], progress=updates.append)
+    while_embedding = [update.chunks for update in updates if update.done == 0]
+    assert len(while_embedding) >= 3 and while_embedding == sorted(while_embedding)
+    assert updates[-1].done == 1
+
+
+def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_MAX_CHUNKS_PER_FILE", "7")
+    monkeypatch.setenv("RAG_PARSE_SECONDS", "2.5")
+    settings = rag.Settings.from_env()
+    assert settings.max_chunks_per_file == 7 and settings.parse_seconds == 2.5
+    monkeypatch.setenv("RAG_PARSE_MEMORY_MB", "lots")
+    with pytest.raises(rag.SettingsError, match="RAG_PARSE_MEMORY_MB must be a number"):
+        rag.Settings.from_env()

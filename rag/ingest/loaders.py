@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import importlib
 import re
+from dataclasses import asdict
 from collections.abc import Callable
 from pathlib import Path, PurePath
+from typing import Any
 
 from rag.display import format_bytes
 from rag.errors import DocumentError
 from rag.ingest.archive import CONTAINERS, binary_kind, check_zip_signature
 from rag.ingest.decoding import byte_order_mark_encoding, decode, looks_binary
+from rag.ingest.sandbox import ParseLimits, run_bounded
 from rag.settings import OcrSettings
 from rag.types import LoadedFile
 
@@ -56,6 +59,9 @@ _OCR_LOADERS: dict[str, str] = {
     "pdf": "rag.ingest.pdf:load_pdf",
     "image": "rag.ingest.ocr:load_image",
 }
+# Every format with a parser of its own builds large structures, unpacks or decompresses: with
+# limits, it is parsed in a bounded child process (sandbox.py). Plain text stays in-process.
+BOUNDED_TYPES = frozenset(_LOADERS) | frozenset(_OCR_LOADERS)
 # A .jpg that is really a PNG is still a picture to read: any of the formats will do.
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
@@ -86,14 +92,31 @@ def load_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile
 
 
 def load_bytes(
-    name: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES, ocr: OcrSettings | None = None
+    name: str,
+    data: bytes,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ocr: OcrSettings | None = None,
+    limits: ParseLimits | None = None,
 ) -> LoadedFile:
-    """Extract an uploaded file's text; `name` supplies the extension and the source."""
+    """Extract an uploaded file's text; `name` supplies the extension and the source.
+
+    With limits, every format with a parser of its own is parsed in a bounded child process.
+    """
     file_type = _file_type(name)
     check_size(name, len(data), max_bytes)
     check_content_matches_type(name, data)
+    if limits is not None and file_type in BOUNDED_TYPES:
+        options = {"ocr": asdict(ocr or OcrSettings())} if file_type in _OCR_LOADERS else {}
+        return run_bounded(extract_text, name, data, limits, options)
+    return extract_text(name, data, ocr)
+
+
+def extract_text(name: str, data: bytes, ocr: OcrSettings | dict[str, Any] | None = None) -> LoadedFile:
+    """The text of a file whose type and content were already checked (what a bounded child runs)."""
+    file_type = _file_type(name)
     if file_type in _OCR_LOADERS:
-        return _loader(_OCR_LOADERS[file_type])(name, data, ocr or OcrSettings())
+        settings = OcrSettings(**ocr) if isinstance(ocr, dict) else ocr or OcrSettings()
+        return _loader(_OCR_LOADERS[file_type])(name, data, settings)
     if file_type in _LOADERS:
         return _loader(_LOADERS[file_type])(name, data)
     text, warnings = decode(data, None)

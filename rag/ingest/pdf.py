@@ -12,6 +12,7 @@ from pathlib import PurePath
 
 from pypdf import PasswordType, PdfReader
 
+from rag.display import format_bytes
 from rag.errors import DocumentError
 from rag.ingest.blocks import reason
 from rag.settings import OcrSettings
@@ -19,6 +20,10 @@ from rag.types import LoadedFile, Location
 
 PAGE_SEPARATOR = "\n\n"
 _MAX_PDF_WARNINGS = 10
+_MAX_PAGES_MEASURED = 50
+# A scanned page is a few drawing operators around an image; megabytes of them with no text
+# are not a scan.
+_TEXTLESS_CONTENT_BYTES = 8 * 1024 * 1024
 
 
 def load_pdf(name: str, data: bytes, ocr: OcrSettings | None = None) -> LoadedFile:
@@ -27,6 +32,10 @@ def load_pdf(name: str, data: bytes, ocr: OcrSettings | None = None) -> LoadedFi
         reader = _open_pdf(name, data)
         page_texts = [_page_text(reader, number, warnings) for number in range(len(reader.pages))]
         title = _pdf_title(reader)
+        if not any(page.strip() for page in page_texts):
+            problem = _not_a_scan(name, reader, warnings)
+            if problem:
+                raise DocumentError(problem)  # OCR would not help: say what is wrong instead
     blank_pages = [number for number, page in enumerate(page_texts, 1) if not page.strip()]
     metadata = _read_blank_pages(name, data, page_texts, blank_pages, ocr or OcrSettings(), warnings)
     text = PAGE_SEPARATOR.join(page_texts)
@@ -71,6 +80,30 @@ def _read_blank_pages(
         raise DocumentError(ocr_reader.no_text_reason(name, pages))
     warnings.extend(ocr_reader.ocr_warnings(pages, ocr.min_confidence))
     return {"ocr": ocr_reader.ocr_metadata(pages, ocr)}
+
+
+def _not_a_scan(name: str, reader: PdfReader, warnings: list[str]) -> str | None:
+    """Why a PDF without text is not a scan to OCR: failed pages, or pages of nothing but
+    drawing instructions (a decompression bomb); None when it may well be a scan."""
+    failed = [warning for warning in warnings if warning.startswith("page ")]
+    if failed and len(failed) >= len(reader.pages):
+        return f"{name}: no page's text could be extracted ({failed[0]}); try re-saving the PDF"
+    unpacked = 0
+    for page in reader.pages[:_MAX_PAGES_MEASURED]:
+        try:
+            contents = page.get_contents()
+            unpacked += len(contents.get_data()) if contents is not None else 0
+        except Exception as error:  # noqa: BLE001 - a stream pypdf refuses to unpack is the answer
+            return (
+                f"{name} has no extractable text: a page's content stream cannot be unpacked"
+                f" ({reason(error)}; a decompression bomb?)"
+            )
+    if unpacked > _TEXTLESS_CONTENT_BYTES:
+        return (
+            f"{name} has no extractable text: its pages unpack to {format_bytes(unpacked)} of drawing"
+            " instructions without any text (a decompression bomb?); check where the file came from"
+        )
+    return None
 
 
 def _open_pdf(name: str, data: bytes) -> PdfReader:

@@ -14,7 +14,8 @@ from rag.embedding import Embedder
 from rag.errors import DocumentError
 from rag.ingest.chunking import split_rows, split_text
 from rag.ingest.hashing import content_hash
-from rag.ingest.loaders import check_size, is_supported, load_bytes
+from rag.ingest.loaders import DEFAULT_MAX_FILE_BYTES, check_size, is_supported, load_bytes
+from rag.ingest.sandbox import ParseLimits
 from rag.settings import OcrSettings
 from rag.storage.store import NewDocument, Store
 from rag.types import (
@@ -29,6 +30,15 @@ from rag.types import (
 )
 
 EMBED_BATCH_CHUNKS = 256
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What one file may be: its size, its chunk count, and the cost of extracting its text."""
+
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_chunks: int = 10_000
+    parse: ParseLimits | None = None  # None: parse in this process, unbounded
 
 
 @dataclass
@@ -103,14 +113,14 @@ class Ingestor:
         embedder: Embedder,
         chunk_size: int,
         chunk_overlap: int,
-        max_file_bytes: int,
+        limits: FileLimits,
         ocr: OcrSettings | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
-        self.max_file_bytes = max_file_bytes
+        self.limits = limits
         self.ocr = ocr or OcrSettings()
 
     def ingest_files(
@@ -152,9 +162,18 @@ class Ingestor:
                 removed.append(FileResult(source, "removed", chunks=chunks))
         return removed
 
-    def spans(self, text: str) -> list[TextSpan]:
-        """Chunk spans of a document text with this index's chunker settings."""
-        return split_text(text, self.chunk_size, self.chunk_overlap)
+    def spans(self, source: str, text: str) -> list[TextSpan]:
+        """Chunk spans of a document text; a DocumentError when there would be too many."""
+        limit = self.limits.max_chunks
+        # Chunks cover every visible character and hold at most chunk_size each: refuse a text
+        # that is certainly over the limit before spending any time splitting it.
+        visible = len(text) - sum(text.count(space) for space in " \n\t\r")
+        if visible > limit * self.chunk_size:
+            raise DocumentError(_too_many_chunks(source, f"more than {limit:,}", limit))
+        spans = split_text(text, self.chunk_size, self.chunk_overlap)
+        if len(spans) > limit:
+            raise DocumentError(_too_many_chunks(source, f"{len(spans):,}", limit))
+        return spans
 
     def new_document(self, source: str, loaded: LoadedFile, fingerprint: str, size: int) -> NewDocument:
         """A loaded file chunked, with what each chunk is embedded and found by."""
@@ -165,9 +184,11 @@ class Ingestor:
         )
         if document.is_table:
             spans = split_rows(document, self.chunk_size)
+            if len(spans) > self.limits.max_chunks:
+                raise DocumentError(_too_many_chunks(source, f"{len(spans):,}", self.limits.max_chunks))
             search_texts = [document.readable(span.start, span.end) for span in spans]
         else:
-            spans, search_texts = self.spans(loaded.text), []
+            spans, search_texts = self.spans(source, loaded.text), []
         return NewDocument(
             source,
             loaded.title,
@@ -206,17 +227,18 @@ class _Batch:
     def add_file(self, path: Path, known: dict[str, str]) -> None:
         source = str(path)
         try:
-            check_size(path.name, path.stat().st_size, self.ingestor.max_file_bytes)
+            limits = self.ingestor.limits
+            check_size(path.name, path.stat().st_size, limits.max_bytes)
             data = path.read_bytes()
             fingerprint = content_hash(data)
             if known.get(source) == fingerprint:
                 self._finish(FileResult(source, "unchanged"))
                 return
-            loaded = load_bytes(path.name, data, self.ingestor.max_file_bytes, self.ingestor.ocr)
+            loaded = load_bytes(path.name, data, limits.max_bytes, self.ingestor.ocr, limits.parse)
+            document = self.ingestor.new_document(source, loaded, fingerprint, len(data))
         except (DocumentError, OSError) as error:
             self._finish(FileResult(source, "failed", reason=_reason(error)))
             return
-        document = self.ingestor.new_document(source, loaded, fingerprint, len(data))
         self._queue(document, "updated" if source in known else "added", loaded.warnings)
 
     def add_text(self, item: TextItem, known: dict[str, str]) -> None:
@@ -229,8 +251,12 @@ class _Batch:
             self._finish(FileResult(item.source, "failed", reason="the text is empty"))
             return
         title = item.title or item.source
-        spans = self.ingestor.spans(item.text)
         metadata = item.metadata or {}
+        try:
+            spans = self.ingestor.spans(item.source, item.text)
+        except DocumentError as error:
+            self._finish(FileResult(item.source, "failed", reason=str(error)))
+            return
         document = NewDocument(
             item.source, title, item.text, fingerprint, len(data), spans, np.zeros((0, 0)), (), metadata
         )
@@ -246,7 +272,7 @@ class _Batch:
         if not self.pending:
             return
         texts = [text for item in self.pending for text in _search_texts(item.document)]
-        vectors = self.ingestor.embedder.embed(texts)
+        vectors = self._embed(texts, self.pending[-1].document.source)
         offset = 0
         for item in self.pending:
             count = len(item.document.spans)
@@ -256,6 +282,19 @@ class _Batch:
             self.chunks_embedded += count
             self._finish(FileResult(document.source, item.status, chunks=count, warnings=item.warnings))
         self.pending = []
+
+    def _embed(self, texts: list[str], current: str) -> np.ndarray:
+        """Embed in slices, reporting progress after each: one long file must not look stuck."""
+        if len(texts) <= EMBED_BATCH_CHUNKS:
+            return self.ingestor.embedder.embed(texts)
+        slices = []
+        for start in range(0, len(texts), EMBED_BATCH_CHUNKS):
+            slices.append(self.ingestor.embedder.embed(texts[start : start + EMBED_BATCH_CHUNKS]))
+            if self.progress is not None:
+                embedded = self.chunks_embedded + min(start + EMBED_BATCH_CHUNKS, len(texts))
+                elapsed = time.perf_counter() - self.started
+                self.progress(IngestProgress(self.done, self.total, embedded, elapsed, current))
+        return np.concatenate(slices)
 
     def _finish(self, result: FileResult) -> None:
         self.results.append(result)
@@ -268,6 +307,14 @@ class _Batch:
 def _search_texts(document: NewDocument) -> list[str]:
     """What each chunk is embedded as: its search text, else its own text."""
     return list(document.search_texts) or [span.text for span in document.spans]
+
+
+def _too_many_chunks(source: str, count: str, limit: int) -> str:
+    name = Path(source).name
+    return (
+        f"{name} would make {count} chunks, over the limit of {limit:,} per file;"
+        " split it, or raise the limit (RAG_MAX_CHUNKS_PER_FILE)"
+    )
 
 
 def _with_vectors(document: NewDocument, vectors: np.ndarray) -> NewDocument:
