@@ -195,7 +195,8 @@ def test_login_needs_both_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(rag.RagError):
         security.auth_from_env()
     monkeypatch.setenv("RAG_UI_PASSWORD", "secret")
-    assert security.auth_from_env() == ("me", "secret")
+    check = security.auth_from_env()
+    assert check is not None and check("me", "secret") and not check("me", "guess")
 
 
 def test_uploads_are_kept_and_ingested_with_per_file_results(base: rag.KnowledgeBase, tmp_path: Path) -> None:
@@ -210,7 +211,7 @@ def test_uploads_are_kept_and_ingested_with_per_file_results(base: rag.Knowledge
     assert final.is_done and "1 added" in final.progress and "1 failed" in final.progress
     assert "cranes.md" in final.results_html and "not a PDF" in final.results_html
     assert (uploads / "cranes.md").is_file() and not (uploads / "fake.pdf").exists()
-    assert any(info.source == str((uploads / "cranes.md").resolve()) for info in base.documents())
+    assert any(info.source == str((uploads / "cranes.md").absolute()) for info in base.documents())
     assert documents.remove_document(base, "cranes.md").startswith("Removed cranes.md")
 
 
@@ -285,3 +286,80 @@ def test_build_app_makes_a_bounded_queue_without_analytics(base: rag.KnowledgeBa
     page = app.build_app(base, app.AppConfig(uploads=base.folder / "uploads"))
     assert page.analytics_enabled is False
     assert page._queue.max_size == app.QUEUE_MAX_SIZE
+
+
+def test_same_name_upload_of_another_file_keeps_both(base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    uploads = base.folder / security.UPLOADS_FOLDER
+    for number, text in enumerate(("Alice's notes on cranes lifting containers.", "Bob's notes on tides.")):
+        incoming = tmp_path / f"user{number}"
+        incoming.mkdir()
+        (incoming / "notes.txt").write_text(text)
+        *_, final = documents.ingest_uploads(base, [incoming / "notes.txt"], uploads, 1_000_000)
+        assert "1 added" in final.progress
+    kept = sorted(path.name for path in uploads.iterdir())
+    assert kept == ["notes (2).txt", "notes.txt"]
+    texts = {base.document(info.source).text for info in base.documents() if "/notes" in info.source}
+    assert texts == {"Alice's notes on cranes lifting containers.", "Bob's notes on tides."}
+    # The same bytes again are the same document, not a third copy.
+    *_, final = documents.ingest_uploads(base, [tmp_path / "user1" / "notes.txt"], uploads, 1_000_000)
+    assert "1 unchanged" in final.progress and len(list(uploads.iterdir())) == 2
+
+
+def test_files_a_crashed_upload_left_behind_are_indexed_at_start(base: rag.KnowledgeBase) -> None:
+    uploads = base.folder / security.UPLOADS_FOLDER
+    uploads.mkdir()
+    (uploads / "orphan.md").write_text("# Orphan\n\nThe ferry to Pemba leaves at dawn every Tuesday.\n")
+    (uploads / ".half.md.partial").write_text("half cop")
+    report = documents.recover_uploads(base, uploads)
+    assert report is not None and report.count("added") == 1
+    assert not (uploads / ".half.md.partial").exists()
+    assert documents.recover_uploads(base, uploads) is None
+
+
+def test_one_bad_file_does_not_refuse_the_batch_in_gradio(base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    from gradio.data_classes import FileData, ListFiles
+
+    from ui import app
+
+    page = app.build_app(base, app.AppConfig(uploads=base.folder / "uploads"))
+    upload = next(block for block in page.blocks.values() if getattr(block, "elem_id", None) == "upload")
+    good, bad = tmp_path / "good.txt", tmp_path / "tool.exe"
+    good.write_text("fine")
+    bad.write_bytes(b"MZ\x90\x00")
+    paths = upload.preprocess(ListFiles(root=[FileData(path=str(good)), FileData(path=str(bad))]))
+    assert [Path(path).name for path in paths] == ["good.txt", "tool.exe"]
+    updates = list(documents.ingest_uploads(base, paths, base.folder / "uploads", 1_000_000))
+    assert "1 added" in updates[-1].progress and "tool.exe" in updates[-1].results_html
+
+
+def test_login_slows_guessing_down_and_still_lets_the_user_in() -> None:
+    now = [0.0]
+    check = security.LoginCheck("ada", "correct horse", clock=lambda: now[0])
+    accepted_guesses = 0
+    for attempt in range(300):  # 300 wrong passwords as fast as possible
+        now[0] += 0.01
+        accepted_guesses += check("ada", f"guess-{attempt}") is False
+    # Only attempts outside a pause are checked at all; 300 in 3 s leave a handful.
+    assert check.FREE_ATTEMPTS <= check._failures <= check.FREE_ATTEMPTS + 3
+    assert check("ada", "correct horse") is False  # still paused: the right password waits too
+    now[0] += check.LONGEST_PAUSE_SECONDS
+    assert check("ada", "correct horse") is True
+    assert check("eve", "correct horse") is False
+
+
+def test_gradio_environment_variables_are_removed() -> None:
+    environment = {
+        "GRADIO_ALLOWED_PATHS": "/etc",
+        "GRADIO_TEMP_DIR": "/etc",
+        "GRADIO_SERVER_NAME": "0.0.0.0",
+        "GRADIO_SHARE": "True",
+        "GRADIO_ROOT_PATH": "http://evil.example",
+        "GRADIO_MCP_SERVER": "True",
+        "GRADIO_VIBE_MODE": "1",
+        "GRADIO_SSR_MODE": "True",
+        "GRADIO_ANALYTICS_ENABLED": "True",
+        "PATH": "/usr/bin",
+    }
+    ignored = security.pin_gradio_environment(environment)
+    assert len(ignored) == 8 and "GRADIO_ALLOWED_PATHS" in ignored
+    assert environment == {"GRADIO_ANALYTICS_ENABLED": "False", "PATH": "/usr/bin"}

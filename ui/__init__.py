@@ -1,6 +1,6 @@
 """The Verbatim chat UI: a Gradio app over rag's public API (run it with `python -m ui`)."""
 
-import os
+from ui import security
 
-# Set before any module of this package imports gradio, which reads it at import time.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Before any module of this package imports gradio, which reads some of them at import time.
+IGNORED_GRADIO_VARIABLES = security.pin_gradio_environment()

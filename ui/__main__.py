@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import rag
-from ui import security
+from ui import IGNORED_GRADIO_VARIABLES, security
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--max-upload-mb", type=int, default=security.DEFAULT_MAX_UPLOAD_MB)
     args = parser.parse_args(argv)
+    if IGNORED_GRADIO_VARIABLES:
+        ignored = ", ".join(IGNORED_GRADIO_VARIABLES)
+        print(f"Ignoring {ignored}: Verbatim sets Gradio's security settings itself", file=sys.stderr)
     from ui import server  # gradio loads slowly: only after the arguments are known to be good
 
     try:

@@ -77,12 +77,9 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
     parts["collection"] = gr.Dropdown(
         names, value=names[0] if names else None, label="Collection", visible=len(names) > 1
     )
-    parts["files"] = gr.File(
-        label="Files to add",
-        file_count="multiple",
-        file_types=sorted(rag.SUPPORTED_SUFFIXES),
-        elem_id="upload",
-    )
+    # No file_types: Gradio would refuse the whole batch for one file of another type, with a
+    # bare "Error"; each file is checked on its own instead, and refused with its reason.
+    parts["files"] = gr.File(label="Files to add", file_count="multiple", elem_id="upload")
     parts["ingest"] = gr.Button("Add to the index", variant="primary", elem_id="ingest")
     parts["progress"] = gr.Textbox(label="Progress", interactive=False, elem_id="ingest-progress")
     parts["results"] = gr.HTML("", elem_id="ingest-results")

@@ -79,6 +79,20 @@ def ingest_uploads(
     yield IngestUpdate(done, render.rejected_html(refused) + render.report_html(report, names), True)
 
 
+def recover_uploads(base: rag.KnowledgeBase, uploads: Path) -> rag.IngestReport | None:
+    """Index files a crashed upload left in the uploads folder, and drop half-copied ones."""
+    if not uploads.is_dir():
+        return None
+    for partial in uploads.glob(".*.partial"):
+        partial.unlink(missing_ok=True)
+    indexed = {info.source for info in base.documents()} if base.exists else set()
+    pending = [
+        path for path in sorted(uploads.iterdir()) if path.is_file() and os.path.abspath(path) not in indexed
+    ]
+    pending = [path for path in pending if not path.name.startswith(".")]
+    return base.ingest(pending) if pending else None
+
+
 def _drain(updates: queue.Queue[rag.IngestProgress]) -> rag.IngestProgress | None:
     latest = None
     while True:

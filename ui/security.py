@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import os
-from collections.abc import Sequence
+import sys
+import threading
+import time
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 
 import rag
@@ -23,9 +27,68 @@ def blocked_paths(index_folder: Path, data_folders: Sequence[Path] = ()) -> list
     return sorted({str(path.resolve()) for path in paths} | {str(path.absolute()) for path in paths})
 
 
-def auth_from_env() -> tuple[str, str] | None:
-    """(user, password) when RAG_UI_USER and RAG_UI_PASSWORD are both set, else None."""
+def auth_from_env() -> LoginCheck | None:
+    """The login check when RAG_UI_USER and RAG_UI_PASSWORD are both set, else None."""
     user, password = os.environ.get("RAG_UI_USER", ""), os.environ.get("RAG_UI_PASSWORD", "")
     if bool(user) != bool(password):
         raise rag.RagError("set both RAG_UI_USER and RAG_UI_PASSWORD to require a login, or neither")
-    return (user, password) if user else None
+    return LoginCheck(user, password) if user else None
+
+
+class LoginCheck:
+    """Gradio's auth callable: compares in constant time and slows guessing down.
+
+    After FREE_ATTEMPTS failures in a row every attempt, right or wrong, is refused for a
+    pause that doubles with each further failure (1 s, 2 s, 4 s ... up to 5 minutes): a
+    guesser gets a handful of tries a minute instead of hundreds a second.
+    """
+
+    FREE_ATTEMPTS = 5
+    FIRST_PAUSE_SECONDS = 1.0
+    LONGEST_PAUSE_SECONDS = 300.0
+
+    def __init__(self, user: str, password: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._user, self._password = user.encode(), password.encode()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._locked_until = 0.0
+
+    def __call__(self, user: str, password: str) -> bool:
+        with self._lock:
+            now = self._clock()
+            if now < self._locked_until:
+                return False
+            # Both compared, always: which one was wrong must not show in the timing.
+            user_ok = hmac.compare_digest(user.encode("utf-8", "replace"), self._user)
+            password_ok = hmac.compare_digest(password.encode("utf-8", "replace"), self._password)
+            if user_ok and password_ok:
+                self._failures = 0
+                return True
+            self._failures += 1
+            if self._failures >= self.FREE_ATTEMPTS:
+                doublings = self._failures - self.FREE_ATTEMPTS
+                pause = min(self.LONGEST_PAUSE_SECONDS, self.FIRST_PAUSE_SECONDS * 2 ** min(doublings, 20))
+                self._locked_until = now + pause
+                print(
+                    f"login: {self._failures} failed attempts; the next is accepted in {pause:.0f} s",
+                    file=sys.stderr,
+                )
+            return False
+
+
+def pin_gradio_environment(environment: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Remove every GRADIO_* variable and return their names.
+
+    Gradio reads many settings from the environment, and falls back to them when an argument
+    looks unset (allowed_paths=[] reads GRADIO_ALLOWED_PATHS): they can serve any folder,
+    change the temp folder it serves, bind, share, or enable editing. Verbatim passes every
+    setting it needs as an argument, so none of them may come from the environment.
+    """
+    ignored = sorted(
+        name for name in environment if name.startswith("GRADIO_") and name != "GRADIO_ANALYTICS_ENABLED"
+    )
+    for name in ignored:
+        del environment[name]
+    environment["GRADIO_ANALYTICS_ENABLED"] = "False"
+    return ignored

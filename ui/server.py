@@ -11,7 +11,7 @@ import gradio as gr
 
 import rag
 from ui import app as app_module
-from ui import assets, security
+from ui import assets, documents, security
 
 
 def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.KnowledgeBase:
@@ -44,6 +44,16 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
             )
             for result in report.failed:
                 print(f"  failed: {result.source}: {result.reason}", file=sys.stderr, flush=True)
+    try:
+        recovered = documents.recover_uploads(base, base.folder / security.UPLOADS_FOLDER)
+    except rag.IndexLockedError:
+        recovered = None
+    if recovered is not None:
+        print(
+            f"Indexed {recovered.count('added')} uploaded files an interrupted upload had left behind",
+            file=sys.stderr,
+            flush=True,
+        )
     # Load the embedding model now so the first question does not wait for it.
     base.embedder.embed(["warm up"])
     return base

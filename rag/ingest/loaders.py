@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import asdict
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -121,7 +121,9 @@ def extract_text(name: str, data: bytes, ocr: OcrSettings | dict[str, Any] | Non
         return _loader(_LOADERS[file_type])(name, data)
     text, warnings = decode(data, None)
     if looks_binary(text):
-        raise DocumentError(f"{name} looks binary (it is full of control characters); convert it to text first")
+        raise DocumentError(
+            f"{name} looks binary (it is full of control characters); convert it to text first"
+        )
     title = _markdown_title(text) if file_type == "markdown" else _first_line_title(text)
     _require_text(name, text)
     return LoadedFile(name, title or PurePath(name).stem, text, (), file_type, warnings)

@@ -5,6 +5,7 @@ Both front ends call these, so an upload is refused for the same reasons whereve
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -49,16 +50,36 @@ def check_upload(name: str, path: Path, max_bytes: int) -> None:
 
 
 def store_upload(name: str, path: Path, uploads: Path, max_bytes: int) -> Path:
-    """Check an uploaded temp file and copy it into the uploads folder; return the kept path."""
+    """Check an uploaded temp file and copy it into the uploads folder; return the kept path.
+
+    A different file of the same name never replaces the one already kept (another user's,
+    perhaps): the new one is kept beside it as "name (2).ext"; the same bytes again are the
+    same file.
+    """
     safe_name = safe_file_name(name)
     check_upload(safe_name, path, max_bytes)
     uploads.mkdir(parents=True, exist_ok=True)
-    target = uploads / safe_name
+    target = free_name(uploads, safe_name, _digest(path))
     # Copy then rename, so the indexed file is never seen half-written.
-    partial = uploads / f".{safe_name}.partial"
+    partial = uploads / f".{target.name}.partial"
     shutil.copyfile(path, partial)
     os.replace(partial, target)
     return target
+
+
+def free_name(folder: Path, name: str, digest: str) -> Path:
+    """folder/name, or the first "name (n).ext" that is free or already holds these bytes."""
+    stem, suffix = os.path.splitext(name)
+    for number in range(1, 10_000):
+        candidate = folder / (name if number == 1 else f"{stem} ({number}){suffix}")
+        if not candidate.exists() or _digest(candidate) == digest:
+            return candidate
+    raise DocumentError(f"too many files named {name} in {folder}; rename it and upload again")
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def keep_uploads(
@@ -72,6 +93,8 @@ def keep_uploads(
             kept.append(store_upload(name, path, uploads, max_bytes))
         except DocumentError as error:
             refused.append((name, str(error)))
+        except OSError as error:
+            refused.append((name, f"could not be kept ({error.strerror}); check the disk"))
     for name, _ in files[MAX_FILES_PER_UPLOAD:]:
         refused.append((name, f"more than {MAX_FILES_PER_UPLOAD} files in one upload"))
     return kept, refused
