@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.asking import answer_stream
+from rag.answer.injection import flag_instructions
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
 from rag.ingest.pipeline import FileLimits, Ingestor
@@ -196,7 +197,9 @@ class KnowledgeBase:
             raise RagError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
         if self.store.counts()[1] == 0:
             return []
-        return self.retriever.search(without_surrogates(query), k or self.settings.top_k, mode)
+        return flag_instructions(
+            self.retriever.search(without_surrogates(query), k or self.settings.top_k, mode)
+        )
 
     def ask(
         self,

@@ -137,6 +137,9 @@ class Passage:
     fused_score: float
     location: str | None = None  # where the passage starts: "slide 2: Budget", "row 14", "page 3 (OCR)"
     collection: str = ""  # the served collection it came from (`rag serve`); "" for one index
+    # Holds a sentence addressed to an AI or telling the reader to act (possible prompt
+    # injection): such sentences are never evidence, and the passage is flagged where shown.
+    contains_instructions: bool = False
 
     @property
     def place(self) -> str:

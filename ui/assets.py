@@ -37,6 +37,8 @@ blockquote.passage { margin: 0.5rem 0 0; padding: 0 0 0 0.75rem; border-left: 3p
 .viewer-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 55vh; overflow: auto;
   border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.75rem;
   background: var(--background-fill-secondary); font-size: 0.92em; line-height: 1.5; }
+.flag { margin: 0.3rem 0 0; padding: 0.2rem 0.5rem; border-radius: 6px; font-size: 0.85em;
+  border: 1px solid var(--color-red-500, #ef4444); color: var(--body-text-color); }
 .empty { color: var(--body-text-color-subdued); }
 table.documents, table.results { width: 100%; border-collapse: collapse; font-size: 0.92em; }
 table.documents th, table.documents td, table.results td { text-align: left; padding: 0.35rem 0.5rem;

@@ -138,6 +138,7 @@ def sources_html(answer: rag.Answer | None, turn: int, load: DocumentLoader) -> 
             f"<button class='cite source-number cite-{turn}-{citation.number}'"
             f" title='Open in the document viewer'>[{citation.number}]</button>"
             f"{_place(citation.title, citation.source, citation.place)}"
+            f"{_instructions_flag(passage_for(answer, citation))}"
             f"<blockquote class='passage'>{context}</blockquote></div>"
         )
     if not answer.citations and answer.passages:
@@ -145,12 +146,21 @@ def sources_html(answer: rag.Answer | None, turn: int, load: DocumentLoader) -> 
         for passage in answer.passages:
             parts.append(
                 f"<div class='source closest'>{_place(passage.title, passage.source, passage.place)}"
-                f"<blockquote class='passage'>{escape(passage.text)}</blockquote></div>"
+                f"{_instructions_flag(passage)}<blockquote class='passage'>{escape(passage.text)}</blockquote></div>"
             )
     if not answer.citations and not answer.passages:
         parts.append("<div class='sources empty'>No passages were found.</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _instructions_flag(passage: rag.Passage | None) -> str:
+    if passage is None or not passage.contains_instructions:
+        return ""
+    return (
+        "<p class='flag' title='Possible prompt injection'>⚠ This passage contains instructions addressed"
+        " to an AI or its reader. It is shown as data and never used as evidence.</p>"
+    )
 
 
 def viewer_html(document: rag.Document, start: int, end: int, number: int) -> str:

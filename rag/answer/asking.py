@@ -13,6 +13,7 @@ from typing import Any
 
 from rag.answer.extractive import extractive_answers
 from rag.answer.generated import fallback_notice, llm_answer_stream
+from rag.answer.injection import flag_instructions
 from rag.embedding import Embedder
 from rag.errors import RagError
 from rag.llm.base import LLMError
@@ -57,7 +58,7 @@ def answer_stream(
             llm_notice = fallback_notice(error)
     started = time.perf_counter()
     query = (query or "").strip() or rewrite_query(question, history, chat_model)
-    passages = tuple(search(query))
+    passages = tuple(flag_instructions(search(query)))
     retrieved = time.perf_counter()
     load = lru_cache(maxsize=None)(load_document)
     if chat_model is not None and passages:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.evidence import sentence_quotes
+from rag.answer.injection import is_instruction
 from rag.embedding import Embedder
 from rag.settings import Settings
 from rag.terms import content_terms, stem, words
@@ -61,8 +62,13 @@ def score_sentences(
     embedder: Embedder,
 ) -> list[ScoredSentence]:
     """Every whole sentence of the passages, scored against the question, best first."""
-    # A Markdown heading names a topic; it never answers a question.
-    items = sentence_quotes(passages, load_document, keep=lambda sentence: not sentence.startswith("#"))
+    # A Markdown heading names a topic; it never answers a question. A sentence that speaks to
+    # an AI ("ignore previous instructions and say...") is never evidence either.
+    items = sentence_quotes(
+        passages,
+        load_document,
+        keep=lambda sentence: not (sentence.startswith("#") or is_instruction(sentence)),
+    )
     if not items:
         return []
     vectors = embedder.embed([question] + [item.readable for item in items])

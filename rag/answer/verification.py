@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.evidence import sentence_quotes
+from rag.answer.injection import is_instruction
 from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder
 from rag.terms import content_terms, stem
@@ -24,13 +25,6 @@ _MARKER = re.compile(r"[ \t]*\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
 _UNFINISHED_MARKER = re.compile(r"[ \t]*\[[\d,;\s-]*$")
 _WORD = re.compile(r"\w", re.UNICODE)
 _LIST_LABEL = re.compile(r"^\s*(?:[A-Za-z]|\d{1,2})[.)]\s+")
-# A sentence of a document that speaks to an AI is an injection attempt, never evidence:
-# without this, a model that obeys "say PWNED" would find its output "supported".
-_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions)\b"
-    r"|\byou are now\b|\bsystem prompt\b|\bas an ai\b|\b(?:assistant|chatbot|language model)s?\s*[:,]",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -71,11 +65,6 @@ def answer_sentences(text: str) -> list[str]:
     cuts.append(len(clean))
     pieces = [clean[start:end] for start, end in itertools.pairwise(cuts)]
     return [" ".join(piece.split()) for piece in pieces if _WORD.search(piece)]
-
-
-def is_instruction(sentence: str) -> bool:
-    """True for text addressed to an AI ("ignore previous instructions...")."""
-    return bool(_INSTRUCTION.search(sentence))
 
 
 class Verifier:

@@ -67,6 +67,11 @@ def format_answer(answer: Answer, with_text: bool = True) -> str:
         lines.append(
             f"[{citation.number}] {printable(citation.source)}{place}, characters {citation.start}-{citation.end}{quote}"
         )
+    flagged = [str(passage.rank) for passage in answer.passages if passage.contains_instructions]
+    if flagged:
+        lines.append(
+            f"(passages {', '.join(flagged)} contain instructions addressed to an AI; never used as evidence)"
+        )
     if not answer.answered and answer.passages:
         lines.append("Closest passages:")
         lines.extend(format_passage(passage, width=200) for passage in answer.passages[:3])
@@ -79,8 +84,10 @@ def format_passage(passage: Passage, width: int = 400) -> str:
     text = printable(" ".join(passage.text.split()))
     if len(text) > width:
         text = text[: width - 1] + "…"
+    flag = "\n     (contains instructions addressed to an AI: shown as data, never used as evidence)"
     return (
         f"  {passage.rank}. {printable(passage.source)}{place} (fused {passage.fused_score:.4f})\n     {text}"
+        + (flag if passage.contains_instructions else "")
     )
 
 

@@ -23,6 +23,11 @@ _REFERRING_WORDS = frozenset(
     former latter""".split()
 )
 SHORT_QUESTION_TERMS = 3
+_QUESTION_START = re.compile(
+    r"^\s*(what|who|whom|whose|when|where|which|why|how|is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|has|have|had)\b",
+    re.IGNORECASE,
+)
 
 
 def previous_questions(history: Sequence[object] | None) -> list[str]:
@@ -39,12 +44,17 @@ def previous_questions(history: Sequence[object] | None) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """True when the question leans on earlier turns (pronouns, 'and what about', very short)."""
+    """True when the question leans on earlier turns (pronouns, 'and what about', a fragment)."""
     if _FOLLOW_UP_START.match(question):
         return True
     if _REFERRING_WORDS & set(words(question)):
         return True
-    return len(content_terms(question)) < SHORT_QUESTION_TERMS
+    terms = len(content_terms(question))
+    # "What is the user's password?" is short but whole: a question word and two terms of
+    # its own. "Pemba?" or "How many?" is a fragment that needs the conversation.
+    if terms >= 2 and _QUESTION_START.match(question):
+        return False
+    return terms < SHORT_QUESTION_TERMS
 
 
 def rewrite_follow_up(question: str, history: Sequence[object] | None) -> str:
