@@ -9,7 +9,7 @@ INDEX ?= .verbatim/default-index
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint bench clean browser ocr
+.PHONY: install run test lint bench soak clean browser ocr
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ test: install browser lint
 
 bench: install
 	$(BIN)/python -m eval.bench --serve-load 200
+
+soak: install
+	$(BIN)/python -m eval.soak --trials 200 --files 100
 
 clean:
 	rm -rf $(VENV) .verbatim .pytest_cache .mypy_cache

@@ -70,11 +70,23 @@ class ProgressBar:
 
 
 class IngestProgressBar:
-    """An ingest progress callback: files done of total, with the chunks embedded so far."""
+    """An ingest progress callback: files done of total, with the chunks embedded so far.
+
+    The bar appears with the first progress report, so an ingest that fails before it starts
+    (another writer, a bad setting) prints its one error line alone.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self._bar = ProgressBar("files", stream)
+        self._stream = stream
+        self._bar: ProgressBar | None = None
 
     def __call__(self, progress: IngestProgress) -> None:
+        if self._bar is None:
+            self._bar = ProgressBar("files", self._stream)
         current = progress.current.rsplit("/", 1)[-1]
         self._bar(progress.done, progress.total, f"{progress.chunks} chunks, {current}" if current else "")
+
+    def close(self) -> None:
+        """Release the terminal line (also after a failed ingest)."""
+        if self._bar is not None:
+            self._bar.close()

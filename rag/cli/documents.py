@@ -35,7 +35,11 @@ def run_ingest(args: argparse.Namespace) -> int:
     """rag ingest PATH..."""
     with open_from(args, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap) as base:
         progress = None if args.json else IngestProgressBar()
-        report = base.ingest(args.paths, prune=args.prune, progress=progress)
+        try:
+            report = base.ingest(args.paths, prune=args.prune, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
     if args.json:
         print_json(report.to_dict())
     else:

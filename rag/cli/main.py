@@ -5,19 +5,27 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rag.cli import check, documents, evaluate, query, serve, ui
 from rag.cli.options import common_arguments, run_reporting_errors
+from rag.display import printable
 
 # The command groups, in the order their subcommands are listed by `rag --help`.
 GROUPS = (documents, query, check, evaluate, ui, serve)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one `error:` line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {printable(message)}; see `{self.prog} --help`", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="rag", description="Question answering over your documents, with verbatim quotes."
-    )
+    parser = _Parser(prog="rag", description="Question answering over your documents, with verbatim quotes.")
     common = common_arguments()
     subparsers = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
