@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.storage.schema import OWN_TABLES
+from rag.storage.schema import FTS_TEXT, FTS_TOKENIZER, OWN_TABLES
 from rag.storage.sqlite_errors import DATABASE_NAME
 from rag.storage.store import FORMAT_VERSION, Store
 from rag.storage.vectors import VECTORS_NAME, read_checked, read_meta
@@ -103,10 +103,10 @@ def _inspect(database: Path) -> _Findings:
         findings.manifest = _manifest_problems(manifest)
         dimension = _int(manifest.get("dimension"))
         _check_documents(connection, findings)
+        findings.fts = _fts_problems(connection)
         if dimension:
             _check_vectors(connection, dimension, findings)
             findings.vector_file = _vector_file_problems(database.parent, connection, manifest, dimension)
-    findings.fts = _fts_problems(database)
     return findings
 
 
@@ -163,17 +163,42 @@ def _vector_file_problems(
     return []
 
 
-def _fts_problems(database: Path) -> list[str]:
-    if not Store.exists_in(database.parent):
-        return []
+def _fts_problems(connection: sqlite3.Connection) -> list[str]:
+    """Compare the full-text index with one built afresh from what each chunk is found by.
+
+    FTS5's own 'integrity-check' compares with chunks.text, but a chunk is indexed by its
+    search_text when it has one (table rows with their headers), so the comparison is made
+    here, term by term, against a scratch index in memory.
+    """
     try:
-        with closing(sqlite3.connect(database, isolation_level=None)) as connection:
-            connection.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+        connection.execute("ATTACH DATABASE ':memory:' AS scratch")
+        connection.execute(
+            f"CREATE VIRTUAL TABLE scratch.expected USING fts5(text, tokenize='{FTS_TOKENIZER}')"
+        )
+        connection.execute(
+            f"INSERT INTO scratch.expected(rowid, text) SELECT id, {FTS_TEXT} FROM main.chunks"
+        )
+        connection.execute(
+            "CREATE VIRTUAL TABLE temp.expected_terms USING fts5vocab(scratch, expected, 'instance')"
+        )
+        connection.execute(
+            "CREATE VIRTUAL TABLE temp.actual_terms USING fts5vocab(main, chunks_fts, 'instance')"
+        )
+        differing = connection.execute(
+            "SELECT count(*) FROM (SELECT term, doc, offset FROM temp.expected_terms"
+            " EXCEPT SELECT term, doc, offset FROM temp.actual_terms)"
+        ).fetchone()[0]
+        differing += connection.execute(
+            "SELECT count(*) FROM (SELECT term, doc, offset FROM temp.actual_terms"
+            " EXCEPT SELECT term, doc, offset FROM temp.expected_terms)"
+        ).fetchone()[0]
     except sqlite3.DatabaseError as error:
-        if "readonly" in str(error) or "read-only" in str(error):
-            return []  # a shared read-only index: the full-text check needs a writable file
-        return [f"full-text index: does not match the chunks ({error})"]
-    return []
+        return [f"full-text index: cannot be read ({error})"]
+    finally:
+        for statement in ("DROP TABLE temp.expected_terms", "DROP TABLE temp.actual_terms", "DETACH scratch"):
+            with suppress(sqlite3.Error):
+                connection.execute(statement)
+    return [f"full-text index: {differing} word positions differ from the chunks"] if differing else []
 
 
 def _describe(findings: _Findings) -> Iterator[str]:
@@ -213,7 +238,11 @@ def _repair(database: Path, findings: _Findings, result: IndexCheck, embed: Embe
         if chunks:
             _repair_chunks(connection, chunks, embed, result)
         if chunks or findings.fts:
-            connection.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+            # Not FTS5's 'rebuild': it would index chunks.text, not what each chunk is found by.
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')")
+            connection.execute(f"INSERT INTO chunks_fts(rowid, text) SELECT id, {FTS_TEXT} FROM chunks")
+            connection.execute("COMMIT")
             result.repaired.append("full-text index rebuilt from the chunks")
         if chunks or findings.vector_file:
             # Bumping the generation makes every reader rebuild vectors.faiss from SQLite.

@@ -93,5 +93,8 @@ def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> Non
         ) from error
 
 
+# What the full-text index holds for a chunk, and how it splits words (as in _TABLES, _TRIGGERS).
+FTS_TEXT = "coalesce(search_text, text)"
+FTS_TOKENIZER = "porter unicode61"
 # A folder's database is ours when it has these tables; anything else belongs to another program.
 OWN_TABLES = frozenset({"manifest", "documents", "chunks", "chunks_fts"})
