@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from rag.evaluation.report import compare_eval_results, format_eval_summary, write_eval_results
     from rag.evaluation.runner import EvalConfig, EvalResult, evaluate
     from rag.evaluation.scoring import CitationResult, QuestionResult
-    from rag.ingest.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
+    from rag.ingest.loaders import SUPPORTED_SUFFIXES, check_content_matches_type, load_bytes
+    from rag.ingest.sandbox import ParseLimits
     from rag.ingest.uploads import (
         DEFAULT_MAX_UPLOAD_MB,
         MAX_FILES_PER_UPLOAD,
@@ -111,6 +112,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ModelLoadError": ("rag.errors", "ModelLoadError"),
     "NotFoundError": ("rag.errors", "NotFoundError"),
     "OpenAIChatClient": ("rag.llm.client", "OpenAIChatClient"),
+    "ParseLimits": ("rag.ingest.sandbox", "ParseLimits"),
     "Passage": ("rag.types", "Passage"),
     "Quote": ("rag.types", "Quote"),
     "RagError": ("rag.errors", "RagError"),
@@ -130,6 +132,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "find_bundled_llm": ("rag.llm.local", "find_bundled_llm"),
     "format_bytes": ("rag.display", "format_bytes"),
     "format_eval_summary": ("rag.evaluation.report", "format_eval_summary"),
+    "load_bytes": ("rag.ingest.loaders", "load_bytes"),
     "load_local_model": ("rag.llm.local", "load_local_model"),
     "make_embedder": ("rag.embedding", "make_embedder"),
     "open": ("rag.knowledge_base", "open_index"),
@@ -190,6 +193,7 @@ __all__ = [
     "ModelLoadError",
     "NotFoundError",
     "OpenAIChatClient",
+    "ParseLimits",
     "Passage",
     "QuestionResult",
     "Quote",
@@ -216,6 +220,7 @@ __all__ = [
     "format_bytes",
     "format_eval_summary",
     "keep_uploads",
+    "load_bytes",
     "load_local_model",
     "make_embedder",
     "open",

@@ -67,7 +67,7 @@ class Settings:
     max_file_bytes: int = 50 * 1024 * 1024
     # Per-file limits on turning a file into text and chunks (docs/reliability.md): a file over
     # them fails alone, with a message naming the limit, instead of stalling the whole ingest.
-    parse_seconds: float = 120.0
+    parse_seconds: float = 300.0  # OCR of a long scan needs minutes; a hung parser is stopped
     parse_memory_mb: int = 2048
     max_chunks_per_file: int = 10_000
     # Exact search over 1M chunks measured 63 ms p50 (python -m eval.bench --scale-max 1000000),

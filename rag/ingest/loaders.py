@@ -129,6 +129,11 @@ def extract_text(name: str, data: bytes, ocr: OcrSettings | dict[str, Any] | Non
     return LoadedFile(name, title or PurePath(name).stem, text, (), file_type, warnings)
 
 
+def parser_modules() -> list[str]:
+    """The modules holding a format's parser (the bounded child's helper imports them all first)."""
+    return sorted({target.split(":")[0] for target in [*_LOADERS.values(), *_OCR_LOADERS.values()]})
+
+
 def _loader(target: str) -> Callable[..., LoadedFile]:
     module, function = target.split(":")
     loader: Callable[..., LoadedFile] = getattr(importlib.import_module(module), function)

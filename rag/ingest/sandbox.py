@@ -35,7 +35,7 @@ Loader = Callable[..., LoadedFile]
 class ParseLimits:
     """What one file may cost to turn into text (Settings.parse_seconds, parse_memory_mb)."""
 
-    seconds: float = 120.0
+    seconds: float = 300.0
     memory_bytes: int = 2048 * 1024 * 1024
 
 
@@ -124,7 +124,10 @@ _HELPER = _Helper()
 
 def serve() -> None:
     """The helper's loop: read a request, fork a bounded child, send back what it produced."""
-    importlib.import_module("rag.ingest.loaders")  # every fork starts with the parsers imported
+    # Every fork starts with the parsers imported: a child pays for none of their imports.
+    loaders = importlib.import_module("rag.ingest.loaders")
+    for module in loaders.parser_modules():
+        importlib.import_module(module)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
