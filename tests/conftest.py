@@ -41,6 +41,21 @@ def fake_base(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> Iterator[ra
         yield base
 
 
+RIVER_TEXTS = [
+    rag.TextItem(f"notes/{name}.txt", f"The {name} river floods the {name} valley every spring. " * 40)
+    for name in ("amber", "birch", "cedar", "delta", "ember", "fjord")
+]
+
+
+@pytest.fixture
+def river_index(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> Path:
+    """An index folder (fake embedder) holding six small documents, RIVER_TEXTS."""
+    folder = tmp_path / "index"
+    with rag.open(folder, embedder=fake_embedder) as base:
+        base.add_texts(RIVER_TEXTS)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def real_embedder() -> rag.Embedder:
     """The bundled all-MiniLM-L6-v2, loaded once per test session."""

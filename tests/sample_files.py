@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import zipfile
+import zlib
 
 import docx
 import openpyxl
@@ -229,6 +230,11 @@ def make_pdf(*page_texts: str, title: str | None = None) -> bytes:
     if title is not None:
         objects.append(f"<< /Title ({title}) >>".encode("latin-1"))
         info = f" /Info {len(objects)} 0 R"
+    return pdf_of_objects(objects, info)
+
+
+def pdf_of_objects(objects: list[bytes], info: str = "") -> bytes:
+    """A PDF file of numbered objects (1 is the catalog) with its cross-reference table."""
     pdf = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -240,3 +246,18 @@ def make_pdf(*page_texts: str, title: str | None = None) -> bytes:
     pdf += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n".encode()
     pdf += b"startxref\n%d\n%%%%EOF\n" % xref_offset
     return bytes(pdf)
+
+
+def flate_bomb_pdf(megabytes: int = 200) -> bytes:
+    """A one-page PDF whose content stream inflates from about 200 KB to `megabytes` MB of spaces."""
+    compressor = zlib.compressobj(9)
+    block = b" " * (1 << 20)
+    body = b"".join(compressor.compress(block) for _ in range(megabytes)) + compressor.flush()
+    return pdf_of_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(body), body),
+        ]
+    )

@@ -13,18 +13,11 @@ from rag.storage.store import DATABASE_NAME
 from rag.storage.vectors import VECTORS_NAME
 
 FAKE = ["--model", "hashing-256"]
-TEXTS = [
-    rag.TextItem(f"notes/{name}.txt", f"The {name} river floods the {name} valley every spring. " * 40)
-    for name in ("amber", "birch", "cedar", "delta", "ember", "fjord")
-]
 
 
 @pytest.fixture
-def folder(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> Path:
-    index = tmp_path / "index"
-    with rag.open(index, embedder=fake_embedder) as base:
-        base.add_texts(TEXTS)
-    return index
+def folder(river_index: Path) -> Path:
+    return river_index
 
 
 def sql(folder: Path, statement: str) -> None:

@@ -6,12 +6,11 @@ import codecs
 import io
 import logging
 import random
-import zlib
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from sample_files import make_pdf
+from sample_files import flate_bomb_pdf, make_pdf
 
 from rag.errors import DocumentError
 from rag.ingest.loaders import (
@@ -220,29 +219,6 @@ def test_pdf_encrypted_with_empty_user_password_is_read() -> None:
 def test_corrupt_pdf_is_rejected_with_reason(data: bytes) -> None:
     with pytest.raises(DocumentError, match=r"broken\.pdf is not a readable PDF \(.+\)"):
         load_bytes("broken.pdf", data)
-
-
-def flate_bomb_pdf(megabytes: int = 200) -> bytes:
-    """A one-page PDF whose content stream inflates from ~200 KB to `megabytes` MB."""
-    compressor = zlib.compressobj(9)
-    block = b" " * (1 << 20)
-    body = b"".join(compressor.compress(block) for _ in range(megabytes)) + compressor.flush()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(body), body),
-    ]
-    pdf = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(pdf))
-        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
-    xref = len(pdf)
-    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(pdf)
 
 
 def test_pdf_flate_bomb_says_what_happened_not_scanned() -> None:

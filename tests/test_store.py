@@ -12,23 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import RIVER_TEXTS
 
 import rag
 from rag.storage.store import DATABASE_NAME
 
-TEXTS = [
-    rag.TextItem(f"notes/{name}.txt", f"The {name} river floods the {name} valley every spring. " * 3)
-    for name in ("amber", "birch", "cedar", "delta")
-]
-
 
 @pytest.fixture
-def folder(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> Path:
-    """An index folder holding four small documents."""
-    index = tmp_path / "index"
-    with rag.open(index, embedder=fake_embedder) as base:
-        base.add_texts(TEXTS)
-    return index
+def folder(river_index: Path) -> Path:
+    return river_index
 
 
 def damage(path: Path, offset: int, data: bytes) -> None:
@@ -73,7 +65,7 @@ def test_full_disk_says_so_and_keeps_committed_documents(folder: Path, fake_embe
             base.add_texts([big])
         assert "no transaction is active" not in str(raised.value)
     with rag.open(folder, embedder=fake_embedder) as base:
-        assert len(base.documents()) == len(TEXTS)
+        assert len(base.documents()) == len(RIVER_TEXTS)
         assert base.add_texts([big]).count("added") == 1  # resumes once there is room
 
 
@@ -87,7 +79,7 @@ def test_foreign_database_is_refused_and_left_untouched(tmp_path: Path, fake_emb
         with pytest.raises(rag.IndexMismatchError, match="not a Verbatim index"):
             base = rag.open(other, embedder=fake_embedder)
             if action == "ingest":
-                base.add_texts(TEXTS)
+                base.add_texts(RIVER_TEXTS)
     assert (other / DATABASE_NAME).read_bytes() == before
     assert sorted(path.name for path in other.iterdir()) == [DATABASE_NAME]
     with sqlite3.connect(other / DATABASE_NAME) as connection:
@@ -138,7 +130,7 @@ def _make_read_only(folder: Path) -> None:
 def test_read_only_index_can_be_searched_but_not_written(tmp_path: Path) -> None:
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"verbatim-read-only-{os.getpid()}"
     with rag.open(folder, embedder=rag.HashingEmbedder(256)) as base:
-        base.add_texts(TEXTS)
+        base.add_texts(RIVER_TEXTS)
     (folder / "vectors.faiss").unlink()  # stale derived data must not need writing either
     _make_read_only(folder)
     before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}

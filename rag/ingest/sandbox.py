@@ -10,6 +10,7 @@ Requests and results cross the pipes as JSON and raw bytes: nothing is ever unpi
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import os
@@ -104,6 +105,19 @@ class _Helper:
                         raise
             raise AssertionError("unreachable")  # pragma: no cover
 
+    def stop(self) -> None:
+        """End the helper: closing its input ends its loop."""
+        process, self._process = self._process, None
+        if process is not None:
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
     def _running(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
             code = "from rag.ingest.sandbox import serve; serve()"
@@ -120,6 +134,7 @@ class _Helper:
 
 
 _HELPER = _Helper()
+atexit.register(_HELPER.stop)
 
 
 def serve() -> None:

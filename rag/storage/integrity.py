@@ -143,7 +143,8 @@ def _check_vectors(connection: sqlite3.Connection, dimension: int, findings: _Fi
             findings.bad_vectors.append(chunk)
             continue
         vector = np.frombuffer(blob, dtype=np.float32)
-        norm = float(np.linalg.norm(vector)) if np.isfinite(vector).all() else float("nan")
+        with np.errstate(over="ignore", invalid="ignore"):
+            norm = float(np.linalg.norm(vector)) if np.isfinite(vector).all() else float("nan")
         if not (abs(norm - 1.0) <= NORM_TOLERANCE or norm == 0.0):
             findings.bad_vectors.append(chunk)
 
