@@ -39,11 +39,11 @@ def printable(text: str, keep: str = "") -> str:
 class ProgressBar:
     """A tqdm bar counting `unit`s on stderr; call it with (done, total), close it when finished."""
 
-    def __init__(self, unit: str, stream: TextIO | None = None) -> None:
+    def __init__(self, unit: str, stream: TextIO | None = None, total: int = 0) -> None:
         stream = stream or sys.stderr
         interval = TERMINAL_REDRAW_SECONDS if stream.isatty() else LOG_REDRAW_SECONDS
         self._bar = tqdm(
-            total=0, unit=f" {unit}", file=stream, mininterval=interval, dynamic_ncols=True, leave=True
+            total=total, unit=f" {unit}", file=stream, mininterval=interval, dynamic_ncols=True, leave=True
         )
         self._interval = interval
         self._last_redraw = time.monotonic()
@@ -82,7 +82,7 @@ class IngestProgressBar:
 
     def __call__(self, progress: IngestProgress) -> None:
         if self._bar is None:
-            self._bar = ProgressBar("files", self._stream)
+            self._bar = ProgressBar("files", self._stream, progress.total)
         current = progress.current.rsplit("/", 1)[-1]
         self._bar(progress.done, progress.total, f"{progress.chunks} chunks, {current}" if current else "")
 

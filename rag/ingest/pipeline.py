@@ -234,6 +234,7 @@ class _Batch:
             if known.get(source) == fingerprint:
                 self._finish(FileResult(source, "unchanged"))
                 return
+            self._report(self.chunks_embedded, source)  # a big file to parse names itself first
             loaded = load_bytes(path.name, data, limits.max_bytes, self.ingestor.ocr, limits.parse)
             document = self.ingestor.new_document(source, loaded, fingerprint, len(data))
         except (DocumentError, OSError) as error:
@@ -290,18 +291,18 @@ class _Batch:
         slices = []
         for start in range(0, len(texts), EMBED_BATCH_CHUNKS):
             slices.append(self.ingestor.embedder.embed(texts[start : start + EMBED_BATCH_CHUNKS]))
-            if self.progress is not None:
-                embedded = self.chunks_embedded + min(start + EMBED_BATCH_CHUNKS, len(texts))
-                elapsed = time.perf_counter() - self.started
-                self.progress(IngestProgress(self.done, self.total, embedded, elapsed, current))
+            self._report(self.chunks_embedded + min(start + EMBED_BATCH_CHUNKS, len(texts)), current)
         return np.concatenate(slices)
 
     def _finish(self, result: FileResult) -> None:
         self.results.append(result)
         self.done += 1
+        self._report(self.chunks_embedded, result.source)
+
+    def _report(self, chunks: int, current: str) -> None:
         if self.progress is not None:
             elapsed = time.perf_counter() - self.started
-            self.progress(IngestProgress(self.done, self.total, self.chunks_embedded, elapsed, result.source))
+            self.progress(IngestProgress(self.done, self.total, chunks, elapsed, current))
 
 
 def _search_texts(document: NewDocument) -> list[str]:
