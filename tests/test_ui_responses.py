@@ -363,3 +363,16 @@ def test_gradio_environment_variables_are_removed() -> None:
     ignored = security.pin_gradio_environment(environment)
     assert len(ignored) == 8 and "GRADIO_ALLOWED_PATHS" in ignored
     assert environment == {"GRADIO_ANALYTICS_ENABLED": "False", "PATH": "/usr/bin"}
+
+
+def test_an_unexpected_failure_while_indexing_uploads_is_shown_not_lost(
+    base: rag.KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "note.txt").write_text("A note about ferries.")
+
+    def broken_ingest(*args: object, **kwargs: object) -> rag.IngestReport:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(base, "ingest", broken_ingest)
+    *_, final = documents.ingest_uploads(base, [tmp_path / "note.txt"], base.folder / "uploads", 1_000_000)
+    assert final.is_done and "No space left on device" in final.progress

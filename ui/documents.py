@@ -54,6 +54,10 @@ def ingest_uploads(
             outcome["report"] = base.ingest(kept, progress=updates.put)
         except rag.RagError as error:
             outcome["error"] = error
+        except Exception as error:  # noqa: BLE001 - shown in the page, not lost in a thread
+            outcome["error"] = (
+                f"{type(error).__name__}: {error}; the files kept so far are indexed at the next start"
+            )
 
     worker = threading.Thread(target=run, name="ui-ingest", daemon=True)
     started = time.monotonic()
