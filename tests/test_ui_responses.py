@@ -376,3 +376,11 @@ def test_an_unexpected_failure_while_indexing_uploads_is_shown_not_lost(
     monkeypatch.setattr(base, "ingest", broken_ingest)
     *_, final = documents.ingest_uploads(base, [tmp_path / "note.txt"], base.folder / "uploads", 1_000_000)
     assert final.is_done and "No space left on device" in final.progress
+
+
+def test_lone_surrogate_in_a_question_does_not_cut_the_event_stream(base: rag.KnowledgeBase) -> None:
+    import orjson  # what Gradio encodes its events with
+
+    *_, final = responses.stream_turns(base, "How many tonnes of cloves \ud800?", [], responses.AskOptions())
+    assert final[-1].is_final and not final[-1].error
+    orjson.dumps(responses.chat_messages(final))

@@ -54,7 +54,11 @@ def stream_turns(
     time_limit: float = ASK_TIME_LIMIT_SECONDS,
 ) -> Iterator[list[Turn]]:
     """Yield the conversation with the new turn growing as ask_stream produces partial answers."""
-    question = question.strip()[:MAX_QUESTION_CHARS]
+    # A lone surrogate cannot be sent back to the browser (orjson refuses it, cutting the
+    # event stream): it becomes U+FFFD, as the rest of the question is kept.
+    question = (
+        question.encode("utf-8", "surrogatepass").decode("utf-8", "replace").strip()[:MAX_QUESTION_CHARS]
+    )
     earlier = list(turns)
     if not question:
         return
