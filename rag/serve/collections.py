@@ -161,6 +161,8 @@ def open_collections(
                 f"collection {name}: {folder} is not a folder; build it with `rag ingest PATH --index {folder}`"
             )
         base = KnowledgeBase(folder, settings, embedder)
+        if not base.exists:
+            base.create()  # an existing folder named to be served is an index to fill by uploads
         base.embedder = loaded.setdefault(base.model_name, base.embedder)
         bases[name] = base
     return Collections(bases)
