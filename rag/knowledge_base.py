@@ -54,7 +54,12 @@ class KnowledgeBase:
         self._store = Store(folder) if Store.exists_in(folder) else None
         recorded = self._store.manifest() if self._store is not None else {}
         self.settings = self._resolve(settings or Settings.from_env(), embedder, recorded)
-        self.embedder = embedder or make_embedder(self.model_name, self.settings.batch_size)
+        self.embedder = embedder or make_embedder(
+            self.model_name,
+            self.settings.batch_size,
+            self.settings.embedding_backend,
+            self.settings.threads,
+        )
         self._dimension = _recorded_dimension(recorded, folder)
         self._vectors: VectorIndex | None = None
 
@@ -252,6 +257,7 @@ class KnowledgeBase:
             "documents": documents,
             "chunks": chunks,
             "embedding_model": self.model_name,
+            "embedding_backend": getattr(self.embedder, "backend", "custom"),
             "dimension": self._dimension,
             "chunk_size": self.settings.chunk_size,
             "chunk_overlap": self.settings.chunk_overlap,

@@ -17,6 +17,8 @@ RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
 ANSWER_MODES = ("extractive", "llm")
 DEFAULT_OCR_LANGUAGES = "eng"
 _OCR_LANGUAGES = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
+# None (the default) is ONNX Runtime where the model exports, else torch with a notice.
+EMBEDDING_BACKENDS = ("onnx", "torch")
 
 
 def default_index_dir() -> Path:
@@ -24,10 +26,19 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("RAG_INDEX") or "index")
 
 
+def default_cache_dir() -> Path:
+    """Where Verbatim keeps derived model files: RAG_CACHE_DIR, else the user's cache folder."""
+    if os.environ.get("RAG_CACHE_DIR"):
+        return Path(os.environ["RAG_CACHE_DIR"])
+    user_cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(user_cache) / "verbatim"
+
+
 _NUMERIC_ENV: dict[str, tuple[str, type]] = {
     "RAG_PARSE_SECONDS": ("parse_seconds", float),
     "RAG_PARSE_MEMORY_MB": ("parse_memory_mb", int),
     "RAG_MAX_CHUNKS_PER_FILE": ("max_chunks_per_file", int),
+    "RAG_THREADS": ("threads", int),
 }
 
 
@@ -54,6 +65,9 @@ class Settings:
 
     # None: the value recorded in an existing index, else the default below.
     embedding_model: str | None = None
+    embedding_backend: str | None = None  # one of EMBEDDING_BACKENDS; None: onnx, else torch
+    # Threads for embedding a batch (ingest); None: every core. A single query always uses one.
+    threads: int | None = None
     chunk_size: int | None = None
     chunk_overlap: int | None = None
     top_k: int = 5
@@ -106,6 +120,10 @@ class Settings:
         if self.answer_mode not in ANSWER_MODES:
             raise SettingsError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
         self.ocr  # noqa: B018 - validates ocr_languages now, not at the first scanned page
+        if self.embedding_backend is not None and self.embedding_backend not in EMBEDDING_BACKENDS:
+            raise SettingsError(f"embedding_backend must be one of {', '.join(EMBEDDING_BACKENDS)}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise SettingsError("threads (RAG_THREADS) must be a whole number of at least 1")
 
     def replace(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""
@@ -117,6 +135,7 @@ class Settings:
         values: dict[str, object] = {}
         env_names = {
             "RAG_EMBEDDING_MODEL": "embedding_model",
+            "RAG_EMBEDDING_BACKEND": "embedding_backend",
             "RAG_LLM_BASE_URL": "llm_base_url",
             "RAG_LLM_MODEL": "llm_model",
             "RAG_LLM_API_KEY": "llm_api_key",

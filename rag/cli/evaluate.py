@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.cli.options import add_llm_arguments, llm_settings, print_json
+from rag.cli.options import add_llm_arguments, embedding_settings, llm_settings, print_json
 from rag.evaluation.datasets import EvalDataError, is_beir_folder
 from rag.evaluation.report import compare_eval_results, format_eval_summary, write_eval_results
 from rag.evaluation.runner import EvalConfig, evaluate
@@ -79,7 +79,7 @@ def run_eval(args: argparse.Namespace) -> int:
         split=args.split,
         corpus_include=tuple(args.corpus_include),
         missing_sources_unanswerable=args.unanswerable_if_missing,
-        settings=Settings.from_env(embedding_model=args.model, **llm_settings(args)),
+        settings=Settings.from_env(**embedding_settings(args), **llm_settings(args)),
         cache_dir=args.cache_dir,
     )
     results = evaluate(config, progress=True)

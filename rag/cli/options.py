@@ -13,16 +13,22 @@ from typing import Any
 from rag.display import printable
 from rag.errors import RagError
 from rag.knowledge_base import KnowledgeBase, open_index
-from rag.settings import ANSWER_MODES, Settings
+from rag.settings import ANSWER_MODES, EMBEDDING_BACKENDS, Settings
 
 
 def common_arguments() -> argparse.ArgumentParser:
-    """The flags every command takes: --index and --model."""
+    """The flags every command takes: --index, --model and --backend."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
     )
     common.add_argument("--model", default=None, help="embedding model name or folder (new indexes only)")
+    common.add_argument(
+        "--backend",
+        choices=EMBEDDING_BACKENDS,
+        default=None,
+        help="embedding backend (or RAG_EMBEDDING_BACKEND); default: onnx where the model exports, else torch",
+    )
     return common
 
 
@@ -72,7 +78,12 @@ def llm_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def open_from(args: argparse.Namespace, **settings: Any) -> KnowledgeBase:
     """Open the index an invocation names, with its settings applied."""
-    return open_index(args.index, Settings.from_env(embedding_model=args.model, **settings))
+    return open_index(args.index, Settings.from_env(**embedding_settings(args), **settings))
+
+
+def embedding_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Settings fields of the embedding flags every command shares (None: not given)."""
+    return {"embedding_model": args.model, "embedding_backend": args.backend}
 
 
 def print_json(value: Any) -> None:

@@ -27,6 +27,8 @@ def run_ui(args: argparse.Namespace) -> int:
         argv += ["--model", args.model]
     for folder in args.docs or ():
         argv += ["--docs", str(folder)]
+    if args.backend:
+        os.environ["RAG_EMBEDDING_BACKEND"] = args.backend  # the UI reads its settings from RAG_*
     sys.stdout.flush()
     os.execv(sys.executable, argv)
     return 0  # not reached: execv replaces this process

@@ -162,7 +162,10 @@ def open_corpus_index(
     if corpus.is_dir() and (corpus / "corpus.jsonl").is_file():
         corpus = corpus / "corpus.jsonl"
     name = embedder.name if embedder else (settings.embedding_model or DEFAULT_MODEL)
-    folder = (cache_dir or default_cache_dir()) / corpus_key(corpus, settings, name, include)
+    # int8 ONNX and fp32 torch vectors differ slightly: each backend builds its own index.
+    backend = getattr(embedder, "backend", None) if embedder else settings.embedding_backend
+    key = corpus_key(corpus, settings, f"{name} ({backend or 'default'} backend)", include)
+    folder = (cache_dir or default_cache_dir()) / key
     if (folder / COMPLETE_MARKER).is_file():
         return open_index(folder, settings, embedder)
     shutil.rmtree(folder, ignore_errors=True)  # a half-built index from an interrupted run

@@ -1,0 +1,214 @@
+"""The one-time export of a model to an int8 ONNX graph, cached under a key of the model's files.
+
+The cache folder holds one `<key>/` per model: the key is a sha256 over the weight and config
+files and the export recipe, so a changed model gets a new export. An export is written into a
+staging folder named after its process and renamed into place when complete, so a killed
+export never leaves a folder that looks usable, and the next one removes what it left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rag.embedding.layout import TORCH_ADVICE, ModelLayout, OnnxUnsupportedError, read_json
+from rag.embedding.onnx import quantize_int8
+from rag.embedding.sentence_transformer import load_sentence_transformer
+
+# Bump when the export or quantization recipe changes, so that old caches are rebuilt.
+EXPORT_FORMAT = "1"
+GRAPH_FILE = "model.int8.onnx"
+MANIFEST_FILE = "export.json"
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+_CONFIG_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "tokenizer.json")
+_DIGEST_MEMO = "digests.json"
+_STAGING_SUFFIX = ".partial"
+
+
+def model_cache_key(layout: ModelLayout, cache_dir: Path) -> str:
+    """sha256 over the model's weight and config files plus the export recipe version."""
+    folders = {layout.model_path, layout.transformer_dir}
+    files = {
+        path
+        for folder in folders
+        for path in folder.iterdir()
+        if path.is_file() and (path.suffix in _WEIGHT_SUFFIXES or path.name in _CONFIG_FILES)
+    }
+    files |= set(layout.model_path.glob("*_Pooling/config.json"))
+    memo = _DigestMemo(cache_dir / _DIGEST_MEMO)
+    digest = hashlib.sha256(f"export-format={EXPORT_FORMAT}\n".encode())
+    for path in sorted(files):
+        digest.update(f"{path.relative_to(layout.model_path)}={memo.file_digest(path)}\n".encode())
+    memo.save()
+    return digest.hexdigest()
+
+
+class _DigestMemo:
+    """File digests remembered by (path, size, mtime), so a start does not re-read 90 MB of weights."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        entries = read_json(path, default={})
+        self._entries: dict[str, str] = entries if isinstance(entries, dict) else {}
+        self._changed = False
+
+    def file_digest(self, path: Path) -> str:
+        """sha256 of the file, from the memo while its size and mtime are unchanged."""
+        status = path.stat()
+        memo_key = f"{path.resolve()}|{status.st_size}|{status.st_mtime_ns}"
+        if memo_key not in self._entries:
+            with path.open("rb") as handle:
+                self._entries[memo_key] = hashlib.file_digest(handle, "sha256").hexdigest()
+            self._changed = True
+        return self._entries[memo_key]
+
+    def save(self) -> None:
+        """Write the memo atomically; a lost race or a read-only cache only costs a re-hash later."""
+        if not self._changed:
+            return
+        staging = self.path.with_name(f".{_DIGEST_MEMO}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            staging.write_text(json.dumps(self._entries), encoding="utf-8")
+            os.replace(staging, self.path)
+        except OSError:
+            staging.unlink(missing_ok=True)
+
+
+def cached_graph(layout: ModelLayout, cache_dir: Path) -> Path | None:
+    """The int8 graph of this exact model in the cache, or None; never imports torch."""
+    key = model_cache_key(layout, cache_dir)
+    folder = cache_dir / key
+    return folder / GRAPH_FILE if _is_complete(folder, key) else None
+
+
+def _is_complete(folder: Path, key: str) -> bool:
+    manifest = read_json(folder / MANIFEST_FILE, default={})
+    return isinstance(manifest, dict) and manifest.get("key") == key and (folder / GRAPH_FILE).is_file()
+
+
+def graph_for(layout: ModelLayout, cache_dir: Path, report: Callable[[str], None], name: str = "") -> Path:
+    """The cached int8 graph of the model, exporting it first when there is none."""
+    return cached_graph(layout, cache_dir) or export_graph(layout, cache_dir, report, name)
+
+
+def export_graph(layout: ModelLayout, cache_dir: Path, report: Callable[[str], None], name: str = "") -> Path:
+    """Export the model to an int8 ONNX graph in cache_dir/<key>/ and return the graph's path."""
+    key = model_cache_key(layout, cache_dir)
+    target = cache_dir / key
+    _remove_abandoned_staging(cache_dir)
+    staging = cache_dir / f".{key}.{os.getpid()}{_STAGING_SUFFIX}"
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OnnxUnsupportedError(
+            f"cannot write the ONNX cache in {cache_dir} ({error.strerror}): set RAG_CACHE_DIR to a "
+            "writable folder, or " + TORCH_ADVICE
+        ) from error
+    started = time.perf_counter()
+    report(
+        f"exporting {name or layout.model_path} to ONNX Runtime int8, once (about 10-60 s); "
+        f"it is cached in {cache_dir}"
+    )
+    try:
+        fp32_graph = staging / "model.fp32.onnx"
+        input_names = _trace(layout, fp32_graph)
+        quantize_int8(fp32_graph, staging / GRAPH_FILE)
+        fp32_graph.unlink()  # an intermediate: only the int8 graph is served
+        manifest = {"key": key, "model_path": str(layout.model_path), "inputs": input_names}
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        for path in staging.iterdir():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+        _move_into_place(staging, target, key)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report(f"exported in {time.perf_counter() - started:.0f} s")
+    return target / GRAPH_FILE
+
+
+def _move_into_place(staging: Path, target: Path, key: str) -> None:
+    """Rename the finished export into place; a concurrent export that finished first wins."""
+    if _is_complete(target, key):
+        return
+    if target.exists():  # an incomplete folder (not made by an export): never trusted
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if not _is_complete(target, key):
+            raise
+
+
+def _remove_abandoned_staging(cache_dir: Path) -> None:
+    """Delete staging folders whose exporting process is gone (killed mid-export)."""
+    for folder in cache_dir.glob(f".*{_STAGING_SUFFIX}"):
+        pid = folder.name.removesuffix(_STAGING_SUFFIX).rsplit(".", 1)[-1]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _trace(layout: ModelLayout, destination: Path) -> list[str]:
+    """Trace the transformer to ONNX with dynamic batch and length axes; only here is torch imported."""
+    try:
+        import torch
+    except ImportError as error:
+        raise OnnxUnsupportedError(
+            "the one-time ONNX export needs torch: pip install torch==2.13.0, or " + TORCH_ADVICE
+        ) from error
+    model = load_sentence_transformer(str(layout.model_path), eager_attention=True)[0].auto_model.eval()
+    config = model.config
+    accepts_token_types = "token_type_ids" in inspect.signature(model.forward).parameters
+    uses_token_types = accepts_token_types and bool(getattr(config, "type_vocab_size", 0))
+    input_names = ["input_ids", "attention_mask"] + (["token_type_ids"] if uses_token_types else [])
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs: Any) -> Any:
+            return self.model(**dict(zip(input_names, inputs, strict=True))).last_hidden_state
+
+    input_ids = torch.full((2, 16), 1000, dtype=torch.long)
+    attention_mask = torch.ones((2, 16), dtype=torch.long)
+    attention_mask[1, 9:] = 0  # a padded row, so the traced graph keeps the masking path
+    example = (input_ids, attention_mask, torch.zeros_like(input_ids))[: len(input_names)]
+    axes = {name: {0: "batch", 1: "sequence"} for name in [*input_names, "last_hidden_state"]}
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                LastHiddenState(),
+                example,
+                str(destination),
+                input_names=input_names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,  # the TorchScript exporter: 1.2 s vs 5.3 s for dynamo, same vectors
+            )
+    except Exception as error:
+        raise OnnxUnsupportedError(
+            f"torch.onnx cannot export model type {getattr(config, 'model_type', '?')!r} ({error}): "
+            + TORCH_ADVICE
+        ) from error
+    return input_names
