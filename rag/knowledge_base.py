@@ -10,7 +10,9 @@ from typing import Any
 
 from rag.answer.asking import answer_stream
 from rag.answer.injection import flag_instructions
+from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
+from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
 from rag.ingest.pipeline import FileLimits, Ingestor
 from rag.ingest.sandbox import ParseLimits
@@ -62,6 +64,10 @@ class KnowledgeBase:
         )
         self._dimension = _recorded_dimension(recorded, folder)
         self._vectors: VectorIndex | None = None
+        # Search and answers share it: the question is embedded once, sentences come from the index.
+        self.reader = ReusingEmbedder(
+            self.embedder, lambda texts, size: self.store.sentence_vectors(texts, size)
+        )
 
     @property
     def exists(self) -> bool:
@@ -124,7 +130,7 @@ class KnowledgeBase:
     def retriever(self) -> Retriever:
         """The retriever over this index."""
         return HybridRetriever(
-            self.store, self.vectors, self.embedder, self.settings.candidates, self.settings.rrf_k
+            self.store, self.vectors, self.reader, self.settings.candidates, self.settings.rrf_k
         )
 
     # -- writing ----------------------------------------------------------------------------
@@ -151,6 +157,7 @@ class KnowledgeBase:
                 ParseLimits(self.settings.parse_seconds, self.settings.parse_memory_mb * 1024 * 1024),
             ),
             self.settings.ocr,
+            sentence_texts,
         )
 
     def ingest(
@@ -233,7 +240,7 @@ class KnowledgeBase:
             history,
             lambda retrieval_query: self.search(retrieval_query, k, mode),
             self.document,
-            self.embedder,
+            self.reader,
             self.settings,
             lambda: self.store.counts()[0] == 0,
             query,
@@ -308,3 +315,8 @@ def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
             f" run `rag check --index {folder}`"
         )
     return dimension
+
+
+def sentence_texts(text: str) -> list[str]:
+    """The sentences of a document text that answers may quote."""
+    return [span.text for span in split_sentences(text)]

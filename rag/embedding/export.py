@@ -8,6 +8,7 @@ export never leaves a folder that looks usable, and the next one removes what it
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -80,7 +81,8 @@ class _DigestMemo:
             staging.write_text(json.dumps(self._entries), encoding="utf-8")
             os.replace(staging, self.path)
         except OSError:
-            staging.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                staging.unlink(missing_ok=True)
 
 
 def cached_graph(layout: ModelLayout, cache_dir: Path) -> Path | None:

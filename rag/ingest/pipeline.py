@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class _Pending:
     document: NewDocument
     status: str
     warnings: tuple[str, ...]
+    sentences: tuple[str, ...] = ()
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileResult]]:
@@ -115,6 +116,7 @@ class Ingestor:
         chunk_overlap: int,
         limits: FileLimits,
         ocr: OcrSettings | None = None,
+        sentences: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -122,6 +124,8 @@ class Ingestor:
         self.chunk_overlap = chunk_overlap
         self.limits = limits
         self.ocr = ocr or OcrSettings()
+        # The sentences an answer quotes, embedded here once instead of at every question.
+        self.sentences = sentences
 
     def ingest_files(
         self, paths: Sequence[Path], prune: bool = False, progress: ProgressCallback | None = None
@@ -264,7 +268,9 @@ class _Batch:
         self._queue(document, "updated" if item.source in known else "added", ())
 
     def _queue(self, document: NewDocument, status: str, warnings: tuple[str, ...]) -> None:
-        self.pending.append(_Pending(document, status, warnings))
+        split = self.ingestor.sentences
+        sentences = tuple(dict.fromkeys(split(document.text))) if split else ()
+        self.pending.append(_Pending(document, status, warnings, sentences))
         if sum(len(item.document.spans) for item in self.pending) >= EMBED_BATCH_CHUNKS:
             self.flush()
 
@@ -273,11 +279,16 @@ class _Batch:
         if not self.pending:
             return
         texts = [text for item in self.pending for text in _search_texts(item.document)]
+        sentence_vectors = self._sentence_vectors({text for item in self.pending for text in item.sentences})
         vectors = self._embed(texts, self.pending[-1].document.source)
         offset = 0
         for item in self.pending:
             count = len(item.document.spans)
-            document = _with_vectors(item.document, vectors[offset : offset + count])
+            document = replace(
+                item.document,
+                vectors=vectors[offset : offset + count],
+                sentence_vectors={text: sentence_vectors[text] for text in item.sentences},
+            )
             offset += count
             self.ingestor.store.put_document(document)
             self.chunks_embedded += count
@@ -293,6 +304,15 @@ class _Batch:
             slices.append(self.ingestor.embedder.embed(texts[start : start + EMBED_BATCH_CHUNKS]))
             self._report(self.chunks_embedded + min(start + EMBED_BATCH_CHUNKS, len(texts)), current)
         return np.concatenate(slices)
+
+    def _sentence_vectors(self, sentences: set[str]) -> dict[str, np.ndarray]:
+        """Vectors of the sentences: those already in the index (an edited file) are not embedded again."""
+        if not sentences:
+            return {}
+        embedder = self.ingestor.embedder
+        found = self.ingestor.store.sentence_vectors(sorted(sentences), embedder.dimension)
+        missing = sorted(sentences - found.keys())
+        return found | dict(zip(missing, embedder.embed(missing), strict=True))
 
     def _finish(self, result: FileResult) -> None:
         self.results.append(result)
@@ -316,10 +336,6 @@ def _too_many_chunks(source: str, count: str, limit: int) -> str:
         f"{name} would make {count} chunks, over the limit of {limit:,} per file;"
         " split it, or raise the limit (RAG_MAX_CHUNKS_PER_FILE)"
     )
-
-
-def _with_vectors(document: NewDocument, vectors: np.ndarray) -> NewDocument:
-    return replace(document, vectors=vectors)
 
 
 def _reason(error: Exception) -> str:

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from rag.errors import IndexMismatchError
+from rag.storage import sentence_vectors
 
 # 2: the locations table and chunks.search_text; an index of version 1 is upgraded in place.
 FORMAT_VERSION = 2
@@ -66,7 +67,7 @@ DROP TRIGGER IF EXISTS chunks_fts_delete;
 
 def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     """Create the tables of a new index, or bring an index of format version 1 up to date."""
-    connection.executescript(_TABLES)
+    connection.executescript(_TABLES + sentence_vectors.SCHEMA)
     row = connection.execute("SELECT value FROM manifest WHERE key = 'format_version'").fetchone()
     if row is not None and row[0] == "1":
         _upgrade_from_version_1(connection, folder)

@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
+from rag.storage import sentence_vectors
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
 from rag.types import Chunk, Document, Location, TextSpan, document_id
@@ -34,6 +35,7 @@ class NewDocument:
     metadata: dict[str, object] | None = None
     locations: tuple[Location, ...] = ()
     search_texts: Sequence[str] = ()  # per span, what it is embedded and found by; () = its text
+    sentence_vectors: Mapping[str, np.ndarray] | None = None  # sentence text -> unit vector
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ class Store:
                 "INSERT OR REPLACE INTO locations (document_key, start, label) VALUES (?, ?, ?)",
                 [(key, location.start, location.label) for location in document.locations],
             )
+            sentence_vectors.insert(connection, key, document.sentence_vectors or {})
             self._bump_generation(connection)
         return identifier
 
@@ -366,6 +369,11 @@ class Store:
                 yield row_ids, vectors.reshape(len(rows), dimension)
         except sqlite3.Error as error:
             raise storage_error(error, self.folder) from error
+
+    @translated
+    def sentence_vectors(self, texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
+        """Vectors stored at ingest for those of the sentence texts that have one."""
+        return sentence_vectors.lookup(self._connect(), texts, dimension)
 
     @translated
     def lexical_search(self, match_expression: str, limit: int) -> list[tuple[int, float]]:

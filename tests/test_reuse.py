@@ -1,0 +1,66 @@
+"""ReusingEmbedder: a question is embedded once, stored sentence vectors are never embedded again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+import rag
+from rag.embedding.reuse import ReusingEmbedder
+
+
+class RecordingEmbedder(rag.HashingEmbedder):
+    """The hashing embedder, recording every batch of texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__(64)
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+
+def no_stored_vectors(texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
+    return {}
+
+
+def test_a_question_embedded_again_comes_from_memory() -> None:
+    inner = RecordingEmbedder()
+    reuse = ReusingEmbedder(inner, no_stored_vectors)
+    first = reuse.embed(["Who hosted the conference?"])
+    second = reuse.embed(["Who hosted the conference?"])
+    np.testing.assert_array_equal(first, second)
+    assert inner.calls == [["Who hosted the conference?"]]
+
+
+def test_stored_vectors_are_used_and_only_the_rest_is_embedded() -> None:
+    inner = RecordingEmbedder()
+    stored_vector = inner.embed(["The Danube reaches the Black Sea."])[0]
+    inner.calls.clear()
+    lookups: list[list[str]] = []
+
+    def stored(texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
+        lookups.append(list(texts))
+        return {"The Danube reaches the Black Sea.": stored_vector} if dimension == 64 else {}
+
+    reuse = ReusingEmbedder(inner, stored)
+    texts = ["The Danube reaches the Black Sea.", "Etna is a volcano.", "Etna is a volcano."]
+    vectors = reuse.embed(texts)
+    assert inner.calls == [["Etna is a volcano."]]
+    np.testing.assert_array_equal(vectors[0], stored_vector)
+    np.testing.assert_array_equal(vectors[1], vectors[2])
+    assert vectors.shape == (3, 64) and vectors.dtype == np.float32
+
+
+def test_remembered_questions_are_bounded() -> None:
+    inner = RecordingEmbedder()
+    reuse = ReusingEmbedder(inner, no_stored_vectors, recent=2)
+    for question in ("one?", "two?", "three?", "one?"):
+        reuse.embed([question])
+    assert [call[0] for call in inner.calls] == ["one?", "two?", "three?", "one?"]
+
+
+def test_no_texts_give_an_empty_array() -> None:
+    assert ReusingEmbedder(RecordingEmbedder(), no_stored_vectors).embed([]).shape == (0, 64)
