@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 import rag
+from eval import speed
 from eval.presets import DATASETS
 from eval.serve_load import run_load
 
@@ -144,6 +145,8 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 def markdown(results: dict[str, Any]) -> str:
     """A short report of the benchmark tables."""
     lines = ["# Benchmark", "", f"{results['environment']}", ""]
+    if results.get("peer"):
+        lines += [speed.markdown(results["peer"])]
     corpus = results.get("corpus")
     if corpus:
         lines += ["## Ingest and query (real corpus)", "", "| measure | value |", "|---|---:|"]
@@ -187,10 +190,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--skip-corpus", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-peer", action="store_true", help="skip the LangChain comparison (issue 9)")
+    parser.add_argument("--peer-documents", type=int, default=1000, help="SciFact abstracts both ingest")
+    parser.add_argument("--peer-repeats", type=int, default=1, help="ingest rounds per pipeline")
+    parser.add_argument("--latency-questions", type=int, default=200, help="xquad-dev questions timed")
+    parser.add_argument("--peer-venv", type=Path, default=Path(".verbatim/peer-venv"))
     parser.add_argument("--out", type=Path, default=Path(".verbatim/bench"))
     args = parser.parse_args(argv)
     environment = f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
     results: dict[str, Any] = {"environment": environment, "approximate_above": threshold}
+    if not args.skip_peer:
+        work = Path(tempfile.mkdtemp(prefix="verbatim-speed-"))
+        try:
+            results["peer"] = speed.run(
+                work, args.peer_venv.resolve(), args.peer_documents, args.peer_repeats, args.latency_questions
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     if not args.skip_corpus:
         work = Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
         try:

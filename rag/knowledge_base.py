@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.answer.asking import answer_stream
 from rag.answer.injection import flag_instructions
@@ -14,8 +14,6 @@ from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
-from rag.ingest.pipeline import FileLimits, Ingestor
-from rag.ingest.sandbox import ParseLimits
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
 from rag.settings import (
@@ -32,6 +30,9 @@ from rag.storage.store import DocumentInfo, Store
 from rag.storage.vectors import VectorIndex
 from rag.terms import without_surrogates
 from rag.types import Answer, Document, IngestReport, Passage, ProgressCallback, TextItem
+
+if TYPE_CHECKING:
+    from rag.ingest.pipeline import Ingestor
 
 MAX_K = 1000
 
@@ -146,6 +147,10 @@ class KnowledgeBase:
             self.vectors.save(self.store)
 
     def _ingestor(self) -> Ingestor:
+        # Imported here: questions never load the ingest machinery and its file parsers.
+        from rag.ingest.pipeline import FileLimits, Ingestor
+        from rag.ingest.sandbox import ParseLimits
+
         return Ingestor(
             self.store,
             self.embedder,

@@ -50,6 +50,7 @@ def fake_exporter(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
     monkeypatch.setattr(export, "_trace", trace)
     monkeypatch.setattr(export, "quantize_int8", lambda source, target: target.write_bytes(b"int8 graph"))
+    monkeypatch.setattr(export, "save_optimized", lambda source, target: target.write_bytes(b"optimized"))
     return exports
 
 
@@ -121,6 +122,7 @@ def test_export_killed_mid_way_is_redone_and_its_leftovers_removed(
             return ["input_ids"]
 
         export._trace = trace
+        export.save_optimized = lambda source, target: target.write_bytes(b"optimized")
         export.quantize_int8 = lambda source, target: os.kill(os.getpid(), signal.SIGKILL)
         export.export_graph(read_layout(Path({str(layout.model_path)!r})), Path({str(cache)!r}), print)
         """

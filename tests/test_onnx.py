@@ -131,7 +131,10 @@ def test_asking_with_onnx_never_imports_torch(tmp_path: Path, onnx_embedder: rag
         """
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ | {"HF_HUB_OFFLINE": "1"}
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"HF_HUB_OFFLINE": "1"},
     )
     assert result.returncode == 0, result.stderr
     assert "Black Sea" in result.stdout

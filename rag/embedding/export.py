@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from rag.embedding.layout import TORCH_ADVICE, ModelLayout, OnnxUnsupportedError, read_json
-from rag.embedding.onnx import quantize_int8
+from rag.embedding.onnx import quantize_int8, save_optimized
 from rag.embedding.sentence_transformer import load_sentence_transformer
 
 # Bump when the export or quantization recipe changes, so that old caches are rebuilt.
-EXPORT_FORMAT = "1"
+EXPORT_FORMAT = "2"
 GRAPH_FILE = "model.int8.onnx"
 MANIFEST_FILE = "export.json"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -121,10 +121,12 @@ def export_graph(layout: ModelLayout, cache_dir: Path, report: Callable[[str], N
         f"it is cached in {cache_dir}"
     )
     try:
-        fp32_graph = staging / "model.fp32.onnx"
+        fp32_graph, int8_graph = staging / "model.fp32.onnx", staging / "model.int8.unoptimized.onnx"
         input_names = _trace(layout, fp32_graph)
-        quantize_int8(fp32_graph, staging / GRAPH_FILE)
-        fp32_graph.unlink()  # an intermediate: only the int8 graph is served
+        quantize_int8(fp32_graph, int8_graph)
+        save_optimized(int8_graph, staging / GRAPH_FILE)
+        for intermediate in (fp32_graph, int8_graph):  # only the optimized int8 graph is served
+            intermediate.unlink()
         manifest = {"key": key, "model_path": str(layout.model_path), "inputs": input_names}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         for path in staging.iterdir():
