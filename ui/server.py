@@ -54,8 +54,9 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
             file=sys.stderr,
             flush=True,
         )
-    # Load the embedding model now so the first question does not wait for it.
+    # Load the embedding model, FAISS and the SQLite pages now, so the first question does not wait.
     base.embedder.embed(["warm up"])
+    base.search("warm up")
     return base
 
 

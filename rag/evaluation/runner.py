@@ -31,7 +31,7 @@ from rag.evaluation.scoring import BEIR_DEPTH, QuestionResult, aggregate, beir_r
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.settings import Settings
 
-PACKAGES = ("numpy", "faiss-cpu", "sentence-transformers", "torch", "transformers")
+PACKAGES = ("numpy", "faiss-cpu", "onnxruntime", "sentence-transformers", "torch", "transformers")
 
 ProgressFunction = Callable[[int, int], None]
 
