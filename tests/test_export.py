@@ -43,12 +43,12 @@ def fake_exporter(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Count exports; each writes small stand-in graphs instead of tracing with torch."""
     exports: list[Path] = []
 
-    def trace(layout: ModelLayout, destination: Path) -> list[str]:
+    def trace(model_path: Path, destination: Path) -> list[str]:
         exports.append(destination)
         destination.write_bytes(b"fp32 graph")
         return ["input_ids", "attention_mask"]
 
-    monkeypatch.setattr(export, "_trace", trace)
+    monkeypatch.setattr(export, "trace_to_onnx", trace)
     monkeypatch.setattr(export, "quantize_int8", lambda source, target: target.write_bytes(b"int8 graph"))
     monkeypatch.setattr(export, "save_optimized", lambda source, target: target.write_bytes(b"optimized"))
     return exports
@@ -117,11 +117,11 @@ def test_export_killed_mid_way_is_redone_and_its_leftovers_removed(
         from rag.embedding import export
         from rag.embedding.layout import read_layout
 
-        def trace(layout, destination):
+        def trace(model_path, destination):
             destination.write_bytes(b"fp32 graph")
             return ["input_ids"]
 
-        export._trace = trace
+        export.trace_to_onnx = trace
         export.save_optimized = lambda source, target: target.write_bytes(b"optimized")
         export.quantize_int8 = lambda source, target: os.kill(os.getpid(), signal.SIGKILL)
         export.export_graph(read_layout(Path({str(layout.model_path)!r})), Path({str(cache)!r}), print)

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import os
 import shutil
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rag.embedding.layout import TORCH_ADVICE, ModelLayout, OnnxUnsupportedError, read_json
 from rag.embedding.onnx import quantize_int8, save_optimized
-from rag.embedding.sentence_transformer import load_sentence_transformer
+from rag.embedding.sentence_transformer import trace_to_onnx
 
 # Bump when the export or quantization recipe changes, so that old caches are rebuilt.
 EXPORT_FORMAT = "2"
@@ -122,7 +119,7 @@ def export_graph(layout: ModelLayout, cache_dir: Path, report: Callable[[str], N
     )
     try:
         fp32_graph, int8_graph = staging / "model.fp32.onnx", staging / "model.int8.unoptimized.onnx"
-        input_names = _trace(layout, fp32_graph)
+        input_names = trace_to_onnx(layout.model_path, fp32_graph)
         quantize_int8(fp32_graph, int8_graph)
         save_optimized(int8_graph, staging / GRAPH_FILE)
         for intermediate in (fp32_graph, int8_graph):  # only the optimized int8 graph is served
@@ -168,51 +165,3 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's live process
     return True
-
-
-def _trace(layout: ModelLayout, destination: Path) -> list[str]:
-    """Trace the transformer to ONNX with dynamic batch and length axes; only here is torch imported."""
-    try:
-        import torch
-    except ImportError as error:
-        raise OnnxUnsupportedError(
-            "the one-time ONNX export needs torch: pip install torch==2.13.0, or " + TORCH_ADVICE
-        ) from error
-    model = load_sentence_transformer(str(layout.model_path), eager_attention=True)[0].auto_model.eval()
-    config = model.config
-    accepts_token_types = "token_type_ids" in inspect.signature(model.forward).parameters
-    uses_token_types = accepts_token_types and bool(getattr(config, "type_vocab_size", 0))
-    input_names = ["input_ids", "attention_mask"] + (["token_type_ids"] if uses_token_types else [])
-
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, *inputs: Any) -> Any:
-            return self.model(**dict(zip(input_names, inputs, strict=True))).last_hidden_state
-
-    input_ids = torch.full((2, 16), 1000, dtype=torch.long)
-    attention_mask = torch.ones((2, 16), dtype=torch.long)
-    attention_mask[1, 9:] = 0  # a padded row, so the traced graph keeps the masking path
-    example = (input_ids, attention_mask, torch.zeros_like(input_ids))[: len(input_names)]
-    axes = {name: {0: "batch", 1: "sequence"} for name in [*input_names, "last_hidden_state"]}
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                LastHiddenState(),
-                example,
-                str(destination),
-                input_names=input_names,
-                output_names=["last_hidden_state"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,  # the TorchScript exporter: 1.2 s vs 5.3 s for dynamo, same vectors
-            )
-    except Exception as error:
-        raise OnnxUnsupportedError(
-            f"torch.onnx cannot export model type {getattr(config, 'model_type', '?')!r} ({error}): "
-            + TORCH_ADVICE
-        ) from error
-    return input_names

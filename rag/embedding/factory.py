@@ -46,9 +46,9 @@ def make_embedder(
     match = re.fullmatch(r"hashing-(\d+)", name)
     if match:
         return HashingEmbedder(int(match.group(1)))
+    torch_embedder = partial(SentenceTransformerEmbedder, name, batch_size, threads)
     if backend == "torch":
-        return SentenceTransformerEmbedder(name, batch_size)
-    torch_embedder = partial(SentenceTransformerEmbedder, name, batch_size)
+        return torch_embedder()
     try:
         onnx_embedder = _onnx_embedder(name, threads, cache_dir or default_cache_dir() / "onnx", report)
     except OnnxUnsupportedError as error:
