@@ -195,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--peer-repeats", type=int, default=1, help="ingest rounds per pipeline")
     parser.add_argument("--latency-questions", type=int, default=200, help="xquad-dev questions timed")
     parser.add_argument("--peer-venv", type=Path, default=Path(".verbatim/peer-venv"))
+    parser.add_argument("--skip-quality", action="store_true", help="skip SciFact nDCG@10 per backend")
     parser.add_argument("--out", type=Path, default=Path(".verbatim/bench"))
     args = parser.parse_args(argv)
     environment = f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
@@ -203,7 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="verbatim-speed-"))
         try:
             results["peer"] = speed.run(
-                work, args.peer_venv.resolve(), args.peer_documents, args.peer_repeats, args.latency_questions
+                work,
+                args.peer_venv.resolve(),
+                args.peer_documents,
+                args.peer_repeats,
+                args.latency_questions,
+                quality=not args.skip_quality,
             )
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -65,10 +65,6 @@ class KnowledgeBase:
         )
         self._dimension = _recorded_dimension(recorded, folder)
         self._vectors: VectorIndex | None = None
-        # Search and answers share it: the question is embedded once, sentences come from the index.
-        self.reader = ReusingEmbedder(
-            self.embedder, lambda texts, size: self.store.sentence_vectors(texts, size)
-        )
 
     @property
     def exists(self) -> bool:
@@ -130,9 +126,17 @@ class KnowledgeBase:
     @property
     def retriever(self) -> Retriever:
         """The retriever over this index."""
+        return self._retriever(self._reader())
+
+    def _retriever(self, reader: Embedder) -> HybridRetriever:
         return HybridRetriever(
-            self.store, self.vectors, self.reader, self.settings.candidates, self.settings.rrf_k
+            self.store, self.vectors, reader, self.settings.candidates, self.settings.rrf_k
         )
+
+    def _reader(self) -> ReusingEmbedder:
+        """The embedder of one question: the search and the answer step share the question's
+        vector, and the sentences come with the vectors stored at ingest."""
+        return ReusingEmbedder(self.embedder, lambda texts, size: self.store.sentence_vectors(texts, size))
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -207,6 +211,9 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The k passages most related to the query (hybrid, dense or lexical retrieval)."""
+        return self._search(query, k, mode, self._reader())
+
+    def _search(self, query: str, k: int | None, mode: str | None, reader: Embedder) -> list[Passage]:
         mode = mode or self.settings.retrieval_mode
         if k is not None and not 1 <= k <= MAX_K:
             raise RagError(f"k (the number of passages) must be between 1 and {MAX_K}, not {k}")
@@ -215,7 +222,7 @@ class KnowledgeBase:
         if self.store.counts()[1] == 0:
             return []
         return flag_instructions(
-            self.retriever.search(without_surrogates(query), k or self.settings.top_k, mode)
+            self._retriever(reader).search(without_surrogates(query), k or self.settings.top_k, mode)
         )
 
     def ask(
@@ -240,12 +247,13 @@ class KnowledgeBase:
         answer_mode: str | None = None,
     ) -> Iterator[Answer]:
         """Yield growing partial Answers as they are produced; the last one is final."""
+        reader = self._reader()  # one per question: the search and the answer share its vector
         return answer_stream(
             question,
             history,
-            lambda retrieval_query: self.search(retrieval_query, k, mode),
+            lambda retrieval_query: self._search(retrieval_query, k, mode, reader),
             self.document,
-            self.reader,
+            reader,
             self.settings,
             lambda: self.store.counts()[0] == 0,
             query,

@@ -270,3 +270,6 @@ def test_ask_embeds_only_the_question_and_only_once(tmp_path: Path) -> None:
         answer = base.ask("Which sea does the Danube reach?")
     assert answer.answered
     assert embedder.calls == [["Which sea does the Danube reach?"]]
+    with rag.open(tmp_path / "index", embedder=embedder) as base:
+        base.search("Which sea does the Danube reach?")  # a new call embeds anew: nothing is kept
+    assert len(embedder.calls) == 2
