@@ -151,3 +151,16 @@ def test_unwritable_cache_is_a_clear_error(layout: ModelLayout, tmp_path: Path) 
     blocked.write_text("not a folder")
     with pytest.raises(export.OnnxUnsupportedError, match="RAG_CACHE_DIR"):
         export_graph(layout, blocked / "cache", print)
+
+
+def test_full_disk_during_export_is_a_clear_error_and_leaves_nothing(
+    layout: ModelLayout, tmp_path: Path, fake_exporter: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(source: Path, target: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "save_optimized", disk_full)
+    with pytest.raises(export.OnnxUnsupportedError, match="No space left"):
+        export_graph(layout, tmp_path / "cache", print)
+    assert not list((tmp_path / "cache").glob(".*.partial"))
+    assert cached_graph(layout, tmp_path / "cache") is None

@@ -114,7 +114,7 @@ def export_graph(layout: ModelLayout, cache_dir: Path, report: Callable[[str], N
         ) from error
     started = time.perf_counter()
     report(
-        f"exporting {name or layout.model_path} to ONNX Runtime int8, once (about 10-60 s); "
+        f"exporting {name or layout.model_path} to ONNX Runtime int8, once (about a minute); "
         f"it is cached in {cache_dir}"
     )
     try:
@@ -130,6 +130,11 @@ def export_graph(layout: ModelLayout, cache_dir: Path, report: Callable[[str], N
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
         _move_into_place(staging, target, key)
+    except OSError as error:  # a full disk, a cache folder made read-only meanwhile
+        raise OnnxUnsupportedError(
+            f"could not write the ONNX export into {cache_dir} ({error}): free some space or set "
+            "RAG_CACHE_DIR to a writable folder, or " + TORCH_ADVICE
+        ) from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report(f"exported in {time.perf_counter() - started:.0f} s")
