@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import build_collections
 
@@ -66,3 +68,25 @@ def test_empty_collections_explain_the_refusal(tmp_path: Path) -> None:
     collections = rag.open_collections({"empty": tmp_path / "empty"}, embedder=rag.HashingEmbedder(64))
     answer = collections.ask(["empty"], "Anything?")
     assert not answer.answered and "ingest some documents" in answer.notice
+
+
+class RecordingEmbedder(rag.HashingEmbedder):
+    """The hashing embedder, recording every text it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__(256)
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+
+def test_answer_over_collections_embeds_the_question_not_the_sentences(tmp_path: Path) -> None:
+    embedder = RecordingEmbedder()
+    collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)
+    embedder.texts.clear()
+    question = "How long does a beta boat take to build?"
+    answer = collections.ask(["alpha", "beta"], question)
+    assert answer.answered
+    assert set(embedder.texts) == {question}  # the sentences' vectors come from the indexes

@@ -8,6 +8,9 @@ import numpy as np
 
 from rag.embedding.base import Embedder
 
+# (texts, dimension) -> the stored vectors of those texts that have one
+StoredVectors = Callable[[Sequence[str], int], dict[str, np.ndarray]]
+
 
 class ReusingEmbedder:
     """An embedder for one question that asks the model only for texts it has no vector for yet.
@@ -18,9 +21,7 @@ class ReusingEmbedder:
     question: what it keeps is never shared between questions or threads.
     """
 
-    def __init__(
-        self, embedder: Embedder, stored: Callable[[Sequence[str], int], dict[str, np.ndarray]]
-    ) -> None:
+    def __init__(self, embedder: Embedder, stored: StoredVectors) -> None:
         self.inner = embedder
         self.name = embedder.name
         self._stored = stored

@@ -9,7 +9,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.answer.asking import answer_stream
+from rag.embedding.reuse import ReusingEmbedder, StoredVectors
 from rag.errors import NotFoundError, SettingsError
 from rag.knowledge_base import KnowledgeBase
 from rag.settings import Settings
@@ -121,12 +124,24 @@ class Collections:
             options.get("history"),
             lambda retrieval_query: self.search(names, retrieval_query, k, mode),
             lambda document_id: self.document(names, document_id),
-            first.embedder,
+            ReusingEmbedder(first.embedder, self._stored_sentence_vectors(names, first.model_name)),
             first.settings,
             lambda: all(self.base(name).store.counts()[0] == 0 for name in names),
             options.get("query"),
             options.get("answer_mode"),
         )
+
+    def _stored_sentence_vectors(self, names: Sequence[str], model_name: str) -> StoredVectors:
+        """Sentence vectors from the collections embedded with the answering model (never another's)."""
+        stores = [self.base(name).store for name in names if self.base(name).model_name == model_name]
+
+        def stored(texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
+            found: dict[str, np.ndarray] = {}
+            for store in stores:
+                found |= store.sentence_vectors([text for text in texts if text not in found], dimension)
+            return found
+
+        return stored
 
     def ask(self, names: Sequence[str], question: str, **options: Any) -> Answer:
         """The final Answer of ask_stream."""
