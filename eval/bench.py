@@ -26,17 +26,10 @@ import rag
 from eval import speed
 from eval.presets import DATASETS
 from eval.serve_load import run_load
+from eval.speed import percentiles
 
 DIMENSION = 384
 DEFAULT_SCALES = (10_000, 100_000)
-
-
-def percentiles(values: Sequence[float]) -> dict[str, float]:
-    """p50 and p95 of timings in milliseconds."""
-    return {
-        "p50_ms": round(float(np.percentile(values, 50)), 2),
-        "p95_ms": round(float(np.percentile(values, 95)), 2),
-    }
 
 
 def read_queries(path: Path, count: int) -> list[str]:
@@ -59,14 +52,7 @@ def bench_corpus(corpus: Path, limit: int | None, query_count: int, work: Path) 
         seconds = report.seconds
         stats = base.stats()
         queries = read_queries(corpus.parent / "queries.jsonl", query_count)
-        search_ms, ask_ms = [], []
-        for query in queries:
-            start = time.perf_counter()
-            base.search(query)
-            search_ms.append((time.perf_counter() - start) * 1000)
-            start = time.perf_counter()
-            base.ask(query)
-            ask_ms.append((time.perf_counter() - start) * 1000)
+        search, ask = speed.search_and_ask_latency(base, queries)
     return {
         "corpus": str(corpus),
         "documents": len(items),
@@ -81,8 +67,8 @@ def bench_corpus(corpus: Path, limit: int | None, query_count: int, work: Path) 
         "index_size_mb": round(stats["size_bytes"] / 1e6, 1),
         "vector_index": stats["vector_index"],
         "queries": len(queries),
-        "search": percentiles(search_ms),
-        "ask": percentiles(ask_ms),
+        "search": search,
+        "ask": ask,
         "cold_start": cold_start(folder, queries[0]),
     }
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sample_files
 
@@ -77,6 +78,23 @@ def seeds_base(
 
 
 Reply = str | Sequence[str] | Callable[[Sequence[dict[str, str]]], str]
+
+
+class RecordingEmbedder(rag.HashingEmbedder):
+    """The hashing embedder, recording every batch of texts it is asked to embed."""
+
+    def __init__(self, dimension: int = 256) -> None:
+        super().__init__(dimension)
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+    @property
+    def texts(self) -> list[str]:
+        """Every text embedded so far, in order."""
+        return [text for call in self.calls for text in call]
 
 
 class ScriptedChatModel:

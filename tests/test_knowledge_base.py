@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import RecordingEmbedder
 
 import rag
 from rag.storage.vectors import VECTORS_NAME
@@ -248,18 +249,6 @@ def test_lone_surrogate_in_a_question_is_answered_not_a_type_error(tmp_path: Pat
         answer = base.ask("Where is Mount Etna \udcff?")
         assert answer.answered and "Sicily" in answer.text
         assert base.search("Etna \udcff", k=1)[0].source.endswith("volcanoes.md")
-
-
-class RecordingEmbedder(rag.HashingEmbedder):
-    """The hashing embedder, recording every batch of texts it embeds."""
-
-    def __init__(self) -> None:
-        super().__init__(256)
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return super().embed(texts)
 
 
 def test_ask_embeds_only_the_question_and_only_once(tmp_path: Path) -> None:

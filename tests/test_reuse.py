@@ -5,21 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from conftest import RecordingEmbedder
 
-import rag
 from rag.embedding.reuse import ReusingEmbedder
-
-
-class RecordingEmbedder(rag.HashingEmbedder):
-    """The hashing embedder, recording every batch of texts it is asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__(64)
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return super().embed(texts)
 
 
 def no_stored_vectors(texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
@@ -27,7 +15,7 @@ def no_stored_vectors(texts: Sequence[str], dimension: int) -> dict[str, np.ndar
 
 
 def test_a_question_embedded_again_is_not_embedded_twice() -> None:
-    inner = RecordingEmbedder()
+    inner = RecordingEmbedder(64)
     reuse = ReusingEmbedder(inner, no_stored_vectors)
     first = reuse.embed(["Who hosted the conference?"])
     second = reuse.embed(["Who hosted the conference?"])
@@ -36,7 +24,7 @@ def test_a_question_embedded_again_is_not_embedded_twice() -> None:
 
 
 def test_stored_vectors_are_used_and_only_the_rest_is_embedded() -> None:
-    inner = RecordingEmbedder()
+    inner = RecordingEmbedder(64)
     stored_vector = inner.embed(["The Danube reaches the Black Sea."])[0]
     inner.calls.clear()
     lookups: list[list[str]] = []
@@ -55,4 +43,4 @@ def test_stored_vectors_are_used_and_only_the_rest_is_embedded() -> None:
 
 
 def test_no_texts_give_an_empty_array() -> None:
-    assert ReusingEmbedder(RecordingEmbedder(), no_stored_vectors).embed([]).shape == (0, 64)
+    assert ReusingEmbedder(RecordingEmbedder(64), no_stored_vectors).embed([]).shape == (0, 64)

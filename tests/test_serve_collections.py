@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import build_collections
+from conftest import RecordingEmbedder, build_collections
 
 import rag
 from rag.serve.collections import check_name, fuse_collections
@@ -70,22 +68,10 @@ def test_empty_collections_explain_the_refusal(tmp_path: Path) -> None:
     assert not answer.answered and "ingest some documents" in answer.notice
 
 
-class RecordingEmbedder(rag.HashingEmbedder):
-    """The hashing embedder, recording every text it embeds."""
-
-    def __init__(self) -> None:
-        super().__init__(256)
-        self.texts: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts.extend(texts)
-        return super().embed(texts)
-
-
 def test_answer_over_collections_embeds_the_question_not_the_sentences(tmp_path: Path) -> None:
     embedder = RecordingEmbedder()
     collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)
-    embedder.texts.clear()
+    embedder.calls.clear()
     question = "How long does a beta boat take to build?"
     answer = collections.ask(["alpha", "beta"], question)
     assert answer.answered
