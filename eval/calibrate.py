@@ -2,7 +2,7 @@
 
 Index articles 00-11 only; questions on articles 12-23 must be refused. The threshold is
 tuned on questions from articles 00-05 and 12-17 and reported on 06-11 and 18-23.
-Run: .venv/bin/python -m eval.calibrate [--index DIR]
+Run: .venv/bin/python -m eval.calibrate [--index DIR] [--backend onnx|torch]
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ def refusal_metrics(rows: list[dict], threshold: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", type=Path, default=None)
+    parser.add_argument("--backend", choices=("onnx", "torch"), default=None, help="embedding backend")
     args = parser.parse_args()
     folder = args.index or Path(tempfile.mkdtemp()) / "xquad-00-11"
-    base = rag.open(folder, rag.Settings(refusal_threshold=-1.0))
+    base = rag.open(folder, rag.Settings(refusal_threshold=-1.0, embedding_backend=args.backend))
     items = []
     for line in (XQUAD / "corpus.jsonl").read_text().splitlines():
         doc = json.loads(line)
