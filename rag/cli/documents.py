@@ -81,8 +81,9 @@ def run_stats(args: argparse.Namespace) -> int:
         listed = [info.to_dict() for info in documents]
         print_json(stats | ({"documents_list": listed} if args.documents else {}))
         return 0
+    width = max(len(key) for key in stats)
     for key, value in stats.items():
-        print(f"{key:>16}: {printable(str(value))}")
+        print(f"{key:>{width}}: {printable(str(value))}")
     for info in documents:
         print(f"  {printable(info.source)}  ({info.chunks} chunks, {format_bytes(info.size_bytes)})")
     return 0
