@@ -1,7 +1,8 @@
-"""python -m eval.bench: ingest throughput, memory, index size, cold start, latency; FAISS at scale.
+"""python -m eval.bench: ingest throughput, memory, index size, cold start, latency; the vector index at scale.
 
 Writes results.json and report.md into --out (default .verbatim/bench). A benchmark, not a test:
-the full SciFact corpus takes several minutes on two cores, and 1M vectors are behind --scale-max.
+the full SciFact corpus takes several minutes on two cores; the scale part (eval/scale.py) uses
+its real vectors, and 1M vectors are behind --scale 1000000.
 """
 
 from __future__ import annotations
@@ -20,16 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import rag
-from eval import speed
+from eval import scale, speed
 from eval.presets import DATASETS
 from eval.serve_load import run_load
-from eval.speed import percentiles
-
-DIMENSION = 384
-DEFAULT_SCALES = (10_000, 100_000)
 
 
 def read_queries(path: Path, count: int) -> list[str]:
@@ -88,46 +83,6 @@ def cold_start(folder: Path, question: str, runs: int = 2) -> dict[str, float]:
     return {"best_s": round(min(timings), 2), "worst_s": round(max(timings), 2)}
 
 
-def bench_scale(count: int, approximate_above: int, queries: int, seed: int = 0) -> dict[str, Any]:
-    """FAISS over `count` random unit vectors: build time, latency and recall@10 vs exact search."""
-    generator = np.random.default_rng(seed)
-    vectors = unit_rows(generator.standard_normal((count, DIMENSION), dtype=np.float32))
-    probes = unit_rows(generator.standard_normal((queries, DIMENSION), dtype=np.float32))
-    row_ids = np.arange(count, dtype=np.int64)
-    exact = rag.build_vector_index(DIMENSION, count, approximate_above=count)
-    exact.add_with_ids(vectors, row_ids)
-    start = time.perf_counter()
-    chosen = rag.build_vector_index(DIMENSION, count, approximate_above=approximate_above)
-    chosen.add_with_ids(vectors, row_ids)
-    build_seconds = time.perf_counter() - start
-    _, truth = exact.search(probes, 10)
-    latencies, hits = [], 0
-    for row, probe in enumerate(probes):
-        start = time.perf_counter()
-        _, found = chosen.search(probe[None, :], 10)
-        latencies.append((time.perf_counter() - start) * 1000)
-        hits += len(set(found[0].tolist()) & set(truth[row].tolist()))
-    exact_ms = []
-    for probe in probes[: min(queries, 50)]:
-        start = time.perf_counter()
-        exact.search(probe[None, :], 10)
-        exact_ms.append((time.perf_counter() - start) * 1000)
-    return {
-        "vectors": count,
-        "index": "exact" if count <= approximate_above else "hnsw",
-        "approximate_above": approximate_above,
-        "build_s": round(build_seconds, 1),
-        "search": percentiles(latencies),
-        "exact_search": percentiles(exact_ms),
-        "recall@10": round(hits / (10 * len(probes)), 4),
-    }
-
-
-def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length."""
-    return np.ascontiguousarray(matrix / np.linalg.norm(matrix, axis=1, keepdims=True), dtype=np.float32)
-
-
 def markdown(results: dict[str, Any]) -> str:
     """A short report of the benchmark tables."""
     lines = ["# Benchmark", "", f"{results['environment']}", ""]
@@ -144,32 +99,26 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["## rag serve under load (seeds, concurrent chat completions)", "", "| measure | value |"]
         lines += ["|---|---:|", *(f"| {key} | {value} |" for key, value in results["serve_load"].items()), ""]
     if results.get("scale"):
-        lines += [
-            "## FAISS at scale (random unit vectors, 384-d, single-query search, k=10)",
-            "",
-            "| vectors | index | build s | search p50 ms | p95 ms | exact p50 ms | recall@10 vs exact |",
-            "|---:|---|---:|---:|---:|---:|---:|",
-        ]
-        for row in results["scale"]:
-            lines.append(
-                f"| {row['vectors']:,} | {row['index']} | {row['build_s']} | {row['search']['p50_ms']} "
-                f"| {row['search']['p95_ms']} | {row['exact_search']['p50_ms']} | {row['recall@10']} |"
-            )
+        lines.append(scale.markdown(results["scale"]))
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks and write results.json and report.md."""
-    threshold = rag.Settings().approximate_above
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DATASETS / "scifact-train" / "corpus.jsonl")
     parser.add_argument("--limit", type=int, default=None, help="ingest only the first N documents")
     parser.add_argument("--queries", type=int, default=50, help="queries timed for search and ask")
     parser.add_argument(
-        "--scale-max", type=int, default=100_000, help="largest synthetic size (1000000 adds 1M)"
+        "--scale",
+        type=int,
+        nargs="+",
+        default=list(scale.DEFAULT_SIZES),
+        metavar="N",
+        help="vector index sizes to measure (1000000 adds a million: about half an hour)",
     )
     parser.add_argument(
-        "--hnsw-at", type=int, nargs="*", default=[100_000], help="also time HNSW at these sizes"
+        "--real-index", type=Path, default=None, help="real-model index for --scale (default: the corpus's)"
     )
     parser.add_argument(
         "--serve-load", type=int, default=0, metavar="N", help="N concurrent chat requests to rag serve"
@@ -185,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(".verbatim/bench"))
     args = parser.parse_args(argv)
     environment = f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
-    results: dict[str, Any] = {"environment": environment, "approximate_above": threshold}
+    results: dict[str, Any] = {"environment": environment}
     if not args.skip_peer:
         work = Path(tempfile.mkdtemp(prefix="verbatim-speed-"))
         try:
@@ -199,23 +148,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    if not args.skip_corpus:
-        work = Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
-        try:
+    work = Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
+    try:
+        if not args.skip_corpus:
             print(f"ingesting {args.corpus} ...", file=sys.stderr)
             results["corpus"] = bench_corpus(args.corpus, args.limit, args.queries, work)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    if not args.skip_scale:
-        results["scale"] = []
-        sizes = [size for size in (*DEFAULT_SCALES, 1_000_000) if size <= args.scale_max]
-        runs = [(size, threshold) for size in sizes]
-        runs += [(size, size - 1) for size in args.hnsw_at if size <= args.scale_max and size <= threshold]
-        for size, approximate_above in runs:
-            print(
-                f"synthetic: {size:,} vectors (approximate above {approximate_above:,}) ...", file=sys.stderr
-            )
-            results["scale"].append(bench_scale(size, approximate_above, queries=200))
+        if not args.skip_scale:
+            real_index = args.real_index or work / "index"
+            if not (real_index / "rag.sqlite").is_file():
+                parser.error("--skip-corpus with the scale benchmark needs --real-index DIR")
+            queries = read_queries(args.corpus.parent / "queries.jsonl", 10**6)
+            results["scale"] = scale.run(real_index, queries, args.scale)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if args.serve_load:
         work = Path(tempfile.mkdtemp(prefix="verbatim-serve-load-"))
         try:

@@ -56,7 +56,9 @@ if TYPE_CHECKING:
     from rag.settings import DEFAULT_MODEL, Settings, default_index_dir
     from rag.storage.integrity import IndexCheck, check_index
     from rag.storage.store import DocumentInfo
-    from rag.storage.vectors import build_index as build_vector_index
+    from rag.storage.vectors.build import BuildInfo as VectorIndexInfo
+    from rag.storage.vectors.build import BuiltIndex as BuiltVectorIndex
+    from rag.storage.vectors.build import build_vector_index
     from rag.types import (
         Answer,
         Chunk,
@@ -122,7 +124,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SettingsError": ("rag.errors", "SettingsError"),
     "StorageError": ("rag.errors", "StorageError"),
     "TextItem": ("rag.types", "TextItem"),
-    "build_vector_index": ("rag.storage.vectors", "build_index"),
+    "build_vector_index": ("rag.storage.vectors.build", "build_vector_index"),
+    "BuiltVectorIndex": ("rag.storage.vectors.build", "BuiltIndex"),
+    "VectorIndexInfo": ("rag.storage.vectors.build", "BuildInfo"),
     "chat_model_for": ("rag.llm.factory", "chat_model_for"),
     "check_index": ("rag.storage.integrity", "check_index"),
     "check_content_matches_type": ("rag.ingest.loaders", "check_content_matches_type"),
@@ -163,6 +167,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "UPLOADS_FOLDER",
     "Answer",
+    "BuiltVectorIndex",
     "ChatModel",
     "Chunk",
     "Citation",
@@ -207,6 +212,7 @@ __all__ = [
     "SettingsError",
     "StorageError",
     "TextItem",
+    "VectorIndexInfo",
     "answer_contains",
     "build_vector_index",
     "chat_model_for",

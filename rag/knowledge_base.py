@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from rag.answer.asking import answer_stream
 from rag.answer.injection import flag_instructions
 from rag.answer.sentences import split_sentences
@@ -27,9 +29,9 @@ from rag.settings import (
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
 from rag.storage.store import DocumentInfo, Store
-from rag.storage.vectors import VectorIndex
+from rag.storage.vectors.index import VectorIndex
 from rag.terms import without_surrogates
-from rag.types import Answer, Document, IngestReport, Passage, ProgressCallback, TextItem
+from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, ProgressCallback, TextItem
 
 if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
@@ -120,7 +122,9 @@ class KnowledgeBase:
     def vectors(self) -> VectorIndex:
         """The FAISS index, created on first use."""
         if self._vectors is None:
-            self._vectors = VectorIndex(self.folder, self.dimension, self.settings.approximate_above)
+            self._vectors = VectorIndex(
+                self.folder, self.dimension, self.settings.approximate_above, self.embedder.embed
+            )
         return self._vectors
 
     @property
@@ -141,14 +145,14 @@ class KnowledgeBase:
     # -- writing ----------------------------------------------------------------------------
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _writing(self, index_progress: BuildProgress | None = None) -> Iterator[None]:
         """Hold the index's write lock; a second writer fails at once instead of waiting."""
         self.create()
         with write_lock(self.folder):
             manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
             self.store.check_or_write_manifest(manifest)
             yield
-            self.vectors.save(self.store)
+            self.vectors.after_write(self.store, index_progress)
 
     def _ingestor(self) -> Ingestor:
         # Imported here: questions never load the ingest machinery and its file parsers.
@@ -174,16 +178,25 @@ class KnowledgeBase:
         paths: Sequence[str | Path] | str | Path,
         prune: bool = False,
         progress: ProgressCallback | None = None,
+        index_progress: BuildProgress | None = None,
     ) -> IngestReport:
-        """Ingest files and folders incrementally; prune drops documents whose files are gone."""
+        """Ingest files and folders incrementally; prune drops documents whose files are gone.
+
+        index_progress hears of a vector index rebuild, when the ingest makes one due.
+        """
         if isinstance(paths, str | Path):
             paths = [paths]
-        with self._writing():
+        with self._writing(index_progress):
             return self._ingestor().ingest_files([Path(path) for path in paths], prune, progress)
 
-    def add_texts(self, items: Sequence[TextItem], progress: ProgressCallback | None = None) -> IngestReport:
+    def add_texts(
+        self,
+        items: Sequence[TextItem],
+        progress: ProgressCallback | None = None,
+        index_progress: BuildProgress | None = None,
+    ) -> IngestReport:
         """Ingest documents given as text, keyed by their source name."""
-        with self._writing():
+        with self._writing(index_progress):
             return self._ingestor().ingest_texts(items, progress)
 
     def remove(self, source: str) -> int:
@@ -219,7 +232,7 @@ class KnowledgeBase:
             raise RagError(f"k (the number of passages) must be between 1 and {MAX_K}, not {k}")
         if mode not in RETRIEVAL_MODES:
             raise RagError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
-        if self.store.counts()[1] == 0:
+        if not self.store.has_chunks():
             return []
         return flag_instructions(
             self._retriever(reader).search(without_surrogates(query), k or self.settings.top_k, mode)
@@ -264,6 +277,10 @@ class KnowledgeBase:
         """The full stored document, by id or source."""
         return self.store.document(document_id)
 
+    def stored_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(chunk ids, vectors) batches of every stored chunk vector, in chunk id order."""
+        yield from self.store.iter_vectors(self.dimension)
+
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its size and chunk count."""
         return self.store.documents()
@@ -281,16 +298,34 @@ class KnowledgeBase:
             "dimension": self._dimension,
             "chunk_size": self.settings.chunk_size,
             "chunk_overlap": self.settings.chunk_overlap,
-            "vector_index": self._vector_index_kind(chunks),
+            **self._vector_stats(chunks),
             "generation": self.store.generation(),
             "size_bytes": size,
         }
 
-    def _vector_index_kind(self, chunks: int) -> str:
+    def _vector_stats(self, chunks: int) -> dict[str, Any]:
+        """The vector index's kind and, when it is approximate, its lists and last measured recall."""
         if not chunks or self._dimension is None:
-            return "empty"
+            return {"vector_index": "empty"}
         self.vectors.sync(self.store)
-        return self.vectors.kind
+        described = self.vectors.describe()
+        stats = {"vector_index": described["kind"], "vector_recall@10": described["recall@10"]}
+        if described["lists"]:
+            stats |= {
+                "vector_lists": described["lists"],
+                "vector_probes": described["probes"],
+                "vector_recall_queries": described["recall_queries"],
+                "vector_built_at": described["built_at"],
+            }
+        return stats
+
+    def optimize(self, progress: BuildProgress | None = None) -> dict[str, Any]:
+        """Rebuild the vector index from SQLite (retrain, re-measure recall) and compact full text."""
+        store = self.store  # a missing index is a one-line error before any lock is taken
+        with write_lock(self.folder):
+            described = self.vectors.rebuild(store, progress)
+            store.optimize_text_index()
+        return described
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
@@ -300,7 +335,7 @@ class KnowledgeBase:
             result = check_index(self.folder, repair=True, embed=self.embedder.embed)
             if result.repaired:
                 self._vectors = None
-                self.vectors.save(self.store)
+                self.vectors.rebuild(self.store)
         return result
 
     def close(self) -> None:

@@ -84,9 +84,9 @@ class Settings:
     parse_seconds: float = 300.0  # OCR of a long scan needs minutes; a hung parser is stopped
     parse_memory_mb: int = 2048
     max_chunks_per_file: int = 10_000
-    # Exact search over 1M chunks measured 63 ms p50 (python -m eval.bench --scale-max 1000000),
-    # while HNSW recall there was poor on random vectors: stay exact up to a million chunks.
-    approximate_above: int = 1_000_000
+    # Exact search up to 50,000 chunks (one thread: 3.3 ms p50 at 50k, 13-30 ms at 100k on two
+    # busy cores); above, IVF lists of 8-bit codes tuned to recall@10 >= 0.95 (docs/scale.md).
+    approximate_above: int = 50_000
     answer_mode: str = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""

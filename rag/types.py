@@ -349,3 +349,5 @@ class IngestProgress:
 
 
 ProgressCallback = Callable[[IngestProgress], None]
+# A long vector index build reports (vectors done, vectors in all, what it is doing).
+BuildProgress = Callable[[int, int, str], None]

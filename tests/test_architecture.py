@@ -13,7 +13,7 @@ import rag
 ROOT = Path(__file__).resolve().parents[1]
 RAG = ROOT / "rag"
 SINGLE_HOME = {
-    "faiss": "rag/storage/vectors.py",
+    "faiss": "rag/storage/vectors/ann.py",
     "sentence_transformers": "rag/embedding/sentence_transformer.py",
     "onnxruntime": "rag/embedding/onnx.py",
     "tokenizers": "rag/embedding/onnx.py",

@@ -126,13 +126,3 @@ def test_eval_runner_runs_a_dataset_path(
     monkeypatch.setenv("RAG_EVAL_CACHE", str(tmp_path / "cache"))
     assert eval_main([str(questions), "--corpus", str(docs), "--out", str(tmp_path / "runs")]) == 0
     assert (tmp_path / "runs" / "questions" / "results.json").is_file()
-
-
-def test_bench_scale_measures_recall_against_exact_search() -> None:
-    from eval.bench import bench_scale, markdown
-
-    exact = bench_scale(2_000, approximate_above=200_000, queries=20)
-    assert exact["index"] == "exact" and exact["recall@10"] == 1.0
-    hnsw = bench_scale(2_000, approximate_above=1_000, queries=20)
-    assert hnsw["index"] == "hnsw" and 0.3 < hnsw["recall@10"] <= 1.0
-    assert "| 2,000 | hnsw |" in markdown({"environment": "test", "scale": [exact, hnsw]})

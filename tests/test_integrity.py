@@ -10,7 +10,7 @@ import pytest
 import rag
 from rag.cli.main import main
 from rag.storage.store import DATABASE_NAME
-from rag.storage.vectors import VECTORS_NAME
+from rag.storage.vectors.saved import VECTORS_NAME
 
 FAKE = ["--model", "hashing-256"]
 

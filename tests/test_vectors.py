@@ -10,7 +10,7 @@ import numpy as np
 
 import rag
 from rag.storage.store import DATABASE_NAME
-from rag.storage.vectors import VECTORS_META_NAME, VECTORS_NAME
+from rag.storage.vectors.saved import VECTORS_META_NAME, VECTORS_NAME
 
 TEXTS = [
     rag.TextItem(f"notes/{name}.txt", f"The {name} river floods the {name} valley every spring.")

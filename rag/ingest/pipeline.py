@@ -133,7 +133,7 @@ class Ingestor:
         """Ingest files and folders; with prune, drop documents under them whose files are gone."""
         started = time.perf_counter()
         files, results = discover(paths)
-        known = self.store.content_hashes()
+        known = self.store.content_hashes([str(path) for path in files])
         batch = _Batch(self, results, progress, started, len(files))
         for path in files:
             batch.add_file(path, known)
@@ -149,7 +149,7 @@ class Ingestor:
         started = time.perf_counter()
         items = list(items)
         results: list[FileResult] = []
-        known = self.store.content_hashes()
+        known = self.store.content_hashes([item.source for item in items])
         batch = _Batch(self, results, progress, started, len(items))
         for item in items:
             batch.add_text(item, known)

@@ -9,7 +9,7 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.storage.store import ChunkRecord, Store
-from rag.storage.vectors import VectorIndex
+from rag.storage.vectors.index import VectorIndex
 from rag.terms import fts_query
 from rag.types import Passage, page_number
 

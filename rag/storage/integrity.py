@@ -19,7 +19,7 @@ import numpy as np
 from rag.storage.schema import FTS_TEXT, FTS_TOKENIZER, OWN_TABLES
 from rag.storage.sqlite_errors import DATABASE_NAME
 from rag.storage.store import FORMAT_VERSION, Store
-from rag.storage.vectors import VECTORS_NAME, read_checked, read_meta
+from rag.storage.vectors.saved import VECTORS_NAME, read_checked, read_meta
 from rag.types import document_id
 
 MANIFEST_KEYS = (

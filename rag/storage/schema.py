@@ -45,7 +45,15 @@ CREATE TABLE IF NOT EXISTS locations (
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='id', tokenize='porter unicode61'
 );
+CREATE TABLE IF NOT EXISTS vector_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id INTEGER NOT NULL
+);
 """
+# vector_changes journals every chunk whose vector went or was replaced, in the transaction that
+# did it; with chunk ids only ever growing, (last chunk id, last change seq) is all a FAISS
+# index needs to catch up with SQLite in O(change). Nothing else reads it; an index made before
+# it existed simply starts its journal when first opened for writing.
 # search_text is what a chunk is found by when it differs from its text (the rows of a .csv
 # with their column headers); FTS indexes it through these triggers, so never 'rebuild' chunks_fts
 # from its content table.
@@ -56,6 +64,12 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text)
     VALUES ('delete', old.id, coalesce(old.search_text, old.text));
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_vector_gone AFTER DELETE ON chunks BEGIN
+    INSERT INTO vector_changes(chunk_id) VALUES (old.id);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_vector_replaced AFTER UPDATE OF vector ON chunks BEGIN
+    INSERT INTO vector_changes(chunk_id) VALUES (old.id);
 END;
 """
 _UPGRADE_FROM_1 = """

@@ -17,6 +17,7 @@ from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from rag.storage import sentence_vectors
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
+from rag.storage.vectors.journal import prune
 from rag.types import Chunk, Document, Location, TextSpan, document_id
 
 
@@ -214,6 +215,33 @@ class Store:
                     connection.execute("ROLLBACK")
             raise
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on this thread's connection: every read inside sees one committed state."""
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                if connection.in_transaction:
+                    connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise storage_error(error, self.folder) from error
+
+    @translated
+    def prune_vector_changes(self, upto: int) -> None:
+        """Forget the vector changes up to seq `upto`, once a saved index holds them."""
+        with self._transaction() as connection:
+            prune(connection, upto)
+
+    @translated
+    def optimize_text_index(self) -> None:
+        """Merge the full-text index's segments, and let SQLite refresh its query statistics."""
+        with self._transaction() as connection:
+            connection.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+        self._connect().execute("PRAGMA optimize")
+
     @translated
     def put_document(self, document: NewDocument) -> str:
         """Insert or replace a document and its chunks in one transaction; return its id."""
@@ -282,9 +310,21 @@ class Store:
     # -- reads ------------------------------------------------------------------------------
 
     @translated
-    def content_hashes(self) -> dict[str, str]:
-        """Map of source to the hash of the file content it was ingested from."""
-        return dict(self._connect().execute("SELECT source, content_hash FROM documents"))
+    def content_hashes(self, sources: Sequence[str]) -> dict[str, str]:
+        """Map of each of these sources that is stored to the hash of the content it came from.
+
+        Only the sources asked about are read: adding one document to a million costs the same
+        as adding it to a thousand.
+        """
+        found: dict[str, str] = {}
+        for start in range(0, len(sources), 500):
+            part = list(sources[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self._connect().execute(
+                f"SELECT source, content_hash FROM documents WHERE source IN ({marks})", part
+            )
+            found.update(rows)
+        return found
 
     @translated
     def sources(self) -> list[str]:
@@ -384,6 +424,11 @@ class Store:
             (match_expression, limit),
         )
         return [(int(row[0]), float(row[1])) for row in rows]
+
+    @translated
+    def has_chunks(self) -> bool:
+        """Whether any chunk is stored (without counting them all)."""
+        return self._connect().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
 
     @translated
     def counts(self) -> tuple[int, int]:
