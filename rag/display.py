@@ -69,6 +69,24 @@ class ProgressBar:
         self._bar.close()
 
 
+class BuildProgressBar:
+    """A vector index build's progress callback: a bar of vectors, drawn only if a build happens."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._bar: ProgressBar | None = None
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if self._bar is None:
+            self._bar = ProgressBar("vectors", self._stream, total)
+        self._bar(done, total, stage)
+
+    def close(self) -> None:
+        """Release the terminal line."""
+        if self._bar is not None:
+            self._bar.close()
+
+
 class IngestProgressBar:
     """An ingest progress callback: files done of total, with the chunks embedded so far.
 

@@ -39,6 +39,7 @@ _NUMERIC_ENV: dict[str, tuple[str, type]] = {
     "RAG_PARSE_MEMORY_MB": ("parse_memory_mb", int),
     "RAG_MAX_CHUNKS_PER_FILE": ("max_chunks_per_file", int),
     "RAG_THREADS": ("threads", int),
+    "RAG_APPROXIMATE_ABOVE": ("approximate_above", int),
 }
 
 
@@ -111,6 +112,8 @@ class Settings:
             raise SettingsError("chunk_overlap must be >= 0 and smaller than chunk_size")
         if self.top_k < 1:
             raise SettingsError("top_k must be at least 1")
+        if self.approximate_above < 0:
+            raise SettingsError("approximate_above (RAG_APPROXIMATE_ABOVE) must be 0 or more chunks")
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise SettingsError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
         if self.parse_seconds <= 0 or self.parse_memory_mb < 64 or self.max_chunks_per_file < 1:

@@ -136,3 +136,32 @@ def test_control_characters_in_file_names_are_escaped(
     code, out, _ = run(capsys, "ingest", str(folder), "--index", str(tmp_path / "index"), *FAKE)
     assert code == 1 and "\x1b" not in out
     assert "\\x1b[31mname\\nforged: line.txt" in out and len(out.strip().splitlines()) == 2
+
+
+def test_optimize_rebuilds_the_vector_index_and_says_what_it_is(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = str(tmp_path / "index")
+    run(capsys, "ingest", str(docs), "--index", index, *FAKE)
+    code, out, _ = run(capsys, "optimize", "--index", index, *FAKE)
+    assert code == 0 and out.strip() == "vector index: exact, 2 vectors"
+    code, out, _ = run(capsys, "stats", "--index", index, *FAKE)
+    assert code == 0 and "vector_recall@10: 1.0" in out
+    code, _, err = run(capsys, "optimize", "--index", str(tmp_path / "missing"), *FAKE)
+    assert code == 2 and err.startswith("error: no index at") and err.count("\n") == 1
+
+
+def test_optimize_reports_the_measured_recall_of_an_approximate_index(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(120):
+        (docs / f"note{number}.txt").write_text(
+            f"Note {number} is about harbour {number % 7} and lantern {number}."
+        )
+    monkeypatch.setenv("RAG_APPROXIMATE_ABOVE", "50")
+    index = str(tmp_path / "index")
+    run(capsys, "ingest", str(docs), "--index", index, *FAKE)
+    code, out, _ = run(capsys, "optimize", "--index", index, *FAKE, "--json")
+    described = json.loads(out)
+    assert code == 0 and described["kind"] == "ivf-sq8" and described["vectors"] == 122
+    assert 0.0 <= described["recall@10"] <= 1.0 and described["recall_queries"] > 0

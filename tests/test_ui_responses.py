@@ -384,3 +384,9 @@ def test_lone_surrogate_in_a_question_does_not_cut_the_event_stream(base: rag.Kn
     *_, final = responses.stream_turns(base, "How many tonnes of cloves \ud800?", [], responses.AskOptions())
     assert final[-1].is_final and not final[-1].error
     orjson.dumps(responses.chat_messages(final))
+
+
+def test_stats_show_an_approximate_index_with_its_measured_recall() -> None:
+    approximate = render.stats_html({"vector_index": "ivf-sq8", "vector_recall@10": 0.9625})
+    assert "ivf-sq8, recall@10 0.963" in approximate
+    assert ">exact<" in render.stats_html({"vector_index": "exact", "vector_recall@10": 1.0})

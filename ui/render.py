@@ -249,12 +249,20 @@ def stats_html(stats: dict[str, object]) -> str:
         ("Documents", stats.get("documents")),
         ("Chunks", stats.get("chunks")),
         ("Embedding model", stats.get("embedding_model")),
-        ("Vector index", stats.get("vector_index")),
+        ("Vector index", _vector_index(stats)),
         ("Index size", rag.format_bytes(int(size)) if isinstance(size, int) else size),
         ("Index folder", stats.get("index")),
     ]
     cells = "".join(f"<div class='stat'><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)
     return f"<dl class='stats'>{cells}</dl>"
+
+
+def _vector_index(stats: dict[str, object]) -> object:
+    """'exact', or an approximate kind with its last measured recall@10."""
+    kind, recall = stats.get("vector_index"), stats.get("vector_recall@10")
+    if kind in ("exact", "empty") or not isinstance(recall, float):
+        return kind
+    return f"{kind}, recall@10 {recall:.3f}"
 
 
 def _plural(count: int, noun: str) -> str:

@@ -1,4 +1,4 @@
-"""`rag ingest`, `rag remove` and `rag stats`: what is in an index."""
+"""`rag ingest`, `rag remove`, `rag stats` and `rag optimize`: what is in an index."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.cli.options import open_from, print_json
-from rag.display import IngestProgressBar, format_bytes, printable
+from rag.display import BuildProgressBar, IngestProgressBar, format_bytes, printable
 from rag.types import IngestReport
 
 
@@ -30,16 +30,28 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=run_stats)
 
+    optimize = subparsers.add_parser(
+        "optimize",
+        parents=[common],
+        help="rebuild the vector index and compact the full-text index",
+        description="Rebuild the vector index from the stored vectors: choose its kind by size, train "
+        "an approximate one afresh and measure its recall; then merge the full-text index.",
+    )
+    optimize.add_argument("--json", action="store_true")
+    optimize.set_defaults(run=run_optimize)
+
 
 def run_ingest(args: argparse.Namespace) -> int:
     """rag ingest PATH..."""
     with open_from(args, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap) as base:
         progress = None if args.json else IngestProgressBar()
+        building = None if args.json else BuildProgressBar()
         try:
-            report = base.ingest(args.paths, prune=args.prune, progress=progress)
+            report = base.ingest(args.paths, prune=args.prune, progress=progress, index_progress=building)
         finally:
-            if progress is not None:
-                progress.close()
+            for bar in (progress, building):
+                if bar is not None:
+                    bar.close()
     if args.json:
         print_json(report.to_dict())
     else:
@@ -87,3 +99,30 @@ def run_stats(args: argparse.Namespace) -> int:
     for info in documents:
         print(f"  {printable(info.source)}  ({info.chunks} chunks, {format_bytes(info.size_bytes)})")
     return 0
+
+
+def run_optimize(args: argparse.Namespace) -> int:
+    """rag optimize"""
+    with open_from(args) as base:
+        building = None if args.json else BuildProgressBar()
+        try:
+            described = base.optimize(building)
+        finally:
+            if building is not None:
+                building.close()
+    if args.json:
+        print_json(described)
+    else:
+        print(format_vector_index(described))
+    return 0
+
+
+def format_vector_index(described: dict[str, Any]) -> str:
+    """One line: the kind of vector index, its size, and its measured recall when approximate."""
+    line = f"vector index: {described['kind']}, {described.get('vectors', 0):,} vectors"
+    if described.get("lists"):
+        line += (
+            f", {described['probes']} of {described['lists']:,} lists probed,"
+            f" recall@10 {described['recall@10']} on {described['recall_queries']} query-like probes"
+        )
+    return line

@@ -152,14 +152,19 @@ def _check_vectors(connection: sqlite3.Connection, dimension: int, findings: _Fi
 def _vector_file_problems(
     folder: Path, connection: sqlite3.Connection, manifest: dict[str, str], dimension: int
 ) -> list[str]:
-    """Damage only: a missing or stale file is normal after a crash and is rebuilt on next use."""
+    """Damage only: a missing file is normal after a crash, and one saved at an older generation
+    is caught up from the journal of vector changes; either way it is rebuilt or followed on use."""
     meta = read_meta(folder)
-    if not (folder / VECTORS_NAME).exists() or meta.get("generation") != _int(manifest.get("generation")):
+    if not (folder / VECTORS_NAME).exists() or not meta:
         return []
     if read_checked(folder, meta) is None:
         return [f"{VECTORS_NAME}: its checksum does not match (damaged)"]
+    if meta.get("dimension") != dimension:
+        return [f"{VECTORS_NAME}: holds vectors of {meta.get('dimension')} numbers, not {dimension}"]
+    if meta.get("generation") != _int(manifest.get("generation")):
+        return []
     count = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
-    if meta.get("count") != count or meta.get("dimension") != dimension:
+    if meta.get("count") != count:
         return [f"{VECTORS_NAME}: holds {meta.get('count')} vectors for {count} chunks"]
     return []
 
