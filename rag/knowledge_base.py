@@ -35,6 +35,7 @@ from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, Pr
 
 if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
+    from rag.ingest.preparing import FilePreparer
 
 MAX_K = 1000
 
@@ -156,12 +157,15 @@ class KnowledgeBase:
 
     def _ingestor(self) -> Ingestor:
         # Imported here: questions never load the ingest machinery and its file parsers.
-        from rag.ingest.pipeline import FileLimits, Ingestor
+        from rag.ingest.pipeline import Ingestor
+
+        return Ingestor(self.store, self.embedder, self._preparer())
+
+    def _preparer(self) -> FilePreparer:
+        from rag.ingest.preparing import FileLimits, FilePreparer
         from rag.ingest.sandbox import ParseLimits
 
-        return Ingestor(
-            self.store,
-            self.embedder,
+        return FilePreparer(
             int(self.settings.chunk_size or DEFAULT_CHUNK_SIZE),
             int(self.settings.chunk_overlap or 0),
             FileLimits(

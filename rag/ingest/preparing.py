@@ -1,0 +1,162 @@
+"""Turning one file or text into a chunked document, ready to embed: no store, no model.
+
+What a FilePreparer does depends only on the file and the chunk settings it carries, so it
+runs the same in this process and on a Ray worker (rag/ingest/ray_engine.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import DocumentError
+from rag.ingest.chunking import split_rows, split_text
+from rag.ingest.hashing import content_hash
+from rag.ingest.loaders import DEFAULT_MAX_FILE_BYTES, check_size, load_bytes
+from rag.ingest.sandbox import ParseLimits
+from rag.settings import OcrSettings
+from rag.storage.store import NewDocument
+from rag.types import Document, FileResult, LoadedFile, TextItem, TextSpan
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What one file may be: its size, its chunk count, and the cost of extracting its text."""
+
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_chunks: int = 10_000
+    parse: ParseLimits | None = None  # None: parse in this process, unbounded
+
+
+@dataclass
+class Prepared:
+    """A document chunked and waiting for its vectors, with what the report will say of it."""
+
+    document: NewDocument
+    status: str  # "added" or "updated"
+    warnings: tuple[str, ...]
+    sentences: tuple[str, ...] = ()  # the distinct sentences answers may quote, embedded with the chunks
+
+    def search_texts(self) -> list[str]:
+        """What each chunk is embedded as: its search text, else its own text."""
+        return list(self.document.search_texts) or [span.text for span in self.document.spans]
+
+
+@dataclass(frozen=True)
+class FilePreparer:
+    """Reads, checks, converts and chunks files and texts with one index's settings."""
+
+    chunk_size: int
+    chunk_overlap: int
+    limits: FileLimits = FileLimits()
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    # How answers split a text into sentences (rag/answer/sentences.py, which ingest may not
+    # import): their vectors are stored at ingest, so that a question embeds only itself.
+    split_sentences: Callable[[str], Sequence[str]] | None = None
+
+    def prepare_file(
+        self, path: Path, known_hash: str | None, before_parse: Callable[[], None] | None = None
+    ) -> Prepared | FileResult:
+        """The chunked document of a file, or its result when it is unchanged or fails."""
+        source = str(path)
+        try:
+            check_size(path.name, path.stat().st_size, self.limits.max_bytes)
+            data = path.read_bytes()
+            fingerprint = content_hash(data)
+            if known_hash == fingerprint:
+                return FileResult(source, "unchanged")
+            if before_parse is not None:
+                before_parse()  # a big file to parse names itself first
+            loaded = load_bytes(path.name, data, self.limits.max_bytes, self.ocr, self.limits.parse)
+            document = self.new_document(source, loaded, fingerprint, len(data))
+        except (DocumentError, OSError) as error:
+            return FileResult(source, "failed", reason=_reason(error))
+        return self._prepared(document, known_hash, loaded.warnings)
+
+    def prepare_text(self, item: TextItem, known_hash: str | None) -> Prepared | FileResult:
+        """The chunked document of a text, or its result when it is unchanged or empty."""
+        data = item.text.encode("utf-8")
+        fingerprint = content_hash(data, item.title)
+        if known_hash == fingerprint:
+            return FileResult(item.source, "unchanged")
+        if not item.text.strip():
+            return FileResult(item.source, "failed", reason="the text is empty")
+        try:
+            spans = self.spans(item.source, item.text)
+        except DocumentError as error:
+            return FileResult(item.source, "failed", reason=str(error))
+        document = NewDocument(
+            item.source,
+            item.title or item.source,
+            item.text,
+            fingerprint,
+            len(data),
+            spans,
+            np.zeros((0, 0)),
+            (),
+            item.metadata or {},
+        )
+        return self._prepared(document, known_hash, ())
+
+    def _prepared(self, document: NewDocument, known_hash: str | None, warnings: tuple[str, ...]) -> Prepared:
+        split = self.split_sentences
+        sentences = tuple(dict.fromkeys(split(document.text))) if split is not None else ()
+        return Prepared(document, "updated" if known_hash is not None else "added", warnings, sentences)
+
+    def spans(self, source: str, text: str) -> list[TextSpan]:
+        """Chunk spans of a document text; a DocumentError when there would be too many."""
+        limit = self.limits.max_chunks
+        # Chunks cover every visible character and hold at most chunk_size each: refuse a text
+        # that is certainly over the limit before spending any time splitting it.
+        visible = len(text) - sum(text.count(space) for space in " \n\t\r")
+        if visible > limit * self.chunk_size:
+            raise DocumentError(_too_many_chunks(source, f"more than {limit:,}", limit))
+        spans = split_text(text, self.chunk_size, self.chunk_overlap)
+        if len(spans) > limit:
+            raise DocumentError(_too_many_chunks(source, f"{len(spans):,}", limit))
+        return spans
+
+    def new_document(self, source: str, loaded: LoadedFile, fingerprint: str, size: int) -> NewDocument:
+        """A loaded file chunked, with what each chunk is embedded and found by."""
+        metadata = {"type": loaded.file_type, **loaded.metadata}
+        # A Document, to read spans the way answers will: table rows with their column headers.
+        document = Document(
+            "", source, loaded.title, loaded.text, metadata, loaded.page_starts, loaded.locations
+        )
+        if document.is_table:
+            spans = split_rows(document, self.chunk_size)
+            if len(spans) > self.limits.max_chunks:
+                raise DocumentError(_too_many_chunks(source, f"{len(spans):,}", self.limits.max_chunks))
+            search_texts = [document.readable(span.start, span.end) for span in spans]
+        else:
+            spans, search_texts = self.spans(source, loaded.text), []
+        return NewDocument(
+            source,
+            loaded.title,
+            loaded.text,
+            fingerprint,
+            size,
+            spans,
+            np.zeros((0, 0)),
+            loaded.page_starts,
+            metadata,
+            loaded.locations,
+            search_texts,
+        )
+
+
+def _too_many_chunks(source: str, count: str, limit: int) -> str:
+    name = Path(source).name
+    return (
+        f"{name} would make {count} chunks, over the limit of {limit:,} per file;"
+        " split it, or raise the limit (RAG_MAX_CHUNKS_PER_FILE)"
+    )
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return f"cannot read the file: {error.strerror or error}"
+    return str(error)

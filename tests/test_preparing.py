@@ -1,0 +1,47 @@
+"""FilePreparer: one file or text to a chunked document, with no store and no model."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import rag
+from rag.ingest.hashing import content_hash
+from rag.ingest.preparing import FileLimits, FilePreparer, Prepared
+
+
+def test_a_file_is_chunked_with_exact_offsets_and_named_added_or_updated(tmp_path: Path) -> None:
+    path = tmp_path / "tea.txt"
+    path.write_text("Green tea is made from unoxidised leaves. " * 60)
+    preparer = FilePreparer(200, 20)
+    added = preparer.prepare_file(path, None)
+    assert isinstance(added, Prepared) and added.status == "added"
+    document = added.document
+    assert len(document.spans) > 5
+    assert all(document.text[span.start : span.end] == span.text for span in document.spans)
+    updated = preparer.prepare_file(path, "an older hash")
+    assert isinstance(updated, Prepared) and updated.status == "updated"
+
+
+def test_an_unchanged_file_is_not_read_further(tmp_path: Path) -> None:
+    path = tmp_path / "tea.txt"
+    path.write_text("Green tea.")
+    parsed: list[str] = []
+    outcome = FilePreparer(200, 20).prepare_file(
+        path, content_hash(path.read_bytes()), lambda: parsed.append("x")
+    )
+    assert outcome == rag.FileResult(str(path), "unchanged") and not parsed
+
+
+def test_a_text_over_the_chunk_limit_fails_alone_with_the_limit_named() -> None:
+    preparer = FilePreparer(100, 0, FileLimits(max_chunks=3))
+    outcome = preparer.prepare_text(rag.TextItem("long.txt", "word " * 400), None)
+    assert isinstance(outcome, rag.FileResult) and outcome.status == "failed"
+    assert "RAG_MAX_CHUNKS_PER_FILE" in (outcome.reason or "")
+
+
+def test_a_preparer_and_what_it_prepares_travel_to_another_process() -> None:
+    preparer = FilePreparer(200, 20)
+    prepared = preparer.prepare_text(rag.TextItem("a.txt", "Some text to chunk."), None)
+    assert pickle.loads(pickle.dumps(preparer)) == preparer
+    assert pickle.loads(pickle.dumps(prepared)).document.text == "Some text to chunk."
