@@ -46,7 +46,7 @@ class ProgressBar:
             total=total, unit=f" {unit}", file=stream, mininterval=interval, dynamic_ncols=True, leave=True
         )
         self._interval = interval
-        self._last_redraw = time.monotonic()
+        self._last_redraw = 0.0  # the first note shows at once ("starting Ray" can take a while)
 
     def __call__(self, done: int, total: int, note: str = "") -> None:
         if total != self._bar.total:

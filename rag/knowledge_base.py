@@ -22,6 +22,7 @@ from rag.settings import (
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MODEL,
+    ENGINES,
     RETRIEVAL_MODES,
     Settings,
     default_index_dir,
@@ -183,15 +184,36 @@ class KnowledgeBase:
         prune: bool = False,
         progress: ProgressCallback | None = None,
         index_progress: BuildProgress | None = None,
+        engine: str = "local",
+        ray_address: str | None = None,
     ) -> IngestReport:
         """Ingest files and folders incrementally; prune drops documents whose files are gone.
 
-        index_progress hears of a vector index rebuild, when the ingest makes one due.
+        index_progress hears of a vector index rebuild, when the ingest makes one due. With
+        engine "ray", reading, chunking and embedding run as a Ray Data pipeline, on the cluster
+        at ray_address ($RAY_ADDRESS) or on a Ray runtime started on this machine.
         """
+        if engine not in ENGINES:
+            raise RagError(f"unknown ingest engine {engine!r}: use one of {', '.join(ENGINES)}")
         if isinstance(paths, str | Path):
             paths = [paths]
+        files = [Path(path) for path in paths]
+        if engine == "ray":
+            from rag.ingest.ray_engine import check_ray, ingest_on_ray  # optional, slow to import
+
+            check_ray(ray_address)  # before anything is locked, created or drawn
+            with self._writing(index_progress):
+                return ingest_on_ray(
+                    self._ingestor(),
+                    files,
+                    self.model_name,
+                    prune,
+                    progress,
+                    ray_address,
+                    self.settings.batch_size,
+                )
         with self._writing(index_progress):
-            return self._ingestor().ingest_files([Path(path) for path in paths], prune, progress)
+            return self._ingestor().ingest_files(files, prune, progress)
 
     def add_texts(
         self,

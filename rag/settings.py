@@ -14,6 +14,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_SIZE = 1000
 DEFAULT_CHUNK_OVERLAP = 150
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
+# How ingest runs: in this process, or as a Ray Data pipeline (rag/ingest/ray_engine.py).
+ENGINES = ("local", "ray")
 ANSWER_MODES = ("extractive", "llm")
 DEFAULT_OCR_LANGUAGES = "eng"
 _OCR_LANGUAGES = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")

@@ -24,6 +24,7 @@ SINGLE_HOME = {
     "charset_normalizer": "rag/ingest/decoding.py",
     "tqdm": "rag/display.py",
     "filelock": "rag/storage/lock.py",
+    "ray": "rag/ingest/ray_engine.py",
     "docx": "rag/ingest/word.py",
     "pptx": "rag/ingest/slides.py",
     "openpyxl": "rag/ingest/sheets.py",
@@ -53,6 +54,7 @@ HEAVY = (
     "mcp",
     "onnxruntime",
     "tokenizers",
+    "ray",
 )
 # torch drives two features in rooms that must not import each other: the local language model
 # (llm/local.py) and the embedding model's torch backend, which also traces it for the ONNX

@@ -8,6 +8,8 @@ from typing import Any
 
 from rag.cli.options import open_from, print_json
 from rag.display import BuildProgressBar, IngestProgressBar, format_bytes, printable
+from rag.errors import RagError
+from rag.settings import ENGINES
 from rag.types import IngestReport
 
 
@@ -19,6 +21,18 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     ingest.add_argument("--chunk-size", type=int, default=None)
     ingest.add_argument("--chunk-overlap", type=int, default=None)
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="ray: read, chunk and embed as a Ray Data pipeline (docs/scale.md)",
+    )
+    ingest.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="Ray cluster to run on (default $RAY_ADDRESS, else a Ray runtime on this machine)",
+    )
     ingest.set_defaults(run=run_ingest)
 
     remove = subparsers.add_parser("remove", parents=[common], help="remove a document")
@@ -47,7 +61,16 @@ def run_ingest(args: argparse.Namespace) -> int:
         progress = None if args.json else IngestProgressBar()
         building = None if args.json else BuildProgressBar()
         try:
-            report = base.ingest(args.paths, prune=args.prune, progress=progress, index_progress=building)
+            if args.ray_address and args.engine != "ray":
+                raise RagError("--ray-address needs --engine ray")
+            report = base.ingest(
+                args.paths,
+                prune=args.prune,
+                progress=progress,
+                index_progress=building,
+                engine=args.engine,
+                ray_address=args.ray_address,
+            )
         finally:
             for bar in (progress, building):
                 if bar is not None:

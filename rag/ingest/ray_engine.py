@@ -1,0 +1,195 @@
+"""Ingest on Ray: reading, converting, chunking and embedding as a Ray Data pipeline.
+
+The pipeline runs on a Ray cluster (`ray start --head`, then --ray-address or RAY_ADDRESS) or,
+without an address, on a Ray runtime started here on 127.0.0.1 with this machine's CPUs. Workers
+read the files by path, so on a cluster every node must see them at the same path. Only this
+process writes: it holds the index's write lock and commits each embedded document in its own
+transaction, in the order the files were found, as the local path does; content hashes, prune
+and the per-file results are the local path's own code (FilePreparer, Batch, Ingestor.finish).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from rag.embedding import make_embedder
+from rag.errors import RagError
+from rag.ingest.pipeline import Batch, Ingestor, discover
+from rag.ingest.preparing import FilePreparer, Prepared
+from rag.types import IngestReport, ProgressCallback
+
+DOCUMENTS_PER_BATCH = 16
+REACH_SECONDS = 5.0
+_QUIET = {"log_to_driver": False, "logging_level": logging.ERROR}
+
+
+def _ray() -> ModuleType:
+    """Ray, imported on first use: it is an optional dependency and slow to import."""
+    try:
+        import ray
+        import ray.data
+    except ImportError as error:
+        raise RagError(
+            "--engine ray needs Ray Data: pip install 'verbatim-rag[scale]' (make install does)"
+        ) from error
+    return ray
+
+
+@contextmanager
+def ray_runtime(address: str | None = None, cpus: int | None = None) -> Iterator[int]:
+    """Connect to the Ray cluster at address (or $RAY_ADDRESS), else start one here; yield its CPUs.
+
+    A runtime this function starts is shut down when it ends; an existing connection is kept.
+    """
+    # Ray's C++ core logs notices to the terminal, over the progress bar; its failures reach us as
+    # exceptions. RAY_BACKEND_LOG_LEVEL=info shows them again.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    ray = _ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        check_ray(address)
+        try:
+            if address:
+                ray.init(address=address, **_QUIET)
+            else:
+                cpus = cpus or os.cpu_count() or 1
+                ray.init(num_cpus=cpus, _node_ip_address="127.0.0.1", include_dashboard=False, **_QUIET)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
+            where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise RagError(
+                f"cannot reach {where} ({reason}); start one with `ray start --head`, or leave out"
+                " --ray-address to run Ray on this machine"
+            ) from error
+    # Ray Data logs each execution, and warns that its own progress bars are off (ours are on).
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    try:
+        yield int(ray.cluster_resources().get("CPU", 1))
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def check_ray(address: str | None) -> None:
+    """Fail in seconds, not minutes, when Ray is missing or nothing listens at a host:port address.
+
+    Ray itself retries for minutes. It also swaps a loopback address for this machine's network
+    address; a cluster started on 127.0.0.1 is reached on 127.0.0.1 (that is what the variable,
+    named for other platforms, does on Linux).
+    """
+    _ray()
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    host, _, port = (address or "").rpartition(":")
+    if address is None or "://" in address or not port.isdigit():
+        return  # ray://, auto, or a name Ray resolves itself
+    if host in ("127.0.0.1", "localhost", "::1"):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_SECONDS).close()
+    except OSError as error:
+        raise RagError(
+            f"no Ray cluster answers at {address} ({error.strerror or error}); start one there with"
+            " `ray start --head`, or leave out --ray-address to run Ray on this machine"
+        ) from error
+
+
+def ingest_on_ray(
+    ingestor: Ingestor,
+    paths: Sequence[Path],
+    model: str,
+    prune: bool = False,
+    progress: ProgressCallback | None = None,
+    address: str | None = None,
+    batch_size: int = 64,
+) -> IngestReport:
+    """Ingest files and folders through a Ray Data pipeline; the same report as the local path."""
+    ray = _ray()
+    started = time.perf_counter()
+    files, results = discover(paths)
+    known = ingestor.store.content_hashes([str(path) for path in files])
+    batch = Batch(ingestor, results, progress, started, len(files))
+    if files:
+        batch.report(0, "starting Ray")
+        with ray_runtime(address) as cpus:
+            context = ray.data.DataContext.get_current()
+            context.execution_options.preserve_order = True  # commit in the order files were found
+            context.enable_progress_bars = False  # our own bar counts files and chunks
+            rows = [{"path": str(path), "known": known.get(str(path), "")} for path in files]
+            dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * cpus)))
+            # Preparing (reading, converting, chunking) asks for no CPU of its own: every CPU holds
+            # an embedding model, the bulk of the work, and a reservation would stall the pipeline.
+            dataset = dataset.map(_prepare, fn_kwargs={"preparer": ingestor.preparer}, num_cpus=0)
+            dataset = dataset.map_batches(
+                _embedder_actor(model, batch_size),
+                batch_size=DOCUMENTS_PER_BATCH,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=max(1, cpus)),
+                num_cpus=1,
+            )
+            try:
+                for row in dataset.iter_rows():
+                    _commit(batch, pickle.loads(row["payload"]))
+            except ray.exceptions.RayError as error:
+                raise RagError(f"the Ray pipeline failed: {_cause(error)}") from error
+    return ingestor.finish(batch, paths if prune else (), files)
+
+
+def _commit(batch: Batch, outcome: Any) -> None:
+    if isinstance(outcome, tuple):
+        batch.commit(*outcome)
+    else:
+        batch.add(outcome)  # a FileResult: unchanged or failed
+
+
+def _prepare(row: dict[str, Any], preparer: FilePreparer) -> dict[str, bytes]:
+    """On a worker: one file read, checked against its known hash, converted and chunked."""
+    outcome = preparer.prepare_file(Path(row["path"]), row["known"] or None)
+    return {"payload": pickle.dumps(outcome)}
+
+
+def _embedder_actor(model: str, batch_size: int) -> type[_Embed]:
+    """_Embed for this model: a class of its own, so Ray passes the actors no constructor arguments."""
+    return type("EmbedChunks", (_Embed,), {"model": model, "batch_size": batch_size})
+
+
+class _Embed:
+    """A Ray actor holding the index's embedding model: embeds the chunks of prepared documents."""
+
+    model = ""
+    batch_size = 64
+
+    def __init__(self) -> None:
+        self.embedder = make_embedder(self.model, self.batch_size)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outcomes = [pickle.loads(payload) for payload in batch["payload"]]
+        texts = [text for item in outcomes if isinstance(item, Prepared) for text in item.search_texts()]
+        vectors = self.embedder.embed(texts) if texts else None
+        offset, embedded = 0, []
+        for item in outcomes:
+            if isinstance(item, Prepared):
+                count = len(item.document.spans)
+                assert vectors is not None
+                item = (item, vectors[offset : offset + count])
+                offset += count
+            embedded.append(pickle.dumps(item))
+        return {"payload": np.array(embedded, dtype=object)}
+
+
+def _cause(error: BaseException) -> str:
+    """The first line of what went wrong inside Ray, without its traceback."""
+    cause = getattr(error, "cause", None) or error
+    text = str(cause).strip()
+    return text.splitlines()[-1] if text else type(cause).__name__

@@ -1,0 +1,123 @@
+"""--engine ray builds what the local path builds: documents, chunks, offsets, vectors, top results."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sample_files import docx_bytes
+
+import rag
+from eval.ray_cluster import local_cluster
+from rag.ingest.ray_engine import ray_runtime
+from rag.storage.store import DATABASE_NAME
+
+pytestmark = pytest.mark.ray
+QUERIES = ("Who keeps the lighthouse?", "budget for research in 2025", "harbour lanterns in winter")
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "lighthouse.txt").write_text("The lighthouse keeper is Mara Lind. She keeps it lit. " * 40)
+    (folder / "harbour.md").write_text("# Harbour\n\nThe harbour lanterns stay lit all winter.\n\n" * 30)
+    (folder / "page.html").write_text(
+        "<html><body><h1>Tides</h1><p>Spring tides rise high.</p></body></html>"
+    )
+    (folder / "budget.csv").write_text(
+        "department,year,budget_eur\nResearch,2025,1250000\nSales,2025,900000\n"
+    )
+    (folder / "minutes.docx").write_bytes(docx_bytes())
+    (folder / "notes.bin").write_bytes(b"\x00\x01 not a document")
+    return folder
+
+
+def stored(folder: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Everything an ingest decides: documents, chunks with offsets and vectors, locations, chunk order."""
+    with sqlite3.connect(folder / DATABASE_NAME) as connection:
+        return {
+            "documents": connection.execute(
+                "SELECT id, source, title, text, metadata, page_starts, content_hash, size_bytes"
+                " FROM documents ORDER BY source"
+            ).fetchall(),
+            "chunks": connection.execute(
+                "SELECT d.source, c.start, c.end, c.text, c.vector, c.search_text"
+                " FROM chunks c JOIN documents d ON d.key = c.document_key ORDER BY c.id"
+            ).fetchall(),
+            "locations": connection.execute(
+                "SELECT d.source, l.start, l.label FROM locations l JOIN documents d ON d.key = l.document_key"
+                " ORDER BY 1, 2"
+            ).fetchall(),
+        }
+
+
+def top_results(base: rag.KnowledgeBase) -> list[list[tuple[str, int, int]]]:
+    return [[(p.source, p.start, p.end) for p in base.search(query, k=5)] for query in QUERIES]
+
+
+def statuses(report: rag.IngestReport) -> list[tuple[str, str, int]]:
+    return sorted((result.source, result.status, result.chunks) for result in report.files)
+
+
+def test_ray_ingest_builds_what_the_local_path_builds_and_follows_the_same_incremental_rules(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    local = rag.open(tmp_path / "local", embedder=fake_embedder)
+    on_ray = rag.open(tmp_path / "ray", embedder=fake_embedder)
+    with ray_runtime(cpus=2):  # one runtime (on 127.0.0.1) for both ingests
+        first = (local.ingest([corpus]), on_ray.ingest([corpus], engine="ray"))
+        assert statuses(first[0]) == statuses(first[1])
+        assert stored(local.folder) == stored(on_ray.folder)
+        assert top_results(local) == top_results(on_ray)
+        # Content hashes and prune: one file changed, one gone, one new, the rest unchanged.
+        (corpus / "harbour.md").write_text("# Harbour\n\nThe harbour froze over in January.\n")
+        (corpus / "page.html").unlink()
+        (corpus / "new.txt").write_text("A new note about the lighthouse lamp.")
+        second = (local.ingest([corpus], prune=True), on_ray.ingest([corpus], prune=True, engine="ray"))
+    assert statuses(second[0]) == statuses(second[1])
+    assert {status for _, status, _ in statuses(second[1])} == {
+        "unchanged",
+        "updated",
+        "added",
+        "removed",
+        "skipped",
+    }
+    assert stored(local.folder) == stored(on_ray.folder)
+    assert top_results(local) == top_results(on_ray)
+
+
+def test_rag_ingest_runs_on_a_ray_cluster_at_an_address(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    fake = ["--model", "hashing-256", "--json"]
+    command = [sys.executable, "-m", "rag", "ingest", str(corpus), *fake]
+    subprocess.run([*command, "--index", str(tmp_path / "local")], check=True, capture_output=True)
+    with local_cluster(cpus=2) as address:
+        ran = subprocess.run(
+            [*command, "--index", str(tmp_path / "ray"), "--engine", "ray", "--ray-address", address],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["summary"]["added"] == 5
+    assert stored(tmp_path / "local") == stored(tmp_path / "ray")
+
+
+def test_an_address_where_no_cluster_answers_is_a_one_line_error_and_creates_nothing(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "rag", "ingest", str(tmp_path), "--index", str(tmp_path / "index")]
+    ran = subprocess.run(
+        [*command, "--model", "hashing-256", "--engine", "ray", "--ray-address", "127.0.0.1:8299"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 2
+    assert (
+        ran.stderr.startswith("error: no Ray cluster answers at 127.0.0.1:8299")
+        and ran.stderr.count("\n") == 1
+    )
+    assert not (tmp_path / "index").exists()
