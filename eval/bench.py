@@ -158,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not (real_index / "rag.sqlite").is_file():
                 parser.error("--skip-corpus with the scale benchmark needs --real-index DIR")
             queries = read_queries(args.corpus.parent / "queries.jsonl", 10**6)
-            results["scale"] = scale.run(real_index, queries, args.scale)
+            ray_items = rag.read_beir_corpus(args.corpus)[: scale.RAY_FILES]
+            results["scale"] = scale.run(real_index, queries, args.scale, ray_items=ray_items)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.serve_load:

@@ -34,6 +34,7 @@ DEFAULT_SIZES = (100_000,)
 ADD_ONE_SIZES = (10_000, 100_000)
 CLUSTERS = 32  # at the real corpus's own size, 32 clusters matched its recall within 0.005
 DOCUMENT_CHUNKS = 20
+RAY_FILES = 300
 WORDS = [
     f"{stem}{suffix}" for stem in ("ta", "re", "mo", "ki", "lu", "so", "ne", "vi") for suffix in range(100)
 ]
@@ -138,6 +139,7 @@ def measure_index(
 
     edits = [add_and_remove() for _ in range(20)]
     info = built.info
+    exact_ms = exact_search_ms(built if info.kind == "exact" else None, vectors, measuring)
     return {
         "data": data,
         "vectors": len(vectors),
@@ -147,12 +149,20 @@ def measure_index(
         "recall@10": recall(found, truth),
         "recall@10_tuning": info.recall,
         "search_p50_ms": search_ms,
+        "exact_search_p50_ms": exact_ms,
         "memory_mb": round(built.memory_bytes / 1e6, 1),
         "build_s": info.seconds,
         "add_document_ms": round(float(np.median([added for added, _ in edits])), 3),
         "remove_document_ms": round(float(np.median([removed for _, removed in edits])), 3),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
+
+
+def exact_search_ms(exact: rag.BuiltVectorIndex | None, vectors: np.ndarray, queries: np.ndarray) -> float:
+    """Single-query p50 of exact search over the same vectors (built here when not given)."""
+    exact = exact or rag.build_vector_index(vectors, len(vectors))
+    single = iter(queries)
+    return timed_ms(lambda: exact.search(next(single)[None, :], 10), min(100, len(queries)))
 
 
 def add_one_document(size: int, work: Path, runs: int = 10) -> dict[str, Any]:
@@ -179,6 +189,33 @@ def add_one_document(size: int, work: Path, runs: int = 10) -> dict[str, Any]:
     return {"chunks": size, "index": kind, "add_one_document_ms": milliseconds}
 
 
+def ray_versus_local(items: Sequence[rag.TextItem], work: Path) -> dict[str, Any]:
+    """Seconds to ingest the same files with the real model: in this process, then on Ray here.
+
+    The Ray time includes starting a local Ray runtime and loading the model in each worker.
+    """
+    corpus = work / "ray-corpus"
+    corpus.mkdir()
+    for number, item in enumerate(items):
+        (corpus / f"{number:05d}.txt").write_text(item.text, encoding="utf-8")
+    timings = {}
+    for engine in ("local", "ray"):
+        with rag.open(work / f"index-{engine}", embedder=rag.make_embedder(rag.DEFAULT_MODEL)) as base:
+            report = base.ingest([corpus], engine=engine)
+        timings[engine] = {"seconds": round(report.seconds, 1), "chunks": report.chunks_embedded}
+    chunks = timings["local"]["chunks"]
+    return {
+        "files": len(items),
+        "chunks": chunks,
+        "local_s": timings["local"]["seconds"],
+        "ray_s": timings["ray"]["seconds"],
+        "local_chunks_per_s": round(chunks / timings["local"]["seconds"], 1),
+        "ray_chunks_per_s": round(chunks / timings["ray"]["seconds"], 1),
+        "cpus": os.cpu_count(),
+        "load": round(os.getloadavg()[0], 1),
+    }
+
+
 def _words(chooser: random.Random, count: int = 30) -> str:
     return " ".join(chooser.choice(WORDS) for _ in range(count))
 
@@ -195,6 +232,7 @@ def run(
     sizes: Sequence[int] = DEFAULT_SIZES,
     add_one_sizes: Sequence[int] = ADD_ONE_SIZES,
     clusters: int = CLUSTERS,
+    ray_items: Sequence[rag.TextItem] = (),
 ) -> dict[str, Any]:
     """Every measurement of this module, as a JSON-ready dict."""
     approximate_above = rag.Settings().approximate_above
@@ -213,14 +251,18 @@ def run(
     with tempfile.TemporaryDirectory(prefix="verbatim-scale-") as work:
         print("scale: adding one document ...", file=sys.stderr)
         added = [add_one_document(size, Path(work)) for size in add_one_sizes]
+        if ray_items:
+            print(f"scale: ingesting {len(ray_items)} files locally, then on Ray ...", file=sys.stderr)
+            engines = ray_versus_local(ray_items, Path(work))
     ratio = added[-1]["add_one_document_ms"] / max(added[0]["add_one_document_ms"], 1e-9)
-    return {
+    results = {
         "approximate_above": approximate_above,
         "queries": len(queries),
         "index": rows,
         "add_one_document": added,
         "add_one_document_ratio": round(ratio, 2),
     }
+    return results | ({"ray_versus_local": engines} if ray_items else {})
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -230,14 +272,15 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Recall@10 against exact search on {results['queries'] // 2} real queries (the other half tuned the probes).",
         "",
-        "| vectors | data | index | lists probed | recall@10 | search p50 ms | memory MB | build s | add doc ms | remove doc ms | load |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| vectors | data | index | lists probed | recall@10 | search p50 ms | exact search p50 ms | memory MB"
+        " | build s | add doc ms | remove doc ms | load |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in results["index"]:
         probed = f"{row['probes']} of {row['lists']:,}" if row["lists"] else "all"
         lines.append(
             f"| {row['vectors']:,} | {row['data']} | {row['index']} | {probed} | {row['recall@10']} "
-            f"| {row['search_p50_ms']} | {row['memory_mb']} | {row['build_s']} | {row['add_document_ms']} "
+            f"| {row['search_p50_ms']} | {row['exact_search_p50_ms']} | {row['memory_mb']} | {row['build_s']} | {row['add_document_ms']} "
             f"| {row['remove_document_ms']} | {row['load'][0]}-{row['load'][1]} |"
         )
     lines += [
@@ -248,6 +291,15 @@ def markdown(results: dict[str, Any]) -> str:
     for row in results["add_one_document"]:
         lines.append(f"| {row['chunks']:,} | {row['index']} | {row['add_one_document_ms']} |")
     lines += ["", f"Ratio between the two sizes: {results['add_one_document_ratio']}.", ""]
+    engines = results.get("ray_versus_local")
+    if engines:
+        lines += [
+            f"Ingest of the same {engines['files']} files ({engines['chunks']} chunks, real model,"
+            f" {engines['cpus']} CPUs, load {engines['load']}):"
+            f" local {engines['local_s']} s ({engines['local_chunks_per_s']} chunks/s),"
+            f" Ray {engines['ray_s']} s ({engines['ray_chunks_per_s']} chunks/s).",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -261,6 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=list(DEFAULT_SIZES))
     parser.add_argument("--add-one-sizes", type=int, nargs=2, default=list(ADD_ONE_SIZES))
     parser.add_argument("--clusters", type=int, default=CLUSTERS)
+    parser.add_argument(
+        "--ray-corpus",
+        type=Path,
+        default=None,
+        help="a BEIR corpus.jsonl: ingest its first --ray-files locally and on Ray",
+    )
+    parser.add_argument("--ray-files", type=int, default=RAY_FILES)
     parser.add_argument("--out", type=Path, default=Path(".verbatim/scale"))
     args = parser.parse_args(argv)
     queries = [
@@ -268,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in args.queries.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    results = run(args.real_index, queries, args.sizes, args.add_one_sizes, args.clusters)
+    ray_items = rag.read_beir_corpus(args.ray_corpus)[: args.ray_files] if args.ray_corpus else []
+    results = run(args.real_index, queries, args.sizes, args.add_one_sizes, args.clusters, ray_items)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))
