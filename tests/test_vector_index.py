@@ -41,6 +41,20 @@ def topical_text(chooser: random.Random, words: int = 40) -> str:
     )
 
 
+def documents(
+    chooser: random.Random, count: int, text: Any = random_text, prefix: str = "doc"
+) -> list[rag.TextItem]:
+    """`count` one-chunk documents of random text."""
+    return [rag.TextItem(f"{prefix}/{number}", text(chooser)) for number in range(count)]
+
+
+def index_of(folder: Path, embedder: rag.Embedder, count: int, seed: int) -> Path:
+    """An index folder holding `count` random one-chunk documents."""
+    with rag.open(folder, embedder=embedder) as base:
+        base.add_texts(documents(random.Random(seed), count))
+    return folder
+
+
 def count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """A list that grows by one each time an index is built from SQLite."""
     builds: list[int] = []
@@ -84,7 +98,7 @@ def test_fifty_random_edits_leave_exactly_what_a_fresh_build_returns(
     folder = tmp_path / "index"
     builds = count_builds(monkeypatch)
     with rag.open(folder, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem(f"doc/{number}", random_text(chooser)) for number in range(60)])
+        base.add_texts(documents(chooser, 60))
         edit_at_random(base, chooser, 50)
         queries = fake_embedder.embed([random_text(chooser, 6) for _ in range(25)])
         edited = neighbours(base.vectors, base.store, queries)
@@ -106,7 +120,7 @@ def test_edited_approximate_index_stays_within_the_recall_target(
     chooser = random.Random(11)
     settings = rag.Settings(approximate_above=1_000)
     with rag.open(tmp_path / "index", settings, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem(f"doc/{number}", topical_text(chooser)) for number in range(4_000)])
+        base.add_texts(documents(chooser, 4_000, topical_text))
         edit_at_random(base, chooser, 50)
         stats = base.stats()
         assert stats["vector_index"] == "ivf-sq8"
@@ -122,10 +136,7 @@ def test_edited_approximate_index_stays_within_the_recall_target(
 def test_adding_a_document_neither_rebuilds_nor_rewrites_the_saved_index(
     tmp_path: Path, fake_embedder: rag.HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chooser = random.Random(3)
-    folder = tmp_path / "index"
-    with rag.open(folder, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem(f"doc/{number}", random_text(chooser)) for number in range(100)])
+    folder = index_of(tmp_path / "index", fake_embedder, 100, seed=3)
     saved = (folder / VECTORS_NAME).stat().st_mtime_ns
     builds = count_builds(monkeypatch)
     with rag.open(folder, embedder=fake_embedder) as base:
@@ -139,10 +150,7 @@ def test_adding_a_document_neither_rebuilds_nor_rewrites_the_saved_index(
 def test_a_reader_sees_documents_another_process_ingests_without_reloading(
     tmp_path: Path, fake_embedder: rag.HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chooser = random.Random(5)
-    folder = tmp_path / "index"
-    with rag.open(folder, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem(f"doc/{number}", random_text(chooser)) for number in range(200)])
+    folder = index_of(tmp_path / "index", fake_embedder, 200, seed=5)
     new_file = tmp_path / "harbour.txt"
     new_file.write_text("The quartz harbour keeps its unusual lanterns lit all winter.")
     with rag.open(folder, embedder=fake_embedder) as reader:
@@ -162,11 +170,10 @@ def test_crossing_the_threshold_builds_an_approximate_index_and_falling_well_bel
     tmp_path: Path, fake_embedder: rag.HashingEmbedder
 ) -> None:
     chooser = random.Random(9)
-    settings = rag.Settings(approximate_above=300)
-    with rag.open(tmp_path / "index", settings, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem(f"doc/{number}", random_text(chooser)) for number in range(290)])
+    with rag.open(tmp_path / "index", rag.Settings(approximate_above=300), embedder=fake_embedder) as base:
+        base.add_texts(documents(chooser, 290))
         assert base.stats()["vector_index"] == "exact"
-        base.add_texts([rag.TextItem(f"more/{number}", random_text(chooser)) for number in range(20)])
+        base.add_texts(documents(chooser, 20, prefix="more"))
         assert base.stats()["vector_index"] == "ivf-sq8"
         for source in base.store.sources()[:100]:
             base.remove(source)
@@ -192,9 +199,7 @@ def test_sigkill_during_an_append_or_a_compaction_loses_nothing(
     tmp_path: Path, fake_embedder: rag.HashingEmbedder, action: str
 ) -> None:
     chooser = random.Random(13)
-    folder = tmp_path / "index"
-    with rag.open(folder, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem(f"doc/{number}", random_text(chooser)) for number in range(300)])
+    folder = index_of(tmp_path / "index", fake_embedder, 300, seed=12)
     context = multiprocessing.get_context("fork")
     for delay in (0.3, 0.7, 1.1, 1.6):
         child = context.Process(target=_keep_editing, args=(folder, action))

@@ -85,11 +85,9 @@ def test_a_mark_older_than_the_forgotten_changes_cannot_catch_up(fake_base: rag.
 
 
 def test_an_index_made_before_the_journal_gets_one_when_opened_for_writing(
-    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+    river_index: Path, fake_embedder: rag.HashingEmbedder
 ) -> None:
-    folder = tmp_path / "index"
-    with rag.open(folder, embedder=fake_embedder) as base:
-        base.add_texts(TEXTS)
+    folder = river_index
     with sqlite3.connect(folder / DATABASE_NAME) as connection:
         connection.executescript(
             "DROP TRIGGER chunks_vector_gone; DROP TRIGGER chunks_vector_replaced; DROP TABLE vector_changes;"
