@@ -16,6 +16,11 @@ from rag.storage.vectors.recall import ExactNeighbours, tune_probes
 from rag.types import BuildProgress
 
 UNIT_TOLERANCE = 1e-3
+# A new base is saved once the vectors changed since the last one reach this share of the index
+# (so catching up from a base never replays more than it), and the IVF lists are trained anew
+# once the vectors added or removed since training reach this many times the trained count.
+CHECKPOINT_SHARE = 0.05
+RETRAIN_CHURN = 2.0
 
 Batches = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -50,6 +55,23 @@ class BuildInfo:
 def kind_for(count: int, approximate_above: int) -> str:
     """Exact search up to the threshold, IVF above it."""
     return ann.IVF if count > approximate_above else ann.EXACT
+
+
+def due_step(
+    build_info: BuildInfo | None, has_base: bool, count: int, churn: int, pending: int, approximate_above: int
+) -> str | None:
+    """'rebuild' when an index should change kind or be retrained, 'save' for a new base, else None."""
+    if build_info is None:
+        return "rebuild"
+    if build_info.kind == ann.EXACT:
+        if kind_for(count, approximate_above) == ann.IVF:
+            return "rebuild"
+    # Back to exact search well below the threshold only, so an index near it does not flip.
+    elif count * 2 < approximate_above or churn > RETRAIN_CHURN * max(build_info.vectors, 1):
+        return "rebuild"
+    if not has_base or pending >= CHECKPOINT_SHARE * count:
+        return "save"
+    return None
 
 
 def whole_rows(row_ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

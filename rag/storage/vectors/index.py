@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.storage.store import Store
 from rag.storage.vectors import ann
-from rag.storage.vectors.build import BuildInfo, build, kind_for, whole_rows
+from rag.storage.vectors.build import BuildInfo, build, due_step, whole_rows
 from rag.storage.vectors.journal import (
     VectorMark,
     changes_since,
@@ -35,12 +35,6 @@ from rag.storage.vectors.saved import VECTORS_META_NAME, VECTORS_NAME, read_base
 from rag.types import BuildProgress
 
 __all__ = ["VECTORS_META_NAME", "VECTORS_NAME", "VectorIndex"]
-
-# A new base is saved once the vectors changed since the last one reach this share of the index
-# (so catching up from a base never replays more than it), and the IVF lists are trained anew
-# once the vectors added or removed since training reach this many times the trained count.
-CHECKPOINT_SHARE = 0.05
-RETRAIN_CHURN = 2.0
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -117,7 +111,7 @@ class VectorIndex:
         with self._lock:
             if self._index is None and self._due_unloaded(store) is None:
                 return
-            self._follow(store)
+            self._follow(store, progress)
             due = due_step(
                 self._build,
                 self._base_mark is not None,
@@ -141,15 +135,15 @@ class VectorIndex:
 
     # -- following SQLite -------------------------------------------------------------------
 
-    def _follow(self, store: Store) -> None:
+    def _follow(self, store: Store, progress: BuildProgress | None = None) -> None:
         if self._index is None or self._rebuilt_elsewhere() or not self._catch_up(store):
-            self._open(store)
+            self._open(store, progress)
 
-    def _open(self, store: Store) -> None:
+    def _open(self, store: Store, progress: BuildProgress | None = None) -> None:
         base = read_base(self.folder)
         if base is not None and self._load(*base) and self._catch_up(store):
             return
-        self._rebuild(store)
+        self._rebuild(store, progress)
 
     def _load(self, meta: dict[str, Any], data: bytes) -> bool:
         """Take a saved base as the index; False when it is not one this index can use."""
@@ -245,23 +239,6 @@ class VectorIndex:
 
     def _vector_count(self) -> int:
         return int(self._index.ntotal) if self._index is not None else 0
-
-
-def due_step(
-    build_info: BuildInfo | None, has_base: bool, count: int, churn: int, pending: int, approximate_above: int
-) -> str | None:
-    """'rebuild' when an index should change kind or be retrained, 'save' for a new base, else None."""
-    if build_info is None:
-        return "rebuild"
-    if build_info.kind == ann.EXACT:
-        if kind_for(count, approximate_above) == ann.IVF:
-            return "rebuild"
-    # Back to exact search well below the threshold only, so an index near it does not flip.
-    elif count * 2 < approximate_above or churn > RETRAIN_CHURN * max(build_info.vectors, 1):
-        return "rebuild"
-    if not has_base or pending >= CHECKPOINT_SHARE * count:
-        return "save"
-    return None
 
 
 def _stamp(folder: Path) -> tuple[int, int] | None:
