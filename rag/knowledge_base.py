@@ -333,8 +333,10 @@ class KnowledgeBase:
         """The vector index's kind and, when it is approximate, its lists and last measured recall."""
         if not chunks or self._dimension is None:
             return {"vector_index": "empty"}
-        self.vectors.sync(self.store)
         described = self.vectors.describe()
+        if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
+            self.vectors.sync(self.store)
+            described = self.vectors.describe()
         stats = {"vector_index": described["kind"], "vector_recall@10": described["recall@10"]}
         if described["lists"]:
             stats |= {
