@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import rag
 from rag.ingest.hashing import content_hash
-from rag.ingest.preparing import FileLimits, FilePreparer, Prepared
+from rag.ingest.preparing import FileLimits, FilePreparer, Prepared, outcome_from_json, outcome_to_json
 
 
 def test_a_file_is_chunked_with_exact_offsets_and_named_added_or_updated(tmp_path: Path) -> None:
@@ -40,8 +39,13 @@ def test_a_text_over_the_chunk_limit_fails_alone_with_the_limit_named() -> None:
     assert "RAG_MAX_CHUNKS_PER_FILE" in (outcome.reason or "")
 
 
-def test_a_preparer_and_what_it_prepares_travel_to_another_process() -> None:
-    preparer = FilePreparer(200, 20)
-    prepared = preparer.prepare_text(rag.TextItem("a.txt", "Some text to chunk."), None)
-    assert pickle.loads(pickle.dumps(preparer)) == preparer
-    assert pickle.loads(pickle.dumps(prepared)).document.text == "Some text to chunk."
+def test_what_a_worker_prepares_travels_as_json_and_comes_back_whole(tmp_path: Path) -> None:
+    path = tmp_path / "budget.csv"
+    path.write_text("department,year\nResearch,2025\nSales,2024\n")
+    prepared = FilePreparer(200, 20).prepare_file(path, None)
+    assert isinstance(prepared, Prepared) and prepared.document.locations and prepared.document.search_texts
+    back = outcome_from_json(outcome_to_json(prepared))
+    assert isinstance(back, Prepared)
+    assert back.to_json() == prepared.to_json() and back.document.spans == prepared.document.spans
+    failed = rag.FileResult("x.pdf", "failed", reason="damaged", warnings=("one",))
+    assert outcome_from_json(outcome_to_json(failed)) == failed

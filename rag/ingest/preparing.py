@@ -6,9 +6,11 @@ runs the same in this process and on a Ray worker (rag/ingest/ray_engine.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +21,7 @@ from rag.ingest.loaders import DEFAULT_MAX_FILE_BYTES, check_size, load_bytes
 from rag.ingest.sandbox import ParseLimits
 from rag.settings import OcrSettings
 from rag.storage.store import NewDocument
-from rag.types import Document, FileResult, LoadedFile, TextItem, TextSpan
+from rag.types import Document, FileResult, LoadedFile, Location, TextItem, TextSpan
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,63 @@ class Prepared:
     def search_texts(self) -> list[str]:
         """What each chunk is embedded as: its search text, else its own text."""
         return list(self.document.search_texts) or [span.text for span in self.document.spans]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the document (its vectors travel apart, as bytes)."""
+        document = self.document
+        return {
+            "status": self.status,
+            "warnings": list(self.warnings),
+            "source": document.source,
+            "title": document.title,
+            "text": document.text,
+            "content_hash": document.content_hash,
+            "size_bytes": document.size_bytes,
+            "spans": [[span.start, span.end] for span in document.spans],
+            "page_starts": list(document.page_starts),
+            "metadata": document.metadata or {},
+            "locations": [list(location) for location in document.locations],
+            "search_texts": list(document.search_texts),
+            "sentences": list(self.sentences),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Prepared:
+        """The inverse of to_json."""
+        text = data["text"]
+        document = NewDocument(
+            data["source"],
+            data["title"],
+            text,
+            data["content_hash"],
+            data["size_bytes"],
+            [TextSpan(start, end, text[start:end]) for start, end in data["spans"]],
+            np.zeros((0, 0)),
+            tuple(data["page_starts"]),
+            data["metadata"],
+            tuple(Location(start, label) for start, label in data["locations"]),
+            data["search_texts"],
+        )
+        return cls(document, data["status"], tuple(data["warnings"]), tuple(data["sentences"]))
+
+
+def outcome_to_json(outcome: Prepared | FileResult) -> str:
+    """A prepared document, or the result of a file that needs no embedding, as JSON text.
+
+    How preparations travel between processes (Ray workers and this one): JSON, never pickle.
+    """
+    if isinstance(outcome, FileResult):
+        return json.dumps({"result": outcome.to_dict()})
+    return json.dumps({"document": outcome.to_json()})
+
+
+def outcome_from_json(text: str) -> Prepared | FileResult:
+    """The inverse of outcome_to_json."""
+    data = json.loads(text)
+    if "result" in data:
+        result = data["result"]
+        return FileResult(**{**result, "warnings": tuple(result.get("warnings", ()))})
+    return Prepared.from_json(data["document"])
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import socket
 import time
 from collections.abc import Iterator, Sequence
@@ -26,8 +25,8 @@ import numpy as np
 from rag.embedding import make_embedder
 from rag.errors import RagError
 from rag.ingest.pipeline import Batch, Ingestor, discover
-from rag.ingest.preparing import FilePreparer, Prepared
-from rag.types import IngestReport, ProgressCallback
+from rag.ingest.preparing import FilePreparer, Prepared, outcome_from_json, outcome_to_json
+from rag.types import FileResult, IngestReport, ProgressCallback
 
 DOCUMENTS_PER_BATCH = 16
 REACH_SECONDS = 5.0
@@ -140,23 +139,24 @@ def ingest_on_ray(
             )
             try:
                 for row in dataset.iter_rows():
-                    _commit(batch, pickle.loads(row["payload"]))
+                    _commit(batch, outcome_from_json(row["payload"]), row["vectors"])
             except ray.exceptions.RayError as error:
                 raise RagError(f"the Ray pipeline failed: {_cause(error)}") from error
     return ingestor.finish(batch, paths if prune else (), files)
 
 
-def _commit(batch: Batch, outcome: Any) -> None:
-    if isinstance(outcome, tuple):
-        batch.commit(*outcome)
+def _commit(batch: Batch, outcome: Prepared | FileResult, vectors: bytes) -> None:
+    if isinstance(outcome, Prepared):
+        rows = np.frombuffer(vectors, dtype=np.float32).reshape(len(outcome.document.spans), -1)
+        batch.commit(outcome, rows)
     else:
-        batch.add(outcome)  # a FileResult: unchanged or failed
+        batch.add(outcome)  # unchanged or failed
 
 
-def _prepare(row: dict[str, Any], preparer: FilePreparer) -> dict[str, bytes]:
+def _prepare(row: dict[str, Any], preparer: FilePreparer) -> dict[str, Any]:
     """On a worker: one file read, checked against its known hash, converted and chunked."""
     outcome = preparer.prepare_file(Path(row["path"]), row["known"] or None)
-    return {"payload": pickle.dumps(outcome)}
+    return {"payload": outcome_to_json(outcome), "vectors": b""}
 
 
 def _embedder_actor(model: str, batch_size: int) -> type[_Embed]:
@@ -174,18 +174,18 @@ class _Embed:
         self.embedder = make_embedder(self.model, self.batch_size)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        outcomes = [pickle.loads(payload) for payload in batch["payload"]]
-        texts = [text for item in outcomes if isinstance(item, Prepared) for text in item.search_texts()]
-        vectors = self.embedder.embed(texts) if texts else None
+        outcomes = [outcome_from_json(payload) for payload in batch["payload"]]
+        prepared = [item for item in outcomes if isinstance(item, Prepared)]
+        texts = [text for item in prepared for text in item.search_texts()]
+        vectors = np.ascontiguousarray(self.embedder.embed(texts), dtype=np.float32) if texts else None
         offset, embedded = 0, []
         for item in outcomes:
-            if isinstance(item, Prepared):
-                count = len(item.document.spans)
-                assert vectors is not None
-                item = (item, vectors[offset : offset + count])
-                offset += count
-            embedded.append(pickle.dumps(item))
-        return {"payload": np.array(embedded, dtype=object)}
+            count = len(item.document.spans) if isinstance(item, Prepared) else 0
+            embedded.append(
+                vectors[offset : offset + count].tobytes() if count and vectors is not None else b""
+            )
+            offset += count
+        return {"payload": batch["payload"], "vectors": np.array(embedded, dtype=object)}
 
 
 def _cause(error: BaseException) -> str:
