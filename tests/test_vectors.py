@@ -44,3 +44,9 @@ def test_vector_file_records_its_checksum(tmp_path: Path, fake_embedder: rag.Has
         base.add_texts(TEXTS)
     meta = json.loads((folder / VECTORS_META_NAME).read_text())
     assert len(meta["sha256"]) == 64 and meta["count"] == len(TEXTS)
+
+
+def test_the_vector_files_are_as_readable_as_the_database(river_index: Path) -> None:
+    mode = (river_index / DATABASE_NAME).stat().st_mode & 0o777
+    assert (river_index / VECTORS_NAME).stat().st_mode & 0o777 == mode
+    assert (river_index / VECTORS_META_NAME).stat().st_mode & 0o777 == mode

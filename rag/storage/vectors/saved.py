@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from rag.errors import StorageError
+from rag.storage.sqlite_errors import DATABASE_NAME
 
 VECTORS_NAME = "vectors.faiss"
 VECTORS_META_NAME = "vectors.json"
@@ -55,8 +57,10 @@ def write_base(folder: Path, data: bytes, meta: dict[str, Any]) -> dict[str, Any
     """Save an index and its meta (given its sha256 and size); return the meta written."""
     meta = {**meta, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     try:
-        _atomic_write(folder / VECTORS_NAME, data)
-        _atomic_write(folder / VECTORS_META_NAME, json.dumps(meta).encode())
+        # Readable by whoever may read the database: a shared index is not rebuilt by each reader.
+        mode = stat.S_IMODE((folder / DATABASE_NAME).stat().st_mode)
+        _atomic_write(folder / VECTORS_NAME, data, mode)
+        _atomic_write(folder / VECTORS_META_NAME, json.dumps(meta).encode(), mode)
     except OSError as error:
         raise StorageError(
             f"could not write {folder / VECTORS_NAME} ({error.strerror}); the documents are"
@@ -65,10 +69,11 @@ def write_base(folder: Path, data: bytes, meta: dict[str, Any]) -> dict[str, Any
     return meta
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, mode: int) -> None:
     """Write to a temp file in the same folder, fsync, then rename over the target."""
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
