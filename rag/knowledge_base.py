@@ -199,19 +199,13 @@ class KnowledgeBase:
             paths = [paths]
         files = [Path(path) for path in paths]
         if engine == "ray":
-            from rag.ingest.ray_engine import check_ray, ingest_on_ray  # optional, slow to import
+            # Optional and slow to import.
+            from rag.ingest.ray_engine import WorkerModel, check_ray, ingest_on_ray
 
             check_ray(ray_address)  # before anything is locked, created or drawn
+            model = WorkerModel(self.model_name, self.settings.embedding_backend, self.settings.batch_size)
             with self._writing(index_progress):
-                return ingest_on_ray(
-                    self._ingestor(),
-                    files,
-                    self.model_name,
-                    prune,
-                    progress,
-                    ray_address,
-                    self.settings.batch_size,
-                )
+                return ingest_on_ray(self._ingestor(), files, model, prune, progress, ray_address)
         with self._writing(index_progress):
             return self._ingestor().ingest_files(files, prune, progress)
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sample_files import docx_bytes
 
@@ -54,6 +55,28 @@ def stored(folder: Path) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
+def sentence_vectors(folder: Path) -> dict[tuple[str, int], np.ndarray]:
+    """Every stored sentence vector, by (document source, sentence hash)."""
+    with sqlite3.connect(folder / DATABASE_NAME) as connection:
+        rows = connection.execute(
+            "SELECT d.source, s.text_hash, s.vector FROM sentence_vectors s"
+            " JOIN documents d ON d.key = s.document_key"
+        ).fetchall()
+    return {
+        (source, hashed): np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        for source, hashed, blob in rows
+    }
+
+
+def assert_same_sentence_vectors(local: Path, on_ray: Path, tolerance: float) -> None:
+    """The same sentences stored for the same documents, with vectors at most `tolerance` apart."""
+    expected, found = sentence_vectors(local), sentence_vectors(on_ray)
+    assert len(expected) > 10
+    assert found.keys() == expected.keys()
+    worst = max(float(np.abs(found[key] - vector).max()) for key, vector in expected.items())
+    assert worst <= tolerance
+
+
 def top_results(base: rag.KnowledgeBase) -> list[list[tuple[str, int, int]]]:
     return [[(p.source, p.start, p.end) for p in base.search(query, k=5)] for query in QUERIES]
 
@@ -72,6 +95,8 @@ def test_ray_ingest_builds_what_the_local_path_builds_and_follows_the_same_incre
         first = (local.ingest([corpus]), on_ray.ingest([corpus], engine="ray"))
         assert statuses(first[0]) == statuses(first[1])
         assert stored(local.folder) == stored(on_ray.folder)
+        # float16 storage: a sentence the local path finds already stored is rounded twice.
+        assert_same_sentence_vectors(local.folder, on_ray.folder, 1e-3)
         assert top_results(local) == top_results(on_ray)
         # Content hashes and prune: one file changed, one gone, one new, the rest unchanged.
         (corpus / "harbour.md").write_text("# Harbour\n\nThe harbour froze over in January.\n")
@@ -87,7 +112,36 @@ def test_ray_ingest_builds_what_the_local_path_builds_and_follows_the_same_incre
         "skipped",
     }
     assert stored(local.folder) == stored(on_ray.folder)
+    assert_same_sentence_vectors(local.folder, on_ray.folder, 1e-3)
     assert top_results(local) == top_results(on_ray)
+
+
+def chunk_vectors(folder: Path) -> np.ndarray:
+    return np.stack([np.frombuffer(row[4], dtype=np.float32) for row in stored(folder)["chunks"]])
+
+
+def without_vectors(folder: Path) -> dict[str, list[tuple[object, ...]]]:
+    found = stored(folder)
+    return found | {"chunks": [row[:4] + row[5:] for row in found["chunks"]]}
+
+
+@pytest.mark.model
+def test_ray_workers_embed_with_the_configured_backend_what_the_local_path_stores(tmp_path: Path) -> None:
+    """The real model on both backends: ONNX and torch vectors differ (cosine about 0.99), so a
+    worker on the other backend than the index's would be caught."""
+    corpus = write_corpus(tmp_path / "corpus")
+    with ray_runtime(cpus=2):
+        for backend in ("onnx", "torch"):
+            settings = rag.Settings(embedding_backend=backend)
+            local = rag.open(tmp_path / f"local-{backend}", settings)
+            on_ray = rag.open(tmp_path / f"ray-{backend}", settings)
+            assert statuses(local.ingest([corpus])) == statuses(on_ray.ingest([corpus], engine="ray"))
+            assert local.stats()["embedding_backend"] == backend
+            assert without_vectors(local.folder) == without_vectors(on_ray.folder)
+            cosines = (chunk_vectors(local.folder) * chunk_vectors(on_ray.folder)).sum(axis=1)
+            assert cosines.min() > 0.999
+            assert_same_sentence_vectors(local.folder, on_ray.folder, 1e-3)
+            assert top_results(local) == top_results(on_ray)
 
 
 def test_rag_ingest_runs_on_a_ray_cluster_at_an_address(tmp_path: Path) -> None:
@@ -105,6 +159,7 @@ def test_rag_ingest_runs_on_a_ray_cluster_at_an_address(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["summary"]["added"] == 5
     assert stored(tmp_path / "local") == stored(tmp_path / "ray")
+    assert_same_sentence_vectors(tmp_path / "local", tmp_path / "ray", 1e-3)
 
 
 def test_an_address_where_no_cluster_answers_is_a_one_line_error_and_creates_nothing(tmp_path: Path) -> None:

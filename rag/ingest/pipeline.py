@@ -177,9 +177,7 @@ class Batch:
             offset += count
         self.pending = []
 
-    def commit(
-        self, item: Prepared, vectors: np.ndarray, sentence_vectors: Mapping[str, np.ndarray]
-    ) -> None:
+    def commit(self, item: Prepared, vectors: np.ndarray, sentence_vectors: Mapping[str, np.ndarray]) -> None:
         """Store one embedded document, with its sentences' vectors, in its own transaction; count it done."""
         document = replace(item.document, vectors=vectors, sentence_vectors=sentence_vectors)
         self.ingestor.store.put_document(document)

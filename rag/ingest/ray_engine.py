@@ -6,6 +6,11 @@ read the files by path, so on a cluster every node must see them at the same pat
 process writes: it holds the index's write lock and commits each embedded document in its own
 transaction, in the order the files were found, as the local path does; content hashes, prune
 and the per-file results are the local path's own code (FilePreparer, Batch, Ingestor.finish).
+
+Workers embed each document's chunks and its sentences with the index's model and backend
+(ONNX by default), so the index holds what the local path stores. One difference in work, not
+in result: the local path takes the vectors of sentences the index already holds (an edited
+file) from SQLite, while workers, which cannot see the index, embed every sentence again.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from rag.embedding import make_embedder
+from rag.embedding import Embedder, make_embedder
 from rag.errors import RagError
 from rag.ingest.pipeline import Batch, Ingestor, discover
 from rag.ingest.preparing import FilePreparer, Prepared, outcome_from_json, outcome_to_json
@@ -31,6 +37,19 @@ from rag.types import FileResult, IngestReport, ProgressCallback
 DOCUMENTS_PER_BATCH = 16
 REACH_SECONDS = 5.0
 _QUIET = {"log_to_driver": False, "logging_level": logging.ERROR}
+
+
+@dataclass(frozen=True)
+class WorkerModel:
+    """The embedding model and backend a worker loads: the index's own, on one thread."""
+
+    name: str
+    backend: str | None = None  # None: ONNX where the model exports, else torch
+    batch_size: int = 64
+
+    def load(self) -> Embedder:
+        """The embedder (Ray gives each embedding worker one CPU, so it runs one thread)."""
+        return make_embedder(self.name, self.batch_size, self.backend, threads=1)
 
 
 def _ray() -> ModuleType:
@@ -107,11 +126,10 @@ def check_ray(address: str | None) -> None:
 def ingest_on_ray(
     ingestor: Ingestor,
     paths: Sequence[Path],
-    model: str,
+    model: WorkerModel,
     prune: bool = False,
     progress: ProgressCallback | None = None,
     address: str | None = None,
-    batch_size: int = 64,
 ) -> IngestReport:
     """Ingest files and folders through a Ray Data pipeline; the same report as the local path."""
     ray = _ray()
@@ -131,7 +149,7 @@ def ingest_on_ray(
             # an embedding model, the bulk of the work, and a reservation would stall the pipeline.
             dataset = dataset.map(_prepare, fn_kwargs={"preparer": ingestor.preparer}, num_cpus=0)
             dataset = dataset.map_batches(
-                _embedder_actor(model, batch_size),
+                _embedder_actor(model),
                 batch_size=DOCUMENTS_PER_BATCH,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=max(1, cpus)),
@@ -139,18 +157,29 @@ def ingest_on_ray(
             )
             try:
                 for row in dataset.iter_rows():
-                    _commit(batch, outcome_from_json(row["payload"]), row["vectors"])
+                    _commit(batch, outcome_from_json(row["payload"]), row["vectors"], row["sentence_vectors"])
             except ray.exceptions.RayError as error:
                 raise RagError(f"the Ray pipeline failed: {_cause(error)}") from error
     return ingestor.finish(batch, paths if prune else (), files)
 
 
-def _commit(batch: Batch, outcome: Prepared | FileResult, vectors: bytes) -> None:
+def _commit(batch: Batch, outcome: Prepared | FileResult, vectors: bytes, sentence_vectors: bytes) -> None:
     if isinstance(outcome, Prepared):
-        rows = np.frombuffer(vectors, dtype=np.float32).reshape(len(outcome.document.spans), -1)
-        batch.commit(outcome, rows)
+        sentence_rows = _rows(sentence_vectors, len(outcome.sentences))
+        batch.commit(
+            outcome,
+            _rows(vectors, len(outcome.document.spans)),
+            dict(zip(outcome.sentences, sentence_rows, strict=True)),
+        )
     else:
         batch.add(outcome)  # unchanged or failed
+
+
+def _rows(data: bytes, count: int) -> np.ndarray:
+    """count float32 vectors sent as bytes, back as a (count, dimension) array."""
+    if count == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.frombuffer(data, dtype=np.float32).reshape(count, -1)
 
 
 def _prepare(row: dict[str, Any], preparer: FilePreparer) -> dict[str, Any]:
@@ -159,33 +188,45 @@ def _prepare(row: dict[str, Any], preparer: FilePreparer) -> dict[str, Any]:
     return {"payload": outcome_to_json(outcome), "vectors": b""}
 
 
-def _embedder_actor(model: str, batch_size: int) -> type[_Embed]:
+def _embedder_actor(model: WorkerModel) -> type[_Embed]:
     """_Embed for this model: a class of its own, so Ray passes the actors no constructor arguments."""
-    return type("EmbedChunks", (_Embed,), {"model": model, "batch_size": batch_size})
+    return type("EmbedChunks", (_Embed,), {"model": model})
 
 
 class _Embed:
-    """A Ray actor holding the index's embedding model: embeds the chunks of prepared documents."""
+    """A Ray actor holding the index's embedding model: embeds the chunks and sentences of documents."""
 
-    model = ""
-    batch_size = 64
+    model = WorkerModel("")
 
     def __init__(self) -> None:
-        self.embedder = make_embedder(self.model, self.batch_size)
+        self.embedder = self.model.load()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outcomes = [outcome_from_json(payload) for payload in batch["payload"]]
         prepared = [item for item in outcomes if isinstance(item, Prepared)]
-        texts = [text for item in prepared for text in item.search_texts()]
-        vectors = np.ascontiguousarray(self.embedder.embed(texts), dtype=np.float32) if texts else None
-        offset, embedded = 0, []
+        chunk_vectors = self._embed([text for item in prepared for text in item.search_texts()])
+        sentences = sorted({text for item in prepared for text in item.sentences})
+        by_sentence = dict(zip(sentences, self._embed(sentences), strict=True))
+        offset, chunks, sentence_bytes = 0, [], []
         for item in outcomes:
-            count = len(item.document.spans) if isinstance(item, Prepared) else 0
-            embedded.append(
-                vectors[offset : offset + count].tobytes() if count and vectors is not None else b""
-            )
-            offset += count
-        return {"payload": batch["payload"], "vectors": np.array(embedded, dtype=object)}
+            if isinstance(item, Prepared):
+                count = len(item.document.spans)
+                chunks.append(chunk_vectors[offset : offset + count].tobytes())
+                sentence_bytes.append(b"".join(by_sentence[text].tobytes() for text in item.sentences))
+                offset += count
+            else:
+                chunks.append(b"")
+                sentence_bytes.append(b"")
+        return {
+            "payload": batch["payload"],
+            "vectors": np.array(chunks, dtype=object),
+            "sentence_vectors": np.array(sentence_bytes, dtype=object),
+        }
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.ascontiguousarray(self.embedder.embed(texts), dtype=np.float32)
 
 
 def _cause(error: BaseException) -> str:
