@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 import rag
+from rag.knowledge_base import sentence_texts
+from rag.storage.sentence_vectors import text_hash
 from rag.storage.vectors import index as vector_index
 from rag.storage.vectors.index import VectorIndex
 from rag.storage.vectors.recall import recall_at
@@ -112,6 +114,47 @@ def test_fifty_random_edits_leave_exactly_what_a_fresh_build_returns(
     assert len(builds) == 2
     assert edited == fresh
     assert loaded == fresh
+
+
+def sentence_rows(base: rag.KnowledgeBase) -> set[tuple[str, int, bytes]]:
+    """(source, sentence hash, vector bytes) of every stored sentence vector."""
+    return set(
+        base.store._connect().execute(
+            "SELECT d.source, s.text_hash, s.vector FROM sentence_vectors s"
+            " JOIN documents d ON d.key = s.document_key"
+        )
+    )
+
+
+def test_edits_keep_the_sentence_vectors_of_the_living_documents_and_rebuilds_leave_them_alone(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
+    chooser = random.Random(5)
+    folder = tmp_path / "index"
+    with rag.open(folder, embedder=fake_embedder) as base:
+        base.add_texts(documents(chooser, 30))
+        edit_at_random(base, chooser, 40)
+        expected = {
+            (source, text_hash(sentence))
+            for source in base.store.sources()
+            for sentence in sentence_texts(base.document(source).text)
+        }
+        rows = sentence_rows(base)
+        orphans = base.store._connect().execute(
+            "SELECT count(*) FROM sentence_vectors WHERE document_key NOT IN (SELECT key FROM documents)"
+        )
+        assert orphans.fetchone()[0] == 0  # removed and replaced documents took theirs along
+        assert {(source, hashed) for source, hashed, _ in rows} == expected
+        queries = fake_embedder.embed([random_text(chooser, 6) for _ in range(10)])
+        before = neighbours(base.vectors, base.store, queries)
+        base.optimize()  # the vector index rebuilt from SQLite
+        assert neighbours(base.vectors, base.store, queries) == before
+        assert base.check().is_healthy
+        assert sentence_rows(base) == rows
+    (folder / VECTORS_NAME).unlink()
+    with rag.open(folder, embedder=fake_embedder) as reopened:
+        assert neighbours(reopened.vectors, reopened.store, queries) == before
+        assert sentence_rows(reopened) == rows
 
 
 def test_edited_approximate_index_stays_within_the_recall_target(
