@@ -206,11 +206,13 @@ def ray_versus_local(items: Sequence[rag.TextItem], work: Path) -> dict[str, Any
     for engine in ("local", "ray"):
         with rag.open(work / f"index-{engine}", embedder=rag.make_embedder(rag.DEFAULT_MODEL)) as base:
             report = base.ingest([corpus], engine=engine)
+            backend = base.stats()["embedding_backend"]
         timings[engine] = {"seconds": round(report.seconds, 1), "chunks": report.chunks_embedded}
     chunks = timings["local"]["chunks"]
     return {
         "files": len(items),
         "chunks": chunks,
+        "backend": backend,
         "local_s": timings["local"]["seconds"],
         "ray_s": timings["ray"]["seconds"],
         "local_chunks_per_s": round(chunks / timings["local"]["seconds"], 1),
@@ -298,7 +300,8 @@ def markdown(results: dict[str, Any]) -> str:
     engines = results.get("ray_versus_local")
     if engines:
         lines += [
-            f"Ingest of the same {engines['files']} files ({engines['chunks']} chunks, real model,"
+            f"Ingest of the same {engines['files']} files ({engines['chunks']} chunks, real model"
+            f" on {engines.get('backend', 'torch')},"
             f" {engines['cpus']} CPUs, load {engines['load']}):"
             f" local {engines['local_s']} s ({engines['local_chunks_per_s']} chunks/s),"
             f" Ray {engines['ray_s']} s ({engines['ray_chunks_per_s']} chunks/s).",
