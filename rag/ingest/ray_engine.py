@@ -144,7 +144,8 @@ def ingest_on_ray(
             context.execution_options.preserve_order = True  # commit in the order files were found
             context.enable_progress_bars = False  # our own bar counts files and chunks
             rows = [{"path": str(path), "known": known.get(str(path), "")} for path in files]
-            dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * cpus)))
+            blocks = max(1, min(len(rows), 4 * cpus))
+            dataset = ray.data.from_items(rows, override_num_blocks=blocks)
             # Preparing (reading, converting, chunking) asks for no CPU of its own: every CPU holds
             # an embedding model, the bulk of the work, and a reservation would stall the pipeline.
             dataset = dataset.map(_prepare, fn_kwargs={"preparer": ingestor.preparer}, num_cpus=0)
@@ -152,7 +153,9 @@ def ingest_on_ray(
                 _embedder_actor(model),
                 batch_size=DOCUMENTS_PER_BATCH,
                 batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=max(1, cpus)),
+                # No more models than blocks of files: a few files would leave models idle (and Ray
+                # warns of it on the terminal).
+                compute=ray.data.ActorPoolStrategy(size=max(1, min(cpus, blocks))),
                 num_cpus=1,
             )
             try:
