@@ -50,4 +50,20 @@ PRESETS = {
         split="train",
     ),
 }
+# The same articles translated: `python -m eval xquad-de --limit 200 --seed 0` and so on
+# (python -m eval.multilingual runs all of them and prints the table of docs/evaluation.md).
+MULTILINGUAL = DATASETS / "xquad-multilingual-dev"
+for _language in ("de", "es", "ru", "zh", "ar", "hi"):
+    PRESETS[f"xquad-{_language}"] = Preset(
+        MULTILINGUAL / _language / "questions.jsonl",
+        MULTILINGUAL / _language / "corpus.jsonl",
+        f"xquad-multilingual-dev ({_language}), all 120 paragraphs indexed",
+    )
+    PRESETS[f"xquad-{_language}-honest"] = Preset(
+        MULTILINGUAL / _language / "questions.jsonl",
+        MULTILINGUAL / _language / "corpus.jsonl",
+        f"xquad-multilingual-dev ({_language}), articles 00-11 indexed; questions on 12-23 must be refused",
+        corpus_include=FIRST_HALF,
+        missing_sources_unanswerable=True,
+    )
 SMOKE = ("seeds", "docs")

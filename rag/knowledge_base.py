@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.answer.asking import answer_stream
 from rag.answer.injection import flag_instructions
+from rag.answer.lexical import TermStatistics
 from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
@@ -291,6 +292,7 @@ class KnowledgeBase:
             lambda: self.store.counts()[0] == 0,
             query,
             answer_mode,
+            TermStatistics(self.store.counts()[1], self.store.term_document_counts),
         )
 
     def document(self, document_id: str) -> Document:
@@ -313,6 +315,7 @@ class KnowledgeBase:
             "index": str(self.folder),
             "documents": documents,
             "chunks": chunks,
+            "languages": self.store.language_counts(),
             "embedding_model": self.model_name,
             "embedding_backend": getattr(self.embedder, "backend", "custom"),
             "dimension": self._dimension,

@@ -41,12 +41,6 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression: content terms quoted and OR-ed, safe for any punctuation."""
-    terms = content_terms(text) or words(text)
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
 def without_surrogates(text: str) -> str:
     """Text with lone surrogates (from undecodable command-line bytes) replaced by U+FFFD."""
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(text) else text

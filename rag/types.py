@@ -60,6 +60,7 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     page_starts: tuple[int, ...] = ()
     locations: tuple[Location, ...] = ()  # ascending by start
+    language: str = "und"  # ISO 639-1 code detected at ingest; 'und' when unknown
 
     def page_at(self, offset: int) -> int | None:
         """Return the 1-based page holding the character offset, or None for unpaged text."""

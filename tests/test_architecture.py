@@ -34,6 +34,10 @@ SINGLE_HOME = {
     "starlette": "rag/serve/app.py",
     "uvicorn": "rag/serve/server.py",
     "mcp": "rag/serve/mcp.py",
+    "regex": "rag/language/scripts.py",
+    "py3langid": "rag/language/detection.py",
+    "snowballstemmer": "rag/language/analysis.py",
+    "stopwordsiso": "rag/language/analysis.py",
 }
 HEAVY = (
     "torch",
@@ -62,8 +66,20 @@ HEAVY = (
 SHARED_HOMES = {"torch": {"rag/llm/local.py", "rag/embedding/sentence_transformer.py"}}
 # room -> rooms it must never import (the core is every top-level module of rag/).
 FORBIDDEN = {
-    "core": {"embedding", "ingest", "storage", "search", "answer", "llm", "evaluation", "serve", "cli"},
-    "embedding": {"ingest", "storage", "search", "answer", "llm", "evaluation", "serve", "cli"},
+    "core": {
+        "embedding",
+        "language",
+        "ingest",
+        "storage",
+        "search",
+        "answer",
+        "llm",
+        "evaluation",
+        "serve",
+        "cli",
+    },
+    "embedding": {"language", "ingest", "storage", "search", "answer", "llm", "evaluation", "serve", "cli"},
+    "language": {"embedding", "ingest", "storage", "search", "answer", "llm", "evaluation", "serve", "cli"},
     "ingest": {"search", "answer", "llm", "evaluation", "serve", "cli"},
     "storage": {"embedding", "ingest", "search", "answer", "llm", "evaluation", "serve", "cli"},
     "search": {"ingest", "answer", "evaluation", "serve", "cli"},

@@ -77,6 +77,14 @@ def test_answer_normalisation_and_containment() -> None:
     assert answer_contains("anything", []) == 0.0
 
 
+def test_containment_counts_each_chinese_character_as_a_word_and_any_punctuation_goes() -> None:
+    assert answer_contains("黑豹队的防守只丢了 308分，排名第六。", ["308"]) == 1.0
+    assert answer_contains("以 136 次擒杀成为领袖", ["136 次"]) == 1.0
+    assert answer_contains("डिफ़ेंस ने 308। अंक", ["308"]) == 1.0
+    assert answer_contains("«Tesla» ¿dijo?", ["tesla dijo"]) == 1.0
+    assert answer_contains("13080分", ["308"]) == 0.0  # digits still form whole numbers
+
+
 def test_token_f1_is_squad_f1() -> None:
     assert best_token_f1("the cat sat", ["cat sat down"]) == pytest.approx(0.8)
     assert best_token_f1("nothing here", ["cat"]) == 0.0

@@ -44,6 +44,8 @@ def test_version_1_index_is_upgraded_and_keeps_working(tmp_path: Path, fake_embe
     folder = version_1_index(tmp_path / "index", tmp_path / "docs", fake_embedder)
     with rag.open(folder, embedder=fake_embedder) as base:
         assert base.store.manifest()["format_version"] == str(FORMAT_VERSION)
+        assert [info.language for info in base.documents()] == ["en"]  # detected by the upgrade
+        assert base.search("Danube", mode="lexical")  # the full-text index was rebuilt from terms
         assert "Black Sea" in base.ask("Which sea does the Danube reach?").citations[0].quote.text
         (tmp_path / "docs" / "budget.csv").write_text("department,budget_eur\nResearch,1250000\n")
         base.ingest([tmp_path / "docs"])

@@ -36,3 +36,41 @@ def test_sentences_around_widens_a_cut_chunk_to_whole_sentences() -> None:
     middle = text.index("rather")
     spans = sentences_around(text, middle, middle + 10)
     assert [span.text for span in spans] == ["Second sentence is rather long and important."]
+
+
+def test_chinese_sentences_end_at_full_width_marks_without_spaces() -> None:
+    text = "黑豹队的防守只丢了308分，排名第六。卡万·肖特以11次擒杀领先全队！他们还赢了吗？"
+    assert [span.text for span in split_sentences(text)] == [
+        "黑豹队的防守只丢了308分，排名第六。",
+        "卡万·肖特以11次擒杀领先全队！",
+        "他们还赢了吗？",
+    ]
+
+
+def test_arabic_sentences_end_at_the_arabic_question_mark_and_before_caseless_letters() -> None:
+    text = "كم نقطة تخلى عنها دفاع البانثرز؟ تخلى الدفاع عن 308 نقاط. وكان ذلك في عام 2015."
+    assert [span.text for span in split_sentences(text)] == [
+        "كم نقطة تخلى عنها دفاع البانثرز؟",
+        "تخلى الدفاع عن 308 نقاط.",
+        "وكان ذلك في عام 2015.",
+    ]
+
+
+def test_hindi_sentences_end_at_the_danda() -> None:
+    text = "पैंथर्स डिफ़ेंस ने 308 अंक दिए। यह लीग में छठा स्थान था।"
+    assert [span.text for span in split_sentences(text)] == [
+        "पैंथर्स डिफ़ेंस ने 308 अंक दिए।",
+        "यह लीग में छठा स्थान था।",
+    ]
+
+
+def test_cyrillic_and_accented_capitals_and_spanish_openers_start_sentences() -> None:
+    text = "Защита пропустила 308 очков. Это шестое место. Él lo dijo claramente. ¿Cuántos puntos cedieron?"
+    assert len(split_sentences(text)) == 4
+    for span in split_sentences(text):
+        assert text[span.start : span.end] == span.text
+
+
+def test_a_lower_case_word_after_a_full_stop_does_not_start_a_sentence() -> None:
+    text = "Die Stadt hat ca. drei Millionen Einwohner und ist groß."
+    assert len(split_sentences(text)) == 1

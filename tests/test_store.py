@@ -146,3 +146,16 @@ def test_read_only_index_can_be_searched_but_not_written(tmp_path: Path) -> None
         for path in folder.iterdir():
             path.unlink()
         folder.rmdir()
+
+
+def test_documents_record_their_language_and_script(fake_base: rag.KnowledgeBase) -> None:
+    fake_base.add_texts(
+        [
+            rag.TextItem("zh", "黑豹队的防守只丢了308分，在联赛中排名第六。"),
+            rag.TextItem("ar", "لم يتخل دفاع البانثرز إلا عن 308 نقاط في الموسم."),
+        ]
+    )
+    labels = {info.source: info.language_label for info in fake_base.documents()}
+    assert labels == {"zh": "zh · Han", "ar": "ar · Arabic"}
+    assert fake_base.document("zh").language == "zh"
+    assert fake_base.stats()["languages"] == {"ar": 1, "zh": 1}

@@ -155,6 +155,32 @@ def test_open_citation_highlights_exactly_the_quote(base: rag.KnowledgeBase) -> 
     assert responses.parse_target("garbage") is None
 
 
+def test_arabic_and_chinese_quotes_are_right_to_left_aware_and_highlighted_exactly(tmp_path: Path) -> None:
+    embedder = rag.HashingEmbedder(256, frozenset({"en"}))  # like the bundled model: English only
+    with rag.open(tmp_path / "index", embedder=embedder) as base:
+        base.add_texts(
+            [
+                rag.TextItem(
+                    "ar.txt", "تقع وارسو على نهر فيستولا. تخلى دفاع البانثرز عن 308 نقطة فقط في الموسم."
+                ),
+                rag.TextItem("zh.txt", "华沙是波兰的首都。黑豹队的防守只丢了308分，在联赛中排名第六。"),
+            ]
+        )
+        for question, quote in (
+            ("كم نقطة تخلى عنها دفاع البانثرز؟", "تخلى دفاع البانثرز عن 308 نقطة فقط في الموسم."),
+            ("黑豹队的防守丢了多少分？", "黑豹队的防守只丢了308分，在联赛中排名第六。"),
+        ):
+            turns = ask(base, question)
+            answer = turns[-1].answer
+            assert answer is not None and answer.answered, question
+            assert "class='answer-text' dir='auto'" in render.answer_html(answer, 0, True)
+            viewer = responses.open_citation(base, turns, "cite-0-1")
+            assert f"<mark class='quote' id=\"quote-target\">{quote}</mark>" in viewer
+            assert "class='viewer-text' dir='auto'" in viewer
+        table = render.documents_html(base.documents())
+        assert "<td>ar · Arabic</td>" in table and "<td>zh · Han</td>" in table
+
+
 def test_markdown_and_json_exports(base: rag.KnowledgeBase) -> None:
     turns = ask(base, "How many tonnes of cloves did the Zanzibar harbour ship?")
     markdown = responses.export_markdown(turns)

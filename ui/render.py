@@ -54,13 +54,13 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
     refused = "" if answer.answered else " refused"
     parts = [f"<div class='answer {state}{refused} turn-{turn}'>"]
     if not answer.answered:
-        parts.append(f"<p class='refusal'>{escape(answer.text)}</p>")
+        parts.append(f"<p class='refusal' dir='auto'>{escape(answer.text)}</p>")
         if answer.passages:
             parts.append("<p class='hint'>The closest passages are listed under Sources.</p>")
     elif answer.sentences:
-        parts.append(f"<div class='answer-text'>{_supported_sentences(answer, turn)}</div>")
+        parts.append(f"<div class='answer-text' dir='auto'>{_supported_sentences(answer, turn)}</div>")
     else:
-        parts.append(f"<div class='answer-text'>{_markers(answer.text, turn)}</div>")
+        parts.append(f"<div class='answer-text' dir='auto'>{_markers(answer.text, turn)}</div>")
     if answer.mode == "llm" and answer.answered and is_final:
         parts.append(
             "<p class='notice'>Written by a language model; each sentence checked against the passages.</p>"
@@ -68,7 +68,7 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
     if answer.notice:
         parts.append(f"<p class='notice'>{escape(answer.notice)}</p>")
     if is_final and answer.query and answer.query.strip() != answer.question.strip():
-        parts.append(f"<p class='query-used'>Searched for: <q>{escape(answer.query)}</q></p>")
+        parts.append(f"<p class='query-used'>Searched for: <q dir='auto'>{escape(answer.query)}</q></p>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -92,14 +92,14 @@ def _supported_sentences(answer: rag.Answer, turn: int) -> str:
 
 def question_html(question: str) -> str:
     """One user message, escaped."""
-    return f"<div class='question'>{escape(question)}</div>"
+    return f"<div class='question' dir='auto'>{escape(question)}</div>"
 
 
 def _place(title: str, source: str, place: str) -> str:
     name = source.rsplit("/", 1)[-1]
     place_text = f" · {escape(place)}" if place else ""
     heading = "" if title in ("", source, name, name.rsplit(".", 1)[0]) else title
-    title_html = f"<div class='source-title'>{escape(heading)}</div>" if heading else ""
+    title_html = f"<div class='source-title' dir='auto'>{escape(heading)}</div>" if heading else ""
     return f"{title_html}<div class='source-file' title='{escape(source)}'>{escape(name)}{place_text}</div>"
 
 
@@ -139,14 +139,14 @@ def sources_html(answer: rag.Answer | None, turn: int, load: DocumentLoader) -> 
             f" title='Open in the document viewer'>[{citation.number}]</button>"
             f"{_place(citation.title, citation.source, citation.place)}"
             f"{_instructions_flag(passage_for(answer, citation))}"
-            f"<blockquote class='passage'>{context}</blockquote></div>"
+            f"<blockquote class='passage' dir='auto'>{context}</blockquote></div>"
         )
     if not answer.citations and answer.passages:
         parts.append("<div class='sources-heading'>Closest passages (not enough to answer)</div>")
         for passage in answer.passages:
             parts.append(
                 f"<div class='source closest'>{_place(passage.title, passage.source, passage.place)}"
-                f"{_instructions_flag(passage)}<blockquote class='passage'>{escape(passage.text)}</blockquote></div>"
+                f"{_instructions_flag(passage)}<blockquote class='passage' dir='auto'>{escape(passage.text)}</blockquote></div>"
             )
     if not answer.citations and not answer.passages:
         parts.append("<div class='sources empty'>No passages were found.</div>")
@@ -184,7 +184,7 @@ def viewer_html(document: rag.Document, start: int, end: int, number: int) -> st
         f"<div class='viewer-head'><span class='viewer-number'>[{number}]</span>"
         f"<div>{_place(document.title, document.source, '')}"
         f"<span class='hint'>characters {start:,}–{end:,}{place_text}</span></div></div>{note}"
-        f"<div class='viewer-text'>{body}</div></div>"
+        f"<div class='viewer-text' dir='auto'>{body}</div></div>"
     )
 
 
@@ -199,12 +199,14 @@ def documents_html(documents: Sequence[rag.DocumentInfo]) -> str:
         return "<p class='hint'>No documents yet: upload some above.</p>"
     rows = "".join(
         f"<tr><td class='doc-name' title='{escape(info.source)}'>{escape(info.source.rsplit('/', 1)[-1])}</td>"
-        f"<td>{escape(info.title)}</td><td class='num'>{rag.format_bytes(info.size_bytes)}</td>"
+        f"<td dir='auto'>{escape(info.title)}</td><td>{escape(info.language_label)}</td>"
+        f"<td class='num'>{rag.format_bytes(info.size_bytes)}</td>"
         f"<td class='num'>{info.chunks}</td></tr>"
         for info in documents
     )
     return (
-        "<table class='documents'><thead><tr><th>File</th><th>Title</th><th>Size</th><th>Chunks</th>"
+        "<table class='documents'><thead><tr><th>File</th><th>Title</th><th>Language</th><th>Size</th>"
+        "<th>Chunks</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
 
@@ -248,6 +250,7 @@ def stats_html(stats: dict[str, object]) -> str:
     items = [
         ("Documents", stats.get("documents")),
         ("Chunks", stats.get("chunks")),
+        ("Languages", _languages_text(stats.get("languages"))),
         ("Embedding model", stats.get("embedding_model")),
         ("Vector index", _vector_index(stats)),
         ("Index size", rag.format_bytes(int(size)) if isinstance(size, int) else size),
@@ -263,6 +266,13 @@ def _vector_index(stats: dict[str, object]) -> object:
     if kind in ("exact", "empty") or not isinstance(recall, float):
         return kind
     return f"{kind}, recall@10 {recall:.3f}"
+
+
+def _languages_text(counts: object) -> str:
+    """'de 120, en 3': documents per detected language."""
+    if not isinstance(counts, dict) or not counts:
+        return "–"
+    return ", ".join(f"{language} {count}" for language, count in counts.items())
 
 
 def _plural(count: int, noun: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from rag.answer.extractive import extractive_answers
 from rag.answer.generated import fallback_notice, llm_answer_stream
 from rag.answer.injection import flag_instructions
+from rag.answer.lexical import NO_STATISTICS, TermStatistics
 from rag.embedding import Embedder
 from rag.errors import RagError
 from rag.llm.base import LLMError
@@ -38,6 +39,7 @@ def answer_stream(
     is_empty: Callable[[], bool],
     query: str | None = None,
     answer_mode: str | None = None,
+    statistics: TermStatistics = NO_STATISTICS,
 ) -> Iterator[Answer]:
     """Yield growing partial Answers to the question; the last one is final.
 
@@ -73,5 +75,5 @@ def answer_stream(
     if not passages and is_empty():
         llm_notice = EMPTY_INDEX_NOTICE
     yield from extractive_answers(
-        question, query, passages, load, embedder, settings, started, retrieved, llm_notice
+        question, query, passages, load, embedder, settings, started, retrieved, llm_notice, statistics
     )

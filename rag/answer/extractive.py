@@ -11,7 +11,10 @@ import numpy as np
 
 from rag.answer.evidence import sentence_quotes
 from rag.answer.injection import is_instruction
-from rag.embedding import Embedder
+from rag.answer.lexical import NO_STATISTICS, TermStatistics, lexical_evidence, question_weights
+from rag.answer.question_words import answer_type_match
+from rag.embedding import Embedder, covers_language
+from rag.language.scripts import word_count
 from rag.settings import Settings
 from rag.terms import content_terms, stem, words
 from rag.types import Answer, Citation, Document, Passage, Quote
@@ -24,6 +27,11 @@ REDUNDANT_SIMILARITY = 0.85
 QUOTE_SCORE_MARGIN = 0.12
 MIN_QUOTE_WORDS = 5
 ANSWER_TYPE_WEIGHT = 0.08
+# Languages the embedding model does not cover: lexical evidence weighs most, and the shift puts
+# the refusal threshold of these scores where the one of dense scores is (python -m eval.calibrate).
+LEXICAL_SIMILARITY_WEIGHT = 0.15
+LEXICAL_EVIDENCE_WEIGHT = 0.75
+LEXICAL_SCORE_SHIFT = 0.03
 # What a question word asks for, and the surface form such an answer usually has.
 _ANSWER_TYPES = (
     (
@@ -60,8 +68,13 @@ def score_sentences(
     passages: Sequence[Passage],
     load_document: Callable[[str], Document],
     embedder: Embedder,
+    statistics: TermStatistics = NO_STATISTICS,
 ) -> list[ScoredSentence]:
-    """Every whole sentence of the passages, scored against the question, best first."""
+    """Every whole sentence of the passages, scored against the question, best first.
+
+    A sentence in a language the embedding model covers is scored mostly by similarity
+    (_dense_score); in any other language mostly by lexical evidence (_lexical_score).
+    """
     # A Markdown heading names a topic; it never answers a question. A sentence that speaks to
     # an AI ("ignore previous instructions and say...") is never evidence either.
     items = sentence_quotes(
@@ -74,16 +87,43 @@ def score_sentences(
     vectors = embedder.embed([question] + [item.readable for item in items])
     similarities = vectors[1:] @ vectors[0]
     question_stems = {stem(term) for term in content_terms(question)}
+    weights: dict[str, dict[str, float]] = {}
     scored = []
     for item, similarity, vector in zip(items, similarities, vectors[1:], strict=True):
-        score = (
-            SIMILARITY_WEIGHT * float(similarity)
-            + OVERLAP_WEIGHT * _overlap(question_stems, item.readable)
-            + RANK_WEIGHT / item.passage.rank
-            + ANSWER_TYPE_WEIGHT * _answer_type_match(question, item.readable)
-        ) * _length_factor(item.readable)
+        language = load_document(item.quote.document_id).language
+        if covers_language(embedder, language):
+            score = _dense_score(
+                question, question_stems, item.readable, float(similarity), item.passage.rank
+            )
+        else:
+            if language not in weights:
+                weights[language] = question_weights(question, language, statistics)
+            evidence = lexical_evidence(weights[language], item.readable, item.passage.text, language)
+            score = _lexical_score(question, item.readable, evidence, float(similarity), item.passage.rank)
         scored.append(ScoredSentence(item.quote, item.passage, score, vector))
     return sorted(scored, key=lambda item: item.score, reverse=True)
+
+
+def _dense_score(
+    question: str, question_stems: set[str], sentence: str, similarity: float, rank: int
+) -> float:
+    """Similarity first, then English word overlap, passage rank and the expected answer type."""
+    return (
+        SIMILARITY_WEIGHT * similarity
+        + OVERLAP_WEIGHT * _overlap(question_stems, sentence)
+        + RANK_WEIGHT / rank
+        + ANSWER_TYPE_WEIGHT * _answer_type_match(question, sentence)
+    ) * _length_factor(sentence)
+
+
+def _lexical_score(question: str, sentence: str, evidence: float, similarity: float, rank: int) -> float:
+    """Weighted share of the question's terms first; shifted onto the scale of _dense_score."""
+    return (
+        LEXICAL_SIMILARITY_WEIGHT * similarity
+        + LEXICAL_EVIDENCE_WEIGHT * evidence
+        + RANK_WEIGHT / rank
+        + ANSWER_TYPE_WEIGHT * answer_type_match(question, sentence)
+    ) * min(1.0, word_count(sentence) / MIN_QUOTE_WORDS) + LEXICAL_SCORE_SHIFT
 
 
 def _overlap(question_stems: set[str], sentence: str) -> float:
@@ -160,13 +200,14 @@ def extractive_answers(
     started: float,
     retrieved: float,
     notice: str = "",
+    statistics: TermStatistics = NO_STATISTICS,
 ) -> Iterator[Answer]:
     """The answer growing one quote at a time, or one refusal that still lists the passages.
 
     `started` and `retrieved` are perf_counter() readings: when the ask began and when
     retrieval finished, for the answer's timings.
     """
-    scored = score_sentences(query, passages, load_document, embedder)
+    scored = score_sentences(query, passages, load_document, embedder, statistics)
     chosen = select_quotes(scored, settings.max_quotes, settings.refusal_threshold)
     timings = {"retrieve_ms": _ms(retrieved - started)}
     if not chosen:

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import re
 
+from rag.language.scripts import wide_characters
 from rag.types import TextSpan
 
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st vs etc e.g i.e no fig jan feb mar apr jun jul aug sep sept oct
     nov dec gen col lt sgt rep sen gov inc ltd co corp approx dept est al u.s u.k""".split()
 )
-# A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and a capital,
-# digit or opening quote; a blank line always ends one. A single line break is decided by
-# _is_line_boundary, because wrapped prose must not be cut in the middle of a sentence.
-_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9])|\n[ \t]*\n\s*|\n[ \t]*""")
+_CLOSERS = "\"'”’»)]」』）〕】"
+_OPENERS = "\"'“‘„«¿¡([「『（"
+# A sentence ends at . ! ? (plus closing quotes/brackets) followed by spaces and what may start
+# a sentence (_starts_sentence); at 。！？ of Chinese and Japanese whatever follows; at the
+# Arabic question mark, the Devanagari danda and other scripts' full stops followed by space.
+# A blank line always ends one. A single line break is decided by _is_line_boundary, because
+# wrapped prose must not be cut in the middle of a sentence.
+_BOUNDARY = re.compile(
+    rf"(?P<spaced>[.!?…]+[{re.escape(_CLOSERS)}]*[^\S\n]+)(?=\S)"
+    rf"|[。！？｡]+[{re.escape(_CLOSERS)}]*\s*"
+    rf"|[؟۔।॥።။]+[{re.escape(_CLOSERS)}]*(?:[^\S\n]+|(?=\n)|$)"
+    r"|\n[ \t]*\n\s*|\n[ \t]*"
+)
 _BLOCK_START = re.compile(r"[ \t]*(?:[#>|*+-]|\d+[.)]\s)")
 HEADING_MAX_CHARS = 60
-MIN_SENTENCE_CHARS = 12
+MIN_SENTENCE_CHARS = 12  # counted in columns: a Chinese or Japanese character is two
 
 
 def split_sentences(text: str, offset: int = 0) -> list[TextSpan]:
@@ -24,6 +34,8 @@ def split_sentences(text: str, offset: int = 0) -> list[TextSpan]:
     spans: list[TextSpan] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
+        if match.group("spaced") and not _starts_sentence(text, match.end()):
+            continue
         if match.group().startswith(".") and _ends_with_abbreviation(text[start : match.start()]):
             continue
         if match.group().strip(" \t") == "\n" and not _is_line_boundary(text, match.start(), match.end()):
@@ -31,7 +43,15 @@ def split_sentences(text: str, offset: int = 0) -> list[TextSpan]:
         _append_trimmed(spans, text, start, match.start() + len(match.group().rstrip()), offset)
         start = match.end()
     _append_trimmed(spans, text, start, len(text), offset)
-    return [span for span in spans if len(span.text) >= MIN_SENTENCE_CHARS]
+    return [span for span in spans if len(span.text) + wide_characters(span.text) >= MIN_SENTENCE_CHARS]
+
+
+def _starts_sentence(text: str, index: int) -> bool:
+    """A capital, a digit or a letter of a script without case, maybe after an opening quote."""
+    while index < len(text) - 1 and text[index] in _OPENERS:
+        index += 1
+    character = text[index]
+    return character.isupper() or character.isdigit() or (character.isalpha() and not character.islower())
 
 
 def _is_line_boundary(text: str, newline: int, next_line: int) -> bool:

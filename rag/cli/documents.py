@@ -120,7 +120,10 @@ def run_stats(args: argparse.Namespace) -> int:
     for key, value in stats.items():
         print(f"{key:>{width}}: {printable(str(value))}")
     for info in documents:
-        print(f"  {printable(info.source)}  ({info.chunks} chunks, {format_bytes(info.size_bytes)})")
+        print(
+            f"  {printable(info.source)}  ({info.language_label}, {info.chunks} chunks,"
+            f" {format_bytes(info.size_bytes)})"
+        )
     return 0
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from rag.embedding.base import Embedder, model_folder
 from rag.embedding.export import graph_for
 from rag.embedding.hashing import HashingEmbedder
+from rag.embedding.languages import ASSUMED_LANGUAGES
 from rag.embedding.layout import TORCH_ADVICE, OnnxUnsupportedError, read_layout
 from rag.embedding.onnx import OnnxEmbedder
 from rag.embedding.sentence_transformer import SentenceTransformerEmbedder
@@ -89,6 +90,11 @@ class FallbackEmbedder:
     def backend(self) -> str:
         """'onnx', or 'torch' once the model proved unexportable."""
         return str(getattr(self._current, "backend", "?"))
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages of the model, whichever backend serves it."""
+        return frozenset(getattr(self._current, "languages", ASSUMED_LANGUAGES))
 
     @property
     def dimension(self) -> int:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.embedding.languages import ALL_LANGUAGES
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -16,9 +18,10 @@ class HashingEmbedder:
 
     backend = "hashing"
 
-    def __init__(self, dimension: int = 256) -> None:
+    def __init__(self, dimension: int = 256, languages: frozenset[str] = ALL_LANGUAGES) -> None:
         self.name = f"hashing-{dimension}"
         self._dimension = dimension
+        self.languages = languages  # hashed words work in any language written with spaces
 
     @property
     def dimension(self) -> int:

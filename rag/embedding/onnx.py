@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.embedding.languages import model_languages
 from rag.embedding.layout import TORCH_ADVICE, ModelLayout, OnnxUnsupportedError, read_json
 from rag.terms import without_surrogates
 
@@ -43,6 +44,11 @@ class OnnxEmbedder:
         self._pad_id = 0
         # One run at a time: a query and an ingest batch never spin two thread pools on the same cores.
         self._lock = threading.Lock()
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages the model's card lists (ALL_LANGUAGES for 'multilingual'); English when unknown."""
+        return model_languages(self.name)
 
     @property
     def dimension(self) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from rag.embedding.base import Embedder
+from rag.embedding.languages import ASSUMED_LANGUAGES
 
 # (texts, dimension) -> the stored vectors of those texts that have one
 StoredVectors = Callable[[Sequence[str], int], dict[str, np.ndarray]]
@@ -31,6 +32,11 @@ class ReusingEmbedder:
     def backend(self) -> str:
         """The backend of the embedder that does the work."""
         return str(getattr(self.inner, "backend", "custom"))
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages of the model that does the work."""
+        return frozenset(getattr(self.inner, "languages", ASSUMED_LANGUAGES))
 
     @property
     def dimension(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from rag.embedding.base import BUNDLED_NAMES, bundled_model_path
+from rag.embedding.languages import model_languages
 from rag.embedding.layout import TORCH_ADVICE, OnnxUnsupportedError
 from rag.errors import ModelLoadError
 from rag.settings import DEFAULT_MODEL
@@ -40,6 +41,11 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 self._model = load_sentence_transformer(self.name)
         return self._model
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages the model's card lists (ALL_LANGUAGES for 'multilingual'); English when unknown."""
+        return model_languages(self.name)
 
     @property
     def dimension(self) -> int:

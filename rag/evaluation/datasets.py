@@ -17,6 +17,7 @@ from rag.embedding import Embedder
 from rag.errors import RagError
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.settings import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, Settings
+from rag.storage.store import FORMAT_VERSION
 from rag.types import ProgressCallback, TextItem
 
 COMPLETE_MARKER = ".eval-complete"
@@ -130,6 +131,7 @@ def corpus_key(corpus: Path, settings: Settings, embedder_name: str, include: Se
     """Content hash of the corpus plus everything that changes the index built from it."""
     digest = hashlib.sha256()
     recipe = [
+        FORMAT_VERSION,
         embedder_name,
         settings.chunk_size or DEFAULT_CHUNK_SIZE,
         DEFAULT_CHUNK_OVERLAP if settings.chunk_overlap is None else settings.chunk_overlap,

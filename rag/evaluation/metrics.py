@@ -5,15 +5,18 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 
 import numpy as np
 
+from rag.language.scripts import space_unspaced
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _CITATION_MARKER = re.compile(r"\[\d+\]")
-_PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’–—…")
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
 
 
 def source_matches(expected: str, actual: str) -> bool:
@@ -66,9 +69,18 @@ def ndcg_at_k(ranked: Sequence[str], relevance: Mapping[str, float], k: int = 10
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, no citation markers, punctuation, articles or extra spaces."""
-    text = _CITATION_MARKER.sub(" ", text).lower().translate(_PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    """SQuAD normalisation: lower case, no citation markers, punctuation, articles or extra spaces.
+
+    As MLQA's evaluation does for Chinese, each character of a script written without spaces
+    counts as a word, so '308' is found in '只丢了308分'; punctuation is any Unicode punctuation.
+    """
+    text = _CITATION_MARKER.sub(" ", text).lower()
+    text = "".join(
+        character
+        for character in text
+        if character not in _ASCII_PUNCTUATION and not unicodedata.category(character).startswith("P")
+    )
+    return " ".join(_ARTICLES.sub(" ", space_unspaced(text)).split())
 
 
 def answer_contains(answer: str, accepted: Sequence[str]) -> float:

@@ -19,6 +19,7 @@ from rag.ingest.chunking import split_rows, split_text
 from rag.ingest.hashing import content_hash
 from rag.ingest.loaders import DEFAULT_MAX_FILE_BYTES, check_size, load_bytes
 from rag.ingest.sandbox import ParseLimits
+from rag.language.detection import detect_language
 from rag.settings import OcrSettings
 from rag.storage.store import NewDocument
 from rag.types import Document, FileResult, LoadedFile, Location, TextItem, TextSpan
@@ -63,6 +64,8 @@ class Prepared:
             "locations": [list(location) for location in document.locations],
             "search_texts": list(document.search_texts),
             "sentences": list(self.sentences),
+            "language": document.language,
+            "script": document.script,
         }
 
     @classmethod
@@ -81,6 +84,8 @@ class Prepared:
             data["metadata"],
             tuple(Location(start, label) for start, label in data["locations"]),
             data["search_texts"],
+            language=data["language"],
+            script=data["script"],
         )
         return cls(document, data["status"], tuple(data["warnings"]), tuple(data["sentences"]))
 
@@ -147,6 +152,7 @@ class FilePreparer:
             spans = self.spans(item.source, item.text)
         except DocumentError as error:
             return FileResult(item.source, "failed", reason=str(error))
+        detected = detect_language(item.text)
         document = NewDocument(
             item.source,
             item.title or item.source,
@@ -157,6 +163,8 @@ class FilePreparer:
             np.zeros((0, 0)),
             (),
             item.metadata or {},
+            language=detected.language,
+            script=detected.script,
         )
         return self._prepared(document, known_hash, ())
 
@@ -192,6 +200,7 @@ class FilePreparer:
             search_texts = [document.readable(span.start, span.end) for span in spans]
         else:
             spans, search_texts = self.spans(source, loaded.text), []
+        detected = detect_language(loaded.text)
         return NewDocument(
             source,
             loaded.title,
@@ -204,6 +213,8 @@ class FilePreparer:
             metadata,
             loaded.locations,
             search_texts,
+            language=detected.language,
+            script=detected.script,
         )
 
 

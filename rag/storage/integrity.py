@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.storage.schema import FTS_TEXT, FTS_TOKENIZER, OWN_TABLES
+from rag.storage.schema import FTS_TEXT, FTS_TOKENIZER, OWN_TABLES, analysed_terms
 from rag.storage.sqlite_errors import DATABASE_NAME
 from rag.storage.store import FORMAT_VERSION, Store
 from rag.storage.vectors.saved import VECTORS_NAME, read_checked, read_meta
@@ -181,8 +181,9 @@ def _fts_problems(connection: sqlite3.Connection) -> list[str]:
         connection.execute(
             f"CREATE VIRTUAL TABLE scratch.expected USING fts5(text, tokenize='{FTS_TOKENIZER}')"
         )
-        connection.execute(
-            f"INSERT INTO scratch.expected(rowid, text) SELECT id, {FTS_TEXT} FROM main.chunks"
+        connection.executemany(
+            "INSERT INTO scratch.expected(rowid, text) VALUES (?, ?)",
+            [(chunk, terms) for terms, chunk in analysed_terms(connection)],
         )
         connection.execute(
             "CREATE VIRTUAL TABLE temp.expected_terms USING fts5vocab(scratch, expected, 'instance')"
@@ -246,6 +247,7 @@ def _repair(database: Path, findings: _Findings, result: IndexCheck, embed: Embe
         if chunks or findings.fts:
             # Not FTS5's 'rebuild': it would index chunks.text, not what each chunk is found by.
             connection.execute("BEGIN IMMEDIATE")
+            connection.executemany("UPDATE chunks SET terms = ? WHERE id = ?", analysed_terms(connection))
             connection.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')")
             connection.execute(f"INSERT INTO chunks_fts(rowid, text) SELECT id, {FTS_TEXT} FROM chunks")
             connection.execute("COMMIT")

@@ -6,10 +6,15 @@ import sqlite3
 from pathlib import Path
 
 from rag.errors import IndexMismatchError
+from rag.language.analysis import index_text
+from rag.language.detection import detect_language
 from rag.storage import sentence_vectors
 
-# 2: the locations table and chunks.search_text; an index of version 1 is upgraded in place.
-FORMAT_VERSION = 2
+# 2: the locations table and chunks.search_text.
+# 3: documents.language and .script; chunks.terms, what the full-text index holds (the search
+# text analysed for the document's language: rag.language.analysis). Older indexes are upgraded
+# in place; nothing is embedded again.
+FORMAT_VERSION = 3
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -23,7 +28,9 @@ CREATE TABLE IF NOT EXISTS documents (
     page_starts TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     size_bytes INTEGER NOT NULL,
-    added_at TEXT NOT NULL DEFAULT (datetime('now'))
+    added_at TEXT NOT NULL DEFAULT (datetime('now')),
+    language TEXT NOT NULL DEFAULT 'und',
+    script TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_id ON documents(id);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -33,7 +40,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL,
     text TEXT NOT NULL,
     vector BLOB NOT NULL,
-    search_text TEXT
+    search_text TEXT,
+    terms TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_key);
 CREATE TABLE IF NOT EXISTS locations (
@@ -43,27 +51,28 @@ CREATE TABLE IF NOT EXISTS locations (
     PRIMARY KEY (document_key, start)
 ) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='id', tokenize='porter unicode61'
+    text, content='chunks', content_rowid='id', tokenize='ascii'
 );
 CREATE TABLE IF NOT EXISTS vector_changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     chunk_id INTEGER NOT NULL
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, row);
 """
 # vector_changes journals every chunk whose vector went or was replaced, in the transaction that
 # did it; with chunk ids only ever growing, (last chunk id, last change seq) is all a FAISS
 # index needs to catch up with SQLite in O(change). Nothing else reads it; an index made before
 # it existed simply starts its journal when first opened for writing.
 # search_text is what a chunk is found by when it differs from its text (the rows of a .csv
-# with their column headers); FTS indexes it through these triggers, so never 'rebuild' chunks_fts
-# from its content table.
+# with their column headers); terms is that, analysed, and the ascii tokenizer only splits it at
+# spaces. FTS indexes terms through these triggers, so never 'rebuild' chunks_fts from its
+# content table (its column is named text, but holds terms).
 _TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, coalesce(new.search_text, new.text));
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.terms);
 END;
 CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text)
-    VALUES ('delete', old.id, coalesce(old.search_text, old.text));
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.terms);
 END;
 CREATE TRIGGER IF NOT EXISTS chunks_vector_gone AFTER DELETE ON chunks BEGIN
     INSERT INTO vector_changes(chunk_id) VALUES (old.id);
@@ -85,6 +94,8 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     row = connection.execute("SELECT value FROM manifest WHERE key = 'format_version'").fetchone()
     if row is not None and row[0] == "1":
         _upgrade_from_version_1(connection, folder)
+    if row is not None and row[0] in ("1", "2"):
+        _upgrade_to_languages(connection, folder)
     connection.executescript(_TRIGGERS)
 
 
@@ -95,9 +106,7 @@ def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> Non
         if "search_text" not in {row[1] for row in connection.execute("PRAGMA table_info(chunks)")}:
             for statement in filter(str.strip, _UPGRADE_FROM_1.split(";")):
                 connection.execute(statement)
-        connection.execute(
-            "UPDATE manifest SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),)
-        )
+        connection.execute("UPDATE manifest SET value = '2' WHERE key = 'format_version'")
         connection.execute("COMMIT")
     except sqlite3.OperationalError as error:
         if connection.in_transaction:
@@ -108,8 +117,59 @@ def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> Non
         ) from error
 
 
+def _upgrade_to_languages(connection: sqlite3.Connection, folder: Path) -> None:
+    """Detect each document's language and rebuild the full-text index from analysed terms."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        for table, column, kind in (
+            ("documents", "language", "TEXT NOT NULL DEFAULT 'und'"),
+            ("documents", "script", "TEXT NOT NULL DEFAULT ''"),
+            ("chunks", "terms", "TEXT NOT NULL DEFAULT ''"),
+        ):
+            if column not in {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        for key, text in connection.execute("SELECT key, text FROM documents").fetchall():
+            detected = detect_language(text)
+            connection.execute(
+                "UPDATE documents SET language = ?, script = ? WHERE key = ?",
+                (detected.language, detected.script, key),
+            )
+        connection.executemany("UPDATE chunks SET terms = ? WHERE id = ?", analysed_terms(connection))
+        for statement in filter(str.strip, _REPLACE_FULL_TEXT.split(";")):
+            connection.execute(statement)
+        connection.execute(f"INSERT INTO chunks_fts(rowid, text) SELECT id, {FTS_TEXT} FROM chunks")
+        connection.execute(
+            "UPDATE manifest SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),)
+        )
+        connection.execute("COMMIT")
+    except sqlite3.OperationalError as error:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise IndexMismatchError(
+            f"index {folder} could not be upgraded to format version {FORMAT_VERSION}"
+            f" ({error}): open it once with write access, or rebuild it"
+        ) from error
+
+
+def analysed_terms(connection: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(terms, chunk id) of every chunk, analysed afresh from its search text and language."""
+    rows = connection.execute(
+        "SELECT c.id, coalesce(c.search_text, c.text), d.language"
+        " FROM chunks c JOIN documents d ON d.key = c.document_key"
+    ).fetchall()
+    return [(index_text(found, language), chunk) for chunk, found, language in rows]
+
+
+_REPLACE_FULL_TEXT = """
+DROP TRIGGER IF EXISTS chunks_fts_insert;
+DROP TRIGGER IF EXISTS chunks_fts_delete;
+DROP TABLE IF EXISTS chunks_vocab;
+DROP TABLE IF EXISTS chunks_fts;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id', tokenize='ascii');
+CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, row)
+"""
 # What the full-text index holds for a chunk, and how it splits words (as in _TABLES, _TRIGGERS).
-FTS_TEXT = "coalesce(search_text, text)"
-FTS_TOKENIZER = "porter unicode61"
+FTS_TEXT = "terms"
+FTS_TOKENIZER = "ascii"
 # A folder's database is ours when it has these tables; anything else belongs to another program.
 OWN_TABLES = frozenset({"manifest", "documents", "chunks", "chunks_fts"})

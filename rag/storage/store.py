@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
+from rag.language.analysis import index_text
 from rag.storage import sentence_vectors
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
@@ -37,6 +38,8 @@ class NewDocument:
     locations: tuple[Location, ...] = ()
     search_texts: Sequence[str] = ()  # per span, what it is embedded and found by; () = its text
     sentence_vectors: Mapping[str, np.ndarray] | None = None  # sentence text -> unit vector
+    language: str = "und"
+    script: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class DocumentInfo:
     characters: int
     chunks: int
     added_at: str
+    language: str = "und"
+    script: str = ""
+
+    @property
+    def language_label(self) -> str:
+        """'de · Latin': the detected language code and the script."""
+        return f"{self.language} · {self.script}" if self.script else self.language
 
     def to_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict."""
@@ -247,11 +257,13 @@ class Store:
         """Insert or replace a document and its chunks in one transaction; return its id."""
         identifier = document_id(document.text)
         vectors = np.ascontiguousarray(document.vectors, dtype=np.float32)
+        search_texts = document.search_texts or [span.text for span in document.spans]
+        terms = [index_text(found, document.language) for found in search_texts]
         with self._transaction() as connection:
             connection.execute("DELETE FROM documents WHERE source = ?", (document.source,))
             cursor = connection.execute(
                 "INSERT INTO documents (id, source, title, text, metadata, page_starts,"
-                " content_hash, size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " content_hash, size_bytes, language, script) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     identifier,
                     document.source,
@@ -261,13 +273,14 @@ class Store:
                     json.dumps(list(document.page_starts)),
                     document.content_hash,
                     document.size_bytes,
+                    document.language,
+                    document.script,
                 ),
             )
             key = cursor.lastrowid
-            search_texts = document.search_texts or [span.text for span in document.spans]
             connection.executemany(
-                "INSERT INTO chunks (document_key, start, end, text, vector, search_text)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (document_key, start, end, text, vector, search_text, terms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         key,
@@ -276,6 +289,7 @@ class Store:
                         span.text,
                         vectors[row].tobytes(),
                         _unless_same(found, span.text),
+                        terms[row],
                     )
                     for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
                 ],
@@ -336,7 +350,8 @@ class Store:
     def documents(self) -> list[DocumentInfo]:
         """All documents with sizes and chunk counts, sorted by source."""
         rows = self._connect().execute(
-            "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id), d.added_at"
+            "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id), d.added_at,"
+            " d.language, d.script"
             " FROM documents d LEFT JOIN chunks c ON c.document_key = d.key"
             " GROUP BY d.key ORDER BY d.source"
         )
@@ -348,7 +363,7 @@ class Store:
         row = (
             self._connect()
             .execute(
-                "SELECT id, source, title, text, metadata, page_starts, key FROM documents"
+                "SELECT id, source, title, text, metadata, page_starts, key, language FROM documents"
                 " WHERE id = ? OR source = ? LIMIT 1",
                 (document_id, document_id),
             )
@@ -367,6 +382,7 @@ class Store:
             metadata=json.loads(row[4]),
             page_starts=tuple(json.loads(row[5])),
             locations=tuple(map(Location._make, locations)),
+            language=row[7],
         )
 
     @translated
@@ -429,6 +445,28 @@ class Store:
     def has_chunks(self) -> bool:
         """Whether any chunk is stored (without counting them all)."""
         return self._connect().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+
+    def language_counts(self) -> dict[str, int]:
+        """How many documents each detected language has, most first."""
+        rows = self._connect().execute(
+            "SELECT language, count(*) FROM documents GROUP BY language ORDER BY count(*) DESC, language"
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    def languages(self) -> list[str]:
+        """The languages of the stored documents, most documents first."""
+        return list(self.language_counts())
+
+    @translated
+    def term_document_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many chunks hold each of the given full-text terms (absent terms are left out)."""
+        connection = self._connect()
+        counts = {}
+        for term in dict.fromkeys(terms):
+            row = connection.execute("SELECT doc FROM chunks_vocab WHERE term = ?", (term,)).fetchone()
+            if row is not None:
+                counts[term] = int(row[0])
+        return counts
 
     @translated
     def counts(self) -> tuple[int, int]:

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from rag.language.scripts import dominant_script, script_counts, space_unspaced, tokens, word_count
+
+
+def test_tokens_keep_marks_inside_words_and_cut_unspaced_runs_from_latin() -> None:
+    text = "पैंथर्स डिफ़ेंस ने 308 अंक दिए। 黑豹队NFL职业碗 l'été"
+    assert tokens(text) == ["पैंथर्स", "डिफ़ेंस", "ने", "308", "अंक", "दिए", "黑豹队", "NFL", "职业碗", "l", "été"]
+
+
+def test_dominant_script_weighs_a_chinese_character_like_a_short_word() -> None:
+    text = (
+        "Internet2是一个由来自研究、教育、工业和政府各界的成员领导的非盈利的美国计算机网络联盟 Qwest Abilene"
+    )
+    assert dominant_script(script_counts(text)) == "Han"
+    assert dominant_script(script_counts("Сколько очков пропустила защита?")) == "Cyrillic"
+    assert dominant_script(script_counts("308 + 12")) == "Common"
+
+
+def test_word_count_counts_two_chinese_characters_as_a_word() -> None:
+    assert word_count("黑豹队的防守") == 3
+    assert word_count("The defence gave up 308 points") == 6
+
+
+def test_space_unspaced_separates_each_chinese_character() -> None:
+    assert space_unspaced("丢了308分").split() == ["丢", "了", "308", "分"]
