@@ -264,3 +264,55 @@ def test_ask_embeds_only_the_question_and_only_once(tmp_path: Path) -> None:
     with rag.open(tmp_path / "index", embedder=embedder) as base:
         base.search("Which sea does the Danube reach?")  # a new call embeds anew: nothing is kept
     assert len(embedder.calls) == 2
+
+
+CITIES = ("北京", "上海", "广州", "深圳", "成都", "武汉", "西安", "南京", "杭州", "重庆")
+GOODS = ("大米", "钢材", "棉花", "茶叶", "木材", "煤炭", "玉米", "铜矿", "羊毛", "瓷器")
+ARABIC_CITIES = ("القاهرة", "دمشق", "بغداد", "الرياض", "تونس", "عمان", "بيروت", "الرباط", "مسقط", "الدوحة")
+ARABIC_GOODS = ("القمح", "القطن", "الحديد", "التمر", "الزيت", "الصوف", "النحاس", "الأرز", "السكر", "الملح")
+
+
+def _chinese_warehouses() -> str:
+    lines = []
+    for number in range(60):
+        city, goods = CITIES[number % 10], GOODS[number * 7 % 10]
+        lines.append(
+            f"第{number}号仓库位于{city}，存放着{number * 13 + 7}吨{goods}，由{number % 4 + 2}名工人看管。"
+        )
+        if number % 9 == 4:  # an unbroken run far longer than the reach of a passage's window
+            lines.append(
+                "这一年的报告还记录了" + "、".join(f"{c}的{g}" for c in CITIES for g in GOODS) + "的价格。"
+            )
+    return "".join(lines)
+
+
+def _arabic_warehouses() -> str:
+    sentences = [
+        f"يقع المستودع رقم {number} في {ARABIC_CITIES[number % 10]} ويحتوي على"
+        f" {number * 13 + 7} طنا من {ARABIC_GOODS[number * 7 % 10]}."
+        + (" هل كان ذلك كافيا؟" if number % 5 == 0 else "")
+        for number in range(60)
+    ]
+    return " ".join(sentences)
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        (_chinese_warehouses(), "第37号仓库存放着多少吨货物？"),
+        (_arabic_warehouses(), "كم طنا يحتوي المستودع رقم 37؟"),
+    ],
+    ids=["chinese", "arabic"],
+)
+def test_asking_about_a_chinese_or_arabic_document_embeds_only_the_question(
+    tmp_path: Path, text: str, question: str
+) -> None:
+    """The sentences the answer step scores are those stored with vectors at ingest."""
+    embedder = RecordingEmbedder()
+    with rag.open(tmp_path / "index", embedder=embedder) as base:
+        base.add_texts([rag.TextItem("warehouses", text)])
+        assert base.stats()["chunks"] > 3  # passages start inside the text, not at its beginning
+        embedder.calls.clear()
+        answer = base.ask(question)
+    assert answer.passages and (answer.citations or not answer.answered)
+    assert embedder.calls == [[question]]

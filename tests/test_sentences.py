@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 from rag.answer.sentences import sentences_around, split_sentences
 
 
@@ -74,3 +76,43 @@ def test_cyrillic_and_accented_capitals_and_spanish_openers_start_sentences() ->
 def test_a_lower_case_word_after_a_full_stop_does_not_start_a_sentence() -> None:
     text = "Die Stadt hat ca. drei Millionen Einwohner und ist groß."
     assert len(split_sentences(text)) == 1
+
+
+def test_a_sentence_longer_than_the_reach_is_widened_whole() -> None:
+    long_sentence = "This sentence runs on " + "and on " * 120 + "until it finally ends."
+    text = f"A short one comes first. {long_sentence} Then another short one."
+    middle = text.index("until")
+    spans = sentences_around(text, middle, middle + 5, reach=100)
+    assert [span.text for span in spans] == [long_sentence]
+
+
+# Prose of several scripts, wrapped lines, abbreviations, quotes, lists and a very long sentence:
+# the cases where a split of a window around a passage could cut otherwise than the whole text.
+MIXED_PIECES = (
+    "黑豹队的防守在本赛季表现出色，他们赢得了比赛。" * 7,
+    "「東京は日本の首都です。」と彼は言った！本当ですか？" * 5,
+    "ما هي عاصمة مصر؟ القاهرة هي أكبر مدينة في العالم العربي وتقع على ضفاف نهر النيل. " * 6,
+    "भारत एक विशाल देश है जिसमें अनेक भाषाएँ बोली जाती हैं। " * 6,
+    "The committee met on Tuesday and discussed the budget for the coming year in detail,\n"
+    "and after a long debate it decided that the funds would go to the new library\n"
+    "rather than to the sports hall. " * 3,
+    'Dr. Smith met Mr. Jones at 5 p.m. in the U.S. embassy. "Why?" he asked. (It was late.) ' * 4,
+    "# Heading one\n\n- item one is here\n- item two is here\n1. first\n2. second\n\n",
+    "This sentence is very long " + "and it goes on " * 60 + "until it ends. ",
+    "Der Hund läuft schnell. Über den Fluss! «Wirklich?» fragte sie. ¿Qué pasa? ¡Nada! " * 4,
+    "\n\n",
+    "\n",
+)
+
+
+def test_sentences_around_any_passage_are_the_whole_texts_sentences() -> None:
+    """What ingest stores a vector for (split_sentences of the whole text) is what answers look up."""
+    for seed in range(40):
+        rng = random.Random(seed)
+        text = "".join(rng.choice(MIXED_PIECES) for _ in range(rng.randrange(3, 20)))
+        whole = [(span.start, span.end) for span in split_sentences(text)]
+        for _ in range(25):
+            start = rng.randrange(len(text))
+            end = min(len(text), start + rng.randrange(1, 1200))
+            around = [(span.start, span.end) for span in sentences_around(text, start, end)]
+            assert around == [(left, right) for left, right in whole if right > start and left < end]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from rag.language.scripts import wide_characters
 from rag.types import TextSpan
@@ -27,23 +28,42 @@ _BOUNDARY = re.compile(
 _BLOCK_START = re.compile(r"[ \t]*(?:[#>|*+-]|\d+[.)]\s)")
 HEADING_MAX_CHARS = 60
 MIN_SENTENCE_CHARS = 12  # counted in columns: a Chinese or Japanese character is two
+# How far before a passage sentences_around looks for where its first sentence began.
+MAX_SENTENCE_REACH = 4000
+_SAFE_START = re.compile(rf"(?:\s|[。！？｡]+[{re.escape(_CLOSERS)}]*)(?=[^\s。！？｡{re.escape(_CLOSERS)}])")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[TextSpan]:
     """Sentences of text as spans (offsets shifted by offset), whitespace trimmed."""
     spans: list[TextSpan] = []
     start = 0
-    for match in _BOUNDARY.finditer(text):
+    for sentence_end, next_start in _sentence_ends(text, 0):
+        _append_trimmed(spans, text, start, sentence_end, offset)
+        start = next_start
+    _append_trimmed(spans, text, start, len(text), offset)
+    return [span for span in spans if _long_enough(span)]
+
+
+def _sentence_ends(text: str, begin: int) -> Iterator[tuple[int, int]]:
+    """(where a sentence ends, where the next may start) for each sentence end after begin.
+
+    From a begin that _safe_start chose, these are exactly the ends a split of the whole text
+    finds there: every test looks at the whole text, not at a window of it.
+    """
+    start = begin
+    for match in _BOUNDARY.finditer(text, begin):
         if match.group("spaced") and not _starts_sentence(text, match.end()):
             continue
         if match.group().startswith(".") and _ends_with_abbreviation(text[start : match.start()]):
             continue
         if match.group().strip(" \t") == "\n" and not _is_line_boundary(text, match.start(), match.end()):
             continue
-        _append_trimmed(spans, text, start, match.start() + len(match.group().rstrip()), offset)
+        yield match.start() + len(match.group().rstrip()), match.end()
         start = match.end()
-    _append_trimmed(spans, text, start, len(text), offset)
-    return [span for span in spans if len(span.text) + wide_characters(span.text) >= MIN_SENTENCE_CHARS]
+
+
+def _long_enough(span: TextSpan) -> bool:
+    return len(span.text) + wide_characters(span.text) >= MIN_SENTENCE_CHARS
 
 
 def _starts_sentence(text: str, index: int) -> bool:
@@ -81,8 +101,49 @@ def _append_trimmed(spans: list[TextSpan], text: str, start: int, end: int, offs
 
 
 def sentences_around(text: str, start: int, end: int, reach: int = 300) -> list[TextSpan]:
-    """Whole sentences of text overlapping [start, end), widened to sentence edges within reach."""
-    window_start = max(0, start - reach)
-    window_end = min(len(text), end + reach)
-    spans = split_sentences(text[window_start:window_end], offset=window_start)
-    return [span for span in spans if span.end > start and span.start < end]
+    """Whole sentences of text overlapping [start, end), cut exactly as split_sentences(text) cuts them.
+
+    Only the text near the passage is split: from a safe start at least reach before it, moved
+    further back while the passage's first sentence may have begun before that start, to the
+    first sentence end after it. The sentences stored with their vectors at ingest are those of
+    the whole text, and an answer finds them only when both cut alike.
+    """
+    begin = _safe_start(text, max(0, start - reach))
+    while True:
+        spans, first_end = _spans_from(text, begin, end)
+        exact = begin == 0 or (first_end is not None and first_end <= start)
+        if exact or start - begin >= MAX_SENTENCE_REACH:
+            break
+        begin = _safe_start(text, max(0, begin - 2 * reach))
+    # The first span, from begin to the first sentence end, may be the tail of a sentence.
+    keep_from = first_end if begin > 0 and exact and first_end is not None else begin
+    return [span for span in spans if span.start >= keep_from and span.end > start and span.start < end]
+
+
+def _spans_from(text: str, begin: int, end: int) -> tuple[list[TextSpan], int | None]:
+    """Sentences from begin to the first sentence end at or after end; where the second starts."""
+    spans: list[TextSpan] = []
+    segment, first_end = begin, None
+    for sentence_end, next_start in _sentence_ends(text, begin):
+        _append_trimmed(spans, text, segment, sentence_end, 0)
+        segment = next_start
+        first_end = next_start if first_end is None else first_end
+        if next_start >= end:
+            return [span for span in spans if _long_enough(span)], first_end
+    _append_trimmed(spans, text, segment, len(text), 0)
+    return [span for span in spans if _long_enough(span)], first_end
+
+
+def _safe_start(text: str, index: int) -> int:
+    """The last position at or before index where no word is cut and no sentence end straddles.
+
+    That is a word's first letter after a space, or the first character after 。！？ (and their
+    closing brackets). Splitting from there decides every later sentence end as a split of the
+    whole text does; without one within MAX_SENTENCE_REACH, index itself (best effort).
+    """
+    if index <= 0:
+        return 0
+    safe = index
+    for match in _SAFE_START.finditer(text, max(0, index - MAX_SENTENCE_REACH), index + 1):
+        safe = match.end()
+    return safe if safe <= index else index
