@@ -189,6 +189,15 @@ class Store:
                     connection.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", (key, value))
                 connection.execute("INSERT OR IGNORE INTO manifest VALUES ('generation', '0')")
             return
+        if (
+            self.read_only
+            and current["format_version"].isdigit()
+            and int(current["format_version"]) < FORMAT_VERSION
+        ):
+            raise IndexMismatchError(
+                f"index {self.path.parent} has format version {current['format_version']} and is read-only here:"
+                f" open it once with write access to upgrade it to {FORMAT_VERSION} in place (nothing is embedded again)"
+            )
         if current["format_version"] != str(FORMAT_VERSION):
             raise IndexMismatchError(
                 f"index {self.path.parent} has format version {current['format_version']}, "
