@@ -292,8 +292,12 @@ class KnowledgeBase:
             lambda: self.store.counts()[0] == 0,
             query,
             answer_mode,
-            TermStatistics(self.store.counts()[1], self.store.term_document_counts),
+            self.term_statistics(),
         )
+
+    def term_statistics(self) -> TermStatistics:
+        """How many chunks the index holds, and how many of them hold each full-text term."""
+        return TermStatistics(self.store.counts()[1], self.store.term_document_counts)
 
     def document(self, document_id: str) -> Document:
         """The full stored document, by id or source."""

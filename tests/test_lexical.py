@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from rag.answer.lexical import TermStatistics, lexical_evidence, question_weights, weighted_coverage
+from rag.answer.lexical import (
+    TermStatistics,
+    lexical_evidence,
+    pooled_statistics,
+    question_weights,
+    weighted_coverage,
+)
 
 
 def _statistics(counts: dict[str, int], chunks: int = 100) -> TermStatistics:
@@ -29,3 +35,12 @@ def test_evidence_counts_the_sentence_and_its_passage_half_each() -> None:
     passage = "Warschau liegt an der Weichsel. Es ist die Hauptstadt Polens."
     evidence = lexical_evidence(weights, "Es ist die Hauptstadt Polens.", passage, "de")
     assert evidence == 0.5 * 0.5 + 0.5 * 1.0
+
+
+def test_indexes_searched_together_weigh_terms_as_one_index_would() -> None:
+    pooled = pooled_statistics([_statistics({"fluss": 3, "rhein": 1}, 40), _statistics({"fluss": 5}, 60)])
+    assert pooled.chunks == 100
+    assert pooled.document_counts(["fluss", "rhein", "meer"]) == {"fluss": 8, "rhein": 1}
+    assert pooled.weights(["fluss", "rhein"]) == _statistics({"fluss": 8, "rhein": 1}).weights(
+        ["fluss", "rhein"]
+    )

@@ -76,3 +76,27 @@ def test_answer_over_collections_embeds_the_question_not_the_sentences(tmp_path:
     answer = collections.ask(["alpha", "beta"], question)
     assert answer.answered
     assert set(embedder.texts) == {question}  # the sentences' vectors come from the indexes
+
+
+ARABIC_WAREHOUSES = [
+    rag.TextItem(
+        f"warehouse-{number}",
+        f"يقع المستودع رقم {number} في المدينة ويحتوي على {number * 13 + 100} طنا من"
+        + (" الشعير." if number == 3 else " القمح.")
+        + " يعمل في المستودع عمال كثيرون كل يوم. والمستودع كبير جدا وقديم.",
+    )
+    for number in range(12)
+]
+
+
+def test_one_collection_answers_a_language_the_model_lacks_as_its_index_does(tmp_path: Path) -> None:
+    """Lexical evidence weighs the question's terms by how rare they are in the served indexes."""
+    embedder = rag.HashingEmbedder(256, languages=frozenset({"en"}))
+    with rag.open(tmp_path / "arabic", embedder=embedder) as base:
+        base.add_texts(ARABIC_WAREHOUSES)
+        question = "كم طنا من الشعير في المستودع رقم 7؟"  # barley is in warehouse 3 only
+        direct = base.ask(question)
+    collections = rag.open_collections({"arabic": tmp_path / "arabic"}, embedder=embedder)
+    served = collections.ask(["arabic"], question)
+    assert [(c.source, c.score) for c in served.citations] == [(c.source, c.score) for c in direct.citations]
+    assert {"warehouse-3", "warehouse-7"} <= {c.source for c in direct.citations}

@@ -45,6 +45,19 @@ class TermStatistics:
 NO_STATISTICS = TermStatistics(0, lambda terms: {})
 
 
+def pooled_statistics(parts: Sequence[TermStatistics]) -> TermStatistics:
+    """The statistics of several indexes searched together, as if they were one."""
+
+    def document_counts(terms: Sequence[str]) -> dict[str, int]:
+        pooled: dict[str, int] = {}
+        for part in parts:
+            for term, count in part.document_counts(terms).items():
+                pooled[term] = pooled.get(term, 0) + count
+        return pooled
+
+    return TermStatistics(sum(part.chunks for part in parts), document_counts)
+
+
 def question_weights(question: str, language: str, statistics: TermStatistics) -> dict[str, float]:
     """The question's terms, stop words left out, as a document in this language is indexed, weighted."""
     return statistics.weights(query_terms(question, [language]))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.asking import answer_stream
+from rag.answer.lexical import pooled_statistics
 from rag.embedding.reuse import ReusingEmbedder, StoredVectors
 from rag.errors import NotFoundError, SettingsError
 from rag.knowledge_base import KnowledgeBase
@@ -129,6 +130,7 @@ class Collections:
             lambda: all(self.base(name).store.counts()[0] == 0 for name in names),
             options.get("query"),
             options.get("answer_mode"),
+            pooled_statistics([self.base(name).term_statistics() for name in names]),
         )
 
     def _stored_sentence_vectors(self, names: Sequence[str], model_name: str) -> StoredVectors:
