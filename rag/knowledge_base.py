@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.answer.asking import answer_stream
+from rag.answer.evidence import quotable_texts
 from rag.answer.injection import flag_instructions
 from rag.answer.lexical import TermStatistics
-from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
@@ -176,7 +176,7 @@ class KnowledgeBase:
                 ParseLimits(self.settings.parse_seconds, self.settings.parse_memory_mb * 1024 * 1024),
             ),
             self.settings.ocr,
-            sentence_texts,
+            quotable_texts,
         )
 
     def ingest(
@@ -392,8 +392,3 @@ def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
             f" run `rag check --index {folder}`"
         )
     return dimension
-
-
-def sentence_texts(text: str) -> list[str]:
-    """The sentences of a document text that answers may quote."""
-    return [span.text for span in split_sentences(text)]

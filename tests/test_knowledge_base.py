@@ -316,3 +316,17 @@ def test_asking_about_a_chinese_or_arabic_document_embeds_only_the_question(
         answer = base.ask(question)
     assert answer.passages and (answer.citations or not answer.answered)
     assert embedder.calls == [[question]]
+
+
+def test_asking_about_a_table_embeds_only_the_question(tmp_path: Path) -> None:
+    """A table's rows are scored with their column headers; those are what ingest embeds for them."""
+    rows = "\n".join(f"Dept {number},{2020 + number % 6},{number * 1000 + 500}" for number in range(300))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "budget.csv").write_text("department,year,budget_eur\n" + rows + "\n")
+    embedder = RecordingEmbedder()
+    with rag.open(tmp_path / "index", embedder=embedder) as base:
+        base.ingest([tmp_path / "docs"])
+        embedder.calls.clear()
+        answer = base.ask("What is the budget_eur of Dept 137?")
+    assert answer.citations and answer.citations[0].quote.text.startswith("Dept 137,")
+    assert embedder.calls == [["What is the budget_eur of Dept 137?"]]

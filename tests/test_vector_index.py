@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import rag
-from rag.knowledge_base import sentence_texts
+from rag.answer.evidence import quotable_texts
 from rag.storage.sentence_vectors import text_hash
 from rag.storage.vectors import index as vector_index
 from rag.storage.vectors.index import VectorIndex
@@ -137,7 +137,7 @@ def test_edits_keep_the_sentence_vectors_of_the_living_documents_and_rebuilds_le
         expected = {
             (source, text_hash(sentence))
             for source in base.store.sources()
-            for sentence in sentence_texts(base.document(source).text)
+            for sentence in quotable_texts(base.document(source))
         }
         rows = sentence_rows(base)
         orphans = base.store._connect().execute(

@@ -117,9 +117,10 @@ class FilePreparer:
     chunk_overlap: int
     limits: FileLimits = FileLimits()
     ocr: OcrSettings = field(default_factory=OcrSettings)
-    # How answers split a text into sentences (rag/answer/sentences.py, which ingest may not
-    # import): their vectors are stored at ingest, so that a question embeds only itself.
-    split_sentences: Callable[[str], Sequence[str]] | None = None
+    # What answers score a document's quotes by: its sentences, a table's rows with their column
+    # headers (rag/answer/evidence.py, which ingest may not import). Their vectors are stored at
+    # ingest, so that a question embeds only itself.
+    quotable_texts: Callable[[Document], Sequence[str]] | None = None
 
     def prepare_file(
         self, path: Path, known_hash: str | None, before_parse: Callable[[], None] | None = None
@@ -169,8 +170,8 @@ class FilePreparer:
         return self._prepared(document, known_hash, ())
 
     def _prepared(self, document: NewDocument, known_hash: str | None, warnings: tuple[str, ...]) -> Prepared:
-        split = self.split_sentences
-        sentences = tuple(dict.fromkeys(split(document.text))) if split is not None else ()
+        quotable = self.quotable_texts
+        sentences = tuple(dict.fromkeys(quotable(_readable(document)))) if quotable is not None else ()
         return Prepared(document, "updated" if known_hash is not None else "added", warnings, sentences)
 
     def spans(self, source: str, text: str) -> list[TextSpan]:
@@ -216,6 +217,19 @@ class FilePreparer:
             language=detected.language,
             script=detected.script,
         )
+
+
+def _readable(document: NewDocument) -> Document:
+    """The Document an answer will read: a table's rows with their column headers."""
+    return Document(
+        "",
+        document.source,
+        document.title,
+        document.text,
+        dict(document.metadata or {}),
+        tuple(document.page_starts),
+        document.locations,
+    )
 
 
 def _too_many_chunks(source: str, count: str, limit: int) -> str:
