@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from rag.answer.sentences import sentences_around, split_sentences
 
 
@@ -40,30 +42,22 @@ def test_sentences_around_widens_a_cut_chunk_to_whole_sentences() -> None:
     assert [span.text for span in spans] == ["Second sentence is rather long and important."]
 
 
-def test_chinese_sentences_end_at_full_width_marks_without_spaces() -> None:
-    text = "黑豹队的防守只丢了308分，排名第六。卡万·肖特以11次擒杀领先全队！他们还赢了吗？"
-    assert [span.text for span in split_sentences(text)] == [
-        "黑豹队的防守只丢了308分，排名第六。",
-        "卡万·肖特以11次擒杀领先全队！",
-        "他们还赢了吗？",
-    ]
-
-
-def test_arabic_sentences_end_at_the_arabic_question_mark_and_before_caseless_letters() -> None:
-    text = "كم نقطة تخلى عنها دفاع البانثرز؟ تخلى الدفاع عن 308 نقاط. وكان ذلك في عام 2015."
-    assert [span.text for span in split_sentences(text)] == [
-        "كم نقطة تخلى عنها دفاع البانثرز؟",
-        "تخلى الدفاع عن 308 نقاط.",
-        "وكان ذلك في عام 2015.",
-    ]
-
-
-def test_hindi_sentences_end_at_the_danda() -> None:
-    text = "पैंथर्स डिफ़ेंस ने 308 अंक दिए। यह लीग में छठा स्थान था।"
-    assert [span.text for span in split_sentences(text)] == [
-        "पैंथर्स डिफ़ेंस ने 308 अंक दिए।",
-        "यह लीग में छठा स्थान था।",
-    ]
+@pytest.mark.parametrize(
+    "sentences",
+    [
+        ("黑豹队的防守只丢了308分，排名第六。", "卡万·肖特以11次擒杀领先全队！", "他们还赢了吗？"),
+        ("كم نقطة تخلى عنها دفاع البانثرز؟", "تخلى الدفاع عن 308 نقاط.", "وكان ذلك في عام 2015."),
+        ("पैंथर्स डिफ़ेंस ने 308 अंक दिए।", "यह लीग में छठा स्थान था।"),
+    ],
+    ids=[
+        "chinese-full-width-marks-without-spaces",
+        "arabic-question-mark-then-caseless-letters",
+        "hindi-danda",
+    ],
+)
+def test_sentences_of_other_scripts_end_at_their_own_marks(sentences: tuple[str, ...]) -> None:
+    separator = "" if sentences[0].endswith("。") else " "
+    assert [span.text for span in split_sentences(separator.join(sentences))] == list(sentences)
 
 
 def test_cyrillic_and_accented_capitals_and_spanish_openers_start_sentences() -> None:

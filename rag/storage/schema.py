@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import IndexMismatchError
@@ -101,26 +103,15 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
 
 def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> None:
     """Add what version 2 stores; the documents and chunks of version 1 need nothing else."""
-    try:
-        connection.execute("BEGIN IMMEDIATE")
+    with _upgrading(connection, folder, 2):
         if "search_text" not in {row[1] for row in connection.execute("PRAGMA table_info(chunks)")}:
             for statement in filter(str.strip, _UPGRADE_FROM_1.split(";")):
                 connection.execute(statement)
-        connection.execute("UPDATE manifest SET value = '2' WHERE key = 'format_version'")
-        connection.execute("COMMIT")
-    except sqlite3.OperationalError as error:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise IndexMismatchError(
-            f"index {folder} has format version 1 and could not be upgraded to {FORMAT_VERSION}"
-            f" ({error}): open it once with write access, or rebuild it"
-        ) from error
 
 
 def _upgrade_to_languages(connection: sqlite3.Connection, folder: Path) -> None:
     """Detect each document's language and rebuild the full-text index from analysed terms."""
-    try:
-        connection.execute("BEGIN IMMEDIATE")
+    with _upgrading(connection, folder, FORMAT_VERSION):
         for table, column, kind in (
             ("documents", "language", "TEXT NOT NULL DEFAULT 'und'"),
             ("documents", "script", "TEXT NOT NULL DEFAULT ''"),
@@ -138,15 +129,21 @@ def _upgrade_to_languages(connection: sqlite3.Connection, folder: Path) -> None:
         for statement in filter(str.strip, _REPLACE_FULL_TEXT.split(";")):
             connection.execute(statement)
         connection.execute(f"INSERT INTO chunks_fts(rowid, text) SELECT id, {FTS_TEXT} FROM chunks")
-        connection.execute(
-            "UPDATE manifest SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),)
-        )
+
+
+@contextmanager
+def _upgrading(connection: sqlite3.Connection, folder: Path, version: int) -> Iterator[None]:
+    """One upgrade step in one transaction that ends by recording the new format version."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("UPDATE manifest SET value = ? WHERE key = 'format_version'", (str(version),))
         connection.execute("COMMIT")
     except sqlite3.OperationalError as error:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise IndexMismatchError(
-            f"index {folder} could not be upgraded to format version {FORMAT_VERSION}"
+            f"index {folder} could not be upgraded to format version {version}"
             f" ({error}): open it once with write access, or rebuild it"
         ) from error
 
