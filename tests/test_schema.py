@@ -64,6 +64,7 @@ DROP TRIGGER chunks_fts_delete;
 DROP TABLE chunks_vocab;
 DROP TABLE chunks_fts;
 ALTER TABLE chunks DROP COLUMN terms;
+DROP INDEX documents_language;
 ALTER TABLE documents DROP COLUMN language;
 ALTER TABLE documents DROP COLUMN script;
 CREATE VIRTUAL TABLE chunks_fts USING fts5(
@@ -127,3 +128,15 @@ def test_index_of_a_newer_format_is_refused_in_one_line(tmp_path: Path, fake_emb
         connection.execute("UPDATE manifest SET value = '99' WHERE key = 'format_version'")
     with pytest.raises(rag.IndexMismatchError, match=r"has format version 99.*rebuild it in a new folder"):
         rag.open(folder, embedder=fake_embedder)
+
+
+def test_the_languages_of_an_index_are_counted_without_reading_its_texts(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
+    folder = version_1_index(tmp_path / "index", tmp_path / "docs", fake_embedder)
+    with rag.open(folder, embedder=fake_embedder) as base:
+        plan = base.store._connect().execute(
+            "EXPLAIN QUERY PLAN SELECT language, count(*) FROM documents GROUP BY language"
+        )
+        assert "COVERING INDEX documents_language" in " ".join(str(row[-1]) for row in plan)
+        assert base.store.language_counts() == {"en": 1}
