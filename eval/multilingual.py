@@ -3,8 +3,8 @@
 Per language, two runs of rag.evaluate, exactly as these commands would make them:
   rag eval LANG/questions.jsonl --corpus LANG/corpus.jsonl --limit 200 --seed 0
   rag eval ... --corpus-include '0?_*' --corpus-include '1[01]_*' --unanswerable-if-missing
-(English: ../shared/datasets/xquad-dev, all 632 questions for the first run.) Sentence vectors
-are cached across questions and runs, so the seven languages take minutes, not an hour.
+(English: ../shared/datasets/xquad-dev, all 632 questions for the first run.) Vectors are cached
+across the runs, so the second index of a language embeds nothing again.
 Refusal precision and recall are also given on the held-out articles only (06-11 answerable,
 18-23 unanswerable): the refusal threshold was calibrated on the others (eval/calibrate.py).
 """
@@ -33,6 +33,7 @@ class CachedEmbedder:
         self.inner = inner
         self.name = inner.name
         self.languages = getattr(inner, "languages", None)
+        self.backend = getattr(inner, "backend", "custom")
         self._vectors: dict[str, np.ndarray] = {}
 
     @property
@@ -128,9 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="embedding model (default: the bundled one)")
+    parser.add_argument("--backend", choices=("onnx", "torch"), default=None, help="embedding backend")
     parser.add_argument("--out", type=Path, default=Path(".verbatim/eval/multilingual"))
     args = parser.parse_args(argv)
-    embedder = CachedEmbedder(rag.make_embedder(args.model or rag.DEFAULT_MODEL))
+    embedder = CachedEmbedder(rag.make_embedder(args.model or rag.DEFAULT_MODEL, backend=args.backend))
     results = {}
     for language in args.languages.split(","):
         print(f"== {language}", file=sys.stderr)
