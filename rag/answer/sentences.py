@@ -35,13 +35,10 @@ _SAFE_START = re.compile(rf"(?:\s|[。！？｡]+[{re.escape(_CLOSERS)}]*)(?=[^\
 
 def split_sentences(text: str, offset: int = 0) -> list[TextSpan]:
     """Sentences of text as spans (offsets shifted by offset), whitespace trimmed."""
-    spans: list[TextSpan] = []
-    start = 0
-    for sentence_end, next_start in _sentence_ends(text, 0):
-        _append_trimmed(spans, text, start, sentence_end, offset)
-        start = next_start
-    _append_trimmed(spans, text, start, len(text), offset)
-    return [span for span in spans if _long_enough(span)]
+    spans, _ = _spans_from(text, 0, len(text) + 1)
+    if offset:
+        return [TextSpan(span.start + offset, span.end + offset, span.text) for span in spans]
+    return spans
 
 
 def _sentence_ends(text: str, begin: int) -> Iterator[tuple[int, int]]:
@@ -91,13 +88,13 @@ def _ends_with_abbreviation(sentence: str) -> bool:
     return last_word.lower().strip("(\"'") in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isupper())
 
 
-def _append_trimmed(spans: list[TextSpan], text: str, start: int, end: int, offset: int) -> None:
+def _append_trimmed(spans: list[TextSpan], text: str, start: int, end: int) -> None:
     piece = text[start:end]
     stripped = piece.strip()
     if not stripped:
         return
     left = start + (len(piece) - len(piece.lstrip()))
-    spans.append(TextSpan(offset + left, offset + left + len(stripped), stripped))
+    spans.append(TextSpan(left, left + len(stripped), stripped))
 
 
 def sentences_around(text: str, start: int, end: int, reach: int = 300) -> list[TextSpan]:
@@ -110,28 +107,29 @@ def sentences_around(text: str, start: int, end: int, reach: int = 300) -> list[
     """
     begin = _safe_start(text, max(0, start - reach))
     while True:
-        spans, first_end = _spans_from(text, begin, end)
-        exact = begin == 0 or (first_end is not None and first_end <= start)
+        spans, second_start = _spans_from(text, begin, end)
+        exact = begin == 0 or (second_start is not None and second_start <= start)
         if exact or start - begin >= MAX_SENTENCE_REACH:
             break
         begin = _safe_start(text, max(0, begin - 2 * reach))
     # The first span, from begin to the first sentence end, may be the tail of a sentence.
-    keep_from = first_end if begin > 0 and exact and first_end is not None else begin
+    keep_from = second_start if begin > 0 and exact and second_start is not None else begin
     return [span for span in spans if span.start >= keep_from and span.end > start and span.start < end]
 
 
 def _spans_from(text: str, begin: int, end: int) -> tuple[list[TextSpan], int | None]:
-    """Sentences from begin to the first sentence end at or after end; where the second starts."""
+    """Sentences from begin to the first sentence end at or after end, and where the second starts."""
     spans: list[TextSpan] = []
-    segment, first_end = begin, None
+    segment, second_start = begin, None
     for sentence_end, next_start in _sentence_ends(text, begin):
-        _append_trimmed(spans, text, segment, sentence_end, 0)
+        _append_trimmed(spans, text, segment, sentence_end)
         segment = next_start
-        first_end = next_start if first_end is None else first_end
+        second_start = next_start if second_start is None else second_start
         if next_start >= end:
-            return [span for span in spans if _long_enough(span)], first_end
-    _append_trimmed(spans, text, segment, len(text), 0)
-    return [span for span in spans if _long_enough(span)], first_end
+            break
+    else:
+        _append_trimmed(spans, text, segment, len(text))
+    return [span for span in spans if _long_enough(span)], second_start
 
 
 def _safe_start(text: str, index: int) -> int:
