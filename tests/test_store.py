@@ -15,7 +15,7 @@ import pytest
 from conftest import RIVER_TEXTS
 
 import rag
-from rag.storage.store import DATABASE_NAME
+from rag.storage.store import _DISTINCT_LANGUAGES, DATABASE_NAME
 
 
 @pytest.fixture
@@ -159,3 +159,23 @@ def test_documents_record_their_language_and_script(fake_base: rag.KnowledgeBase
     assert labels == {"zh": "zh · Han", "ar": "ar · Arabic"}
     assert fake_base.document("zh").language == "zh"
     assert fake_base.stats()["languages"] == {"ar": 1, "zh": 1}
+
+
+def test_the_languages_of_an_index_are_found_by_hopping_through_their_index(
+    fake_base: rag.KnowledgeBase,
+) -> None:
+    """Every search asks which languages there are: a million documents must not be read for it."""
+    fake_base.add_texts(
+        [
+            rag.TextItem("de", "Der Rhein fließt von den Alpen bis in die Nordsee."),
+            rag.TextItem("en", "The Rhine flows from the Alps into the North Sea."),
+            rag.TextItem("en-2", "The Danube flows into the Black Sea near its delta."),
+            rag.TextItem("zh", "黑豹队的防守只丢了308分，在联赛中排名第六。"),
+        ]
+    )
+    assert fake_base.store.languages() == ["de", "en", "zh"]
+    assert fake_base.store.language_counts() == {"en": 2, "de": 1, "zh": 1}
+    plan = fake_base.store._connect().execute("EXPLAIN QUERY PLAN " + _DISTINCT_LANGUAGES).fetchall()
+    steps = [str(row[-1]) for row in plan]
+    assert not any(step.startswith("SCAN documents") for step in steps)
+    assert any("COVERING INDEX documents_language (language>?)" in step for step in steps)
