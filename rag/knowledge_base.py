@@ -297,7 +297,7 @@ class KnowledgeBase:
 
     def term_statistics(self) -> TermStatistics:
         """How many chunks the index holds, and how many of them hold each full-text term."""
-        return TermStatistics(self.store.counts()[1], self.store.term_document_counts)
+        return TermStatistics(lambda: self.store.counts()[1], self.store.term_document_counts)
 
     def document(self, document_id: str) -> Document:
         """The full stored document, by id or source."""

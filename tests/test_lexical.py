@@ -10,7 +10,9 @@ from rag.answer.lexical import (
 
 
 def _statistics(counts: dict[str, int], chunks: int = 100) -> TermStatistics:
-    return TermStatistics(chunks, lambda terms: {term: counts[term] for term in terms if term in counts})
+    return TermStatistics(
+        lambda: chunks, lambda terms: {term: counts[term] for term in terms if term in counts}
+    )
 
 
 def test_rare_terms_weigh_more_than_common_ones_and_question_words_not_at_all() -> None:
@@ -44,3 +46,17 @@ def test_indexes_searched_together_weigh_terms_as_one_index_would() -> None:
     assert pooled.weights(["fluss", "rhein"]) == _statistics({"fluss": 8, "rhein": 1}).weights(
         ["fluss", "rhein"]
     )
+
+
+def test_the_index_is_counted_only_when_weights_are_needed_and_then_once() -> None:
+    counted: list[int] = []
+
+    def count_chunks() -> int:
+        counted.append(1)
+        return 100
+
+    statistics = TermStatistics(count_chunks, lambda terms: {})
+    assert not counted
+    statistics.weights(["fluss"])
+    statistics.weights(["rhein"])
+    assert counted == [1]

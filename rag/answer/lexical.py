@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rag.language.analysis import index_terms, query_terms
 
@@ -21,10 +22,19 @@ DocumentCounts = Callable[[Sequence[str]], dict[str, int]]
 
 @dataclass(frozen=True)
 class TermStatistics:
-    """How rare each full-text term is in the index: chunk count and per-term chunk counts."""
+    """How rare each full-text term is in the index: chunk count and per-term chunk counts.
 
-    chunks: int
+    Both are read only when a sentence needs weights (a language the model lacks): counting a
+    million chunks takes milliseconds that an English question need not spend.
+    """
+
+    count_chunks: Callable[[], int]
     document_counts: DocumentCounts
+
+    @cached_property
+    def chunks(self) -> int:
+        """How many chunks the index holds, counted once."""
+        return self.count_chunks()
 
     def weights(self, terms: Sequence[str]) -> dict[str, float]:
         """BM25's inverse document frequency of each term.
@@ -42,7 +52,7 @@ class TermStatistics:
         }
 
 
-NO_STATISTICS = TermStatistics(0, lambda terms: {})
+NO_STATISTICS = TermStatistics(lambda: 0, lambda terms: {})
 
 
 def pooled_statistics(parts: Sequence[TermStatistics]) -> TermStatistics:
@@ -55,7 +65,7 @@ def pooled_statistics(parts: Sequence[TermStatistics]) -> TermStatistics:
                 pooled[term] = pooled.get(term, 0) + count
         return pooled
 
-    return TermStatistics(sum(part.chunks for part in parts), document_counts)
+    return TermStatistics(lambda: sum(part.chunks for part in parts), document_counts)
 
 
 def question_weights(question: str, language: str, statistics: TermStatistics) -> dict[str, float]:
