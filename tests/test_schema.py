@@ -140,3 +140,16 @@ def test_the_languages_of_an_index_are_counted_without_reading_its_texts(
         )
         assert "COVERING INDEX documents_language" in " ".join(str(row[-1]) for row in plan)
         assert base.store.language_counts() == {"en": 1}
+
+
+def test_a_long_upgrade_shows_its_progress(
+    tmp_path: Path,
+    fake_embedder: rag.Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = version_1_index(tmp_path / "index", tmp_path / "docs", fake_embedder)
+    monkeypatch.setattr("rag.storage.schema.UPGRADE_PROGRESS_FROM", 1)
+    with rag.open(folder, embedder=fake_embedder) as base:
+        assert base.search("Danube", mode="lexical")
+    assert f"upgrading {folder} to format {FORMAT_VERSION}" in capsys.readouterr().err
