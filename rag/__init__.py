@@ -27,10 +27,12 @@ if TYPE_CHECKING:
         StorageError,
     )
     from rag.evaluation.datasets import beir_items as read_beir_corpus
+    from rag.evaluation.datasets import load_beir_queries as read_beir_queries
+    from rag.evaluation.datasets import open_corpus_index
     from rag.evaluation.metrics import answer_contains, refusal_scores
     from rag.evaluation.report import compare_eval_results, format_eval_summary, write_eval_results
     from rag.evaluation.runner import EvalConfig, EvalResult, evaluate
-    from rag.evaluation.scoring import CitationResult, QuestionResult
+    from rag.evaluation.scoring import CitationResult, QuestionResult, retrieval_metrics
     from rag.ingest.loaders import SUPPORTED_SUFFIXES, check_content_matches_type, load_bytes
     from rag.ingest.sandbox import ParseLimits
     from rag.ingest.uploads import (
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from rag.llm.client import OpenAIChatClient
     from rag.llm.factory import chat_model_for
     from rag.llm.local import LocalChatModel, find_bundled_llm, load_local_model
+    from rag.search.fusion import FEATURE_NAMES as FUSION_FEATURES
+    from rag.search.fusion import fusion_features, learned_scores
     from rag.search.rewrite import rewrite_follow_up
     from rag.serve.collections import Collections, open_collections
     from rag.serve.limits import Limits as ServeLimits
@@ -157,11 +161,18 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ServeLimits": ("rag.serve.limits", "Limits"),
     "RunningServer": ("rag.serve.server", "RunningServer"),
     "serve_command": ("rag.cli.serve", "serve_command"),
+    "read_beir_queries": ("rag.evaluation.datasets", "load_beir_queries"),
+    "open_corpus_index": ("rag.evaluation.datasets", "open_corpus_index"),
+    "retrieval_metrics": ("rag.evaluation.scoring", "retrieval_metrics"),
+    "FUSION_FEATURES": ("rag.search.fusion", "FEATURE_NAMES"),
+    "fusion_features": ("rag.search.fusion", "fusion_features"),
+    "learned_scores": ("rag.search.fusion", "learned_scores"),
 }
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
     "DEFAULT_MODEL",
+    "FUSION_FEATURES",
     "MAX_FILES_PER_UPLOAD",
     "NOT_FOUND",
     "SUPPORTED_SUFFIXES",
@@ -225,15 +236,20 @@ __all__ = [
     "find_bundled_llm",
     "format_bytes",
     "format_eval_summary",
+    "fusion_features",
     "keep_uploads",
+    "learned_scores",
     "load_bytes",
     "load_local_model",
     "make_embedder",
     "open",
     "open_collections",
+    "open_corpus_index",
     "open_index",
     "read_beir_corpus",
+    "read_beir_queries",
     "refusal_scores",
+    "retrieval_metrics",
     "rewrite_follow_up",
     "safe_file_name",
     "serve_command",

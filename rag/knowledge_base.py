@@ -14,6 +14,7 @@ from rag.answer.asking import answer_stream
 from rag.answer.evidence import quotable_texts
 from rag.answer.injection import flag_instructions
 from rag.answer.lexical import TermStatistics
+from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
@@ -137,7 +138,13 @@ class KnowledgeBase:
 
     def _retriever(self, reader: Embedder) -> HybridRetriever:
         return HybridRetriever(
-            self.store, self.vectors, reader, self.settings.candidates, self.settings.rrf_k
+            self.store,
+            self.vectors,
+            reader,
+            self.settings.candidates,
+            self.settings.rrf_k,
+            self.settings.fusion,
+            _sentence_texts,
         )
 
     def _reader(self) -> ReusingEmbedder:
@@ -392,3 +399,8 @@ def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
             f" run `rag check --index {folder}`"
         )
     return dimension
+
+
+def _sentence_texts(text: str) -> list[str]:
+    """The sentences of a chunk's text, cut as ingest cut the ones whose vectors it stored."""
+    return [span.text for span in split_sentences(text)]

@@ -17,6 +17,7 @@ RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
 # How ingest runs: in this process, or as a Ray Data pipeline (rag/ingest/ray_engine.py).
 ENGINES = ("local", "ray")
 ANSWER_MODES = ("extractive", "llm")
+FUSIONS = ("learned", "rrf")  # how hybrid retrieval fuses its dense and lexical lists
 DEFAULT_OCR_LANGUAGES = "eng"
 _OCR_LANGUAGES = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
 # None (the default) is ONNX Runtime where the model exports, else torch with a notice.
@@ -77,6 +78,8 @@ class Settings:
     candidates: int = 50
     retrieval_mode: str = "hybrid"
     rrf_k: int = 60
+    # How hybrid retrieval fuses its two lists: "learned" (rag/search/fusion.py) or "rrf" (ranks only).
+    fusion: str = "learned"
     max_quotes: int = 3
     # Chosen on xquad-dev (python -m eval.calibrate): held-out refusal P=R=0.97.
     refusal_threshold: float = 0.47
@@ -122,6 +125,8 @@ class Settings:
             raise SettingsError(
                 "parse_seconds must be > 0, parse_memory_mb at least 64 and max_chunks_per_file at least 1"
             )
+        if self.fusion not in FUSIONS:
+            raise SettingsError(f"fusion (RAG_FUSION) must be one of {', '.join(FUSIONS)}")
         if self.answer_mode not in ANSWER_MODES:
             raise SettingsError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
         self.ocr  # noqa: B018 - validates ocr_languages now, not at the first scanned page
@@ -146,6 +151,7 @@ class Settings:
             "RAG_LLM_API_KEY": "llm_api_key",
             "RAG_LLM_LOCAL": "llm_local_path",
             "RAG_ANSWER_MODE": "answer_mode",
+            "RAG_FUSION": "fusion",
             "RAG_OCR_LANGS": "ocr_languages",
         }
         for env_name, field_name in env_names.items():

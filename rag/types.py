@@ -136,6 +136,8 @@ class Passage:
     dense_score: float | None
     lexical_score: float | None
     fused_score: float
+    # The best cosine between the query and one of the passage's sentences (hybrid retrieval).
+    sentence_score: float | None = None
     location: str | None = None  # where the passage starts: "slide 2: Budget", "row 14", "page 3 (OCR)"
     collection: str = ""  # the served collection it came from (`rag serve`); "" for one index
     # Holds a sentence addressed to an AI or telling the reader to act (possible prompt

@@ -1,8 +1,7 @@
-"""Hybrid retrieval: FAISS cosine and FTS5 bm25 candidates fused by reciprocal rank fusion."""
+"""Hybrid retrieval: FAISS cosine and FTS5 bm25 candidates, fused by a learned ranker or by ranks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,6 +9,8 @@ import numpy as np
 from rag.embedding import Embedder, covers_language
 from rag.language.analysis import fts_query
 from rag.language.detection import likeliest_language
+from rag.search.fusion import fusion_features, learned_scores, reciprocal_rank_fusion
+from rag.search.sentence_evidence import SentenceSplitter, best_sentence_similarity
 from rag.storage.store import ChunkRecord, Store
 from rag.storage.vectors.index import VectorIndex
 from rag.terms import STOPWORDS
@@ -28,17 +29,7 @@ class Candidates:
 
     dense: dict[int, float] = field(default_factory=dict)
     lexical: dict[int, float] = field(default_factory=dict)
-
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[int]], rrf_k: int = 60, weights: Sequence[float] | None = None
-) -> dict[int, float]:
-    """Fuse ranked id lists: score(id) = sum over lists of weight / (rrf_k + rank)."""
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
-        for rank, row_id in enumerate(ranking, start=1):
-            fused[row_id] = fused.get(row_id, 0.0) + weight / (rrf_k + rank)
-    return fused
+    sentence: dict[int, float] = field(default_factory=dict)
 
 
 class HybridRetriever:
@@ -51,12 +42,17 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int = 50,
         rrf_k: int = 60,
+        fusion: str = "learned",
+        sentences: SentenceSplitter | None = None,
     ) -> None:
         self.store = store
         self.vectors = vectors
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.fusion = fusion
+        # Splits a chunk into the sentences whose vectors ingest stored; None: no sentence evidence.
+        self.sentences = sentences
 
     def candidates_for(self, query: str, mode: str, query_vector: np.ndarray | None = None) -> Candidates:
         """Dense and/or lexical candidate chunks for a query."""
@@ -84,18 +80,45 @@ class HybridRetriever:
         """The k best passages for the query, fused across retrievers, best first."""
         if not query.strip():
             return []
-        found = self.candidates_for(query, mode)
-        weights = (self.dense_weight(query), 1.0)
-        fused = reciprocal_rank_fusion([list(found.dense), list(found.lexical)], self.rrf_k, weights)
-        best = sorted(fused, key=lambda row_id: fused[row_id], reverse=True)[:k]
-        records = self.store.chunk_records(best)
-        passages: list[Passage] = []
-        for row_id in best:
-            record = records.get(row_id)
-            if record is None:
-                continue  # removed between the FAISS search and this read
-            passages.append(_passage(len(passages) + 1, record, found, fused[row_id]))
-        return passages
+        if mode == "hybrid" and self.fusion == "learned":
+            vector = self.embedder.embed([query])[0]
+            found = self.candidates_for(query, mode, vector)
+            row_ids = list(dict.fromkeys([*found.dense, *found.lexical]))
+            records = self.store.chunk_records(row_ids)
+            fused = self._learned(found, records, vector, self.dense_weight(query))
+        else:
+            found = self.candidates_for(query, mode)
+            weights = (self.dense_weight(query), 1.0)
+            fused = reciprocal_rank_fusion([list(found.dense), list(found.lexical)], self.rrf_k, weights)
+            records = self.store.chunk_records(
+                sorted(fused, key=lambda row_id: fused[row_id], reverse=True)[:k]
+            )
+        best = sorted((row_id for row_id in fused if row_id in records), key=lambda row_id: -fused[row_id])[
+            :k
+        ]
+        return [
+            _passage(rank, records[row_id], found, fused[row_id]) for rank, row_id in enumerate(best, start=1)
+        ]
+
+    def _learned(
+        self, found: Candidates, records: dict[int, ChunkRecord], vector: np.ndarray, dense_weight: float
+    ) -> dict[int, float]:
+        """Score every candidate with the learned ranker; fills in the scores it needs on found.
+
+        dense_weight scales the embedding model's evidence (0: a language it does not know).
+        """
+        missing = [row_id for row_id in records if row_id not in found.dense]
+        for row_id, chunk_vector in self.store.chunk_vectors(missing, len(vector)).items():
+            found.dense[row_id] = float(chunk_vector @ vector)
+        if self.sentences is not None:
+            texts = {row_id: record.chunk.text for row_id, record in records.items()}
+            found.sentence = best_sentence_similarity(
+                texts, vector, self.sentences, lambda wanted: self.store.sentence_vectors(wanted, len(vector))
+            )
+        row_ids = list(records)
+        features = fusion_features(row_ids, found.dense, found.lexical, found.sentence)
+        scores = learned_scores(features, dense_weight=dense_weight)
+        return dict(zip(row_ids, scores.tolist(), strict=True))
 
 
 def _passage(rank: int, record: ChunkRecord, found: Candidates, fused_score: float) -> Passage:
@@ -113,6 +136,7 @@ def _passage(rank: int, record: ChunkRecord, found: Candidates, fused_score: flo
         text=chunk.text,
         dense_score=found.dense.get(chunk.id),
         lexical_score=found.lexical.get(chunk.id),
+        sentence_score=found.sentence.get(chunk.id),
         fused_score=fused_score,
         location=record.location,
     )

@@ -448,6 +448,21 @@ class Store:
             raise storage_error(error, self.folder) from error
 
     @translated
+    def chunk_vectors(self, chunk_ids: Sequence[int], dimension: int) -> dict[int, np.ndarray]:
+        """The stored vectors of those chunks that exist and have the expected dimension."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._connect().execute(
+            f"SELECT id, vector FROM chunks WHERE id IN ({marks})", list(chunk_ids)
+        )
+        return {
+            int(row[0]): np.frombuffer(row[1], dtype=np.float32)
+            for row in rows
+            if len(row[1]) == dimension * 4
+        }
+
+    @translated
     def sentence_vectors(self, texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
         """Vectors stored at ingest for those of the sentence texts that have one."""
         return sentence_vectors.lookup(self._connect(), texts, dimension)
