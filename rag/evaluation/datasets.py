@@ -127,6 +127,10 @@ def corpus_files(path: Path, include: Sequence[str] = ()) -> list[Path]:
     return files
 
 
+# Bumped when ingest starts to index chunks differently, so cached corpus indexes are rebuilt.
+INDEX_RECIPE = "contextual chunk headers"
+
+
 def corpus_key(corpus: Path, settings: Settings, embedder_name: str, include: Sequence[str]) -> str:
     """Content hash of the corpus plus everything that changes the index built from it."""
     digest = hashlib.sha256()
@@ -136,6 +140,7 @@ def corpus_key(corpus: Path, settings: Settings, embedder_name: str, include: Se
         settings.chunk_size or DEFAULT_CHUNK_SIZE,
         DEFAULT_CHUNK_OVERLAP if settings.chunk_overlap is None else settings.chunk_overlap,
         sorted(include),
+        INDEX_RECIPE,
     ]
     digest.update(json.dumps(recipe).encode())
     root = corpus if corpus.is_dir() else corpus.parent

@@ -17,6 +17,7 @@ import numpy as np
 from rag.errors import DocumentError
 from rag.ingest.chunking import split_rows, split_text
 from rag.ingest.hashing import content_hash
+from rag.ingest.headers import contextual_search_texts
 from rag.ingest.loaders import DEFAULT_MAX_FILE_BYTES, check_size, load_bytes
 from rag.ingest.sandbox import ParseLimits
 from rag.language.detection import detect_language
@@ -154,9 +155,10 @@ class FilePreparer:
         except DocumentError as error:
             return FileResult(item.source, "failed", reason=str(error))
         detected = detect_language(item.text)
+        title = item.title or item.source
         document = NewDocument(
             item.source,
-            item.title or item.source,
+            title,
             item.text,
             fingerprint,
             len(data),
@@ -166,6 +168,7 @@ class FilePreparer:
             item.metadata or {},
             language=detected.language,
             script=detected.script,
+            search_texts=contextual_search_texts(item.source, title, item.text, spans),
         )
         return self._prepared(document, known_hash, ())
 
@@ -200,7 +203,8 @@ class FilePreparer:
                 raise DocumentError(_too_many_chunks(source, f"{len(spans):,}", self.limits.max_chunks))
             search_texts = [document.readable(span.start, span.end) for span in spans]
         else:
-            spans, search_texts = self.spans(source, loaded.text), []
+            spans = self.spans(source, loaded.text)
+            search_texts = contextual_search_texts(source, loaded.title, loaded.text, spans, loaded.locations)
         detected = detect_language(loaded.text)
         return NewDocument(
             source,
