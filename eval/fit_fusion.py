@@ -3,8 +3,8 @@
 The fit split is the SciFact train queries with an even id plus the xquad-dev questions on
 articles 00-11; the held-out split is the odd SciFact ids and xquad articles 12-23. Every
 candidate of a hybrid search (dense and lexical, 300 each, as `rag eval` searches BEIR sets)
-becomes one feature row (rag.FUSION_FEATURES); a pairwise logistic model learns which chunk
-of a relevant document should rank above which chunk of an irrelevant one. The script prints
+becomes one feature row (rag.FUSION_FEATURES); a listwise linear model learns to put the
+chunks of relevant documents first among each query's top candidates. The script prints
 the weights to paste into rag/search/fusion.py and document-level nDCG@10, Recall@100 and
 hit@1 of reciprocal rank fusion, the shipped weights and the new weights on both splits.
 """
@@ -12,6 +12,7 @@ hit@1 of reciprocal rank fusion, the shipped weights and the new weights on both
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from eval.presets import DATASETS
 
 BEIR_DEPTH = 300
 L2 = 1e-3
+DEPTH = 100  # candidates per query the ranker is fit on, in rank-fusion order
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,26 @@ class Query:
     relevance: dict[str, float]
 
 
-def collect(folder: Path, split: str, is_fit: Callable[[str, str], bool], limit: int | None) -> list[Query]:
+def collect(
+    folder: Path, split: str, is_fit: Callable[[str, str], bool], limit: int | None, index: Path | None
+) -> list[Query]:
     """Search every judged query of a BEIR folder and keep each candidate's feature row.
 
-    is_fit(query id, first relevant document) says whether the query belongs to the fit split.
+    is_fit(query id, first relevant document) says whether the query belongs to the fit split;
+    index is a built index of the corpus (default: the cached one `rag eval` builds).
     """
     settings = rag.Settings.from_env(candidates=BEIR_DEPTH, fusion="learned")
     questions = rag.read_beir_queries(folder, split)[:limit]
     queries = []
-    with rag.open_corpus_index(folder / "corpus.jsonl", settings, progress=rag.IngestProgressBar()) as base:
+    if index is not None:
+        opened = rag.open_index(index, settings)
+    else:
+        opened = rag.open_corpus_index(folder / "corpus.jsonl", settings, progress=rag.IngestProgressBar())
+    with opened as base:
         for done, question in enumerate(questions, start=1):
-            passages = base.search(question.question, k=4 * BEIR_DEPTH)
+            passages = base.search(
+                question.question, k=1000
+            )  # the most search allows: every candidate of both lists
             row_ids = [passage.chunk_id for passage in passages]
             features = rag.fusion_features(
                 row_ids,
@@ -62,25 +73,35 @@ def collect(folder: Path, split: str, is_fit: Callable[[str, str], bool], limit:
     return queries
 
 
-def fit(queries: Sequence[Query], epochs: int = 2000, step: float = 2.0) -> np.ndarray:
-    """Weights of a pairwise logistic ranker: every query counts the same, however many pairs it has."""
-    differences, pair_weights = [], []
+def fit(
+    queries: Sequence[Query], dropped: int | None = None, epochs: int = 3000, step: float = 0.5
+) -> np.ndarray:
+    """Weights of a listwise ranker over each query's first DEPTH candidates, none below 0.
+
+    The loss is the softmax cross-entropy of the relevant chunks among the candidates rank
+    fusion puts first, so the weights are judged where nDCG@10 is: at the top. A weight may
+    not go below 0, as more evidence must never rank a chunk lower. dropped is a feature
+    column left out (its weight stays 0), to measure what it adds.
+    """
+    groups = []
     for query in queries:
-        labels = np.array([query.relevance.get(source, 0.0) > 0 for source in query.sources])
-        positives, negatives = query.features[labels], query.features[~labels]
-        if len(positives) == 0 or len(negatives) == 0:
-            continue
-        pairs = (positives[:, None, :] - negatives[None, :, :]).reshape(-1, query.features.shape[1])
-        differences.append(pairs)
-        pair_weights.append(np.full(len(pairs), 1.0 / len(pairs)))
-    pairs_all = np.concatenate(differences).astype(np.float64)
-    weights_all = np.concatenate(pair_weights) / len(differences)
-    weights = np.zeros(pairs_all.shape[1])
+        first = np.argsort(-(query.features[:, 3] + query.features[:, 4]), kind="stable")[:DEPTH]
+        labels = np.array([query.relevance.get(query.sources[index], 0.0) > 0 for index in first])
+        if labels.any() and not labels.all():
+            rows = query.features[first].astype(np.float64)
+            if dropped is not None:
+                rows[:, dropped] = 0.0
+            groups.append((rows, labels))
+    weights = np.zeros(len(rag.FUSION_FEATURES))
     for _ in range(epochs):
-        margins = pairs_all @ weights
-        gradient = -(pairs_all * (weights_all / (1.0 + np.exp(margins)))[:, None]).sum(axis=0) + L2 * weights
-        weights -= step * gradient
-    return weights / np.abs(weights).sum()
+        gradient = L2 * weights
+        for rows, labels in groups:
+            scores = rows @ weights
+            shares = np.exp(scores - scores.max())
+            shares /= shares.sum()
+            gradient -= (rows[labels].mean(axis=0) - shares @ rows) / len(groups)
+        weights = np.maximum(weights - step * gradient, 0.0)
+    return weights / max(float(weights.sum()), 1e-12)
 
 
 def metrics(queries: Sequence[Query], score: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:
@@ -99,17 +120,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Collect features, fit, and print the weights and the before/after table."""
     parser = argparse.ArgumentParser(prog="python -m eval.fit_fusion", description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N queries of each set")
+    parser.add_argument("--scifact-index", type=Path, default=None, help="a built index of SciFact")
+    parser.add_argument("--xquad-index", type=Path, default=None, help="a built index of xquad-dev")
+    parser.add_argument("--features", type=Path, default=None, help="keep the feature rows in this file")
     args = parser.parse_args(argv)
-    scifact = collect(
-        DATASETS / "scifact-train", "train", lambda query_id, _: int(query_id) % 2 == 0, args.limit
-    )
-    xquad = collect(DATASETS / "xquad-dev", "test", lambda _, source: source[:2] < "12", args.limit)
-    weights = fit([query for query in scifact + xquad if query.split == "fit"])
+    if args.features is not None and args.features.is_file():
+        scifact, xquad = pickle.loads(args.features.read_bytes())
+    else:
+        xquad = collect(DATASETS / "xquad-dev", "test", is_early_article, args.limit, args.xquad_index)
+        scifact = collect(DATASETS / "scifact-train", "train", is_even_id, args.limit, args.scifact_index)
+        if args.features is not None:
+            args.features.write_bytes(pickle.dumps((scifact, xquad)))
+    fit_queries = [query for query in scifact + xquad if query.split == "fit"]
+    weights = fit(fit_queries)
     print("LEARNED_WEIGHTS =", dict(zip(rag.FUSION_FEATURES, np.round(weights, 4).tolist(), strict=True)))
+    without_sentence = fit(fit_queries, dropped=rag.FUSION_FEATURES.index("sentence"))
     rankers: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "rrf": lambda rows: rows[:, 3] + rows[:, 4],
         "shipped": rag.learned_scores,
         "fitted": lambda rows: rows @ weights,
+        "fitted, no sentence feature": lambda rows: rows @ without_sentence,
     }
     print("| set | split | ranker | nDCG@10 | Recall@100 | hit@1 |\n|---|---|---|---|---|---|")
     for name, queries in (("scifact", scifact), ("xquad", xquad)):
@@ -122,6 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f" | {found['recall@100']:.4f} | {found['hit@1']:.4f} |"
                 )
     return 0
+
+
+def is_even_id(query_id: str, _: str) -> bool:
+    """SciFact's fit split: queries with an even id."""
+    return int(query_id) % 2 == 0
+
+
+def is_early_article(_: str, source: str) -> bool:
+    """xquad-dev's fit split: questions on articles 00-11."""
+    return source[:2] < "12"
 
 
 if __name__ == "__main__":

@@ -179,3 +179,15 @@ def test_the_languages_of_an_index_are_found_by_hopping_through_their_index(
     steps = [str(row[-1]) for row in plan]
     assert not any(step.startswith("SCAN documents") for step in steps)
     assert any("COVERING INDEX documents_language (language>?)" in step for step in steps)
+
+
+def test_chunk_vectors_are_read_by_id_and_unknown_ids_are_skipped(
+    river_index: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
+    with rag.open(river_index, embedder=fake_embedder) as base:
+        passage = base.search("amber river", k=1, mode="lexical")[0]
+        found = base.store.chunk_vectors([passage.chunk_id, 10**9], fake_embedder.dimension)
+        assert list(found) == [passage.chunk_id]
+        expected = fake_embedder.embed([passage.text])[0]
+        assert float(found[passage.chunk_id] @ expected) == pytest.approx(1.0, abs=1e-5)
+        assert base.store.chunk_vectors([passage.chunk_id], fake_embedder.dimension + 1) == {}
