@@ -12,11 +12,12 @@ hit@1 of reciprocal rank fusion, the shipped weights and the new weights on both
 from __future__ import annotations
 
 import argparse
-import pickle
+import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,12 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--features", type=Path, default=None, help="keep the feature rows in this file")
     args = parser.parse_args(argv)
     if args.features is not None and args.features.is_file():
-        scifact, xquad = pickle.loads(args.features.read_bytes())
+        scifact, xquad = ([_query(row) for row in rows] for rows in json.loads(args.features.read_text()))
     else:
         xquad = collect(DATASETS / "xquad-dev", "test", is_early_article, args.limit, args.xquad_index)
         scifact = collect(DATASETS / "scifact-train", "train", is_even_id, args.limit, args.scifact_index)
         if args.features is not None:
-            args.features.write_bytes(pickle.dumps((scifact, xquad)))
+            args.features.write_text(
+                json.dumps([[_row(query) for query in queries] for queries in (scifact, xquad)])
+            )
     fit_queries = [query for query in scifact + xquad if query.split == "fit"]
     weights = fit(fit_queries)
     print("LEARNED_WEIGHTS =", dict(zip(rag.FUSION_FEATURES, np.round(weights, 4).tolist(), strict=True)))
@@ -152,6 +155,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f" | {found['recall@100']:.4f} | {found['hit@1']:.4f} |"
                 )
     return 0
+
+
+def _row(query: Query) -> dict[str, object]:
+    return {**vars(query), "features": query.features.tolist()}
+
+
+def _query(row: dict[str, Any]) -> Query:
+    return Query(
+        row["split"], tuple(row["sources"]), np.array(row["features"], dtype=np.float32), row["relevance"]
+    )
 
 
 def is_even_id(query_id: str, _: str) -> bool:
