@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scifact-index", type=Path, default=None, help="a built index of SciFact")
     parser.add_argument("--xquad-index", type=Path, default=None, help="a built index of xquad-dev")
     parser.add_argument("--features", type=Path, default=None, help="keep the feature rows in this file")
+    parser.add_argument(
+        "--speed", type=Path, default=None, help="only time search on this index, both fusions"
+    )
     args = parser.parse_args(argv)
+    if args.speed is not None:
+        print(search_speed(args.speed, args.limit or 200))
+        return 0
     if args.features is not None and args.features.is_file():
         scifact, xquad = ([_query(row) for row in rows] for rows in json.loads(args.features.read_text()))
     else:
@@ -165,6 +173,24 @@ def _query(row: dict[str, Any]) -> Query:
     return Query(
         row["split"], tuple(row["sources"]), np.array(row["features"], dtype=np.float32), row["relevance"]
     )
+
+
+def search_speed(index: Path, count: int) -> dict[str, float]:
+    """Search p50 (ms) with rank fusion and with the learned ranker, alternating query by query."""
+    queries = [question.question for question in rag.read_beir_queries(DATASETS / "scifact-train", "train")]
+    bases = {fusion: rag.open_index(index, rag.Settings(fusion=fusion)) for fusion in ("rrf", "learned")}
+    for base in bases.values():
+        base.search(queries[0], k=5)  # loads the FAISS file and warms SQLite's pages
+    timings: dict[str, list[float]] = {fusion: [] for fusion in bases}
+    for query in queries[:count]:
+        for fusion, base in bases.items():
+            started = time.perf_counter()
+            base.search(query, k=5)
+            timings[fusion].append((time.perf_counter() - started) * 1000)
+    for base in bases.values():
+        base.close()
+    p50 = {f"{fusion}_p50_ms": round(statistics.median(values), 1) for fusion, values in timings.items()}
+    return p50 | {"learned_to_rrf": round(p50["learned_p50_ms"] / p50["rrf_p50_ms"], 2)}
 
 
 def is_even_id(query_id: str, _: str) -> bool:
