@@ -44,6 +44,14 @@ def location_at(locations: tuple[Location, ...], offset: int) -> str | None:
     return locations[index - 1].label if index else None
 
 
+class StructureSpan(NamedTuple):
+    """A part of a document's text with a role: its title, a heading, the byline, a post's author or date."""
+
+    kind: str  # one of rag.structure.KINDS
+    start: int
+    end: int
+
+
 def place_label(page: int | None, location: str | None) -> str:
     """Where a quote is, for people: its location ("slide 2", "page 3 (OCR)"), else "page n", else ""."""
     return location or (f"page {page}" if page else "")
@@ -61,6 +69,7 @@ class Document:
     page_starts: tuple[int, ...] = ()
     locations: tuple[Location, ...] = ()  # ascending by start
     language: str = "und"  # ISO 639-1 code detected at ingest; 'und' when unknown
+    structure: tuple[StructureSpan, ...] = ()  # ascending by start; found at ingest
 
     def page_at(self, offset: int) -> int | None:
         """Return the 1-based page holding the character offset, or None for unpaged text."""

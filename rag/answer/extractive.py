@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.evidence import sentence_quotes
+from rag.answer.evidence import QuotedSentence, sentence_quotes
 from rag.answer.injection import is_instruction
 from rag.answer.lexical import NO_STATISTICS, TermStatistics, lexical_evidence, question_weights
 from rag.answer.question_words import answer_type_match
+from rag.answer.structure import structure_quote
 from rag.embedding import Embedder, covers_language
 from rag.language.scripts import word_count
 from rag.settings import Settings
+from rag.structure import HEADING_KINDS
 from rag.terms import content_terms, stem, words
 from rag.types import Answer, Citation, Document, Passage, Quote
 
@@ -32,6 +34,12 @@ ANSWER_TYPE_WEIGHT = 0.08
 LEXICAL_SIMILARITY_WEIGHT = 0.15
 LEXICAL_EVIDENCE_WEIGHT = 0.75
 LEXICAL_SCORE_SHIFT = 0.03
+QUANTITY_WEIGHT = 0.08
+_HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+([^\W\d_]+)", re.I)
+_NUMBER_WORD = re.compile(
+    r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
+    r"|thousands?|millions?|billions?|\w+teen|\w+ty)$"
+)
 # What a question word asks for, and the surface form such an answer usually has.
 _ANSWER_TYPES = (
     (
@@ -82,6 +90,7 @@ def score_sentences(
         load_document,
         keep=lambda sentence: not (sentence.startswith("#") or is_instruction(sentence)),
     )
+    items = [item for item in items if not _is_heading(item, load_document)]
     if not items:
         return []
     vectors = embedder.embed([question] + [item.readable for item in items])
@@ -113,6 +122,7 @@ def _dense_score(
         + OVERLAP_WEIGHT * _overlap(question_stems, sentence)
         + RANK_WEIGHT / rank
         + ANSWER_TYPE_WEIGHT * _answer_type_match(question, sentence)
+        + QUANTITY_WEIGHT * _quantity_match(question, sentence)
     ) * _length_factor(sentence)
 
 
@@ -124,6 +134,15 @@ def _lexical_score(question: str, sentence: str, evidence: float, similarity: fl
         + RANK_WEIGHT / rank
         + ANSWER_TYPE_WEIGHT * answer_type_match(question, sentence)
     ) * min(1.0, word_count(sentence) / MIN_QUOTE_WORDS) + LEXICAL_SCORE_SHIFT
+
+
+def _is_heading(item: QuotedSentence, load_document: Callable[[str], Document]) -> bool:
+    """Whether the sentence is the document's title or a heading found at ingest (a topic, not an answer)."""
+    structure = load_document(item.quote.document_id).structure
+    return any(
+        span.kind in HEADING_KINDS and span.start <= item.quote.start and item.quote.end <= span.end
+        for span in structure
+    )
 
 
 def _overlap(question_stems: set[str], sentence: str) -> float:
@@ -141,6 +160,21 @@ def _answer_type_match(question: str, sentence: str) -> float:
             found = {match.group(0).lower() for match in looks_like.finditer(sentence)}
             given = {match.group(0).lower() for match in looks_like.finditer(question)}
             return 1.0 if found - given else 0.0
+    return 0.0
+
+
+def _quantity_match(question: str, sentence: str) -> float:
+    """1.0 when a number in the sentence counts what "how many X" asks for ("17 years of war")."""
+    asked = _HOW_MANY.search(question)
+    if asked is None:
+        return 0.0
+    unit = stem(asked.group(1).lower())
+    tokens = words(sentence)
+    for index, token in enumerate(tokens):
+        if stem(token) == unit and any(
+            _NUMBER_WORD.match(word) for word in tokens[max(0, index - 3) : index]
+        ):
+            return 1.0
     return 0.0
 
 
@@ -209,6 +243,12 @@ def extractive_answers(
     """
     scored = score_sentences(query, passages, load_document, embedder, statistics)
     chosen = select_quotes(scored, settings.max_quotes, settings.refusal_threshold)
+    found = structure_quote(query, passages, load_document)
+    if found is not None:
+        # The byline or date line is the whole answer; its score is what the best sentence had,
+        # at least the threshold. Its vector is never compared: it is quoted alone.
+        score = max(scored[0].score if scored else 0.0, settings.refusal_threshold)
+        chosen = [ScoredSentence(found.quote, found.passage, score, np.zeros(0, dtype=np.float32))]
     timings = {"retrieve_ms": _ms(retrieved - started)}
     if not chosen:
         now = time.perf_counter()

@@ -12,7 +12,7 @@ from rag.display import ProgressBar
 from rag.errors import IndexMismatchError
 from rag.language.analysis import index_text
 from rag.language.detection import SAMPLE_CHARS, detect_language
-from rag.storage import sentence_vectors
+from rag.storage import sentence_vectors, structure_spans
 
 # 2: the locations table and chunks.search_text.
 # 3: documents.language and .script; chunks.terms, what the full-text index holds (the search
@@ -111,6 +111,7 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     if row is not None and row[0] in ("1", "2"):
         _upgrade_to_languages(connection, folder)
     connection.executescript(_TRIGGERS + _LANGUAGE_INDEX)
+    structure_spans.create_or_fill(connection)
 
 
 def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
 from rag.language.analysis import index_text
-from rag.storage import sentence_vectors
+from rag.storage import sentence_vectors, structure_spans
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
 from rag.storage.vectors.journal import prune
@@ -320,6 +320,7 @@ class Store:
                 [(key, location.start, location.label) for location in document.locations],
             )
             sentence_vectors.insert(connection, key, document.sentence_vectors or {})
+            structure_spans.insert(connection, key, document.text, document.metadata or {})
             self._bump_generation(connection)
         return identifier
 
@@ -404,6 +405,7 @@ class Store:
             page_starts=tuple(json.loads(row[5])),
             locations=tuple(map(Location._make, locations)),
             language=row[7],
+            structure=structure_spans.load(self._connect(), row[6]),
         )
 
     @translated

@@ -1,0 +1,153 @@
+"""Document structure in plain text: title, headings, bylines, post authors and dates, as spans.
+
+Extracted text keeps little markup, but articles, blogs and forum pages keep their shape: a
+short first line is the title; "By Jane Doe and John Roe – Paper" under it is the byline; a
+short line that is mostly a date is a dateline; a short name line followed by such a date is
+the author of a post or comment. Questions like "who wrote the article" or "when was the
+comment posted" are answered by quoting these spans, so each is an exact range of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from rag.types import StructureSpan
+
+TITLE = "title"
+HEADING = "heading"
+BYLINE = "byline"  # who wrote the document: "By Missy Ryan and Amie Ferris-Rotman – Washington Post"
+AUTHOR = "author"  # a name line right above a date line: who posted a comment or a post
+PUBLISHED = "published"  # the first date line of the document's head: when it appeared
+POSTED = "posted"  # the date line under an author line: when that comment or post was written
+DATE = "date"  # any other line that is mostly a date
+KINDS = (TITLE, HEADING, BYLINE, AUTHOR, PUBLISHED, POSTED, DATE)
+HEADING_KINDS = frozenset({TITLE, HEADING})
+
+MAX_SHORT_LINE_WORDS = 12  # titles, headings, datelines and name lines are short
+MAX_NAME_WORDS = 4
+HEAD_LINES = 8  # the title, byline and dateline of an article come in its first lines
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_WEEKDAY = r"(?:(?-i:(?<![a-z]))(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?"
+_TIME = r"(?:\s*(?:[|,@–—-]|\bat\b)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4}\b)?)?"
+# The letter before a month name may be a capital ("4 MINS READNov 9, 2018"), never lowercase.
+DATE_PATTERN = re.compile(
+    _WEEKDAY
+    + r"(?:"
+    + rf"(?-i:(?<![a-z])){_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    + rf"|\b\d{{1,2}}\.?\s+{_MONTH}\.?,?\s+\d{{4}}"
+    + r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
+    + r"|\b\d{4}-\d{2}-\d{2}\b"
+    + r")"
+    + _TIME,
+    re.IGNORECASE,
+)
+_BYLINE_START = re.compile(r"(?:^|(?<=[.!?”\"’]\s))(?:(?:Written|Posted|Reported)\s+by|By|BY)\s+(?=\S)")
+_AUTHOR_LABEL = re.compile(r"^(?:Authors?|Written by|Posted by|Reporter|Byline)\s*:\s*(?=\S)", re.IGNORECASE)
+# Words that join names in a byline; anything else lowercase means a sentence ("By then the...").
+_NAME_JOINERS = frozenset(
+    {"and", "&", "de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "al", "bin"}
+)
+# Where a byline's names end and the publication or role begins.
+_BYLINE_BREAK = re.compile(
+    r"\s+[–—|-]\s+|\s*,\s+(?=(?:[A-Z]\w+\s+)*(?:Staff|Correspondent|Reporter|Editor)\b)"
+)
+_NOT_A_HEADING_END = re.compile(r"[.!?:;,–—-]$")
+
+
+def find_structure(text: str) -> tuple[StructureSpan, ...]:
+    """The structure spans of a document's text, ascending by start."""
+    lines = list(_lines(text))
+    spans: list[StructureSpan] = []
+    head_date_found = False
+    for index, (start, end) in enumerate(lines):
+        line = text[start:end]
+        byline = _byline(line)
+        if byline is not None:
+            spans.append(StructureSpan(BYLINE, start + byline, end))
+        date = _date_line(line)
+        if date is not None:
+            previous = lines[index - 1] if index > 1 else None  # the first line is the title
+            if previous is not None and _is_name_line(text[previous[0] : previous[1]]):
+                spans.append(StructureSpan(AUTHOR, previous[0], previous[1]))
+                kind = POSTED
+            elif index < HEAD_LINES and not head_date_found:
+                kind = PUBLISHED
+                head_date_found = True
+            else:
+                kind = DATE
+            spans.append(StructureSpan(kind, start + date[0], start + date[1]))
+        elif byline is None and _is_heading(text, lines, index):
+            spans.append(StructureSpan(TITLE if index == 0 else HEADING, start, end))
+    return tuple(sorted(spans, key=lambda span: span.start))
+
+
+def _lines(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each non-blank line, without its surrounding whitespace."""
+    for match in re.finditer(r"[^\n]+", text):
+        line = match.group(0)
+        stripped = line.strip()
+        if stripped:
+            start = match.start() + (len(line) - len(line.lstrip()))
+            yield start, start + len(stripped)
+
+
+def _byline(line: str) -> int | None:
+    """Where a byline starts in the line ("By Jane Doe – Paper", "Author: Jane Doe"), or None."""
+    label = _AUTHOR_LABEL.match(line)
+    if label is not None:
+        return 0 if _looks_like_names(line[label.end() :]) else None
+    for match in _BYLINE_START.finditer(line):
+        names = _BYLINE_BREAK.split(line[match.end() :], maxsplit=1)[0]
+        if _looks_like_names(names):
+            return match.start()
+    return None
+
+
+def _looks_like_names(names: str) -> bool:
+    """'Missy Ryan and Amie Ferris-Rotman', 'J. R. Smith, Ann Lee': capitalised words and joiners."""
+    words = names.replace(",", " ").split()
+    if not words or len(words) > 3 * MAX_NAME_WORDS:
+        return False
+    if not words[0][0].isupper() or not words[-1][0].isupper():
+        return False
+    return all(word[0].isupper() or word.lower() in _NAME_JOINERS for word in words)
+
+
+def _date_line(line: str) -> tuple[int, int] | None:
+    """The date in a short line that is mostly that date ("Fri, 10/12/2018 - 12:01pm"), or None."""
+    if len(line.split()) > MAX_SHORT_LINE_WORDS:
+        return None
+    match = DATE_PATTERN.search(line)
+    if match is None or len(match.group(0).strip()) < len(line) / 2:
+        return None
+    return match.start(), match.start() + len(match.group(0).rstrip())
+
+
+def _is_name_line(line: str) -> bool:
+    """A line that is only a person's name: 'Bill C.', 'Jane van Doe'."""
+    words = line.split()
+    if not 1 <= len(words) <= MAX_NAME_WORDS or line.endswith((":", ",")):
+        return False
+    if any(character.isdigit() for character in line):
+        return False
+    return _looks_like_names(line) and not (len(words) > 1 and line.endswith(".") and len(words[-1]) > 2)
+
+
+def _is_heading(text: str, lines: list[tuple[int, int]], index: int) -> bool:
+    """A short line without a sentence end that stands alone (blank lines or edges around it)."""
+    start, end = lines[index]
+    line = text[start:end]
+    words = line.split()
+    if not words or len(words) > MAX_SHORT_LINE_WORDS or _NOT_A_HEADING_END.search(line):
+        return False
+    if line.startswith("#"):
+        return True
+    # Blank lines around it, or a short line (a dateline) right above it and a blank line below.
+    before = index == 0 or "\n\n" in text[lines[index - 1][1] : start].replace(" ", "")
+    before = before or len(text[lines[index - 1][0] : lines[index - 1][1]].split()) <= MAX_SHORT_LINE_WORDS
+    after = index + 1 == len(lines) or "\n\n" in text[end : lines[index + 1][0]].replace(" ", "")
+    return before and after and words[0][0].isupper()

@@ -1,0 +1,80 @@
+"""Finding titles, headings, bylines, post authors and dates in plain text."""
+
+from __future__ import annotations
+
+from rag.structure import find_structure
+
+ARTICLE = """Rivers Rise Across the Valley
+
+By Jane Doe and Omar Al-Farsi – Valley Gazette
+March 3, 2021 | 08:15 GMT
+
+The Big Picture
+
+The amber river rose by two metres after 40 days of rain. By Monday the town was dry again.
+
+Ann K.
+Tue, 03/09/2021 - 10:02am
+
+Great reporting on the amber river.
+
+Lee Wong
+Wed, 03/10/2021 - 11:45pm
+
+The cedar bridge closed for 17 days.
+"""
+
+
+def spans_of(text: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for span in find_structure(text):
+        found.setdefault(span.kind, []).append(text[span.start : span.end])
+    return found
+
+
+def test_an_article_head_gives_title_byline_and_dateline() -> None:
+    found = spans_of(ARTICLE)
+    assert found["title"] == ["Rivers Rise Across the Valley"]
+    assert found["byline"] == ["By Jane Doe and Omar Al-Farsi – Valley Gazette"]
+    assert found["published"] == ["March 3, 2021 | 08:15 GMT"]
+    assert found["heading"] == ["The Big Picture"]
+
+
+def test_each_comment_gives_its_author_line_and_timestamp() -> None:
+    found = spans_of(ARTICLE)
+    assert found["author"] == ["Ann K.", "Lee Wong"]
+    assert found["posted"] == ["Tue, 03/09/2021 - 10:02am", "Wed, 03/10/2021 - 11:45pm"]
+
+
+def test_a_sentence_starting_with_by_is_not_a_byline() -> None:
+    text = "Notes\n\nBy Monday the river had fallen. By then the bridge was open.\n"
+    assert "byline" not in spans_of(text)
+
+
+def test_a_byline_after_a_headline_on_the_same_line_starts_at_by() -> None:
+    text = "Moscow Wants Back In. By Missy Ryan – Washington Post\n\nBody text here.\n"
+    assert spans_of(text)["byline"] == ["By Missy Ryan – Washington Post"]
+
+
+def test_a_month_glued_to_a_capital_word_is_still_a_date() -> None:
+    text = "Headline Here\n\n4 MINS READNov 9, 2018 | 21:13 GMT\nBody starts here and goes on.\n"
+    assert spans_of(text)["published"] == ["Nov 9, 2018 | 21:13 GMT"]
+
+
+def test_a_date_inside_a_long_sentence_is_not_a_dateline() -> None:
+    text = "Report\n\nThe treaty was signed on March 3, 2021 after a long and careful negotiation by both sides.\n"
+    assert "published" not in spans_of(text)
+    assert "date" not in spans_of(text)
+
+
+def test_spans_are_exact_ranges_of_the_text_in_order() -> None:
+    spans = find_structure(ARTICLE)
+    assert [span.start for span in spans] == sorted(span.start for span in spans)
+    for span in spans:
+        assert ARTICLE[span.start : span.end] == ARTICLE[span.start : span.end].strip()
+        assert span.end > span.start
+
+
+def test_prose_without_structure_has_no_spans() -> None:
+    text = "The river rose. It rained for days, and the valley flooded twice before the dam held."
+    assert find_structure(text) == ()
