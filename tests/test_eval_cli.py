@@ -21,6 +21,7 @@ AGGREGATE_NAMES = {
     "answer_f1",
     "citation_in_source",
     "citation_contains_answer",
+    "first_citation_contains_answer",
     "quote_validity",
     "refusal_precision",
     "refusal_recall",

@@ -260,3 +260,25 @@ def test_docs_question_set_smoke(real_embedder: rag.Embedder, tmp_path: Path) ->
     aggregates = results["aggregates"]
     assert aggregates["quote_validity"] == 1.0
     assert aggregates["hit@5"] >= 0.7  # the docs are still being written: a loose bound
+
+
+def test_first_citation_share_counts_only_the_first_quote_of_answered_questions() -> None:
+    from rag.evaluation.scoring import CitationResult, QuestionResult, aggregate
+
+    def cited(*holds: bool) -> tuple[CitationResult, ...]:
+        return tuple(CitationResult("a.txt", 0, 1, "x", True, True, hold) for hold in holds)
+
+    rows = [
+        QuestionResult(
+            "1", "q", ("a.txt",), (), 1.0, answerable=True, answered=True, citations=cited(True, False)
+        ),
+        QuestionResult(
+            "2", "q", ("a.txt",), (), 1.0, answerable=True, answered=True, citations=cited(False, True)
+        ),
+        QuestionResult("3", "q", ("a.txt",), (), 1.0, answerable=True, answered=True, citations=cited(True)),
+        QuestionResult("4", "q", ("a.txt",), (), 1.0, answerable=True, answered=False, citations=()),
+        QuestionResult("5", "q", (), (), 1.0, answerable=False, answered=True, citations=cited(False)),
+    ]
+    values = aggregate(rows)
+    assert values["first_citation_contains_answer"] == round(2 / 3, 4)
+    assert values["citation_contains_answer"] == 0.6

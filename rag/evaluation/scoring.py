@@ -206,6 +206,12 @@ def aggregate(rows: Sequence[QuestionResult]) -> dict[str, float]:
     values["citation_contains_answer"] = mean(
         float(c.contains_answer) for c in citations if c.contains_answer is not None
     )
+    # The first quote is the one a reader sees first, and the one an answer box would show.
+    values["first_citation_contains_answer"] = mean(
+        float(row.citations[0].contains_answer)
+        for row in rows
+        if row.answerable and row.citations and row.citations[0].contains_answer is not None
+    )
     every_citation = [citation for row in rows for citation in row.citations or ()]
     values["quote_validity"] = mean(float(citation.valid) for citation in every_citation)
     asked = [row for row in rows if row.answered is not None]
