@@ -1,0 +1,105 @@
+"""Structure questions ("who wrote", "when was it posted") answered by quoting bylines and datelines."""
+
+from __future__ import annotations
+
+import pytest
+
+import rag
+from rag.answer.structure import asked_structure
+
+ARTICLE = """Rivers Rise Across the Valley
+
+By Jane Doe and Omar Al-Farsi – Valley Gazette
+March 3, 2021 | 08:15 GMT
+
+The amber river rose by two metres after 40 days of rain. Farmers moved their herds to the hills.
+
+Ann K.
+Tue, 03/09/2021 - 10:02am
+
+Great reporting on the amber river and the farmers.
+
+Lee Wong
+Wed, 03/10/2021 - 11:45pm
+
+The cedar bridge closed for 17 days, which nobody here mentioned.
+"""
+OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, water and salt. It rises overnight.\n"
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who wrote the article about the amber river?", "byline"),
+        ("Who is the author of the flood report?", "byline"),
+        ("Who posted the comment about the cedar bridge?", "author"),
+        ("Who commented on the article?", "author"),
+        ("When was the comment about the bridge posted?", "posted"),
+        ("When was the article published?", "published"),
+        ("What is the headline of the article?", "title"),
+    ],
+)
+def test_structure_questions_are_recognised(question: str, kind: str) -> None:
+    asked = asked_structure(question)
+    assert asked is not None and asked.kinds[0] == kind
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who wrote the Washington Post article about Kabul?",  # a newspaper, not a post: byline
+        "How many days did the bridge close?",
+        "Who moved their herds to the hills?",
+    ],
+)
+def test_other_questions_are_not_comment_questions(question: str) -> None:
+    asked = asked_structure(question)
+    assert asked is None or "author" != asked.kinds[0]
+
+
+@pytest.fixture
+def articles(fake_base: rag.KnowledgeBase) -> rag.KnowledgeBase:
+    fake_base.add_texts([rag.TextItem("gazette.txt", ARTICLE), rag.TextItem("baking.txt", OTHER)])
+    return fake_base
+
+
+def first_quote(base: rag.KnowledgeBase, question: str) -> str:
+    answer = base.ask(question)
+    assert answer.answered, question
+    citation = answer.citations[0]
+    document = base.document(citation.quote.document_id)
+    assert document.text[citation.quote.start : citation.quote.end] == citation.quote.text
+    return citation.quote.text
+
+
+def test_who_wrote_quotes_the_byline_of_the_document_about_the_topic(articles: rag.KnowledgeBase) -> None:
+    assert first_quote(articles, "Who wrote the article about the amber river flood?") == (
+        "By Jane Doe and Omar Al-Farsi – Valley Gazette"
+    )
+    assert first_quote(articles, "Who wrote the notes about sourdough starter?") == "By Carla Reyes"
+
+
+def test_who_posted_picks_the_author_whose_comment_matches(articles: rag.KnowledgeBase) -> None:
+    assert first_quote(articles, "Who posted the comment about the cedar bridge closing?") == "Lee Wong"
+    assert first_quote(articles, "Who commented on the reporting about the amber river?") == "Ann K."
+
+
+def test_when_posted_and_when_published_quote_the_right_date(articles: rag.KnowledgeBase) -> None:
+    assert (
+        first_quote(articles, "When was the comment about the cedar bridge posted?")
+        == "Wed, 03/10/2021 - 11:45pm"
+    )
+    assert (
+        first_quote(articles, "When was the amber river flood article published?")
+        == "March 3, 2021 | 08:15 GMT"
+    )
+
+
+def test_a_structure_question_about_an_absent_topic_gets_no_byline(articles: rag.KnowledgeBase) -> None:
+    answer = articles.ask("Who wrote the article about volcano eruptions in Iceland?")
+    assert all(not citation.quote.text.startswith("By ") for citation in answer.citations)
+
+
+def test_a_title_is_never_quoted_as_an_answer_sentence(articles: rag.KnowledgeBase) -> None:
+    answer = articles.ask("Did rivers rise across the valley?")
+    assert all(citation.quote.text != "Rivers Rise Across the Valley" for citation in answer.citations)

@@ -1,0 +1,34 @@
+"""Extractive sentence scoring: what makes one sentence a better answer than another."""
+
+from __future__ import annotations
+
+import pytest
+
+import rag
+from rag.answer.extractive import _quantity_match
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("How many years of war?", "The U.S. may exit after 17 years of war.", 1.0),
+        ("How many members were in the delegation?", "It sent a five-member delegation.", 1.0),
+        ("How many years of war?", "In 1979 the Soviet Union invaded.", 0.0),  # a year, not a count of years
+        ("How many years of war?", "Four decades of war have passed.", 0.0),
+        ("When did the war start?", "After 17 years of war.", 0.0),  # not a how-many question
+    ],
+)
+def test_a_count_of_the_asked_thing_is_recognised(question: str, sentence: str, expected: float) -> None:
+    assert _quantity_match(question, sentence) == expected
+
+
+def test_how_many_prefers_the_sentence_that_counts_the_asked_thing(fake_base: rag.KnowledgeBase) -> None:
+    text = (
+        "The war in the valley dragged on for a long time and cost the region dearly. "
+        "Analysts expect an exit from the valley after 17 years of war. "
+        "The war in the valley began when 3 rivers flooded the region."
+    )
+    fake_base.add_texts([rag.TextItem("war.txt", text)])
+    answer = fake_base.ask("How many years of war in the valley?")
+    assert answer.answered
+    assert "17 years of war" in answer.citations[0].quote.text
