@@ -54,7 +54,7 @@ def test_structure_questions_are_recognised(question: str, kind: str) -> None:
 )
 def test_other_questions_are_not_comment_questions(question: str) -> None:
     asked = asked_structure(question)
-    assert asked is None or "author" != asked.kinds[0]
+    assert asked is None or asked.kinds[0] != "author"
 
 
 @pytest.fixture
