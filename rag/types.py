@@ -190,6 +190,8 @@ class Citation:
     score: float
     location: str | None = None  # where the quote starts: "sheet Budget, row 3"; "(OCR)" marks OCR text
     collection: str = ""  # the served collection of the quoted passage (`rag serve`)
+    # Share of the question's term weight (rarer terms weigh more) that the quoted passage holds.
+    coverage: float | None = None
 
     @property
     def place(self) -> str:
@@ -221,6 +223,7 @@ class Citation:
             "quote": self.quote.text,
             "passage_rank": self.passage_rank,
             "score": self.score,
+            "coverage": self.coverage,
         }
 
 

@@ -11,7 +11,13 @@ import numpy as np
 
 from rag.answer.evidence import QuotedSentence, sentence_quotes
 from rag.answer.injection import is_instruction
-from rag.answer.lexical import NO_STATISTICS, TermStatistics, lexical_evidence, question_weights
+from rag.answer.lexical import (
+    NO_STATISTICS,
+    TermStatistics,
+    lexical_evidence,
+    question_weights,
+    weighted_coverage,
+)
 from rag.answer.question_words import answer_type_match
 from rag.answer.structure import structure_quote
 from rag.embedding import Embedder, covers_language
@@ -200,13 +206,16 @@ def select_quotes(
 
 
 def compose(
-    chosen: Sequence[ScoredSentence], load_document: Callable[[str], Document]
+    chosen: Sequence[ScoredSentence],
+    load_document: Callable[[str], Document],
+    coverage: Callable[[ScoredSentence], float | None] = lambda item: None,
 ) -> tuple[str, tuple[Citation, ...]]:
     """Answer text of quoted sentences, each followed by its [n] marker, and the citations."""
     citations = []
     parts = []
     for number, item in enumerate(chosen, start=1):
         document = load_document(item.quote.document_id)
+        covered = coverage(item)
         citations.append(
             Citation(
                 number=number,
@@ -218,6 +227,7 @@ def compose(
                 score=round(item.score, 4),
                 location=document.location_at(item.quote.start),
                 collection=item.passage.collection,
+                coverage=None if covered is None else round(covered, 4),
             )
         )
         parts.append(f"“{item.quote.text}” [{number}]")
@@ -243,6 +253,10 @@ def extractive_answers(
     """
     scored = score_sentences(query, passages, load_document, embedder, statistics)
     chosen = select_quotes(scored, settings.max_quotes, settings.refusal_threshold)
+    coverage = QuestionCoverage(query, load_document, statistics)
+    unsure = chosen and chosen[0].score < settings.refusal_sure_score
+    if unsure and coverage(chosen[0]) < settings.refusal_min_coverage:
+        chosen = []
     found = structure_quote(query, passages, load_document)
     if found is not None:
         # The byline or date line is the whole answer; its score is what the best sentence had,
@@ -256,10 +270,36 @@ def extractive_answers(
         yield Answer(question, NOT_FOUND, False, (), passages, query, timings, notice=notice)
         return
     for count in range(1, len(chosen) + 1):
-        text, citations = compose(chosen[:count], load_document)
+        text, citations = compose(chosen[:count], load_document, coverage)
         now = time.perf_counter()
         timings = timings | {"answer_ms": _ms(now - retrieved), "total_ms": _ms(now - started)}
         yield Answer(question, text, True, citations, passages, query, dict(timings), notice=notice)
+
+
+class QuestionCoverage:
+    """How much of the question's term weight a quote's passage holds, in the passage's language.
+
+    Rarer terms weigh more (the index's statistics), so a passage about the question's topic
+    that lacks its specific words ("soldiers", "died") covers little of it.
+    """
+
+    def __init__(
+        self, question: str, load_document: Callable[[str], Document], statistics: TermStatistics
+    ) -> None:
+        self.question = question
+        self.load_document = load_document
+        self.statistics = statistics
+        self._weights: dict[str, dict[str, float]] = {}
+
+    def __call__(self, item: ScoredSentence) -> float:
+        """The share (0..1) of the question's weight found in the item's passage; 1.0 for no terms."""
+        language = self.load_document(item.quote.document_id).language
+        if language not in self._weights:
+            self._weights[language] = question_weights(self.question, language, self.statistics)
+        weights = self._weights[language]
+        if not weights:
+            return 1.0
+        return weighted_coverage(weights, item.passage.text, language)
 
 
 def _ms(seconds: float) -> float:
