@@ -27,6 +27,8 @@ from pathlib import Path
 import rag
 from eval.multilingual import article, dataset_folder
 
+DEFAULTS = rag.Settings()
+MAX_QUOTES, QUOTE_MARGIN = DEFAULTS.max_quotes, DEFAULTS.quote_margin
 HELD_BACK_EVERY = 5  # paragraphs 0, 5, 10... of each indexed article stay out of the index
 
 
@@ -38,11 +40,25 @@ class Rule:
     min_coverage: float = 0.0
     sure_score: float = 10.0
 
+    def quotes(self, row: dict) -> list[dict]:
+        """The candidates this rule quotes, as extractive.py selects them (redundancy aside)."""
+        evidence = [
+            candidate
+            for candidate in row["candidates"]
+            if candidate["score"] >= self.sure_score or candidate["coverage"] >= self.min_coverage
+        ]
+        if not evidence or evidence[0]["score"] < self.threshold:
+            return []
+        floor = max(self.threshold, evidence[0]["score"] - QUOTE_MARGIN)
+        return [candidate for candidate in evidence[:MAX_QUOTES] if candidate["score"] >= floor]
+
     def answers(self, row: dict) -> bool:
-        """Whether an answer with this row's best score and coverage is given."""
-        if row["best"] < self.threshold:
-            return False
-        return row["best"] >= self.sure_score or row["coverage"] >= self.min_coverage
+        """Whether this rule answers the row's question."""
+        return bool(self.quotes(row))
+
+    def contains(self, row: dict) -> bool:
+        """Whether this rule's quotes hold an accepted answer."""
+        return any(candidate["contains"] for candidate in self.quotes(row))
 
 
 def held_back(source: str) -> bool:
@@ -54,7 +70,7 @@ def refusal_metrics(rows: list[dict], rule: Rule) -> dict[str, float]:
     answered = [rule.answers(row) for row in rows]
     scores = rag.refusal_scores([not given for given in answered], [row["answerable"] for row in rows])
     answerable = [row for row, given in zip(rows, answered, strict=True) if row["answerable"]]
-    contains = sum(row["contains"] for row in answerable if rule.answers(row))
+    contains = sum(rule.contains(row) for row in answerable)
     return {
         "threshold": rule.threshold,
         "min_coverage": rule.min_coverage,
@@ -75,7 +91,14 @@ def by_kind(rows: list[dict], rule: Rule) -> dict[str, dict[str, float]]:
 
 def best_scores(language: str, folder: Path, backend: str | None = None) -> list[dict]:
     """Every question of the language asked of an index of articles 00-11, never refusing."""
-    settings = rag.Settings(refusal_threshold=-10.0, refusal_min_coverage=0.0, embedding_backend=backend)
+    # Every candidate sentence with its score and coverage: no refusal, no margin, no quote limit.
+    settings = rag.Settings(
+        refusal_threshold=-10.0,
+        refusal_min_coverage=0.0,
+        max_quotes=10_000,
+        quote_margin=100.0,
+        embedding_backend=backend,
+    )
     base = rag.open(folder, settings)
     dataset = dataset_folder(language)
     items = []
@@ -89,16 +112,20 @@ def best_scores(language: str, folder: Path, backend: str | None = None) -> list
         question = json.loads(line)
         answer = base.ask(question["question"])
         source = question["sources"][0]
-        quotes = " ".join(c.quote.text for c in answer.citations)
         rows.append(
             {
                 "language": language,
                 "article": article(question["sources"][0]),
                 "answerable": article(source) < 12 and not held_back(source),
                 "kind": "other_topic" if article(source) >= 12 else "missing_fact",
-                "best": answer.citations[0].score if answer.citations else -10.0,
-                "coverage": (answer.citations[0].coverage or 0.0) if answer.citations else 0.0,
-                "contains": bool(rag.answer_contains(quotes, question["answers"])),
+                "candidates": [
+                    {
+                        "score": citation.score,
+                        "coverage": citation.coverage if citation.coverage is not None else 1.0,
+                        "contains": bool(rag.answer_contains(citation.quote.text, question["answers"])),
+                    }
+                    for citation in answer.citations
+                ],
             }
         )
     return rows
@@ -117,11 +144,10 @@ def main() -> None:
         for language in languages
         for row in best_scores(language, root / f"xquad-{language}-00-11", args.backend)
     ]
-    defaults = rag.Settings()
-    current = Rule(defaults.refusal_threshold, defaults.refusal_min_coverage, defaults.refusal_sure_score)
+    current = Rule(DEFAULTS.refusal_threshold, DEFAULTS.refusal_min_coverage, DEFAULTS.refusal_sure_score)
     tune = [row for row in rows if row["article"] % 12 < 6]
     test = [row for row in rows if row["article"] % 12 >= 6]
-    thresholds = [round(0.10 + 0.01 * step, 2) for step in range(70)]
+    thresholds = [round(0.25 + 0.01 * step, 2) for step in range(41)]
     rules = [
         Rule(threshold, coverage, sure)
         for threshold in thresholds

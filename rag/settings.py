@@ -81,6 +81,7 @@ class Settings:
     # How hybrid retrieval fuses its two lists: "learned" (rag/search/fusion.py) or "rrf" (ranks only).
     fusion: str = "learned"
     max_quotes: int = 3
+    quote_margin: float = 0.12  # runner-up quotes score at most this much below the best one
     # Chosen together on xquad-dev by `python -m eval.calibrate` (tuned on articles 00-05/12-17,
     # held out 06-11/18-23; docs/evaluation.md): refuse below refusal_threshold; below
     # refusal_sure_score, also refuse an answer whose passage holds less than

@@ -39,7 +39,7 @@ ANSWER_TYPE_WEIGHT = 0.08
 # the refusal threshold of these scores where the one of dense scores is (python -m eval.calibrate).
 LEXICAL_SIMILARITY_WEIGHT = 0.15
 LEXICAL_EVIDENCE_WEIGHT = 0.75
-LEXICAL_SCORE_SHIFT = 0.03
+LEXICAL_SCORE_SHIFT = -0.03
 QUANTITY_WEIGHT = 0.08
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+([^\W\d_]+)", re.I)
 _NUMBER_WORD = re.compile(
@@ -190,13 +190,13 @@ def _length_factor(sentence: str) -> float:
 
 
 def select_quotes(
-    scored: Sequence[ScoredSentence], max_quotes: int, threshold: float
+    scored: Sequence[ScoredSentence], max_quotes: int, threshold: float, margin: float = QUOTE_SCORE_MARGIN
 ) -> list[ScoredSentence]:
-    """The best sentence and up to max_quotes - 1 close runners-up that say something new."""
+    """The best sentence and up to max_quotes - 1 runners-up within margin that say something new."""
     if not scored or scored[0].score < threshold:
         return []
     chosen = [scored[0]]
-    floor = max(threshold, scored[0].score - QUOTE_SCORE_MARGIN)
+    floor = max(threshold, scored[0].score - margin)
     for item in scored[1:]:
         if len(chosen) >= max_quotes or item.score < floor:
             break
@@ -252,11 +252,15 @@ def extractive_answers(
     retrieval finished, for the answer's timings.
     """
     scored = score_sentences(query, passages, load_document, embedder, statistics)
-    chosen = select_quotes(scored, settings.max_quotes, settings.refusal_threshold)
     coverage = QuestionCoverage(query, load_document, statistics)
-    unsure = chosen and chosen[0].score < settings.refusal_sure_score
-    if unsure and coverage(chosen[0]) < settings.refusal_min_coverage:
-        chosen = []
+    # A sentence short of the sure score is evidence only from a passage that holds enough of
+    # the question: one on the right topic that lacks what is asked about is not an answer.
+    evidence = [
+        item
+        for item in scored
+        if item.score >= settings.refusal_sure_score or coverage(item) >= settings.refusal_min_coverage
+    ]
+    chosen = select_quotes(evidence, settings.max_quotes, settings.refusal_threshold, settings.quote_margin)
     found = structure_quote(query, passages, load_document)
     if found is not None:
         # The byline or date line is the whole answer; its score is what the best sentence had,
@@ -290,16 +294,20 @@ class QuestionCoverage:
         self.load_document = load_document
         self.statistics = statistics
         self._weights: dict[str, dict[str, float]] = {}
+        self._by_passage: dict[tuple[str, int], float] = {}
 
     def __call__(self, item: ScoredSentence) -> float:
         """The share (0..1) of the question's weight found in the item's passage; 1.0 for no terms."""
-        language = self.load_document(item.quote.document_id).language
-        if language not in self._weights:
-            self._weights[language] = question_weights(self.question, language, self.statistics)
-        weights = self._weights[language]
-        if not weights:
-            return 1.0
-        return weighted_coverage(weights, item.passage.text, language)
+        key = (item.passage.collection, item.passage.chunk_id)
+        if key not in self._by_passage:
+            language = self.load_document(item.quote.document_id).language
+            if language not in self._weights:
+                self._weights[language] = question_weights(self.question, language, self.statistics)
+            weights = self._weights[language]
+            self._by_passage[key] = (
+                weighted_coverage(weights, item.passage.text, language) if weights else 1.0
+            )
+        return self._by_passage[key]
 
 
 def _ms(seconds: float) -> float:

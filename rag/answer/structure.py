@@ -86,14 +86,15 @@ def structure_quote(
     if asked is None:
         return None
     question_stems = {stem(term) for term in content_terms(question)}
-    seen: set[str] = set()
+    # The documents the question is about, those holding more of its own terms first, then by rank.
+    candidates: dict[str, tuple[float, int, Passage, Document]] = {}
     for passage in sorted(passages, key=lambda passage: passage.rank):
-        if passage.document_id in seen:
-            continue
-        seen.add(passage.document_id)
-        document = load_document(passage.document_id)
-        if not _is_about(document, asked.topic):
-            continue
+        if passage.document_id not in candidates:
+            document = load_document(passage.document_id)
+            about = _topic_share(document, asked.topic)
+            if about >= MIN_TOPIC_COVERAGE:
+                candidates[passage.document_id] = (-about, passage.rank, passage, document)
+    for _, _, passage, document in sorted(candidates.values(), key=lambda entry: entry[:2]):
         for kind in asked.kinds:
             span = _best_span(document, kind, question_stems)
             if span is not None:
@@ -102,12 +103,12 @@ def structure_quote(
     return None
 
 
-def _is_about(document: Document, topic: frozenset[str]) -> bool:
-    """Whether the document mentions enough of the question's own terms (any, if it has none)."""
+def _topic_share(document: Document, topic: frozenset[str]) -> float:
+    """The share of the question's own terms the document mentions (1.0 when it has none)."""
     if not topic:
-        return True
+        return 1.0
     document_stems = {stem(word) for word in words(document.title + " " + document.text)}
-    return len(topic & document_stems) / len(topic) >= MIN_TOPIC_COVERAGE
+    return len(topic & document_stems) / len(topic)
 
 
 def _best_span(document: Document, kind: str, question_stems: set[str]) -> StructureSpan | None:
