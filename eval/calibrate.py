@@ -45,7 +45,9 @@ class Rule:
         evidence = [
             candidate
             for candidate in row["candidates"]
-            if candidate["score"] >= self.sure_score or candidate["coverage"] >= self.min_coverage
+            if row["lexical"]
+            or candidate["score"] >= self.sure_score
+            or candidate["coverage"] >= self.min_coverage
         ]
         if not evidence or evidence[0]["score"] < self.threshold:
             return []
@@ -118,6 +120,9 @@ def best_scores(language: str, folder: Path, backend: str | None = None) -> list
                 "article": article(question["sources"][0]),
                 "answerable": article(source) < 12 and not held_back(source),
                 "kind": "other_topic" if article(source) >= 12 else "missing_fact",
+                # The bundled model knows English only: other languages are scored lexically,
+                # and extractive.py applies no coverage rule to those scores.
+                "lexical": language != "en",
                 "candidates": [
                     {
                         "score": citation.score,

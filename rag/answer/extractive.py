@@ -75,6 +75,8 @@ class ScoredSentence:
     passage: Passage
     score: float
     vector: np.ndarray
+    # Scored by the share of the question's terms it holds (a language the model lacks).
+    lexical: bool = False
 
 
 def score_sentences(
@@ -106,7 +108,8 @@ def score_sentences(
     scored = []
     for item, similarity, vector in zip(items, similarities, vectors[1:], strict=True):
         language = load_document(item.quote.document_id).language
-        if covers_language(embedder, language):
+        lexical = not covers_language(embedder, language)
+        if not lexical:
             score = _dense_score(
                 question, question_stems, item.readable, float(similarity), item.passage.rank
             )
@@ -115,7 +118,7 @@ def score_sentences(
                 weights[language] = question_weights(question, language, statistics)
             evidence = lexical_evidence(weights[language], item.readable, item.passage.text, language)
             score = _lexical_score(question, item.readable, evidence, float(similarity), item.passage.rank)
-        scored.append(ScoredSentence(item.quote, item.passage, score, vector))
+        scored.append(ScoredSentence(item.quote, item.passage, score, vector, lexical))
     return sorted(scored, key=lambda item: item.score, reverse=True)
 
 
@@ -255,10 +258,13 @@ def extractive_answers(
     coverage = QuestionCoverage(query, load_document, statistics)
     # A sentence short of the sure score is evidence only from a passage that holds enough of
     # the question: one on the right topic that lacks what is asked about is not an answer.
+    # (A lexically scored sentence has that share in its score already.)
     evidence = [
         item
         for item in scored
-        if item.score >= settings.refusal_sure_score or coverage(item) >= settings.refusal_min_coverage
+        if item.lexical
+        or item.score >= settings.refusal_sure_score
+        or coverage(item) >= settings.refusal_min_coverage
     ]
     chosen = select_quotes(evidence, settings.max_quotes, settings.refusal_threshold, settings.quote_margin)
     found = structure_quote(query, passages, load_document)
