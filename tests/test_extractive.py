@@ -32,3 +32,26 @@ def test_how_many_prefers_the_sentence_that_counts_the_asked_thing(fake_base: ra
     answer = fake_base.ask("How many years of war in the valley?")
     assert answer.answered
     assert "17 years of war" in answer.citations[0].quote.text
+
+
+def test_a_quote_that_points_back_brings_the_sentence_it_points_at(fake_base: rag.KnowledgeBase) -> None:
+    text = (
+        "Peyton Manning led the Broncos in the final game of the season. "
+        "He is the oldest quarterback to start a title game, at age 39.\n\n"
+        "Tickets for the game sold out within an hour of going on sale."
+    )
+    fake_base.add_texts([rag.TextItem("game.txt", text)])
+    answer = fake_base.ask("Who is the oldest quarterback to start a title game?")
+    assert answer.answered
+    quote = answer.citations[0].quote
+    assert quote.text.startswith("Peyton Manning led the Broncos")
+    assert quote.text.endswith("at age 39.")
+    assert fake_base.document(quote.document_id).text[quote.start : quote.end] == quote.text
+
+
+def test_a_quote_does_not_reach_back_across_a_paragraph(fake_base: rag.KnowledgeBase) -> None:
+    text = "The old stadium closed in 1999.\n\nIt was the oldest stadium in the league at the time."
+    fake_base.add_texts([rag.TextItem("stadium.txt", text)])
+    answer = fake_base.ask("Which was the oldest stadium in the league?")
+    assert answer.answered
+    assert answer.citations[0].quote.text == "It was the oldest stadium in the league at the time."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -56,3 +57,29 @@ def sentence_quotes(
                 quote = verified_quote(document, span.start, span.end)
                 found[key] = QuotedSentence(quote, passage, document.readable(span.start, span.end))
     return list(found.values())
+
+
+# A sentence opening with one of these points back at the one before it ("He said ...").
+_POINTS_BACK = re.compile(r"^(?:He|She|It|They|This|These|That|Those|His|Her|Its|Their|Such|There|Here)\b")
+MAX_WITH_ANTECEDENT = 600  # characters: two sentences, not a paragraph
+
+
+def with_antecedent(document: Document, quote: Quote) -> Quote:
+    """The quote widened to the sentence before it when it opens by pointing back at it.
+
+    Both sentences must stand in one paragraph; the widened quote is still one verbatim span.
+    """
+    if not _POINTS_BACK.match(quote.text) or quote.start == 0:
+        return quote
+    before = [
+        span
+        for span in sentences_around(document.text, max(0, quote.start - MAX_WITH_ANTECEDENT), quote.start)
+        if span.end <= quote.start
+    ]
+    if not before:
+        return quote
+    previous = before[-1]
+    gap = document.text[previous.end : quote.start]
+    if "\n\n" in gap.replace(" ", "") or quote.end - previous.start > MAX_WITH_ANTECEDENT:
+        return quote
+    return verified_quote(document, previous.start, quote.end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.evidence import QuotedSentence, sentence_quotes
+from rag.answer.evidence import QuotedSentence, sentence_quotes, with_antecedent
 from rag.answer.injection import is_instruction
 from rag.answer.lexical import (
     NO_STATISTICS,
@@ -267,6 +268,7 @@ def extractive_answers(
         or coverage(item) >= settings.refusal_min_coverage
     ]
     chosen = select_quotes(evidence, settings.max_quotes, settings.refusal_threshold, settings.quote_margin)
+    chosen = _with_antecedents(chosen, load_document)
     found = structure_quote(query, passages, load_document)
     if found is not None:
         # The byline or date line is the whole answer; its score is what the best sentence had,
@@ -284,6 +286,23 @@ def extractive_answers(
         now = time.perf_counter()
         timings = timings | {"answer_ms": _ms(now - retrieved), "total_ms": _ms(now - started)}
         yield Answer(question, text, True, citations, passages, query, dict(timings), notice=notice)
+
+
+def _with_antecedents(
+    chosen: Sequence[ScoredSentence], load_document: Callable[[str], Document]
+) -> list[ScoredSentence]:
+    """Each quote that points back ("He said ...") widened to the sentence it points at, once."""
+    widened: list[ScoredSentence] = []
+    for item in chosen:
+        quote = with_antecedent(load_document(item.quote.document_id), item.quote)
+        overlaps = any(
+            other.quote.document_id == quote.document_id
+            and other.quote.start < quote.end
+            and quote.start < other.quote.end
+            for other in widened
+        )
+        widened.append(item if overlaps else dataclasses.replace(item, quote=quote))
+    return widened
 
 
 class QuestionCoverage:
