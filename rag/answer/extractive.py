@@ -14,10 +14,10 @@ from rag.answer.evidence import QuotedSentence, sentence_quotes, with_antecedent
 from rag.answer.injection import is_instruction
 from rag.answer.lexical import (
     NO_STATISTICS,
+    PassageCoverage,
     TermStatistics,
     lexical_evidence,
     question_weights,
-    weighted_coverage,
 )
 from rag.answer.question_words import answer_type_match
 from rag.answer.structure import structure_quote
@@ -256,7 +256,7 @@ def extractive_answers(
     retrieval finished, for the answer's timings.
     """
     scored = score_sentences(query, passages, load_document, embedder, statistics)
-    coverage = QuestionCoverage(query, load_document, statistics)
+    coverage = PassageCoverage(query, load_document, statistics)
     # A sentence short of the sure score is evidence only from a passage that holds enough of
     # the question: one on the right topic that lacks what is asked about is not an answer.
     # (A lexically scored sentence has that share in its score already.)
@@ -303,36 +303,6 @@ def _with_antecedents(
         )
         widened.append(item if overlaps else dataclasses.replace(item, quote=quote))
     return widened
-
-
-class QuestionCoverage:
-    """How much of the question's term weight a quote's passage holds, in the passage's language.
-
-    Rarer terms weigh more (the index's statistics), so a passage about the question's topic
-    that lacks its specific words ("soldiers", "died") covers little of it.
-    """
-
-    def __init__(
-        self, question: str, load_document: Callable[[str], Document], statistics: TermStatistics
-    ) -> None:
-        self.question = question
-        self.load_document = load_document
-        self.statistics = statistics
-        self._weights: dict[str, dict[str, float]] = {}
-        self._by_passage: dict[tuple[str, int], float] = {}
-
-    def __call__(self, item: ScoredSentence) -> float:
-        """The share (0..1) of the question's weight found in the item's passage; 1.0 for no terms."""
-        key = (item.passage.collection, item.passage.chunk_id)
-        if key not in self._by_passage:
-            language = self.load_document(item.quote.document_id).language
-            if language not in self._weights:
-                self._weights[language] = question_weights(self.question, language, self.statistics)
-            weights = self._weights[language]
-            self._by_passage[key] = (
-                weighted_coverage(weights, item.passage.text, language) if weights else 1.0
-            )
-        return self._by_passage[key]
 
 
 def _ms(seconds: float) -> float:

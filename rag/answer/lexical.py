@@ -1,7 +1,8 @@
 """Lexical evidence: how much of a question's rarer terms a sentence holds, in any language.
 
 Where the embedding model does not cover a document's language, its similarity scores carry
-little, so sentences are scored mostly by this evidence instead.
+little, so sentences are scored mostly by this evidence instead. In every language, a passage
+that covers too little of the question is no evidence for an unsure answer (PassageCoverage).
 """
 
 from __future__ import annotations
@@ -10,12 +11,22 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 from rag.language.analysis import index_terms, query_terms
+from rag.types import Document, Passage
 
 # Chosen with the weights of extractive._lexical_score on xquad-multilingual-dev articles 00-05
 # and 12-17 (eval/calibrate.py); 1.0 (the sentence alone) refused less precisely.
 SENTENCE_SHARE = 0.5
+
+
+class Quoted(Protocol):
+    """Anything quoted from a retrieved passage (a scored sentence, a structure span)."""
+
+    @property
+    def passage(self) -> Passage: ...
+
 
 DocumentCounts = Callable[[Sequence[str]], dict[str, int]]
 
@@ -91,3 +102,33 @@ def lexical_evidence(weights: dict[str, float], sentence: str, passage: str, lan
     return SENTENCE_SHARE * weighted_coverage(weights, sentence, language) + (
         1 - SENTENCE_SHARE
     ) * weighted_coverage(weights, passage, language)
+
+
+class PassageCoverage:
+    """How much of the question's term weight a passage holds, in the passage's language.
+
+    Rarer terms weigh more (the index's statistics), so a passage about the question's topic
+    that lacks its specific words ("soldiers", "died") covers little of it. Each passage is
+    analysed once per question.
+    """
+
+    def __init__(
+        self, question: str, load_document: Callable[[str], Document], statistics: TermStatistics
+    ) -> None:
+        self.question = question
+        self.load_document = load_document
+        self.statistics = statistics
+        self._weights: dict[str, dict[str, float]] = {}
+        self._by_passage: dict[tuple[str, int], float] = {}
+
+    def __call__(self, candidate: Quoted) -> float:
+        """The share (0..1) of the question's weight in the candidate's passage; 1.0 for no terms."""
+        passage = candidate.passage
+        key = (passage.collection, passage.chunk_id)
+        if key not in self._by_passage:
+            language = self.load_document(passage.document_id).language
+            if language not in self._weights:
+                self._weights[language] = question_weights(self.question, language, self.statistics)
+            weights = self._weights[language]
+            self._by_passage[key] = weighted_coverage(weights, passage.text, language) if weights else 1.0
+        return self._by_passage[key]
