@@ -111,7 +111,25 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     if row is not None and row[0] in ("1", "2"):
         _upgrade_to_languages(connection, folder)
     connection.executescript(_TRIGGERS + _LANGUAGE_INDEX)
-    structure_spans.create_or_fill(connection)
+    has_structure = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'structure_spans'"
+    ).fetchone()
+    if not has_structure:
+        connection.executescript(structure_spans.SCHEMA)
+        _find_structure(connection, folder)
+
+
+def _find_structure(connection: sqlite3.Connection, folder: Path) -> None:
+    """Store the structure of every document of an index made before structure spans were."""
+    documents = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
+    if not documents:
+        return
+    with _upgrading(connection, folder, FORMAT_VERSION):
+        # One document's text in memory at a time: documents can be large.
+        keys = [row[0] for row in connection.execute("SELECT key FROM documents")]
+        note = f"finding the structure of the documents in {folder}"
+        for key in _shown(iter(keys), documents, "documents", note):
+            structure_spans.insert_stored(connection, key)
 
 
 def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> None:

@@ -1,7 +1,7 @@
 """The structure spans of each document (title, byline, post authors, dates), found at ingest.
 
 They are a function of the stored text, so an index made before this table existed gets them
-the first time it is opened for writing (one pass over its documents), and a read-only one of
+the first time it is opened for writing (schema.create_or_upgrade), and a read-only one of
 that age simply has none.
 """
 
@@ -49,28 +49,10 @@ def load(connection: sqlite3.Connection, document_key: int) -> tuple[StructureSp
     return tuple(map(StructureSpan._make, rows))
 
 
-def create_or_fill(connection: sqlite3.Connection) -> None:
-    """Create the table; when it is new in an index that has documents, find their spans now."""
-    existed = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'structure_spans'"
+def insert_stored(connection: sqlite3.Connection, document_key: int) -> None:
+    """Find and store the structure spans of a document already in the index."""
+    text, metadata = connection.execute(
+        "SELECT text, metadata FROM documents WHERE key = ?", (document_key,)
     ).fetchone()
-    connection.executescript(SCHEMA)
-    if existed:
-        return
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        keys = [row[0] for row in connection.execute("SELECT key FROM documents")]
-        for key in keys:  # one text in memory at a time: documents can be large
-            text, metadata = connection.execute(
-                "SELECT text, metadata FROM documents WHERE key = ?", (key,)
-            ).fetchone()
-            insert(connection, key, text, _json_object(metadata))
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-
-
-def _json_object(text: str) -> dict[str, object]:
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
+    found = json.loads(metadata)
+    insert(connection, document_key, text, found if isinstance(found, dict) else {})
