@@ -257,24 +257,27 @@ def extractive_answers(
     """
     scored = score_sentences(query, passages, load_document, embedder, statistics)
     coverage = PassageCoverage(query, load_document, statistics)
-    # A sentence short of the sure score is evidence only from a passage that holds enough of
-    # the question: one on the right topic that lacks what is asked about is not an answer.
-    # (A lexically scored sentence has that share in its score already.)
-    evidence = [
-        item
-        for item in scored
-        if item.lexical
-        or item.score >= settings.refusal_sure_score
-        or coverage(item) >= settings.refusal_min_coverage
-    ]
-    chosen = select_quotes(evidence, settings.max_quotes, settings.refusal_threshold, settings.quote_margin)
-    chosen = _with_antecedents(chosen, load_document)
     found = structure_quote(query, passages, load_document)
     if found is not None:
         # The byline or date line is the whole answer; its score is what the best sentence had,
         # at least the threshold. Its vector is never compared: it is quoted alone.
         score = max(scored[0].score if scored else 0.0, settings.refusal_threshold)
         chosen = [ScoredSentence(found.quote, found.passage, score, np.zeros(0, dtype=np.float32))]
+    else:
+        # A sentence short of the sure score is evidence only from a passage that holds enough
+        # of the question: one on the right topic that lacks what is asked about is not an
+        # answer. (A lexically scored sentence has that share in its score already.)
+        evidence = [
+            item
+            for item in scored
+            if item.lexical
+            or item.score >= settings.refusal_sure_score
+            or coverage(item) >= settings.refusal_min_coverage
+        ]
+        chosen = select_quotes(
+            evidence, settings.max_quotes, settings.refusal_threshold, settings.quote_margin
+        )
+        chosen = _with_antecedents(chosen, load_document)
     timings = {"retrieve_ms": _ms(retrieved - started)}
     if not chosen:
         now = time.perf_counter()
