@@ -123,3 +123,30 @@ def test_table_rows_found_by_their_headers_stay_consistent_through_a_repair(
     assert check(index, capsys, "--repair")[0] == 0
     with rag.open(index, embedder=rag.HashingEmbedder(256)) as base:
         assert base.search("cargo timber", k=1, mode="lexical")[0].source.endswith("ports.csv")
+
+
+def test_a_save_killed_before_its_last_rename_leaves_a_stale_file_not_damage(
+    folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.storage.vectors import saved
+
+    previous = (folder / VECTORS_NAME).read_bytes()
+    real_write = saved._atomic_write
+
+    def killed_before_the_data(path: Path, data: bytes, mode: int) -> None:
+        if path.name == VECTORS_NAME:
+            raise KeyboardInterrupt  # the process dies after vectors.json was renamed
+        real_write(path, data, mode)
+
+    monkeypatch.setattr(saved, "_atomic_write", killed_before_the_data)
+    meta = saved.read_meta(folder)
+    with pytest.raises(KeyboardInterrupt):
+        saved.write_base(folder, previous + b"more", meta)
+    assert (folder / VECTORS_NAME).read_bytes() == previous
+    assert saved.read_base(folder) is None  # never trusted: rebuilt from SQLite on use
+    assert check(folder, capsys) == (0, [f"{folder}: ok"])
+    # The same file with a flipped byte is damage, as before.
+    data = bytearray(previous)
+    data[len(data) // 2] ^= 0xFF
+    (folder / VECTORS_NAME).write_bytes(bytes(data))
+    assert check(folder, capsys)[0] == 1

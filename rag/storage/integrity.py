@@ -19,7 +19,7 @@ import numpy as np
 from rag.storage.schema import FTS_TEXT, FTS_TOKENIZER, OWN_TABLES, analysed_terms
 from rag.storage.sqlite_errors import DATABASE_NAME
 from rag.storage.store import FORMAT_VERSION, Store
-from rag.storage.vectors.saved import VECTORS_NAME, read_checked, read_meta
+from rag.storage.vectors.saved import VECTORS_NAME, is_previous_save, read_checked, read_meta
 from rag.types import document_id
 
 MANIFEST_KEYS = (
@@ -152,12 +152,15 @@ def _check_vectors(connection: sqlite3.Connection, dimension: int, findings: _Fi
 def _vector_file_problems(
     folder: Path, connection: sqlite3.Connection, manifest: dict[str, str], dimension: int
 ) -> list[str]:
-    """Damage only: a missing file is normal after a crash, and one saved at an older generation
-    is caught up from the journal of vector changes; either way it is rebuilt or followed on use."""
+    """Damage only: a missing file is normal after a crash, as is the previous file a crash left
+    mid-save, and one saved at an older generation is caught up from the journal of vector
+    changes; either way it is rebuilt or followed on use."""
     meta = read_meta(folder)
     if not (folder / VECTORS_NAME).exists() or not meta:
         return []
     if read_checked(folder, meta) is None:
+        if is_previous_save(folder, meta):
+            return []  # a save interrupted before its last rename: stale, rebuilt on use
         return [f"{VECTORS_NAME}: its checksum does not match (damaged)"]
     if meta.get("dimension") != dimension:
         return [f"{VECTORS_NAME}: holds vectors of {meta.get('dimension')} numbers, not {dimension}"]
