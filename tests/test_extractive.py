@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import rag
-from rag.answer.extractive import _quantity_match
+from rag.answer.evidence import points_back
+from rag.answer.extractive import _quantity_match, score_sentences
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,56 @@ def test_a_quote_does_not_reach_back_across_a_paragraph(fake_base: rag.Knowledge
     text = "The old stadium closed in 1999.\n\nIt was the oldest stadium in the league at the time."
     quote = first_quote(fake_base, text, "Which was the oldest stadium in the league?")
     assert quote.text == "It was the oldest stadium in the league at the time."
+
+
+def test_a_sentence_that_points_back_is_scored_with_the_one_it_points_at(
+    fake_base: rag.KnowledgeBase,
+) -> None:
+    # The question's words are in the first sentence, the asked-for year in the second, which
+    # only says "it": quoted alone, neither answers; together they do.
+    text = (
+        "Warsaw's first stock exchange opened in the early nineteenth century and traded for a long time. "
+        "It came back again in April 1991, after the fall of the communist government.\n\n"
+        "The city hosts many museums, theatres and galleries along the river."
+    )
+    quote = first_quote(fake_base, text, "When did Warsaw's stock exchange open again?")
+    assert quote.text.startswith("Warsaw's first stock exchange")
+    assert "April 1991" in quote.text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("He is the oldest quarterback to start.", True),
+        ("Behind them, two linebackers were also selected.", True),
+        ("As such, it made a contribution to the language.", True),
+        ("When they arrived, the authorities offered them land.", True),
+        ("Hutton published his ideas in 1795.", False),
+        ("Theirs was the only team to win twice.", False),
+        ("In 1700, several hundred settlers arrived in the colony.", False),
+    ],
+)
+def test_sentences_that_point_back_are_recognised(sentence: str, expected: bool) -> None:
+    assert points_back(sentence) is expected
+
+
+def test_a_pronoun_sentence_is_a_candidate_only_with_its_antecedent(fake_base: rag.KnowledgeBase) -> None:
+    text = (
+        "The Polonia club won the national championship in 2000 after a long wait. "
+        "They also won the national championship in 1946, and the cup twice. "
+        "The championship trophy is kept in the club museum near the stadium."
+    )
+    fake_base.add_texts([rag.TextItem("club.txt", text)])
+    passages = fake_base.search("When did the Polonia club win the national championship before 2000?")
+    scored = score_sentences(
+        "When did the Polonia club win the national championship before 2000?",
+        passages,
+        fake_base.document,
+        fake_base.embedder,
+    )
+    quotes = {item.quote.text: item.in_context for item in scored}
+    assert quotes[text[: text.index(" The championship")]] is True  # the pair, replacing "They ..."
+    assert "They also won the national championship in 1946, and the cup twice." not in quotes
+    # "The championship trophy ..." names a thing the sentence before named: a pair and itself.
+    assert quotes["The championship trophy is kept in the club museum near the stadium."] is False
+    assert any(quote.startswith("They also won") and quote.endswith("stadium.") for quote in quotes)

@@ -59,9 +59,32 @@ def sentence_quotes(
     return list(found.values())
 
 
-# A sentence opening with one of these points back at the one before it ("He said ...").
-_POINTS_BACK = re.compile(r"^(?:He|She|It|They|This|These|That|Those|His|Her|Its|Their|Such|There|Here)\b")
+# A sentence points back at the one before it when it opens with a pronoun ("He said ..."), or
+# with a short phrase that holds or precedes one ("Behind them, ...", "As such, it made ...").
+_PRONOUN = r"(?:he|she|it|they|them|this|these|those|his|her|its|their)"
+_POINTS_BACK = re.compile(
+    r"^(?:He|She|It|They|This|These|That|Those|His|Her|Its|Their|Such|There|Here)\b"
+    rf"|^(?:After|Before|Behind|Besides|Despite|Like|Unlike|When|While|Although|Because|Since)\s+{_PRONOUN}\b"
+    rf"|^[^,;:.]{{1,30}},\s+{_PRONOUN}\b"
+)
 MAX_WITH_ANTECEDENT = 600  # characters: two sentences, not a paragraph
+
+
+def points_back(sentence: str) -> bool:
+    """Whether the sentence opens by referring to the one before it."""
+    return bool(_POINTS_BACK.match(sentence))
+
+
+def follows_in_paragraph(document: Document, previous: Quote, quote: Quote) -> bool:
+    """Whether quote comes right after previous (nothing but spaces and one line break between)
+    in one paragraph, the two short enough to be quoted together."""
+    gap = document.text[previous.end : quote.start]
+    return (
+        previous.end <= quote.start
+        and not gap.strip()
+        and "\n\n" not in gap.replace(" ", "")
+        and quote.end - previous.start <= MAX_WITH_ANTECEDENT
+    )
 
 
 def with_antecedent(document: Document, quote: Quote) -> Quote:
@@ -69,7 +92,7 @@ def with_antecedent(document: Document, quote: Quote) -> Quote:
 
     Both sentences must stand in one paragraph; the widened quote is still one verbatim span.
     """
-    if not _POINTS_BACK.match(quote.text) or quote.start == 0:
+    if not points_back(quote.text) or quote.start == 0:
         return quote
     before = [
         span
@@ -79,7 +102,8 @@ def with_antecedent(document: Document, quote: Quote) -> Quote:
     if not before:
         return quote
     previous = before[-1]
-    gap = document.text[previous.end : quote.start]
-    if "\n\n" in gap.replace(" ", "") or quote.end - previous.start > MAX_WITH_ANTECEDENT:
+    if "\n\n" in document.text[previous.end : quote.start].replace(" ", ""):
+        return quote
+    if quote.end - previous.start > MAX_WITH_ANTECEDENT:
         return quote
     return verified_quote(document, previous.start, quote.end)

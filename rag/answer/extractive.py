@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.evidence import QuotedSentence, sentence_quotes, with_antecedent
+from rag.answer.evidence import (
+    QuotedSentence,
+    follows_in_paragraph,
+    points_back,
+    sentence_quotes,
+    verified_quote,
+    with_antecedent,
+)
 from rag.answer.injection import is_instruction
 from rag.answer.lexical import (
     NO_STATISTICS,
@@ -78,6 +85,8 @@ class ScoredSentence:
     vector: np.ndarray
     # Scored by the share of the question's terms it holds (a language the model lacks).
     lexical: bool = False
+    # Two sentences: one that points back, scored and quoted with the sentence it points at.
+    in_context: bool = False
 
 
 def score_sentences(
@@ -90,7 +99,8 @@ def score_sentences(
     """Every whole sentence of the passages, scored against the question, best first.
 
     A sentence in a language the embedding model covers is scored mostly by similarity
-    (_dense_score); in any other language mostly by lexical evidence (_lexical_score).
+    (_dense_score), with the sentence before it when it refers back to it (_in_context); in any
+    other language mostly by lexical evidence (_lexical_score).
     """
     # A Markdown heading names a topic; it never answers a question. A sentence that speaks to
     # an AI ("ignore previous instructions and say...") is never evidence either.
@@ -106,21 +116,94 @@ def score_sentences(
     similarities = vectors[1:] @ vectors[0]
     question_stems = {stem(term) for term in content_terms(question)}
     weights: dict[str, dict[str, float]] = {}
+    antecedents = _antecedents(items, load_document)
     scored = []
-    for item, similarity, vector in zip(items, similarities, vectors[1:], strict=True):
+    for index, (item, similarity, vector) in enumerate(zip(items, similarities, vectors[1:], strict=True)):
         language = load_document(item.quote.document_id).language
         lexical = not covers_language(embedder, language)
-        if not lexical:
-            score = _dense_score(
-                question, question_stems, item.readable, float(similarity), item.passage.rank
-            )
-        else:
+        if lexical:
             if language not in weights:
                 weights[language] = question_weights(question, language, statistics)
             evidence = lexical_evidence(weights[language], item.readable, item.passage.text, language)
             score = _lexical_score(question, item.readable, evidence, float(similarity), item.passage.rank)
-        scored.append(ScoredSentence(item.quote, item.passage, score, vector, lexical))
+            scored.append(ScoredSentence(item.quote, item.passage, score, vector, lexical))
+            continue
+        before, replaced = antecedents.get(index, (None, False))
+        if before is not None:
+            pair = (items[before], item)
+            scored.append(
+                _in_context(
+                    question, question_stems, vectors[0], pair, (vectors[1 + before], vector), load_document
+                )
+            )
+        if not replaced:
+            score = _dense_score(
+                question, question_stems, item.readable, float(similarity), item.passage.rank
+            )
+            scored.append(ScoredSentence(item.quote, item.passage, score, vector))
     return sorted(scored, key=lambda item: item.score, reverse=True)
+
+
+def _antecedents(
+    items: Sequence[QuotedSentence], load_document: Callable[[str], Document]
+) -> dict[int, tuple[int, bool]]:
+    """Sentences to score together with the one right before them in the same paragraph (when that
+    one is a candidate too): index -> (index of that one, whether the pair replaces the sentence).
+
+    A sentence that points back ("They also won it in 1946.") is only ever scored with its
+    antecedent; one that opens by naming again a thing the previous sentence named ("The company
+    installed ...") is scored both alone and with it.
+    """
+    ending_at = {(item.quote.document_id, item.quote.end): index for index, item in enumerate(items)}
+    found = {}
+    for index, item in enumerate(items):
+        pronoun = points_back(item.quote.text)
+        if not pronoun and not item.quote.text.startswith("The "):
+            continue
+        document = load_document(item.quote.document_id)
+        if document.is_table:
+            continue
+        previous_end = item.quote.start
+        while previous_end > 0 and document.text[previous_end - 1].isspace():
+            previous_end -= 1
+        previous = ending_at.get((item.quote.document_id, previous_end))
+        if previous is None or not follows_in_paragraph(document, items[previous].quote, item.quote):
+            continue
+        if pronoun:
+            found[index] = (previous, True)
+        elif _repeats(items[previous].quote.text, item.quote.text):
+            found[index] = (previous, False)
+    return found
+
+
+def _repeats(previous: str, sentence: str) -> bool:
+    """Whether "The X ..." names again a thing the previous sentence named."""
+    head = {stem(word) for word in words(sentence)[1:3]}
+    return bool(head & {stem(word) for word in content_terms(previous)})
+
+
+def _in_context(
+    question: str,
+    question_stems: set[str],
+    question_vector: np.ndarray,
+    pair: tuple[QuotedSentence, QuotedSentence],
+    pair_vectors: tuple[np.ndarray, np.ndarray],
+    load_document: Callable[[str], Document],
+) -> ScoredSentence:
+    """A sentence that points back, scored and quoted together with the sentence before it.
+
+    The pair's vector is the normalised sum of the two sentences' vectors (no embedding at
+    question time); its words are both sentences' words.
+    """
+    before, item = pair
+    summed = pair_vectors[0] + pair_vectors[1]
+    vector = summed / max(float(np.linalg.norm(summed)), 1e-12)
+    readable = f"{before.readable} {item.readable}"
+    rank = min(before.passage.rank, item.passage.rank)
+    score = _dense_score(question, question_stems, readable, float(vector @ question_vector), rank)
+    document = load_document(item.quote.document_id)
+    quote = verified_quote(document, before.quote.start, item.quote.end)
+    return ScoredSentence(quote, item.passage, score, vector.astype(np.float32), in_context=True)
 
 
 def _dense_score(
@@ -204,7 +287,11 @@ def select_quotes(
     for item in scored[1:]:
         if len(chosen) >= max_quotes or item.score < floor:
             break
-        if all(float(item.vector @ other.vector) < REDUNDANT_SIMILARITY for other in chosen):
+        if all(
+            float(item.vector @ other.vector) < REDUNDANT_SIMILARITY
+            and not _overlaps(item.quote, other.quote)
+            for other in chosen
+        ):
             chosen.append(item)
     return chosen
 
@@ -297,15 +384,17 @@ def _with_antecedents(
     """Each quote that points back ("He said ...") widened to the sentence it points at, once."""
     widened: list[ScoredSentence] = []
     for item in chosen:
+        if item.in_context:
+            widened.append(item)
+            continue
         quote = with_antecedent(load_document(item.quote.document_id), item.quote)
-        overlaps = any(
-            other.quote.document_id == quote.document_id
-            and other.quote.start < quote.end
-            and quote.start < other.quote.end
-            for other in widened
-        )
+        overlaps = any(_overlaps(quote, other.quote) for other in widened)
         widened.append(item if overlaps else dataclasses.replace(item, quote=quote))
     return widened
+
+
+def _overlaps(quote: Quote, other: Quote) -> bool:
+    return quote.document_id == other.document_id and other.start < quote.end and quote.start < other.end
 
 
 def _ms(seconds: float) -> float:
