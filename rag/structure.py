@@ -1,7 +1,8 @@
 """Document structure in plain text: title, headings, bylines, post authors and dates, as spans.
 
 Extracted text keeps little markup, but articles, blogs and forum pages keep their shape: a
-short first line is the title; "By Jane Doe and John Roe – Paper" under it is the byline; a
+short first line is the title; "By Jane Doe and John Roe – Paper" under it is the byline (a
+headline before it on its line is the article's own title, "Paper" its publication); a
 short line that is mostly a date is a dateline; a short name line followed by such a date is
 the author of a post or comment. Questions like "who wrote the article" or "when was the
 comment posted" are answered by quoting these spans, so each is an exact range of the text.
@@ -16,13 +17,19 @@ from rag.types import StructureSpan
 
 TITLE = "title"
 HEADING = "heading"
+HEADLINE = "headline"  # the article's own title, on the line its byline ends: "Kremlin's Comeback ... By"
 BYLINE = "byline"  # who wrote the document: "By Missy Ryan and Amie Ferris-Rotman – Washington Post"
+PUBLICATION = "publication"  # what a byline names after its names: "Washington Post"
 AUTHOR = "author"  # a name line right above a date line: who posted a comment or a post
 PUBLISHED = "published"  # the first date line of the document's head: when it appeared
 POSTED = "posted"  # the date line under an author line: when that comment or post was written
 DATE = "date"  # any other line that is mostly a date
-KINDS = (TITLE, HEADING, BYLINE, AUTHOR, PUBLISHED, POSTED, DATE)
-HEADING_KINDS = frozenset({TITLE, HEADING})
+KINDS = (TITLE, HEADING, HEADLINE, BYLINE, PUBLICATION, AUTHOR, PUBLISHED, POSTED, DATE)
+HEADING_KINDS = frozenset({TITLE, HEADING, HEADLINE})
+# Raised whenever find_structure finds more or other spans: an index whose spans an older
+# version found gets them again the next time it is opened for writing (storage/schema.py).
+# 2: headline and publication spans.
+STRUCTURE_VERSION = 2
 
 MAX_SHORT_LINE_WORDS = 12  # titles, headings, datelines and name lines are short
 MAX_NAME_WORDS = 4
@@ -55,6 +62,7 @@ _NAME_JOINERS = frozenset(
 _BYLINE_BREAK = re.compile(
     r"\s+[–—|-]\s+|\s*,\s+(?=(?:[A-Z]\w+\s+)*(?:Staff|Correspondent|Reporter|Editor)\b)"
 )
+_DASH_BREAK = re.compile(r"\s+[–—|-]\s+")
 _NOT_A_HEADING_END = re.compile(r"[.!?:;,–—-]$")
 
 
@@ -67,7 +75,7 @@ def find_structure(text: str) -> tuple[StructureSpan, ...]:
         line = text[start:end]
         byline = _byline(line)
         if byline is not None:
-            spans.append(StructureSpan(BYLINE, start + byline, end))
+            spans.extend(_byline_spans(line, start, byline))
         date = _date_line(line)
         if date is not None:
             previous = lines[index - 1] if index > 1 else None  # the first line is the title
@@ -93,6 +101,19 @@ def _lines(text: str) -> Iterator[tuple[int, int]]:
         if stripped:
             start = match.start() + (len(line) - len(line.lstrip()))
             yield start, start + len(stripped)
+
+
+def _byline_spans(line: str, start: int, byline: int) -> Iterator[StructureSpan]:
+    """The byline found at offset byline of the line that starts at start, the headline before it
+    on the same line, and the publication it names after a dash ("– Washington Post")."""
+    headline = line[:byline].rstrip()
+    if headline:
+        yield StructureSpan(HEADLINE, start, start + len(headline))
+    yield StructureSpan(BYLINE, start + byline, start + len(line))
+    parts = _BYLINE_BREAK.split(line[byline:], maxsplit=1)
+    if len(parts) == 2 and _DASH_BREAK.search(line[byline:]) and _looks_like_names(parts[1].rstrip(".")):
+        publication = parts[1].rstrip()
+        yield StructureSpan(PUBLICATION, start + len(line) - len(publication), start + len(line))
 
 
 def _byline(line: str) -> int | None:

@@ -24,6 +24,12 @@ Wed, 03/10/2021 - 11:45pm
 
 The cedar bridge closed for 17 days, which nobody here mentioned.
 """
+SITE_PAGE = """Bridge Watch Forum
+
+Storms Leave the Cedar Bridge Closed for Weeks. By Mia Chen – Valley Courier
+
+The cedar bridge stayed shut while engineers checked its piers after the storm.
+"""
 OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, water and salt. It rises overnight.\n"
 
 
@@ -36,7 +42,9 @@ OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, wat
         ("Who commented on the article?", "author"),
         ("When was the comment about the bridge posted?", "posted"),
         ("When was the article published?", "published"),
-        ("What is the headline of the article?", "title"),
+        ("What is the headline of the article?", "headline"),
+        ("Which newspaper published the flood report?", "publication"),
+        ("The article was printed in which paper?", "publication"),
     ],
 )
 def test_structure_questions_are_recognised(question: str, kind: str) -> None:
@@ -59,7 +67,13 @@ def test_other_questions_are_not_comment_questions(question: str) -> None:
 
 @pytest.fixture
 def articles(fake_base: rag.KnowledgeBase) -> rag.KnowledgeBase:
-    fake_base.add_texts([rag.TextItem("gazette.txt", ARTICLE), rag.TextItem("baking.txt", OTHER)])
+    fake_base.add_texts(
+        [
+            rag.TextItem("gazette.txt", ARTICLE),
+            rag.TextItem("baking.txt", OTHER),
+            rag.TextItem("forum.txt", SITE_PAGE),
+        ]
+    )
     return fake_base
 
 
@@ -103,3 +117,20 @@ def test_a_structure_question_about_an_absent_topic_gets_no_byline(articles: rag
 def test_a_title_is_never_quoted_as_an_answer_sentence(articles: rag.KnowledgeBase) -> None:
     answer = articles.ask("Did rivers rise across the valley?")
     assert all(citation.quote.text != "Rivers Rise Across the Valley" for citation in answer.citations)
+
+
+def test_which_newspaper_quotes_the_publication_the_byline_names(articles: rag.KnowledgeBase) -> None:
+    assert first_quote(articles, "Which newspaper published the story about the cedar bridge piers?") == (
+        "Valley Courier"
+    )
+    # A byline that names no publication answers no publication question.
+    answer = articles.ask("Which newspaper published the notes about sourdough starter?")
+    assert all(citation.quote.text != "By Carla Reyes" for citation in answer.citations)
+
+
+def test_the_title_of_a_page_is_the_headline_its_byline_follows(articles: rag.KnowledgeBase) -> None:
+    # The page's first line names the site; the article's own title is the headline before "By".
+    assert first_quote(articles, "What is the title of the piece about the cedar bridge piers?") == (
+        "Storms Leave the Cedar Bridge Closed for Weeks."
+    )
+    assert first_quote(articles, "What is the title of the notes about sourdough starter?") == "Baking Notes"

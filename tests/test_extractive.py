@@ -6,7 +6,7 @@ import pytest
 
 import rag
 from rag.answer.evidence import points_back
-from rag.answer.extractive import _quantity_match, score_sentences
+from rag.answer.extractive import _answer_type_match, _quantity_match, score_sentences
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,19 @@ def test_a_pronoun_sentence_is_a_candidate_only_with_its_antecedent(fake_base: r
     # "The championship trophy ..." names a thing the sentence before named: a pair and itself.
     assert quotes["The championship trophy is kept in the club museum near the stadium."] is False
     assert any(quote.startswith("They also won") and quote.endswith("stadium.") for quote in quotes)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("Who fumbled the ball?", "On the next play, Miller stripped the ball away from Newton.", 1.0),
+        ("Who fumbled the ball?", "Then the ball was stripped away and recovered near the line.", 0.0),
+        ("Who did Miller tackle?", "Later in the game, Miller made a tackle.", 0.0),  # only the asker's name
+        ("When did the war start?", "The war started in 1979.", 1.0),
+        ("When did the war of 1979 end?", "The war of 1979 ended badly.", 0.0),
+    ],
+)
+def test_a_sentence_holding_the_kind_of_answer_asked_for_is_recognised(
+    question: str, sentence: str, expected: float
+) -> None:
+    assert _answer_type_match(question, sentence) == expected

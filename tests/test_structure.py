@@ -38,6 +38,19 @@ def test_an_article_head_gives_title_byline_and_dateline() -> None:
     assert found["byline"] == ["By Jane Doe and Omar Al-Farsi – Valley Gazette"]
     assert found["published"] == ["March 3, 2021 | 08:15 GMT"]
     assert found["heading"] == ["The Big Picture"]
+    assert found["publication"] == ["Valley Gazette"]
+    assert "headline" not in found  # the byline has a line of its own
+
+
+def test_a_headline_on_the_byline_line_and_a_publication_after_the_dash() -> None:
+    text = "Site Name\n\nFloods Close the Bridge. By Mia Chen – Valley Courier\n\nBody text here.\n"
+    found = spans_of(text)
+    assert found["title"] == ["Site Name"]
+    assert found["headline"] == ["Floods Close the Bridge."]
+    assert found["byline"] == ["By Mia Chen – Valley Courier"]
+    assert found["publication"] == ["Valley Courier"]
+    # A role after a comma is no publication.
+    assert "publication" not in spans_of("Notes\n\nBy Mia Chen, Staff Reporter\n\nBody text.\n")
 
 
 def test_each_comment_gives_its_author_line_and_timestamp() -> None:

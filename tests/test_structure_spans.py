@@ -21,6 +21,7 @@ def test_ingest_stores_the_structure_of_each_document(fake_base: rag.KnowledgeBa
     assert kinds_and_texts(document) == [
         ("title", "Flood Notes"),
         ("byline", "By Jane Doe – Valley Gazette"),
+        ("publication", "Valley Gazette"),
         ("author", "Ann K."),
         ("posted", "Tue, 03/09/2021 - 10:02am"),
     ]
@@ -55,6 +56,24 @@ def test_an_index_made_before_structure_spans_gets_them_when_opened_for_writing(
     connection.close()
     with rag.open(folder, embedder=fake_embedder) as base:
         assert ("byline", "By Jane Doe – Valley Gazette") in kinds_and_texts(base.store.document("post"))
+
+
+def test_spans_an_older_structure_finder_made_are_found_again_when_opened_for_writing(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
+    folder = tmp_path / "index"
+    with rag.open(folder, embedder=fake_embedder) as base:
+        base.add_texts([rag.TextItem("post", POST)])
+    # What the finder before headlines and publications left: no such spans, an older version.
+    connection = sqlite3.connect(folder / "rag.sqlite")
+    connection.execute("DELETE FROM structure_spans WHERE kind = 'publication'")
+    connection.execute("UPDATE manifest SET value = '1' WHERE key = 'structure_version'")
+    connection.commit()
+    connection.close()
+    with rag.open(folder, embedder=fake_embedder) as base:
+        found = kinds_and_texts(base.store.document("post"))
+    assert found.count(("publication", "Valley Gazette")) == 1
+    assert found.count(("byline", "By Jane Doe – Valley Gazette")) == 1  # found again, not twice
 
 
 def test_loading_from_an_index_without_the_table_gives_no_structure() -> None:

@@ -71,7 +71,10 @@ _ANSWER_TYPES = (
             r"\b(1\d{3}|20\d{2})\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.I
         ),
     ),
-    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")),
+    (
+        re.compile(r"^\s*(who|whom|whose)\b", re.I),
+        re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b"),
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.answer.evidence import QuotedSentence, verified_quote
-from rag.structure import AUTHOR, BYLINE, DATE, POSTED, PUBLISHED, TITLE
+from rag.structure import AUTHOR, BYLINE, DATE, HEADLINE, POSTED, PUBLICATION, PUBLISHED, TITLE
 from rag.terms import content_terms, stem, words
 from rag.types import Document, Passage, StructureSpan
 
@@ -47,7 +47,15 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
         (PUBLISHED, DATE, POSTED),
     ),
-    (re.compile(r"\b(what|which)\b.*\b(title|headline)\b", re.I), (TITLE,)),
+    (
+        re.compile(
+            r"\b(which|what)\s+(newspaper|paper|publication|outlet|magazine|journal|site|website|news\s+\w+)\b"
+            r"|\b(published|printed|run|ran|carried)\s+(in|by)\s+(which|what|whom)\b",
+            re.I,
+        ),
+        (PUBLICATION,),
+    ),
+    (re.compile(r"\b(what|which)\b.*\b(title|headline)\b", re.I), (HEADLINE, TITLE)),
 )
 # Words of such questions that say what is asked, not what the document is about.
 _ROLE_WORDS = frozenset(
@@ -56,7 +64,8 @@ _ROLE_WORDS = frozenset(
     authored writer writers penned reported reporter reporters byline article articles story piece
     report post posts posted poster comment comments commented commenter reply replied response
     published dated released appeared issued updated printed title headline document page blog
-    forum what which""".split()
+    forum what which newspaper paper publication outlet magazine journal site website news run ran
+    carried""".split()
 )
 MIN_TOPIC_COVERAGE = 0.5  # share of the question's own terms the document must contain
 

@@ -13,6 +13,7 @@ from rag.errors import IndexMismatchError
 from rag.language.analysis import index_text
 from rag.language.detection import SAMPLE_CHARS, detect_language
 from rag.storage import sentence_vectors, structure_spans
+from rag.structure import STRUCTURE_VERSION
 
 # 2: the locations table and chunks.search_text.
 # 3: documents.language and .script; chunks.terms, what the full-text index holds (the search
@@ -114,22 +115,27 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     has_structure = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'structure_spans'"
     ).fetchone()
-    if not has_structure:
-        connection.executescript(structure_spans.SCHEMA)
+    connection.executescript(structure_spans.SCHEMA)
+    found_by = connection.execute("SELECT value FROM manifest WHERE key = 'structure_version'").fetchone()
+    if not has_structure or found_by is None or found_by[0] != str(STRUCTURE_VERSION):
         _find_structure(connection, folder)
 
 
 def _find_structure(connection: sqlite3.Connection, folder: Path) -> None:
-    """Store the structure of every document of an index made before structure spans were."""
+    """Store the structure of every document again: the index was made before structure spans
+    were, or by an older structure finder (STRUCTURE_VERSION). A new index just records it."""
     documents = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
-    if not documents:
-        return
     with _upgrading(connection, folder, FORMAT_VERSION):
+        connection.execute("DELETE FROM structure_spans")
         # One document's text in memory at a time: documents can be large.
         keys = [row[0] for row in connection.execute("SELECT key FROM documents")]
         note = f"finding the structure of the documents in {folder}"
         for key in _shown(iter(keys), documents, "documents", note):
             structure_spans.insert_stored(connection, key)
+        connection.execute(
+            "INSERT OR REPLACE INTO manifest (key, value) VALUES ('structure_version', ?)",
+            (str(STRUCTURE_VERSION),),
+        )
 
 
 def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> None:

@@ -1,8 +1,8 @@
 """The structure spans of each document (title, byline, post authors, dates), found at ingest.
 
-They are a function of the stored text, so an index made before this table existed gets them
-the first time it is opened for writing (schema.create_or_upgrade), and a read-only one of
-that age simply has none.
+They are a function of the stored text, so an index made before this table existed, or by an
+older structure finder (the manifest's structure_version), gets them the first time it is
+opened for writing (schema.create_or_upgrade); a read-only one keeps what it has.
 """
 
 from __future__ import annotations
