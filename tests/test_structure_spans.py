@@ -44,16 +44,22 @@ def test_removing_a_document_removes_its_structure(fake_base: rag.KnowledgeBase)
     assert count == (0,)
 
 
+def index_of_post_then(folder: Path, embedder: rag.Embedder, *statements: str) -> None:
+    """An index holding POST, then changed by the SQL statements (what an older version left)."""
+    with rag.open(folder, embedder=embedder) as base:
+        base.add_texts([rag.TextItem("post", POST)])
+    connection = sqlite3.connect(folder / "rag.sqlite")
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+
+
 def test_an_index_made_before_structure_spans_gets_them_when_opened_for_writing(
     tmp_path: Path, fake_embedder: rag.Embedder
 ) -> None:
     folder = tmp_path / "index"
-    with rag.open(folder, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem("post", POST)])
-    connection = sqlite3.connect(folder / "rag.sqlite")
-    connection.execute("DROP TABLE structure_spans")
-    connection.commit()
-    connection.close()
+    index_of_post_then(folder, fake_embedder, "DROP TABLE structure_spans")
     with rag.open(folder, embedder=fake_embedder) as base:
         assert ("byline", "By Jane Doe – Valley Gazette") in kinds_and_texts(base.store.document("post"))
 
@@ -62,14 +68,13 @@ def test_spans_an_older_structure_finder_made_are_found_again_when_opened_for_wr
     tmp_path: Path, fake_embedder: rag.Embedder
 ) -> None:
     folder = tmp_path / "index"
-    with rag.open(folder, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem("post", POST)])
     # What the finder before headlines and publications left: no such spans, an older version.
-    connection = sqlite3.connect(folder / "rag.sqlite")
-    connection.execute("DELETE FROM structure_spans WHERE kind = 'publication'")
-    connection.execute("UPDATE manifest SET value = '1' WHERE key = 'structure_version'")
-    connection.commit()
-    connection.close()
+    index_of_post_then(
+        folder,
+        fake_embedder,
+        "DELETE FROM structure_spans WHERE kind = 'publication'",
+        "UPDATE manifest SET value = '1' WHERE key = 'structure_version'",
+    )
     with rag.open(folder, embedder=fake_embedder) as base:
         found = kinds_and_texts(base.store.document("post"))
     assert found.count(("publication", "Valley Gazette")) == 1
