@@ -117,7 +117,9 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     ).fetchone()
     connection.executescript(structure_spans.SCHEMA)
     found_by = connection.execute("SELECT value FROM manifest WHERE key = 'structure_version'").fetchone()
-    if not has_structure or found_by is None or found_by[0] != str(STRUCTURE_VERSION):
+    # Only an older finder's spans are found again: a newer version's are left to that version.
+    older = found_by is None or (found_by[0].isdigit() and int(found_by[0]) < STRUCTURE_VERSION)
+    if not has_structure or older:
         _find_structure(connection, folder)
 
 
