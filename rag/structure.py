@@ -19,7 +19,7 @@ TITLE = "title"
 HEADING = "heading"
 HEADLINE = "headline"  # the article's own title, on the line its byline ends: "Kremlin's Comeback ... By"
 BYLINE = "byline"  # who wrote the document: "By Missy Ryan and Amie Ferris-Rotman – Washington Post"
-PUBLICATION = "publication"  # what a byline names after its names: "Washington Post"
+PUBLICATION = "publication"  # what a byline names after its names ("Washington Post"), or a copyright holder
 AUTHOR = "author"  # a name line right above a date line: who posted a comment or a post
 PUBLISHED = "published"  # the first date line of the document's head: when it appeared
 POSTED = "posted"  # the date line under an author line: when that comment or post was written
@@ -28,8 +28,8 @@ KINDS = (TITLE, HEADING, HEADLINE, BYLINE, PUBLICATION, AUTHOR, PUBLISHED, POSTE
 HEADING_KINDS = frozenset({TITLE, HEADING, HEADLINE})
 # Raised whenever find_structure finds more or other spans: an index whose spans an older
 # version found gets them again the next time it is opened for writing (storage/schema.py).
-# 2: headline and publication spans.
-STRUCTURE_VERSION = 2
+# 2: headline and publication spans. 3: copyright holders as publications.
+STRUCTURE_VERSION = 3
 
 MAX_SHORT_LINE_WORDS = 12  # titles, headings, datelines and name lines are short
 MAX_NAME_WORDS = 4
@@ -63,6 +63,12 @@ _BYLINE_BREAK = re.compile(
     r"\s+[–—|-]\s+|\s*,\s+(?=(?:[A-Z]\w+\s+)*(?:Staff|Correspondent|Reporter|Editor)\b)"
 )
 _DASH_BREAK = re.compile(r"\s+[–—|-]\s+")
+_COMPANY_ABBREVIATIONS = frozenset({"llc", "inc", "ltd", "co", "corp", "plc", "s.a", "n.v", "l.l.c"})
+# "Copyright © 2018 Stratfor Enterprises, LLC. All rights reserved.": the holder published it.
+_COPYRIGHT = re.compile(
+    r"^(?i:copyright\s*)?(?:©|\((?i:c)\)|(?i:copyright))\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?,?\s*)?"
+    r"(?P<holder>[A-Z][\w&'’.,-]*(?:\s+[\w&'’.,-]+){0,6}?)\.?(?:\s+(?i:all rights reserved)\.?)?$"
+)
 _NOT_A_HEADING_END = re.compile(r"[.!?:;,–—-]$")
 
 
@@ -88,6 +94,10 @@ def find_structure(text: str) -> tuple[StructureSpan, ...]:
             else:
                 kind = DATE
             spans.append(StructureSpan(kind, start + date[0], start + date[1]))
+        elif byline is None and (holder := _COPYRIGHT.match(line)) is not None:
+            spans.append(
+                StructureSpan(PUBLICATION, start + holder.start("holder"), start + _holder_end(holder))
+            )
         elif byline is None and _is_heading(text, lines, index):
             spans.append(StructureSpan(TITLE if index == 0 else HEADING, start, end))
     return tuple(sorted(spans, key=lambda span: span.start))
@@ -114,6 +124,15 @@ def _byline_spans(line: str, start: int, byline: int) -> Iterator[StructureSpan]
     if len(parts) == 2 and _DASH_BREAK.search(line[byline:]) and _looks_like_names(parts[1].rstrip(".")):
         publication = parts[1].rstrip()
         yield StructureSpan(PUBLICATION, start + len(line) - len(publication), start + len(line))
+
+
+def _holder_end(holder: re.Match[str]) -> int:
+    """Where a copyright holder's name ends: before a closing full stop, unless it ends "Inc."."""
+    name = holder.group("holder")
+    last_word = name.rsplit(None, 1)[-1].rstrip(".").lower()
+    if name.endswith(".") and last_word not in _COMPANY_ABBREVIATIONS:
+        return holder.end("holder") - 1
+    return holder.end("holder")
 
 
 def _byline(line: str) -> int | None:

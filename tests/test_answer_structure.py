@@ -30,6 +30,18 @@ Storms Leave the Cedar Bridge Closed for Weeks. By Mia Chen – Valley Courier
 
 The cedar bridge stayed shut while engineers checked its piers after the storm.
 """
+REPORT = """Harbour Report
+
+Why It Matters
+
+The harbour dredging doubled the number of ships that can dock each week.
+
+What Happened
+
+Dredging began in May and ended in September, two months late.
+
+Copyright © 2021 Harbour Analytics, Inc. All rights reserved.
+"""
 OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, water and salt. It rises overnight.\n"
 
 
@@ -45,6 +57,9 @@ OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, wat
         ("What is the headline of the article?", "headline"),
         ("Which newspaper published the flood report?", "publication"),
         ("The article was printed in which paper?", "publication"),
+        ("Which organization published the flood report?", "publication"),
+        ("What is the name of the website that published it?", "publication"),
+        ("What are the section headings of the article?", "heading"),
     ],
 )
 def test_structure_questions_are_recognised(question: str, kind: str) -> None:
@@ -65,6 +80,18 @@ def test_other_questions_are_not_comment_questions(question: str) -> None:
     assert asked is None or asked.kinds[0] != "author"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What company was tasked with restoring the tapes?",  # a company, but nothing published
+        "What paper did Hutton publish in 1795?",  # a paper he wrote, not a newspaper
+        "Who said that the cedar bridge closed?",  # who said a sentence, not who wrote the page
+    ],
+)
+def test_questions_that_are_not_about_publication_or_byline(question: str) -> None:
+    assert asked_structure(question) is None
+
+
 @pytest.fixture
 def articles(fake_base: rag.KnowledgeBase) -> rag.KnowledgeBase:
     fake_base.add_texts(
@@ -72,6 +99,7 @@ def articles(fake_base: rag.KnowledgeBase) -> rag.KnowledgeBase:
             rag.TextItem("gazette.txt", ARTICLE),
             rag.TextItem("baking.txt", OTHER),
             rag.TextItem("forum.txt", SITE_PAGE),
+            rag.TextItem("harbour.txt", REPORT),
         ]
     )
     return fake_base
@@ -134,3 +162,27 @@ def test_the_title_of_a_page_is_the_headline_its_byline_follows(articles: rag.Kn
         "Storms Leave the Cedar Bridge Closed for Weeks."
     )
     assert first_quote(articles, "What is the title of the notes about sourdough starter?") == "Baking Notes"
+
+
+def test_which_organization_published_quotes_the_copyright_holder(articles: rag.KnowledgeBase) -> None:
+    assert first_quote(articles, "Which organization published the report on harbour dredging?") == (
+        "Harbour Analytics, Inc."
+    )
+
+
+def test_what_are_the_headings_quotes_every_heading_of_the_document(articles: rag.KnowledgeBase) -> None:
+    answer = articles.ask("What are the section headings of the harbour dredging report?")
+    assert [citation.quote.text for citation in answer.citations] == ["Why It Matters", "What Happened"]
+
+
+def test_who_said_quotes_the_commenter_then_what_they_said(articles: rag.KnowledgeBase) -> None:
+    answer = articles.ask("Who said that the cedar bridge closed for 17 days?")
+    assert [citation.quote.text for citation in answer.citations] == [
+        "Lee Wong",
+        "The cedar bridge closed for 17 days, which nobody here mentioned.",
+    ]
+    # A sentence of the article itself has no author line above it: the byline is not its speaker.
+    answer = articles.ask("Who said that the amber river rose by two metres after the rain?")
+    assert answer.answered
+    assert all(not citation.quote.text.startswith("By ") for citation in answer.citations)
+    assert "amber river rose by two metres" in answer.citations[0].quote.text

@@ -49,6 +49,12 @@ def test_a_headline_on_the_byline_line_and_a_publication_after_the_dash() -> Non
     assert found["headline"] == ["Floods Close the Bridge."]
     assert found["byline"] == ["By Mia Chen – Valley Courier"]
     assert found["publication"] == ["Valley Courier"]
+    # A copyright line names who published the page; a sentence about copyright does not.
+    assert spans_of("Notes\n\nBody text.\n\nCopyright © 2021 Harbour Analytics, Inc. All rights reserved.\n")[
+        "publication"
+    ] == ["Harbour Analytics, Inc."]
+    assert spans_of("Notes\n\nBody.\n\n© 2020 The Daily Planet.\n")["publication"] == ["The Daily Planet"]
+    assert "publication" not in spans_of("Notes\n\nCopyright law protects the authors of books and songs.\n")
     # A role after a comma is no publication.
     assert "publication" not in spans_of("Notes\n\nBy Mia Chen, Staff Reporter\n\nBody text.\n")
 

@@ -27,7 +27,7 @@ from rag.answer.lexical import (
     question_weights,
 )
 from rag.answer.question_words import answer_type_match
-from rag.answer.structure import structure_quote
+from rag.answer.structure import asks_attribution, speaker, structure_quotes
 from rag.embedding import Embedder, covers_language
 from rag.language.scripts import word_count
 from rag.settings import Settings
@@ -49,6 +49,7 @@ LEXICAL_SIMILARITY_WEIGHT = 0.15
 LEXICAL_EVIDENCE_WEIGHT = 0.75
 LEXICAL_SCORE_SHIFT = -0.03
 QUANTITY_WEIGHT = 0.08
+_NO_VECTOR = np.zeros(0, dtype=np.float32)  # a structure span's: it is never compared
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+([^\W\d_]+)", re.I)
 _NUMBER_WORD = re.compile(
     r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
@@ -347,12 +348,12 @@ def extractive_answers(
     """
     scored = score_sentences(query, passages, load_document, embedder, statistics)
     coverage = PassageCoverage(query, load_document, statistics)
-    found = structure_quote(query, passages, load_document)
-    if found is not None:
-        # The byline or date line is the whole answer; its score is what the best sentence had,
-        # at least the threshold. Its vector is never compared: it is quoted alone.
+    found = structure_quotes(query, passages, load_document)
+    if found:
+        # The byline, date line or headings are the whole answer; their score is what the best
+        # sentence had, at least the threshold. Their vectors are never compared.
         score = max(scored[0].score if scored else 0.0, settings.refusal_threshold)
-        chosen = [ScoredSentence(found.quote, found.passage, score, np.zeros(0, dtype=np.float32))]
+        chosen = [ScoredSentence(item.quote, item.passage, score, _NO_VECTOR) for item in found]
     else:
         # A sentence short of the sure score is evidence only from a passage that holds enough
         # of the question: one on the right topic that lacks what is asked about is not an
@@ -368,6 +369,8 @@ def extractive_answers(
             evidence, settings.max_quotes, settings.refusal_threshold, settings.quote_margin
         )
         chosen = _with_antecedents(chosen, load_document)
+        if chosen and asks_attribution(query):
+            chosen = _with_speaker(chosen[0], load_document)
     timings = {"retrieve_ms": _ms(retrieved - started)}
     if not chosen:
         now = time.perf_counter()
@@ -379,6 +382,15 @@ def extractive_answers(
         now = time.perf_counter()
         timings = timings | {"answer_ms": _ms(now - retrieved), "total_ms": _ms(now - started)}
         yield Answer(question, text, True, citations, passages, query, dict(timings), notice=notice)
+
+
+def _with_speaker(best: ScoredSentence, load_document: Callable[[str], Document]) -> list[ScoredSentence]:
+    """For "who said that ...": the author line of the comment holding the best sentence, then
+    that sentence; the sentence alone when no author line stands above it."""
+    said_by = speaker(load_document(best.quote.document_id), best.quote)
+    if said_by is None:
+        return [best]
+    return [dataclasses.replace(best, quote=said_by, vector=_NO_VECTOR), best]
 
 
 def _with_antecedents(

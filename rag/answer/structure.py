@@ -14,10 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.answer.evidence import QuotedSentence, verified_quote
-from rag.structure import AUTHOR, BYLINE, DATE, HEADLINE, POSTED, PUBLICATION, PUBLISHED, TITLE
+from rag.structure import AUTHOR, BYLINE, DATE, HEADING, HEADLINE, POSTED, PUBLICATION, PUBLISHED, TITLE
 from rag.terms import content_terms, stem, words
-from rag.types import Document, Passage, StructureSpan
+from rag.types import Document, Passage, Quote, StructureSpan
 
+# What publishes ("Which newspaper ...?"), and the verbs of publishing.
+_PUBLISHERS = (
+    r"newspaper|publication|outlet|magazine|journal|site|website|publisher|news\s+(site|outlet|agency)"
+)
+_PUBLISHED = r"(published|publishes|printed|prints|ran|runs|carried|carries)\b"
 # Lower case only: "the Washington Post article" is about a newspaper, not a post.
 _POST_WORDS = r"(?-i:comment(?:s|ed|er)?|post(?:s|ed|er)?|repl(?:y|ied|ies)|respon(?:se|ded)|forum)"
 # (question pattern, the kinds that answer it, best first). The first pattern that matches wins.
@@ -49,13 +54,27 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
     (
         re.compile(
-            r"\b(which|what)\s+(newspaper|paper|publication|outlet|magazine|journal|site|website|news\s+\w+)\b"
-            r"|\b(published|printed|run|ran|carried)\s+(in|by)\s+(which|what|whom)\b",
+            rf"\b(which|what)\s+({_PUBLISHERS})\b"
+            r"|\b(published|printed|run|ran|carried)\s+(in|by)\s+(which|what|whom)\b"
+            rf"|\b({_PUBLISHERS}|organi[sz]ation|company)\s+(that|which)?\s*{_PUBLISHED}"
+            rf"|\b(which|what)\s+(organi[sz]ation|company)\s+{_PUBLISHED}|\bwho\s+{_PUBLISHED}",
             re.I,
         ),
         (PUBLICATION,),
     ),
     (re.compile(r"\b(what|which)\b.*\b(title|headline)\b", re.I), (HEADLINE, TITLE)),
+    (
+        re.compile(r"\b(what|which|list)\b.*\b(sub)?(headings|sections|section\s+(titles|names))\b", re.I),
+        (HEADING,),
+    ),
+)
+# A structure kind every span of which answers ("what are the headings"), up to this many.
+_LISTED = {HEADING: 12}
+# "Who said that ...?": the asker wants whoever wrote the sentence that says it (a commenter).
+_ATTRIBUTION = re.compile(
+    r"^\s*who\s+(said|says|wrote|writes|argued|argues|claimed|claims|stated|states|suggested|suggests"
+    r"|noted|notes|commented|insisted|insists|warned|warns|believes|thinks|thought)\s+(that\b|[\"“'‘:])",
+    re.I,
 )
 # Words of such questions that say what is asked, not what the document is about.
 _ROLE_WORDS = frozenset(
@@ -65,7 +84,8 @@ _ROLE_WORDS = frozenset(
     report post posts posted poster comment comments commented commenter reply replied response
     published dated released appeared issued updated printed title headline document page blog
     forum what which newspaper paper publication outlet magazine journal site website news run ran
-    carried""".split()
+    carried publisher publishes prints runs carries organization organisation company agency heading
+    headings section sections subheadings list""".split()
 )
 MIN_TOPIC_COVERAGE = 0.5  # share of the question's own terms the document must contain
 
@@ -80,6 +100,8 @@ class StructureQuestion:
 
 def asked_structure(question: str) -> StructureQuestion | None:
     """The structure kinds the question asks for (best first), or None for any other question."""
+    if asks_attribution(question):  # about a sentence's author, not the document's
+        return None
     for pattern, kinds in _QUESTIONS:
         if pattern.search(question):
             topic = frozenset(stem(term) for term in content_terms(question)) - _ROLE_WORDS
@@ -87,13 +109,32 @@ def asked_structure(question: str) -> StructureQuestion | None:
     return None
 
 
-def structure_quote(
+def asks_attribution(question: str) -> bool:
+    """Whether the question asks who said or wrote something ("Who said that ...?")."""
+    return bool(_ATTRIBUTION.match(question))
+
+
+def speaker(document: Document, quote: Quote) -> Quote | None:
+    """The author line of the comment or post the quote stands in, as a quote, or None.
+
+    Only an author line found at ingest counts (a comment's name line above its timestamp):
+    a byline is not taken as the speaker, since articles quote other people.
+    """
+    authors = [span for span in document.structure if span.kind == AUTHOR]
+    before = [span for span in authors if span.end <= quote.start]
+    if not before:
+        return None
+    return verified_quote(document, before[-1].start, before[-1].end)
+
+
+def structure_quotes(
     question: str, passages: Sequence[Passage], load_document: Callable[[str], Document]
-) -> QuotedSentence | None:
-    """The byline, author line or date that answers a structure question, as a verified quote."""
+) -> list[QuotedSentence]:
+    """The byline, author line, date, publication, headline or headings that answer a structure
+    question, as verified quotes; [] for any other question or when no document has the span."""
     asked = asked_structure(question)
     if asked is None:
-        return None
+        return []
     question_stems = {stem(term) for term in content_terms(question)}
     # The documents the question is about, those holding more of its own terms first, then by rank.
     candidates: dict[str, tuple[float, int, Passage, Document]] = {}
@@ -105,11 +146,15 @@ def structure_quote(
                 candidates[passage.document_id] = (-about, passage.rank, passage, document)
     for _, _, passage, document in sorted(candidates.values(), key=lambda entry: entry[:2]):
         for kind in asked.kinds:
-            span = _best_span(document, kind, question_stems)
-            if span is not None:
-                quote = verified_quote(document, span.start, span.end)
-                return QuotedSentence(quote, passage, quote.text)
-    return None
+            if kind in _LISTED:
+                spans = [span for span in document.structure if span.kind == kind][: _LISTED[kind]]
+            else:
+                best = _best_span(document, kind, question_stems)
+                spans = [] if best is None else [best]
+            if spans:
+                quotes = [verified_quote(document, span.start, span.end) for span in spans]
+                return [QuotedSentence(quote, passage, quote.text) for quote in quotes]
+    return []
 
 
 def _topic_share(document: Document, topic: frozenset[str]) -> float:
