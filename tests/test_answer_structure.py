@@ -60,6 +60,7 @@ OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, wat
         ("Which organization published the flood report?", "publication"),
         ("What is the name of the website that published it?", "publication"),
         ("What are the section headings of the article?", "heading"),
+        ("What are the sections of the harbour report?", "heading"),
     ],
 )
 def test_structure_questions_are_recognised(question: str, kind: str) -> None:
@@ -86,6 +87,7 @@ def test_other_questions_are_not_comment_questions(question: str) -> None:
         "What company was tasked with restoring the tapes?",  # a company, but nothing published
         "What paper did Hutton publish in 1795?",  # a paper he wrote, not a newspaper
         "Who said that the cedar bridge closed?",  # who said a sentence, not who wrote the page
+        "What do sections 3 and 4 of the act require?",  # sections of a text, not its headings
     ],
 )
 def test_questions_that_are_not_about_publication_or_byline(question: str) -> None:

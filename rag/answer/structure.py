@@ -1,5 +1,7 @@
 """Questions about a document's structure ("who wrote the article", "when was the comment
-posted"), answered by quoting the byline, author line or dateline found at ingest.
+posted", "which newspaper ran it", "what are its headings"), answered by quoting the byline,
+author line, dateline, publication, headline or headings found at ingest; and "who said
+that ...", answered by the author line of the comment that says it.
 
 A sentence search cannot answer these: the headline is closer in meaning to "who wrote the
 article about X" than the byline under it, and a commenter's name line has no words of the
@@ -64,7 +66,11 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
     (re.compile(r"\b(what|which)\b.*\b(title|headline)\b", re.I), (HEADLINE, TITLE)),
     (
-        re.compile(r"\b(what|which|list)\b.*\b(sub)?(headings|sections|section\s+(titles|names))\b", re.I),
+        re.compile(
+            r"\b(what|which|list)\b.*\b((sub)?headings|section\s+(titles|headings|names))\b"
+            r"|\bwhat\s+are\s+the\s+(main\s+)?sections\s+of\b",
+            re.I,
+        ),
         (HEADING,),
     ),
 )
