@@ -28,8 +28,9 @@ KINDS = (TITLE, HEADING, HEADLINE, BYLINE, PUBLICATION, AUTHOR, PUBLISHED, POSTE
 HEADING_KINDS = frozenset({TITLE, HEADING, HEADLINE})
 # Raised whenever find_structure finds more or other spans: an index whose spans an older
 # version found gets them again the next time it is opened for writing (storage/schema.py).
-# 2: headline and publication spans. 3: copyright holders as publications.
-STRUCTURE_VERSION = 3
+# 2: headline and publication spans. 3: copyright holders as publications. 4: bylines, author
+# labels and dates of German, Spanish, French, Italian, Portuguese, Dutch and Russian.
+STRUCTURE_VERSION = 4
 
 MAX_SHORT_LINE_WORDS = 12  # titles, headings, datelines and name lines are short
 MAX_NAME_WORDS = 4
@@ -37,6 +38,16 @@ HEAD_LINES = 8  # the title, byline and dateline of an article come in its first
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
     r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+# Month names of German, Spanish, French, Italian, Portuguese and Russian (genitive), written
+# after the day: "9. November 2018", "9 de noviembre de 2018", "9 novembre 2018", "9 ноября 2018".
+_OTHER_MONTH = (
+    r"(?:Januar|Jänner|Februar|März|Mai|Juni|Juli|Oktober|Dezember|enero|febrero|marzo|abril|mayo"
+    r"|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|janvier|février|mars|avril"
+    r"|juin|juillet|août|septembre|octobre|novembre|décembre|gennaio|febbraio|aprile|maggio|giugno"
+    r"|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro"
+    r"|novembro|dezembro|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября"
+    r"|декабря)"
 )
 _WEEKDAY = r"(?:(?-i:(?<![a-z]))(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?"
 _TIME = r"(?:\s*(?:[|,@–—-]|\bat\b)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4}\b)?)?"
@@ -46,17 +57,50 @@ DATE_PATTERN = re.compile(
     + r"(?:"
     + rf"(?-i:(?<![a-z])){_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     + rf"|\b\d{{1,2}}\.?\s+{_MONTH}\.?,?\s+\d{{4}}"
+    + rf"|\b\d{{1,2}}\.?\s+(?:de\s+)?{_OTHER_MONTH}\s+(?:de\s+)?\d{{4}}(?:\s*г\.)?"
     + r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
     + r"|\b\d{4}-\d{2}-\d{2}\b"
     + r")"
     + _TIME,
     re.IGNORECASE,
 )
-_BYLINE_START = re.compile(r"(?:^|(?<=[.!?”\"’]\s))(?:(?:Written|Posted|Reported)\s+by|By|BY)\s+(?=\S)")
-_AUTHOR_LABEL = re.compile(r"^(?:Authors?|Written by|Posted by|Reporter|Byline)\s*:\s*(?=\S)", re.IGNORECASE)
+# "By", and the word bylines start with in German, Spanish and Portuguese, French, Dutch, Italian.
+_BYLINE_START = re.compile(
+    r"(?:^|(?<=[.!?”\"’]\s))(?:(?:Written|Posted|Reported)\s+by|By|BY|Von|VON|Por|POR|Par|PAR|Door|Di)\s+(?=\S)"
+)
+_AUTHOR_LABEL = re.compile(
+    r"^(?:Authors?|Written by|Posted by|Reporter|Byline|Autor(?:in|en|a|es)?|Verfasser(?:in)?|Auteurs?"
+    r"|Autore|Autori|Автор(?:ы)?)\s*:\s*(?=\S)",
+    re.IGNORECASE,
+)
 # Words that join names in a byline; anything else lowercase means a sentence ("By then the...").
 _NAME_JOINERS = frozenset(
-    {"and", "&", "de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "al", "bin"}
+    {
+        "and",
+        "&",
+        "de",
+        "van",
+        "von",
+        "der",
+        "den",
+        "da",
+        "di",
+        "du",
+        "la",
+        "le",
+        "al",
+        "bin",
+        "und",
+        "y",
+        "e",
+        "et",
+        "en",
+        "i",
+        "и",
+        "del",
+        "dos",
+        "das",
+    }
 )
 # Where a byline's names end and the publication or role begins.
 _BYLINE_BREAK = re.compile(
@@ -85,7 +129,8 @@ def find_structure(text: str) -> tuple[StructureSpan, ...]:
         date = _date_line(line)
         if date is not None:
             previous = lines[index - 1] if index > 1 else None  # the first line is the title
-            if previous is not None and _is_name_line(text[previous[0] : previous[1]]):
+            previous_line = text[previous[0] : previous[1]] if previous is not None else ""
+            if previous is not None and _is_name_line(previous_line) and _byline(previous_line) is None:
                 spans.append(StructureSpan(AUTHOR, previous[0], previous[1]))
                 kind = POSTED
             elif index < HEAD_LINES and not head_date_found:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rag
-from rag.answer.structure import asked_structure
+from rag.answer.structure_questions import asked_structure
 
 ARTICLE = """Rivers Rise Across the Valley
 
@@ -55,6 +55,8 @@ OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, wat
         ("When was the comment about the bridge posted?", "posted"),
         ("When was the article published?", "published"),
         ("What is the headline of the article?", "headline"),
+        ("What is the title?", "headline"),
+        ("What is the title of the report on the flood?", "headline"),
         ("Which newspaper published the flood report?", "publication"),
         ("The article was printed in which paper?", "publication"),
         ("Which organization published the flood report?", "publication"),
@@ -88,6 +90,9 @@ def test_other_questions_are_not_comment_questions(question: str) -> None:
         "What paper did Hutton publish in 1795?",  # a paper he wrote, not a newspaper
         "Who said that the cedar bridge closed?",  # who said a sentence, not who wrote the page
         "What do sections 3 and 4 of the act require?",  # sections of a text, not its headings
+        "Under what title is the hymn known in English?",  # the hymn's name, not a document title
+        "Unter welchem Titel ist die Hymne auf Englisch bekannt?",
+        "Как называется этот гимн в переводе с английского языка?",
     ],
 )
 def test_questions_that_are_not_about_publication_or_byline(question: str) -> None:
@@ -188,3 +193,52 @@ def test_who_said_quotes_the_commenter_then_what_they_said(articles: rag.Knowled
     assert answer.answered
     assert all(not citation.quote.text.startswith("By ") for citation in answer.citations)
     assert "amber river rose by two metres" in answer.citations[0].quote.text
+
+
+ARTICLES_IN_OTHER_LANGUAGES = [
+    rag.TextItem(
+        "brücke.txt",
+        "Die Brücke bleibt gesperrt\n\nVon Anna Schmidt und Jonas Weber – Berliner Zeitung\n"
+        "9. November 2018 | 21:13\n\nDie alte Brücke über den Fluss bleibt nach dem Hochwasser "
+        "gesperrt. Die Ingenieure prüfen jetzt alle Pfeiler, bevor wieder Autos fahren dürfen.\n",
+    ),
+    rag.TextItem(
+        "puente.txt",
+        "El puente sigue cerrado\n\nPor María López y Juan Pérez – El Diario del Valle\n"
+        "12 de marzo de 2021\n\nEl viejo puente sobre el río sigue cerrado después de la "
+        "inundación. Los ingenieros revisan todos los pilares antes de abrirlo otra vez.\n",
+    ),
+    rag.TextItem(
+        "pont.txt",
+        "Le pont reste fermé\n\nPar Jean Dupont – Le Courrier\n3 avril 2020\n\nLe vieux pont sur "
+        "la rivière reste fermé après la crue. Les ingénieurs vérifient toutes les piles avant "
+        "de le rouvrir aux voitures.\n",
+    ),
+    rag.TextItem(
+        "мост.txt",
+        "Мост остаётся закрытым\n\nАвтор: Иван Петров\n9 ноября 2018 г.\n\nСтарый мост через "
+        "реку остаётся закрытым после наводнения. Инженеры проверяют все опоры, прежде чем "
+        "снова пустить машины.\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Wer hat den Artikel über die gesperrte Brücke geschrieben?", "Von Anna Schmidt und Jonas Weber"),
+        ("Wann wurde der Artikel über die Brücke veröffentlicht?", "9. November 2018 | 21:13"),
+        ("Welche Zeitung hat über die gesperrte Brücke berichtet?", "Berliner Zeitung"),
+        ("¿Quién escribió el artículo sobre el puente cerrado?", "Por María López y Juan Pérez"),
+        ("¿Cuándo se publicó el artículo sobre el puente?", "12 de marzo de 2021"),
+        ("Qui a écrit l'article sur le pont fermé ?", "Par Jean Dupont"),
+        ("Quel est le titre de l'article sur le pont ?", "Le pont reste fermé"),
+        ("Кто написал статью о закрытом мосте?", "Автор: Иван Петров"),
+        ("Когда была опубликована статья о мосте?", "9 ноября 2018 г."),
+    ],
+)
+def test_structure_questions_in_other_languages_quote_the_span(
+    fake_base: rag.KnowledgeBase, question: str, expected: str
+) -> None:
+    fake_base.add_texts(ARTICLES_IN_OTHER_LANGUAGES)
+    assert first_quote(fake_base, question).startswith(expected)

@@ -27,7 +27,8 @@ from rag.answer.lexical import (
     question_weights,
 )
 from rag.answer.question_words import answer_type_match
-from rag.answer.structure import asks_attribution, speaker, structure_quotes
+from rag.answer.structure import speaker, structure_quotes
+from rag.answer.structure_questions import asks_attribution
 from rag.embedding import Embedder, covers_language
 from rag.language.scripts import word_count
 from rag.settings import Settings
