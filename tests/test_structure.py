@@ -97,3 +97,23 @@ def test_spans_are_exact_ranges_of_the_text_in_order() -> None:
 def test_prose_without_structure_has_no_spans() -> None:
     text = "The river rose. It rained for days, and the valley flooded twice before the dam held."
     assert find_structure(text) == ()
+
+
+def test_bylines_and_dates_in_other_languages() -> None:
+    german = spans_of(
+        "Brücke gesperrt\n\nVon Anna Schmidt und Jonas Weber – Berliner Zeitung\n9. November 2018\n\nText.\n"
+    )
+    assert german["byline"] == ["Von Anna Schmidt und Jonas Weber – Berliner Zeitung"]
+    assert german["published"] == ["9. November 2018"]
+    spanish = spans_of("Puente\n\nPor María López y Juan Pérez\n12 de marzo de 2021\n\nTexto.\n")
+    assert spanish["byline"] == ["Por María López y Juan Pérez"]
+    assert spanish["published"] == ["12 de marzo de 2021"]
+    russian = spans_of("Мост\n\nАвтор: Иван Петров\n9 ноября 2018 г.\n\nТекст.\n")
+    assert russian["byline"] == ["Автор: Иван Петров"]
+    assert russian["published"] == ["9 ноября 2018 г."]  # under a byline: when it appeared
+    assert "author" not in russian
+
+
+def test_sentences_starting_with_a_byline_word_are_not_bylines() -> None:
+    found = spans_of("Notes\n\nPar exemple, le pont est fermé.\n\nVon Zeit zu Zeit regnet es im Tal.\n")
+    assert "byline" not in found
