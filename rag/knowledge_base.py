@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -401,6 +402,14 @@ def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
     return dimension
 
 
-def _sentence_texts(text: str) -> list[str]:
-    """The sentences of a chunk's text, cut as ingest cut the ones whose vectors it stored."""
-    return [span.text for span in split_sentences(text)]
+SPLIT_CACHE_CHUNKS = 4096  # chunks whose sentences stay split in memory (a few MB)
+
+
+@lru_cache(maxsize=SPLIT_CACHE_CHUNKS)
+def _sentence_texts(text: str) -> tuple[str, ...]:
+    """The sentences of a chunk's text, cut as ingest cut the ones whose vectors it stored.
+
+    Cached: the same chunks come back as candidates of many searches, and splitting them was
+    a third of a learned-fusion search.
+    """
+    return tuple(span.text for span in split_sentences(text))

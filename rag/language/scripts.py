@@ -86,6 +86,8 @@ def strip_marks(text: str) -> str:
 
 def wide_characters(text: str) -> int:
     """How many characters of unspaced scripts the text holds (each about half a word)."""
+    if text.isascii():  # every such character is outside ASCII; most text is inside it
+        return 0
     return len(_WIDE.findall(text))
 
 

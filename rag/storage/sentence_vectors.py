@@ -47,19 +47,25 @@ def lookup(connection: sqlite3.Connection, texts: Sequence[str], dimension: int)
     """The stored unit vectors (float32) of those texts that have one."""
     by_hash = {text_hash(text): text for text in texts}
     hashes = list(by_hash)
-    found: dict[str, np.ndarray] = {}
+    rows = []
     for start in range(0, len(hashes), _LOOKUP_BATCH):
         batch = hashes[start : start + _LOOKUP_BATCH]
         try:
-            rows = connection.execute(
+            rows += connection.execute(
                 "SELECT text_hash, vector FROM sentence_vectors"
                 f" WHERE text_hash IN ({','.join('?' * len(batch))})",
                 batch,
             ).fetchall()
         except sqlite3.OperationalError:  # a read-only index made before the table existed
-            return found
-        for hash_value, blob in rows:
-            if len(blob) == 2 * dimension:  # another dimension would be another model's vector
-                vector = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-                found[by_hash[hash_value]] = vector / max(float(np.linalg.norm(vector)), 1e-12)
-    return found
+            break
+    # Another dimension would be another model's vector. One array for all: per-row numpy
+    # calls cost more than the query.
+    rows = [(hash_value, blob) for hash_value, blob in rows if len(blob) == 2 * dimension]
+    if not rows:
+        return {}
+    vectors = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float16).reshape(
+        len(rows), dimension
+    )
+    vectors = vectors.astype(np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return {by_hash[hash_value]: vector for (hash_value, _), vector in zip(rows, vectors, strict=True)}
