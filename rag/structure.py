@@ -64,7 +64,7 @@ DATE_PATTERN = re.compile(
     + _TIME,
     re.IGNORECASE,
 )
-# "By", and the word bylines start with in German, Spanish and Portuguese, French, Dutch, Italian.
+# "By" and what starts a byline in German, Spanish and Portuguese, French, Dutch and Italian.
 _BYLINE_START = re.compile(
     r"(?:^|(?<=[.!?”\"’]\s))(?:(?:Written|Posted|Reported)\s+by|By|BY|Von|VON|Por|POR|Par|PAR|Door|Di)\s+(?=\S)"
 )
@@ -75,32 +75,7 @@ _AUTHOR_LABEL = re.compile(
 )
 # Words that join names in a byline; anything else lowercase means a sentence ("By then the...").
 _NAME_JOINERS = frozenset(
-    {
-        "and",
-        "&",
-        "de",
-        "van",
-        "von",
-        "der",
-        "den",
-        "da",
-        "di",
-        "du",
-        "la",
-        "le",
-        "al",
-        "bin",
-        "und",
-        "y",
-        "e",
-        "et",
-        "en",
-        "i",
-        "и",
-        "del",
-        "dos",
-        "das",
-    }
+    "and & de van von der den da di du la le al bin und y e et en i и del dos das".split()
 )
 # Where a byline's names end and the publication or role begins.
 _BYLINE_BREAK = re.compile(

@@ -118,6 +118,7 @@ def test_a_pronoun_sentence_is_a_candidate_only_with_its_antecedent(fake_base: r
         ("Who fumbled the ball?", "On the next play, Miller stripped the ball away from Newton.", 1.0),
         ("Who fumbled the ball?", "Then the ball was stripped away and recovered near the line.", 0.0),
         ("Who did Miller tackle?", "Later in the game, Miller made a tackle.", 0.0),  # only the asker's name
+        ("Who led the team?", "Peyton Manning led the team to the title.", 1.0),
         ("When did the war start?", "The war started in 1979.", 1.0),
         ("When did the war of 1979 end?", "The war of 1979 ended badly.", 0.0),
     ],

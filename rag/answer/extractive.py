@@ -75,7 +75,8 @@ _ANSWER_TYPES = (
     ),
     (
         re.compile(r"^\s*(who|whom|whose)\b", re.I),
-        re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b"),
+        # A name of two words anywhere, or of one after the sentence's first word ("... Newton").
+        re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b|(?<=[a-z,;] )[A-Z][a-z]+\b"),
     ),
 )
 
