@@ -6,7 +6,8 @@ import pytest
 
 import rag
 from rag.answer.evidence import points_back
-from rag.answer.extractive import _answer_type_match, _quantity_match, score_sentences
+from rag.answer.extractive import _quantity_match, score_sentences
+from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
 
 
 @pytest.mark.parametrize(
@@ -126,4 +127,4 @@ def test_a_pronoun_sentence_is_a_candidate_only_with_its_antecedent(fake_base: r
 def test_a_sentence_holding_the_kind_of_answer_asked_for_is_recognised(
     question: str, sentence: str, expected: float
 ) -> None:
-    assert _answer_type_match(question, sentence) == expected
+    assert answer_type_match(question, sentence, ENGLISH_ANSWER_TYPES) == expected

@@ -26,7 +26,7 @@ from rag.answer.lexical import (
     lexical_evidence,
     question_weights,
 )
-from rag.answer.question_words import answer_type_match
+from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
 from rag.answer.structure import speaker, structure_quotes
 from rag.answer.structure_questions import asks_attribution
 from rag.embedding import Embedder, covers_language
@@ -55,29 +55,6 @@ _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+([^\W\d_]+)", re.I)
 _NUMBER_WORD = re.compile(
     r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
     r"|thousands?|millions?|billions?|\w+teen|\w+ty)$"
-)
-# What a question word asks for, and the surface form such an answer usually has.
-_ANSWER_TYPES = (
-    (
-        re.compile(
-            r"^\s*(how (many|much|long|old|far|large|big|tall)|what (percentage|number|amount))\b", re.I
-        ),
-        re.compile(
-            r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
-            re.I,
-        ),
-    ),
-    (
-        re.compile(r"^\s*(when|what year|in what year|which year)\b", re.I),
-        re.compile(
-            r"\b(1\d{3}|20\d{2})\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.I
-        ),
-    ),
-    (
-        re.compile(r"^\s*(who|whom|whose)\b", re.I),
-        # A name of two words anywhere, or of one after the sentence's first word ("... Newton").
-        re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b|(?<=[a-z,;] )[A-Z][a-z]+\b"),
-    ),
 )
 
 
@@ -220,7 +197,7 @@ def _dense_score(
         SIMILARITY_WEIGHT * similarity
         + OVERLAP_WEIGHT * _overlap(question_stems, sentence)
         + RANK_WEIGHT / rank
-        + ANSWER_TYPE_WEIGHT * _answer_type_match(question, sentence)
+        + ANSWER_TYPE_WEIGHT * answer_type_match(question, sentence, ENGLISH_ANSWER_TYPES)
         + QUANTITY_WEIGHT * _quantity_match(question, sentence)
     ) * _length_factor(sentence)
 
@@ -249,17 +226,6 @@ def _overlap(question_stems: set[str], sentence: str) -> float:
         return 0.0
     sentence_stems = {stem(word) for word in words(sentence)}
     return len(question_stems & sentence_stems) / len(question_stems)
-
-
-def _answer_type_match(question: str, sentence: str) -> float:
-    """1.0 when the sentence holds the kind of answer the question word asks for (a number, a
-    date, a name) beyond what the question itself already says."""
-    for asks, looks_like in _ANSWER_TYPES:
-        if asks.search(question):
-            found = {match.group(0).lower() for match in looks_like.finditer(sentence)}
-            given = {match.group(0).lower() for match in looks_like.finditer(question)}
-            return 1.0 if found - given else 0.0
-    return 0.0
 
 
 def _quantity_match(question: str, sentence: str) -> float:
