@@ -78,10 +78,9 @@ _NAME_JOINERS = frozenset(
     "and & de van von der den da di du la le al bin und y e et en i и del dos das".split()
 )
 # Where a byline's names end and the publication or role begins.
-_BYLINE_BREAK = re.compile(
-    r"\s+[–—|-]\s+|\s*,\s+(?=(?:[A-Z]\w+\s+)*(?:Staff|Correspondent|Reporter|Editor)\b)"
-)
-_DASH_BREAK = re.compile(r"\s+[–—|-]\s+")
+_DASH = r"\s+[–—|-]\s+"
+_BYLINE_BREAK = re.compile(_DASH + r"|\s*,\s+(?=(?:[A-Z]\w+\s+)*(?:Staff|Correspondent|Reporter|Editor)\b)")
+_DASH_BREAK = re.compile(_DASH)
 _COMPANY_ABBREVIATIONS = frozenset({"llc", "inc", "ltd", "co", "corp", "plc", "s.a", "n.v", "l.l.c"})
 # "Copyright © 2018 Stratfor Enterprises, LLC. All rights reserved.": the holder published it.
 _COPYRIGHT = re.compile(

@@ -75,15 +75,20 @@ def points_back(sentence: str) -> bool:
     return bool(_POINTS_BACK.match(sentence))
 
 
+def _quotable_with(document: Document, previous_start: int, previous_end: int, quote: Quote) -> bool:
+    """Whether the text from previous_start to the end of quote stands in one paragraph and is
+    short enough to be one quote."""
+    gap = document.text[previous_end : quote.start]
+    return "\n\n" not in gap.replace(" ", "") and quote.end - previous_start <= MAX_WITH_ANTECEDENT
+
+
 def follows_in_paragraph(document: Document, previous: Quote, quote: Quote) -> bool:
     """Whether quote comes right after previous (nothing but spaces and one line break between)
     in one paragraph, the two short enough to be quoted together."""
-    gap = document.text[previous.end : quote.start]
     return (
         previous.end <= quote.start
-        and not gap.strip()
-        and "\n\n" not in gap.replace(" ", "")
-        and quote.end - previous.start <= MAX_WITH_ANTECEDENT
+        and not document.text[previous.end : quote.start].strip()
+        and _quotable_with(document, previous.start, previous.end, quote)
     )
 
 
@@ -102,8 +107,6 @@ def with_antecedent(document: Document, quote: Quote) -> Quote:
     if not before:
         return quote
     previous = before[-1]
-    if "\n\n" in document.text[previous.end : quote.start].replace(" ", ""):
-        return quote
-    if quote.end - previous.start > MAX_WITH_ANTECEDENT:
+    if not _quotable_with(document, previous.start, previous.end, quote):
         return quote
     return verified_quote(document, previous.start, quote.end)

@@ -41,7 +41,7 @@ _APPEARED = (
 )
 _PUBLISHERS = (
     r"(?:newspaper|publication|outlet|magazine|journal|site|website|publisher|news\s+(?:site|outlet|agency)"
-    r"|zeitung|zeitschrift|webseite|peri[oó]dico|diario|revista|journal|magazine|giornale|rivista"
+    r"|zeitung|zeitschrift|webseite|peri[oó]dico|diario|revista|giornale|rivista"
     r"|jornal|газет\w*|издани\w*|журнал\w*)"
 )
 _PUBLISHED = r"(?:published|publishes|printed|prints|ran|runs|carried|carries)\b"
