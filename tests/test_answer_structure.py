@@ -63,6 +63,13 @@ OTHER = "Baking Notes\n\nBy Carla Reyes\n\nSourdough needs a starter, flour, wat
         ("What is the name of the website that published it?", "publication"),
         ("What are the section headings of the article?", "heading"),
         ("What are the sections of the harbour report?", "heading"),
+        ("What is the name of the person who left the comment?", "author"),
+        ("What is the name of the commenter?", "author"),
+        ("Which user posted the comment about the bridge?", "author"),
+        ("What is the author's name?", "byline"),
+        ("What is the name of the author of the flood report?", "byline"),
+        ("What is the date of the comment?", "posted"),
+        ("What is the publication date of the flood report?", "published"),
     ],
 )
 def test_structure_questions_are_recognised(question: str, kind: str) -> None:
@@ -76,6 +83,8 @@ def test_structure_questions_are_recognised(question: str, kind: str) -> None:
         "Who wrote the Washington Post article about Kabul?",  # a newspaper, not a post: byline
         "How many days did the bridge close?",
         "Who moved their herds to the hills?",
+        "What is the name of the river that rose?",  # a name, but no comment
+        "What day did the bridge close?",
     ],
 )
 def test_other_questions_are_not_comment_questions(question: str) -> None:
@@ -242,3 +251,15 @@ def test_structure_questions_in_other_languages_quote_the_span(
 ) -> None:
     fake_base.add_texts(ARTICLES_IN_OTHER_LANGUAGES)
     assert first_quote(fake_base, question).startswith(expected)
+
+
+def test_a_question_worded_with_generic_words_still_finds_the_comment_author(
+    articles: rag.KnowledgeBase,
+) -> None:
+    # "name", "person" and "left" say what is asked, not which document: no document need hold them.
+    assert first_quote(articles, "What is the name of the person who left the comment about the bridge?") == (
+        "Lee Wong"
+    )
+    assert first_quote(articles, "What is the date of the comment about the cedar bridge?") == (
+        "Wed, 03/10/2021 - 11:45pm"
+    )

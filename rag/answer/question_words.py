@@ -58,14 +58,35 @@ ENGLISH_ANSWER_TYPES = (
     ),
 )
 AnswerTypes = tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]
+# A year is no count: "How many soldiers died?" is not answered by "In 1979, the army invaded".
+# A four-digit 1000-2099 after a preposition of time or a month, or followed by no lowercase
+# word ("1979," "2000.") is read as a year; "1500 soldiers" and "1,500" stay counts.
+_ENGLISH_YEAR = re.compile(
+    r"(?:\b(?:in|since|from|until|till|by|before|after|during|between|around|circa|early|late)\s+"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?)"
+    r"(?:1\d{3}|20\d{2})\b|(?<![\d,.])(?:1\d{3}|20\d{2})\b(?![,.]?\d)(?!\s+[a-z])",
+    re.I,
+)
 
 
 def answer_type_match(question: str, sentence: str, table: AnswerTypes = OTHER_ANSWER_TYPES) -> float:
     """1.0 when the sentence holds what the question word asks for (a number, a date, a name)
-    beyond what the question itself already says; the first matching question word decides."""
+    beyond what the question itself already says; the first matching question word decides.
+    In English a year does not answer a question for a count."""
     for asks, looks_like in table:
         if asks.search(question):
-            found = {match.group(0).strip().lower() for match in looks_like.finditer(sentence)}
-            given = {match.group(0).strip().lower() for match in looks_like.finditer(question)}
+            years = table is ENGLISH_ANSWER_TYPES and table[0][0] is asks
+            found = _answer_forms(looks_like, sentence, years)
+            given = _answer_forms(looks_like, question, years)
             return 1.0 if found - given else 0.0
     return 0.0
+
+
+def _answer_forms(looks_like: re.Pattern[str], text: str, skip_years: bool) -> set[str]:
+    """The answer-shaped strings of a text, lower case; without its years when skip_years."""
+    years = [match.span() for match in _ENGLISH_YEAR.finditer(text)] if skip_years else []
+    return {
+        match.group(0).strip().lower()
+        for match in looks_like.finditer(text)
+        if not any(start <= match.start() and match.end() <= end for start, end in years)
+    }

@@ -12,6 +12,7 @@ taken from the best-ranked document that is about the rest of the question.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from rag.answer.evidence import QuotedSentence, verified_quote
 from rag.answer.structure_questions import asked_structure
@@ -71,8 +72,7 @@ def _topic_share(document: Document, topic: frozenset[str]) -> float:
     """The share of the question's own terms the document mentions (1.0 when it has none)."""
     if not topic:
         return 1.0
-    document_terms = set(index_terms(document.title + " " + document.text, document.language))
-    return len(topic & document_terms) / len(topic)
+    return len(topic & _terms(document.title + " " + document.text, document.language)) / len(topic)
 
 
 def _best_span(document: Document, kind: str, question_terms: set[str]) -> StructureSpan | None:
@@ -87,8 +87,14 @@ def _best_span(document: Document, kind: str, question_terms: set[str]) -> Struc
     ends = [following.start for following in spans[1:]] + [len(document.text)]
     best, best_overlap = spans[0], -1
     for span, end in zip(spans, ends, strict=True):
-        section = set(index_terms(document.text[span.start : end], document.language))
-        overlap = len(question_terms & section)
+        overlap = len(question_terms & _terms(document.text[span.start : end], document.language))
         if overlap > best_overlap:
             best, best_overlap = span, overlap
     return best
+
+
+@lru_cache(maxsize=16)
+def _terms(text: str, language: str) -> frozenset[str]:
+    """The distinct index terms of a text; kept for the last texts asked about, as analysing a
+    book-sized document takes a fifth of a second and every structure question checks it."""
+    return frozenset(index_terms(text, language))

@@ -24,7 +24,7 @@ _POST_WORDS = (
 )
 _WHO = r"(?:who|wer|qui[eé]n(?:es)?|qui|chi|quem|кто)"
 _WHEN = (
-    r"(?:when|what\s+(?:date|day|time)|which\s+(?:date|day)|wann|an\s+welchem\s+tag|cu[aá]ndo|quand"
+    r"(?:when|what\s+(?:(?:is|was)\s+the\s+)?(?:date|day|time)|which\s+(?:date|day)|wann|an\s+welchem\s+tag|cu[aá]ndo|quand"
     r"|quando|когда)"
 )
 _WROTE = (
@@ -63,13 +63,16 @@ _DOCUMENT = (
 _QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
-            rf"\b{_WHO}\b.*\b{_POST_WORDS}|\b{_POST_WORDS}\b.*\bby whom\b|\bwho\b.*\bcommenter\b", re.I
+            rf"\b{_WHO}\b.*\b{_POST_WORDS}|\b{_POST_WORDS}\b.*\bby whom\b|\bwho\b.*\bcommenter\b"
+            rf"|\b(which|what)\s+(user|person|member|reader|name)\b.*\b{_POST_WORDS}"
+            r"|\bname\s+of\s+the\s+(commenter|poster)\b|\b(commenter|poster)['’]s\s+name\b",
+            re.I,
         ),
         (AUTHOR,),
     ),
     (
         re.compile(
-            rf"\b{_WHO}\b.*\b{_WROTE}\b"
+            rf"\b{_WHO}\b.*\b{_WROTE}\b|\b{_AUTHOR_NOUN}['’]s?\s+names?\b|\bnames?\s+of\s+the\s+{_AUTHOR_NOUN}\b"
             rf"|\b{_AUTHOR_NOUN}\s+(of|for|behind|des|der|del|de|du|di|do)\b|\bwhose\s+(article|story|piece|report)\b"
             rf"|\bwritten\s+by\s+whom\b|\b{_WHO}\s+(is|are|was|were|ist|war|es|fue|est|[èe]|é)\s+"
             rf"(the|der|die|el|la|l['’]|il|o|a)?\s*{_AUTHOR_NOUN}\b",
@@ -78,7 +81,13 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         (BYLINE, AUTHOR),
     ),
     (re.compile(rf"\b{_WHEN}\b.*\b{_POST_WORDS}", re.I), (POSTED, DATE)),
-    (re.compile(rf"\b{_WHEN}\b.*\b{_APPEARED}\b", re.I), (PUBLISHED, DATE, POSTED)),
+    (
+        re.compile(
+            rf"\b{_WHEN}\b.*\b{_APPEARED}\b|\b(publication|release)\s+date\b|\bdate\s+of\s+publication\b",
+            re.I,
+        ),
+        (PUBLISHED, DATE, POSTED),
+    ),
     (
         re.compile(
             rf"\b{_WHICH}\s+{_PUBLISHERS}\b"
@@ -125,7 +134,8 @@ _ROLE_WORDS = frozenset(
     released appeared issued updated printed title headline document page blog forum what which
     newspaper paper publication outlet magazine journal site website news run ran carried publisher
     publishes prints runs carries organization organisation company agency heading headings section
-    sections subheadings list
+    sections subheadings list name names person persons people user users someone individual identity
+    left leave leaves made make makes appear appears
     wer wann geschrieben verfasst schrieb autor autorin verfasser artikel bericht beitrag kommentar
     kommentare kommentiert gepostet veröffentlicht erschienen titel überschrift überschriften zeitung
     zeitschrift webseite welche welcher welches
