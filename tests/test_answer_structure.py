@@ -263,3 +263,16 @@ def test_a_question_worded_with_generic_words_still_finds_the_comment_author(
     assert first_quote(articles, "What is the date of the comment about the cedar bridge?") == (
         "Wed, 03/10/2021 - 11:45pm"
     )
+
+
+def test_a_date_is_taken_only_from_the_document_the_question_names(articles: rag.KnowledgeBase) -> None:
+    # The Courier piece has no date; the Gazette's, on a page that shares only "Valley", is no answer.
+    answer = articles.ask("When was the Valley Courier article published?")
+    assert all("2021" not in citation.quote.text for citation in answer.citations)
+    assert (
+        first_quote(articles, "When was the Valley Gazette article published?") == "March 3, 2021 | 08:15 GMT"
+    )
+
+
+def test_a_title_question_may_call_the_document_an_analysis(articles: rag.KnowledgeBase) -> None:
+    assert first_quote(articles, "What is the title of the harbour dredging analysis?") == "Harbour Report"

@@ -54,7 +54,11 @@ def structure_quotes(
             about = _topic_share(document, asked.topic_terms(document.language))
             if about >= MIN_TOPIC_COVERAGE:
                 candidates[passage.document_id] = (-about, passage.rank, passage, document)
-    for _, _, passage, document in sorted(candidates.values(), key=lambda entry: entry[:2]):
+    # Only the documents most about it: when the one the question names lacks the span (no date
+    # on a page), a date from another document that shares fewer of its words is no answer.
+    most = min((entry[0] for entry in candidates.values()), default=0.0)
+    chosen = [entry for entry in candidates.values() if entry[0] == most]
+    for _, _, passage, document in sorted(chosen, key=lambda entry: entry[:2]):
         question_terms = set(query_terms(question, [document.language]))
         for kind in asked.kinds:
             if kind in _LISTED:

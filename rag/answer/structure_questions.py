@@ -55,6 +55,7 @@ _TITLE = r"(?:title|titel|t[ií]tulo|titre|titolo)"
 _HEADLINE = r"(?:headline|[üu]berschrift|titular|заголов\w*)"
 _DOCUMENT = (
     r"(?:article|story|piece|post|page|document|report|essay|blog|chapter|column|paper|text|notes?|memo"
+    r"|analysis|commentary|editorial|op-ed|brief|briefing|study|book"
     r"|letter|newsletter|guide|manual|review|release|e-?mail|thread|file"
     r"|artikel|beitrag|bericht|dokument|art[ií]culo|nota|reportaje|texto|documento|texte|articolo"
     r"|testo|artigo|mat[ée]ria|стать\w*|текст\w*|документ\w*|материал\w*)"
@@ -86,7 +87,9 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
             rf"\b{_WHEN}\b.*\b{_APPEARED}\b|\b(publication|release)\s+date\b|\bdate\s+of\s+publication\b",
             re.I,
         ),
-        (PUBLISHED, DATE, POSTED),
+        # Not a comment's timestamp: "when was the article published" on a page with only comments'
+        # dates has no answer there.
+        (PUBLISHED, DATE),
     ),
     (
         re.compile(
@@ -135,7 +138,7 @@ _ROLE_WORDS = frozenset(
     newspaper paper publication outlet magazine journal site website news run ran carried publisher
     publishes prints runs carries organization organisation company agency heading headings section
     sections subheadings list name names person persons people user users someone individual identity
-    left leave leaves made make makes appear appears
+    left leave leaves made make makes appear appears analysis commentary editorial study book
     wer wann geschrieben verfasst schrieb autor autorin verfasser artikel bericht beitrag kommentar
     kommentare kommentiert gepostet veröffentlicht erschienen titel überschrift überschriften zeitung
     zeitschrift webseite welche welcher welches
@@ -161,12 +164,20 @@ class StructureQuestion:
         """The question's terms that say which document it is about, analysed as text in that
         language is indexed (role words and stop words left out; none when nothing else is left)."""
         stops = stop_words(language)
+        words = tokens(self.question)
         kept = [
             token
-            for token in tokens(self.question)
-            if token.lower() not in _ROLE_WORDS and token.lower() not in stops
+            for position, token in enumerate(words)
+            if token.lower() not in stops
+            and (token.lower() not in _ROLE_WORDS or _names_something(token, position, language))
         ]
         return frozenset(query_terms(" ".join(kept), [language])) if kept else frozenset()
+
+
+def _names_something(token: str, position: int, language: str) -> bool:
+    """Whether a role word is part of a name ("the Washington Post article", "the Small Wars
+    Journal page"): capitalised after the first word, in a language that capitalises only names."""
+    return position > 0 and token[:1].isupper() and token[1:].islower() and language != "de"
 
 
 def asked_structure(question: str) -> StructureQuestion | None:
