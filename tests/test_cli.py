@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import rag
 from rag.cli.main import main
 
 FAKE = ["--model", "hashing-256"]
@@ -165,3 +166,14 @@ def test_optimize_reports_the_measured_recall_of_an_approximate_index(
     described = json.loads(out)
     assert code == 0 and described["kind"] == "ivf-sq8" and described["vectors"] == 122
     assert 0.0 <= described["recall@10"] <= 1.0 and described["recall_queries"] > 0
+
+
+@pytest.mark.parametrize(
+    ("chunks", "seconds", "shown"),
+    [(3, 10.0, "(0.3 chunks/s)"), (120, 4.0, "(30 chunks/s)"), (0, 2.0, "2.0s\n"), (5, 0.0, "0.0s\n")],
+)
+def test_ingest_summary_shows_a_slow_rate_with_a_decimal(chunks: int, seconds: float, shown: str) -> None:
+    from rag.cli.documents import format_report
+
+    report = rag.IngestReport((rag.FileResult("a.txt", "added", chunks),), chunks, seconds)
+    assert shown in format_report(report) + "\n"

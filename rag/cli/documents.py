@@ -85,10 +85,9 @@ def run_ingest(args: argparse.Namespace) -> int:
 def format_report(report: IngestReport) -> str:
     """Summary line plus one line per failed or skipped file."""
     summary = report.to_dict()["summary"]
-    rate = report.chunks_embedded / report.seconds if report.seconds else 0.0
     lines = [
         ", ".join(f"{count} {status}" for status, count in summary.items())
-        + f" — {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s ({rate:.0f} chunks/s)"
+        + f" — {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s{_rate(report)}"
     ]
     for result in report.files:
         if result.status in ("failed", "skipped"):
@@ -152,3 +151,11 @@ def format_vector_index(described: dict[str, Any]) -> str:
             f" recall@10 {described['recall@10']} on {described['recall_queries']} query-like probes"
         )
     return line
+
+
+def _rate(report: IngestReport) -> str:
+    """" (12 chunks/s)", with a decimal below 10 so a slow run never reads "0 chunks/s"; "" for none."""
+    if not report.chunks_embedded or not report.seconds:
+        return ""
+    rate = report.chunks_embedded / report.seconds
+    return f" ({rate:.1f} chunks/s)" if rate < 10 else f" ({rate:.0f} chunks/s)"
