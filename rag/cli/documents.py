@@ -154,7 +154,8 @@ def format_vector_index(described: dict[str, Any]) -> str:
 
 
 def _rate(report: IngestReport) -> str:
-    """ " (12 chunks/s)", with a decimal below 10 so a slow run never reads "0 chunks/s"; "" for none."""
+    """The summary's rate, such as ' (12 chunks/s)'; a decimal below 10 so a slow run never
+    reads '0 chunks/s'; empty when nothing was embedded."""
     if not report.chunks_embedded or not report.seconds:
         return ""
     rate = report.chunks_embedded / report.seconds
