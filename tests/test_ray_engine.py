@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -163,16 +164,19 @@ def test_rag_ingest_runs_on_a_ray_cluster_at_an_address(tmp_path: Path) -> None:
 
 
 def test_an_address_where_no_cluster_answers_is_a_one_line_error_and_creates_nothing(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: bound a moment ago, then freed
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
     command = [sys.executable, "-m", "rag", "ingest", str(tmp_path), "--index", str(tmp_path / "index")]
     ran = subprocess.run(
-        [*command, "--model", "hashing-256", "--engine", "ray", "--ray-address", "127.0.0.1:8299"],
+        [*command, "--model", "hashing-256", "--engine", "ray", "--ray-address", address],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert ran.returncode == 2
     assert (
-        ran.stderr.startswith("error: no Ray cluster answers at 127.0.0.1:8299")
+        ran.stderr.startswith(f"error: no Ray cluster answers at {address}")
         and ran.stderr.count("\n") == 1
     )
     assert not (tmp_path / "index").exists()
