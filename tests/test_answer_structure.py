@@ -276,3 +276,14 @@ def test_a_date_is_taken_only_from_the_document_the_question_names(articles: rag
 
 def test_a_title_question_may_call_the_document_an_analysis(articles: rag.KnowledgeBase) -> None:
     assert first_quote(articles, "What is the title of the harbour dredging analysis?") == "Harbour Report"
+
+
+def test_short_headings_after_the_last_long_section_are_not_listed(fake_base: rag.KnowledgeBase) -> None:
+    body = " ".join(["The lighthouse keepers logged every passing ship in the winter ledger."] * 4)
+    page = (
+        f"Lighthouse Logs\n\nThe Keepers\n\n{body}\n\nThe Ledgers\n\n{body}\n\n"
+        "Site Search\n\nCopyright © 2021 Coast Archive.\n\nCoast Archive Worldview\n\nKnow the coast.\n"
+    )
+    fake_base.add_texts([rag.TextItem("lighthouse.txt", page)])
+    answer = fake_base.ask("What are the section headings of the lighthouse logs page?")
+    assert [citation.quote.text for citation in answer.citations] == ["The Keepers", "The Ledgers"]

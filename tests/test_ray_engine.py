@@ -180,3 +180,14 @@ def test_an_address_where_no_cluster_answers_is_a_one_line_error_and_creates_not
         and ran.stderr.count("\n") == 1
     )
     assert not (tmp_path / "index").exists()
+
+
+def test_the_test_cluster_takes_the_next_block_of_ports_when_one_of_its_ports_is_held() -> None:
+    from eval.ray_cluster import BLOCK, HOST, free_block
+
+    first = free_block()
+    with socket.socket() as holder:
+        holder.bind((HOST, first + 7))  # one port of the block, as another program might
+        holder.listen()
+        assert free_block() >= first + BLOCK
+    assert free_block() == first

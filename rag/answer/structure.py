@@ -17,12 +17,14 @@ from functools import lru_cache
 from rag.answer.evidence import QuotedSentence, verified_quote
 from rag.answer.structure_questions import asked_structure
 from rag.language.analysis import index_terms, query_terms
+from rag.language.scripts import word_count
 from rag.structure import AUTHOR, HEADING
 from rag.types import Document, Passage, Quote, StructureSpan
 
 # A structure kind every span of which answers ("what are the headings"), up to this many.
 _LISTED = {HEADING: 12}
 MIN_TOPIC_COVERAGE = 0.5  # share of the question's own terms the document must contain
+MIN_SECTION_WORDS = 25  # a heading over fewer words, after the last longer section, frames the page
 
 
 def speaker(document: Document, quote: Quote) -> Quote | None:
@@ -62,7 +64,8 @@ def structure_quotes(
         question_terms = set(query_terms(question, [document.language]))
         for kind in asked.kinds:
             if kind in _LISTED:
-                spans = [span for span in document.structure if span.kind == kind][: _LISTED[kind]]
+                spans = _without_trailing_chrome(document, [s for s in document.structure if s.kind == kind])
+                spans = spans[: _LISTED[kind]]
             else:
                 best = _best_span(document, kind, question_terms)
                 spans = [] if best is None else [best]
@@ -70,6 +73,15 @@ def structure_quotes(
                 quotes = [verified_quote(document, span.start, span.end) for span in spans]
                 return [QuotedSentence(quote, passage, quote.text) for quote in quotes]
     return []
+
+
+def _without_trailing_chrome(document: Document, spans: list[StructureSpan]) -> list[StructureSpan]:
+    """The headings up to the last one with a section of MIN_SECTION_WORDS words or more: the short
+    ones after it ("Article Search", "Stratfor Worldview" under a news article) are the page's frame."""
+    ends = [following.start for following in spans[1:]] + [len(document.text)]
+    sizes = [word_count(document.text[span.end : end]) for span, end in zip(spans, ends, strict=True)]
+    long = [index for index, size in enumerate(sizes) if size >= MIN_SECTION_WORDS]
+    return spans[: long[-1] + 1] if long else spans
 
 
 def _topic_share(document: Document, topic: frozenset[str]) -> float:
