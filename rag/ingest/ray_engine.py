@@ -73,10 +73,11 @@ def ray_runtime(address: str | None = None, cpus: int | None = None) -> Iterator
     # Ray's C++ core logs notices to the terminal, over the progress bar; its failures reach us as
     # exceptions. RAY_BACKEND_LOG_LEVEL=info shows them again.
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    _keep_loopback(address)
     ray = _ray()
     started_here = not ray.is_initialized()
     if started_here:
-        address = address or os.environ.get("RAY_ADDRESS") or None
         check_ray(address)
         try:
             if address:
@@ -100,20 +101,27 @@ def ray_runtime(address: str | None = None, cpus: int | None = None) -> Iterator
             ray.shutdown()
 
 
-def check_ray(address: str | None) -> None:
-    """Fail in seconds, not minutes, when Ray is missing or nothing listens at a host:port address.
+def _keep_loopback(address: str | None) -> None:
+    """Have Ray reach a cluster at a loopback address on that address.
 
-    Ray itself retries for minutes. It also swaps a loopback address for this machine's network
-    address; a cluster started on 127.0.0.1 is reached on 127.0.0.1 (that is what the variable,
-    named for other platforms, does on Linux).
+    Ray swaps 127.0.0.1 for this machine's network address, where a cluster started on
+    127.0.0.1 does not listen (on a machine with a network interface, the connection fails).
+    The variable that stops it, named for other platforms, is read when Ray is imported.
     """
-    _ray()
+    host = (address or "").rpartition(":")[0]
+    if host in ("127.0.0.1", "localhost", "::1", "[::1]"):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def check_ray(address: str | None) -> None:
+    """Fail in seconds, not minutes, when Ray is missing or nothing listens at a host:port address
+    (Ray itself retries for minutes)."""
     address = address or os.environ.get("RAY_ADDRESS") or None
+    _keep_loopback(address)
+    _ray()
     host, _, port = (address or "").rpartition(":")
     if address is None or "://" in address or not port.isdigit():
         return  # ray://, auto, or a name Ray resolves itself
-    if host in ("127.0.0.1", "localhost", "::1"):
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         socket.create_connection((host, int(port)), timeout=REACH_SECONDS).close()
     except OSError as error:
