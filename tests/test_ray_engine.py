@@ -176,8 +176,7 @@ def test_an_address_where_no_cluster_answers_is_a_one_line_error_and_creates_not
     )
     assert ran.returncode == 2
     assert (
-        ran.stderr.startswith(f"error: no Ray cluster answers at {address}")
-        and ran.stderr.count("\n") == 1
+        ran.stderr.startswith(f"error: no Ray cluster answers at {address}") and ran.stderr.count("\n") == 1
     )
     assert not (tmp_path / "index").exists()
 
