@@ -330,3 +330,22 @@ def test_asking_about_a_table_embeds_only_the_question(tmp_path: Path) -> None:
         answer = base.ask("What is the budget_eur of Dept 137?")
     assert answer.citations and answer.citations[0].quote.text.startswith("Dept 137,")
     assert embedder.calls == [["What is the budget_eur of Dept 137?"]]
+
+
+def test_an_approximate_index_ranks_on_exact_cosines(
+    tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
+    # IVF scores its candidates on 8-bit codes; lexical-only candidates get stored-vector cosines.
+    # The learned ranker must compare like with like: every dense score is the exact cosine.
+    settings = rag.Settings(approximate_above=1)
+    with rag.open(tmp_path / "index", settings, embedder=fake_embedder) as base:
+        base.ingest([write_corpus(tmp_path / "docs")])
+        assert base.stats()["vector_index"] == "ivf-sq8"
+        question = "Etna volcano Sicily"
+        query = fake_embedder.embed([question])[0]
+        passages = base.search(question, k=10)
+        stored = base.store.chunk_vectors([passage.chunk_id for passage in passages], len(query))
+        scored = [passage for passage in passages if passage.dense_score is not None]
+        assert scored
+        for passage in scored:
+            assert passage.dense_score == pytest.approx(float(stored[passage.chunk_id] @ query), abs=1e-6)

@@ -12,6 +12,7 @@ from rag.language.detection import likeliest_language
 from rag.search.fusion import fusion_features, learned_scores, reciprocal_rank_fusion
 from rag.search.sentence_evidence import SentenceSplitter, best_sentence_similarity
 from rag.storage.store import ChunkRecord, Store
+from rag.storage.vectors import ann
 from rag.storage.vectors.index import VectorIndex
 from rag.terms import STOPWORDS
 from rag.types import Passage, page_number
@@ -107,7 +108,10 @@ class HybridRetriever:
 
         dense_weight scales the embedding model's evidence (0: a language it does not know).
         """
-        missing = [row_id for row_id in records if row_id not in found.dense]
+        # An approximate index scores its candidates on 8-bit codes; the ranker compares them with
+        # the exact cosines of chunks only lexical search found, so then every cosine is exact.
+        exact = self.vectors.kind == ann.EXACT
+        missing = [row_id for row_id in records if row_id not in found.dense or not exact]
         for row_id, chunk_vector in self.store.chunk_vectors(missing, len(vector)).items():
             found.dense[row_id] = float(chunk_vector @ vector)
         if self.sentences is not None:
