@@ -122,6 +122,9 @@ def test_a_pronoun_sentence_is_a_candidate_only_with_its_antecedent(fake_base: r
         ("Who led the team?", "Peyton Manning led the team to the title.", 1.0),
         ("When did the war start?", "The war started in 1979.", 1.0),
         ("When did the war of 1979 end?", "The war of 1979 ended badly.", 0.0),
+        ("When did they meet?", "They met in Moscow for a meeting in September.", 1.0),  # a month alone
+        ("When did they rule?", "They ruled the country during the 1990s.", 1.0),  # a decade
+        ("When did it happen?", "It may happen again, they said.", 0.0),  # "may", the verb
         ("How many soldiers died?", "In 1979, the army invaded the country.", 0.0),  # a year is no count
         ("How many soldiers died?", "The war ended on May 3, 1921.", 0.0),
         ("How many soldiers died?", "About 1,500 soldiers died in 1979.", 1.0),

@@ -47,8 +47,12 @@ ENGLISH_ANSWER_TYPES = (
     ),
     (
         re.compile(r"^\s*(when|what year|in what year|which year)\b", re.I),
+        # A year or decade ("1979", "the 1990s"), a month with a day ("Nov. 9"), or a month named
+        # on its own ("in September"; "May" only after "in", as it is also a verb).
         re.compile(
-            r"\b(1\d{3}|20\d{2})\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.I
+            r"\b(1\d{3}|20\d{2})s?\b|\b(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d"
+            r"|\b(January|February|March|April|June|July|August|September|October|November|December)\b"
+            r"|\b(?i:in)\s+May\b"
         ),
     ),
     (
