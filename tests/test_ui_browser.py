@@ -368,3 +368,55 @@ def test_latency_enter_to_first_token_and_full_answer(page: Page) -> None:
     (SCREENSHOTS / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
     assert len(records) == len(LATENCY_QUESTIONS)
+
+
+class SlowChatModel:
+    """A language model that takes PIECE_SECONDS per piece, so an answer is still coming for seconds."""
+
+    name = "slow"
+    PIECE_SECONDS = 0.5
+
+    def stream(self, messages: object, max_tokens: int) -> Iterator[str]:
+        for piece in ("Lighthouse ", "keepers ", "logged ", "every ", "passing ", "ship."):
+            time.sleep(self.PIECE_SECONDS)
+            yield piece
+
+    def complete(self, messages: object, max_tokens: int) -> str:
+        return "".join(self.stream(messages, max_tokens))
+
+
+def test_a_question_sent_while_an_answer_streams_is_answered_after_it(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from rag.llm.server import start_server
+
+    llm = start_server(SlowChatModel())
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "lighthouse.md").write_text(
+        "# Lighthouse\n\nThe keepers logged every passing ship in the winter ledger.\n"
+        "The lamp was lit at dusk and put out at dawn.\n"
+    )
+    slow = {"RAG_ANSWER_MODE": "llm", "RAG_LLM_BASE_URL": llm.base_url, "RAG_LLM_MODEL": "slow"}
+    running = start_ui(tmp_path, [notes], ("--model", "hashing-256"), slow)
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        page = context.new_page()
+        page.goto(running.url)
+        page.fill("#question textarea", "What did the keepers log?")
+        page.press("#question textarea", "Enter")
+        # The first update empties the box; the answer then streams for about three seconds.
+        page.wait_for_function("document.querySelector('#question textarea').value === ''")
+        page.wait_for_selector("#chatbot .answer.pending, #chatbot .answer:not(.final)")
+        page.fill("#question textarea", "When was the lamp lit?")
+        page.press("#question textarea", "Enter")
+        page.wait_for_function(
+            "document.querySelectorAll('#chatbot .answer.final').length >= 2", timeout=ANSWER_TIMEOUT_MS
+        )
+        questions = page.locator("#chatbot .question").all_inner_texts()
+        assert questions == ["What did the keepers log?", "When was the lamp lit?"]
+    finally:
+        context.close()
+        stop_ui(running)
+        llm.shutdown()
+        llm.server_close()

@@ -143,8 +143,13 @@ def wire_chat(
         options = responses.AskOptions(int(k), retrieval, mode)
         yield from run(history[-1].question, history, options, query, picked[0] if picked else None)
 
-    # One event for Enter and the button, so a second question waits for the first ("once").
-    ask_args: dict[str, Any] = {"concurrency_id": "ask", "show_progress": "minimal", "trigger_mode": "once"}
+    # One event for Enter and the button. A question sent while an answer is still coming is
+    # answered after it ("always_last"; "once" dropped it, leaving it unsent in the box).
+    ask_args: dict[str, Any] = {
+        "concurrency_id": "ask",
+        "show_progress": "minimal",
+        "trigger_mode": "always_last",
+    }
     gr.on(
         [chat["question"].submit, chat["send"].click],
         ask,
