@@ -72,13 +72,14 @@ class ProgressBar:
 class BuildProgressBar:
     """A vector index build's progress callback: a bar of vectors, drawn only if a build happens."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, unit: str = "vectors") -> None:
         self._stream = stream
+        self._unit = unit
         self._bar: ProgressBar | None = None
 
     def __call__(self, done: int, total: int, stage: str) -> None:
         if self._bar is None:
-            self._bar = ProgressBar("vectors", self._stream, total)
+            self._bar = ProgressBar(self._unit, self._stream, total)
         self._bar(done, total, stage)
 
     def close(self) -> None:

@@ -356,13 +356,39 @@ class KnowledgeBase:
             }
         return stats
 
-    def optimize(self, progress: BuildProgress | None = None) -> dict[str, Any]:
-        """Rebuild the vector index from SQLite (retrain, re-measure recall) and compact full text."""
+    def optimize(
+        self, progress: BuildProgress | None = None, sentence_progress: BuildProgress | None = None
+    ) -> dict[str, Any]:
+        """Rebuild the vector index from SQLite (retrain, re-measure recall), compact full text, and
+        embed the sentences of documents ingested before sentence vectors were stored.
+
+        The result describes the vector index, plus `sentences_embedded` and
+        `documents_given_sentence_vectors` (0 when every document had them).
+        """
         store = self.store  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
+            filled = self._fill_sentence_vectors(sentence_progress)
             described = self.vectors.rebuild(store, progress)
             store.optimize_text_index()
-        return described
+        return described | filled
+
+    def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:
+        """Store vectors for the sentences of documents that have none (one document at a time,
+        each in its own transaction: an interrupted run keeps what it finished)."""
+        missing = self.store.documents_without_sentence_vectors()
+        embedded = documents = 0
+        for done, document_id in enumerate(missing, start=1):
+            document = self.store.document(document_id)
+            sentences = list(dict.fromkeys(quotable_texts(document)))
+            if sentences:
+                known = self.store.sentence_vectors(sentences, self.dimension)
+                new = [sentence for sentence in sentences if sentence not in known]
+                vectors = known | dict(zip(new, self.embedder.embed(new), strict=True)) if new else known
+                if self.store.add_sentence_vectors(document_id, vectors):
+                    embedded, documents = embedded + len(new), documents + 1
+            if progress is not None:
+                progress(done, len(missing), "sentences")
+        return {"sentences_embedded": embedded, "documents_given_sentence_vectors": documents}
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""

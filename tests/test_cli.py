@@ -177,3 +177,25 @@ def test_ingest_summary_shows_a_slow_rate_with_a_decimal(chunks: int, seconds: f
 
     report = rag.IngestReport((rag.FileResult("a.txt", "added", chunks),), chunks, seconds)
     assert shown in format_report(report) + "\n"
+
+
+def test_optimize_embeds_the_sentences_of_documents_ingested_before_they_were_stored(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    index = tmp_path / "index"
+    run(capsys, "ingest", str(docs), "--index", str(index), *FAKE)
+    database = index / "rag.sqlite"
+    with sqlite3.connect(database) as connection:
+        stored = connection.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0]
+        kept = connection.execute("SELECT text_hash, vector FROM sentence_vectors ORDER BY rowid").fetchall()
+        connection.execute("DELETE FROM sentence_vectors")  # an index from before they were stored
+    assert stored > 0
+    code, out, _ = run(capsys, "optimize", "--index", str(index), *FAKE)
+    assert code == 0 and out.startswith(f"embedded {stored} sentences of 2 documents ingested before")
+    with sqlite3.connect(database) as connection:
+        again = connection.execute("SELECT text_hash, vector FROM sentence_vectors ORDER BY rowid").fetchall()
+    assert sorted(again) == sorted(kept)  # the same sentences, the same vectors, as ingest stored
+    code, out, _ = run(capsys, "optimize", "--index", str(index), *FAKE)
+    assert code == 0 and out.strip() == "vector index: exact, 2 vectors"  # nothing left to fill

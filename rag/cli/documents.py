@@ -47,8 +47,9 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     optimize = subparsers.add_parser(
         "optimize",
         parents=[common],
-        help="rebuild the vector index and compact the full-text index",
-        description="Rebuild the vector index from the stored vectors: choose its kind by size, train "
+        help="rebuild the vector index, compact the full-text index, fill in missing sentence vectors",
+        description="Embed the sentences of documents an older version ingested without sentence "
+        "vectors; rebuild the vector index from the stored vectors: choose its kind by size, train "
         "an approximate one afresh and measure its recall; then merge the full-text index.",
     )
     optimize.add_argument("--json", action="store_true")
@@ -130,15 +131,23 @@ def run_optimize(args: argparse.Namespace) -> int:
     """rag optimize"""
     with open_from(args) as base:
         building = None if args.json else BuildProgressBar()
+        filling = None if args.json else BuildProgressBar(unit="documents")
         try:
-            described = base.optimize(building)
+            described = base.optimize(building, filling)
         finally:
-            if building is not None:
-                building.close()
+            for bar in (filling, building):
+                if bar is not None:
+                    bar.close()
     if args.json:
         print_json(described)
-    else:
-        print(format_vector_index(described))
+        return 0
+    if described.get("documents_given_sentence_vectors"):
+        print(
+            f"embedded {described['sentences_embedded']:,} sentences of"
+            f" {described['documents_given_sentence_vectors']:,} documents ingested before sentence"
+            " vectors were stored (answers no longer embed them at question time)"
+        )
+    print(format_vector_index(described))
     return 0
 
 

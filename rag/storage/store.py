@@ -267,6 +267,26 @@ class Store:
             prune(connection, upto)
 
     @translated
+    def documents_without_sentence_vectors(self) -> list[str]:
+        """Ids of the documents none of whose sentences has a stored vector (ingested before
+        sentence vectors were stored, or with no sentence at all), oldest first."""
+        rows = self._connect().execute(
+            "SELECT id FROM documents d WHERE NOT EXISTS"
+            " (SELECT 1 FROM sentence_vectors s WHERE s.document_key = d.key) ORDER BY d.key"
+        )
+        return [str(row[0]) for row in rows]
+
+    @translated
+    def add_sentence_vectors(self, document_id: str, vectors: Mapping[str, np.ndarray]) -> bool:
+        """Store sentence vectors for a document, in one transaction; False when it is gone."""
+        with self._transaction() as connection:
+            row = connection.execute("SELECT key FROM documents WHERE id = ?", (document_id,)).fetchone()
+            if row is None:
+                return False
+            sentence_vectors.insert(connection, int(row[0]), vectors)
+        return True
+
+    @translated
     def optimize_text_index(self) -> None:
         """Merge the full-text index's segments, and let SQLite refresh its query statistics."""
         with self._transaction() as connection:
