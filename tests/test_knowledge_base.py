@@ -221,6 +221,16 @@ def test_large_index_switches_to_approximate_search(
         assert stats["vector_index"] == "ivf-sq8"
         assert 0.0 <= stats["vector_recall@10"] <= 1.0 and stats["vector_recall_queries"] > 0
         assert base.search("Etna volcano Sicily", mode="dense")[0].source.endswith("volcanoes.md")
+        # IVF scores its candidates on 8-bit codes, lexical-only candidates get stored-vector
+        # cosines: the learned ranker compares like with like, every dense score exact.
+        query = fake_embedder.embed(["Etna volcano Sicily"])[0]
+        passages = [
+            found for found in base.search("Etna volcano Sicily", k=10) if found.dense_score is not None
+        ]
+        stored = base.store.chunk_vectors([found.chunk_id for found in passages], len(query))
+        assert passages
+        for found in passages:
+            assert found.dense_score == pytest.approx(float(stored[found.chunk_id] @ query), abs=1e-6)
 
 
 def test_pdf_citations_name_their_page(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
@@ -330,22 +340,3 @@ def test_asking_about_a_table_embeds_only_the_question(tmp_path: Path) -> None:
         answer = base.ask("What is the budget_eur of Dept 137?")
     assert answer.citations and answer.citations[0].quote.text.startswith("Dept 137,")
     assert embedder.calls == [["What is the budget_eur of Dept 137?"]]
-
-
-def test_an_approximate_index_ranks_on_exact_cosines(
-    tmp_path: Path, fake_embedder: rag.HashingEmbedder
-) -> None:
-    # IVF scores its candidates on 8-bit codes; lexical-only candidates get stored-vector cosines.
-    # The learned ranker must compare like with like: every dense score is the exact cosine.
-    settings = rag.Settings(approximate_above=1)
-    with rag.open(tmp_path / "index", settings, embedder=fake_embedder) as base:
-        base.ingest([write_corpus(tmp_path / "docs")])
-        assert base.stats()["vector_index"] == "ivf-sq8"
-        question = "Etna volcano Sicily"
-        query = fake_embedder.embed([question])[0]
-        passages = base.search(question, k=10)
-        stored = base.store.chunk_vectors([passage.chunk_id for passage in passages], len(query))
-        scored = [passage for passage in passages if passage.dense_score is not None]
-        assert scored
-        for passage in scored:
-            assert passage.dense_score == pytest.approx(float(stored[passage.chunk_id] @ query), abs=1e-6)
