@@ -26,6 +26,10 @@ POSTED = "posted"  # the date line under an author line: when that comment or po
 DATE = "date"  # any other line that is mostly a date
 KINDS = (TITLE, HEADING, HEADLINE, BYLINE, PUBLICATION, AUTHOR, PUBLISHED, POSTED, DATE)
 HEADING_KINDS = frozenset({TITLE, HEADING, HEADLINE})
+# Lines that name a topic, a commenter or a date, not what a document says: never quoted as a
+# sentence that answers a question (structure questions quote them as spans). A byline stays
+# quotable: "Who are Missy Ryan and Amie Ferris-Rotman?" is answered by it.
+FRAME_KINDS = HEADING_KINDS | {AUTHOR, PUBLISHED, POSTED, DATE}
 # Raised whenever find_structure finds more or other spans: an index whose spans an older
 # version found gets them again the next time it is opened for writing (storage/schema.py).
 # 2: headline and publication spans. 3: copyright holders as publications. 4: bylines, author

@@ -287,3 +287,10 @@ def test_short_headings_after_the_last_long_section_are_not_listed(fake_base: ra
     fake_base.add_texts([rag.TextItem("lighthouse.txt", page)])
     answer = fake_base.ask("What are the section headings of the lighthouse logs page?")
     assert [citation.quote.text for citation in answer.citations] == ["The Keepers", "The Ledgers"]
+
+
+def test_date_and_commenter_lines_are_never_quoted_as_answer_sentences(articles: rag.KnowledgeBase) -> None:
+    for question in ("What happened on Tue, 03/09/2021 at 10:02am?", "What did Ann K. say?"):
+        answer = articles.ask(question)
+        quoted = [citation.quote.text for citation in answer.citations]
+        assert "Tue, 03/09/2021 - 10:02am" not in quoted and "Ann K." not in quoted, question

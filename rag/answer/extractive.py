@@ -32,7 +32,7 @@ from rag.answer.structure_questions import asks_attribution
 from rag.embedding import Embedder, covers_language
 from rag.language.scripts import word_count
 from rag.settings import Settings
-from rag.structure import HEADING_KINDS
+from rag.structure import FRAME_KINDS
 from rag.terms import content_terms, stem, words
 from rag.types import Answer, Citation, Document, Passage, Quote
 
@@ -92,7 +92,7 @@ def score_sentences(
         load_document,
         keep=lambda sentence: not (sentence.startswith("#") or is_instruction(sentence)),
     )
-    items = [item for item in items if not _is_heading(item, load_document)]
+    items = [item for item in items if not _in_frame(item, load_document)]
     if not items:
         return []
     vectors = embedder.embed([question] + [item.readable for item in items])
@@ -212,11 +212,12 @@ def _lexical_score(question: str, sentence: str, evidence: float, similarity: fl
     ) * min(1.0, word_count(sentence) / MIN_QUOTE_WORDS) + LEXICAL_SCORE_SHIFT
 
 
-def _is_heading(item: QuotedSentence, load_document: Callable[[str], Document]) -> bool:
-    """Whether the sentence is the document's title or a heading found at ingest (a topic, not an answer)."""
+def _in_frame(item: QuotedSentence, load_document: Callable[[str], Document]) -> bool:
+    """Whether the sentence is the document's title, a heading, a commenter's name or a date line
+    found at ingest: it names a topic, a person or a time, it does not answer."""
     structure = load_document(item.quote.document_id).structure
     return any(
-        span.kind in HEADING_KINDS and span.start <= item.quote.start and item.quote.end <= span.end
+        span.kind in FRAME_KINDS and span.start <= item.quote.start and item.quote.end <= span.end
         for span in structure
     )
 
