@@ -33,8 +33,9 @@ FRAME_KINDS = HEADING_KINDS | {AUTHOR, PUBLISHED, POSTED, DATE}
 # Raised whenever find_structure finds more or other spans: an index whose spans an older
 # version found gets them again the next time it is opened for writing (storage/schema.py).
 # 2: headline and publication spans. 3: copyright holders as publications. 4: bylines, author
-# labels and dates of German, Spanish, French, Italian, Portuguese, Dutch and Russian.
-STRUCTURE_VERSION = 4
+# labels and dates of German, Spanish, French, Italian, Portuguese, Dutch and Russian. 5: bylines,
+# commenters and dates of Chinese, Arabic and Hindi.
+STRUCTURE_VERSION = 5
 
 MAX_SHORT_LINE_WORDS = 12  # titles, headings, datelines and name lines are short
 MAX_NAME_WORDS = 4
@@ -53,6 +54,14 @@ _OTHER_MONTH = (
     r"|novembro|dezembro|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября"
     r"|декабря)"
 )
+# Arabic (Egyptian and Levantine names) and Hindi month names, written after the day:
+# "9 نوفمبر 2018", "9 تشرين الثاني 2018", "9 नवंबर 2018"; Chinese dates are "2018年11月9日".
+_CASELESS_MONTH = (
+    r"(?:يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر"
+    r"|كانون الثاني|شباط|آذار|نيسان|أيار|حزيران|تموز|آب|أيلول|تشرين الأول|تشرين الثاني|كانون الأول"
+    r"|जनवरी|फ़रवरी|फरवरी|मार्च|अप्रैल|मई|जून|जुलाई|अगस्त|सितंबर|सितम्बर|अक्टूबर|अक्तूबर|नवंबर|नवम्बर"
+    r"|दिसंबर|दिसम्बर)"
+)
 _WEEKDAY = r"(?:(?-i:(?<![a-z]))(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?"
 _TIME = r"(?:\s*(?:[|,@–—-]|\bat\b)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4}\b)?)?"
 # The letter before a month name may be a capital ("4 MINS READNov 9, 2018"), never lowercase.
@@ -62,6 +71,8 @@ DATE_PATTERN = re.compile(
     + rf"(?-i:(?<![a-z])){_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     + rf"|\b\d{{1,2}}\.?\s+{_MONTH}\.?,?\s+\d{{4}}"
     + rf"|\b\d{{1,2}}\.?\s+(?:de\s+)?{_OTHER_MONTH}\s+(?:de\s+)?\d{{4}}(?:\s*г\.)?"
+    + rf"|(?<!\d)\d{{1,2}}\s+{_CASELESS_MONTH}\s+\d{{4}}(?!\d)"
+    + r"|(?<!\d)\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*[日号]"
     + r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
     + r"|\b\d{4}-\d{2}-\d{2}\b"
     + r")"
@@ -77,6 +88,14 @@ _AUTHOR_LABEL = re.compile(
     r"|Autore|Autori|Автор(?:ы)?)\s*:\s*(?=\S)",
     re.IGNORECASE,
 )
+# In scripts without capitals a byline is known by its label only: "作者：王小明", "文/王小明",
+# "记者 王小明", "بقلم: أحمد علي", "بقلم أحمد علي", "लेखक: राहुल शर्मा".
+_CASELESS_AUTHOR_LABEL = re.compile(
+    r"^(?:(?:作者|撰文|记者|文)\s*[:：/／]\s*|记者\s+|(?:بقلم|كتب|الكاتب|الكاتبة|المؤلف)\s*:?\s+"
+    r"|(?:लेखक|लेखिका|रिपोर्टर|संवाददाता)\s*:\s*)(?=\S)"
+)
+_CASELESS_LETTERS = re.compile(r"[\u0600-\u06ff\u0900-\u097f\u4e00-\u9fff]")
+MAX_HAN_NAME_CHARACTERS = 4
 # Words that join names in a byline; anything else lowercase means a sentence ("By then the...").
 _NAME_JOINERS = frozenset(
     "and & de van von der den da di du la le al bin und y e et en i и del dos das".split()
@@ -91,7 +110,8 @@ _COPYRIGHT = re.compile(
     r"^(?i:copyright\s*)?(?:©|\((?i:c)\)|(?i:copyright))\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?,?\s*)?"
     r"(?P<holder>[A-Z][\w&'’.,-]*(?:\s+[\w&'’.,-]+){0,6}?)\.?(?:\s+(?i:all rights reserved)\.?)?$"
 )
-_NOT_A_HEADING_END = re.compile(r"[.!?:;,–—-]$")
+_NOT_A_HEADING_END = re.compile(r"[.!?:;,–—。！？：；，،؛।-]$")
+MAX_CASELESS_HEADING_CHARACTERS = 40  # a Chinese line has no spaces to count words by
 
 
 def find_structure(text: str) -> tuple[StructureSpan, ...]:
@@ -144,7 +164,12 @@ def _byline_spans(line: str, start: int, byline: int) -> Iterator[StructureSpan]
         yield StructureSpan(HEADLINE, start, start + len(headline))
     yield StructureSpan(BYLINE, start + byline, start + len(line))
     parts = _BYLINE_BREAK.split(line[byline:], maxsplit=1)
-    if len(parts) == 2 and _DASH_BREAK.search(line[byline:]) and _looks_like_names(parts[1].rstrip(".")):
+    after_dash = parts[1].rstrip(".") if len(parts) == 2 else ""
+    if (
+        after_dash
+        and _DASH_BREAK.search(line[byline:])
+        and (_looks_like_names(after_dash) or _looks_like_caseless_names(after_dash))
+    ):
         publication = parts[1].rstrip()
         yield StructureSpan(PUBLICATION, start + len(line) - len(publication), start + len(line))
 
@@ -163,6 +188,10 @@ def _byline(line: str) -> int | None:
     label = _AUTHOR_LABEL.match(line)
     if label is not None:
         return 0 if _looks_like_names(line[label.end() :]) else None
+    label = _CASELESS_AUTHOR_LABEL.match(line)
+    if label is not None:
+        names = _BYLINE_BREAK.split(line[label.end() :], maxsplit=1)[0]
+        return 0 if _looks_like_caseless_names(names) else None
     for match in _BYLINE_START.finditer(line):
         names = _BYLINE_BREAK.split(line[match.end() :], maxsplit=1)[0]
         if _looks_like_names(names):
@@ -178,6 +207,25 @@ def _looks_like_names(names: str) -> bool:
     if not words[0][0].isupper() or not words[-1][0].isupper():
         return False
     return all(word[0].isupper() or word.lower() in _NAME_JOINERS for word in words)
+
+
+def _looks_like_caseless_names(names: str) -> bool:
+    """Names in a script without capitals: 'أحمد علي', 'राहुल शर्मा' (up to MAX_NAME_WORDS words
+    each, "و" / "और" / "、" between names), '王小明' (2 to 4 Han characters each); no digits and
+    no sentence punctuation."""
+    names = names.strip()
+    if not names or not _CASELESS_LETTERS.search(names) or any(character.isdigit() for character in names):
+        return False
+    if re.search(r"[.!?。！？،,;:؛]$|[。！？；]", names):
+        return False
+    people = [person.strip() for person in re.split(r"\s+(?:و|و\s*|और)\s*|、|，", names) if person.strip()]
+    for person in people:
+        if re.fullmatch(r"[\u4e00-\u9fff·]+", person):
+            if not 2 <= len(person.replace("·", "")) <= MAX_HAN_NAME_CHARACTERS:
+                return False
+        elif not 1 <= len(person.split()) <= MAX_NAME_WORDS:
+            return False
+    return 1 <= len(people) <= MAX_NAME_WORDS
 
 
 def _date_line(line: str) -> tuple[int, int] | None:
@@ -197,6 +245,8 @@ def _is_name_line(line: str) -> bool:
         return False
     if any(character.isdigit() for character in line):
         return False
+    if _CASELESS_LETTERS.search(line):
+        return _looks_like_caseless_names(line)
     return _looks_like_names(line) and not (len(words) > 1 and line.endswith(".") and len(words[-1]) > 2)
 
 
@@ -213,4 +263,6 @@ def _is_heading(text: str, lines: list[tuple[int, int]], index: int) -> bool:
     before = index == 0 or "\n\n" in text[lines[index - 1][1] : start].replace(" ", "")
     before = before or len(text[lines[index - 1][0] : lines[index - 1][1]].split()) <= MAX_SHORT_LINE_WORDS
     after = index + 1 == len(lines) or "\n\n" in text[end : lines[index + 1][0]].replace(" ", "")
-    return before and after and words[0][0].isupper()
+    if _CASELESS_LETTERS.match(line) and len(line) > MAX_CASELESS_HEADING_CHARACTERS:
+        return False
+    return before and after and (words[0][0].isupper() or bool(_CASELESS_LETTERS.match(line)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.structure import find_structure
 
 ARTICLE = """Rivers Rise Across the Valley
@@ -112,6 +114,55 @@ def test_bylines_and_dates_in_other_languages() -> None:
     assert russian["byline"] == ["Автор: Иван Петров"]
     assert russian["published"] == ["9 ноября 2018 г."]  # under a byline: when it appeared
     assert "author" not in russian
+
+
+@pytest.mark.parametrize(
+    ("text", "byline", "publication", "published", "author", "posted"),
+    [
+        (
+            "大桥关闭\n\n作者：王小明 – 江城日报\n2021年3月12日\n\n大桥关闭了十七天。\n\n李华\n2021年3月13日 10:02\n\n报道很好。\n",
+            "作者：王小明 – 江城日报",
+            "江城日报",
+            "2021年3月12日",
+            "李华",
+            "2021年3月13日 10:02",
+        ),
+        (
+            "إغلاق الجسر\n\nبقلم: أحمد علي – جريدة المدينة\n12 مارس 2021\n\nأغلق الجسر سبعة عشر يوما.\n\n"
+            "سارة حسن\n13 مارس 2021 - 10:02\n\nتقرير جيد.\n",
+            "بقلم: أحمد علي – جريدة المدينة",
+            "جريدة المدينة",
+            "12 مارس 2021",
+            "سارة حسن",
+            "13 مارس 2021 - 10:02",
+        ),
+        (
+            "पुल बंद\n\nलेखक: राहुल शर्मा – नगर समाचार\n12 मार्च 2021\n\nपुल सत्रह दिन बंद रहा।\n\n"
+            "सीमा वर्मा\n13 मार्च 2021 10:02\n\nअच्छी रिपोर्ट।\n",
+            "लेखक: राहुल शर्मा – नगर समाचार",
+            "नगर समाचार",
+            "12 मार्च 2021",
+            "सीमा वर्मा",
+            "13 मार्च 2021 10:02",
+        ),
+    ],
+)
+def test_bylines_commenters_and_dates_in_scripts_without_capitals(
+    text: str, byline: str, publication: str, published: str, author: str, posted: str
+) -> None:
+    found = spans_of(text)
+    assert found["title"] == [text.split("\n", 1)[0]]
+    assert found["byline"] == [byline] and found["publication"] == [publication]
+    assert found["published"] == [published]
+    assert found["author"] == [author] and found["posted"] == [posted]
+
+
+def test_sentences_in_scripts_without_capitals_are_not_names_or_headings() -> None:
+    # A label word opening a sentence, and a sentence standing alone, are neither bylines nor headings.
+    found = spans_of(
+        "说明\n\n记者会上，部长宣布大桥将在下周重新开放，并感谢所有工程师的努力工作。\n\nكتب المهندسون تقريرا طويلا عن الجسر.\n"
+    )
+    assert "byline" not in found and found.get("heading", []) == []
 
 
 def test_sentences_starting_with_a_byline_word_are_not_bylines() -> None:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from rag.answer.evidence import QuotedSentence, verified_quote
 from rag.answer.structure_questions import asked_structure
 from rag.language.analysis import index_terms, query_terms
+from rag.language.detection import likeliest_language
 from rag.language.scripts import word_count
 from rag.structure import AUTHOR, HEADING
 from rag.types import Document, Passage, Quote, StructureSpan
@@ -60,7 +61,12 @@ def structure_quotes(
     # on a page), a date from another document that shares fewer of its words is no answer.
     most = min((entry[0] for entry in candidates.values()), default=0.0)
     chosen = [entry for entry in candidates.values() if entry[0] == most]
-    for _, _, passage, document in sorted(chosen, key=lambda entry: entry[:2]):
+    # Among those, the documents in the question's language first ("谁发表了这条评论？" names no
+    # topic: it means a Chinese page's comment), then the best ranked.
+    language = likeliest_language(question, sorted({entry[3].language for entry in chosen}))
+    for _, _, passage, document in sorted(
+        chosen, key=lambda entry: (entry[3].language != language, entry[1])
+    ):
         question_terms = set(query_terms(question, [document.language]))
         for kind in asked.kinds:
             if kind in _LISTED:

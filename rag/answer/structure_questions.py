@@ -120,6 +120,66 @@ _QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         (HEADING,),
     ),
 )
+# Chinese, Arabic and Hindi: no capitals and, in Chinese, no spaces, so no word boundaries;
+# Hindi's vowel signs are not word characters either. Checked after the patterns above.
+_CASELESS_QUESTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (
+        re.compile(
+            r"谁(?:发表|发布|写|留|发)了?(?:这条|该|此|那条)?评论|评论(?:者|人|的人)是谁|谁评论"
+            r"|من (?:علق|كتب التعليق|نشر التعليق|صاحب التعليق)|صاحب التعليق"
+            r"|किसने (?:.{0,20})?टिप्पणी|टिप्पणी (?:.{0,20})?किसने|टिप्पणीकार कौन"
+        ),
+        (AUTHOR,),
+    ),
+    (
+        re.compile(
+            r"谁写|作者是谁|谁是作者|由谁(?:撰写|写|执笔)|记者是谁|作者叫什么"
+            r"|من كتب|من (?:هو|هي) (?:كاتب|كاتبة|مؤلف)|(?:كاتب|كاتبة|مؤلف) (?:المقال|المقالة|التقرير|الخبر)"
+            r"|किसने (?:.{0,30})?लिख|(?:लेखक|लेखिका) कौन|कौन (?:है|हैं) (?:.{0,20})?(?:लेखक|लेखिका)"
+        ),
+        (BYLINE, AUTHOR),
+    ),
+    (
+        re.compile(
+            r"评论.{0,12}(?:什么时候|何时|哪天)|(?:什么时候|何时|哪天).{0,12}评论|متى .{0,30}التعليق"
+            r"|टिप्पणी .{0,30}कब|कब .{0,30}टिप्पणी"
+        ),
+        (POSTED, DATE),
+    ),
+    (
+        re.compile(
+            r"(?:什么时候|何时|哪天|哪一天|哪年|哪一年).{0,12}(?:发表|发布|刊登|刊发|出版)|(?:发表|发布|出版)(?:时间|日期)"
+            r"|متى (?:نشر|نُشر|نشرت|نُشرت|صدر|صدرت)|تاريخ (?:نشر|النشر|صدور)"
+            r"|कब (?:.{0,20})?(?:प्रकाशित|छप)|प्रकाशन (?:की )?(?:तिथि|तारीख)"
+        ),
+        (PUBLISHED, DATE),
+    ),
+    (
+        re.compile(
+            r"(?:哪家|哪个|哪一家|什么)(?:报纸|报社|媒体|网站|杂志|出版物|通讯社).{0,12}(?:发表|发布|刊登|刊发|报道)"
+            r"|(?:أي|أية|ما) (?:صحيفة|جريدة|موقع|مجلة|وكالة)"
+            r"|किस (?:अखबार|अख़बार|समाचार पत्र|वेबसाइट|पत्रिका)"
+        ),
+        (PUBLICATION,),
+    ),
+    (
+        re.compile(
+            r"(?:文章|报道|这篇|新闻).{0,8}(?:标题|题目)|(?:标题|题目)是什么"
+            r"|عنوان (?:المقال|المقالة|التقرير|الخبر)|(?:लेख|रिपोर्ट|खबर|ख़बर) का शीर्षक|शीर्षक क्या"
+        ),
+        (HEADLINE, TITLE),
+    ),
+)
+# Their role words, taken out of the question before its topic terms are found.
+_CASELESS_ROLE_WORDS = re.compile(
+    r"什么时候|何时|哪一天|哪一年|哪天|哪年|哪家|哪一家|哪个|什么|是谁|谁|作者|记者|评论者|评论|撰写|执笔|写|发表|发布"
+    r"|刊登|刊发|出版|报道|报纸|报社|媒体|网站|杂志|文章|这篇|这条|新闻|标题|题目|时间|日期|了|的|是|关于"
+    r"|(?<!\S)(?:من|كتب|كاتب|كاتبة|مؤلف|المقال|المقالة|التقرير|الخبر|التعليق|علق|صاحب|متى|نشر|نُشر|نشرت"
+    r"|نُشرت|صدر|صدرت|تاريخ|النشر|أي|أية|ما|صحيفة|جريدة|موقع|مجلة|عنوان|هو|هي|عن)(?=[\s?!.,;:؟،।]|$)"
+    r"|(?<!\S)(?:किसने|किस|कौन|कब|लिखा|लिखी|लिखे|लेखक|लेखिका|टिप्पणी|टिप्पणीकार|प्रकाशित|छपा|छपी|प्रकाशन"
+    r"|तिथि|तारीख|अखबार|अख़बार|समाचार|पत्र|वेबसाइट|पत्रिका|लेख|रिपोर्ट|खबर|ख़बर|शीर्षक|क्या|का|की|के|है|हैं"
+    r"|ने|में|पर|बारे|यह|इस|हुआ|हुई|गया|गई)(?=[\s?!.,;:؟،।]|$)"
+)
 # "Who said that ...?": the asker wants whoever wrote the sentence that says it (a commenter).
 _ATTRIBUTION = re.compile(
     r"^\s*who\s+(said|says|wrote|writes|argued|argues|claimed|claims|stated|states|suggested|suggests"
@@ -164,7 +224,7 @@ class StructureQuestion:
         """The question's terms that say which document it is about, analysed as text in that
         language is indexed (role words and stop words left out; none when nothing else is left)."""
         stops = stop_words(language)
-        words = tokens(self.question)
+        words = tokens(_CASELESS_ROLE_WORDS.sub(" ", self.question))
         kept = [
             token
             for position, token in enumerate(words)
@@ -184,7 +244,7 @@ def asked_structure(question: str) -> StructureQuestion | None:
     """The structure kinds the question asks for (best first), or None for any other question."""
     if asks_attribution(question):  # about a sentence's author, not the document's
         return None
-    for pattern, kinds in _QUESTIONS:
+    for pattern, kinds in (*_QUESTIONS, *_CASELESS_QUESTIONS):
         if pattern.search(question):
             return StructureQuestion(kinds, question)
     return None
