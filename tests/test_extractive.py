@@ -135,3 +135,19 @@ def test_a_sentence_holding_the_kind_of_answer_asked_for_is_recognised(
     question: str, sentence: str, expected: float
 ) -> None:
     assert answer_type_match(question, sentence, ENGLISH_ANSWER_TYPES) == expected
+
+
+def test_a_question_about_an_identifier_no_document_names_is_refused(fake_base: rag.KnowledgeBase) -> None:
+    fake_base.add_texts(
+        [
+            rag.TextItem(
+                "flights.txt",
+                "The AS-205 test flight carried 402 people over the bay. It landed at noon after two hours.",
+            ),
+            rag.TextItem("jets.txt", "The F-16 first flew in 1974. It is a single-engine fighter jet."),
+        ]
+    )
+    assert fake_base.ask("How many people were on the AS-205 test flight?").answered
+    refused = fake_base.ask("How many people were on the AS-206 test flight?")  # another flight
+    assert not refused.answered and refused.text == rag.NOT_FOUND
+    assert fake_base.ask("When did F-16s first fly?").answered  # "F-16s": the text says "F-16"

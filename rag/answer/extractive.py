@@ -26,7 +26,7 @@ from rag.answer.lexical import (
     lexical_evidence,
     question_weights,
 )
-from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
+from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match, identifiers
 from rag.answer.structure import speaker, structure_quotes
 from rag.answer.structure_questions import asks_attribution
 from rag.embedding import Embedder, covers_language
@@ -327,12 +327,18 @@ def extractive_answers(
         # A sentence short of the sure score is evidence only from a passage that holds enough
         # of the question: one on the right topic that lacks what is asked about is not an
         # answer. (A lexically scored sentence has that share in its score already.)
+        # Nor is a sentence from a document that never names an identifier the question asks
+        # about ("the AS-206", "internet2"): a passage about another flight or network.
+        names = _Mentions(identifiers(query), load_document)
         evidence = [
             item
             for item in scored
-            if item.lexical
-            or item.score >= settings.refusal_sure_score
-            or coverage(item) >= settings.refusal_min_coverage
+            if (
+                item.lexical
+                or item.score >= settings.refusal_sure_score
+                or coverage(item) >= settings.refusal_min_coverage
+            )
+            and names.all_in(item.quote.document_id)
         ]
         chosen = select_quotes(
             evidence, settings.max_quotes, settings.refusal_threshold, settings.quote_margin
@@ -351,6 +357,27 @@ def extractive_answers(
         now = time.perf_counter()
         timings = timings | {"answer_ms": _ms(now - retrieved), "total_ms": _ms(now - started)}
         yield Answer(question, text, True, citations, passages, query, dict(timings), notice=notice)
+
+
+class _Mentions:
+    """Whether a document mentions every one of some identifiers (case aside), once per document."""
+
+    def __init__(self, names: Sequence[str], load_document: Callable[[str], Document]) -> None:
+        self.names = [name.casefold() for name in names]
+        self.load_document = load_document
+        self.known: dict[str, bool] = {}
+
+    def all_in(self, document_id: str) -> bool:
+        if not self.names:
+            return True
+        if document_id not in self.known:
+            document = self.load_document(document_id)
+            text = f"{document.title}\n{document.text}".casefold()
+            # "F-16s" is mentioned by a text that says "F-16".
+            self.known[document_id] = all(
+                name in text or (name.endswith("s") and name[:-1] in text) for name in self.names
+            )
+        return self.known[document_id]
 
 
 def _with_speaker(best: ScoredSentence, load_document: Callable[[str], Document]) -> list[ScoredSentence]:

@@ -94,3 +94,14 @@ def _answer_forms(looks_like: re.Pattern[str], text: str, skip_years: bool) -> s
         for match in looks_like.finditer(text)
         if not any(start <= match.start() and match.end() <= end for start, end in years)
     }
+
+
+# A name made of Latin letters and digits, starting with a letter: "AS-206", "X.25", "internet2",
+# "COVID-19", "F-16", also inside Chinese text. Quantities and ordinals start with a digit
+# ("10pm", "4G", "2nd"); a number joined to a word of another script ("1520年", "و2005") is no name.
+_IDENTIFIER = re.compile(r"(?<![A-Za-z0-9.-])[A-Za-z][A-Za-z0-9.-]*\d[A-Za-z0-9.-]*(?<![.-])(?![A-Za-z0-9-])")
+
+
+def identifiers(question: str) -> list[str]:
+    """The identifiers a question names; a document that never mentions one is not about it."""
+    return [match.group(0) for match in _IDENTIFIER.finditer(question)]
