@@ -218,7 +218,7 @@ def _looks_like_caseless_names(names: str) -> bool:
         return False
     if re.search(r"[.!?。！？،,;:؛]$|[。！？；]", names):
         return False
-    people = [person.strip() for person in re.split(r"\s+(?:و|و\s*|और)\s*|、|，", names) if person.strip()]
+    people = [person.strip() for person in re.split(r"\s+(?:و|और)\s*|、|，", names) if person.strip()]
     for person in people:
         if re.fullmatch(r"[\u4e00-\u9fff·]+", person):
             if not 2 <= len(person.replace("·", "")) <= MAX_HAN_NAME_CHARACTERS:
