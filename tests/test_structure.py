@@ -168,3 +168,13 @@ def test_sentences_in_scripts_without_capitals_are_not_names_or_headings() -> No
 def test_sentences_starting_with_a_byline_word_are_not_bylines() -> None:
     found = spans_of("Notes\n\nPar exemple, le pont est fermé.\n\nVon Zeit zu Zeit regnet es im Tal.\n")
     assert "byline" not in found
+
+
+def test_several_authors_in_scripts_without_capitals() -> None:
+    arabic = spans_of("عنوان\n\nبقلم: أحمد علي وسارة حسن – جريدة المدينة\n12 مارس 2021\n\nنص عن الجسر.\n")
+    assert arabic["byline"] == ["بقلم: أحمد علي وسارة حسن – جريدة المدينة"]
+    chinese = spans_of("标题\n\n作者：王小明、李华 – 江城日报\n\n正文。\n")
+    assert chinese["byline"] == ["作者：王小明、李华 – 江城日报"] and chinese["publication"] == ["江城日报"]
+    assert "byline" not in spans_of(
+        "标题\n\n作者：王小明在大桥上走了很久才回家\n\n正文。\n"
+    )  # a sentence, not a name
