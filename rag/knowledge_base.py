@@ -334,6 +334,8 @@ class KnowledgeBase:
             "chunk_size": self.settings.chunk_size,
             "chunk_overlap": self.settings.chunk_overlap,
             **self._vector_stats(chunks),
+            # Ingested by a version before sentence vectors: `rag optimize` embeds them once.
+            "documents_without_sentence_vectors": len(self.store.documents_without_sentence_vectors()),
             "generation": self.store.generation(),
             "size_bytes": size,
         }

@@ -192,6 +192,8 @@ def test_optimize_embeds_the_sentences_of_documents_ingested_before_they_were_st
         kept = connection.execute("SELECT text_hash, vector FROM sentence_vectors ORDER BY rowid").fetchall()
         connection.execute("DELETE FROM sentence_vectors")  # an index from before they were stored
     assert stored > 0
+    code, out, _ = run(capsys, "stats", "--index", str(index), *FAKE)
+    assert "documents_without_sentence_vectors: 2" in out and "`rag optimize` embeds them once" in out
     code, out, _ = run(capsys, "optimize", "--index", str(index), *FAKE)
     assert code == 0 and out.startswith(f"embedded {stored} sentences of 2 documents ingested before")
     with sqlite3.connect(database) as connection:
@@ -199,3 +201,5 @@ def test_optimize_embeds_the_sentences_of_documents_ingested_before_they_were_st
     assert sorted(again) == sorted(kept)  # the same sentences, the same vectors, as ingest stored
     code, out, _ = run(capsys, "optimize", "--index", str(index), *FAKE)
     assert code == 0 and out.strip() == "vector index: exact, 2 vectors"  # nothing left to fill
+    code, out, _ = run(capsys, "stats", "--index", str(index), *FAKE)
+    assert "documents_without_sentence_vectors: 0" in out and "rag optimize" not in out

@@ -119,6 +119,11 @@ def run_stats(args: argparse.Namespace) -> int:
     width = max(len(key) for key in stats)
     for key, value in stats.items():
         print(f"{key:>{width}}: {printable(str(value))}")
+    if stats.get("documents_without_sentence_vectors"):
+        print(
+            "an older version ingested some documents without sentence vectors: `rag optimize`"
+            " embeds them once, and answers stop embedding them at question time"
+        )
     for info in documents:
         print(
             f"  {printable(info.source)}  ({info.language_label}, {info.chunks} chunks,"

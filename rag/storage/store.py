@@ -268,10 +268,10 @@ class Store:
 
     @translated
     def documents_without_sentence_vectors(self) -> list[str]:
-        """Ids of the documents none of whose sentences has a stored vector (ingested before
-        sentence vectors were stored, or with no sentence at all), oldest first."""
+        """Ids of the documents with text none of whose sentences has a stored vector (ingested
+        before sentence vectors were stored), oldest first."""
         rows = self._connect().execute(
-            "SELECT id FROM documents d WHERE NOT EXISTS"
+            "SELECT id FROM documents d WHERE length(trim(d.text)) > 0 AND NOT EXISTS"
             " (SELECT 1 FROM sentence_vectors s WHERE s.document_key = d.key) ORDER BY d.key"
         )
         return [str(row[0]) for row in rows]
