@@ -377,17 +377,16 @@ class KnowledgeBase:
     def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:
         """Store vectors for the sentences of documents that have none (one document at a time,
         each in its own transaction: an interrupted run keeps what it finished)."""
+        from rag.ingest.pipeline import reuse_or_embed
+
         missing = self.store.documents_without_sentence_vectors()
         embedded = documents = 0
         for done, document_id in enumerate(missing, start=1):
-            document = self.store.document(document_id)
-            sentences = list(dict.fromkeys(quotable_texts(document)))
-            if sentences:
-                known = self.store.sentence_vectors(sentences, self.dimension)
-                new = [sentence for sentence in sentences if sentence not in known]
-                vectors = known | dict(zip(new, self.embedder.embed(new), strict=True)) if new else known
-                if self.store.add_sentence_vectors(document_id, vectors):
-                    embedded, documents = embedded + len(new), documents + 1
+            vectors, new = reuse_or_embed(
+                self.store, self.embedder, quotable_texts(self.store.document(document_id))
+            )
+            if vectors and self.store.add_sentence_vectors(document_id, vectors):
+                embedded, documents = embedded + new, documents + 1
             if progress is not None:
                 progress(done, len(missing), "sentences")
         return {"sentences_embedded": embedded, "documents_given_sentence_vectors": documents}

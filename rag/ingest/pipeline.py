@@ -76,6 +76,19 @@ def _sort_file(path: Path, files: list[Path], rejected: list[FileResult]) -> Non
         rejected.append(FileResult(source_of(path), "skipped", reason=reason))
 
 
+def reuse_or_embed(
+    store: Store, embedder: Embedder, sentences: Iterable[str]
+) -> tuple[dict[str, np.ndarray], int]:
+    """Vectors of the sentences, those the index already holds reused and only the rest embedded;
+    and how many were embedded."""
+    wanted = set(sentences)
+    if not wanted:
+        return {}, 0
+    found = store.sentence_vectors(sorted(wanted), embedder.dimension)
+    missing = sorted(wanted - found.keys())
+    return found | dict(zip(missing, embedder.embed(missing), strict=True)), len(missing)
+
+
 class Ingestor:
     """Turns files and texts into committed documents of one store."""
 
@@ -200,12 +213,7 @@ class Batch:
 
     def _sentence_vectors(self, sentences: set[str]) -> dict[str, np.ndarray]:
         """Vectors of the sentences: those already in the index (an edited file) are not embedded again."""
-        if not sentences:
-            return {}
-        embedder = self.ingestor.embedder
-        found = self.ingestor.store.sentence_vectors(sorted(sentences), embedder.dimension)
-        missing = sorted(sentences - found.keys())
-        return found | dict(zip(missing, embedder.embed(missing), strict=True))
+        return reuse_or_embed(self.ingestor.store, self.ingestor.embedder, sentences)[0]
 
     def _finish(self, result: FileResult) -> None:
         self.results.append(result)
