@@ -84,8 +84,7 @@ def structure_quotes(
 def _without_trailing_chrome(document: Document, spans: list[StructureSpan]) -> list[StructureSpan]:
     """The headings up to the last one with a section of MIN_SECTION_WORDS words or more: the short
     ones after it ("Article Search", "Stratfor Worldview" under a news article) are the page's frame."""
-    ends = [following.start for following in spans[1:]] + [len(document.text)]
-    sizes = [word_count(document.text[span.end : end]) for span, end in zip(spans, ends, strict=True)]
+    sizes = [word_count(document.text[span.end : end]) for span, end in _sections(document, spans)]
     long = [index for index, size in enumerate(sizes) if size >= MIN_SECTION_WORDS]
     return spans[: long[-1] + 1] if long else spans
 
@@ -106,13 +105,18 @@ def _best_span(document: Document, kind: str, question_terms: set[str]) -> Struc
     spans = [span for span in document.structure if span.kind == kind]
     if len(spans) <= 1:
         return spans[0] if spans else None
-    ends = [following.start for following in spans[1:]] + [len(document.text)]
     best, best_overlap = spans[0], -1
-    for span, end in zip(spans, ends, strict=True):
+    for span, end in _sections(document, spans):
         overlap = len(question_terms & _terms(document.text[span.start : end], document.language))
         if overlap > best_overlap:
             best, best_overlap = span, overlap
     return best
+
+
+def _sections(document: Document, spans: list[StructureSpan]) -> list[tuple[StructureSpan, int]]:
+    """Each span with where its section ends: at the next span, the last at the end of the text."""
+    ends = [following.start for following in spans[1:]] + [len(document.text)]
+    return list(zip(spans, ends, strict=True))
 
 
 @lru_cache(maxsize=16)
