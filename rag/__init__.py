@@ -10,7 +10,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rag.answer.extractive import NOT_FOUND
+    from rag.answer.asking import answer_stream
+    from rag.answer.corpus import Corpus
+    from rag.answer.question import AskOptions, QuestionError, clean_question
+    from rag.answer.refusal import NOT_FOUND
     from rag.cli.serve import serve_command
     from rag.display import IngestProgressBar, format_bytes
     from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
@@ -83,7 +86,12 @@ __version__ = "0.1.0"
 # name -> (module, attribute): where each public name lives.
 _EXPORTS: dict[str, tuple[str, str]] = {
     "DEFAULT_MODEL": ("rag.settings", "DEFAULT_MODEL"),
-    "NOT_FOUND": ("rag.answer.extractive", "NOT_FOUND"),
+    "NOT_FOUND": ("rag.answer.refusal", "NOT_FOUND"),
+    "AskOptions": ("rag.answer.question", "AskOptions"),
+    "Corpus": ("rag.answer.corpus", "Corpus"),
+    "QuestionError": ("rag.answer.question", "QuestionError"),
+    "answer_stream": ("rag.answer.asking", "answer_stream"),
+    "clean_question": ("rag.answer.question", "clean_question"),
     "SUPPORTED_SUFFIXES": ("rag.ingest.loaders", "SUPPORTED_SUFFIXES"),
     "Answer": ("rag.types", "Answer"),
     "ChatModel": ("rag.llm.base", "ChatModel"),
@@ -178,12 +186,14 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "UPLOADS_FOLDER",
     "Answer",
+    "AskOptions",
     "BuiltVectorIndex",
     "ChatModel",
     "Chunk",
     "Citation",
     "CitationResult",
     "Collections",
+    "Corpus",
     "Document",
     "DocumentError",
     "DocumentInfo",
@@ -211,6 +221,7 @@ __all__ = [
     "OpenAIChatClient",
     "ParseLimits",
     "Passage",
+    "QuestionError",
     "QuestionResult",
     "Quote",
     "RagError",
@@ -225,11 +236,13 @@ __all__ = [
     "TextItem",
     "VectorIndexInfo",
     "answer_contains",
+    "answer_stream",
     "build_vector_index",
     "chat_model_for",
     "check_content_matches_type",
     "check_index",
     "check_upload",
+    "clean_question",
     "compare_eval_results",
     "default_index_dir",
     "evaluate",

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.answer.asking import answer_stream
-from rag.answer.evidence import quotable_texts
-from rag.answer.injection import flag_instructions
 from rag.answer.lexical import TermStatistics
+from rag.answer.question import AskOptions, passage_count, retrieval_mode
+from rag.answer.quotes import quotable_texts
 from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
@@ -26,7 +26,7 @@ from rag.settings import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MODEL,
     ENGINES,
-    RETRIEVAL_MODES,
+    RetrievalMode,
     Settings,
     default_index_dir,
 )
@@ -40,8 +40,6 @@ from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, Pr
 if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
     from rag.ingest.preparing import FilePreparer
-
-MAX_K = 1000
 
 
 def open_index(
@@ -135,7 +133,7 @@ class KnowledgeBase:
     @property
     def retriever(self) -> Retriever:
         """The retriever over this index."""
-        return self._retriever(self._reader())
+        return self._retriever(self.question_embedder())
 
     def _retriever(self, reader: Embedder) -> HybridRetriever:
         return HybridRetriever(
@@ -147,11 +145,6 @@ class KnowledgeBase:
             self.settings.fusion,
             _sentence_texts,
         )
-
-    def _reader(self) -> ReusingEmbedder:
-        """The embedder of one question: the search and the answer step share the question's
-        vector, and the sentences come with the vectors stored at ingest."""
-        return ReusingEmbedder(self.embedder, lambda texts, size: self.store.sentence_vectors(texts, size))
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -251,57 +244,41 @@ class KnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
-        """The k passages most related to the query (hybrid, dense or lexical retrieval)."""
-        return self._search(query, k, mode, self._reader())
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        embedder: Embedder | None = None,
+    ) -> list[Passage]:
+        """The k passages most related to the query (hybrid, dense or lexical retrieval).
 
-    def _search(self, query: str, k: int | None, mode: str | None, reader: Embedder) -> list[Passage]:
-        mode = mode or self.settings.retrieval_mode
-        if k is not None and not 1 <= k <= MAX_K:
-            raise RagError(f"k (the number of passages) must be between 1 and {MAX_K}, not {k}")
-        if mode not in RETRIEVAL_MODES:
-            raise RagError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
+        embedder: one from question_embedder(), when the answer to a question reuses its vector.
+        """
+        query = without_surrogates(query)  # tokenizers refuse lone surrogates
+        count = passage_count(k, self.settings)
+        chosen = retrieval_mode(mode, self.settings)
         if not self.store.has_chunks():
             return []
-        return flag_instructions(
-            self._retriever(reader).search(without_surrogates(query), k or self.settings.top_k, mode)
-        )
+        return self._retriever(embedder or self.question_embedder()).search(query, count, chosen)
 
-    def ask(
-        self,
-        question: str,
-        history: Sequence[Any] | None = None,
-        k: int | None = None,
-        mode: str | None = None,
-        answer_mode: str | None = None,
-    ) -> Answer:
+    def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         """Answer with verbatim quotes of the documents, or refuse and show the closest passages."""
-        *_, final = self.ask_stream(question, history, k, mode, answer_mode=answer_mode)
+        *_, final = self.ask_stream(question, options)
         return final
 
-    def ask_stream(
-        self,
-        question: str,
-        history: Sequence[Any] | None = None,
-        k: int | None = None,
-        mode: str | None = None,
-        query: str | None = None,
-        answer_mode: str | None = None,
-    ) -> Iterator[Answer]:
+    def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[Answer]:
         """Yield growing partial Answers as they are produced; the last one is final."""
-        reader = self._reader()  # one per question: the search and the answer share its vector
-        return answer_stream(
-            question,
-            history,
-            lambda retrieval_query: self._search(retrieval_query, k, mode, reader),
-            self.document,
-            reader,
-            self.settings,
-            lambda: self.store.counts()[0] == 0,
-            query,
-            answer_mode,
-            self.term_statistics(),
-        )
+        return answer_stream(question, self, options)
+
+    def question_embedder(self) -> Embedder:
+        """The embedder of one question: the search and the answer step share the question's
+        vector, and the sentences come with the vectors stored at ingest."""
+        return ReusingEmbedder(self.embedder, lambda texts, size: self.store.sentence_vectors(texts, size))
+
+    def is_empty(self) -> bool:
+        """Whether the index holds no document (or does not exist yet)."""
+        return self._store is None or self.store.counts()[0] == 0
 
     def term_statistics(self) -> TermStatistics:
         """How many chunks the index holds, and how many of them hold each full-text term."""

@@ -7,21 +7,37 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, TypeVar, get_args
 
 from rag.errors import SettingsError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_SIZE = 1000
 DEFAULT_CHUNK_OVERLAP = 150
-RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
+RetrievalMode = Literal["hybrid", "dense", "lexical"]
 # How ingest runs: in this process, or as a Ray Data pipeline (rag/ingest/ray_engine.py).
-ENGINES = ("local", "ray")
-ANSWER_MODES = ("extractive", "llm")
-FUSIONS = ("learned", "rrf")  # how hybrid retrieval fuses its dense and lexical lists
+Engine = Literal["local", "ray"]
+AnswerMode = Literal["extractive", "llm"]
+Fusion = Literal["learned", "rrf"]  # how hybrid retrieval fuses its dense and lexical lists
+RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
+ENGINES: tuple[Engine, ...] = get_args(Engine)
+ANSWER_MODES: tuple[AnswerMode, ...] = get_args(AnswerMode)
+FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
 DEFAULT_OCR_LANGUAGES = "eng"
 _OCR_LANGUAGES = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
 # None (the default) is ONNX Runtime where the model exports, else torch with a notice.
 EMBEDDING_BACKENDS = ("onnx", "torch")
+
+
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def choice(value: object, choices: tuple[_Choice, ...], name: str) -> _Choice:
+    """The value as one of a closed set of choices; a SettingsError naming them otherwise."""
+    for allowed in choices:
+        if value == allowed:
+            return allowed
+    raise SettingsError(f"unknown {name} {value!r}: use one of {', '.join(choices)}")
 
 
 def default_index_dir() -> Path:
@@ -76,10 +92,10 @@ class Settings:
     chunk_overlap: int | None = None
     top_k: int = 5
     candidates: int = 50
-    retrieval_mode: str = "hybrid"
+    retrieval_mode: RetrievalMode = "hybrid"
     rrf_k: int = 60
     # How hybrid retrieval fuses its two lists: "learned" (rag/search/fusion.py) or "rrf" (ranks only).
-    fusion: str = "learned"
+    fusion: Fusion = "learned"
     max_quotes: int = 3
     quote_margin: float = 0.12  # runner-up quotes score at most this much below the best one
     # Chosen together on xquad-dev by `python -m eval.calibrate` (tuned on articles 00-05/12-17,
@@ -101,7 +117,7 @@ class Settings:
     # Exact search up to 50,000 chunks (one thread: 3.3 ms p50 at 50k, 13-30 ms at 100k on two
     # busy cores); above, IVF lists of 8-bit codes tuned to recall@10 >= 0.95 (docs/scale.md).
     approximate_above: int = 50_000
-    answer_mode: str = "extractive"
+    answer_mode: AnswerMode = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
@@ -127,16 +143,13 @@ class Settings:
             raise SettingsError("top_k must be at least 1")
         if self.approximate_above < 0:
             raise SettingsError("approximate_above (RAG_APPROXIMATE_ABOVE) must be 0 or more chunks")
-        if self.retrieval_mode not in RETRIEVAL_MODES:
-            raise SettingsError(f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
+        choice(self.retrieval_mode, RETRIEVAL_MODES, "retrieval_mode")
         if self.parse_seconds <= 0 or self.parse_memory_mb < 64 or self.max_chunks_per_file < 1:
             raise SettingsError(
                 "parse_seconds must be > 0, parse_memory_mb at least 64 and max_chunks_per_file at least 1"
             )
-        if self.fusion not in FUSIONS:
-            raise SettingsError(f"fusion (RAG_FUSION) must be one of {', '.join(FUSIONS)}")
-        if self.answer_mode not in ANSWER_MODES:
-            raise SettingsError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}")
+        choice(self.fusion, FUSIONS, "fusion (RAG_FUSION)")
+        choice(self.answer_mode, ANSWER_MODES, "answer_mode")
         self.ocr  # noqa: B018 - validates ocr_languages now, not at the first scanned page
         if self.embedding_backend is not None and self.embedding_backend not in EMBEDDING_BACKENDS:
             raise SettingsError(f"embedding_backend must be one of {', '.join(EMBEDDING_BACKENDS)}")

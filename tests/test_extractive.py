@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 import rag
-from rag.answer.evidence import points_back
-from rag.answer.extractive import _quantity_match, score_sentences
+from rag.answer.asking import evidence_for
 from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
+from rag.answer.quotes import points_back
+from rag.answer.scoring import _quantity_match, score_sentences
 
 
 @pytest.mark.parametrize(
@@ -98,13 +99,8 @@ def test_a_pronoun_sentence_is_a_candidate_only_with_its_antecedent(fake_base: r
         "The championship trophy is kept in the club museum near the stadium."
     )
     fake_base.add_texts([rag.TextItem("club.txt", text)])
-    passages = fake_base.search("When did the Polonia club win the national championship before 2000?")
-    scored = score_sentences(
-        "When did the Polonia club win the national championship before 2000?",
-        passages,
-        fake_base.document,
-        fake_base.embedder,
-    )
+    question = "When did the Polonia club win the national championship before 2000?"
+    scored = score_sentences(evidence_for(question, fake_base))
     quotes = {item.quote.text: item.in_context for item in scored}
     assert quotes[text[: text.index(" The championship")]] is True  # the pair, replacing "They ..."
     assert "They also won the national championship in 1946, and the cup twice." not in quotes

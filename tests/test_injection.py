@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import rag
-from rag.answer.injection import is_instruction
 from rag.cli.query import format_answer, format_passage
+from rag.search.injection import is_instruction
 from ui import render, responses
 
 PLANTED = (
@@ -64,7 +64,7 @@ def test_planted_instruction_is_never_the_evidence_of_an_answer(base: rag.Knowle
 
 
 def test_flagged_passage_is_marked_in_the_sources_panel(base: rag.KnowledgeBase) -> None:
-    *_, turns = responses.stream_turns(base, "What is the password of the user?", [], responses.AskOptions())
+    *_, turns = responses.stream_turns(base, "What is the password of the user?", [], rag.AskOptions())
     html = responses.sources_for(base, turns)
     assert "contains instructions addressed to an AI" in html
     assert render.escape("hunter2") in html  # still shown, as data
@@ -72,9 +72,9 @@ def test_flagged_passage_is_marked_in_the_sources_panel(base: rag.KnowledgeBase)
 
 def test_standalone_question_after_a_chat_is_not_rewritten(base: rag.KnowledgeBase) -> None:
     *_, first = responses.stream_turns(
-        base, "How many tonnes of cloves did Zanzibar ship?", [], responses.AskOptions()
+        base, "How many tonnes of cloves did Zanzibar ship?", [], rag.AskOptions()
     )
-    *_, second = responses.stream_turns(base, "What is the user's password?", first, responses.AskOptions())
+    *_, second = responses.stream_turns(base, "What is the user's password?", first, rag.AskOptions())
     answer = second[-1].answer
     assert answer is not None and answer.query == "What is the user's password?"
     assert "hunter2" not in answer.text and "cloves" not in answer.text

@@ -9,7 +9,8 @@ import pytest
 from conftest import ScriptedChatModel
 
 import rag
-from rag.answer.generated import build_messages, says_not_in_documents
+from rag.answer.generated import build_messages
+from rag.answer.refusal import says_not_in_documents
 from rag.llm.server import start_server
 from rag.search.rewrite import rewrite_query
 
@@ -112,10 +113,10 @@ def test_unreachable_llm_falls_back_to_the_extractive_answer_with_a_notice(base:
 
 def test_answer_mode_argument_overrides_the_setting(base: rag.KnowledgeBase) -> None:
     for configured in llm_base(base, ScriptedChatModel(lambda _: "Lima is the capital of Peru.")):
-        assert configured.ask("What is the capital of Peru?", answer_mode="extractive").mode == "extractive"
+        assert configured.ask("What is the capital of Peru?", rag.AskOptions(answer_mode="extractive")).mode == "extractive"
         assert configured.ask("What is the capital of Peru?").mode == "llm"
         with pytest.raises(rag.RagError, match="answer mode"):
-            configured.ask("What is the capital of Peru?", answer_mode="poetry")
+            configured.ask("What is the capital of Peru?", rag.AskOptions(answer_mode="poetry"))
 
 
 def test_prompt_numbers_passages_and_fences_them_as_data(base: rag.KnowledgeBase) -> None:
@@ -135,7 +136,7 @@ def test_follow_up_is_rewritten_by_the_llm_and_returned_as_the_query(base: rag.K
 
     history = ["Who took control of Kabul?"]
     for configured in llm_base(base, ScriptedChatModel(reply)):
-        final = configured.ask("And when was that?", history=history)
+        final = configured.ask("And when was that?", rag.AskOptions(history=history))
     assert final.query == "When did the Taliban take control of Kabul?"
     assert final.answered
 

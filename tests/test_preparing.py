@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import rag
-from rag.answer.evidence import quotable_texts
+from rag.answer.quotes import quotable_texts
 from rag.ingest.hashing import content_hash
 from rag.ingest.preparing import FileLimits, FilePreparer, Prepared, outcome_from_json, outcome_to_json
 

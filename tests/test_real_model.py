@@ -81,7 +81,7 @@ def test_questions_the_seeds_cannot_answer_are_refused(seeds_base: rag.Knowledge
 
 def test_follow_up_is_rewritten_and_answered(seeds_base: rag.KnowledgeBase) -> None:
     history = ["When did the Soviet Union invade Afghanistan?"]
-    answer = seeds_base.ask("and when did the United States invade it?", history=history)
+    answer = seeds_base.ask("and when did the United States invade it?", rag.AskOptions(history=history))
     assert "Afghanistan" in answer.query
     assert answer.answered and any("2001" in c.quote.text for c in answer.citations)
 

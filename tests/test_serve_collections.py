@@ -52,10 +52,10 @@ def test_answer_over_two_collections_cites_the_right_one_with_verbatim_quotes(tm
     embedder = rag.HashingEmbedder(256)
     collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)
     assert collections.base("alpha").embedder is collections.base("beta").embedder
-    answer = collections.ask(["alpha", "beta"], "How long does a beta boat take to build?")
+    answer = collections.select(["alpha", "beta"]).ask("How long does a beta boat take to build?")
     assert answer.answered and answer.citations[0].collection == "beta"
     for citation in answer.citations:
-        document = collections.document(["alpha", "beta"], citation.quote.document_id)
+        document = collections.select(["alpha", "beta"]).document(citation.quote.document_id)
         assert document.text[citation.start : citation.end] == citation.quote.text
     assert {p.collection for p in answer.passages} == {"alpha", "beta"}
     assert answer.to_dict()["citations"][0]["collection"] == "beta"
@@ -64,7 +64,7 @@ def test_answer_over_two_collections_cites_the_right_one_with_verbatim_quotes(tm
 def test_empty_collections_explain_the_refusal(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     collections = rag.open_collections({"empty": tmp_path / "empty"}, embedder=rag.HashingEmbedder(64))
-    answer = collections.ask(["empty"], "Anything?")
+    answer = collections.select(["empty"]).ask("Anything?")
     assert not answer.answered and "ingest some documents" in answer.notice
 
 
@@ -73,7 +73,7 @@ def test_answer_over_collections_embeds_the_question_not_the_sentences(tmp_path:
     collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)
     embedder.calls.clear()
     question = "How long does a beta boat take to build?"
-    answer = collections.ask(["alpha", "beta"], question)
+    answer = collections.select(["alpha", "beta"]).ask(question)
     assert answer.answered
     assert set(embedder.texts) == {question}  # the sentences' vectors come from the indexes
 
@@ -97,6 +97,6 @@ def test_one_collection_answers_a_language_the_model_lacks_as_its_index_does(tmp
         question = "كم طنا من الشعير في المستودع رقم 7؟"  # barley is in warehouse 3 only
         direct = base.ask(question)
     collections = rag.open_collections({"arabic": tmp_path / "arabic"}, embedder=embedder)
-    served = collections.ask(["arabic"], question)
+    served = collections.select(["arabic"]).ask(question)
     assert [(c.source, c.score) for c in served.citations] == [(c.source, c.score) for c in direct.citations]
     assert {"warehouse-3", "warehouse-7"} <= {c.source for c in direct.citations}

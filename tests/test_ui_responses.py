@@ -33,7 +33,7 @@ def base(fake_base: rag.KnowledgeBase) -> rag.KnowledgeBase:
 
 
 def ask(base: rag.KnowledgeBase, question: str, turns: Sequence[responses.Turn] = ()) -> list[responses.Turn]:
-    *_, final = responses.stream_turns(base, question, turns, responses.AskOptions())
+    *_, final = responses.stream_turns(base, question, turns, rag.AskOptions())
     return final
 
 
@@ -44,7 +44,7 @@ def test_escape_neutralises_html_and_template_syntax() -> None:
 
 
 def test_stream_turns_yields_pending_then_growing_then_final(base: rag.KnowledgeBase) -> None:
-    steps = list(responses.stream_turns(base, "How many tonnes of cloves?", [], responses.AskOptions()))
+    steps = list(responses.stream_turns(base, "How many tonnes of cloves?", [], rag.AskOptions()))
     assert steps[0][-1].answer is None
     assert all(not step[-1].is_final for step in steps[:-1])
     final = steps[-1][-1]
@@ -53,11 +53,11 @@ def test_stream_turns_yields_pending_then_growing_then_final(base: rag.Knowledge
 
 
 def test_empty_question_yields_nothing(base: rag.KnowledgeBase) -> None:
-    assert list(responses.stream_turns(base, "   ", [], responses.AskOptions())) == []
+    assert list(responses.stream_turns(base, "   ", [], rag.AskOptions())) == []
 
 
 def test_ask_error_becomes_a_final_error_turn(base: rag.KnowledgeBase) -> None:
-    options = responses.AskOptions(retrieval_mode="nonsense")
+    options = rag.AskOptions(retrieval_mode="nonsense")
     *_, final = responses.stream_turns(base, "cloves?", [], options)
     assert final[-1].is_final and "unknown retrieval mode" in final[-1].error
     assert "answer final error" in responses.chat_messages(final)[-1]["content"]
@@ -75,7 +75,7 @@ def test_follow_up_uses_the_conversation_and_shows_the_query(base: rag.Knowledge
 def test_edited_query_overrides_retrieval(base: rag.KnowledgeBase) -> None:
     first = ask(base, "tell me something")
     *_, again = responses.stream_turns(
-        base, first[-1].question, first, responses.AskOptions(), query="lighthouse keeper Pemba island"
+        base, first[-1].question, first, rag.AskOptions(), query="lighthouse keeper Pemba island"
     )
     assert again[-1].answer is not None and again[-1].answer.query == "lighthouse keeper Pemba island"
 
@@ -110,7 +110,7 @@ def test_llm_mode_streams_tokens_and_ends_with_sentence_support(base: rag.Knowle
         with rag.open(base.folder, settings=settings, embedder=base.embedder) as llm_base:
             steps = list(
                 responses.stream_turns(
-                    llm_base, "How many tonnes?", [], responses.AskOptions(answer_mode="llm")
+                    llm_base, "How many tonnes?", [], rag.AskOptions(answer_mode="llm")
                 )
             )
     finally:
@@ -407,7 +407,7 @@ def test_an_unexpected_failure_while_indexing_uploads_is_shown_not_lost(
 def test_lone_surrogate_in_a_question_does_not_cut_the_event_stream(base: rag.KnowledgeBase) -> None:
     import orjson  # what Gradio encodes its events with
 
-    *_, final = responses.stream_turns(base, "How many tonnes of cloves \ud800?", [], responses.AskOptions())
+    *_, final = responses.stream_turns(base, "How many tonnes of cloves \ud800?", [], rag.AskOptions())
     assert final[-1].is_final and not final[-1].error
     orjson.dumps(responses.chat_messages(final))
 

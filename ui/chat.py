@@ -106,7 +106,7 @@ def wire_chat(
     def run(
         question: str,
         history: list[responses.Turn],
-        options: responses.AskOptions,
+        options: rag.AskOptions,
         query: str | None,
         picked: list[str] | None,
     ) -> Iterator[tuple[Any, ...]]:
@@ -131,7 +131,7 @@ def wire_chat(
     def ask(
         question: str, history: list[responses.Turn], k: float, retrieval: str, mode: str, *picked: Any
     ) -> Any:
-        options = responses.AskOptions(int(k), retrieval, mode)
+        options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
         yield from run(question, history, options, None, picked[0] if picked else None)
 
     def reask(
@@ -140,7 +140,7 @@ def wire_chat(
         if not history or not query.strip():
             yield (gr.skip(),) * len(outputs)
             return
-        options = responses.AskOptions(int(k), retrieval, mode)
+        options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
         yield from run(history[-1].question, history, options, query, picked[0] if picked else None)
 
     # One event for Enter and the button. A question sent while an answer is still coming is

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
-from types import SimpleNamespace
 from typing import Any
 
 import rag
 
 
-def selection(collections: rag.Collections, names: Sequence[str]) -> Any:
-    """What the chat asks of a knowledge base (ask_stream, document), over the picked collections."""
-    picked = [name for name in names if name in collections.names] or collections.names
-    return SimpleNamespace(
-        ask_stream=partial(collections.ask_stream, picked),
-        document=partial(collections.document, picked),
-    )
+def selection(collections: rag.Collections, names: Sequence[str]) -> rag.Corpus:
+    """The picked collections as one corpus the chat asks and reads (all of them when none is)."""
+    return collections.select([name for name in names if name in collections.names])
 
 
 def may_do_everything(access: Any, names: Sequence[str]) -> bool:

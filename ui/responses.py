@@ -13,7 +13,6 @@ import rag
 from ui import render
 
 ASK_TIME_LIMIT_SECONDS = 120.0
-MAX_QUESTION_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -24,15 +23,6 @@ class Turn:
     answer: rag.Answer | None = None
     is_final: bool = False
     error: str = ""
-
-
-@dataclass(frozen=True)
-class AskOptions:
-    """Per-question settings chosen in the Settings tab."""
-
-    k: int | None = None
-    retrieval_mode: str | None = None
-    answer_mode: str | None = None
 
 
 def history_of(turns: Sequence[Turn]) -> list[dict[str, str]]:
@@ -46,38 +36,37 @@ def history_of(turns: Sequence[Turn]) -> list[dict[str, str]]:
 
 
 def stream_turns(
-    base: rag.KnowledgeBase,
+    corpus: rag.Corpus,
     question: str,
     turns: Sequence[Turn],
-    options: AskOptions,
+    options: rag.AskOptions,
     query: str | None = None,
-    time_limit: float = ASK_TIME_LIMIT_SECONDS,
 ) -> Iterator[list[Turn]]:
-    """Yield the conversation with the new turn growing as ask_stream produces partial answers."""
-    # A lone surrogate cannot be sent back to the browser (orjson refuses it, cutting the
-    # event stream): it becomes U+FFFD, as the rest of the question is kept.
-    question = (
-        question.encode("utf-8", "surrogatepass").decode("utf-8", "replace").strip()[:MAX_QUESTION_CHARS]
-    )
+    """Yield the conversation with the new turn growing as the answer is produced.
+
+    options are the Settings tab's (k, retrieval and answer mode); query, when given, replaces
+    the rewritten retrieval query. An answer still growing after ASK_TIME_LIMIT_SECONDS stops.
+    """
     earlier = list(turns)
-    if not question:
+    if not question.strip():
+        return
+    try:
+        question = rag.clean_question(question)
+    except rag.RagError as error:
+        # Shown as the question's turn: a lone surrogate would cut the browser's event stream.
+        yield [*earlier, Turn(rag.clean_question(question.strip()[:200]), None, True, str(error))]
         return
     yield [*earlier, Turn(question)]
-    deadline = time.monotonic() + time_limit
+    deadline = time.monotonic() + ASK_TIME_LIMIT_SECONDS
     latest: rag.Answer | None = None
     try:
-        stream = base.ask_stream(
-            question,
-            history=history_of(earlier),
-            k=options.k,
-            mode=options.retrieval_mode,
-            query=query,
-            answer_mode=options.answer_mode,
+        stream = rag.answer_stream(
+            question, corpus, replace(options, history=history_of(earlier), query=query)
         )
         for latest in stream:
             yield [*earlier, Turn(question, latest)]
             if time.monotonic() > deadline:
-                notice = f"Stopped after {time_limit:.0f} s; the answer may be incomplete."
+                notice = f"Stopped after {ASK_TIME_LIMIT_SECONDS:.0f} s; the answer may be incomplete."
                 latest = _with_notice(latest, notice)
                 break
     except rag.RagError as error:
@@ -113,7 +102,7 @@ def latest_answer(turns: Sequence[Turn]) -> tuple[rag.Answer | None, int]:
     return None, -1
 
 
-def sources_for(base: rag.KnowledgeBase, turns: Sequence[Turn]) -> str:
+def sources_for(base: rag.Corpus, turns: Sequence[Turn]) -> str:
     """The Sources panel for the newest answer."""
     answer, number = latest_answer(turns)
     return render.sources_html(answer, number, lru_cache(maxsize=16)(base.document))
@@ -138,7 +127,7 @@ def find_citation(turns: Sequence[Turn], target: str) -> rag.Citation | None:
     return next((citation for citation in answer.citations if citation.number == parsed[1]), None)
 
 
-def open_citation(base: rag.KnowledgeBase, turns: Sequence[Turn], target: str) -> str:
+def open_citation(base: rag.Corpus, turns: Sequence[Turn], target: str) -> str:
     """The document viewer for a clicked citation, its quote highlighted."""
     citation = find_citation(turns, target)
     if citation is None:

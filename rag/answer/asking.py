@@ -1,79 +1,66 @@
-"""From a question to a streamed Answer over any retrieval: rewrite, search, then quote or generate.
+"""From a question to a streamed Answer over any Corpus: prepare, rewrite, search, quote or generate.
 
 `KnowledgeBase.ask_stream` runs it over one index; `rag serve` runs it over several collections
-fused into one ranking, so both answer the same way.
+fused into one ranking (`Collections.select`), so both answer the same way.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
-from typing import Any
+from collections.abc import Iterator
 
+from rag.answer.corpus import Corpus
+from rag.answer.evidence import Evidence, gather
 from rag.answer.extractive import extractive_answers
 from rag.answer.generated import fallback_notice, llm_answer_stream
-from rag.answer.injection import flag_instructions
-from rag.answer.lexical import NO_STATISTICS, TermStatistics
-from rag.embedding import Embedder
-from rag.errors import RagError
-from rag.llm.base import LLMError
+from rag.answer.question import AskOptions, PreparedQuestion, prepare_question
+from rag.llm.base import ChatModel, LLMError
 from rag.llm.factory import chat_model_for
 from rag.search.rewrite import rewrite_query
-from rag.settings import ANSWER_MODES, Settings
-from rag.terms import without_surrogates
-from rag.types import Answer, Document, Passage
-
-EMPTY_INDEX_NOTICE = "The index is empty: ingest some documents first."
-
-Search = Callable[[str], Sequence[Passage]]
+from rag.settings import Settings
+from rag.types import Answer
 
 
-def answer_stream(
-    question: str,
-    history: Sequence[Any] | None,
-    search: Search,
-    load_document: Callable[[str], Document],
-    embedder: Embedder,
-    settings: Settings,
-    is_empty: Callable[[], bool],
-    query: str | None = None,
-    answer_mode: str | None = None,
-    statistics: TermStatistics = NO_STATISTICS,
-) -> Iterator[Answer]:
+def answer_stream(question: str, corpus: Corpus, options: AskOptions | None = None) -> Iterator[Answer]:
     """Yield growing partial Answers to the question; the last one is final.
 
-    `search` maps the retrieval query to ranked passages; `is_empty` says whether there is
-    nothing at all to search, which the refusal then explains.
+    The question is checked here, once, for every caller: a bad one raises QuestionError (or
+    SettingsError, for an unknown mode) before anything is searched.
     """
-    question = without_surrogates(question)  # from undecodable terminal bytes; tokenizers refuse them
-    if not question.strip():
-        raise RagError("the question is empty")
-    answer_mode = answer_mode or settings.answer_mode
-    if answer_mode not in ANSWER_MODES:
-        raise RagError(f"unknown answer mode {answer_mode!r}: use one of {', '.join(ANSWER_MODES)}")
-    chat_model, llm_notice = None, ""
-    if answer_mode == "llm":
+    prepared = prepare_question(question, options, corpus.settings)
+    return _answers(prepared, corpus)
+
+
+def evidence_for(question: str, corpus: Corpus, options: AskOptions | None = None) -> Evidence:
+    """What answering the question would read: the query it is searched with and the passages found."""
+    prepared = prepare_question(question, options, corpus.settings)
+    return _evidence(prepared, corpus, None)
+
+
+def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
+    chat_model, notice = _chat_model(prepared.answer_mode == "llm", corpus.settings)
+    evidence = _evidence(prepared, corpus, chat_model)
+    if chat_model is not None and evidence.passages:
         try:
-            chat_model = chat_model_for(settings)  # a local model loads once per process
-        except LLMError as error:
-            llm_notice = fallback_notice(error)
-    started = time.perf_counter()
-    query = (query or "").strip() or rewrite_query(question, history, chat_model)
-    passages = tuple(flag_instructions(search(query)))
-    retrieved = time.perf_counter()
-    load = lru_cache(maxsize=None)(load_document)
-    if chat_model is not None and passages:
-        timings = {"retrieve_ms": round((retrieved - started) * 1000, 2)}
-        try:
-            yield from llm_answer_stream(
-                chat_model, question, query, passages, load, embedder, settings, timings
-            )
+            yield from llm_answer_stream(chat_model, evidence)
             return
         except LLMError as error:
-            llm_notice = fallback_notice(error)
-    if not passages and is_empty():
-        llm_notice = EMPTY_INDEX_NOTICE
-    yield from extractive_answers(
-        question, query, passages, load, embedder, settings, started, retrieved, llm_notice, statistics
-    )
+            notice = fallback_notice(error)
+    yield from extractive_answers(evidence.with_notice(notice))
+
+
+def _evidence(prepared: PreparedQuestion, corpus: Corpus, chat_model: ChatModel | None) -> Evidence:
+    """Rewrite a follow-up into a standalone query (unless one was given), then search with it."""
+    started = time.perf_counter()
+    query = prepared.query or rewrite_query(prepared.text, prepared.history, chat_model)
+    return gather(prepared, query, corpus, started)
+
+
+def _chat_model(wanted: bool, settings: Settings) -> tuple[ChatModel | None, str]:
+    """The configured language model when one is wanted, or None and why it is not there."""
+    if not wanted:
+        return None, ""
+    try:
+        return chat_model_for(settings), ""  # a local model loads once per process
+    except LLMError as error:
+        return None, fallback_notice(error)

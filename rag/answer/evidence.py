@@ -1,112 +1,77 @@
-"""Evidence: the whole sentences of retrieved passages, each a verified verbatim quote."""
+"""Evidence: everything found for one question, handed whole to the step that answers it."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
-from rag.answer.sentences import sentences_around, split_sentences
-from rag.types import Document, Passage, Quote
+from rag.answer.corpus import Corpus
+from rag.answer.lexical import TermStatistics
+from rag.answer.question import PreparedQuestion
+from rag.embedding import Embedder
+from rag.settings import Settings
+from rag.types import Document, Passage
 
 
 @dataclass(frozen=True)
-class QuotedSentence:
-    """A whole sentence (a row, for a table) of a retrieved passage, as a verified quote."""
+class Evidence:
+    """A question, the query it was searched with, the passages found and how to read them.
 
-    quote: Quote
-    passage: Passage
-    readable: str  # what it says on its own, to score it by: a .csv row with its headers, else the quote
+    The answer reads `passages`, the first k of `ranked`; the answer carries `ranked` (the same
+    passages unless more were asked for, as evaluation does for its retrieval metrics).
 
-
-def verified_quote(document: Document, start: int, end: int) -> Quote:
-    """A quote of document.text[start:end]; raises if the invariant cannot hold."""
-    text = document.text[start:end]
-    if not text or start < 0 or end > len(document.text):
-        raise ValueError(f"span {start}:{end} is outside document {document.id}")
-    return Quote(document.id, start, end, text)
-
-
-def quotable_texts(document: Document) -> list[str]:
-    """What sentence_quotes scores a document's quotes by, for all of it: its sentences, or its rows
-    with their column headers."""
-    if document.is_table:
-        return [document.readable(span.start, span.end) for span in document.row_spans(0, len(document.text))]
-    return [span.text for span in split_sentences(document.text)]
-
-
-def sentence_quotes(
-    passages: Sequence[Passage],
-    load_document: Callable[[str], Document],
-    keep: Callable[[str], bool] = lambda sentence: True,
-) -> list[QuotedSentence]:
-    """Each whole sentence the passages touch, once (with the first passage that holds it).
-
-    In a table document (.csv, .tsv) the sentences are the rows: a quote is a whole record.
+    `document` loads a passage's document once per question; `embedder` already holds the
+    question's vector from the search. `started` and `retrieved` are perf_counter() readings
+    (when the question arrived, when its search finished), for the answer's timings.
     """
-    found: dict[tuple[str, int, int], QuotedSentence] = {}
-    for passage in passages:
-        document = load_document(passage.document_id)
-        if document.is_table:
-            spans = document.row_spans(passage.start, passage.end)
-        else:
-            spans = sentences_around(document.text, passage.start, passage.end)
-        for span in spans:
-            key = (document.id, span.start, span.end)
-            if key not in found and keep(span.text):
-                quote = verified_quote(document, span.start, span.end)
-                found[key] = QuotedSentence(quote, passage, document.readable(span.start, span.end))
-    return list(found.values())
+
+    question: str
+    query: str
+    passages: tuple[Passage, ...]  # the k the answer reads
+    ranked: tuple[Passage, ...]  # every passage ranked (depth >= k), kept on the answer
+    document: Callable[[str], Document] = field(repr=False)
+    embedder: Embedder = field(repr=False)
+    statistics: TermStatistics = field(repr=False)
+    settings: Settings = field(repr=False)
+    started: float = 0.0
+    retrieved: float = 0.0
+    notice: str = ""
+    corpus_is_empty: bool = False  # asked only when nothing was found
+
+    def with_notice(self, notice: str) -> Evidence:
+        """The same evidence with a notice for the reader (the LLM was unavailable, the index is empty)."""
+        return replace(self, notice=notice)
+
+    def timings(self) -> dict[str, float]:
+        """retrieve_ms, answer_ms and total_ms as of now."""
+        now = time.perf_counter()
+        return {
+            "retrieve_ms": _ms(self.retrieved - self.started),
+            "answer_ms": _ms(now - self.retrieved),
+            "total_ms": _ms(now - self.started),
+        }
 
 
-# A sentence points back at the one before it when it opens with a pronoun ("He said ..."), or
-# with a short phrase that holds or precedes one ("Behind them, ...", "As such, it made ...").
-_PRONOUN = r"(?:he|she|it|they|them|this|these|those|his|her|its|their)"
-_POINTS_BACK = re.compile(
-    r"^(?:He|She|It|They|This|These|That|Those|His|Her|Its|Their|Such|There|Here)\b"
-    rf"|^(?:After|Before|Behind|Besides|Despite|Like|Unlike|When|While|Although|Because|Since)\s+{_PRONOUN}\b"
-    rf"|^[^,;:.]{{1,30}},\s+{_PRONOUN}\b"
-)
-MAX_WITH_ANTECEDENT = 600  # characters: two sentences, not a paragraph
-
-
-def points_back(sentence: str) -> bool:
-    """Whether the sentence opens by referring to the one before it."""
-    return bool(_POINTS_BACK.match(sentence))
-
-
-def _quotable_with(document: Document, previous_start: int, previous_end: int, quote: Quote) -> bool:
-    """Whether the text from previous_start to the end of quote stands in one paragraph and is
-    short enough to be one quote."""
-    gap = document.text[previous_end : quote.start]
-    return "\n\n" not in gap.replace(" ", "") and quote.end - previous_start <= MAX_WITH_ANTECEDENT
-
-
-def follows_in_paragraph(document: Document, previous: Quote, quote: Quote) -> bool:
-    """Whether quote comes right after previous (nothing but spaces and one line break between)
-    in one paragraph, the two short enough to be quoted together."""
-    return (
-        previous.end <= quote.start
-        and not document.text[previous.end : quote.start].strip()
-        and _quotable_with(document, previous.start, previous.end, quote)
+def gather(question: PreparedQuestion, query: str, corpus: Corpus, started: float) -> Evidence:
+    """Search the corpus for the query and collect what answering the question needs."""
+    embedder = corpus.question_embedder()
+    found = corpus.search(query, question.depth, question.retrieval_mode, embedder)
+    return Evidence(
+        question=question.text,
+        query=query,
+        passages=tuple(found[: question.k]),
+        ranked=tuple(found),
+        document=lru_cache(maxsize=None)(corpus.document),
+        embedder=embedder,
+        statistics=corpus.term_statistics(),
+        settings=corpus.settings,
+        started=started,
+        retrieved=time.perf_counter(),
+        corpus_is_empty=not found and corpus.is_empty(),
     )
 
 
-def with_antecedent(document: Document, quote: Quote) -> Quote:
-    """The quote widened to the sentence before it when it opens by pointing back at it.
-
-    Both sentences must stand in one paragraph; the widened quote is still one verbatim span.
-    """
-    if not points_back(quote.text) or quote.start == 0:
-        return quote
-    before = [
-        span
-        for span in sentences_around(document.text, max(0, quote.start - MAX_WITH_ANTECEDENT), quote.start)
-        if span.end <= quote.start
-    ]
-    if not before:
-        return quote
-    previous = before[-1]
-    if not _quotable_with(document, previous.start, previous.end, quote):
-        return quote
-    return verified_quote(document, previous.start, quote.end)
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)

@@ -5,21 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from rag.answer.extractive import NOT_FOUND
+from rag.answer.evidence import Evidence
+from rag.answer.refusal import NOT_FOUND, claims_nothing, generated_refusal_notice
 from rag.answer.verification import VerifiedSentence, Verifier, answer_sentences, compose_verified
-from rag.embedding import Embedder
 from rag.llm.base import ChatModel, LLMError, Message
-from rag.prompts import (
-    ANSWER_SYSTEM_PROMPT,
-    ANSWER_USER_TEMPLATE,
-    NOT_IN_DOCUMENTS_PATTERNS,
-    PASSAGE_TEMPLATE,
-)
-from rag.settings import Settings
+from rag.prompts import ANSWER_SYSTEM_PROMPT, ANSWER_USER_TEMPLATE, PASSAGE_TEMPLATE
 from rag.types import Answer, Document, Passage
-
-UNSUPPORTED_NOTICE = "The model's answer is not supported by the documents, so it is not shown."
-REFUSED_NOTICE = "The language model found no answer in the documents."
 
 
 def fallback_notice(error: LLMError) -> str:
@@ -57,27 +48,15 @@ def _fenced(text: str) -> str:
     return text.replace("</passages>", "</ passages>").replace("<passages>", "< passages>")
 
 
-def says_not_in_documents(sentence: str) -> bool:
-    """True when a sentence of the model is its way of saying the passages do not answer."""
-    lowered = sentence.lower().replace("’", "'")
-    return any(pattern in lowered for pattern in NOT_IN_DOCUMENTS_PATTERNS)
-
-
-def llm_answer_stream(
-    chat_model: ChatModel,
-    question: str,
-    query: str,
-    passages: Sequence[Passage],
-    load_document: Callable[[str], Document],
-    embedder: Embedder,
-    settings: Settings,
-    timings: dict[str, float] | None = None,
-) -> Iterator[Answer]:
+def llm_answer_stream(chat_model: ChatModel, evidence: Evidence) -> Iterator[Answer]:
     """Yield growing Answers while the model writes; finished sentences are verified as they come."""
     started = time.perf_counter()
-    timings = dict(timings or {})
-    passages = tuple(passages)
-    verifier = Verifier(passages, load_document, embedder, settings.support_threshold, question)
+    timings = {"retrieve_ms": _ms(evidence.started, evidence.retrieved)}
+    settings, load_document = evidence.settings, evidence.document
+    question, query, passages = evidence.question, evidence.query, evidence.ranked
+    verifier = Verifier(
+        evidence.passages, load_document, evidence.embedder, settings.support_threshold, question
+    )
     verifier.evidence()  # embed the passage sentences before tokens start to flow
 
     def answer(raw: str, final: bool) -> Answer:
@@ -90,19 +69,17 @@ def llm_answer_stream(
             tail = sentences[-1] if sentences and not settings.drop_unsupported else ""
             text = f"{text} {tail}".strip()
             return Answer(question, text, True, citations, passages, query, dict(timings), "llm", supports)
-        timings["total_ms"] = timings.get("retrieve_ms", 0.0) + _ms(started)
+        timings["total_ms"] = timings["retrieve_ms"] + _ms(started)
         if not citations:
-            refused = any(says_not_in_documents(sentence) for sentence in finished) or not finished
-            notice = REFUSED_NOTICE if refused else UNSUPPORTED_NOTICE
+            notice = generated_refusal_notice(finished)
             return Answer(
                 question, NOT_FOUND, False, (), passages, query, dict(timings), "llm", supports, notice
             )
         return Answer(question, text, True, citations, passages, query, dict(timings), "llm", supports)
 
     raw = ""
-    for piece in chat_model.stream(
-        build_messages(question, passages, load_document), settings.llm_max_tokens
-    ):
+    messages = build_messages(question, evidence.passages, load_document)
+    for piece in chat_model.stream(messages, settings.llm_max_tokens):
         if not raw:
             timings["first_token_ms"] = _ms(started)
         raw += piece
@@ -112,11 +89,11 @@ def llm_answer_stream(
 
 
 def _verify(verifier: Verifier, sentence: str) -> VerifiedSentence:
-    """Refusals and questions (often the question echoed back) claim nothing: never supported."""
-    if says_not_in_documents(sentence) or sentence.rstrip().endswith("?"):
+    """A sentence that claims nothing (a refusal, a question) is never supported."""
+    if claims_nothing(sentence):
         return VerifiedSentence(sentence, 0.0, None)
     return verifier.verify(sentence)
 
 
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 2)
+def _ms(start: float, end: float | None = None) -> float:
+    return round(((time.perf_counter() if end is None else end) - start) * 1000, 2)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from rag.answer.evidence import QuotedSentence, verified_quote
+from rag.answer.quotes import QuotedSentence, verified_quote
 from rag.answer.structure_questions import asked_structure
 from rag.language.analysis import index_terms, query_terms
 from rag.language.detection import likeliest_language

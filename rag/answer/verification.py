@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.evidence import sentence_quotes
-from rag.answer.injection import is_instruction
+from rag.answer.quotes import sentence_quotes
 from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder
+from rag.search.injection import is_instruction
 from rag.terms import content_terms, stem
 from rag.types import Citation, Document, Passage, Quote, SentenceSupport
 
@@ -28,7 +28,7 @@ _LIST_LABEL = re.compile(r"^\s*(?:[A-Za-z]|\d{1,2})[.)]\s+")
 
 
 @dataclass(frozen=True)
-class Evidence:
+class SupportingSpan:
     """A whole sentence of a retrieved passage that an answer sentence may rest on."""
 
     quote: Quote
@@ -42,7 +42,7 @@ class VerifiedSentence:
 
     text: str
     score: float
-    evidence: Evidence | None
+    evidence: SupportingSpan | None
 
     @property
     def is_supported(self) -> bool:
@@ -83,18 +83,18 @@ class Verifier:
         self.load_document = load_document
         self.embedder = embedder
         self.threshold = SUPPORT_THRESHOLD if threshold is None else threshold
-        self._evidence: list[Evidence] | None = None
+        self._evidence: list[SupportingSpan] | None = None
         self._vectors: np.ndarray | None = None
         self._cache: dict[str, VerifiedSentence] = {}
 
-    def evidence(self) -> list[Evidence]:
+    def evidence(self) -> list[SupportingSpan]:
         """Every whole sentence of the passages except instructions, computed once."""
         if self._evidence is None:
             quotes = sentence_quotes(
                 self.passages, self.load_document, keep=lambda sentence: not is_instruction(sentence)
             )
             self._evidence = [
-                Evidence(item.quote, item.passage, frozenset(_stems(item.readable))) for item in quotes
+                SupportingSpan(item.quote, item.passage, frozenset(_stems(item.readable))) for item in quotes
             ]
             texts = [item.readable for item in quotes]
             self._vectors = self.embedder.embed(texts) if texts else None

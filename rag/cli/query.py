@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from rag.answer.question import AskOptions
 from rag.cli.options import add_llm_arguments, llm_settings, open_from, print_json
 from rag.display import printable
 from rag.settings import RETRIEVAL_MODES
@@ -27,11 +28,12 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     """rag ask QUESTION"""
+    options = AskOptions(k=args.k, retrieval_mode=args.mode)
     with open_from(args, answer_mode=args.answer_mode, **llm_settings(args)) as base:
         if args.json:
-            print_json(base.ask(args.text, k=args.k, mode=args.mode).to_dict())
+            print_json(base.ask(args.text, options).to_dict())
             return 0
-        answer = print_streamed(base.ask_stream(args.text, k=args.k, mode=args.mode))
+        answer = print_streamed(base.ask_stream(args.text, options))
     print(format_answer(answer, with_text=False))
     return 0
 

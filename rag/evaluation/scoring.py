@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.answer.question import AskOptions
 from rag.evaluation.datasets import Question
 from rag.evaluation.metrics import (
     answer_contains,
@@ -103,12 +104,8 @@ class QuestionResult:
 
 def question_row(base: KnowledgeBase, question: Question) -> QuestionResult:
     """Search and ask one question; retrieval, answer, citation and timing results."""
-    start = time.perf_counter()
-    passages = base.search(question.question, k=max(QUESTION_DEPTH, base.settings.top_k))
-    searched = time.perf_counter()
-    answer = base.ask(question.question)
-    asked = time.perf_counter()
-    ranked = tuple(dedupe(passage.source for passage in passages))
+    answer = base.ask(question.question, AskOptions(depth=QUESTION_DEPTH))
+    ranked = tuple(dedupe(passage.source for passage in answer.passages))
     retrieval: dict[str, float] = {}
     if question.answerable and question.sources:
         named = [next((n for n in question.sources if source_matches(n, s)), s) for s in ranked]
@@ -120,12 +117,12 @@ def question_row(base: KnowledgeBase, question: Question) -> QuestionResult:
         question=question.question,
         sources=question.sources,
         ranked=ranked,
-        search_ms=round((searched - start) * 1000, 2),
+        search_ms=answer.timings_ms["retrieve_ms"],
         answerable=question.answerable,
         answers=question.answers,
         answered=answer.answered,
         answer=answer.text,
-        ask_ms=round((asked - searched) * 1000, 2),
+        ask_ms=answer.timings_ms["total_ms"],
         retrieval=retrieval,
         answer_contains=answer_contains(answer.text, question.answers)
         if scored and question.answers

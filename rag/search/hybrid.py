@@ -10,6 +10,7 @@ from rag.embedding import Embedder, covers_language
 from rag.language.analysis import fts_query
 from rag.language.detection import likeliest_language
 from rag.search.fusion import fusion_features, learned_scores, reciprocal_rank_fusion
+from rag.search.injection import is_instruction
 from rag.search.sentence_evidence import SentenceSplitter, best_sentence_similarity
 from rag.storage.store import ChunkRecord, Store
 from rag.storage.vectors import ann
@@ -143,4 +144,5 @@ def _passage(rank: int, record: ChunkRecord, found: Candidates, fused_score: flo
         sentence_score=found.sentence.get(chunk.id),
         fused_score=fused_score,
         location=record.location,
+        contains_instructions=is_instruction(chunk.text),
     )

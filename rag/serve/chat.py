@@ -13,12 +13,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.answer.question import AskOptions, QuestionError, clean_text
 from rag.serve.auth import readable, split_names
 from rag.serve.collections import Collections
 from rag.serve.errors import bad_request
 from rag.serve.keys import Access
-from rag.serve.limits import MAX_MESSAGES, MAX_QUESTION_CHARS
+from rag.serve.limits import MAX_MESSAGES
 from rag.serve.requests import json_object, k_field, mode_field
+from rag.settings import RetrievalMode
 from rag.types import Answer, Citation
 
 CREATED = int(time.time())
@@ -34,7 +36,11 @@ class ChatRequest:
     history: list[dict[str, str]]
     stream: bool
     k: int | None
-    mode: str | None
+    mode: RetrievalMode | None
+
+    def options(self) -> AskOptions:
+        """The question's options for answer_stream."""
+        return AskOptions(history=self.history, k=self.k, retrieval_mode=self.mode)
 
 
 def list_models(collections: Collections, access: Access) -> dict[str, Any]:
@@ -62,9 +68,10 @@ def parse_chat_request(body: object, access: Access, served: Sequence[str]) -> C
     turns = [_turn(message, index) for index, message in enumerate(messages)]
     if turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
         raise bad_request("the last message must be the user's question", "messages")
-    question = turns[-1]["content"]
-    if len(question) > MAX_QUESTION_CHARS:
-        raise bad_request(f"the question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
+    try:  # checked here, before a stream starts, by the same rule every question meets
+        question = clean_text(turns[-1]["content"])
+    except QuestionError as error:
+        raise bad_request(str(error), "messages") from None
     if request.get("n", 1) != 1:
         raise bad_request("only n=1 is supported", "n")
     history = [turn for turn in turns[:-1] if turn["role"] in ("user", "assistant")]
@@ -136,9 +143,7 @@ def _new_id() -> str:
 
 def completion(collections: Collections, request: ChatRequest) -> dict[str, Any]:
     """The whole chat completion."""
-    answer = collections.ask(
-        request.names, request.question, history=request.history, k=request.k, mode=request.mode
-    )
+    answer = collections.select(request.names).ask(request.question, request.options())
     choice = {"message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
     return _envelope("chat.completion", _new_id(), request.model, choice) | evidence_json(answer)
 
@@ -158,9 +163,7 @@ def completion_chunks(collections: Collections, request: ChatRequest) -> Iterato
     )
     sent = ""
     final: Answer | None = None
-    answers = collections.ask_stream(
-        request.names, request.question, history=request.history, k=request.k, mode=request.mode
-    )
+    answers = collections.select(request.names).ask_stream(request.question, request.options())
     for final in answers:
         if final.text.startswith(sent) and len(final.text) > len(sent):
             delta = final.text[len(sent) :]

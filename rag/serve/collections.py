@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from rag.answer.asking import answer_stream
-from rag.answer.lexical import pooled_statistics
+from rag.answer.lexical import TermStatistics, pooled_statistics
+from rag.answer.question import AskOptions
+from rag.embedding import Embedder
 from rag.embedding.reuse import ReusingEmbedder, StoredVectors
 from rag.errors import NotFoundError, SettingsError
 from rag.knowledge_base import KnowledgeBase
-from rag.settings import Settings
+from rag.settings import RetrievalMode, Settings
 from rag.types import Answer, Document, Passage
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -95,47 +97,86 @@ class Collections:
         """The knowledge base of one collection."""
         return self.get(name).base
 
+    def select(self, names: Sequence[str]) -> Selection:
+        """The named collections as one corpus to search and ask (all of them when names is empty)."""
+        return Selection(self, [self.get(name).name for name in names] or self.names)
+
+    def close(self) -> None:
+        """Release this thread's database connections."""
+        for collection in self._by_name.values():
+            collection.base.close()
+
+
+class Selection:
+    """Some served collections asked as one corpus: passages fused by rank, term counts pooled,
+    every passage and citation naming its collection."""
+
+    def __init__(self, collections: Collections, names: Sequence[str]) -> None:
+        self.names = list(names)
+        self._bases = [collections.base(name) for name in self.names]
+        self._first = self._bases[0]
+
+    @property
+    def settings(self) -> Settings:
+        """The first collection's settings answer for all of them."""
+        return self._first.settings
+
+    def question_embedder(self) -> Embedder:
+        """One question's embedder, reusing sentence vectors of collections on the answering model."""
+        return ReusingEmbedder(self._first.embedder, self._stored_sentence_vectors())
+
     def search(
-        self, names: Sequence[str], query: str, k: int | None = None, mode: str | None = None
-    ) -> list[Passage]:
-        """The k best passages of the named collections, fused by rank, each naming its collection."""
-        first = self.base(names[0])
-        k = k or first.settings.top_k
-        ranked = {name: self.base(name).search(query, k, mode) for name in names}
-        if len(names) == 1:
-            return [replace(passage, collection=names[0]) for passage in ranked[names[0]]]
-        same_model = len({self.base(name).model_name for name in names}) == 1
-        return fuse_collections(ranked, k, first.settings.rrf_k, same_model)
-
-    def ask_stream(
         self,
-        names: Sequence[str],
-        question: str,
+        query: str,
         k: int | None = None,
-        mode: str | None = None,
-        **options: Any,
-    ) -> Iterator[Answer]:
-        """Growing partial Answers from the named collections; every citation names its collection.
+        mode: RetrievalMode | None = None,
+        embedder: Embedder | None = None,
+    ) -> list[Passage]:
+        """The k best passages of the collections, fused by rank, each naming its collection.
 
-        The other options are KnowledgeBase.ask_stream's: history, query, answer_mode.
+        The question's embedder serves the collections on its model; another model embeds alone.
         """
-        first = self.base(names[0])
-        return answer_stream(
-            question,
-            options.get("history"),
-            lambda retrieval_query: self.search(names, retrieval_query, k, mode),
-            lambda document_id: self.document(names, document_id),
-            ReusingEmbedder(first.embedder, self._stored_sentence_vectors(names, first.model_name)),
-            first.settings,
-            lambda: all(self.base(name).store.counts()[0] == 0 for name in names),
-            options.get("query"),
-            options.get("answer_mode"),
-            pooled_statistics([self.base(name).term_statistics() for name in names]),
-        )
+        k = k or self.settings.top_k
+        model = self._first.model_name
+        ranked = {
+            name: base.search(query, k, mode, embedder if base.model_name == model else None)
+            for name, base in zip(self.names, self._bases, strict=True)
+        }
+        if len(self.names) == 1:
+            return [replace(passage, collection=self.names[0]) for passage in ranked[self.names[0]]]
+        same_model = len({base.model_name for base in self._bases}) == 1
+        return fuse_collections(ranked, k, self.settings.rrf_k, same_model)
 
-    def _stored_sentence_vectors(self, names: Sequence[str], model_name: str) -> StoredVectors:
+    def document(self, document_id: str) -> Document:
+        """A stored document by id or source, from the first collection holding it."""
+        for base in self._bases:
+            try:
+                return base.document(document_id)
+            except NotFoundError:
+                continue
+        raise NotFoundError(f"no document {document_id!r} in {', '.join(self.names)}")
+
+    def is_empty(self) -> bool:
+        """Whether none of the collections holds a document."""
+        return all(base.is_empty() for base in self._bases)
+
+    def term_statistics(self) -> TermStatistics:
+        """The collections' term counts pooled, as if they were one index."""
+        return pooled_statistics([base.term_statistics() for base in self._bases])
+
+    def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[Answer]:
+        """Growing partial Answers; every citation names its collection."""
+        return answer_stream(question, self, options)
+
+    def ask(self, question: str, options: AskOptions | None = None) -> Answer:
+        """The final Answer of ask_stream."""
+        *_, final = self.ask_stream(question, options)
+        return final
+
+    def _stored_sentence_vectors(self) -> StoredVectors:
         """Sentence vectors from the collections embedded with the answering model (never another's)."""
-        stores = [self.base(name).store for name in names if self.base(name).model_name == model_name]
+        model = self._first.model_name
+        stores = [base.store for base in self._bases if base.model_name == model]
 
         def stored(texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
             found: dict[str, np.ndarray] = {}
@@ -144,25 +185,6 @@ class Collections:
             return found
 
         return stored
-
-    def ask(self, names: Sequence[str], question: str, **options: Any) -> Answer:
-        """The final Answer of ask_stream."""
-        *_, final = self.ask_stream(names, question, **options)
-        return final
-
-    def document(self, names: Sequence[str], document_id: str) -> Document:
-        """A stored document by id or source, from the first of the named collections holding it."""
-        for name in names:
-            try:
-                return self.base(name).document(document_id)
-            except NotFoundError:
-                continue
-        raise NotFoundError(f"no document {document_id!r} in {', '.join(names)}")
-
-    def close(self) -> None:
-        """Release this thread's database connections."""
-        for collection in self._by_name.values():
-            collection.base.close()
 
 
 def open_collections(

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from rag.serve.errors import APIError
 
 MAX_JSON_BYTES = 1024 * 1024
-MAX_QUESTION_CHARS = 2000
 MAX_MESSAGES = 100
 MAX_K = 50
 

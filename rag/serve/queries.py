@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rag.answer.question import AskOptions
 from rag.serve.collections import Collections
+from rag.serve.errors import bad_request
 from rag.serve.keys import Access
 from rag.serve.requests import collections_field, json_object, k_field, mode_field, text_field
 from rag.types import Passage
@@ -23,7 +25,7 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
     request = json_object(body)
     query = text_field(request, "query")
     names = collections_field(request, access, collections.names)
-    passages = collections.search(names, query, k_field(request), mode_field(request))
+    passages = collections.select(names).search(query, k_field(request), mode_field(request))
     return {
         "object": "list",
         "query": query,
@@ -35,12 +37,15 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
 def ask(collections: Collections, access: Access, body: object) -> dict[str, Any]:
     """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict()."""
     request = json_object(body)
-    question = text_field(request, "question")
+    question = request.get("question")
+    if not isinstance(question, str):
+        raise bad_request("`question` must be a non-empty string", "question")
     names = collections_field(request, access, collections.names)
     history = request.get("history") or []
     if not isinstance(history, list):
         history = []
-    answer = collections.ask(names, question, history=history, k=k_field(request), mode=mode_field(request))
+    options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
+    answer = collections.select(names).ask(question, options)
     return answer.to_dict() | {"collections": names}
 
 

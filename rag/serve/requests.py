@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rag.answer.question import MAX_QUESTION_CHARS
+from rag.errors import SettingsError
 from rag.serve.auth import readable, split_names
 from rag.serve.errors import bad_request
 from rag.serve.keys import Access
-from rag.serve.limits import MAX_K, MAX_QUESTION_CHARS
-from rag.settings import RETRIEVAL_MODES
+from rag.serve.limits import MAX_K
+from rag.settings import RETRIEVAL_MODES, RetrievalMode, choice
 
 
 def json_object(body: object) -> dict[str, Any]:
@@ -39,12 +41,15 @@ def k_field(body: dict[str, Any]) -> int | None:
     return value
 
 
-def mode_field(body: dict[str, Any]) -> str | None:
+def mode_field(body: dict[str, Any]) -> RetrievalMode | None:
     """The optional retrieval mode."""
     value = body.get("mode")
-    if value is None or value in RETRIEVAL_MODES:
-        return value
-    raise bad_request(f"`mode` must be one of {', '.join(RETRIEVAL_MODES)}", "mode")
+    if value is None:
+        return None
+    try:
+        return choice(value, RETRIEVAL_MODES, "`mode`")
+    except SettingsError:
+        raise bad_request(f"`mode` must be one of {', '.join(RETRIEVAL_MODES)}", "mode") from None
 
 
 def collections_field(

@@ -8,10 +8,6 @@ for an answer, and the passage holding it is flagged wherever it is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import replace
-
-from rag.types import Passage
 
 _INSTRUCTION = re.compile(
     "|".join(
@@ -38,8 +34,3 @@ _INSTRUCTION = re.compile(
 def is_instruction(sentence: str) -> bool:
     """True for text addressed to an AI or telling its reader to act ("ignore previous instructions...")."""
     return bool(_INSTRUCTION.search(sentence))
-
-
-def flag_instructions(passages: Iterable[Passage]) -> list[Passage]:
-    """The passages, each marked when it holds a sentence addressed to an AI (possible injection)."""
-    return [replace(passage, contains_instructions=is_instruction(passage.text)) for passage in passages]

@@ -1,0 +1,94 @@
+"""Refusal: when the documents do not answer, and what the reader is told then.
+
+Every rule that decides "not found" lives here, as pure functions of the evidence (and the
+settings it carries): the calibrated score threshold, the "sure" score above which a sentence
+needs nothing more, the share of the question a passage must cover below it, identifiers the
+question names that a document must mention, and how a language model says it found nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rag.answer.evidence import Evidence
+from rag.answer.lexical import PassageCoverage
+from rag.answer.question_words import identifiers
+from rag.answer.scoring import ScoredSentence
+from rag.prompts import NOT_IN_DOCUMENTS_PATTERNS
+from rag.types import Document
+
+NOT_FOUND = "The documents do not contain an answer to this question."
+EMPTY_INDEX_NOTICE = "The index is empty: ingest some documents first."
+UNSUPPORTED_NOTICE = "The model's answer is not supported by the documents, so it is not shown."
+REFUSED_NOTICE = "The language model found no answer in the documents."
+
+
+def answering_sentences(
+    scored: Sequence[ScoredSentence], evidence: Evidence, coverage: PassageCoverage
+) -> list[ScoredSentence]:
+    """The scored sentences that may answer, best first; none means the question is refused.
+
+    A sentence short of the sure score is evidence only from a passage that holds enough of
+    the question: one on the right topic that lacks what is asked about is not an answer (a
+    lexically scored sentence has that share in its score already). Nor is a sentence from a
+    document that never names an identifier the question asks about ("the AS-206",
+    "internet2"): a passage about another flight or network. Below the threshold, nothing is.
+    """
+    settings = evidence.settings
+    names = _Mentions(identifiers(evidence.query), evidence.document)
+    admitted = [
+        item
+        for item in scored
+        if (
+            item.lexical
+            or item.score >= settings.refusal_sure_score
+            or coverage(item) >= settings.refusal_min_coverage
+        )
+        and names.all_in(item.quote.document_id)
+    ]
+    if not admitted or admitted[0].score < settings.refusal_threshold:
+        return []
+    return [item for item in admitted if item.score >= settings.refusal_threshold]
+
+
+def refusal_notice(evidence: Evidence) -> str:
+    """What a refusal tells the reader: that there is nothing to search, when that is why."""
+    return EMPTY_INDEX_NOTICE if evidence.corpus_is_empty else evidence.notice
+
+
+def says_not_in_documents(sentence: str) -> bool:
+    """True when a sentence of a language model is its way of saying the passages do not answer."""
+    lowered = sentence.lower().replace("’", "'")
+    return any(pattern in lowered for pattern in NOT_IN_DOCUMENTS_PATTERNS)
+
+
+def claims_nothing(sentence: str) -> bool:
+    """Refusals and questions (often the question echoed back) claim nothing: never supported."""
+    return says_not_in_documents(sentence) or sentence.rstrip().endswith("?")
+
+
+def generated_refusal_notice(finished: Sequence[str]) -> str:
+    """Why a generated answer with no supported sentence is refused: the model said so, or nothing held."""
+    refused = not finished or any(says_not_in_documents(sentence) for sentence in finished)
+    return REFUSED_NOTICE if refused else UNSUPPORTED_NOTICE
+
+
+class _Mentions:
+    """Whether a document mentions every one of some identifiers (case aside), once per document."""
+
+    def __init__(self, names: Sequence[str], load_document: Callable[[str], Document]) -> None:
+        self.names = [name.casefold() for name in names]
+        self.load_document = load_document
+        self.known: dict[str, bool] = {}
+
+    def all_in(self, document_id: str) -> bool:
+        if not self.names:
+            return True
+        if document_id not in self.known:
+            document = self.load_document(document_id)
+            text = f"{document.title}\n{document.text}".casefold()
+            # "F-16s" is mentioned by a text that says "F-16".
+            self.known[document_id] = all(
+                name in text or (name.endswith("s") and name[:-1] in text) for name in self.names
+            )
+        return self.known[document_id]
