@@ -216,6 +216,10 @@ def test_errors_have_openai_shape_and_say_what_to_do(served: Served) -> None:
         admin.post("/v1/search", json={"query": "x", "k": 0}),
         admin.post("/v1/search", json={"query": "x", "mode": "fuzzy"}),
         admin.post("/v1/ask", json={"question": "x" * 5000}),
+        admin.post(  # refused before the stream starts, by the rule every question meets
+            "/v1/chat/completions",
+            json={"model": "alpha", "stream": True, "messages": [{"role": "user", "content": "x" * 5000}]},
+        ),
         admin.get("/v1/nothing-here"),
     ]
     for response in cases:

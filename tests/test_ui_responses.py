@@ -109,9 +109,7 @@ def test_llm_mode_streams_tokens_and_ends_with_sentence_support(base: rag.Knowle
     try:
         with rag.open(base.folder, settings=settings, embedder=base.embedder) as llm_base:
             steps = list(
-                responses.stream_turns(
-                    llm_base, "How many tonnes?", [], rag.AskOptions(answer_mode="llm")
-                )
+                responses.stream_turns(llm_base, "How many tonnes?", [], rag.AskOptions(answer_mode="llm"))
             )
     finally:
         chat_server.shutdown()
@@ -416,3 +414,12 @@ def test_stats_show_an_approximate_index_with_its_measured_recall() -> None:
     approximate = render.stats_html({"vector_index": "ivf-sq8", "vector_recall@10": 0.9625})
     assert "ivf-sq8, recall@10 0.963" in approximate
     assert ">exact<" in render.stats_html({"vector_index": "exact", "vector_recall@10": 1.0})
+
+
+def test_a_question_over_the_limit_is_a_clear_error_turn_not_cut_short(base: rag.KnowledgeBase) -> None:
+    question = "Where were cloves grown? " * 100  # 2,500 characters
+    turns = list(responses.stream_turns(base, question, [], rag.AskOptions()))
+    assert len(turns) == 1
+    turn = turns[0][-1]
+    assert turn.is_final and turn.answer is None and "the limit is 2000" in turn.error
+    assert question.strip().startswith(turn.question)
