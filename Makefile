@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/mypy rag
 
 test: install browser lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m ""
 
 bench: install
 	$(BIN)/python -m eval.bench --serve-load 200
