@@ -5,20 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rag.answer.asking import answer_stream
-from rag.answer.evidence import quotable_texts
 from rag.answer.injection import flag_instructions
 from rag.answer.lexical import TermStatistics
-from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
+from rag.language.sentences import quotable_texts
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
 from rag.settings import (
@@ -145,7 +143,6 @@ class KnowledgeBase:
             self.settings.candidates,
             self.settings.rrf_k,
             self.settings.fusion,
-            _sentence_texts,
         )
 
     def _reader(self) -> ReusingEmbedder:
@@ -184,7 +181,6 @@ class KnowledgeBase:
                 ParseLimits(self.settings.parse_seconds, self.settings.parse_memory_mb * 1024 * 1024),
             ),
             self.settings.ocr,
-            quotable_texts,
         )
 
     def ingest(
@@ -427,16 +423,3 @@ def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
             f" run `rag check --index {folder}`"
         )
     return dimension
-
-
-SPLIT_CACHE_CHUNKS = 4096  # chunks whose sentences stay split in memory (a few MB)
-
-
-@lru_cache(maxsize=SPLIT_CACHE_CHUNKS)
-def _sentence_texts(text: str) -> tuple[str, ...]:
-    """The sentences of a chunk's text, cut as ingest cut the ones whose vectors it stored.
-
-    Cached: the same chunks come back as candidates of many searches, and splitting them was
-    a third of a learned-fusion search.
-    """
-    return tuple(span.text for span in split_sentences(text))

@@ -11,8 +11,8 @@ import numpy as np
 
 from rag.answer.evidence import sentence_quotes
 from rag.answer.injection import is_instruction
-from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder
+from rag.language.sentences import split_sentences
 from rag.terms import content_terms, stem
 from rag.types import Citation, Document, Passage, Quote, SentenceSupport
 
