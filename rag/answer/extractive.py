@@ -31,8 +31,8 @@ from rag.answer.structure import speaker, structure_quotes
 from rag.answer.structure_questions import asks_attribution
 from rag.embedding import Embedder, covers_language
 from rag.language.scripts import word_count
+from rag.language.structure import FRAME_KINDS
 from rag.settings import Settings
-from rag.structure import FRAME_KINDS
 from rag.terms import content_terms, stem, words
 from rag.types import Answer, Citation, Document, Passage, Quote
 

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 
 from rag.language.analysis import query_terms, stop_words
 from rag.language.scripts import tokens
-from rag.structure import AUTHOR, BYLINE, DATE, HEADING, HEADLINE, POSTED, PUBLICATION, PUBLISHED, TITLE
+from rag.language.structure import (
+    AUTHOR,
+    BYLINE,
+    DATE,
+    HEADING,
+    HEADLINE,
+    POSTED,
+    PUBLICATION,
+    PUBLISHED,
+    TITLE,
+)
 
 # Comment words, lower case only: "the Washington Post article" is about a newspaper, not a post.
 _POST_WORDS = (
