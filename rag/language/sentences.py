@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from rag.language.scripts import wide_characters
+from rag.language.vocabulary import all_words
 from rag.types import Document, TextSpan
 
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st vs etc e.g i.e no fig jan feb mar apr jun jul aug sep sept oct
-    nov dec gen col lt sgt rep sen gov inc ltd co corp approx dept est al u.s u.k""".split()
-)
+_ABBREVIATIONS = all_words(lambda pack: pack.abbreviations)
 _CLOSERS = "\"'”’»)]」』）〕】"
 _OPENERS = "\"'“‘„«¿¡([「『（"
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by spaces and what may start
