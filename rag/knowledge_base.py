@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +13,10 @@ import numpy as np
 from rag.answer.asking import answer_stream
 from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
-from rag.answer.quotes import quotable_texts
-from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
+from rag.language.sentences import quotable_texts
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
 from rag.settings import (
@@ -136,15 +134,7 @@ class KnowledgeBase:
         return self._retriever(self.question_embedder())
 
     def _retriever(self, reader: Embedder) -> HybridRetriever:
-        return HybridRetriever(
-            self.store,
-            self.vectors,
-            reader,
-            self.settings.candidates,
-            self.settings.rrf_k,
-            self.settings.fusion,
-            _sentence_texts,
-        )
+        return HybridRetriever(self.store, self.vectors, reader, self.settings)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -177,7 +167,6 @@ class KnowledgeBase:
                 ParseLimits(self.settings.parse_seconds, self.settings.parse_memory_mb * 1024 * 1024),
             ),
             self.settings.ocr,
-            quotable_texts,
         )
 
     def ingest(
@@ -404,16 +393,3 @@ def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
             f" run `rag check --index {folder}`"
         )
     return dimension
-
-
-SPLIT_CACHE_CHUNKS = 4096  # chunks whose sentences stay split in memory (a few MB)
-
-
-@lru_cache(maxsize=SPLIT_CACHE_CHUNKS)
-def _sentence_texts(text: str) -> tuple[str, ...]:
-    """The sentences of a chunk's text, cut as ingest cut the ones whose vectors it stored.
-
-    Cached: the same chunks come back as candidates of many searches, and splitting them was
-    a third of a learned-fusion search.
-    """
-    return tuple(span.text for span in split_sentences(text))

@@ -47,7 +47,7 @@ def location_at(locations: tuple[Location, ...], offset: int) -> str | None:
 class StructureSpan(NamedTuple):
     """A part of a document's text with a role: its title, a heading, the byline, a post's author or date."""
 
-    kind: str  # one of rag.structure.KINDS
+    kind: str  # one of rag.language.structure.KINDS
     start: int
     end: int
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import rag
-from rag.answer.quotes import quotable_texts
 from rag.ingest.hashing import content_hash
 from rag.ingest.preparing import FileLimits, FilePreparer, Prepared, outcome_from_json, outcome_to_json
 
@@ -43,7 +42,7 @@ def test_a_text_over_the_chunk_limit_fails_alone_with_the_limit_named() -> None:
 def test_what_a_worker_prepares_travels_as_json_and_comes_back_whole(tmp_path: Path) -> None:
     path = tmp_path / "budget.csv"
     path.write_text("department,year\nResearch,2025\nSales,2024\n")
-    prepared = FilePreparer(200, 20, quotable_texts=quotable_texts).prepare_file(path, None)
+    prepared = FilePreparer(200, 20).prepare_file(path, None)
     assert isinstance(prepared, Prepared) and prepared.document.locations and prepared.document.search_texts
     assert prepared.sentences[1:] == ("department: Research; year: 2025", "department: Sales; year: 2024")
     back = outcome_from_json(outcome_to_json(prepared))
@@ -59,14 +58,10 @@ def test_the_sentences_answers_quote_come_once_each_in_document_order() -> None:
         "Green tea cools quickly in a cup. Milk softens its bitter taste."
         " Green tea cools quickly in a cup. Sugar changes nothing at all."
     )
-    prepared = FilePreparer(200, 20, quotable_texts=quotable_texts).prepare_text(
-        rag.TextItem("tea", text), None
-    )
+    prepared = FilePreparer(200, 20).prepare_text(rag.TextItem("tea", text), None)
     assert isinstance(prepared, Prepared)
     assert prepared.sentences == (
         "Green tea cools quickly in a cup.",
         "Milk softens its bitter taste.",
         "Sugar changes nothing at all.",
     )
-    without = FilePreparer(200, 20).prepare_text(rag.TextItem("tea", text), None)
-    assert isinstance(without, Prepared) and without.sentences == ()

@@ -1,10 +1,13 @@
+"""Sentences with their offsets (rag/language/sentences.py): what answers quote and ingest embeds."""
+
 from __future__ import annotations
 
 import random
 
 import pytest
 
-from rag.answer.sentences import sentences_around, split_sentences
+from rag.language.sentences import quotable_texts, sentence_texts, sentences_around, split_sentences
+from rag.types import Document
 
 
 def test_abbreviations_do_not_end_sentences_and_offsets_hold() -> None:
@@ -110,3 +113,14 @@ def test_sentences_around_any_passage_are_the_whole_texts_sentences() -> None:
             end = min(len(text), start + rng.randrange(1, 1200))
             around = [(span.start, span.end) for span in sentences_around(text, start, end)]
             assert around == [(left, right) for left, right in whole if right > start and left < end]
+
+
+def test_a_chunks_sentence_texts_are_those_of_its_split() -> None:
+    text = "Green tea cools quickly in a cup. Milk softens its bitter taste."
+    assert sentence_texts(text) == tuple(span.text for span in split_sentences(text))
+
+
+def test_the_quotable_texts_of_prose_are_its_sentences() -> None:
+    text = "Green tea cools quickly in a cup. Milk softens its bitter taste."
+    prose = Document("id", "tea.txt", "tea", text, {})
+    assert quotable_texts(prose) == ["Green tea cools quickly in a cup.", "Milk softens its bitter taste."]

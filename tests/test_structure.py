@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.structure import find_structure
+from rag.language.structure import find_structure
 
 ARTICLE = """Rivers Rise Across the Valley
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import rag
-from rag.answer.quotes import quotable_texts
+from rag.language.sentences import quotable_texts
 from rag.storage.sentence_vectors import text_hash
 from rag.storage.vectors import index as vector_index
 from rag.storage.vectors.index import VectorIndex

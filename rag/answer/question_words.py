@@ -9,29 +9,17 @@ from __future__ import annotations
 
 import re
 
+from rag.language.vocabulary import alternatives
+
 _NUMBER = re.compile(r"(?<![\d.,])\d[\d.,\s]*")
 _YEAR = re.compile(r"(?<!\d)(1\d{3}|20\d{2})(?!\d)")
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω][a-zà-öø-ÿа-яёα-ω]+(?:[ -][A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω][a-zà-öø-ÿа-яёα-ω]+)+\b")
 # (question words, what an answer to them looks like), in the other languages
 OTHER_ANSWER_TYPES = (
-    (
-        re.compile(
-            r"\bwie (viele|viel|hoch|lange|alt|groß|gross|weit|oft)\b|\bcu[aá]nt[oa]s?\b|\bcombien\b"
-            r"|\bquant[oa]s?\b|\bсколько\b|多少|几|(?<!\w)كم(?!\w)|कितन",
-            re.I,
-        ),
-        _NUMBER,
-    ),
-    (
-        re.compile(
-            r"\bwann\b|\b(in )?welche[mns]? jahr|\bcu[aá]ndo\b|\b(en )?qu[eé] a[nñ]o\b|\bquand\b"
-            r"|\bкогда\b|\b(в )?как(ом|ой) год|什么时候|哪一年|哪年|何时|متى|(?<!\w)أي (عام|سنة)|कब|किस (वर्ष|साल)",
-            re.I,
-        ),
-        _YEAR,
-    ),
+    (re.compile(alternatives(lambda pack: pack.asks_count), re.I), _NUMBER),
+    (re.compile(alternatives(lambda pack: pack.asks_year), re.I), _YEAR),
     # German capitalises every noun, so a capitalised pair is no sign of a name there.
-    (re.compile(r"\bqui[eé]n(es)?\b|\bqui\b|\bкто\b|\bкого\b|\bкому\b", re.I), _NAME),
+    (re.compile(alternatives(lambda pack: pack.asks_person), re.I), _NAME),
 )
 
 # What an English question word asks for, and the surface form such an answer usually has.

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.answer.sentences import sentences_around, split_sentences
+from rag.language.sentences import sentences_around
 from rag.types import Document, Passage, Quote
 
 
@@ -25,14 +25,6 @@ def verified_quote(document: Document, start: int, end: int) -> Quote:
     if not text or start < 0 or end > len(document.text):
         raise ValueError(f"span {start}:{end} is outside document {document.id}")
     return Quote(document.id, start, end, text)
-
-
-def quotable_texts(document: Document) -> list[str]:
-    """What sentence_quotes scores a document's quotes by, for all of it: its sentences, or its rows
-    with their column headers."""
-    if document.is_table:
-        return [document.readable(span.start, span.end) for span in document.row_spans(0, len(document.text))]
-    return [span.text for span in split_sentences(document.text)]
 
 
 def sentence_quotes(

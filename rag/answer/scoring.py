@@ -20,8 +20,8 @@ from rag.answer.quotes import (
 )
 from rag.embedding import covers_language
 from rag.language.scripts import word_count
+from rag.language.structure import FRAME_KINDS
 from rag.search.injection import is_instruction
-from rag.structure import FRAME_KINDS
 from rag.terms import content_terms, stem, words
 from rag.types import Document, Passage, Quote
 

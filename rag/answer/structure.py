@@ -19,7 +19,7 @@ from rag.answer.structure_questions import asked_structure
 from rag.language.analysis import index_terms, query_terms
 from rag.language.detection import likeliest_language
 from rag.language.scripts import word_count
-from rag.structure import AUTHOR, HEADING
+from rag.language.structure import AUTHOR, HEADING
 from rag.types import Document, Passage, Quote, StructureSpan
 
 # A structure kind every span of which answers ("what are the headings"), up to this many.

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.quotes import sentence_quotes
-from rag.answer.sentences import split_sentences
 from rag.embedding import Embedder
+from rag.language.sentences import split_sentences
 from rag.search.injection import is_instruction
 from rag.terms import content_terms, stem
 from rag.types import Citation, Document, Passage, Quote, SentenceSupport

@@ -7,7 +7,7 @@ runs the same in this process and on a Ray worker (rag/ingest/ray_engine.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from rag.ingest.headers import contextual_search_texts
 from rag.ingest.loaders import DEFAULT_MAX_FILE_BYTES, check_size, load_bytes
 from rag.ingest.sandbox import ParseLimits
 from rag.language.detection import detect_language
+from rag.language.sentences import quotable_texts
 from rag.settings import OcrSettings
 from rag.storage.store import NewDocument
 from rag.types import Document, FileResult, LoadedFile, Location, TextItem, TextSpan
@@ -118,10 +119,6 @@ class FilePreparer:
     chunk_overlap: int
     limits: FileLimits = FileLimits()
     ocr: OcrSettings = field(default_factory=OcrSettings)
-    # What answers score a document's quotes by: its sentences, a table's rows with their column
-    # headers (rag/answer/evidence.py, which ingest may not import). Their vectors are stored at
-    # ingest, so that a question embeds only itself.
-    quotable_texts: Callable[[Document], Sequence[str]] | None = None
 
     def prepare_file(
         self, path: Path, known_hash: str | None, before_parse: Callable[[], None] | None = None
@@ -173,8 +170,8 @@ class FilePreparer:
         return self._prepared(document, known_hash, ())
 
     def _prepared(self, document: NewDocument, known_hash: str | None, warnings: tuple[str, ...]) -> Prepared:
-        quotable = self.quotable_texts
-        sentences = tuple(dict.fromkeys(quotable(_readable(document)))) if quotable is not None else ()
+        # The sentences answers may quote are embedded with the chunks: a question then embeds only itself.
+        sentences = tuple(dict.fromkeys(quotable_texts(_readable(document))))
         return Prepared(document, "updated" if known_hash is not None else "added", warnings, sentences)
 
     def spans(self, source: str, text: str) -> list[TextSpan]:

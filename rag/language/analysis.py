@@ -17,7 +17,7 @@ import snowballstemmer
 import stopwordsiso
 
 from rag.language.scripts import FOLDED_SCRIPTS, characters, is_unspaced, script_of, strip_marks, tokens
-from rag.terms import STOPWORDS
+from rag.language.vocabulary import all_words, vocabulary
 
 # ISO 639-1 code -> (Snowball algorithm, the script it stems). English uses the original
 # Porter algorithm, the one SQLite's FTS5 porter tokenizer applies.
@@ -60,9 +60,8 @@ STEMMERS: dict[str, tuple[str, str]] = {
     "yi": ("yiddish", "Hebrew"),
 }
 TATWEEL = "\u0640"  # Arabic stretching stroke: typography, not spelling
-# Single characters of Chinese grammar that never start or end a content word; other one-character
-# stop words (中, 大, 日...) are halves of content words (中国, 大学, 日本) and stay.
-CHINESE_PARTICLES = frozenset("的了吗呢吧啊和与及或被把")
+# Single characters of grammar that never start or end a content word (Chinese: 的, 了, 吗...).
+PARTICLES = all_words(lambda pack: pack.particles)
 LONGEST_STOP_WORD = 4
 
 _stemmers = threading.local()  # Snowball stemmer objects keep state: one set per thread
@@ -109,12 +108,10 @@ def query_terms(text: str, languages: Iterable[str], skip: frozenset[str] = froz
 
 @lru_cache(maxsize=64)
 def stop_words(language: str) -> frozenset[str]:
-    """The language's stop words (stopwords-iso, question words included); none when unknown.
-
-    English keeps the short list its search and scoring were calibrated with (rag.terms).
-    """
-    if language == "en":
-        return STOPWORDS
+    """The language's stop words: its pack's own list, else stopwords-iso's; none when unknown."""
+    pack = vocabulary(language)
+    if pack is not None and pack.stop_words is not None:
+        return pack.stop_words
     return frozenset(stopwordsiso.stopwords(language)) if stopwordsiso.has_lang(language) else frozenset()
 
 
@@ -126,7 +123,7 @@ def cut_at_stop_words(run: str, stops: frozenset[str]) -> list[str]:
     while index < len(run):
         length = next(
             (size for size in range(LONGEST_STOP_WORD, 1, -1) if run[index : index + size] in stops),
-            1 if run[index] in CHINESE_PARTICLES or (run[index] in stops and _is_kana(run[index])) else 0,
+            1 if run[index] in PARTICLES or (run[index] in stops and _is_kana(run[index])) else 0,
         )
         if length:
             pieces.append(piece)

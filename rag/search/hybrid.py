@@ -9,9 +9,11 @@ import numpy as np
 from rag.embedding import Embedder, covers_language
 from rag.language.analysis import fts_query
 from rag.language.detection import likeliest_language
+from rag.language.sentences import sentence_texts
 from rag.search.fusion import fusion_features, learned_scores, reciprocal_rank_fusion
 from rag.search.injection import is_instruction
-from rag.search.sentence_evidence import SentenceSplitter, best_sentence_similarity
+from rag.search.sentence_evidence import best_sentence_similarity
+from rag.settings import Settings
 from rag.storage.store import ChunkRecord, Store
 from rag.storage.vectors import ann
 from rag.storage.vectors.index import VectorIndex
@@ -37,24 +39,13 @@ class Candidates:
 class HybridRetriever:
     """Finds the passages most related to a query in one index."""
 
-    def __init__(
-        self,
-        store: Store,
-        vectors: VectorIndex,
-        embedder: Embedder,
-        candidates: int = 50,
-        rrf_k: int = 60,
-        fusion: str = "learned",
-        sentences: SentenceSplitter | None = None,
-    ) -> None:
+    def __init__(self, store: Store, vectors: VectorIndex, embedder: Embedder, settings: Settings) -> None:
         self.store = store
         self.vectors = vectors
         self.embedder = embedder
-        self.candidates = candidates
-        self.rrf_k = rrf_k
-        self.fusion = fusion
-        # Splits a chunk into the sentences whose vectors ingest stored; None: no sentence evidence.
-        self.sentences = sentences
+        self.candidates = settings.candidates
+        self.rrf_k = settings.rrf_k
+        self.fusion = settings.fusion
 
     def candidates_for(self, query: str, mode: str, query_vector: np.ndarray | None = None) -> Candidates:
         """Dense and/or lexical candidate chunks for a query."""
@@ -115,11 +106,10 @@ class HybridRetriever:
         missing = [row_id for row_id in records if row_id not in found.dense or not exact]
         for row_id, chunk_vector in self.store.chunk_vectors(missing, len(vector)).items():
             found.dense[row_id] = float(chunk_vector @ vector)
-        if self.sentences is not None:
-            texts = {row_id: record.chunk.text for row_id, record in records.items()}
-            found.sentence = best_sentence_similarity(
-                texts, vector, self.sentences, lambda wanted: self.store.sentence_vectors(wanted, len(vector))
-            )
+        texts = {row_id: record.chunk.text for row_id, record in records.items()}
+        found.sentence = best_sentence_similarity(
+            texts, vector, sentence_texts, lambda wanted: self.store.sentence_vectors(wanted, len(vector))
+        )
         row_ids = list(records)
         features = fusion_features(row_ids, found.dense, found.lexical, found.sentence)
         scores = learned_scores(features, dense_weight=dense_weight)

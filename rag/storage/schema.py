@@ -12,8 +12,8 @@ from rag.display import ProgressBar
 from rag.errors import IndexMismatchError
 from rag.language.analysis import index_text
 from rag.language.detection import SAMPLE_CHARS, detect_language
+from rag.language.structure import STRUCTURE_VERSION
 from rag.storage import sentence_vectors, structure_spans
-from rag.structure import STRUCTURE_VERSION
 
 # 2: the locations table and chunks.search_text.
 # 3: documents.language and .script; chunks.terms, what the full-text index holds (the search

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from rag.structure import find_structure
+from rag.language.structure import find_structure
 from rag.types import StructureSpan
 
 SCHEMA = """

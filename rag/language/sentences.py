@@ -1,17 +1,16 @@
-"""Split text into sentences that keep their character offsets."""
+"""Split text into sentences that keep their character offsets; what answers quote and score."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from rag.language.scripts import wide_characters
-from rag.types import TextSpan
+from rag.language.vocabulary import all_words
+from rag.types import Document, TextSpan
 
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st vs etc e.g i.e no fig jan feb mar apr jun jul aug sep sept oct
-    nov dec gen col lt sgt rep sen gov inc ltd co corp approx dept est al u.s u.k""".split()
-)
+_ABBREVIATIONS = all_words(lambda pack: pack.abbreviations)
 _CLOSERS = "\"'”’»)]」』）〕】"
 _OPENERS = "\"'“‘„«¿¡([「『（"
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by spaces and what may start
@@ -30,6 +29,7 @@ HEADING_MAX_CHARS = 60
 MIN_SENTENCE_CHARS = 12  # counted in columns: a Chinese or Japanese character is two
 # How far before a passage sentences_around looks for where its first sentence began.
 MAX_SENTENCE_REACH = 4000
+SPLIT_CACHE_CHUNKS = 4096  # chunks whose sentences stay split in memory (a few MB)
 _SAFE_START = re.compile(rf"(?:\s|[。！？｡]+[{re.escape(_CLOSERS)}]*)(?=[^\s。！？｡{re.escape(_CLOSERS)}])")
 
 
@@ -39,6 +39,24 @@ def split_sentences(text: str, offset: int = 0) -> list[TextSpan]:
     if offset:
         return [TextSpan(span.start + offset, span.end + offset, span.text) for span in spans]
     return spans
+
+
+@lru_cache(maxsize=SPLIT_CACHE_CHUNKS)
+def sentence_texts(text: str) -> tuple[str, ...]:
+    """The sentences of a chunk's text, cut as ingest cut the ones whose vectors it stored.
+
+    Cached: the same chunks come back as candidates of many searches, and splitting them was
+    a third of a learned-fusion search.
+    """
+    return tuple(span.text for span in split_sentences(text))
+
+
+def quotable_texts(document: Document) -> list[str]:
+    """What answers score a document's quotes by, for all of it: its sentences, or its rows
+    with their column headers. Ingest stores their vectors, so that a question embeds only itself."""
+    if document.is_table:
+        return [document.readable(span.start, span.end) for span in document.row_spans(0, len(document.text))]
+    return [span.text for span in split_sentences(document.text)]
 
 
 def _sentence_ends(text: str, begin: int) -> Iterator[tuple[int, int]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from rag.language.vocabulary import all_words, alternatives
 from rag.types import StructureSpan
 
 TITLE = "title"
@@ -40,29 +41,16 @@ STRUCTURE_VERSION = 5
 MAX_SHORT_LINE_WORDS = 12  # titles, headings, datelines and name lines are short
 MAX_NAME_WORDS = 4
 HEAD_LINES = 8  # the title, byline and dateline of an article come in its first lines
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-# Month names of German, Spanish, French, Italian, Portuguese and Russian (genitive), written
-# after the day: "9. November 2018", "9 de noviembre de 2018", "9 novembre 2018", "9 ноября 2018".
+_MONTH = "(?:" + alternatives(lambda pack: pack.short_months) + ")"
+# Month names of other languages with capitals, written after the day: "9. November 2018",
+# "9 de noviembre de 2018", "9 novembre 2018", "9 ноября 2018".
 _OTHER_MONTH = (
-    r"(?:Januar|Jänner|Februar|März|Mai|Juni|Juli|Oktober|Dezember|enero|febrero|marzo|abril|mayo"
-    r"|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|janvier|février|mars|avril"
-    r"|juin|juillet|août|septembre|octobre|novembre|décembre|gennaio|febbraio|aprile|maggio|giugno"
-    r"|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro"
-    r"|novembro|dezembro|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября"
-    r"|декабря)"
+    "(?:" + alternatives(lambda pack: pack.months if pack.has_capitals else (), ignore_case=True) + ")"
 )
-# Arabic (Egyptian and Levantine names) and Hindi month names, written after the day:
-# "9 نوفمبر 2018", "9 تشرين الثاني 2018", "9 नवंबर 2018"; Chinese dates are "2018年11月9日".
-_CASELESS_MONTH = (
-    r"(?:يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر"
-    r"|كانون الثاني|شباط|آذار|نيسان|أيار|حزيران|تموز|آب|أيلول|تشرين الأول|تشرين الثاني|كانون الأول"
-    r"|जनवरी|फ़रवरी|फरवरी|मार्च|अप्रैल|मई|जून|जुलाई|अगस्त|सितंबर|सितम्बर|अक्टूबर|अक्तूबर|नवंबर|नवम्बर"
-    r"|दिसंबर|दिसम्बर)"
-)
-_WEEKDAY = r"(?:(?-i:(?<![a-z]))(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?"
+# And of languages without: "9 نوفمبر 2018", "9 تشرين الثاني 2018", "9 नवंबर 2018"; Chinese dates
+# are "2018年11月9日".
+_CASELESS_MONTH = "(?:" + alternatives(lambda pack: () if pack.has_capitals else pack.months) + ")"
+_WEEKDAY = r"(?:(?-i:(?<![a-z]))(?:" + alternatives(lambda pack: pack.weekdays) + r")[a-z]*\.?,?\s+)?"
 _TIME = r"(?:\s*(?:[|,@–—-]|\bat\b)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4}\b)?)?"
 # The letter before a month name may be a capital ("4 MINS READNov 9, 2018"), never lowercase.
 DATE_PATTERN = re.compile(
@@ -79,32 +67,32 @@ DATE_PATTERN = re.compile(
     + _TIME,
     re.IGNORECASE,
 )
-# "By" and what starts a byline in German, Spanish and Portuguese, French, Dutch and Italian.
+# What starts a byline ("By", "Von", "Por", ...), after the start of the line or of a sentence.
 _BYLINE_START = re.compile(
-    r"(?:^|(?<=[.!?”\"’]\s))(?:(?:Written|Posted|Reported)\s+by|By|BY|Von|VON|Por|POR|Par|PAR|Door|Di)\s+(?=\S)"
+    r"(?:^|(?<=[.!?”\"’]\s))(?:" + alternatives(lambda pack: pack.byline_starts) + r")\s+(?=\S)"
 )
 _AUTHOR_LABEL = re.compile(
-    r"^(?:Authors?|Written by|Posted by|Reporter|Byline|Autor(?:in|en|a|es)?|Verfasser(?:in)?|Auteurs?"
-    r"|Autore|Autori|Автор(?:ы)?)\s*:\s*(?=\S)",
+    r"^(?:" + alternatives(lambda pack: pack.author_labels) + r")\s*:\s*(?=\S)",
     re.IGNORECASE,
 )
 # In scripts without capitals a byline is known by its label only: "作者：王小明", "文/王小明",
 # "记者 王小明", "بقلم: أحمد علي", "بقلم أحمد علي", "लेखक: राहुल शर्मा".
-_CASELESS_AUTHOR_LABEL = re.compile(
-    r"^(?:(?:作者|撰文|记者|文)\s*[:：/／]\s*|记者\s+|(?:بقلم|كتب|الكاتب|الكاتبة|المؤلف)\s*:?\s+"
-    r"|(?:लेखक|लेखिका|रिपोर्टर|संवाददाता)\s*:\s*)(?=\S)"
-)
+_CASELESS_AUTHOR_LABEL = re.compile(r"^(?:" + alternatives(lambda pack: pack.labelled_bylines) + r")(?=\S)")
 _CASELESS_LETTERS = re.compile(r"[\u0600-\u06ff\u0900-\u097f\u4e00-\u9fff]")
 MAX_HAN_NAME_CHARACTERS = 4
 # Words that join names in a byline; anything else lowercase means a sentence ("By then the...").
-_NAME_JOINERS = frozenset(
-    "and & de van von der den da di du la le al bin und y e et en i и del dos das".split()
+_NAME_JOINERS = all_words(lambda pack: pack.name_joiners)
+# Between names in a script without capitals: a joining word, or Chinese's enumeration commas.
+_CASELESS_NAME_BREAK = re.compile(
+    r"\s+(?:" + alternatives(lambda pack: pack.phrase_name_joiners) + r")\s*|、|，"
 )
 # Where a byline's names end and the publication or role begins.
 _DASH = r"\s+[–—|-]\s+"
-_BYLINE_BREAK = re.compile(_DASH + r"|\s*,\s+(?=(?:[A-Z]\w+\s+)*(?:Staff|Correspondent|Reporter|Editor)\b)")
+_BYLINE_BREAK = re.compile(
+    _DASH + r"|\s*,\s+(?=(?:[A-Z]\w+\s+)*(?:" + alternatives(lambda pack: pack.byline_roles) + r")\b)"
+)
 _DASH_BREAK = re.compile(_DASH)
-_COMPANY_ABBREVIATIONS = frozenset({"llc", "inc", "ltd", "co", "corp", "plc", "s.a", "n.v", "l.l.c"})
+_COMPANY_ABBREVIATIONS = all_words(lambda pack: pack.company_abbreviations)
 # "Copyright © 2018 Stratfor Enterprises, LLC. All rights reserved.": the holder published it.
 _COPYRIGHT = re.compile(
     r"^(?i:copyright\s*)?(?:©|\((?i:c)\)|(?i:copyright))\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?,?\s*)?"
@@ -218,7 +206,7 @@ def _looks_like_caseless_names(names: str) -> bool:
         return False
     if re.search(r"[.!?。！？،,;:؛]$|[。！？；]", names):
         return False
-    people = [person.strip() for person in re.split(r"\s+(?:و|और)\s*|、|，", names) if person.strip()]
+    people = [person.strip() for person in _CASELESS_NAME_BREAK.split(names) if person.strip()]
     for person in people:
         if re.fullmatch(r"[\u4e00-\u9fff·]+", person):
             if not 2 <= len(person.replace("·", "")) <= MAX_HAN_NAME_CHARACTERS:

@@ -1,0 +1,40 @@
+"""Portuguese."""
+
+from rag.language.vocabulary import Vocabulary
+
+VOCABULARY = Vocabulary(
+    code="pt",
+    name="Portuguese",
+    who=("quem",),
+    when=("quando",),
+    which=("qual",),
+    how=("como",),
+    wrote=("escreveu",),
+    author_nouns=("autor(?:in|en|a|es)?",),
+    author_of=("do",),
+    copulas=("é",),
+    articles=("o", "a"),
+    appeared=("publicad[oa]",),
+    publishers=("revista", "jornal"),
+    title_words=("t[ií]tulo",),
+    document_words=("artigo", "mat[ée]ria"),
+    comment_words=("coment[aá]rio(?:s)?", "comentou"),
+    role_words=frozenset("quem quando escreveu artigo comentário publicado jornal".split()),
+    asks_count=(r"\bquant[oa]s?\b",),
+    months=(
+        "janeiro",
+        "fevereiro",
+        "março",
+        "abril",
+        "maio",
+        "junho",
+        "julho",
+        "agosto",
+        "setembro",
+        "outubro",
+        "novembro",
+        "dezembro",
+    ),
+    byline_starts=("Por", "POR"),
+    name_joiners=frozenset({"da", "das", "de", "dos", "e"}),
+)
