@@ -120,6 +120,22 @@ def test_missing_or_unknown_key_is_401_on_every_route(served: Served) -> None:
     assert client(served, None).get("/healthz").json()["status"] == "ok"
 
 
+def test_the_callers_access_is_resolved_once_per_request(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = served.server.service
+    resolved = []
+
+    def counted_access(authorization: str | None) -> Any:
+        resolved.append(authorization)
+        return type(service).access(service, authorization)
+
+    monkeypatch.setattr(service, "access", counted_access)
+    response = client(served, ALPHA_KEY).post("/v1/search", json={"query": "apples"})
+    assert response.status_code == 200
+    assert resolved == [f"Bearer {ALPHA_KEY}"]
+
+
 def test_a_key_never_sees_a_collection_outside_its_grant(served: Served) -> None:
     beta = client(served, BETA_KEY)
     assert [model["id"] for model in beta.get("/v1/models").json()["data"]] == ["beta"]
