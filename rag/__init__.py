@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rag.answer.extractive import NOT_FOUND
-    from rag.cli.serve import serve_command
     from rag.display import IngestProgressBar, format_bytes
     from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
     from rag.errors import (
@@ -160,7 +159,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ServeConfig": ("rag.serve.service", "ServeConfig"),
     "ServeLimits": ("rag.serve.limits", "Limits"),
     "RunningServer": ("rag.serve.server", "RunningServer"),
-    "serve_command": ("rag.cli.serve", "serve_command"),
     "read_beir_queries": ("rag.evaluation.datasets", "load_beir_queries"),
     "open_corpus_index": ("rag.evaluation.datasets", "open_corpus_index"),
     "retrieval_metrics": ("rag.evaluation.scoring", "retrieval_metrics"),
@@ -252,7 +250,6 @@ __all__ = [
     "retrieval_metrics",
     "rewrite_follow_up",
     "safe_file_name",
-    "serve_command",
     "store_upload",
     "write_eval_results",
 ]
