@@ -7,11 +7,10 @@ from typing import Any
 
 import gradio as gr
 
-import rag
+from rag.ingest import UPLOADS_FOLDER
+from rag.serve import UI_PATH
 from ui import app as app_module
 from ui import collections, server
-
-UI_PATH = "/ui"
 
 
 def mount_chat_ui(api: Any, service: Any) -> None:
@@ -19,7 +18,7 @@ def mount_chat_ui(api: Any, service: Any) -> None:
     served = service.collections
     first = served.base(served.names[0])
     config = app_module.AppConfig(
-        uploads=first.folder / rag.UPLOADS_FOLDER,
+        uploads=first.folder / UPLOADS_FOLDER,
         max_upload_bytes=service.limits.max_upload_bytes,
         examples=(),
         collections=served,

@@ -10,10 +10,10 @@ from functools import lru_cache
 from typing import Any
 
 import rag
+from rag.serve import MAX_QUESTION_CHARS
 from ui import render
 
 ASK_TIME_LIMIT_SECONDS = 120.0
-MAX_QUESTION_CHARS = 2000
 
 
 @dataclass(frozen=True)
