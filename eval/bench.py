@@ -25,6 +25,7 @@ import rag
 from eval import scale, speed
 from eval.presets import DATASETS
 from eval.serve_load import run_load
+from rag.evaluation import read_beir_corpus
 
 
 def read_queries(path: Path, count: int) -> list[str]:
@@ -35,7 +36,7 @@ def read_queries(path: Path, count: int) -> list[str]:
 
 def bench_corpus(corpus: Path, limit: int | None, query_count: int, work: Path) -> dict[str, Any]:
     """Ingest the corpus into a fresh index, then time search, ask and a cold-start answer."""
-    items = rag.read_beir_corpus(corpus)[:limit]
+    items = read_beir_corpus(corpus)[:limit]
     text_bytes = sum(len(item.text.encode("utf-8")) for item in items)
     started = time.perf_counter()
     embedder = rag.make_embedder(rag.DEFAULT_MODEL)
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not (real_index / "rag.sqlite").is_file():
                 parser.error("--skip-corpus with the scale benchmark needs --real-index DIR")
             queries = read_queries(args.corpus.parent / "queries.jsonl", 10**6)
-            ray_items = rag.read_beir_corpus(args.corpus)[: scale.RAY_FILES]
+            ray_items = read_beir_corpus(args.corpus)[: scale.RAY_FILES]
             results["scale"] = scale.run(real_index, queries, args.scale, ray_items=ray_items)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import rag
 from eval.multilingual import article, dataset_folder
+from rag.evaluation import answer_contains, refusal_scores
 
 DEFAULTS = rag.Settings()
 MAX_QUOTES, QUOTE_MARGIN = DEFAULTS.max_quotes, DEFAULTS.quote_margin
@@ -70,7 +71,7 @@ def held_back(source: str) -> bool:
 
 def refusal_metrics(rows: list[dict], rule: Rule) -> dict[str, float]:
     answered = [rule.answers(row) for row in rows]
-    scores = rag.refusal_scores([not given for given in answered], [row["answerable"] for row in rows])
+    scores = refusal_scores([not given for given in answered], [row["answerable"] for row in rows])
     answerable = [row for row, given in zip(rows, answered, strict=True) if row["answerable"]]
     contains = sum(rule.contains(row) for row in answerable)
     return {
@@ -127,7 +128,7 @@ def best_scores(language: str, folder: Path, backend: str | None = None) -> list
                     {
                         "score": citation.score,
                         "coverage": citation.coverage if citation.coverage is not None else 1.0,
-                        "contains": bool(rag.answer_contains(citation.quote.text, question["answers"])),
+                        "contains": bool(answer_contains(citation.quote.text, question["answers"])),
                     }
                     for citation in answer.citations
                 ],

@@ -3,7 +3,7 @@
 The fit split is the SciFact train queries with an even id plus the xquad-dev questions on
 articles 00-11; the held-out split is the odd SciFact ids and xquad articles 12-23. Every
 candidate of a hybrid search (dense and lexical, 300 each, as `rag eval` searches BEIR sets)
-becomes one feature row (rag.FUSION_FEATURES); a listwise linear model learns to put the
+becomes one feature row (FUSION_FEATURES); a listwise linear model learns to put the
 chunks of relevant documents first among each query's top candidates. The script prints
 the weights to paste into rag/search/fusion.py and document-level nDCG@10, Recall@100 and
 hit@1 of reciprocal rank fusion, the shipped weights and the new weights on both splits.
@@ -25,6 +25,9 @@ import numpy as np
 
 import rag
 from eval.presets import DATASETS
+from rag.display import IngestProgressBar
+from rag.evaluation import open_corpus_index, read_beir_queries, retrieval_metrics
+from rag.search import FUSION_FEATURES, fusion_features, learned_scores
 
 BEIR_DEPTH = 300
 L2 = 1e-3
@@ -50,19 +53,19 @@ def collect(
     index is a built index of the corpus (default: the cached one `rag eval` builds).
     """
     settings = rag.Settings.from_env(candidates=BEIR_DEPTH, fusion="learned")
-    questions = rag.read_beir_queries(folder, split)[:limit]
+    questions = read_beir_queries(folder, split)[:limit]
     queries = []
     if index is not None:
-        opened = rag.open_index(index, settings)
+        opened = rag.open(index, settings)
     else:
-        opened = rag.open_corpus_index(folder / "corpus.jsonl", settings, progress=rag.IngestProgressBar())
+        opened = open_corpus_index(folder / "corpus.jsonl", settings, progress=IngestProgressBar())
     with opened as base:
         for done, question in enumerate(questions, start=1):
             passages = base.search(
                 question.question, k=1000
             )  # the most search allows: every candidate of both lists
             row_ids = [passage.chunk_id for passage in passages]
-            features = rag.fusion_features(
+            features = fusion_features(
                 row_ids,
                 {p.chunk_id: p.dense_score for p in passages if p.dense_score is not None},
                 {p.chunk_id: p.lexical_score for p in passages if p.lexical_score is not None},
@@ -95,7 +98,7 @@ def fit(
             if dropped is not None:
                 rows[:, dropped] = 0.0
             groups.append((rows, labels))
-    weights = np.zeros(len(rag.FUSION_FEATURES))
+    weights = np.zeros(len(FUSION_FEATURES))
     for _ in range(epochs):
         gradient = L2 * weights
         for rows, labels in groups:
@@ -113,7 +116,7 @@ def metrics(queries: Sequence[Query], score: Callable[[np.ndarray], np.ndarray])
     for query in queries:
         order = np.argsort(-score(query.features), kind="stable")
         ranked = list(dict.fromkeys(query.sources[index] for index in order))
-        found = rag.retrieval_metrics(ranked, query.relevance)
+        found = retrieval_metrics(ranked, query.relevance)
         for name in totals:
             totals[name] += found[name]
     return {name: round(total / max(len(queries), 1), 4) for name, total in totals.items()}
@@ -144,11 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     fit_queries = [query for query in scifact + xquad if query.split == "fit"]
     weights = fit(fit_queries)
-    print("LEARNED_WEIGHTS =", dict(zip(rag.FUSION_FEATURES, np.round(weights, 4).tolist(), strict=True)))
-    without_sentence = fit(fit_queries, dropped=rag.FUSION_FEATURES.index("sentence"))
+    print("LEARNED_WEIGHTS =", dict(zip(FUSION_FEATURES, np.round(weights, 4).tolist(), strict=True)))
+    without_sentence = fit(fit_queries, dropped=FUSION_FEATURES.index("sentence"))
     rankers: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "rrf": lambda rows: rows[:, 3] + rows[:, 4],
-        "shipped": rag.learned_scores,
+        "shipped": learned_scores,
         "fitted": lambda rows: rows @ weights,
         "fitted, no sentence feature": lambda rows: rows @ without_sentence,
     }
@@ -177,8 +180,8 @@ def _query(row: dict[str, Any]) -> Query:
 
 def search_speed(index: Path, count: int) -> dict[str, float]:
     """Search p50 (ms) with rank fusion and with the learned ranker, alternating query by query."""
-    queries = [question.question for question in rag.read_beir_queries(DATASETS / "scifact-train", "train")]
-    bases = {fusion: rag.open_index(index, rag.Settings(fusion=fusion)) for fusion in ("rrf", "learned")}
+    queries = [question.question for question in read_beir_queries(DATASETS / "scifact-train", "train")]
+    bases = {fusion: rag.open(index, rag.Settings(fusion=fusion)) for fusion in ("rrf", "learned")}
     for base in bases.values():
         base.search(queries[0], k=5)  # loads the FAISS file and warms SQLite's pages
     timings: dict[str, list[float]] = {fusion: [] for fusion in bases}

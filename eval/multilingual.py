@@ -21,6 +21,7 @@ import numpy as np
 
 import rag
 from eval.presets import DATASETS, FIRST_HALF
+from rag.evaluation import refusal_scores
 
 LANGUAGES = ("en", "de", "es", "ru", "zh", "ar", "hi")
 COLUMNS = ("hit@1", "hit@5", "answer_contains", "quote_validity")
@@ -64,7 +65,7 @@ def held_out_refusal(rows: Sequence[rag.QuestionResult]) -> dict[str, float]:
     """Refusal precision and recall over questions of articles 06-11 and 18-23 only."""
     kept = [row for row in rows if row.sources and article(row.sources[0]) % 12 >= 6]
     refused = [not row.answered for row in kept]
-    return rag.refusal_scores(refused, [bool(row.answerable) for row in kept]) | {"questions": len(kept)}
+    return refusal_scores(refused, [bool(row.answerable) for row in kept]) | {"questions": len(kept)}
 
 
 def run_language(

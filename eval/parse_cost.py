@@ -1,7 +1,7 @@
 """python -m eval.parse_cost: what bounding the parsers costs, and how HTML extraction scales.
 
 Prints the time per file of loading small files in-process and in the bounded child
-(rag.load_bytes with and without ParseLimits), and the time and peak memory of extracting a
+(rag.ingest.load_bytes with and without ParseLimits), and the time and peak memory of extracting a
 generated HTML page of --html-mb megabytes in a bounded child.
 """
 
@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import rag
+from rag.ingest import ParseLimits, load_bytes
 
 WORDS = "the river valley floods every spring and the harbour ships cloves to the island market".split()
 
@@ -40,12 +40,12 @@ def html_page(megabytes: float, seed: int = 1) -> bytes:
     return ("".join(parts) + "</body></html>").encode()
 
 
-def per_file_seconds(name: str, data: bytes, limits: rag.ParseLimits | None, repeats: int) -> float:
-    """Mean seconds of one rag.load_bytes call."""
-    rag.load_bytes(name, data, limits=limits)  # the helper process starts on first use
+def per_file_seconds(name: str, data: bytes, limits: ParseLimits | None, repeats: int) -> float:
+    """Mean seconds of one load_bytes call."""
+    load_bytes(name, data, limits=limits)  # the helper process starts on first use
     started = time.perf_counter()
     for _ in range(repeats):
-        rag.load_bytes(name, data, limits=limits)
+        load_bytes(name, data, limits=limits)
     return (time.perf_counter() - started) / repeats
 
 
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--html-mb", type=float, default=23.0)
     args = parser.parse_args(argv)
-    limits = rag.ParseLimits()
+    limits = ParseLimits()
     for name, data in (("small.html", html_page(0.01)), ("page.html", html_page(0.2))):
         inside = per_file_seconds(name, data, None, args.repeats)
         bounded = per_file_seconds(name, data, limits, args.repeats)
@@ -74,8 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def extraction_cost(path: Path) -> str:
     """Seconds and peak memory of extracting one HTML file, in a process of its own."""
     code = (
-        "import sys, time, rag; data = open(sys.argv[1], 'rb').read(); started = time.perf_counter(); "
-        "text = rag.load_bytes('big.html', data).text; "
+        "import sys, time; from rag.ingest import load_bytes; data = open(sys.argv[1], 'rb').read(); "
+        "started = time.perf_counter(); "
+        "text = load_bytes('big.html', data).text; "
         "print(len(text), round(time.perf_counter() - started, 1))"
     )
     run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 import rag
+from rag.evaluation import read_beir_corpus
+from rag.storage import BuiltVectorIndex, build_vector_index
 
 DEFAULT_SIZES = (100_000,)
 ADD_ONE_SIZES = (10_000, 100_000)
@@ -120,7 +122,7 @@ def measure_index(
     """Build the index Verbatim would at this size; its recall, speed, memory and edit costs."""
     tuning, measuring = queries[: len(queries) // 2], queries[len(queries) // 2 :]
     load_before = os.getloadavg()[0]
-    built = rag.build_vector_index(vectors, approximate_above, probe_queries=tuning)
+    built = build_vector_index(vectors, approximate_above, probe_queries=tuning)
     truth = exact_neighbours(vectors, measuring)
     found = built.search(measuring, 10)[1]
     single = iter(np.tile(measuring, (2, 1)))
@@ -158,9 +160,9 @@ def measure_index(
     }
 
 
-def exact_search_ms(exact: rag.BuiltVectorIndex | None, vectors: np.ndarray, queries: np.ndarray) -> float:
+def exact_search_ms(exact: BuiltVectorIndex | None, vectors: np.ndarray, queries: np.ndarray) -> float:
     """Single-query p50 of exact search over the same vectors (built here when not given)."""
-    exact = exact or rag.build_vector_index(vectors, len(vectors))
+    exact = exact or build_vector_index(vectors, len(vectors))
     single = iter(queries)
     return timed_ms(lambda: exact.search(next(single)[None, :], 10), min(100, len(queries)))
 
@@ -334,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in args.queries.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    ray_items = rag.read_beir_corpus(args.ray_corpus)[: args.ray_files] if args.ray_corpus else []
+    ray_items = read_beir_corpus(args.ray_corpus)[: args.ray_files] if args.ray_corpus else []
     results = run(args.real_index, queries, args.sizes, args.add_one_sizes, args.clusters, ray_items)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -20,6 +20,7 @@ import numpy as np
 
 import rag
 from eval.presets import PRESETS
+from rag.serve import RunningServer, ServeConfig
 
 TIMEOUT_SECONDS = 300
 BASELINE_REQUESTS = 10
@@ -64,7 +65,7 @@ def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
     folder = work / "seeds-index"
     with rag.open(folder) as base:
         base.ingest([PRESETS["seeds"].corpus])
-    server = rag.RunningServer(rag.ServeConfig({"seeds": folder}, port=port))
+    server = RunningServer(ServeConfig({"seeds": folder}, port=port))
     asked = questions()
     try:
         chat(server.url, asked[0])  # load the model before the clock starts

@@ -26,6 +26,7 @@ import numpy as np
 
 import rag
 from eval.presets import DATASETS
+from rag.evaluation import read_beir_corpus
 
 PEER = Path(__file__).resolve().parent / "peer"
 SCIFACT = DATASETS / "scifact-train"
@@ -140,7 +141,7 @@ def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def answer_latency(backend: str, questions: int, work: Path) -> dict[str, Any]:
     """search and extractive ask p50/p95 (ms) on xquad-dev, in one process, with one backend."""
-    items = rag.read_beir_corpus(XQUAD / "corpus.jsonl")
+    items = read_beir_corpus(XQUAD / "corpus.jsonl")
     lines = (XQUAD / "questions.jsonl").read_text(encoding="utf-8").splitlines()[:questions]
     texts = [json.loads(line)["question"] for line in lines]
     with rag.open(work / f"xquad-{backend}", rag.Settings(embedding_backend=backend)) as base:

@@ -1,4 +1,7 @@
-"""What a person reads on a terminal: progress bars (through tqdm) and human-readable sizes."""
+"""What a person reads on a terminal: progress bars (through tqdm) and human-readable sizes.
+
+`__all__` is its public face, which ui/ and eval/ may import; rag's own modules use the rest too.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from typing import TextIO
 from tqdm import tqdm
 
 from rag.types import IngestProgress
+
+__all__ = ["IngestProgressBar", "format_bytes"]
 
 # C0 and C1 control characters (newlines too): in a file name they would move the cursor,
 # recolour the terminal or forge extra output lines.

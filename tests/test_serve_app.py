@@ -14,7 +14,9 @@ import pytest
 from conftest import ALPHA_TEXT, ScriptedChatModel, Served, build_collections
 
 import rag
+from rag.llm.client import OpenAIChatClient
 from rag.llm.server import start_server
+from rag.serve import Limits, RunningServer, ServeConfig
 
 ALPHA_KEY = "alpha-reader-key-0001"
 BETA_KEY = "beta-reader-key-000001"
@@ -67,7 +69,7 @@ def test_openai_client_streams_text_and_sends_citations_in_the_last_chunk(served
 
 
 def test_projects_own_openai_client_talks_to_the_endpoint(served: Served) -> None:
-    chat = rag.OpenAIChatClient(served.url + "/v1", model="alpha", api_key=ALPHA_KEY)
+    chat = OpenAIChatClient(served.url + "/v1", model="alpha", api_key=ALPHA_KEY)
     messages = [{"role": "user", "content": "Where are alpha apples stored?"}]
     assert "cold cellar" in chat.complete(messages, max_tokens=64)
     assert "cold cellar" in "".join(chat.stream(messages, max_tokens=64))
@@ -118,6 +120,22 @@ def test_missing_or_unknown_key_is_401_on_every_route(served: Served) -> None:
             assert response.status_code == 401, (key, path)
             assert response.json()["error"]["type"] == "authentication_error"
     assert client(served, None).get("/healthz").json()["status"] == "ok"
+
+
+def test_the_callers_access_is_resolved_once_per_request(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = served.server.service
+    resolved = []
+
+    def counted_access(authorization: str | None) -> Any:
+        resolved.append(authorization)
+        return type(service).access(service, authorization)
+
+    monkeypatch.setattr(service, "access", counted_access)
+    response = client(served, ALPHA_KEY).post("/v1/search", json={"query": "apples"})
+    assert response.status_code == 200
+    assert resolved == [f"Bearer {ALPHA_KEY}"]
 
 
 def test_a_key_never_sees_a_collection_outside_its_grant(served: Served) -> None:
@@ -261,10 +279,8 @@ def test_beyond_capacity_requests_are_refused_with_retry_after_never_hung(
 ) -> None:
     embedder = SlowEmbedder(0.0)
     folders = build_collections(tmp_path, embedder)
-    limits = rag.ServeLimits(workers=1, queue=queue, wait_seconds=wait)
-    server = rag.RunningServer(
-        rag.ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder
-    )
+    limits = Limits(workers=1, queue=queue, wait_seconds=wait)
+    server = RunningServer(ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder)
     embedder.seconds = 0.3
     try:
         responses = burst(server.url, 8)
@@ -281,16 +297,14 @@ def test_beyond_capacity_requests_are_refused_with_retry_after_never_hung(
 def test_refuses_to_bind_beyond_loopback_without_keys(tmp_path: Path) -> None:
     folders = build_collections(tmp_path, rag.HashingEmbedder(256))
     with pytest.raises(rag.SettingsError, match="--keys"):
-        rag.RunningServer(rag.ServeConfig(folders, host="0.0.0.0", port=0), embedder=rag.HashingEmbedder(256))
+        RunningServer(ServeConfig(folders, host="0.0.0.0", port=0), embedder=rag.HashingEmbedder(256))
 
 
 def test_a_stream_abandoned_by_its_client_gives_its_slot_back(tmp_path: Path) -> None:
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
-    limits = rag.ServeLimits(workers=1, queue=0)
-    server = rag.RunningServer(
-        rag.ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder
-    )
+    limits = Limits(workers=1, queue=0)
+    server = RunningServer(ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder)
     body = {"model": "alpha", "messages": [{"role": "user", "content": "When is the alpha harvest?"}]}
     try:
         for _ in range(3):
@@ -311,7 +325,7 @@ def test_a_stream_abandoned_by_its_client_gives_its_slot_back(tmp_path: Path) ->
 def test_real_model_answers_the_seeds_through_the_openai_client(
     seeds_base: rag.KnowledgeBase, real_embedder: rag.Embedder
 ) -> None:
-    server = rag.RunningServer(rag.ServeConfig({"seeds": seeds_base.folder}, port=0), embedder=real_embedder)
+    server = RunningServer(ServeConfig({"seeds": seeds_base.folder}, port=0), embedder=real_embedder)
     try:
         api = openai.OpenAI(base_url=server.url + "/v1", api_key="unused-without-keys")
         completion = api.chat.completions.create(
@@ -335,8 +349,8 @@ def test_started_with_a_language_model_it_answers_in_llm_mode_with_verified_quot
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
     settings = rag.Settings(answer_mode="llm", llm_base_url=llm.base_url, llm_model="scripted")
-    config = rag.ServeConfig({"alpha": folders["alpha"]}, port=0, settings=settings)
-    server = rag.RunningServer(config, embedder=embedder)
+    config = ServeConfig({"alpha": folders["alpha"]}, port=0, settings=settings)
+    server = RunningServer(config, embedder=embedder)
     try:
         api = openai.OpenAI(base_url=server.url + "/v1", api_key="unused-without-keys")
         chunks = list(

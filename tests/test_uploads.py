@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import rag
+from rag.ingest import MAX_FILES_PER_UPLOAD, keep_uploads
 
 
 def temp_file(folder: Path, name: str, content: bytes) -> tuple[str, Path]:
@@ -22,7 +22,7 @@ def test_good_files_are_kept_under_safe_names_and_bad_ones_refused_with_reasons(
         temp_file(incoming, "big.txt", b"x" * 2000),
         temp_file(incoming, "run.exe", b"MZ"),
     ]
-    kept, refused = rag.keep_uploads(files, tmp_path / "uploads", max_bytes=1000)
+    kept, refused = keep_uploads(files, tmp_path / "uploads", max_bytes=1000)
     assert kept == [tmp_path / "uploads" / "notes.md"]
     assert kept[0].read_bytes().startswith(b"# Notes")
     reasons = dict(refused)
@@ -34,7 +34,7 @@ def test_good_files_are_kept_under_safe_names_and_bad_ones_refused_with_reasons(
 def test_more_files_than_one_upload_may_hold_are_refused(tmp_path: Path) -> None:
     incoming = tmp_path / "incoming"
     incoming.mkdir()
-    files = [temp_file(incoming, f"n{i}.txt", b"text") for i in range(rag.MAX_FILES_PER_UPLOAD + 2)]
-    kept, refused = rag.keep_uploads(files, tmp_path / "uploads", max_bytes=1000)
-    assert len(kept) == rag.MAX_FILES_PER_UPLOAD and len(refused) == 2
+    files = [temp_file(incoming, f"n{i}.txt", b"text") for i in range(MAX_FILES_PER_UPLOAD + 2)]
+    kept, refused = keep_uploads(files, tmp_path / "uploads", max_bytes=1000)
+    assert len(kept) == MAX_FILES_PER_UPLOAD and len(refused) == 2
     assert all("more than" in reason for _, reason in refused)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import rag
+from rag.storage import build_vector_index
 from rag.storage.vectors.build import BuildInfo, due_step, whole_rows
 
 
@@ -17,9 +17,9 @@ def clustered(count: int, dimension: int = 32) -> np.ndarray:
 
 def test_small_indexes_are_exact_and_large_ones_approximate_with_measured_recall() -> None:
     vectors = clustered(3_000)
-    exact = rag.build_vector_index(vectors, approximate_above=3_000)
+    exact = build_vector_index(vectors, approximate_above=3_000)
     assert exact.info.kind == "exact" and exact.info.recall is None and exact.info.vectors == 3_000
-    approximate = rag.build_vector_index(vectors, approximate_above=2_999, probe_queries=vectors[:100] + 0.02)
+    approximate = build_vector_index(vectors, approximate_above=2_999, probe_queries=vectors[:100] + 0.02)
     info = approximate.info
     assert info.kind == "ivf-sq8" and 0 < info.probes < info.lists and info.recall_queries == 100
     assert info.recall is not None and info.recall >= 0.96

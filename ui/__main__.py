@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import rag
-from ui import IGNORED_GRADIO_VARIABLES, security
+from rag.ingest import DEFAULT_MAX_UPLOAD_MB
+from ui import IGNORED_GRADIO_VARIABLES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--docs", type=Path, action="append", default=[], help="folder to index at start-up (repeatable)"
     )
-    parser.add_argument("--max-upload-mb", type=int, default=security.DEFAULT_MAX_UPLOAD_MB)
+    parser.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB)
     args = parser.parse_args(argv)
     if IGNORED_GRADIO_VARIABLES:
         ignored = ", ".join(IGNORED_GRADIO_VARIABLES)

@@ -10,8 +10,9 @@ from typing import Any
 import gradio as gr
 
 import rag
+from rag.ingest import DEFAULT_MAX_UPLOAD_MB, UPLOADS_FOLDER
 from ui import chat as chat_tab
-from ui import collections, documents, render, security
+from ui import collections, documents, render
 
 EXAMPLES = (
     "Which file types can Verbatim read?",
@@ -26,7 +27,7 @@ class AppConfig:
     """What the page needs besides the knowledge base."""
 
     uploads: Path
-    max_upload_bytes: int = security.DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
     examples: Sequence[str] = EXAMPLES
     # `rag serve --ui`: the served collections; with several, the chat gets a picker.
     collections: rag.Collections | None = None
@@ -93,7 +94,7 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
 
     def ingest(files: list[str] | None, name: str | None) -> Iterator[tuple[Any, ...]]:
         target = _collection_base(base, config, name)
-        uploads = target.folder / rag.UPLOADS_FOLDER if config.collections else config.uploads
+        uploads = target.folder / UPLOADS_FOLDER if config.collections else config.uploads
         for update in documents.ingest_uploads(target, files or [], uploads, config.max_upload_bytes):
             if update.is_done:
                 table, choices, _ = _listing(target)

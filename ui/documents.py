@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rag
+from rag.ingest import keep_uploads as keep_accepted
 from ui import render
 
 POLL_SECONDS = 0.25
@@ -30,7 +31,7 @@ def keep_uploads(
 ) -> tuple[list[Path], list[tuple[str, str]], dict[str, str]]:
     """Copy accepted uploads into the uploads folder: (kept paths, refused (name, reason), names)."""
     named = [(Path(file).name, Path(file)) for file in files]
-    kept, refused = rag.keep_uploads(named, uploads, max_bytes)
+    kept, refused = keep_accepted(named, uploads, max_bytes)
     names = {os.path.abspath(target): target.name for target in kept}
     return kept, refused, names
 

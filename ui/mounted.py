@@ -1,26 +1,24 @@
-"""python -m ui.mounted ARGS: `rag serve ARGS` with the chat UI mounted at /ui (what `rag serve --ui` runs)."""
+"""The chat UI's hook into `rag serve --ui` (the `verbatim.serve` entry point `ui` in pyproject.toml)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
-import rag
+from rag.ingest import UPLOADS_FOLDER
+from rag.serve import UI_PATH
 from ui import app as app_module
 from ui import collections, server
 
-UI_PATH = "/ui"
-
 
 def mount_chat_ui(api: Any, service: Any) -> None:
-    """Mount the chat page on the API server; with keys, only a key for every collection logs in."""
+    """Mount the chat page at /ui on the API server; with keys, only a key for every collection logs in."""
     served = service.collections
     first = served.base(served.names[0])
     config = app_module.AppConfig(
-        uploads=first.folder / rag.UPLOADS_FOLDER,
+        uploads=first.folder / UPLOADS_FOLDER,
         max_upload_bytes=service.limits.max_upload_bytes,
         examples=(),
         collections=served,
@@ -43,12 +41,3 @@ def mount_chat_ui(api: Any, service: Any) -> None:
         **server.page_options(folders, service.limits.max_upload_bytes // (1024 * 1024)),
     )
     print(f"Chat UI at {UI_PATH}/", file=sys.stderr, flush=True)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve the API, MCP and the chat UI in one server."""
-    return rag.serve_command(list(argv if argv is not None else sys.argv[1:]), mount=mount_chat_ui)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

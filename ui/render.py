@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 
 import rag
+from rag.display import format_bytes
 
 QUOTE_CONTEXT_CHARS = 300
 VIEWER_MAX_CHARS = 200_000
@@ -200,7 +201,7 @@ def documents_html(documents: Sequence[rag.DocumentInfo]) -> str:
     rows = "".join(
         f"<tr><td class='doc-name' title='{escape(info.source)}'>{escape(info.source.rsplit('/', 1)[-1])}</td>"
         f"<td dir='auto'>{escape(info.title)}</td><td>{escape(info.language_label)}</td>"
-        f"<td class='num'>{rag.format_bytes(info.size_bytes)}</td>"
+        f"<td class='num'>{format_bytes(info.size_bytes)}</td>"
         f"<td class='num'>{info.chunks}</td></tr>"
         for info in documents
     )
@@ -253,7 +254,7 @@ def stats_html(stats: dict[str, object]) -> str:
         ("Languages", _languages_text(stats.get("languages"))),
         ("Embedding model", stats.get("embedding_model")),
         ("Vector index", _vector_index(stats)),
-        ("Index size", rag.format_bytes(int(size)) if isinstance(size, int) else size),
+        ("Index size", format_bytes(int(size)) if isinstance(size, int) else size),
         ("Index folder", stats.get("index")),
     ]
     cells = "".join(f"<div class='stat'><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)

@@ -12,14 +12,6 @@ from pathlib import Path
 
 import rag
 
-# The upload checks live in rag, so the UI and `rag serve` refuse the same files.
-DEFAULT_MAX_UPLOAD_MB = rag.DEFAULT_MAX_UPLOAD_MB
-MAX_FILES_PER_UPLOAD = rag.MAX_FILES_PER_UPLOAD
-UPLOADS_FOLDER = rag.UPLOADS_FOLDER
-safe_file_name = rag.safe_file_name
-check_upload = rag.check_upload
-store_upload = rag.store_upload
-
 
 def blocked_paths(index_folder: Path, data_folders: Sequence[Path] = ()) -> list[str]:
     """Folders the web server must never serve: the index (with uploads) and the document folders."""

@@ -10,6 +10,8 @@ from typing import Any
 import gradio as gr
 
 import rag
+from rag.display import IngestProgressBar
+from rag.ingest import DEFAULT_MAX_UPLOAD_MB, UPLOADS_FOLDER
 from ui import app as app_module
 from ui import assets, documents, security
 
@@ -27,7 +29,7 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
     if docs:
         print(f"Indexing {', '.join(map(str, docs))} into {index} …", file=sys.stderr, flush=True)
         try:
-            report = base.ingest(list(docs), prune=True, progress=rag.IngestProgressBar())
+            report = base.ingest(list(docs), prune=True, progress=IngestProgressBar())
         except rag.IndexLockedError as error:
             print(f"Skipping the start-up ingest: {error}", file=sys.stderr, flush=True)
         else:
@@ -45,7 +47,7 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
             for result in report.failed:
                 print(f"  failed: {result.source}: {result.reason}", file=sys.stderr, flush=True)
     try:
-        recovered = documents.recover_uploads(base, base.folder / security.UPLOADS_FOLDER)
+        recovered = documents.recover_uploads(base, base.folder / UPLOADS_FOLDER)
     except rag.IndexLockedError:
         recovered = None
     if recovered is not None:
@@ -87,11 +89,11 @@ def launch(
     host: str = "127.0.0.1",
     port: int = 7860,
     docs: Sequence[Path] = (),
-    max_upload_mb: int = security.DEFAULT_MAX_UPLOAD_MB,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
 ) -> None:
     """Serve the app until interrupted; prints the local URL once it is up."""
     config = app_module.AppConfig(
-        uploads=base.folder / security.UPLOADS_FOLDER,
+        uploads=base.folder / UPLOADS_FOLDER,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         examples=app_module.EXAMPLES if _holds_the_user_guide(base) else (),
     )

@@ -35,9 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rag` console script."""
-    arguments = list(argv if argv is not None else sys.argv[1:])
-    args = build_parser().parse_args(arguments)
-    args.argv = arguments  # `rag serve --ui` hands them on to the UI's process
+    args = build_parser().parse_args(list(argv if argv is not None else sys.argv[1:]))
     return run_reporting_errors(lambda: args.run(args))
 
 

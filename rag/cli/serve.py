@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rag.cli.options import add_llm_arguments, common_arguments, llm_settings, run_reporting_errors
+from rag.cli.options import add_llm_arguments, llm_settings
 from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
 from rag.serve.limits import Limits
 from rag.serve.service import ServeConfig
 from rag.settings import Settings, default_index_dir
-
-if TYPE_CHECKING:
-    from rag.serve.app import Mount
 
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -84,26 +80,16 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
     return ServeConfig(folders, args.keys, args.host, args.port, limits, settings)
 
 
-def run_serve(args: argparse.Namespace, mount: Mount | None = None) -> int:
-    """rag serve: with --ui, becomes `python -m ui.mounted` (rag never imports the UI), which mounts it."""
-    config = config_from(args)  # bad flags fail here, before any exec
+def run_serve(args: argparse.Namespace) -> int:
+    """rag serve: with --ui, the chat UI adds itself through its registered hook (rag never imports it)."""
+    config = config_from(args)  # bad flags fail here, before anything loads
     try:
         # Imported here, so the other commands work where the serve extra is not installed.
+        from rag.serve.hooks import serve_hook
         from rag.serve.server import serve
     except ImportError as error:
         raise SettingsError(
             f"rag serve needs {error.name or 'its libraries'}: pip install 'verbatim-rag[serve]'"
         ) from error
-    if args.ui and mount is None:
-        sys.stdout.flush()
-        os.execv(sys.executable, [sys.executable, "-m", "ui.mounted", *args.argv[1:]])
-    serve(config, mount)
+    serve(config, serve_hook("ui") if args.ui else None)
     return 0
-
-
-def serve_command(argv: Sequence[str], mount: Mount | None = None) -> int:
-    """Run `rag serve ARGV` with an extra mount (how the chat UI adds itself); errors exit 2."""
-    parser = argparse.ArgumentParser(prog="rag serve", parents=[common_arguments()])
-    add_serve_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_reporting_errors(lambda: run_serve(args, mount))

@@ -1,1 +1,19 @@
-"""Evaluation: metrics, datasets, per-question scoring, the runner behind rag.evaluate, reports."""
+"""Evaluation: metrics, datasets, per-question scoring, the runner behind rag.evaluate, reports.
+
+`__all__` is its public face, which ui/ and eval/ may import: the metrics and BEIR readers the
+benchmarks and calibration scripts use.
+"""
+
+from rag.exports import lazy_exports as _lazy_exports
+
+_EXPORTS = {
+    "answer_contains": "rag.evaluation.metrics",
+    "refusal_scores": "rag.evaluation.metrics",
+    "retrieval_metrics": "rag.evaluation.scoring",
+    "open_corpus_index": "rag.evaluation.datasets",
+    "read_beir_corpus": "rag.evaluation.datasets:beir_items",
+    "read_beir_queries": "rag.evaluation.datasets:load_beir_queries",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from rag.display import format_bytes
 from rag.errors import DocumentError
+from rag.ingest.formats import parser_modules
 from rag.types import LoadedFile, Location
 
 Loader = Callable[..., LoadedFile]
@@ -140,8 +141,7 @@ atexit.register(_HELPER.stop)
 def serve() -> None:
     """The helper's loop: read a request, fork a bounded child, send back what it produced."""
     # Every fork starts with the parsers imported: a child pays for none of their imports.
-    loaders = importlib.import_module("rag.ingest.loaders")
-    for module in loaders.parser_modules():
+    for module in parser_modules():
         importlib.import_module(module)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
     requests = os.fdopen(os.dup(0), "rb")

@@ -1,7 +1,8 @@
 """The FastAPI application: every HTTP route, the MCP endpoint, limits, and errors in OpenAI's shape.
 
 The route logic lives in framework-free modules (chat, queries, documents); this module only
-reads requests, applies the caller's key and the work limits, and writes responses.
+reads requests, resolves the caller's access once per request (`Caller`), applies the work
+limits, and writes responses.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
@@ -22,6 +23,7 @@ from rag.errors import RagError
 from rag.ingest.uploads import MAX_FILES_PER_UPLOAD
 from rag.serve import chat, documents, queries
 from rag.serve.errors import APIError, error_body, from_rag_error
+from rag.serve.keys import Access
 from rag.serve.mcp import build_mcp, mcp_endpoint
 from rag.serve.service import Service
 
@@ -37,6 +39,16 @@ API_HEADERS = [
 Mount = Callable[[FastAPI, Service], Any]
 
 
+async def _caller(request: Request) -> Access:
+    """The caller's access, resolved once per request from its key (401 when refused)."""
+    service: Service = request.app.state.service
+    return service.access(request.headers.get("authorization"))
+
+
+# What every keyed route is handed: the Access of whoever is calling.
+Caller = Annotated[Access, Depends(_caller)]
+
+
 def create_app(service: Service, host: str = "127.0.0.1", mount: Mount | None = None) -> FastAPI:
     """The whole server; `mount(app, service)` may add more (the chat UI mounts itself under /ui)."""
     mcp_app, mcp_sessions = mcp_endpoint(build_mcp(service), host)
@@ -48,6 +60,7 @@ def create_app(service: Service, host: str = "127.0.0.1", mount: Mount | None = 
         service.collections.close()
 
     app = FastAPI(title="Verbatim", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.service = service
     _add_error_handlers(app)
     _add_routes(app, service)
     guarded_mcp: Any = _GuardedMCP(mcp_app, service)  # an ASGI app, which add_route accepts as it is
@@ -106,42 +119,35 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return _json({"status": "ok", "collections": len(collections.names)})
 
     @app.get("/v1/models")
-    async def models(request: Request) -> JSONResponse:
-        access = service.access(request.headers.get("authorization"))
+    async def models(access: Caller) -> JSONResponse:
         return _json(chat.list_models(collections, access))
 
     @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request) -> Any:
-        access = service.access(request.headers.get("authorization"))
+    async def chat_completions(request: Request, access: Caller) -> Any:
         parsed = chat.parse_chat_request(await _body(request), access, collections.names)
         if parsed.stream:
             return await _stream(service, chat.completion_chunks(collections, parsed))
         return _json(await service.run(chat.completion, collections, parsed))
 
     @app.post("/v1/search")
-    async def search(request: Request) -> JSONResponse:
-        access = service.access(request.headers.get("authorization"))
+    async def search(request: Request, access: Caller) -> JSONResponse:
         return _json(await service.run(queries.search, collections, access, await _body(request)))
 
     @app.post("/v1/ask")
-    async def ask(request: Request) -> JSONResponse:
-        access = service.access(request.headers.get("authorization"))
+    async def ask(request: Request, access: Caller) -> JSONResponse:
         return _json(await service.run(queries.ask, collections, access, await _body(request)))
 
     @app.get("/v1/stats")
-    async def stats(request: Request) -> JSONResponse:
-        access = service.access(request.headers.get("authorization"))
+    async def stats(access: Caller) -> JSONResponse:
         return _json(await service.run(queries.stats, collections, access))
 
     @app.get("/v1/documents")
-    async def list_documents(request: Request, collection: str | None = None) -> JSONResponse:
-        access = service.access(request.headers.get("authorization"))
+    async def list_documents(access: Caller, collection: str | None = None) -> JSONResponse:
         requested = None if collection is None else collection.split(",")
         return _json(await service.run(documents.list_documents, collections, access, requested))
 
     @app.post("/v1/documents")
-    async def upload(request: Request) -> JSONResponse:
-        access = service.access(request.headers.get("authorization"))
+    async def upload(request: Request, access: Caller) -> JSONResponse:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise APIError(
                 415, "send the files as multipart/form-data `file` fields", "unsupported_media_type"
@@ -167,8 +173,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return _json(result)
 
     @app.delete("/v1/documents/{source:path}")
-    async def remove(request: Request, source: str, collection: str | None = None) -> JSONResponse:
-        access = service.access(request.headers.get("authorization"))
+    async def remove(access: Caller, source: str, collection: str | None = None) -> JSONResponse:
         return _json(await service.run(documents.remove, collections, access, collection, source, write=True))
 
 

@@ -1,1 +1,15 @@
-"""Storage: SQLite (the truth), FAISS vectors derived from it, and the writer lock."""
+"""Storage: SQLite (the truth), FAISS vectors derived from it, and the writer lock.
+
+`__all__` is its public face, which ui/ and eval/ may import: building a vector index outside an
+index folder (eval/scale.py).
+"""
+
+from rag.exports import lazy_exports as _lazy_exports
+
+_EXPORTS = {
+    "build_vector_index": "rag.storage.vectors.build",
+    "BuiltVectorIndex": "rag.storage.vectors.build:BuiltIndex",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)
