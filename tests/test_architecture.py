@@ -284,3 +284,44 @@ def test_no_pickle_anywhere() -> None:
     for folder in ("rag", "ui", "eval"):
         for path in (ROOT / folder).rglob("*.py"):
             assert all(module.split(".")[0] != "pickle" for module, _ in imports(path)), path
+
+
+# The question path: what a question goes through from any caller to its Answer.
+QUESTION_PATH = ("rag/answer", "rag/search", "rag/serve/collections.py", "rag/knowledge_base.py")
+MAX_PARAMETERS = 5
+# Not on the question path though in one of its files: writing an index.
+NOT_ASKING = {("rag/knowledge_base.py", "ingest")}
+
+
+def parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """A function's parameters, self and cls aside."""
+    arguments = function.args
+    names = [arg.arg for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+    names += [arg.arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
+    return [name for name in names if name not in ("self", "cls")]
+
+
+def test_every_function_on_the_question_path_takes_at_most_five_parameters() -> None:
+    offenders = []
+    for path in rag_modules():
+        relative = str(path.relative_to(ROOT))
+        if not relative.startswith(QUESTION_PATH):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            count = len(parameters(node))
+            if count > MAX_PARAMETERS and (relative, node.name) not in NOT_ASKING:
+                offenders.append(f"{relative}: {node.name} takes {count}")
+    assert not offenders
+
+
+def test_questions_are_asked_of_a_corpus_never_of_an_untyped_bag() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for folder in ("rag", "ui", "eval")
+        for path in (ROOT / folder).rglob("*.py")
+        for module, names in imports(path)
+        if module == "types" and "SimpleNamespace" in names
+    ]
+    assert not offenders
