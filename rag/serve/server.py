@@ -13,6 +13,7 @@ import uvicorn
 from rag.embedding import Embedder
 from rag.errors import RagError, SettingsError
 from rag.serve.app import Mount, create_app
+from rag.serve.guard import RequestGuard
 from rag.serve.service import ServeConfig, open_service
 
 # A slow or stuck client must not hold a connection for ever.
@@ -35,6 +36,10 @@ def _uvicorn(app: Any, config: ServeConfig) -> uvicorn.Server:
     )
 
 
+def _guard(config: ServeConfig) -> RequestGuard:
+    return RequestGuard.for_address(config.host, config.allowed_hosts)
+
+
 def check_port_free(host: str, port: int) -> None:
     """Fail in one line, before any model loads, when the address cannot be listened on."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -54,7 +59,7 @@ def serve(config: ServeConfig, mount: Mount | None = None) -> None:
     service = open_service(config)
     for name in service.collections.names:
         service.collections.base(name).embedder.embed(["warm up"])  # the first question does not wait
-    server = _uvicorn(create_app(service, config.host, mount), config)
+    server = _uvicorn(create_app(service, _guard(config), mount), config)
     shown = ", ".join(service.collections.names)
     keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
     print(
@@ -73,7 +78,7 @@ class RunningServer:
     ) -> None:
         service = open_service(config, embedder)
         self.service = service
-        self._server = _uvicorn(create_app(service, config.host, mount), config)
+        self._server = _uvicorn(create_app(service, _guard(config), mount), config)
         self._thread = threading.Thread(target=self._server.run, name="rag-serve", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
