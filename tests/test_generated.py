@@ -183,3 +183,13 @@ def test_model_reads_csv_rows_with_headers_and_its_answer_cites_the_row(
     assert "department: Research; year: 2025; budget_eur: 1250000" in seen[0]
     (citation,) = final.citations
     assert (citation.quote.text, citation.location) == ("Research,2025,1250000", "row 82")
+
+
+def test_a_huge_chat_history_never_reaches_the_rewrite_prompt_whole(base: rag.KnowledgeBase) -> None:
+    model = ScriptedChatModel("Kabul airport evacuation")
+    big = "What about the Kabul airport " + "and the flights " * 25000  # 400,000 characters
+    history = [{"role": "user", "content": big}, {"role": "assistant", "content": "ok"}] * 3
+    for configured in llm_base(base, model):
+        configured.ask("And then?", rag.AskOptions(history=history))
+    sent = [sum(len(message["content"]) for message in call) for call in model.calls]
+    assert sent and max(sent) < 20_000

@@ -37,6 +37,19 @@ def refusing_loader(name: str, data: bytes) -> LoadedFile:
     raise DocumentError(f"{name} is not what it claims to be")
 
 
+def expanding_loader(name: str, data: bytes) -> LoadedFile:
+    return LoadedFile(name, name, data.decode() * 100_000, (), "text", ())
+
+
+def test_text_expanded_past_the_limit_never_crosses_to_the_parent() -> None:
+    limits = ParseLimits(seconds=30, max_chars=1_000_000)
+    with pytest.raises(
+        DocumentError, match=r"bomb.xlsx: its text is 2,000,000 characters, over the 1,000,000"
+    ):
+        run_bounded(expanding_loader, "bomb.xlsx", b"AB" * 10, limits)
+    assert len(run_bounded(expanding_loader, "fine.xlsx", b"A" * 10, limits).text) == 1_000_000
+
+
 def test_bounded_load_gives_the_same_result_as_in_process() -> None:
     page = b"<html><head><title>T</title></head><body><p>one</p><ul><li>two</li></ul></body></html>"
     assert load_bytes("page.html", page, limits=SMALL) == extract_text("page.html", page)

@@ -11,6 +11,11 @@ from rag.terms import without_surrogates
 
 MAX_QUESTION_CHARS = 2000  # a question, not a document: longer text is refused, never cut
 MAX_K = 1000  # passages one question may ask for
+# Earlier turns only steer the follow-up rewrite (which reads the last few questions): a long
+# chat is kept to its recent part, each turn cut, so no request can grow the rewrite prompt.
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = MAX_QUESTION_CHARS
+MAX_HISTORY_CHARS = 4 * MAX_QUESTION_CHARS
 
 
 class QuestionError(RagError):
@@ -39,7 +44,7 @@ class PreparedQuestion:
     """A question ready to answer: its text cleaned and every option resolved against the settings."""
 
     text: str
-    history: tuple[Mapping[str, str], ...]
+    history: tuple[object, ...]  # role/content mappings, strings or (question, answer) pairs
     query: str  # "" when the question is to be rewritten into one
     k: int
     depth: int
@@ -62,6 +67,37 @@ def clean_text(text: str, name: str = "question") -> str:
 def clean_question(text: str) -> str:
     """The question as it will be asked: what a chat shows before the answer arrives."""
     return clean_text(text, "question")
+
+
+def _cut_turn(turn: object, room: int) -> tuple[object, int] | None:
+    """The turn with its text cut to `room` characters, and how many it kept; None for junk."""
+    if isinstance(turn, str):
+        return turn[:room], min(len(turn), room)
+    if isinstance(turn, Mapping):
+        content = turn.get("content")
+        text = content[:room] if isinstance(content, str) else ""
+        return {**turn, "content": text}, len(text)
+    if isinstance(turn, list | tuple):
+        question = turn[0][:room] if turn and isinstance(turn[0], str) else ""
+        reply = turn[1] if len(turn) > 1 and isinstance(turn[1], str) else ""
+        reply = reply[: room - len(question)]
+        return (question, reply), len(question) + len(reply)
+    return None
+
+
+def bounded_history(history: Sequence[object] | None) -> tuple[object, ...]:
+    """The most recent turns, each at most MAX_TURN_CHARS and MAX_HISTORY_CHARS in all."""
+    kept: list[object] = []
+    room = MAX_HISTORY_CHARS
+    for turn in reversed(list(history or ())[-MAX_HISTORY_TURNS:]):
+        cut = _cut_turn(turn, min(room, MAX_TURN_CHARS))
+        if cut is None:
+            continue
+        kept.append(cut[0])
+        room -= cut[1]
+        if room <= 0:
+            break
+    return tuple(reversed(kept))
 
 
 def passage_count(k: int | None, settings: Settings) -> int:
@@ -91,7 +127,7 @@ def prepare_question(text: str, options: AskOptions | None, settings: Settings) 
     )
     return PreparedQuestion(
         text=clean_question(text),
-        history=tuple(options.history or ()),
+        history=bounded_history(options.history),
         query=clean_text(options.query, "retrieval query") if options.query and options.query.strip() else "",
         k=k,
         depth=depth,

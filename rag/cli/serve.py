@@ -39,6 +39,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="address to bind (other than loopback needs --keys)"
     )
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to this host name (repeatable; e.g. a reverse proxy's name)",
+    )
     parser.add_argument("--ui", action="store_true", help="also serve the chat UI at /ui")
     parser.add_argument(
         "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once"
@@ -77,7 +84,7 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         settings = settings.replace(answer_mode="llm")  # started with an LLM: answer with it
     limits = Limits(workers=args.workers, queue=args.queue, max_upload_bytes=args.max_upload_mb * 1024 * 1024)
     folders = collection_folders(args.collection, args.index)
-    return ServeConfig(folders, args.keys, args.host, args.port, limits, settings)
+    return ServeConfig(folders, args.keys, args.host, args.port, limits, settings, tuple(args.allowed_host))
 
 
 def run_serve(args: argparse.Namespace) -> int:

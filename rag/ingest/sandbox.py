@@ -39,6 +39,10 @@ class ParseLimits:
 
     seconds: float = 300.0
     memory_bytes: int = 2048 * 1024 * 1024
+    # Text a child may hand back: a few KB of compressed file can expand to gigabytes within the
+    # child's memory, which the parent would then hold. 10,000 chunks (the per-file limit) of
+    # 2,000 characters: more would be refused after chunking anyway.
+    max_chars: int = 20_000_000
 
 
 def run_bounded(
@@ -54,6 +58,7 @@ def run_bounded(
         "options": options or {},
         "seconds": limits.seconds,
         "memory_bytes": limits.memory_bytes,
+        "max_chars": limits.max_chars,
     }
     reply = _HELPER.ask(request, data)
     if "ok" in reply:
@@ -176,7 +181,12 @@ def _child(request: dict[str, Any], data: bytes, write_end: int) -> None:
         module, _, function = str(request["loader"]).partition(":")
         loader = getattr(importlib.import_module(module), function)
         loaded = loader(request["name"], data, **request["options"])
-        reply: dict[str, Any] = {"ok": asdict(loaded)}
+        limit = int(request["max_chars"])
+        reply: dict[str, Any] = (
+            {"ok": asdict(loaded)}
+            if len(loaded.text) <= limit
+            else {"error": _too_much_text(request["name"], len(loaded.text), limit)}
+        )
     except DocumentError as error:
         reply = {"error": str(error)}
     except MemoryError:
@@ -190,6 +200,13 @@ def _child(request: dict[str, Any], data: bytes, write_end: int) -> None:
     with os.fdopen(write_end, "wb") as stream:
         stream.write(payload)
     os._exit(0)
+
+
+def _too_much_text(name: str, length: int, limit: int) -> str:
+    return (
+        f"{name}: its text is {length:,} characters, over the {limit:,} a file may have"
+        " (a decompression bomb?); split the file"
+    )
 
 
 def _collect(read_end: int, pid: int, seconds: float) -> dict[str, Any]:

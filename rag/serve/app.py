@@ -23,6 +23,7 @@ from rag.errors import RagError
 from rag.ingest.uploads import MAX_FILES_PER_UPLOAD
 from rag.serve import chat, documents, queries
 from rag.serve.errors import APIError, error_body, from_rag_error
+from rag.serve.guard import RequestGuard
 from rag.serve.keys import Access
 from rag.serve.mcp import build_mcp, mcp_endpoint
 from rag.serve.service import Service
@@ -49,9 +50,9 @@ async def _caller(request: Request) -> Access:
 Caller = Annotated[Access, Depends(_caller)]
 
 
-def create_app(service: Service, host: str = "127.0.0.1", mount: Mount | None = None) -> FastAPI:
+def create_app(service: Service, guard: RequestGuard | None = None, mount: Mount | None = None) -> FastAPI:
     """The whole server; `mount(app, service)` may add more (the chat UI mounts itself under /ui)."""
-    mcp_app, mcp_sessions = mcp_endpoint(build_mcp(service), host)
+    mcp_app, mcp_sessions = mcp_endpoint(build_mcp(service))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +69,8 @@ def create_app(service: Service, host: str = "127.0.0.1", mount: Mount | None = 
     if mount is not None:
         mount(app, service)
     app.add_middleware(_Limits, service=service)
+    # Outermost, so that no route, mount or limit sees a request the guard refuses.
+    app.add_middleware(_Guard, guard=guard or RequestGuard.for_address("127.0.0.1"))
     return app
 
 
@@ -104,6 +107,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 async def _body(request: Request) -> object:
+    # A form or text/plain body is what a page of another site can send without asking first.
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise APIError(
+            415, "send the body as JSON, with Content-Type: application/json", "unsupported_media_type"
+        )
     raw = await request.body()
     try:
         return json.loads(raw or b"null")
@@ -228,6 +237,26 @@ class _GuardedMCP:
             await JSONResponse(error.body(), error.status, error.headers)(scope, receive, send)
             return
         await self.mcp_app(scope, receive, send)
+
+
+class _Guard:
+    """ASGI middleware: the request guard (Host allow-list, browser origin) before anything else."""
+
+    def __init__(self, app: Any, guard: RequestGuard) -> None:
+        self.app = app
+        self.guard = guard
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+            refusal = self.guard.refusal(scope.get("method", "GET"), headers)
+            if refusal is not None:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                else:
+                    await _json(refusal.body(), refusal.status, refusal.headers)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):

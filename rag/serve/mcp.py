@@ -8,6 +8,7 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
 
 from rag.serve import documents, queries
 from rag.serve.errors import APIError
@@ -54,11 +55,16 @@ def build_mcp(service: Service) -> MCPServer:
     return server
 
 
-def mcp_endpoint(server: MCPServer, host: str) -> tuple[ASGIApp, Any]:
+def mcp_endpoint(server: MCPServer) -> tuple[ASGIApp, Any]:
     """(the ASGI app answering at /mcp, the session manager whose run() must wrap the server's life)."""
     # Stateless: every request carries its own key, so no session outlives the caller's check.
+    # Host and Origin are checked by the app's request guard, for /mcp as for every route, with
+    # one allow-list (this SDK's own check would refuse names given with --allowed-host).
     server.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True, host=host
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     manager = server.session_manager
     return StreamableHTTPASGIApp(manager), manager

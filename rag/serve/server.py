@@ -2,23 +2,70 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
 import threading
 import time
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from rag.embedding import Embedder
 from rag.errors import RagError, SettingsError
 from rag.serve.app import Mount, create_app
+from rag.serve.guard import RequestGuard
 from rag.serve.service import ServeConfig, open_service
 
 # A slow or stuck client must not hold a connection for ever.
 KEEP_ALIVE_SECONDS = 5
+HEADER_SECONDS = 10.0  # for a request's headers to arrive in full, however slowly they trickle
 MAX_CONNECTIONS = 1000
 START_TIMEOUT_SECONDS = 30.0
+
+
+class _HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's headers.
+
+    uvicorn's own keep-alive timer starts only after a response and stops at any byte received,
+    so headers sent a byte at a time (slow-loris) would hold a connection, and one of the
+    MAX_CONNECTIONS, for ever, without a key.
+    """
+
+    _header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._headers_arrived()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:
+            self._headers_arrived()
+
+    def on_response_complete(self) -> None:
+        self._await_headers()  # the next request on this connection; before any pipelined one runs
+        super().on_response_complete()
+
+    def _await_headers(self) -> None:
+        self._headers_arrived()
+        self._header_deadline = self.loop.call_later(HEADER_SECONDS, self._headers_too_slow)
+
+    def _headers_arrived(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
 
 
 def _uvicorn(app: Any, config: ServeConfig) -> uvicorn.Server:
@@ -30,9 +77,14 @@ def _uvicorn(app: Any, config: ServeConfig) -> uvicorn.Server:
             log_level="warning",
             access_log=False,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            http=_HeaderTimeoutProtocol,
             limit_concurrency=MAX_CONNECTIONS,
         )
     )
+
+
+def _guard(config: ServeConfig) -> RequestGuard:
+    return RequestGuard.for_address(config.host, config.allowed_hosts)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -54,7 +106,7 @@ def serve(config: ServeConfig, mount: Mount | None = None) -> None:
     service = open_service(config)
     for name in service.collections.names:
         service.collections.base(name).embedder.embed(["warm up"])  # the first question does not wait
-    server = _uvicorn(create_app(service, config.host, mount), config)
+    server = _uvicorn(create_app(service, _guard(config), mount), config)
     shown = ", ".join(service.collections.names)
     keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
     print(
@@ -73,7 +125,7 @@ class RunningServer:
     ) -> None:
         service = open_service(config, embedder)
         self.service = service
-        self._server = _uvicorn(create_app(service, config.host, mount), config)
+        self._server = _uvicorn(create_app(service, _guard(config), mount), config)
         self._thread = threading.Thread(target=self._server.run, name="rag-serve", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -34,6 +34,8 @@ class ServeConfig:
     port: int = 8000
     limits: Limits = field(default_factory=Limits)
     settings: Settings | None = None
+    # Host names the server answers to besides loopback and the bound address (a proxy's name).
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass
