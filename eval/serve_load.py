@@ -40,7 +40,10 @@ async def chat(client: httpx.AsyncClient, url: str, question: str) -> tuple[int,
         response = await client.post(url + "/v1/chat/completions", json=body)
     except httpx.HTTPError as error:
         return 0, time.perf_counter() - start, {"error": str(error)}, ""
-    payload = response.json() if response.content else {}
+    try:
+        payload = response.json() if response.content else {}
+    except ValueError:  # not the API's answer (uvicorn's own 503 past its connection limit)
+        payload = {"error": response.text[:200]}
     return response.status_code, time.perf_counter() - start, payload, response.headers.get("Retry-After", "")
 
 
