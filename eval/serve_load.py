@@ -3,19 +3,19 @@
 Part of python -m eval.bench (--serve-load N): the seeds corpus is indexed with the real model,
 served on 127.0.0.1, and N chat completions are sent at once. Every response must be a 200
 whose citations quote the stored text, or a 429/503 refusal with Retry-After; anything else
-counts as a failure.
+counts as a failure. The requests are sent from one asyncio client thread: a thread per request
+would fight the in-process server for the GIL and slow it down, which no outside client does.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import asyncio
 import json
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
 import rag
@@ -32,24 +32,31 @@ def questions() -> list[str]:
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
-def chat(url: str, question: str) -> tuple[int, float, dict[str, Any], str]:
+async def chat(client: httpx.AsyncClient, url: str, question: str) -> tuple[int, float, dict[str, Any], str]:
     """(status, seconds, JSON body, Retry-After) of one chat completion."""
     body = {"model": "seeds", "messages": [{"role": "user", "content": question}]}
-    request = urllib.request.Request(
-        url + "/v1/chat/completions",
-        data=json.dumps(body).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-    )
     start = time.perf_counter()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            payload = json.loads(response.read())
-            return response.status, time.perf_counter() - start, payload, ""
-    except urllib.error.HTTPError as error:
-        payload = json.loads(error.read() or b"{}")
-        return error.code, time.perf_counter() - start, payload, error.headers.get("Retry-After", "")
-    except (urllib.error.URLError, OSError) as error:
+        response = await client.post(url + "/v1/chat/completions", json=body)
+    except httpx.HTTPError as error:
         return 0, time.perf_counter() - start, {"error": str(error)}, ""
+    try:
+        payload = response.json() if response.content else {}
+    except ValueError:  # not the API's answer (uvicorn's own 503 past its connection limit)
+        payload = {"error": response.text[:200]}
+    return response.status_code, time.perf_counter() - start, payload, response.headers.get("Retry-After", "")
+
+
+async def send(url: str, asked: list[str], requests: int) -> tuple[list[float], list[Any], float]:
+    """(one-at-a-time latencies in ms, the burst's results, the burst's wall seconds)."""
+    limits = httpx.Limits(max_connections=requests, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, limits=limits) as client:
+        await chat(client, url, asked[0])  # load the model before the clock starts
+        # One at a time first: the same machine's unloaded pace, to compare the burst with.
+        alone = [(await chat(client, url, asked[n % len(asked)]))[1] * 1000 for n in range(BASELINE_REQUESTS)]
+        started = time.perf_counter()
+        results = await asyncio.gather(*(chat(client, url, asked[n % len(asked)]) for n in range(requests)))
+        return alone, list(results), time.perf_counter() - started
 
 
 def quotes_hold(base: rag.KnowledgeBase, payload: dict[str, Any]) -> bool:
@@ -68,13 +75,7 @@ def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
     server = RunningServer(ServeConfig({"seeds": folder}, port=port))
     asked = questions()
     try:
-        chat(server.url, asked[0])  # load the model before the clock starts
-        # One at a time first: the same machine's unloaded pace, to compare the burst with.
-        alone = [chat(server.url, asked[n % len(asked)])[1] * 1000 for n in range(BASELINE_REQUESTS)]
-        started = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(requests) as pool:
-            results = list(pool.map(lambda n: chat(server.url, asked[n % len(asked)]), range(requests)))
-        wall = time.perf_counter() - started
+        alone, results, wall = asyncio.run(send(server.url, asked, requests))
         base = server.service.collections.base("seeds")
         answered = [r for r in results if r[0] == 200]
         refused = [r for r in results if r[0] in (429, 503) and r[3] and "error" in r[2]]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -292,6 +294,88 @@ def test_beyond_capacity_requests_are_refused_with_retry_after_never_hung(
         if response.status_code == refusal:
             assert int(response.headers["retry-after"]) >= 1
             assert response.json()["error"]["type"] in ("rate_limit_error", "server_error")
+
+
+def ask_at_once(url: str, keys: list[str], finished: list[str] | None = None) -> list[httpx.Response]:
+    """POST /v1/ask once per key, all at once; `finished` records each key as its answer arrives.
+
+    One client thread sends them all: a thread per request would fight the in-process server for the GIL.
+    """
+    body = {"question": "When is the alpha harvest?", "collections": ["alpha"]}
+
+    async def one(client: httpx.AsyncClient, key: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        response = await client.post(url + "/v1/ask", json=body, headers=headers)
+        if finished is not None:
+            finished.append(key)
+        return response
+
+    async def every() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=len(keys))
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            return await asyncio.gather(*(one(client, key) for key in keys))
+
+    return asyncio.run(every())
+
+
+def slow_server(tmp_path: Path, seconds: float, limits: Limits, keys: Path | None = None) -> RunningServer:
+    """A server over alpha whose embedder takes `seconds` a call, taught that pace by three asks."""
+    embedder = SlowEmbedder(0.0)
+    folders = build_collections(tmp_path, embedder)
+    config = ServeConfig({"alpha": folders["alpha"]}, keys_file=keys, port=0, limits=limits)
+    server = RunningServer(config, embedder=embedder)
+    embedder.seconds = seconds
+    for _ in range(3):
+        ask_at_once(server.url, [ALPHA_KEY if keys else ""])
+    return server
+
+
+def test_a_burst_whose_predicted_wait_fits_the_deadline_is_all_answered(tmp_path: Path) -> None:
+    server = slow_server(tmp_path, 0.005, Limits(workers=2))  # the default queue, deadline 30 s
+    try:
+        responses = ask_at_once(server.url, [""] * 150)  # more than the old fixed queue of 64
+    finally:
+        server.stop()
+    assert [response.status_code for response in responses] == [200] * 150
+    assert all(response.json()["citations"] for response in responses)
+
+
+def test_a_request_past_the_deadline_is_refused_at_once_with_retry_after(tmp_path: Path) -> None:
+    server = slow_server(tmp_path, 0.2, Limits(workers=1, wait_seconds=1.0))
+    try:
+        responses = ask_at_once(server.url, [""] * 12)
+        service_seconds = server.service.gate.service_seconds
+    finally:
+        server.stop()
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) == {200, 429}  # no one waited the deadline out for a 503
+    # Nothing queued can wait longer than the whole burst's work: Retry-After is at most that.
+    longest = math.ceil(12 * service_seconds)
+    for response in responses:
+        if response.status_code == 429:
+            assert 1 <= int(response.headers["retry-after"]) <= longest
+            assert response.json()["error"]["type"] == "rate_limit_error"
+
+
+def test_one_keys_burst_does_not_starve_another_keys_request(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({ALPHA_KEY: ["alpha"], ADMIN_KEY: {"write": ["*"]}}))
+    server = slow_server(tmp_path, 0.05, Limits(workers=1), keys)
+    finished: list[str] = []
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            burst = pool.submit(ask_at_once, server.url, [ALPHA_KEY] * 40, finished)
+            deadline = time.monotonic() + 30
+            while server.service.gate.waiting < 20:  # the burst is queued
+                assert time.monotonic() < deadline and not burst.done()
+                time.sleep(0.01)
+            single = ask_at_once(server.url, [ADMIN_KEY], finished)
+            responses = burst.result()
+    finally:
+        server.stop()
+    assert single[0].status_code == 200 and [r.status_code for r in responses] == [200] * 40
+    # Served in turn: the single request comes back long before the burst's last answer.
+    assert finished.index(ADMIN_KEY) < 10
 
 
 def test_refuses_to_bind_beyond_loopback_without_keys(tmp_path: Path) -> None:

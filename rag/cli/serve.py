@@ -11,7 +11,7 @@ from typing import Any
 from rag.cli.options import add_llm_arguments, llm_settings
 from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
-from rag.serve.limits import Limits
+from rag.serve.limits import MAX_QUEUE, Limits
 from rag.serve.service import ServeConfig
 from rag.settings import Settings, default_index_dir
 
@@ -50,7 +50,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once"
     )
-    parser.add_argument("--queue", type=int, default=64, help="requests that may wait for a worker")
+    parser.add_argument(
+        "--queue",
+        type=int,
+        default=MAX_QUEUE,
+        help="a safety cap on waiting requests; each is admitted while its predicted wait fits 30 s",
+    )
     parser.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB)
     add_llm_arguments(parser)
 
@@ -73,8 +78,8 @@ def collection_folders(specs: Sequence[str], index: Path | None) -> dict[str, Pa
 
 def config_from(args: argparse.Namespace) -> ServeConfig:
     """The ServeConfig the flags describe."""
-    if not 1 <= args.workers <= 64 or not 0 <= args.queue <= 10_000:
-        raise SettingsError("--workers must be 1-64 and --queue 0-10000")
+    if not 1 <= args.workers <= 64 or not 0 <= args.queue <= MAX_QUEUE:
+        raise SettingsError(f"--workers must be 1-64 and --queue 0-{MAX_QUEUE}")
     if args.max_upload_mb < 1:
         raise SettingsError("--max-upload-mb must be at least 1")
     settings = Settings.from_env(

@@ -135,25 +135,25 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     async def chat_completions(request: Request, access: Caller) -> Any:
         parsed = chat.parse_chat_request(await _body(request), access, collections.names)
         if parsed.stream:
-            return await _stream(service, chat.completion_chunks(collections, parsed))
-        return _json(await service.run(chat.completion, collections, parsed))
+            return await _stream(service, access, chat.completion_chunks(collections, parsed))
+        return _json(await service.run(access, chat.completion, collections, parsed))
 
     @app.post("/v1/search")
     async def search(request: Request, access: Caller) -> JSONResponse:
-        return _json(await service.run(queries.search, collections, access, await _body(request)))
+        return _json(await service.run(access, queries.search, collections, access, await _body(request)))
 
     @app.post("/v1/ask")
     async def ask(request: Request, access: Caller) -> JSONResponse:
-        return _json(await service.run(queries.ask, collections, access, await _body(request)))
+        return _json(await service.run(access, queries.ask, collections, access, await _body(request)))
 
     @app.get("/v1/stats")
     async def stats(access: Caller) -> JSONResponse:
-        return _json(await service.run(queries.stats, collections, access))
+        return _json(await service.run(access, queries.stats, collections, access))
 
     @app.get("/v1/documents")
     async def list_documents(access: Caller, collection: str | None = None) -> JSONResponse:
         requested = None if collection is None else collection.split(",")
-        return _json(await service.run(documents.list_documents, collections, access, requested))
+        return _json(await service.run(access, documents.list_documents, collections, access, requested))
 
     @app.post("/v1/documents")
     async def upload(request: Request, access: Caller) -> JSONResponse:
@@ -175,7 +175,9 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             requested = form.get("collection")
             name = requested if isinstance(requested, str) else None
             limit = service.limits.max_upload_bytes
-            result = await service.run(documents.upload, collections, access, name, files, limit, write=True)
+            result = await service.run(
+                access, documents.upload, collections, access, name, files, limit, write=True
+            )
         finally:
             await form.close()
             shutil.rmtree(folder, ignore_errors=True)
@@ -183,7 +185,9 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.delete("/v1/documents/{source:path}")
     async def remove(access: Caller, source: str, collection: str | None = None) -> JSONResponse:
-        return _json(await service.run(documents.remove, collections, access, collection, source, write=True))
+        return _json(
+            await service.run(access, documents.remove, collections, access, collection, source, write=True)
+        )
 
 
 class _HeldStream(StreamingResponse):
@@ -201,10 +205,12 @@ class _HeldStream(StreamingResponse):
             await self.slot.aclose()
 
 
-async def _stream(service: Service, chunks: Any) -> StreamingResponse:
+async def _stream(service: Service, access: Access, chunks: Any) -> StreamingResponse:
     """Server-sent events of the chunks, holding a worker slot until the last one is sent."""
     slot = AsyncExitStack()
-    await slot.enter_async_context(service.gate.slot())  # a 429/503 is raised before any byte is sent
+    await slot.enter_async_context(
+        service.gate.slot(access.holder)
+    )  # a 429/503 is raised before any byte is sent
 
     async def events() -> AsyncIterator[str]:
         try:

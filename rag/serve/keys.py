@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import SettingsError
@@ -17,10 +17,12 @@ MIN_KEY_CHARS = 16
 
 @dataclass(frozen=True)
 class Access:
-    """The collections one caller may read, and those it may also change."""
+    """The collections one caller may read, and those it may also change; `holder` names the caller."""
 
     readable: frozenset[str]
     writable: frozenset[str] = frozenset()
+    # Whose share of the server this is ("key #N", by position in the keys file; "" without keys).
+    holder: str = field(default="", compare=False)
 
     @classmethod
     def everything(cls, names: Iterable[str]) -> Access:
@@ -33,7 +35,10 @@ class KeyRing:
     """Keys mapped to their Access; keys are held only as SHA-256 digests and never logged."""
 
     def __init__(self, grants: Mapping[str, Access]) -> None:
-        self._grants = [(_digest(key), access) for key, access in grants.items()]
+        self._grants = [
+            (_digest(key), replace(access, holder=f"key #{number}"))
+            for number, (key, access) in enumerate(grants.items(), start=1)
+        ]
 
     def __len__(self) -> int:
         return len(self._grants)

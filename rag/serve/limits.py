@@ -1,8 +1,11 @@
-"""Bounded work: a few requests run at once, some wait briefly, the rest are refused at once.
+"""Bounded work: a few requests run at once, the rest wait their turn while the predicted wait fits.
 
-Answering is CPU-bound, so more parallel work than cores only makes everyone slower. A caller
-beyond the queue, or one who would wait past the deadline at the recent pace, gets 429 at once;
-one who waited the deadline anyway gets 503; both with Retry-After.
+Answering is CPU-bound, so more parallel work than cores only makes everyone slower. A newcomer
+is admitted when the wait predicted from the measured service time and the callers ahead of it
+fits the deadline; otherwise it gets 429 at once, with a Retry-After of the seconds until it would
+fit. Waiting callers queue per caller (API key) and are served in turn, so one caller's burst
+delays another caller's request by at most one answer per queued caller. One who waited the
+deadline anyway (the prediction was wrong) gets 503.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +23,10 @@ from rag.serve.errors import APIError
 MAX_JSON_BYTES = 1024 * 1024
 MAX_MESSAGES = 100
 MAX_K = 50
+# A safety cap only: admission follows the predicted wait, which refuses far earlier at any real pace.
+MAX_QUEUE = 10_000
+# Weight of the newest hold time in the smoothed service time.
+SMOOTHING = 0.2
 
 
 @dataclass(frozen=True)
@@ -26,69 +34,126 @@ class Limits:
     """How much work runs at once, how much may wait and for how long, and how big a request may be."""
 
     workers: int = 2
-    queue: int = 64
+    queue: int = MAX_QUEUE
     wait_seconds: float = 30.0
     max_json_bytes: int = MAX_JSON_BYTES
     max_upload_bytes: int = 50 * 1024 * 1024
 
 
 class Gate:
-    """At most `workers` holders at once; at most `queue` more waiting, each for `wait_seconds`."""
+    """At most `workers` holders at once; newcomers wait in per-caller queues served in turn."""
 
     def __init__(self, workers: int, queue: int, wait_seconds: float) -> None:
         self.workers = workers
         self.queue = queue
         self.wait_seconds = wait_seconds
-        self.waiting = 0
         self.running = 0
-        self.average_seconds = 0.0  # how long a holder keeps its slot, smoothed; 0 until one finished
-        self._slots: asyncio.Semaphore | None = None
+        self.waiting = 0
+        self.service_seconds = 0.0  # how long a holder keeps its slot, smoothed; 0 until one finished
+        self._queues: dict[str, deque[asyncio.Future[None]]] = {}
+        self._live: dict[str, int] = {}  # queued callers per caller who still wait (not timed out)
+        self._turns: deque[str] = deque()  # callers with a queue, in the order they are served
 
-    def expected_wait(self) -> float:
-        """Seconds a newcomer would wait for a slot, from the callers ahead and recent work times."""
-        ahead = self.running + self.waiting - self.workers + 1
-        return max(0, ahead) * self.average_seconds / self.workers
+    def ahead_of(self, caller: str) -> int:
+        """Queued requests served before a newcomer from `caller`: its own, and each other caller's in turn."""
+        own = self._live.get(caller, 0)
+        ahead = own
+        is_past = False
+        for other in self._turns:
+            if other == caller:
+                is_past = True
+            else:  # those before the caller in the rotation get one more turn than those after it
+                ahead += min(self._live.get(other, 0), own if is_past else own + 1)
+        return ahead
 
-    @property
-    def retry_after(self) -> str:
-        """Seconds a refused caller should wait: until the present queue has drained."""
-        return str(max(1, math.ceil(max(self.expected_wait(), self.wait_seconds / 4))))
+    def predicted_wait(self, caller: str = "") -> float:
+        """Seconds a newcomer from `caller` would wait for a slot, at the measured service time."""
+        slots_to_free = self.running - self.workers + 1 + self.ahead_of(caller)
+        return max(0, slots_to_free) * self.service_seconds / self.workers
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, caller: str = "") -> AsyncIterator[None]:
         """Hold one slot for the duration of the block, or raise a 429 or 503 APIError."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.workers)  # created inside the server's event loop
-        is_full = self.running + self.waiting >= self.workers + self.queue
-        # A caller who would wait past the deadline anyway is told at once instead of after it.
-        is_too_slow = self.expected_wait() > self.wait_seconds
-        if is_full or is_too_slow:
-            raise APIError(
-                429,
-                f"the server is busy ({self.running} running, {self.waiting} waiting); retry later",
-                "server_busy",
-                headers={"Retry-After": self.retry_after},
-            )
-        self.waiting += 1
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
-        except TimeoutError:
-            raise APIError(
-                503,
-                f"no worker was free within {self.wait_seconds:g} s; retry later",
-                "server_overloaded",
-                headers={"Retry-After": self.retry_after},
-            ) from None
-        finally:
-            self.waiting -= 1
-        self.running += 1
+        await self._enter(caller)
         started = time.monotonic()
         try:
             yield
         finally:
-            self.running -= 1
-            self._slots.release()
             held = time.monotonic() - started
-            self.average_seconds = (
-                held if not self.average_seconds else 0.8 * self.average_seconds + 0.2 * held
-            )
+            smoothed = (1 - SMOOTHING) * self.service_seconds + SMOOTHING * held
+            self.service_seconds = smoothed if self.service_seconds else held
+            self._hand_on()
+
+    async def _enter(self, caller: str) -> None:
+        if self.running < self.workers and not self.waiting:
+            self.running += 1
+            return
+        self._admit(caller)
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if caller not in self._queues:
+            self._queues[caller] = deque()
+            self._turns.append(caller)
+        self._queues[caller].append(turn)
+        self._live[caller] = self._live.get(caller, 0) + 1
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await turn
+        except BaseException as error:
+            if turn.done() and not turn.cancelled():
+                self._hand_on()  # the slot came just as the caller gave up: pass it on
+            else:
+                self._forget(caller)
+            if isinstance(error, TimeoutError):
+                raise APIError(
+                    503,
+                    f"no worker was free within {self.wait_seconds:g} s; retry later",
+                    "server_overloaded",
+                    headers={"Retry-After": self._retry_after(caller)},
+                ) from None
+            raise
+
+    def _admit(self, caller: str) -> None:
+        """Raise 429 when the queue is at its cap or the predicted wait is past the deadline."""
+        if self.waiting < self.queue and self.predicted_wait(caller) <= self.wait_seconds:
+            return
+        raise APIError(
+            429,
+            f"the server is busy ({self.running} running, {self.waiting} waiting); retry later",
+            "server_busy",
+            headers={"Retry-After": self._retry_after(caller)},
+        )
+
+    def _retry_after(self, caller: str) -> str:
+        """Whole seconds until a newcomer from `caller` would be admitted, if no one else came."""
+        per_slot = self.service_seconds / self.workers
+        until_deadline_fits = self.predicted_wait(caller) - self.wait_seconds
+        until_cap_has_room = (self.waiting - self.queue + 1) * per_slot
+        return str(max(1, math.ceil(max(until_deadline_fits, until_cap_has_room))))
+
+    def _forget(self, caller: str) -> None:
+        # Its future stays queued (done) and is skipped when reached: removing it would cost O(queue).
+        self._one_less(caller)
+
+    def _one_less(self, caller: str) -> None:
+        self._live[caller] -= 1
+        if not self._live[caller]:
+            del self._live[caller]
+        self.waiting -= 1
+
+    def _hand_on(self) -> None:
+        """Give a freed slot to the next caller in turn, or free it when no one waits."""
+        while self._turns:
+            caller = self._turns.popleft()
+            queue = self._queues[caller]
+            turn = queue.popleft()
+            if queue:
+                self._turns.append(caller)
+            else:
+                del self._queues[caller]
+            if turn.done():
+                continue  # it gave up waiting and was already forgotten
+            self._one_less(caller)
+            turn.set_result(None)
+            return
+        self.running -= 1

@@ -30,7 +30,7 @@ def build_mcp(service: Service) -> MCPServer:
         headers = ctx.headers or {}
         try:
             access = service.access(headers.get("authorization"))
-            return await service.run(function, service.collections, access, *args)
+            return await service.run(access, function, service.collections, access, *args)
         except APIError as error:
             raise ToolError(f"{error.message} (HTTP {error.status})") from error
 

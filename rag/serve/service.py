@@ -52,9 +52,11 @@ class Service:
         """The caller's Access from their Authorization header (401 APIError when refused)."""
         return caller_access(self.keys, authorization, self.collections.names)
 
-    async def run(self, function: Callable[..., Result], *args: Any, write: bool = False) -> Result:
-        """Run blocking work in a thread once the gate lets it in; library errors become API errors."""
-        async with (self.write_gate if write else self.gate).slot():
+    async def run(
+        self, caller: Access, function: Callable[..., Result], *args: Any, write: bool = False
+    ) -> Result:
+        """Run blocking work in a thread once the gate lets the caller in; library errors become API errors."""
+        async with (self.write_gate if write else self.gate).slot(caller.holder):
             return await asyncio.to_thread(_api_errors, function, *args)
 
 
