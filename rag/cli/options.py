@@ -22,7 +22,11 @@ def common_arguments() -> argparse.ArgumentParser:
     common.add_argument(
         "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
     )
-    common.add_argument("--model", default=None, help="embedding model name or folder (new indexes only)")
+    common.add_argument(
+        "--model",
+        default=None,
+        help="embedding model name or folder, e.g. multilingual-e5-small (new indexes only)",
+    )
     common.add_argument(
         "--backend",
         choices=EMBEDDING_BACKENDS,

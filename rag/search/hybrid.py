@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.embedding import Embedder, covers_language
+from rag.embedding import Embedder, covers_language, embed_query
 from rag.language.analysis import fts_query
 from rag.language.detection import likeliest_language
 from rag.language.sentences import sentence_texts
@@ -51,7 +51,7 @@ class HybridRetriever:
         """Dense and/or lexical candidate chunks for a query."""
         found = Candidates()
         if mode in ("hybrid", "dense"):
-            vector = query_vector if query_vector is not None else self.embedder.embed([query])[0]
+            vector = query_vector if query_vector is not None else embed_query(self.embedder, query)
             scores, row_ids = self.vectors.search(self.store, vector[None, :], self.candidates)
             found.dense = {
                 int(row_id): float(score)
@@ -74,7 +74,7 @@ class HybridRetriever:
         if not query.strip():
             return []
         if mode == "hybrid" and self.fusion == "learned":
-            vector = self.embedder.embed([query])[0]
+            vector = embed_query(self.embedder, query)
             found = self.candidates_for(query, mode, vector)
             row_ids = list(dict.fromkeys([*found.dense, *found.lexical]))
             records = self.store.chunk_records(row_ids)
