@@ -1,0 +1,114 @@
+"""python -m eval.embedders: XQuAD paragraph retrieval and ingest time, one embedding model beside another.
+
+For each model, each corpus (xquad-dev in English, xquad-multilingual-dev in the other languages,
+120 paragraphs each) is ingested into a fresh index, timed, and searched with the default hybrid
+search for the same sampled questions: in the corpus's own language, and in English over the
+other corpora (cross-language). A question hits at k when a paragraph it was written on is
+among the first k passages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import rag
+from eval.presets import DATASETS
+from rag.evaluation import read_beir_corpus
+
+MODELS = ("all-MiniLM-L6-v2", "multilingual-e5-small")
+
+
+def dataset_folder(language: str) -> Path:
+    """Where the questions and corpus of one language are."""
+    if language == "en":
+        return DATASETS / "xquad-dev"
+    return DATASETS / "xquad-multilingual-dev" / language
+
+
+def read_questions(language: str) -> dict[str, dict]:
+    """The questions of one language by id (the ids are shared by the translations)."""
+    with (dataset_folder(language) / "questions.jsonl").open(encoding="utf-8") as lines:
+        return {row["id"]: row for row in map(json.loads, lines)}
+
+
+def hits(base: rag.KnowledgeBase, questions: Sequence[dict]) -> dict[str, float]:
+    """hit@1 and hit@5 of the hybrid search over these questions."""
+    first = five = 0
+    for question in questions:
+        sources = [passage.source for passage in base.search(question["question"], k=5)]
+        first += bool(sources) and sources[0] in question["sources"]
+        five += any(source in question["sources"] for source in sources)
+    return {"hit@1": first / len(questions), "hit@5": five / len(questions)}
+
+
+def run_model(
+    model: str, languages: Sequence[str], ids: Sequence[str], work: Path, threads: int | None
+) -> dict[str, dict[str, float]]:
+    """Ingest each language's corpus with the model, then ask its questions and the English ones."""
+    embedder = rag.make_embedder(model, threads=threads)
+    embedder.embed(["load the model"])  # loading is not ingest time
+    english = read_questions("en")
+    rows: dict[str, dict[str, float]] = {}
+    for language in languages:
+        items = read_beir_corpus(dataset_folder(language) / "corpus.jsonl")
+        with rag.open(work / f"{model}-{language}", embedder=embedder) as base:
+            started = time.perf_counter()
+            base.add_texts(items)
+            ingest_seconds = time.perf_counter() - started
+            own = read_questions(language)
+            rows[f"{language} questions / {language} corpus"] = hits(base, [own[i] for i in ids]) | {
+                "ingest_s": ingest_seconds
+            }
+            if language != "en":
+                rows[f"en questions / {language} corpus"] = hits(base, [english[i] for i in ids])
+        print(model, language, json.dumps(rows), file=sys.stderr, flush=True)
+    return rows
+
+
+def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """One row per question set and corpus, hit@1 / hit@5 and ingest seconds per model."""
+    models = list(results)
+    header = " | ".join(f"{model} hit@1 / hit@5 | ingest s" for model in models)
+    lines = [f"| questions / corpus | {header} |", "|---" * (1 + 2 * len(models)) + "|"]
+    for row in results[models[0]]:
+        cells = []
+        for model in models:
+            scores = results[model][row]
+            ingest = f"{scores['ingest_s']:.1f}" if "ingest_s" in scores else ""
+            cells.append(f"{scores['hit@1']:.3f} / {scores['hit@5']:.3f} | {ingest}")
+        lines.append(f"| {row} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every model on the same sampled questions and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m eval.embedders", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated model names")
+    parser.add_argument("--languages", default="en,de,zh", help="comma-separated corpus languages")
+    parser.add_argument(
+        "--limit", type=int, default=200, help="questions sampled (the same in every language)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="embedding threads (RAG_THREADS)")
+    args = parser.parse_args(argv)
+    ids = sorted(read_questions("en"))
+    ids = random.Random(args.seed).sample(ids, min(args.limit, len(ids)))
+    languages = args.languages.split(",")
+    with tempfile.TemporaryDirectory() as work:
+        results = {
+            model: run_model(model, languages, ids, Path(work), args.threads)
+            for model in args.models.split(",")
+        }
+    print(markdown_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
