@@ -242,6 +242,25 @@ class SentenceSupport:
 
 
 @dataclass(frozen=True)
+class Computation:
+    """A number computed from quoted table rows: never a quote itself, always with its formula.
+
+    operation: lookup, sum, average, count, max, min or difference; formula: the inputs as
+    they read in their rows, each with its [n] marker, and the result.
+    """
+
+    operation: str
+    column: str
+    formula: str
+    result: str
+    table: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer built from verbatim quotes, with the evidence it rests on."""
 
@@ -255,6 +274,8 @@ class Answer:
     mode: str = "extractive"
     sentences: tuple[SentenceSupport, ...] = ()
     notice: str = ""
+    # Set when the answer is a number computed from quoted table rows (mode "computed").
+    computation: Computation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -269,6 +290,7 @@ class Answer:
             "sentences": [sentence.to_dict() for sentence in self.sentences],
             "timings_ms": dict(self.timings_ms),
             "notice": self.notice,
+            "computation": self.computation.to_dict() if self.computation else None,
         }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from rag.answer.computed import computed_answer
 from rag.answer.corpus import Corpus
 from rag.answer.evidence import Evidence, gather
 from rag.answer.extractive import extractive_answers
@@ -40,6 +41,10 @@ def evidence_for(question: str, corpus: Corpus, options: AskOptions | None = Non
 def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
     chat_model, notice = _chat_model(prepared.answer_mode == "llm", corpus.settings)
     evidence = _evidence(prepared, corpus, chat_model)
+    computed = computed_answer(evidence)
+    if computed is not None:  # a number over table rows: computed, whatever the answer mode
+        yield computed
+        return
     if chat_model is not None and evidence.passages:
         try:
             yield from llm_answer_stream(chat_model, evidence)

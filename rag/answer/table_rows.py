@@ -1,0 +1,138 @@
+"""The rows of the tables a document holds, each a span of its stored text with its cells by column.
+
+Two shapes are read: a .csv/.tsv kept as the file itself (each row location is a record), and
+the rendered tables of spreadsheets, Word, OpenDocument and HTML files: a header line
+"a | b | c" followed by rows "a: 1; b: 2; c: 3" (rag/tables.py writes both).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from rag.tables import HEADER_SEPARATOR, PAIR_SEPARATOR, clean_cell
+from rag.types import Document
+
+_LINE = re.compile(r"[^\n]+")
+_SHEET = re.compile(r"^Sheet: (.+)$")
+_CURRENCY = re.compile(r"^[€$£¥₹]|[€$£¥₹]$|\b(?:EUR|USD|GBP|CHF|JPY)\b", re.IGNORECASE)
+_DIGITS = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One record: its exact span in the document text and its cells by column name."""
+
+    start: int
+    end: int
+    cells: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Table:
+    """The records of one table (a file, a sheet, a table in a page) under one header."""
+
+    document: Document
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+
+    def numeric(self, column: str) -> bool:
+        """Whether most of the column's filled cells read as numbers."""
+        values = [row.cells.get(column, "") for row in self.rows]
+        filled = [value for value in values if value.strip()]
+        return bool(filled) and sum(number(value) is not None for value in filled) >= 0.8 * len(filled)
+
+    def label_column(self) -> str | None:
+        """The first column of names (not numbers): what a question calls a row by."""
+        return next((column for column in self.columns if not self.numeric(column)), None)
+
+
+def number(text: str) -> Decimal | None:
+    """A cell's number: thousands separators, currency, a percent sign, a leading minus, (negatives)."""
+    value = _CURRENCY.sub("", text.strip()).strip().replace("\u2212", "-").replace("\u2009", "")
+    value = value.replace("\u00a0", "").replace(" ", "").rstrip("%")
+    negative = value.startswith("(") and value.endswith(")")
+    value = value.strip("()")
+    if value.startswith("-"):
+        negative, value = not negative, value[1:]
+    if "," in value and "." in value:
+        # The later mark is the decimal one: "1,234.5" and "1.234,5".
+        thousands, decimal = (",", ".") if value.rfind(".") > value.rfind(",") else (".", ",")
+        value = value.replace(thousands, "").replace(decimal, ".")
+    elif "," in value:
+        groups = value.split(",")
+        is_thousands = all(len(group) == 3 for group in groups[1:]) and 1 <= len(groups[0]) <= 3
+        value = value.replace(",", "") if is_thousands else value.replace(",", ".")
+    if not _DIGITS.match(value):
+        return None
+    try:
+        parsed = Decimal(value)
+    except InvalidOperation:
+        return None
+    return -parsed if negative else parsed
+
+
+def tables_of(document: Document) -> list[Table]:
+    """Every table the document holds, in text order."""
+    if document.is_table:
+        return [_delimited(document)]
+    return _rendered(document)
+
+
+def _delimited(document: Document) -> Table:
+    columns = tuple(clean_cell(column) for column in document.metadata["columns"])
+    delimiter = document.metadata["delimiter"]
+    rows = []
+    for span in document.row_spans(0, len(document.text)):
+        try:
+            cells = [clean_cell(cell) for cell in next(csv.reader([span.text], delimiter=delimiter))]
+        except (csv.Error, StopIteration):
+            continue
+        if tuple(cells) == columns or not any(cells):
+            continue
+        rows.append(TableRow(span.start, span.end, dict(zip(columns, cells, strict=False))))
+    return Table(document, document.title or document.source, columns, tuple(rows))
+
+
+def _rendered(document: Document) -> list[Table]:
+    """Header lines "a | b" and the "a: 1; b: 2" lines under them; anything else ends a table."""
+    tables: list[Table] = []
+    name = document.title or document.source
+    columns: tuple[str, ...] = ()
+    rows: list[TableRow] = []
+    for line in _LINE.finditer(document.text):
+        text = line.group().rstrip()
+        if not text.strip():
+            continue
+        sheet = _SHEET.match(text)
+        header = tuple(text.split(HEADER_SEPARATOR))
+        cells = _pairs(text, columns) if columns else None
+        if cells:
+            rows.append(TableRow(line.start(), line.start() + len(text), cells))
+            continue
+        if rows:
+            tables.append(Table(document, name, columns, tuple(rows)))
+        rows, columns = [], ()
+        if sheet:
+            name = sheet.group(1)
+        elif len(header) >= 2 and all(cell.strip() for cell in header):
+            columns = tuple(cell.strip() for cell in header)
+    if rows:
+        tables.append(Table(document, name, columns, tuple(rows)))
+    return tables
+
+
+def _pairs(line: str, columns: tuple[str, ...]) -> dict[str, str] | None:
+    """The cells of a rendered row "a: 1; b: 2" whose keys are the header's columns, or None."""
+    keys = "|".join(re.escape(column) for column in sorted(columns, key=len, reverse=True))
+    pieces = re.split(rf"{re.escape(PAIR_SEPARATOR)}(?=(?:{keys}): )", line)
+    cells: dict[str, str] = {}
+    for piece in pieces:
+        key, separator, value = piece.partition(": ")
+        if not separator or key not in columns:
+            return None
+        cells[key] = value
+    return cells if len(cells) >= 2 else None

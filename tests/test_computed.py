@@ -1,0 +1,151 @@
+"""rag/answer/computed.py: numbers computed from quoted table rows, with their formula."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+import rag
+from rag.answer.table_rows import number, tables_of
+
+BUDGETS = (
+    "department,budget_eur,headcount,floor\n"
+    'Marketing,"1,356,319",35,South\n'
+    "Research,1717641,91,North\n"
+    "Legal,1812337,62,North\n"
+    "Finance,1410998,9,North\n"
+    "Old Town,77502,3,South\n"
+    "Town,10,1,South\n"
+)
+
+
+@pytest.fixture
+def tables(fake_base: rag.KnowledgeBase, tmp_path: Path) -> rag.KnowledgeBase:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "department_budgets.csv").write_text(BUDGETS)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "fleet register"
+    for row in (
+        ("vessel", "length_m", "crew", "home_port"),
+        ("Aurora", 37, 43, "Tromsø"),
+        ("Sea Lantern", 36, 12, "Bergen"),
+        ("Kittiwake", 131, 4, "Bergen"),
+    ):
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    (folder / "fleet.xlsx").write_bytes(data.getvalue())
+    (folder / "notes.txt").write_text(
+        "The harbour master of Bergen keeps the fleet register up to date every week."
+    )
+    fake_base.ingest([folder])
+    return fake_base
+
+
+def assert_inputs_are_verbatim_rows(base: rag.KnowledgeBase, answer: rag.Answer) -> None:
+    assert answer.citations
+    for citation in answer.citations:
+        document = base.document(citation.quote.document_id)
+        assert document.text[citation.start : citation.end] == citation.quote.text
+        assert "\n" not in citation.quote.text  # one whole row
+    assert answer.computation is not None
+    assert f"“{answer.computation.result}" not in answer.text  # a result is never a quote
+
+
+@pytest.mark.parametrize(
+    ("question", "operation", "result"),
+    [
+        ("What is the budget eur of Legal in the department budgets?", "lookup", "1812337"),
+        (
+            "What is the combined budget eur of Legal and Research in the department budgets?",
+            "sum",
+            "3,529,978",
+        ),
+        ("What is the total headcount of all departments in the department budgets?", "sum", "201"),
+        ("Which department has the highest budget eur in the department budgets?", "max", "Legal"),
+        ("Which department has the lowest headcount in the department budgets?", "min", "Town"),
+        ("How many departments have a budget eur above 1,410,998 in the department budgets?", "count", "2"),
+        ("What is the average headcount of the departments in the department budgets?", "average", "33.5"),
+        ("How much higher is the budget eur of Legal than that of Research?", "difference", "94,696"),
+        ("What is the total budget eur of the departments with floor North?", "sum", "4,940,976"),
+        ("What is the headcount of Old Town in the department budgets?", "lookup", "3"),
+    ],
+)
+def test_table_questions_are_computed_from_quoted_rows(
+    tables: rag.KnowledgeBase, question: str, operation: str, result: str
+) -> None:
+    answer = tables.ask(question)
+    assert answer.answered and answer.mode == "computed", answer.text
+    assert answer.computation is not None
+    assert (answer.computation.operation, answer.computation.result) == (operation, result)
+    assert result in answer.text
+    assert_inputs_are_verbatim_rows(tables, answer)
+
+
+def test_every_input_row_is_cited_and_the_formula_shows_each_value(tables: rag.KnowledgeBase) -> None:
+    answer = tables.ask("What is the total budget eur of the departments with floor North?")
+    assert answer.computation is not None
+    assert answer.computation.formula == "1717641 [1] + 1812337 [2] + 1410998 [3] = 4,940,976"
+    assert [citation.location for citation in answer.citations] == ["row 3", "row 4", "row 5"]
+
+
+def test_spreadsheet_rows_are_read_with_their_headers(tables: rag.KnowledgeBase) -> None:
+    answer = tables.ask(
+        "What is the total length m of the vessels with home port Bergen in the fleet register?"
+    )
+    assert answer.computation is not None and answer.computation.result == "167"
+    assert answer.computation.table == "fleet register"
+    assert all(
+        citation.location and "sheet fleet register" in citation.location for citation in answer.citations
+    )
+    assert_inputs_are_verbatim_rows(tables, answer)
+
+
+def test_a_row_the_table_does_not_have_is_refused_not_guessed(tables: rag.KnowledgeBase) -> None:
+    answer = tables.ask("What is the combined budget eur of Legal and Astronomy in the department budgets?")
+    assert not answer.answered and answer.text == rag.NOT_FOUND
+    assert "no row" in answer.notice
+
+
+def test_a_question_that_is_not_about_a_tables_numbers_is_answered_by_quotes(
+    tables: rag.KnowledgeBase,
+) -> None:
+    answer = tables.ask("Who keeps the fleet register up to date?")
+    assert answer.mode == "extractive" and answer.computation is None
+
+
+def test_an_inexact_quotient_is_rounded_and_says_so(tables: rag.KnowledgeBase) -> None:
+    answer = tables.ask("What is the average crew of the vessels in the fleet register?")
+    assert answer.computation is not None and answer.computation.result == "≈ 19.67"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1,812,337", "1812337"),
+        ("€1.234,50", "1234.50"),
+        ("(1,200)", "-1200"),
+        ("−7.5%", "-7.5"),
+        ("12 500", "12500"),
+        ("USD 3.25", "3.25"),
+        ("north", None),
+        ("1.2.3", None),
+    ],
+)
+def test_cells_read_as_numbers_with_separators_currency_and_signs(text: str, value: str | None) -> None:
+    assert number(text) == (None if value is None else Decimal(value))
+
+
+def test_rendered_tables_keep_each_row_as_one_span() -> None:
+    text = "Sheet: crew\n\nname | age\n\nname: Ada; age: 36\n\nname: Bo; age: 41\n\nA closing line of prose."
+    document = rag.Document("d", "crew.xlsx", "crew", text)
+    (table,) = tables_of(document)
+    assert table.name == "crew" and table.columns == ("name", "age")
+    assert [text[row.start : row.end] for row in table.rows] == ["name: Ada; age: 36", "name: Bo; age: 41"]
