@@ -43,6 +43,11 @@ PRESETS = {
         corpus_include=FIRST_HALF,
         missing_sources_unanswerable=True,
     ),
+    "tables": Preset(
+        DATASETS / "tables-dev" / "questions.jsonl",
+        DATASETS / "tables-dev" / "docs",
+        "tables-dev: lookups and numbers computed from CSV and XLSX rows",
+    ),
     "scifact": Preset(
         DATASETS / "scifact-train",
         DATASETS / "scifact-train" / "corpus.jsonl",

@@ -407,3 +407,16 @@ def test_a_question_over_the_limit_is_a_clear_error_turn_not_cut_short(base: rag
     turn = turns[0][-1]
     assert turn.is_final and turn.answer is None and "the limit is 2000" in turn.error
     assert question.strip().startswith(turn.question)
+
+
+def test_a_computed_answer_shows_its_formula_with_clickable_markers(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    (tmp_path / "budgets.csv").write_text("department,budget_eur\nLegal,1812337\nResearch,1717641\n")
+    fake_base.ingest([tmp_path / "budgets.csv"])
+    turns = ask(fake_base, "What is the combined budget eur of Legal and Research?")
+    answer = turns[-1].answer
+    assert answer is not None and answer.computation is not None
+    html = render.answer_html(answer, 2, True)
+    assert "Computed from the quoted rows, not a quote" in html
+    assert "class='formula'" in html and html.count("cite-2-1") == 2 and "3,529,978" in html

@@ -8,6 +8,8 @@ CSS = """
 .answer { line-height: 1.55; }
 .answer .refusal { font-weight: 600; margin: 0; }
 .answer .notice, .hint { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.answer .computed { font-size: 0.9em; margin: 0.4rem 0 0; }
+.answer .computed .formula { font-family: var(--font-mono); }
 .answer .query-used { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0.4rem 0 0; }
 .answer .sentence.unsupported {
   text-decoration: underline wavy var(--color-red-500, #ef4444);

@@ -62,6 +62,11 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
         parts.append(f"<div class='answer-text' dir='auto'>{_supported_sentences(answer, turn)}</div>")
     else:
         parts.append(f"<div class='answer-text' dir='auto'>{_markers(answer.text, turn)}</div>")
+    if answer.computation is not None and answer.answered:
+        parts.append(
+            "<p class='computed'>Computed from the quoted rows, not a quote: "
+            f"<span class='formula' dir='auto'>{_markers(answer.computation.formula, turn)}</span></p>"
+        )
     if answer.mode == "llm" and answer.answered and is_final:
         parts.append(
             "<p class='notice'>Written by a language model; each sentence checked against the passages.</p>"
