@@ -174,86 +174,54 @@ def _filtered(question: str, table: Table, label: str, column: str) -> tuple[tup
     return tuple(row for row in rows if number(row.cells.get(column, "")) is not None), ", ".join(conditions)
 
 
+class _Citer:
+    """Numbers the input rows in the order they are cited, each a verified quote of its row."""
+
+    def __init__(self, ask: _Ask, passage: Passage) -> None:
+        self.ask = ask
+        self.passage = passage
+        self.markers: dict[int, int] = {}
+        self.citations: list[Citation] = []
+
+    def __call__(self, row: TableRow) -> str:
+        """The row's value in the asked column as it reads, with the row's [n] marker."""
+        if row.start not in self.markers:
+            self.markers[row.start] = len(self.markers) + 1
+            self.citations.append(self._citation(row, self.markers[row.start]))
+        return f"{row.cells[self.ask.column]} [{self.markers[row.start]}]"
+
+    def _citation(self, row: TableRow, marker: int) -> Citation:
+        document, passage = self.ask.table.document, self.passage
+        return Citation(
+            marker,
+            passage.source,
+            passage.title,
+            document.page_at(row.start),
+            verified_quote(document, row.start, row.end),
+            passage.rank,
+            1.0,
+            document.location_at(row.start),
+            passage.collection,
+        )
+
+
 def _compose(evidence: Evidence, ask: _Ask, passage: Passage) -> Answer | None:
     """The answer text with a marker after each input value, its citations and the computation."""
-    document = ask.table.document
-    markers: dict[int, int] = {}
-    citations: list[Citation] = []
-
-    def cite(row: TableRow) -> str:
-        if row.start not in markers:
-            markers[row.start] = len(markers) + 1
-            quote = verified_quote(document, row.start, row.end)
-            citations.append(
-                Citation(
-                    markers[row.start],
-                    passage.source,
-                    passage.title,
-                    document.page_at(row.start),
-                    quote,
-                    passage.rank,
-                    1.0,
-                    document.location_at(row.start),
-                    passage.collection,
-                )
-            )
-        return f"{row.cells[ask.column]} [{markers[row.start]}]"
-
     values = [number(row.cells[ask.column]) for row in ask.rows]
     if not ask.rows or any(value is None for value in values):
         return None
+    cite = _Citer(ask, passage)
     numbers = [value for value in values if value is not None]
-    label = ask.table.label_column() or ask.column
-    scope = f" ({ask.condition})" if ask.condition else ""
-    if ask.operation == "lookup":
-        row = ask.rows[0]
-        result = row.cells[ask.column]
-        text = f"{ask.column} of {row.cells.get(label, '')}: {cite(row)}"
-        formula = text
-    elif ask.operation == "difference":
-        if len(ask.rows) < 2:
-            return None
-        result = _format(numbers[0] - numbers[1])
-        formula = f"{cite(ask.rows[0])} − {cite(ask.rows[1])} = {result}"
-        text = f"{ask.column} of {ask.rows[0].cells.get(label, '')} minus {ask.rows[1].cells.get(label, '')}: {formula}"
-    elif ask.operation == "sum":
-        result = _format(sum(numbers, Decimal(0)))
-        formula = f"{' + '.join(cite(row) for row in ask.rows)} = {result}"
-        text = f"Total {ask.column} of {len(ask.rows)} rows{scope}: {formula}"
-    elif ask.operation == "average":
-        result = _format(sum(numbers, Decimal(0)) / len(numbers))
-        formula = f"({' + '.join(cite(row) for row in ask.rows)}) / {len(ask.rows)} = {result}"
-        text = f"Average {ask.column} of {len(ask.rows)} rows{scope}: {formula}"
-    elif ask.operation in ("max", "min"):
-        pick = max if ask.operation == "max" else min
-        best = pick(range(len(numbers)), key=lambda index: numbers[index])
-        winner = ask.rows[best]
-        result = winner.cells.get(label, "")
-        word = "highest" if ask.operation == "max" else "lowest"
-        first = cite(winner)
-        others = ", ".join(cite(row) for index, row in enumerate(ask.rows) if index != best)
-        formula = f"{word} of {first}{', ' + others if others else ''}"
-        text = f"{result} has the {word} {ask.column}{scope}: {first}; the other {len(ask.rows) - 1} rows: {others}"
-    else:  # count
-        threshold = _THRESHOLD.search(evidence.query)
-        limit = number(threshold.group(2)) if threshold else None
-        if threshold is None or limit is None:
-            return None
-        keep = _comparison(threshold.group(1).lower(), limit)
-        matching = [row for row, value in zip(ask.rows, numbers, strict=True) if keep(value)]
-        rest = [row for row, value in zip(ask.rows, numbers, strict=True) if not keep(value)]
-        result = str(len(matching))
-        listed = ", ".join(cite(row) for row in matching) or "none"
-        formula = f"{result} of {len(ask.rows)}: {listed}"
-        text = f"{result} of {len(ask.rows)} rows have {ask.condition}: {listed}" + (
-            f"; not: {', '.join(cite(row) for row in rest)}" if rest else ""
-        )
+    worded = _OPERATIONS[ask.operation](ask, numbers, cite, evidence.query)
+    if worded is None:
+        return None
+    text, formula, result = worded
     computation = Computation(ask.operation, ask.column, formula, result, ask.table.name)
     return Answer(
         evidence.question,
         text,
         True,
-        tuple(citations),
+        tuple(cite.citations),
         evidence.ranked,
         evidence.query,
         evidence.timings(),
@@ -261,6 +229,87 @@ def _compose(evidence: Evidence, ask: _Ask, passage: Passage) -> Answer | None:
         notice=evidence.notice,
         computation=computation,
     )
+
+
+# (answer text, formula, result) of each operation, or None when it cannot be computed.
+Worded = tuple[str, str, str] | None
+
+
+def _name(ask: _Ask, row: TableRow) -> str:
+    return row.cells.get(ask.table.label_column() or ask.column, "")
+
+
+def _scope(ask: _Ask) -> str:
+    return f" ({ask.condition})" if ask.condition else ""
+
+
+def _lookup(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
+    row = ask.rows[0]
+    formula = f"{ask.column} of {_name(ask, row)}: {cite(row)}"
+    return formula, formula, row.cells[ask.column]
+
+
+def _difference(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
+    if len(ask.rows) < 2:
+        return None
+    first, second = ask.rows[:2]
+    result = _format(numbers[0] - numbers[1])
+    formula = f"{cite(first)} − {cite(second)} = {result}"
+    return f"{ask.column} of {_name(ask, first)} minus {_name(ask, second)}: {formula}", formula, result
+
+
+def _sum(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
+    result = _format(sum(numbers, Decimal(0)))
+    formula = f"{' + '.join(cite(row) for row in ask.rows)} = {result}"
+    return f"Total {ask.column} of {len(ask.rows)} rows{_scope(ask)}: {formula}", formula, result
+
+
+def _average(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
+    result = _format(sum(numbers, Decimal(0)) / len(numbers))
+    formula = f"({' + '.join(cite(row) for row in ask.rows)}) / {len(ask.rows)} = {result}"
+    return f"Average {ask.column} of {len(ask.rows)} rows{_scope(ask)}: {formula}", formula, result
+
+
+def _extreme(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
+    pick = max if ask.operation == "max" else min
+    best = pick(range(len(numbers)), key=lambda index: numbers[index])
+    winner = ask.rows[best]
+    word = "highest" if ask.operation == "max" else "lowest"
+    first = cite(winner)
+    others = ", ".join(cite(row) for index, row in enumerate(ask.rows) if index != best)
+    formula = f"{word} of {first}{', ' + others if others else ''}"
+    text = f"{_name(ask, winner)} has the {word} {ask.column}{_scope(ask)}: {first}"
+    return (
+        (f"{text}; the other {len(ask.rows) - 1} rows: {others}" if others else text),
+        formula,
+        _name(ask, winner),
+    )
+
+
+def _count(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
+    threshold = _THRESHOLD.search(question)
+    limit = number(threshold.group(2)) if threshold else None
+    if threshold is None or limit is None:
+        return None
+    keep = _comparison(threshold.group(1).lower(), limit)
+    matching = [row for row, value in zip(ask.rows, numbers, strict=True) if keep(value)]
+    rest = [row for row, value in zip(ask.rows, numbers, strict=True) if not keep(value)]
+    result = str(len(matching))
+    listed = ", ".join(cite(row) for row in matching) or "none"
+    formula = f"{result} of {len(ask.rows)}: {listed}"
+    text = f"{result} of {len(ask.rows)} rows have {ask.condition}: {listed}"
+    return (f"{text}; not: {', '.join(cite(row) for row in rest)}" if rest else text), formula, result
+
+
+_OPERATIONS: dict[str, Callable[[_Ask, list[Decimal], _Citer, str], Worded]] = {
+    "lookup": _lookup,
+    "difference": _difference,
+    "sum": _sum,
+    "average": _average,
+    "max": _extreme,
+    "min": _extreme,
+    "count": _count,
+}
 
 
 def _comparison(word: str, limit: Decimal) -> Callable[[Decimal], bool]:
