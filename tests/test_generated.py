@@ -185,6 +185,21 @@ def test_model_reads_csv_rows_with_headers_and_its_answer_cites_the_row(
     assert (citation.quote.text, citation.location) == ("Research,2025,1250000", "row 82")
 
 
+def test_a_sum_over_rows_is_computed_not_written_by_the_model(
+    base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    (tmp_path / "budget.csv").write_text("department,budget_eur\nLegal,1812337\nResearch,1717641\n")
+    base.ingest([tmp_path / "budget.csv"])
+    model = ScriptedChatModel("The combined budget is 9,999,999 [1].")
+    for configured in llm_base(base, model):
+        final = configured.ask("What is the combined budget eur of Legal and Research?")
+    assert final.mode == "computed" and final.computation is not None
+    assert final.computation.result == "3,529,978" and "9,999,999" not in final.text
+    assert not [
+        call for call in model.calls if "budget" in call[-1]["content"] and "passages" in call[-1]["content"]
+    ]
+
+
 def test_a_huge_chat_history_never_reaches_the_rewrite_prompt_whole(base: rag.KnowledgeBase) -> None:
     model = ScriptedChatModel("Kabul airport evacuation")
     big = "What about the Kabul airport " + "and the flights " * 25000  # 400,000 characters

@@ -42,7 +42,9 @@ def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
     chat_model, notice = _chat_model(prepared.answer_mode == "llm", corpus.settings)
     evidence = _evidence(prepared, corpus, chat_model)
     computed = computed_answer(evidence)
-    if computed is not None:  # a number over table rows: computed, whatever the answer mode
+    # A number over several rows is computed in either mode: a model's arithmetic is never
+    # checked. A single row's value a model reads as well, and its sentence is verified.
+    if computed is not None and (chat_model is None or not _is_lookup(computed)):
         yield computed
         return
     if chat_model is not None and evidence.passages:
@@ -59,6 +61,10 @@ def _evidence(prepared: PreparedQuestion, corpus: Corpus, chat_model: ChatModel 
     started = time.perf_counter()
     query = prepared.query or rewrite_query(prepared.text, prepared.history, chat_model)
     return gather(prepared, query, corpus, started)
+
+
+def _is_lookup(answer: Answer) -> bool:
+    return answer.computation is not None and answer.computation.operation == "lookup"
 
 
 def _chat_model(wanted: bool, settings: Settings) -> tuple[ChatModel | None, str]:
