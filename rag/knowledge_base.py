@@ -13,11 +13,12 @@ import numpy as np
 from rag.answer.asking import answer_stream
 from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
-from rag.embedding import Embedder, make_embedder
+from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
 from rag.language.sentences import quotable_texts
 from rag.search.hybrid import HybridRetriever
+from rag.search.rerank import Reranker, rerank
 from rag.search.retriever import Retriever
 from rag.settings import (
     DEFAULT_CHUNK_OVERLAP,
@@ -68,6 +69,10 @@ class KnowledgeBase:
         )
         self._dimension = _recorded_dimension(recorded, folder)
         self._vectors: VectorIndex | None = None
+        # Loaded at the first search that needs it; any object with score(query, texts) will do.
+        self.reranker: Reranker | None = (
+            CrossEncoderScorer(self.settings.reranker) if self.settings.reranker else None
+        )
 
     @property
     def exists(self) -> bool:
@@ -249,7 +254,11 @@ class KnowledgeBase:
         chosen = retrieval_mode(mode, self.settings)
         if not self.store.has_chunks():
             return []
-        return self._retriever(embedder or self.question_embedder()).search(query, count, chosen)
+        retriever = self._retriever(embedder or self.question_embedder())
+        if self.reranker is None:
+            return retriever.search(query, count, chosen)
+        fused = retriever.search(query, max(count, self.settings.rerank_depth), chosen)
+        return rerank(query, fused, self.reranker, count)
 
     def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         """Answer with verbatim quotes of the documents, or refuse and show the closest passages."""

@@ -127,6 +127,10 @@ class Settings:
     support_threshold: float | None = None  # None: rag.verification.SUPPORT_THRESHOLD
     drop_unsupported: bool = False
     ocr_languages: str = DEFAULT_OCR_LANGUAGES  # tesseract language packs, "eng+deu"
+    # A sentence-transformers CrossEncoder (name or folder) that reorders the best rerank_depth
+    # fused passages before the answer step; "" (the default): none, since none ships offline.
+    reranker: str = ""
+    rerank_depth: int = 20
 
     @property
     def ocr(self) -> OcrSettings:
@@ -141,6 +145,8 @@ class Settings:
             raise SettingsError("chunk_overlap must be >= 0 and smaller than chunk_size")
         if self.top_k < 1:
             raise SettingsError("top_k must be at least 1")
+        if self.rerank_depth < 1:
+            raise SettingsError("rerank_depth must be at least 1")
         if self.approximate_above < 0:
             raise SettingsError("approximate_above (RAG_APPROXIMATE_ABOVE) must be 0 or more chunks")
         choice(self.retrieval_mode, RETRIEVAL_MODES, "retrieval_mode")
@@ -174,6 +180,7 @@ class Settings:
             "RAG_ANSWER_MODE": "answer_mode",
             "RAG_FUSION": "fusion",
             "RAG_OCR_LANGS": "ocr_languages",
+            "RAG_RERANKER": "reranker",
         }
         for env_name, field_name in env_names.items():
             if os.environ.get(env_name):

@@ -152,6 +152,7 @@ class Passage:
     # Holds a sentence addressed to an AI or telling the reader to act (possible prompt
     # injection): such sentences are never evidence, and the passage is flagged where shown.
     contains_instructions: bool = False
+    rerank_score: float | None = None  # the cross-encoder's, when a reranker reordered the passages
 
     @property
     def place(self) -> str:

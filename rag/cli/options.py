@@ -17,7 +17,7 @@ from rag.settings import ANSWER_MODES, EMBEDDING_BACKENDS, Settings
 
 
 def common_arguments() -> argparse.ArgumentParser:
-    """The flags every command takes: --index, --model and --backend."""
+    """The flags every command takes: --index, --model, --backend and --reranker."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
@@ -32,6 +32,12 @@ def common_arguments() -> argparse.ArgumentParser:
         choices=EMBEDDING_BACKENDS,
         default=None,
         help="embedding backend (or RAG_EMBEDDING_BACKEND); default: onnx where the model exports, else torch",
+    )
+    common.add_argument(
+        "--reranker",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="a sentence-transformers CrossEncoder that reorders the best 20 passages (or RAG_RERANKER); off by default",
     )
     return common
 
@@ -86,8 +92,12 @@ def open_from(args: argparse.Namespace, **settings: Any) -> KnowledgeBase:
 
 
 def embedding_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The Settings fields of the embedding flags every command shares (None: not given)."""
-    return {"embedding_model": args.model, "embedding_backend": args.backend}
+    """The Settings fields of the model flags every command shares (None: not given)."""
+    return {
+        "embedding_model": args.model,
+        "embedding_backend": args.backend,
+        "reranker": getattr(args, "reranker", None),
+    }
 
 
 def print_json(value: Any) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.cli.options import add_llm_arguments, llm_settings
+from rag.cli.options import add_llm_arguments, embedding_settings, llm_settings
 from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
 from rag.serve.limits import MAX_QUEUE, Limits
@@ -83,7 +83,7 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
     if args.max_upload_mb < 1:
         raise SettingsError("--max-upload-mb must be at least 1")
     settings = Settings.from_env(
-        embedding_model=args.model, answer_mode=args.answer_mode, **llm_settings(args)
+        **embedding_settings(args), answer_mode=args.answer_mode, **llm_settings(args)
     )
     if args.answer_mode is None and (settings.llm_base_url or settings.llm_local_path):
         settings = settings.replace(answer_mode="llm")  # started with an LLM: answer with it

@@ -100,6 +100,41 @@ def load_sentence_transformer(name: str, eager_attention: bool = False) -> Any:
         ) from error
 
 
+class CrossEncoderScorer:
+    """A sentence-transformers CrossEncoder that scores (query, passage) pairs; loaded on first use."""
+
+    def __init__(self, name: str, batch_size: int = 32) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                if not Path(self.name).exists():
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # only a cached model loads offline
+                try:
+                    from sentence_transformers import CrossEncoder
+
+                    self._model = CrossEncoder(self.name, device="cpu")
+                except Exception as error:
+                    raise ModelLoadError(
+                        f"could not load reranker {self.name!r}: {error}. Give a local CrossEncoder "
+                        "folder or a model name already in the Hugging Face cache (there is no network)."
+                    ) from error
+            return self._model
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """One relevance score per text for the query; higher is more relevant."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        model = self._load()
+        pairs = [(without_surrogates(query), without_surrogates(text)) for text in texts]
+        scores = model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        return np.asarray(scores, dtype=np.float32).reshape(len(texts), -1)[:, -1]
+
+
 def trace_to_onnx(model_path: Path, destination: Path) -> list[str]:
     """Trace the model's transformer to an fp32 ONNX graph with dynamic batch and length axes.
 
