@@ -251,6 +251,27 @@ def test_uploaded_document_is_indexed_and_quoted(page: Page, server: Server, tmp
     assert "zanzibar-harbour.md" in page.locator("#sources").inner_text()
 
 
+def test_a_computed_answer_shows_its_formula_and_each_input_row_quoted(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    table = tmp_path / "department_budgets.csv"
+    table.write_text("department,budget_eur,floor\nResearch,1717641,North\nLegal,1812337,North\n")
+    page.click("button[role=tab]:has-text('Documents')")
+    page.set_input_files("#upload input[type=file]", [str(table)])
+    page.wait_for_timeout(500)
+    page.click("#ingest")
+    page.wait_for_selector("#ingest-results table", timeout=ANSWER_TIMEOUT_MS)
+    page.click("button[role=tab]:has-text('Chat')")
+    answer = ask(page, "What is the combined budget eur of Legal and Research in the department budgets?")
+    formula = answer.locator(".computed .formula")
+    assert "1812337 [1] + 1717641 [2] = 3,529,978" in formula.inner_text()
+    assert "not a quote" in answer.locator(".computed").inner_text()
+    answer.locator(".computed button.cite").nth(1).click()
+    target = page.locator("#viewer #quote-target")
+    target.wait_for()
+    assert target.inner_text().strip() == "Research,1717641,North"
+
+
 def test_hostile_file_name_and_text_render_as_text(page: Page, server: Server) -> None:
     remote: list[str] = []
     page.on(
