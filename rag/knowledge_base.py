@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
+from rag.feedback import Feedback, FeedbackError, code_version, settings_snapshot
 from rag.language.sentences import quotable_texts
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
@@ -280,6 +282,29 @@ class KnowledgeBase:
     def stored_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(chunk ids, vectors) batches of every stored chunk vector, in chunk id order."""
         yield from self.store.iter_vectors(self.dimension)
+
+    def add_feedback(self, feedback: Feedback, passage: str = "") -> Feedback:
+        """Store feedback on an answer; passage: pasted words of the right source, found verbatim
+        in a stored document (FeedbackError when they are in none). Returns it as stored."""
+        if passage.strip():
+            found = self.store.find_passage(passage)
+            if found is None:
+                raise FeedbackError(
+                    f"the pasted passage is not in any document of {self.folder}: paste words exactly"
+                    " as the document has them"
+                )
+            feedback = replace(feedback, better_source=found)
+        return self.store.add_feedback(
+            replace(
+                feedback,
+                settings=feedback.settings or settings_snapshot(self.settings),
+                code_version=feedback.code_version or code_version(),
+            )
+        )
+
+    def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
+        """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""
+        return self.store.feedback(since, limit)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its size and chunk count."""

@@ -255,10 +255,12 @@ class Answer:
     mode: str = "extractive"
     sentences: tuple[SentenceSupport, ...] = ()
     notice: str = ""
+    id: str = ""  # one per question asked, the same on every partial answer: feedback names it
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
+            "id": self.id,
             "question": self.question,
             "answer": self.text,
             "answered": self.answered,
