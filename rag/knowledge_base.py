@@ -17,7 +17,7 @@ from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
-from rag.feedback import Feedback, FeedbackError, code_version, settings_snapshot
+from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
 from rag.language.sentences import quotable_texts
 from rag.search.hybrid import HybridRetriever
 from rag.search.retriever import Retriever
@@ -287,13 +287,7 @@ class KnowledgeBase:
         """Store feedback on an answer; passage: pasted words of the right source, found verbatim
         in a stored document (FeedbackError when they are in none). Returns it as stored."""
         if passage.strip():
-            found = self.store.find_passage(passage)
-            if found is None:
-                raise FeedbackError(
-                    f"the pasted passage is not in any document of {self.folder}: paste words exactly"
-                    " as the document has them"
-                )
-            feedback = replace(feedback, better_source=found)
+            feedback = replace(feedback, better_source=self._source_passage(passage))
         return self.store.add_feedback(
             replace(
                 feedback,
@@ -301,6 +295,22 @@ class KnowledgeBase:
                 code_version=feedback.code_version or code_version(),
             )
         )
+
+    def _source_passage(self, passage: str) -> SourcePassage:
+        """Where pasted words are in a stored document; failing that, a document named by its source."""
+        found = self.store.find_passage(passage)
+        if found is not None:
+            return found
+        try:
+            source = self.resolve_source(passage.strip())
+        except NotFoundError:
+            raise FeedbackError(
+                f"the passage is not in any document of {self.folder}, nor is it a document's name:"
+                " paste words exactly as the document has them"
+            ) from None
+        document = self.store.document(source)
+        content_hash = self.store.content_hashes([source]).get(source, "")
+        return SourcePassage(document.id, source, 0, len(document.text), "", content_hash)
 
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""

@@ -114,12 +114,12 @@ def content_hashes(connection: sqlite3.Connection, document_ids: Sequence[str]) 
     return found
 
 
-def citation_state(connection: sqlite3.Connection, citation: CitedSpan) -> CitationState:
-    """Whether the cited document is stored as it was, changed since (same source), or gone."""
+def document_state(connection: sqlite3.Connection, document_id: str, source: str) -> CitationState:
+    """Whether a document is stored as it was, changed since (same source, other text), or gone."""
     # A document's id is the hash of its text: the same id means the same text, offsets and all.
-    if connection.execute("SELECT 1 FROM documents WHERE id = ?", (citation.document_id,)).fetchone():
+    if connection.execute("SELECT 1 FROM documents WHERE id = ?", (document_id,)).fetchone():
         return "current"
-    if connection.execute("SELECT 1 FROM documents WHERE source = ?", (citation.source,)).fetchone():
+    if connection.execute("SELECT 1 FROM documents WHERE source = ?", (source,)).fetchone():
         return "changed"
     return "removed"
 

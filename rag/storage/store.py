@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
-from rag.feedback import CitationState, CitedSpan, Feedback, SourcePassage
+from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
 from rag.storage import feedback_table, sentence_vectors, structure_spans
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
@@ -528,9 +528,9 @@ class Store:
         return feedback_table.select(self._connect(), since, limit)
 
     @translated
-    def citation_state(self, citation: CitedSpan) -> CitationState:
-        """Whether a cited document is stored as it was, changed since, or removed."""
-        return feedback_table.citation_state(self._connect(), citation)
+    def document_state(self, document_id: str, source: str) -> CitationState:
+        """Whether a document cited in feedback is stored as it was, changed since, or removed."""
+        return feedback_table.document_state(self._connect(), document_id, source)
 
     @translated
     def find_passage(self, words: str) -> SourcePassage | None:
