@@ -116,7 +116,7 @@ def parse_flags(values: list[str]) -> dict[int, list[CitationFlag]]:
 
 def format_feedback(feedback: Feedback) -> str:
     """One feedback on two lines: when, who, rating and what was said; the question."""
-    said = [feedback.rating or "unrated"]
+    said: list[str] = [feedback.rating or "unrated"]
     said += [f"[{cited.number}] {', '.join(cited.flags)}" for cited in feedback.flagged]
     if feedback.corrected_answer:
         said.append(f"answer: {feedback.corrected_answer}")
