@@ -133,6 +133,11 @@ class Feedback:
         return tuple(citation for citation in self.citations if citation.flags)
 
     @property
+    def says_something(self) -> bool:
+        """Whether it holds a rating, a flag, a comment or a correction."""
+        return self.rating is not None or bool(self.flagged or self.comment.strip()) or self.is_corrected
+
+    @property
     def is_corrected(self) -> bool:
         """Whether the person gave the right answer or the right source."""
         return bool(self.corrected_answer.strip()) or self.better_source is not None
@@ -187,14 +192,15 @@ def new_feedback_id() -> str:
 
 def feedback_on(
     answer: Mapping[str, Any],
-    rating: Rating | None = None,
-    flags: Mapping[int, Sequence[CitationFlag]] | None = None,
+    rating: str | None = None,
+    flags: Mapping[int, Sequence[str]] | None = None,
     **details: Any,
 ) -> Feedback:
     """Feedback on an answer given as Answer.to_dict() (what `rag ask --json` and /v1/ask return).
 
-    flags maps a citation's [n] to the flags a person gave it; details are Feedback's other
-    fields (comment, corrected_answer, who, channel, settings, ...).
+    rating: helpful (or up), not_helpful (or down), None; flags maps a citation's [n] to the
+    flags a person gave it (CITATION_FLAGS); details are Feedback's other fields (comment,
+    corrected_answer, who, channel, settings, ...). FeedbackError when any of it is unknown.
     """
     flags = flags or {}
     numbers = {int(record.get("number", record.get("n", 0))) for record in answer.get("citations") or ()}
@@ -213,12 +219,10 @@ def feedback_on(
         answered=bool(answer.get("answered", False)),
         query=str(answer.get("query") or ""),
         citations=citations,
-        rating=rating,
+        rating=rating_of(rating),
         answer_id=str(answer.get("id") or ""),
         **details,
     )
     if not feedback.question.strip():
         raise FeedbackError("feedback needs the question the answer was for")
-    if rating is None and not (feedback.flagged or feedback.comment.strip() or feedback.is_corrected):
-        raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
     return feedback

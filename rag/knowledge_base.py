@@ -288,6 +288,8 @@ class KnowledgeBase:
         in a stored document (FeedbackError when they are in none). Returns it as stored."""
         if passage.strip():
             feedback = replace(feedback, better_source=self._source_passage(passage))
+        if not feedback.says_something:
+            raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
         return self.store.add_feedback(
             replace(
                 feedback,

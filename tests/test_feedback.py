@@ -52,7 +52,7 @@ def test_feedback_needs_something_said_and_known_citations(
     with rag.open(make_index(tmp_path / "index", fake_embedder), embedder=fake_embedder) as base:
         answer = base.ask("When does the amber river flood?").to_dict()
         with pytest.raises(rag.FeedbackError, match="say something"):
-            rag.feedback_on(answer)
+            base.add_feedback(rag.feedback_on(answer))
         with pytest.raises(rag.FeedbackError, match="no citation"):
             rag.feedback_on(answer, "helpful", {9: ["wrong_document"]})
         with pytest.raises(rag.FeedbackError, match="not in any document"):

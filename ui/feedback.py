@@ -1,0 +1,114 @@
+"""Feedback on the chat's answers as plain functions: testable without a server or a browser.
+
+A thumb on an answer is stored at once; the Feedback panel adds the latest answer's citation
+flags, a comment, the right answer and the right passage (pasted words, found in the documents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import rag
+from ui import render
+from ui.responses import Turn
+
+FLAG_LABELS = {"does_not_support": "does not support the answer", "wrong_document": "wrong document"}
+RATING_CHOICES = [("Helpful", "helpful"), ("Not helpful", "not_helpful")]
+
+
+def turn_of_message(index: int | tuple[int, int] | Sequence[int]) -> int:
+    """The turn a chatbot message index belongs to (each turn is a question, then its answer)."""
+    position = index if isinstance(index, int) else index[0]
+    return int(position) // 2
+
+
+def flag_choices(turns: Sequence[Turn]) -> list[tuple[str, str]]:
+    """(label, value) of every flag a person may give the latest answer's citations: '1:wrong_document'."""
+    answer = _latest_final(turns)
+    if answer is None:
+        return []
+    return [
+        (f"[{citation.number}] {label}", f"{citation.number}:{flag}")
+        for citation in answer.citations
+        for flag, label in FLAG_LABELS.items()
+    ]
+
+
+def _latest_final(turns: Sequence[Turn]) -> rag.Answer | None:
+    if not turns or not turns[-1].is_final:
+        return None
+    return turns[-1].answer
+
+
+def thumb(
+    base: rag.KnowledgeBase, turns: Sequence[Turn], index: int | Sequence[int], liked: object, who: str
+) -> str:
+    """Store a thumb up or down on the answer at a chatbot message index; the status to show."""
+    number = turn_of_message(index)
+    if number >= len(turns) or turns[number].answer is None or not turns[number].is_final:
+        return _status("Wait for the answer to finish, then rate it.")
+    rating = "helpful" if liked is True or liked == "Like" else "not_helpful"
+    return _store(base, turns[number].answer, who, rating=rating)
+
+
+def panel_feedback(
+    base: rag.KnowledgeBase,
+    turns: Sequence[Turn],
+    rating: str | None,
+    flags: Sequence[str],
+    texts: Sequence[str],
+    who: str,
+) -> str:
+    """Store the Feedback panel's feedback on the latest answer; texts: comment, right answer, right passage."""
+    answer = _latest_final(turns)
+    if answer is None:
+        return _status("Ask a question first; feedback is about the latest answer.")
+    comment, corrected, passage = (text.strip() for text in texts)
+    chosen: dict[int, list[str]] = {}
+    for value in flags:
+        number, _, flag = value.partition(":")
+        chosen.setdefault(int(number), []).append(flag)
+    return _store(
+        base,
+        answer,
+        who,
+        rating=rating or None,
+        flags=chosen,
+        comment=comment,
+        corrected=corrected,
+        passage=passage,
+    )
+
+
+def _store(
+    base: rag.KnowledgeBase,
+    answer: rag.Answer | None,
+    who: str,
+    rating: str | None,
+    flags: dict[int, list[str]] | None = None,
+    comment: str = "",
+    corrected: str = "",
+    passage: str = "",
+) -> str:
+    assert answer is not None
+    try:
+        feedback = rag.feedback_on(
+            answer.to_dict(),
+            rating,
+            flags,
+            comment=comment,
+            corrected_answer=corrected,
+            who=who,
+            channel="ui",
+        )
+        stored = base.add_feedback(feedback, passage=passage)
+    except rag.RagError as error:
+        return _status(str(error), is_error=True)
+    found = stored.better_source
+    where = f" The passage was found in {found.source}." if found is not None and found.text else ""
+    return _status(f"Thank you: feedback stored ({stored.id}).{where}")
+
+
+def _status(message: str, is_error: bool = False) -> str:
+    kind = "feedback-status error" if is_error else "feedback-status"
+    return f"<p class='{kind}'>{render.escape(message)}</p>"
