@@ -119,9 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     fixed, regressed = question_changes(first, second)
     gold = {said(row["question"]): row["answers"] for row in questions}
     after_rows = {row["id"]: row for row in second["rows"]}
-    fixed_really = sum(
-        answer_contains(after_rows[item.split(":")[0]]["answer"], gold[said(item.split(": ", 1)[1])])
-        for item in fixed
+    fixed_really = int(
+        sum(
+            answer_contains(after_rows[item.split(":")[0]]["answer"], gold[said(item.split(": ", 1)[1])])
+            for item in fixed
+        )
     )
     report = {
         "questions": len(questions),
