@@ -207,6 +207,12 @@ def test_two_clicks_give_feedback_that_lands_in_the_index(browser: Browser, tmp_
         tab.wait_for_function(
             "document.querySelector('#feedback-status').innerText.includes('found in')", timeout=10_000
         )
+        # It shows on the Quality tab.
+        tab.click("button[role=tab]:has-text('Quality')")
+        tab.wait_for_function(
+            "document.querySelector('#quality').innerText.includes('2 feedback')", timeout=10_000
+        )
+        assert "orchard.md" in tab.locator("#quality").inner_text()  # the flagged document
         with rag.open(running.index) as base:
             given = base.feedback()
         assert [item.rating for item in given] == ["not_helpful", None]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 import rag
+from rag.evaluation import feedback_summary
 from ui import feedback, responses
 
 TEXT = (
@@ -68,3 +69,15 @@ def test_the_panel_says_what_is_wrong_with_a_passage_found_nowhere(base: rag.Kno
     assert (
         feedback.panel_feedback(base, [], "helpful", [], ("", "", ""), "").count("Ask a question first") == 1
     )
+
+
+def test_the_quality_tab_shows_ratings_by_day_flagged_and_stale_documents(base: rag.KnowledgeBase) -> None:
+    assert "No feedback yet" in feedback.summary_html(feedback_summary(base))
+    turns = ask(base, "Who paints the tower white?")
+    feedback.panel_feedback(base, turns, "not_helpful", ["1:wrong_document"], ("", "", ""), "")
+    feedback.thumb(base, turns, 1, True, "")
+    base.add_texts([rag.TextItem("notes/zanzibar.md", TEXT.replace("white", "blue"), "Zanzibar")])
+    html = feedback.summary_html(feedback_summary(base))
+    assert "2 feedback: 1 helpful, 1 not helpful" in html
+    assert "<td>notes/zanzibar.md</td><td class='num'>1</td>" in html  # the flagged document
+    assert "notes/zanzibar.md: changed since feedback" in html

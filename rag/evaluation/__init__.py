@@ -9,6 +9,7 @@ from rag.exports import lazy_exports as _lazy_exports
 _EXPORTS = {
     "answer_contains": "rag.evaluation.metrics",
     "feedback_question_set": "rag.evaluation.feedback:regression_rows",
+    "feedback_summary": "rag.evaluation.feedback:summary",
     "write_question_set": "rag.evaluation.feedback",
     "question_changes": "rag.evaluation.report",
     "refusal_scores": "rag.evaluation.metrics",
