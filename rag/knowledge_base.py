@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -285,18 +286,32 @@ class KnowledgeBase:
 
     def add_feedback(self, feedback: Feedback, passage: str = "") -> Feedback:
         """Store feedback on an answer; passage: pasted words of the right source, found verbatim
-        in a stored document (FeedbackError when they are in none). Returns it as stored."""
+        in a stored document (FeedbackError when they are in none). Returns it as stored.
+
+        Settings.feedback_days 0 turns feedback off; n keeps it n days (older feedback goes).
+        """
+        days = self.settings.feedback_days
+        if days == 0:
+            raise FeedbackError(f"feedback is turned off for {self.folder} (RAG_FEEDBACK_DAYS=0)")
         if passage.strip():
             feedback = replace(feedback, better_source=self._source_passage(passage))
         if not feedback.says_something:
             raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
+        keep_from = (
+            "" if days is None else (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        )
         return self.store.add_feedback(
             replace(
                 feedback,
                 settings=feedback.settings or settings_snapshot(self.settings),
                 code_version=feedback.code_version or code_version(),
-            )
+            ),
+            keep_from,
         )
+
+    def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None) -> int:
+        """Delete feedback by id, or all a person gave; return how many went."""
+        return self.store.delete_feedback(ids, who)
 
     def _source_passage(self, passage: str) -> SourcePassage:
         """Where pasted words are in a stored document; failing that, a document named by its source."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,32 @@ def test_cli_gives_feedback_on_the_json_of_rag_ask(
     assert "by ana (cli): not_helpful; [1] wrong_document; comment: wrong river" in listed
     assert main(["feedback", str(answer_file), "--flag", "1:nonsense", *index]) == 2
     assert "citation flag must be one of" in capsys.readouterr().err
+
+
+def test_feedback_is_deleted_by_id_or_person_and_can_be_turned_off(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
+    folder = make_index(tmp_path / "index", fake_embedder)
+    with rag.open(folder, embedder=fake_embedder) as base:
+        answer = base.ask("When does the amber river flood?").to_dict()
+        first, _, third = (
+            base.add_feedback(rag.feedback_on(answer, "helpful", who=who)) for who in ("ana", "ana", "bo")
+        )
+        assert base.delete_feedback([first.id]) == 1
+        assert base.delete_feedback(who="ana") == 1
+        assert [item.id for item in base.feedback()] == [third.id]
+    off = rag.Settings(feedback_days=0)
+    with (
+        rag.open(folder, off, embedder=fake_embedder) as base,
+        pytest.raises(rag.FeedbackError, match="turned off"),
+    ):
+        base.add_feedback(rag.feedback_on(answer, "helpful"))
+
+
+def test_feedback_older_than_the_retention_period_goes(tmp_path: Path, fake_embedder: rag.Embedder) -> None:
+    folder = make_index(tmp_path / "index", fake_embedder)
+    with rag.open(folder, rag.Settings(feedback_days=30), embedder=fake_embedder) as base:
+        answer = base.ask("When does the amber river flood?").to_dict()
+        base.add_feedback(replace(rag.feedback_on(answer, "helpful"), created_at="2020-01-01T00:00:00+00:00"))
+        kept = base.add_feedback(rag.feedback_on(answer, "not_helpful"))
+        assert [item.id for item in base.feedback()] == [kept.id]

@@ -51,6 +51,10 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the feedback given")
     parser.add_argument("--summary", action="store_true", help="summarise the feedback given")
     parser.add_argument(
+        "--delete", action="append", default=[], metavar="ID", help="delete feedback by id; repeatable"
+    )
+    parser.add_argument("--delete-by", default=None, metavar="WHO", help="delete all feedback a person gave")
+    parser.add_argument(
         "--since", default="", metavar="DATE", help="with --list/--summary: from this date on"
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -60,6 +64,9 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run_feedback(args: argparse.Namespace) -> int:
     """rag feedback ANSWER (--up|--down) ... | --list | --summary"""
     with open_from(args) as base:
+        if args.delete or args.delete_by is not None:
+            print(f"deleted {base.delete_feedback(args.delete, args.delete_by)} feedback")
+            return 0
         if args.summary:
             values = summary(base, args.since)
             print_json(values) if args.json else print(format_summary(values))

@@ -189,7 +189,8 @@ def question_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[lis
     """('id: question' of the questions right in B that were wrong in A, and of those wrong in B that
     were right in A); rows to review (not scored) count as neither."""
     old = {row["id"]: row for row in before.get("rows", ()) if not row.get("review")}
-    fixed, broken = [], []
+    fixed: list[str] = []
+    broken: list[str] = []
     for row in after.get("rows", ()):
         earlier = old.get(row["id"])
         if earlier is None or row.get("review"):

@@ -79,6 +79,22 @@ def select(connection: sqlite3.Connection, since: str = "", limit: int | None = 
     return [_feedback(row) for row in rows]
 
 
+def delete(
+    connection: sqlite3.Connection, ids: Sequence[str] = (), who: str | None = None, before: str = ""
+) -> int:
+    """Delete the feedback with these ids, given by `who`, or given before a time; return how many."""
+    deleted = 0
+    for start in range(0, len(ids), 500):
+        part = list(ids[start : start + 500])
+        marks = ",".join("?" * len(part))
+        deleted += connection.execute(f"DELETE FROM feedback WHERE id IN ({marks})", part).rowcount
+    if who is not None:
+        deleted += connection.execute("DELETE FROM feedback WHERE who = ?", (who,)).rowcount
+    if before:
+        deleted += connection.execute("DELETE FROM feedback WHERE created_at < ?", (before,)).rowcount
+    return deleted
+
+
 def _feedback(row: tuple) -> Feedback:
     better = json.loads(row[13]) if row[13] else None
     return Feedback(

@@ -346,8 +346,15 @@ class Store:
         return identifier
 
     @translated
-    def add_feedback(self, given: Feedback) -> Feedback:
-        """Store feedback with its id, time and the cited documents' content hashes; return it."""
+    def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None, before: str = "") -> int:
+        """Delete feedback by id, by who gave it, or given before an ISO time; return how many went."""
+        with self._transaction() as connection:
+            return feedback_table.delete(connection, ids, who, before)
+
+    @translated
+    def add_feedback(self, given: Feedback, keep_from: str = "") -> Feedback:
+        """Store feedback with its id, time and the cited documents' content hashes; return it.
+        Feedback given before `keep_from` (an ISO time, the retention period's start) goes."""
         if self.read_only:
             raise StorageError(f"index {self.folder} is read-only here: feedback cannot be stored in it")
         # Not under the writer lock: an ingest holds that for minutes, and a feedback row touches
@@ -365,6 +372,8 @@ class Store:
                 ),
             )
             feedback_table.insert(connection, stamped)
+            if keep_from:
+                feedback_table.delete(connection, before=keep_from)
         return stamped
 
     @translated
