@@ -34,6 +34,18 @@ def test_openai_client_sends_feedback_by_the_completion_id(served: Served) -> No
     assert (stored.who, stored.channel, stored.collections) == ("key #1", "api", ("alpha",))
 
 
+def test_a_streamed_completion_is_named_by_its_chunks_id(served: Served) -> None:
+    api = openai.OpenAI(base_url=served.url + "/v1", api_key=ALPHA_KEY)
+    stream = api.chat.completions.create(
+        model="alpha", messages=[{"role": "user", "content": "How are alpha apples stored?"}], stream=True
+    )
+    ids = {chunk.id for chunk in stream}
+    assert len(ids) == 1
+    response = client(served, ALPHA_KEY).post("/v1/feedback", json={"id": ids.pop(), "rating": "up"})
+    assert response.status_code == 200, response.text
+    assert served.base("alpha").feedback()[-1].question == "How are alpha apples stored?"
+
+
 def test_ask_returns_an_id_that_feedback_with_a_pasted_source_names(served: Served) -> None:
     http = client(served, ALPHA_KEY)
     answer = http.post("/v1/ask", json={"question": "Where are alpha apples stored?"}).json()
