@@ -46,10 +46,11 @@ def thumb(
 ) -> str:
     """Store a thumb up or down on the answer at a chatbot message index; the status to show."""
     number = turn_of_message(index)
-    if number >= len(turns) or turns[number].answer is None or not turns[number].is_final:
+    answer = turns[number].answer if number < len(turns) and turns[number].is_final else None
+    if answer is None:
         return _status("Wait for the answer to finish, then rate it.")
     rating = "helpful" if liked is True or liked == "Like" else "not_helpful"
-    return _store(base, turns[number].answer, who, rating=rating)
+    return _store(base, answer, "", rating=rating, who=who)
 
 
 def panel_feedback(
@@ -69,40 +70,14 @@ def panel_feedback(
     for value in flags:
         number, _, flag = value.partition(":")
         chosen.setdefault(int(number), []).append(flag)
-    return _store(
-        base,
-        answer,
-        who,
-        rating=rating or None,
-        flags=chosen,
-        comment=comment,
-        corrected=corrected,
-        passage=passage,
-    )
+    said = {"comment": comment, "corrected_answer": corrected, "who": who}
+    return _store(base, answer, passage, rating=rating or None, flags=chosen, **said)
 
 
-def _store(
-    base: rag.KnowledgeBase,
-    answer: rag.Answer | None,
-    who: str,
-    rating: str | None,
-    flags: dict[int, list[str]] | None = None,
-    comment: str = "",
-    corrected: str = "",
-    passage: str = "",
-) -> str:
-    assert answer is not None
+def _store(base: rag.KnowledgeBase, answer: rag.Answer, passage: str, **said: Any) -> str:
+    """Store what a person said about an answer (rag.feedback_on's arguments); the status to show."""
     try:
-        feedback = rag.feedback_on(
-            answer.to_dict(),
-            rating,
-            flags,
-            comment=comment,
-            corrected_answer=corrected,
-            who=who,
-            channel="ui",
-        )
-        stored = base.add_feedback(feedback, passage=passage)
+        stored = base.add_feedback(rag.feedback_on(answer.to_dict(), channel="ui", **said), passage=passage)
     except rag.RagError as error:
         return _status(str(error), is_error=True)
     found = stored.better_source
