@@ -55,6 +55,12 @@ _EXPORTS = {
     "make_embedder": "rag.embedding",
     # The bundled small language model (Settings(llm_local_path=...) takes its path).
     "find_bundled_llm": "rag.llm.local",
+    # Feedback on answers (stored in the index; `rag eval --from-feedback` makes question sets of it).
+    "Feedback": "rag.feedback",
+    "FeedbackError": "rag.feedback",
+    "CitedSpan": "rag.feedback",
+    "SourcePassage": "rag.feedback",
+    "feedback_on": "rag.feedback",
     # Evaluation (`rag eval` from Python).
     "evaluate": "rag.evaluation.runner",
     "EvalConfig": "rag.evaluation.runner",

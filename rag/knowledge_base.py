@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import IndexDamagedError, NotFoundError, RagError
+from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
 from rag.language.sentences import quotable_texts
 from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
@@ -289,6 +292,55 @@ class KnowledgeBase:
     def stored_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(chunk ids, vectors) batches of every stored chunk vector, in chunk id order."""
         yield from self.store.iter_vectors(self.dimension)
+
+    def add_feedback(self, feedback: Feedback, passage: str = "") -> Feedback:
+        """Store feedback on an answer; passage: pasted words of the right source, found verbatim
+        in a stored document (FeedbackError when they are in none). Returns it as stored.
+
+        Settings.feedback_days 0 turns feedback off; n keeps it n days (older feedback goes).
+        """
+        days = self.settings.feedback_days
+        if days == 0:
+            raise FeedbackError(f"feedback is turned off for {self.folder} (RAG_FEEDBACK_DAYS=0)")
+        if passage.strip():
+            feedback = replace(feedback, better_source=self._source_passage(passage))
+        if not feedback.says_something:
+            raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
+        keep_from = (
+            "" if days is None else (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        )
+        return self.store.add_feedback(
+            replace(
+                feedback,
+                settings=feedback.settings or settings_snapshot(self.settings),
+                code_version=feedback.code_version or code_version(),
+            ),
+            keep_from,
+        )
+
+    def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None) -> int:
+        """Delete feedback by id, or all a person gave; return how many went."""
+        return self.store.delete_feedback(ids, who)
+
+    def _source_passage(self, passage: str) -> SourcePassage:
+        """Where pasted words are in a stored document; failing that, a document named by its source."""
+        found = self.store.find_passage(passage)
+        if found is not None:
+            return found
+        try:
+            source = self.resolve_source(passage.strip())
+        except NotFoundError:
+            raise FeedbackError(
+                f"the passage is not in any document of {self.folder}, nor is it a document's name:"
+                " paste words exactly as the document has them"
+            ) from None
+        document = self.store.document(source)
+        content_hash = self.store.content_hashes([source]).get(source, "")
+        return SourcePassage(document.id, source, 0, len(document.text), "", content_hash)
+
+    def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
+        """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""
+        return self.store.feedback(since, limit)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its size and chunk count."""

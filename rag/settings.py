@@ -59,6 +59,7 @@ _NUMERIC_ENV: dict[str, tuple[str, type]] = {
     "RAG_MAX_CHUNKS_PER_FILE": ("max_chunks_per_file", int),
     "RAG_THREADS": ("threads", int),
     "RAG_APPROXIMATE_ABOVE": ("approximate_above", int),
+    "RAG_FEEDBACK_DAYS": ("feedback_days", int),
 }
 
 
@@ -131,6 +132,8 @@ class Settings:
     # fused passages before the answer step; "" (the default): none, since none ships offline.
     reranker: str = ""
     rerank_depth: int = 20
+    # How long feedback on answers is kept: None for ever, 0 not at all (feedback is turned off).
+    feedback_days: int | None = None
 
     @property
     def ocr(self) -> OcrSettings:
@@ -159,6 +162,8 @@ class Settings:
         self.ocr  # noqa: B018 - validates ocr_languages now, not at the first scanned page
         if self.embedding_backend is not None and self.embedding_backend not in EMBEDDING_BACKENDS:
             raise SettingsError(f"embedding_backend must be one of {', '.join(EMBEDDING_BACKENDS)}")
+        if self.feedback_days is not None and self.feedback_days < 0:
+            raise SettingsError("feedback_days (RAG_FEEDBACK_DAYS) must be 0 (no feedback) or more days")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise SettingsError("threads (RAG_THREADS) must be a whole number of at least 1")
 

@@ -277,10 +277,12 @@ class Answer:
     notice: str = ""
     # Set when the answer is a number computed from quoted table rows (mode "computed").
     computation: Computation | None = None
+    id: str = ""  # one per question asked, the same on every partial answer: feedback names it
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
+            "id": self.id,
             "question": self.question,
             "answer": self.text,
             "answered": self.answered,

@@ -112,4 +112,4 @@ def test_the_openai_client_example_runs(documented_server: dict[str, str]) -> No
 def test_the_mcp_example_runs(documented_server: dict[str, str]) -> None:
     (mcp_example,) = [block for block in blocks("python") if "from mcp" in block]
     output = run([sys.executable, "-c", mcp_example], documented_server)
-    assert output.splitlines()[0] == "['search', 'ask', 'list_documents']"
+    assert output.splitlines()[0] == "['search', 'ask', 'feedback', 'list_documents']"

@@ -119,6 +119,24 @@ def test_compare_flags_regressions(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["eval", "--compare", str(before), str(before), "--fail-on-regression"]) == 0
 
 
+def test_compare_names_the_questions_fixed_and_regressed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(outcomes: dict[str, str]) -> Path:
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.json"
+        rows = [{"id": key, "question": f"q {key}", "outcome": value} for key, value in outcomes.items()]
+        rows.append({"id": "r", "question": "q r", "outcome": "to review", "review": "not_helpful"})
+        path.write_text(json.dumps({"aggregates": {}, "rows": rows}))
+        return path
+
+    before = run({"a": "correct", "b": "refused (wrongly)", "c": "correct"})
+    after = run({"a": "answered, not found in answer", "b": "correct", "c": "correct"})
+    assert main(["eval", "--compare", str(before), str(after), "--fail-on-regression"]) == 1
+    output = capsys.readouterr().out
+    assert "questions: 1 fixed, 1 regressed" in output
+    assert "fixed      b: q b" in output and "REGRESSED  a: q a" in output and "question a" in output
+
+
 def test_eval_runner_runs_a_dataset_path(
     tmp_path: Path, question_set: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

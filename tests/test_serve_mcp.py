@@ -46,7 +46,7 @@ def test_mcp_tools_return_quotes_with_sources_and_offsets(served: Served) -> Non
             ],
         )
     )
-    assert names == ["ask", "list_documents", "search"]
+    assert names == ["ask", "feedback", "list_documents", "search"]
     passages = payload(found)["data"]
     assert passages and passages[0]["collection"] == "alpha"
     answer = payload(answered)

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
+import rag
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,11 +78,15 @@ def free_port() -> int:
 
 
 def start_ui(
-    workdir: Path, docs: list[Path], extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None
+    workdir: Path,
+    docs: list[Path],
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Server:
     """Start the UI on a temp index of the given folders and wait until it answers HTTP."""
     index, log = workdir / "index", workdir / "server.log"
-    port = free_port()
+    port = port or free_port()
     command = [sys.executable, "-m", "ui", "--index", str(index), "--host", "127.0.0.1", "--port", str(port)]
     for folder in docs:
         command += ["--docs", str(folder)]
@@ -172,6 +178,48 @@ def ask(page: Page, question: str) -> Locator:
         f"document.querySelectorAll('#chatbot .answer.final').length > {count}", timeout=ANSWER_TIMEOUT_MS
     )
     return finals.nth(count)
+
+
+FEEDBACK_PORT = int(os.environ.get("VERBATIM_TEST_FEEDBACK_PORT", "0")) or None
+
+
+def test_two_clicks_give_feedback_that_lands_in_the_index(browser: Browser, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "orchard.md").write_text(
+        "The alpha orchard grows apples in Norway. The harvest starts in September.\n"
+    )
+    running = start_ui(tmp_path, [docs], ("--model", "hashing-256"), port=FEEDBACK_PORT)
+    try:
+        tab = browser.new_page()
+        tab.goto(running.url)
+        tab.wait_for_selector("#question textarea")
+        ask(tab, "When does the harvest start?")
+        # Click one: the thumb down under the answer.
+        tab.locator("#chatbot button[aria-label='Dislike']").last.click()
+        tab.wait_for_selector("#feedback-status .feedback-status", timeout=10_000)
+        assert "feedback stored" in tab.locator("#feedback-status").inner_text()
+        # The panel: flag the quote, paste the right words, send.
+        tab.click("#feedback-panel button, #feedback-panel .label-wrap")
+        tab.locator("#feedback-flags label:has-text('[1] wrong document')").click()
+        tab.fill("#feedback-passage textarea", "The harvest starts in September.")
+        tab.click("#feedback-send")
+        tab.wait_for_function(
+            "document.querySelector('#feedback-status').innerText.includes('found in')", timeout=10_000
+        )
+        # It shows on the Quality tab.
+        tab.click("button[role=tab]:has-text('Quality')")
+        tab.wait_for_function(
+            "document.querySelector('#quality').innerText.includes('2 feedback')", timeout=10_000
+        )
+        assert "orchard.md" in tab.locator("#quality").inner_text()  # the flagged document
+        with rag.open(running.index) as base:
+            given = base.feedback()
+        assert [item.rating for item in given] == ["not_helpful", None]
+        assert given[1].citations[0].flags == ("wrong_document",)
+        assert given[1].better_source is not None and given[1].better_source.source.endswith("orchard.md")
+    finally:
+        stop_ui(running)
 
 
 def test_answer_shows_citation_and_highlighted_quote(page: Page) -> None:

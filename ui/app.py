@@ -1,4 +1,4 @@
-"""The Gradio page: the Chat, Documents and Settings tabs in one gr.Blocks."""
+"""The Gradio page: the Chat, Documents, Quality (feedback) and Settings tabs in one gr.Blocks."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 import gradio as gr
 
 import rag
+from rag.evaluation import feedback_summary
 from rag.ingest import DEFAULT_MAX_UPLOAD_MB, UPLOADS_FOLDER
 from ui import chat as chat_tab
-from ui import collections, documents, render
+from ui import collections, documents, feedback, render
 
 EXAMPLES = (
     "Which file types can Verbatim read?",
@@ -50,6 +51,8 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
                 chat = chat_tab.build_chat_tab(base, config.examples, _names(config))
             with gr.Tab("Documents", id="documents") as documents_tab:
                 docs = _documents_tab(base, config)
+            with gr.Tab("Quality", id="quality") as quality_tab:
+                quality = gr.HTML(feedback.summary_html(feedback_summary(base)), elem_id="quality")
             with gr.Tab("Settings", id="settings") as settings_tab:
                 settings = _settings_tab(base)
         chat_tab.wire_chat(base, chat, settings, turns, _selector(config))
@@ -59,6 +62,7 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
         def listing(name: str | None) -> tuple[str, Any, str]:
             return _listing(_collection_base(base, config, name))
 
+        quality_tab.select(lambda: feedback.summary_html(feedback_summary(base)), None, quality, queue=False)
         documents_tab.select(listing, chosen, refresh, queue=False)
         settings_tab.select(listing, chosen, refresh, queue=False)
         docs["collection"].change(listing, chosen, refresh, queue=False)

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 import rag
-from ui import assets, render, responses
+from ui import assets, feedback, render, responses
 
 
 def build_chat_tab(
@@ -38,7 +38,7 @@ def build_chat_tab(
                 sanitize_html=True,
                 allow_tags=False,
                 latex_delimiters=[],
-                feedback_options=None,
+                feedback_options=("Like", "Dislike"),
                 buttons=[],
                 placeholder="Ask a question about your documents.",
             )
@@ -68,6 +68,7 @@ def build_chat_tab(
                     parts["export_json"] = gr.Button("Export chat as JSON", size="sm")
                     parts["clear"] = gr.Button("Clear chat", size="sm")
                 parts["export_file"] = gr.File(label="Export", visible=False, interactive=False)
+            _feedback_panel(parts)
         with gr.Column(scale=2, min_width=300):
             gr.Markdown("### Sources")
             parts["sources"] = gr.HTML(
@@ -80,6 +81,41 @@ def build_chat_tab(
             parts["target"] = gr.Textbox(visible="hidden", elem_id="cite-target")
             parts["open"] = gr.Button("Open citation", visible="hidden", elem_id="cite-open")
     return parts
+
+
+def _feedback_panel(parts: dict[str, Any]) -> None:
+    """Thumbs are on each answer; this panel adds the latest answer's citation flags and corrections."""
+    with gr.Accordion("Feedback on the latest answer", open=False, elem_id="feedback-panel"):
+        parts["rating"] = gr.Radio(
+            feedback.RATING_CHOICES, label="Was it helpful?", elem_id="feedback-rating"
+        )
+        parts["flags"] = gr.CheckboxGroup([], label="Citations", elem_id="feedback-flags")
+        parts["comment"] = gr.Textbox(label="Comment", lines=2, elem_id="feedback-comment")
+        parts["corrected"] = gr.Textbox(label="The right answer", lines=2, elem_id="feedback-answer")
+        parts["passage"] = gr.Textbox(
+            label="The right passage: paste its words from the document", lines=3, elem_id="feedback-passage"
+        )
+        parts["give"] = gr.Button("Send feedback", size="sm", elem_id="feedback-send")
+    parts["feedback_status"] = gr.HTML("", elem_id="feedback-status")
+
+
+def _wire_feedback(base: rag.KnowledgeBase, chat: dict[str, Any], turns: gr.State) -> None:
+    """A thumb on an answer is stored at once; the panel's Send stores flags and corrections."""
+
+    def thumbed(history: list[responses.Turn], data: gr.LikeData, request: gr.Request) -> str:
+        return feedback.thumb(base, history, data.index, data.liked, _who(request))
+
+    def sent(history: list[responses.Turn], rating: str | None, flags: list[str], *texts: str) -> Any:
+        return feedback.panel_feedback(base, history, rating, flags or [], texts, "")
+
+    chat["chatbot"].like(thumbed, [turns], chat["feedback_status"], queue=False)
+    panel = [chat["rating"], chat["flags"], chat["comment"], chat["corrected"], chat["passage"]]
+    chat["give"].click(sent, [turns, *panel], chat["feedback_status"], queue=False)
+
+
+def _who(request: gr.Request | None) -> str:
+    """The signed-in UI user, when the page has a login."""
+    return str(getattr(request, "username", None) or "")
 
 
 def wire_chat(
@@ -101,7 +137,15 @@ def wire_chat(
     def target(picked: list[str] | None) -> Any:
         return select(picked or []) if picker and select is not None else base
 
-    outputs = [chat["chatbot"], turns, chat["sources"], chat["query"], chat["markdown"], chat["question"]]
+    outputs = [
+        chat["chatbot"],
+        turns,
+        chat["sources"],
+        chat["query"],
+        chat["markdown"],
+        chat["question"],
+        chat["flags"],
+    ]
 
     def run(
         question: str,
@@ -115,7 +159,15 @@ def wire_chat(
         for current in responses.stream_turns(target(picked), question, history, options, query=query):
             last = current[-1]
             if not last.is_final:
-                yield responses.chat_messages(current), current, gr.skip(), gr.skip(), gr.skip(), box
+                yield (
+                    responses.chat_messages(current),
+                    current,
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                    box,
+                    gr.skip(),
+                )
                 box = gr.skip()
                 continue
             answer = last.answer
@@ -126,6 +178,7 @@ def wire_chat(
                 answer.query if answer is not None else "",
                 responses.answer_markdown(answer),
                 box,
+                gr.CheckboxGroup(choices=feedback.flag_choices(current), value=[]),
             )
 
     def ask(
@@ -169,6 +222,7 @@ def wire_chat(
     def cleared() -> tuple[Any, ...]:
         return [], [], render.sources_html(None, -1, reader.document), render.viewer_placeholder(), "", ""
 
+    _wire_feedback(base, chat, turns)
     chat["clear"].click(cleared, None, reset, queue=False)
     chat["chatbot"].clear(cleared, None, reset, queue=False)
     chat["export_md"].click(

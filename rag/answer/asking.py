@@ -7,7 +7,9 @@ fused into one ranking (`Collections.select`), so both answer the same way.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 from rag.answer.computed import computed_answer
 from rag.answer.corpus import Corpus
@@ -29,7 +31,23 @@ def answer_stream(question: str, corpus: Corpus, options: AskOptions | None = No
     SettingsError, for an unknown mode) before anything is searched.
     """
     prepared = prepare_question(question, options, corpus.settings)
-    return _answers(prepared, corpus)
+    return _identified(_answers(prepared, corpus), new_answer_id())
+
+
+def new_answer_id() -> str:
+    """A fresh answer id."""
+    return f"ans-{uuid.uuid4().hex[:24]}"
+
+
+def _identified(answers: Iterator[Answer], answer_id: str) -> Iterator[Answer]:
+    """The answers, each carrying the one id of the question's answer."""
+    try:
+        for answer in answers:
+            yield replace(answer, id=answer_id)
+    finally:
+        close = getattr(answers, "close", None)
+        if close is not None:
+            close()
 
 
 def evidence_for(question: str, corpus: Corpus, options: AskOptions | None = None) -> Evidence:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.cli.options import add_llm_arguments, embedding_settings, llm_settings, print_json
+from rag.cli.options import add_llm_arguments, embedding_settings, llm_settings, open_from, print_json
 from rag.evaluation.datasets import EvalDataError, is_beir_folder
+from rag.evaluation.feedback import regression_rows, write_question_set
 from rag.evaluation.report import compare_eval_results, format_eval_summary, write_eval_results
 from rag.evaluation.runner import EvalConfig, evaluate
 from rag.settings import RETRIEVAL_MODES, Settings, default_index_dir
@@ -46,7 +47,20 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_llm_arguments(parser)  # --answer-mode and the language model, as for `rag ask`
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
     parser.add_argument("--seed", type=int, default=None, help="shuffle the questions with this seed first")
-    parser.add_argument("--out", type=Path, default=None, help="write results.json, report.md and plots here")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write results.json, report.md and plots here (with --from-feedback: the question set .jsonl)",
+    )
+    parser.add_argument(
+        "--from-feedback",
+        action="store_true",
+        help="write a question set made of the index's feedback (to --out, else stdout); run it with `rag eval SET`",
+    )
+    parser.add_argument(
+        "--since", default="", metavar="DATE", help="with --from-feedback: feedback from this date on"
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="where --corpus indexes are cached")
     parser.add_argument("--json", action="store_true", help="print the full results as JSON")
     parser.add_argument(
@@ -62,6 +76,8 @@ def run_eval(args: argparse.Namespace) -> int:
     """rag eval DATASET | rag eval --compare A B"""
     if args.compare:
         return run_compare(args.compare[0], args.compare[1], args.fail_on_regression)
+    if args.from_feedback:
+        return run_from_feedback(args)
     if args.dataset is None:
         raise EvalDataError("give a question set or BEIR folder, or --compare A/results.json B/results.json")
     index = args.index
@@ -90,6 +106,24 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.out is not None:
         written = write_eval_results(results, args.out)
         print(f"wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
+    return 0
+
+
+def run_from_feedback(args: argparse.Namespace) -> int:
+    """rag eval --from-feedback [--since DATE] [--out SET.jsonl]"""
+    with open_from(args) as base:
+        rows = regression_rows(base, args.since)
+    if args.out is None:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    write_question_set(rows, args.out)
+    to_review = sum(1 for row in rows if row.get("review"))
+    print(
+        f"wrote {len(rows)} questions to {args.out} ({to_review} to review: asked, not scored);"
+        f" run them with `rag eval {args.out}`",
+        file=sys.stderr,
+    )
     return 0
 
 

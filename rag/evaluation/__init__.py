@@ -1,13 +1,17 @@
 """Evaluation: metrics, datasets, per-question scoring, the runner behind rag.evaluate, reports.
 
 `__all__` is its public face, which ui/ and eval/ may import: the metrics and BEIR readers the
-benchmarks and calibration scripts use.
+benchmarks and calibration scripts use, and the question set made of feedback (eval/feedback_loop.py).
 """
 
 from rag.exports import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "answer_contains": "rag.evaluation.metrics",
+    "feedback_question_set": "rag.evaluation.feedback:regression_rows",
+    "feedback_summary": "rag.evaluation.feedback:summary",
+    "write_question_set": "rag.evaluation.feedback",
+    "question_changes": "rag.evaluation.report",
     "refusal_scores": "rag.evaluation.metrics",
     "retrieval_metrics": "rag.evaluation.scoring",
     "open_corpus_index": "rag.evaluation.datasets",

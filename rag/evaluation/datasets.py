@@ -38,6 +38,9 @@ class Question:
     sources: tuple[str, ...] = ()
     answerable: bool = True
     relevance: dict[str, float] = field(default_factory=dict)  # BEIR qrels: corpus id -> grade
+    # Why a question is asked but not scored yet: "not_helpful" (from feedback, no right answer
+    # given), "stale: ..." (its document changed since); "" for a scored question.
+    review: str = ""
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
@@ -68,6 +71,7 @@ def load_questions(path: Path) -> list[Question]:
                 reference_answer=str(row.get("reference_answer") or ""),
                 sources=tuple(str(source) for source in row.get("sources") or ()),
                 answerable=bool(row.get("answerable", True)),
+                review=str(row.get("review") or ""),
             )
         )
     if not questions:

@@ -83,9 +83,7 @@ def markdown_report(results: dict[str, Any], plot_names: list[str]) -> str:
         lines.append(f"| {name} | {value:.1f} |" if name.endswith("_ms") else f"| {name} | {value:.3f} |")
     lines.append("")
     lines += [f"![{name}]({name})" for name in plot_names]
-    failures = [
-        row for row in results["rows"] if row["outcome"] not in ("correct", "hit", "refused (correct)")
-    ]
+    failures = [row for row in results["rows"] if row["outcome"] not in GOOD_OUTCOMES]
     if failures:
         lines += [
             "",
@@ -173,7 +171,34 @@ def compare_eval_results(before: dict[str, Any], after: dict[str, Any]) -> tuple
             if old_settings.get(key) != new_settings.get(key)
         ]
         lines += ["", "settings changed: " + "; ".join(changed)]
+    fixed, broken = question_changes(before, after)
+    if fixed or broken:
+        lines += ["", f"questions: {len(fixed)} fixed, {len(broken)} regressed (same id, outcome changed)"]
+        lines += [f"  fixed      {item}" for item in fixed[:SHOWN_CHANGES]]
+        lines += [f"  REGRESSED  {item}" for item in broken[:SHOWN_CHANGES]]
+        regressions += [f"question {item.split(':')[0]}" for item in broken]
     return "\n".join(lines), regressions
+
+
+# Outcomes that count as a question answered right (questions.jsonl and BEIR rows).
+GOOD_OUTCOMES = frozenset({"correct", "hit", "refused (correct)"})
+SHOWN_CHANGES = 20
+
+
+def question_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """('id: question' of the questions right in B that were wrong in A, and of those wrong in B that
+    were right in A); rows to review (not scored) count as neither."""
+    old = {row["id"]: row for row in before.get("rows", ()) if not row.get("review")}
+    fixed: list[str] = []
+    broken: list[str] = []
+    for row in after.get("rows", ()):
+        earlier = old.get(row["id"])
+        if earlier is None or row.get("review"):
+            continue
+        was, now = earlier["outcome"] in GOOD_OUTCOMES, row["outcome"] in GOOD_OUTCOMES
+        if was != now:
+            (fixed if now else broken).append(f"{row['id']}: {row['question']}")
+    return fixed, broken
 
 
 def is_regression(name: str, old: float, new: float) -> bool:

@@ -70,6 +70,7 @@ class QuestionResult:
     citations: tuple[CitationResult, ...] | None = None
     sentences: int | None = None  # llm mode: sentences of the generated answer...
     unsupported_sentences: int | None = None  # ...and how many no span of the passages supports
+    review: str = ""  # asked but not scored: Question.review
 
     @property
     def retrieved(self) -> tuple[str, ...]:
@@ -99,6 +100,8 @@ class QuestionResult:
             row["sentences"] = self.sentences
             row["unsupported_sentences"] = self.unsupported_sentences
         row["outcome"] = self.outcome
+        if self.review:
+            row["review"] = self.review
         return row
 
 
@@ -133,6 +136,7 @@ def question_row(base: KnowledgeBase, question: Question) -> QuestionResult:
         unsupported_sentences=sum(not item.is_supported for item in answer.sentences)
         if answer.sentences
         else None,
+        review=question.review,
     )
     return dataclasses.replace(row, outcome=outcome(row))
 
@@ -181,6 +185,8 @@ def citation_row(base: KnowledgeBase, citation: Citation, question: Question) ->
 
 def outcome(row: QuestionResult) -> str:
     """A label for the per-question outcome plot."""
+    if row.review:
+        return "to review"
     if not row.answerable:
         return "refused (correct)" if not row.answered else "answered (should refuse)"
     if not row.answered:
@@ -192,8 +198,14 @@ def outcome(row: QuestionResult) -> str:
 
 
 def aggregate(rows: Sequence[QuestionResult]) -> dict[str, float]:
-    """Mean of each per-row metric, pooled citation shares, refusal scores and latency percentiles."""
+    """Mean of each per-row metric, pooled citation shares, refusal scores and latency percentiles.
+
+    Rows to review (Question.review) are counted, not scored.
+    """
     values: dict[str, float | None] = {}
+    if any(row.review for row in rows):
+        values["questions_to_review"] = sum(bool(row.review) for row in rows)
+        rows = [row for row in rows if not row.review]
     for name in ("hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@10", "recall@100"):
         values[name] = mean(row.retrieval.get(name) for row in rows)
     values["answer_contains"] = mean(row.answer_contains for row in rows)

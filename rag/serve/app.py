@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 
 from rag.errors import RagError
 from rag.ingest.uploads import MAX_FILES_PER_UPLOAD
-from rag.serve import chat, documents, queries
+from rag.serve import chat, documents, feedback, queries
 from rag.serve.errors import APIError, error_body, from_rag_error
 from rag.serve.guard import RequestGuard
 from rag.serve.keys import Access
@@ -135,8 +135,8 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     async def chat_completions(request: Request, access: Caller) -> Any:
         parsed = chat.parse_chat_request(await _body(request), access, collections.names)
         if parsed.stream:
-            return await _stream(service, access, chat.completion_chunks(collections, parsed))
-        return _json(await service.run(access, chat.completion, collections, parsed))
+            return await _stream(service, access, chat.completion_chunks(collections, parsed, service.recent))
+        return _json(await service.run(access, chat.completion, collections, parsed, service.recent))
 
     @app.post("/v1/search")
     async def search(request: Request, access: Caller) -> JSONResponse:
@@ -144,7 +144,13 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.post("/v1/ask")
     async def ask(request: Request, access: Caller) -> JSONResponse:
-        return _json(await service.run(access, queries.ask, collections, access, await _body(request)))
+        body = await _body(request)
+        return _json(await service.run(access, queries.ask, collections, access, body, service.recent))
+
+    @app.post("/v1/feedback")
+    async def give_feedback(request: Request, access: Caller) -> JSONResponse:
+        body = await _body(request)
+        return _json(await service.run(access, feedback.give, collections, access, service.recent, body))
 
     @app.get("/v1/stats")
     async def stats(access: Caller) -> JSONResponse:

@@ -17,6 +17,7 @@ from rag.answer.question import AskOptions, QuestionError, clean_text
 from rag.serve.auth import readable, split_names
 from rag.serve.collections import Collections
 from rag.serve.errors import bad_request
+from rag.serve.feedback import RecentAnswers
 from rag.serve.keys import Access
 from rag.serve.limits import MAX_MESSAGES
 from rag.serve.requests import json_object, k_field, mode_field
@@ -124,6 +125,7 @@ def evidence_json(answer: Answer) -> dict[str, Any]:
         "answered": answer.answered,
         "query": answer.query,
         "notice": answer.notice,
+        "answer_id": answer.id,
     }
 
 
@@ -141,14 +143,21 @@ def _new_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}"
 
 
-def completion(collections: Collections, request: ChatRequest) -> dict[str, Any]:
-    """The whole chat completion."""
+def completion(
+    collections: Collections, request: ChatRequest, recent: RecentAnswers | None = None
+) -> dict[str, Any]:
+    """The whole chat completion; `recent` remembers its answer by the completion's id, for feedback."""
     answer = collections.select(request.names).ask(request.question, request.options())
+    completion_id = _new_id()
+    if recent is not None:
+        recent.remember(answer, request.names, completion_id)
     choice = {"message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
-    return _envelope("chat.completion", _new_id(), request.model, choice) | evidence_json(answer)
+    return _envelope("chat.completion", completion_id, request.model, choice) | evidence_json(answer)
 
 
-def completion_chunks(collections: Collections, request: ChatRequest) -> Iterator[dict[str, Any]]:
+def completion_chunks(
+    collections: Collections, request: ChatRequest, recent: RecentAnswers | None = None
+) -> Iterator[dict[str, Any]]:
     """The completion as chunks: text deltas as the answer grows, then the evidence in the last one.
 
     When verification rewrites the streamed text (llm mode), the last chunk's `content` holds
@@ -175,6 +184,8 @@ def completion_chunks(collections: Collections, request: ChatRequest) -> Iterato
                 {"delta": {"content": delta}, "finish_reason": None},
             )
     assert final is not None, "ask_stream yields at least one answer"
+    if recent is not None:
+        recent.remember(final, request.names, completion_id)
     last = _envelope(
         "chat.completion.chunk", completion_id, request.model, {"delta": {}, "finish_reason": "stop"}
     )

@@ -11,6 +11,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 
 from rag.serve import documents, queries
+from rag.serve import feedback as given_feedback
 from rag.serve.errors import APIError
 from rag.serve.service import Service
 
@@ -18,7 +19,8 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 INSTRUCTIONS = (
     "Verbatim answers from the user's documents with verbatim quotes. Every quote carries its "
     "collection, source and character offsets, checked against the stored text. Use `search` for "
-    "passages, `ask` for a quoted answer, `list_documents` to see what is indexed."
+    "passages, `ask` for a quoted answer, `list_documents` to see what is indexed, `feedback` to say "
+    "whether an answer (by its id) helped and which quote was wrong."
 )
 
 
@@ -45,7 +47,33 @@ def build_mcp(service: Service) -> MCPServer:
     @server.tool()
     async def ask(question: str, ctx: Context, collections: list[str] | None = None) -> dict[str, Any]:
         """An answer made of verbatim quotes; each citation has collection, source, offsets and quote."""
-        return await call(ctx, queries.ask, {"question": question, "collections": collections})
+        return await call(
+            ctx, queries.ask, {"question": question, "collections": collections}, service.recent
+        )
+
+    @server.tool()
+    async def feedback(
+        answer_id: str,
+        ctx: Context,
+        rating: str | None = None,
+        citation: int | None = None,
+        flag: str | None = None,
+        answer: str | None = None,
+        source: str | None = None,
+        comment: str | None = None,
+    ) -> dict[str, Any]:
+        """Feedback on an answer `ask` gave, by its `id` (answer_id): rating up or down; citation [n] flagged
+        does_not_support or wrong_document; the right answer; words of the right source passage."""
+        body = {
+            "id": answer_id,
+            "rating": rating,
+            "citation": citation,
+            "flag": flag,
+            "answer": answer,
+            "source": source,
+            "comment": comment,
+        }
+        return await call(ctx, given_feedback.give, service.recent, body, "mcp")
 
     @server.tool()
     async def list_documents(ctx: Context, collections: list[str] | None = None) -> dict[str, Any]:

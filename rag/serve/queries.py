@@ -7,6 +7,7 @@ from typing import Any
 from rag.answer.question import AskOptions
 from rag.serve.collections import Collections
 from rag.serve.errors import bad_request
+from rag.serve.feedback import RecentAnswers
 from rag.serve.keys import Access
 from rag.serve.requests import collections_field, json_object, k_field, mode_field, text_field
 from rag.types import Passage
@@ -34,8 +35,11 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
     }
 
 
-def ask(collections: Collections, access: Access, body: object) -> dict[str, Any]:
-    """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict()."""
+def ask(
+    collections: Collections, access: Access, body: object, recent: RecentAnswers | None = None
+) -> dict[str, Any]:
+    """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict(), whose `id`
+    POST /v1/feedback names while `recent` remembers it."""
     request = json_object(body)
     question = request.get("question")
     if not isinstance(question, str):
@@ -46,6 +50,8 @@ def ask(collections: Collections, access: Access, body: object) -> dict[str, Any
         history = []
     options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
     answer = collections.select(names).ask(question, options)
+    if recent is not None:
+        recent.remember(answer, names)
     return answer.to_dict() | {"collections": names}
 
 

@@ -14,6 +14,7 @@ from rag.errors import RagError, SettingsError
 from rag.serve.auth import caller_access
 from rag.serve.collections import Collections, open_collections
 from rag.serve.errors import from_rag_error
+from rag.serve.feedback import RecentAnswers
 from rag.serve.keys import Access, KeyRing, load_keys
 from rag.serve.limits import Gate, Limits
 from rag.settings import Settings
@@ -47,6 +48,7 @@ class Service:
     limits: Limits
     gate: Gate
     write_gate: Gate
+    recent: RecentAnswers = field(default_factory=RecentAnswers)  # what POST /v1/feedback refers to
 
     def access(self, authorization: str | None) -> Access:
         """The caller's Access from their Authorization header (401 APIError when refused)."""

@@ -13,13 +13,14 @@ from rag.errors import IndexMismatchError
 from rag.language.analysis import index_text
 from rag.language.detection import SAMPLE_CHARS, detect_language
 from rag.language.structure import STRUCTURE_VERSION
-from rag.storage import sentence_vectors, structure_spans
+from rag.storage import feedback_table, sentence_vectors, structure_spans
 
 # 2: the locations table and chunks.search_text.
 # 3: documents.language and .script; chunks.terms, what the full-text index holds (the search
 # text analysed for the document's language: rag.language.analysis). Older indexes are upgraded
 # in place; nothing is embedded again.
-FORMAT_VERSION = 3
+# 4: the feedback table (storage/feedback_table.py), empty in an upgraded index.
+FORMAT_VERSION = 4
 # The upgrade to 3 detects the language of every document (about 700 a second on two busy
 # cores) and analyses every chunk (about 5,000 a second): it reads a batch at a time, and
 # shows progress bars where they take more than a few seconds.
@@ -104,13 +105,15 @@ DROP TRIGGER IF EXISTS chunks_fts_delete;
 
 
 def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
-    """Create the tables of a new index, or bring an index of format version 1 up to date."""
-    connection.executescript(_TABLES + sentence_vectors.SCHEMA)
+    """Create the tables of a new index, or bring an index of an older format version up to date."""
+    connection.executescript(_TABLES + sentence_vectors.SCHEMA + feedback_table.SCHEMA)
     row = connection.execute("SELECT value FROM manifest WHERE key = 'format_version'").fetchone()
     if row is not None and row[0] == "1":
         _upgrade_from_version_1(connection, folder)
     if row is not None and row[0] in ("1", "2"):
         _upgrade_to_languages(connection, folder)
+    if row is not None and row[0] in ("1", "2", "3"):
+        _upgrade_to_feedback(connection, folder)
     connection.executescript(_TRIGGERS + _LANGUAGE_INDEX)
     has_structure = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'structure_spans'"
@@ -150,7 +153,7 @@ def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> Non
 
 def _upgrade_to_languages(connection: sqlite3.Connection, folder: Path) -> None:
     """Detect each document's language and rebuild the full-text index from analysed terms."""
-    with _upgrading(connection, folder, FORMAT_VERSION):
+    with _upgrading(connection, folder, 3):
         for table, column, kind in (
             ("documents", "language", "TEXT NOT NULL DEFAULT 'und'"),
             ("documents", "script", "TEXT NOT NULL DEFAULT ''"),
@@ -173,6 +176,13 @@ def _upgrade_to_languages(connection: sqlite3.Connection, folder: Path) -> None:
         for statement in filter(str.strip, _REPLACE_FULL_TEXT.split(";")):
             connection.execute(statement)
         connection.execute(f"INSERT INTO chunks_fts(rowid, text) SELECT id, {FTS_TEXT} FROM chunks")
+
+
+def _upgrade_to_feedback(connection: sqlite3.Connection, folder: Path) -> None:
+    """Version 4 adds the feedback table (made above, empty); nothing stored before changes."""
+    with _upgrading(connection, folder, 4):
+        for statement in filter(str.strip, feedback_table.SCHEMA.split(";")):
+            connection.execute(statement)
 
 
 def _detected_languages(connection: sqlite3.Connection) -> Iterator[tuple[str, str, int]]:

@@ -8,14 +8,15 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
+from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
-from rag.storage import sentence_vectors, structure_spans
+from rag.storage import feedback_table, sentence_vectors, structure_spans
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
 from rag.storage.vectors.journal import prune
@@ -345,6 +346,37 @@ class Store:
         return identifier
 
     @translated
+    def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None, before: str = "") -> int:
+        """Delete feedback by id, by who gave it, or given before an ISO time; return how many went."""
+        with self._transaction() as connection:
+            return feedback_table.delete(connection, ids, who, before)
+
+    @translated
+    def add_feedback(self, given: Feedback, keep_from: str = "") -> Feedback:
+        """Store feedback with its id, time and the cited documents' content hashes; return it.
+        Feedback given before `keep_from` (an ISO time, the retention period's start) goes."""
+        if self.read_only:
+            raise StorageError(f"index {self.folder} is read-only here: feedback cannot be stored in it")
+        # Not under the writer lock: an ingest holds that for minutes, and a feedback row touches
+        # no document; SQLite orders it between the ingest's one-document transactions.
+        with self._transaction() as connection:
+            hashes = feedback_table.content_hashes(
+                connection, [cited.document_id for cited in given.citations]
+            )
+            stamped = given.stamped()
+            stamped = replace(
+                stamped,
+                citations=tuple(
+                    replace(cited, content_hash=cited.content_hash or hashes.get(cited.document_id, ""))
+                    for cited in stamped.citations
+                ),
+            )
+            feedback_table.insert(connection, stamped)
+            if keep_from:
+                feedback_table.delete(connection, before=keep_from)
+        return stamped
+
+    @translated
     def remove_document(self, source: str) -> int:
         """Delete a document and its chunks; return how many chunks went."""
         with self._transaction() as connection:
@@ -498,6 +530,21 @@ class Store:
             (match_expression, limit),
         )
         return [(int(row[0]), float(row[1])) for row in rows]
+
+    @translated
+    def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
+        """Stored feedback given at or after `since` (ISO date or time), oldest first."""
+        return feedback_table.select(self._connect(), since, limit)
+
+    @translated
+    def document_state(self, document_id: str, source: str) -> CitationState:
+        """Whether a document cited in feedback is stored as it was, changed since, or removed."""
+        return feedback_table.document_state(self._connect(), document_id, source)
+
+    @translated
+    def find_passage(self, words: str) -> SourcePassage | None:
+        """The first stored document holding the words (verbatim, or across any white space)."""
+        return feedback_table.find_passage(self._connect(), words)
 
     @translated
     def has_chunks(self) -> bool:

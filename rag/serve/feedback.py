@@ -1,0 +1,128 @@
+"""POST /v1/feedback and the MCP tool `feedback`: feedback on an answer this server gave, by its id.
+
+A client sends the id of a chat completion (`chatcmpl-...`) or of an /v1/ask answer (`ans-...`).
+The server keeps the last RECENT_ANSWERS answers it gave, so the feedback is stored with the
+question, the query and the citations as they were, in the index of the answer's first collection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.feedback import CitationFlag, FeedbackError, feedback_on, flag_of, rating_of
+from rag.serve.collections import Collections
+from rag.serve.errors import APIError, bad_request
+from rag.serve.keys import Access
+from rag.serve.requests import json_object
+from rag.types import Answer
+
+# About 10 kB an answer with its passages: ten megabytes at most, and hours of answers on a busy server.
+RECENT_ANSWERS = 1000
+MAX_COMMENT_CHARS = 5000
+
+
+@dataclass(frozen=True)
+class GivenAnswer:
+    """An answer this server gave, and the collections it was asked over."""
+
+    answer: Answer
+    collections: tuple[str, ...]
+
+
+class RecentAnswers:
+    """The last answers given, by every id a client may know them by; the oldest go first."""
+
+    def __init__(self, capacity: int = RECENT_ANSWERS) -> None:
+        self.capacity = capacity
+        self._given: OrderedDict[str, GivenAnswer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, answer: Answer, collections: Sequence[str], *ids: str) -> None:
+        """Keep an answer under its own id and any other (a chat completion's)."""
+        given = GivenAnswer(answer, tuple(collections))
+        with self._lock:
+            for key in dict.fromkeys((answer.id, *ids)):
+                if key:
+                    self._given[key] = given
+                    self._given.move_to_end(key)
+            while len(self._given) > self.capacity * 2:  # two ids per chat completion
+                self._given.popitem(last=False)
+
+    def find(self, answer_id: str) -> GivenAnswer | None:
+        """The answer given under this id, while it is remembered."""
+        with self._lock:
+            return self._given.get(answer_id)
+
+
+def give(
+    collections: Collections, access: Access, recent: RecentAnswers, body: object, channel: str = "api"
+) -> dict[str, Any]:
+    """POST /v1/feedback {id, rating?: up|down, citation?: n, flag?, answer?, source?, comment?}."""
+    request = json_object(body)
+    answer_id = request.get("id")
+    if not isinstance(answer_id, str) or not answer_id.strip():
+        raise bad_request("`id` must be the id of an answer this server gave (chatcmpl-... or ans-...)", "id")
+    given = recent.find(answer_id.strip())
+    # An answer over a collection the caller may not read is one they never saw.
+    if given is None or not set(given.collections) <= access.readable:
+        raise APIError(
+            404,
+            f"no recent answer with id {answer_id!r}: this server keeps its last {recent.capacity} answers"
+            " until it restarts",
+            "not_found",
+            "id",
+        )
+    try:
+        feedback = feedback_on(
+            given.answer.to_dict(),
+            rating_of(request.get("rating")),
+            _flags(request),
+            comment=_text(request, "comment"),
+            corrected_answer=_text(request, "answer"),
+            who=access.holder,
+            channel=channel,
+            collections=given.collections,
+        )
+        base = collections.base(given.collections[0])
+        stored = base.add_feedback(feedback, passage=_text(request, "source"))
+    except FeedbackError as error:
+        raise bad_request(str(error)) from None
+    return {"object": "feedback", "id": stored.id, "answer_id": stored.answer_id, "stored": True}
+
+
+def _text(request: dict[str, Any], name: str) -> str:
+    value = request.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_COMMENT_CHARS:
+        raise bad_request(f"`{name}` must be a string of at most {MAX_COMMENT_CHARS} characters", name)
+    return value
+
+
+def _flags(request: dict[str, Any]) -> dict[int, list[CitationFlag]]:
+    """`citation: n` (with `flag`, default does_not_support) and/or `flags: {"n": [flag, ...]}`."""
+    flags: dict[int, list[CitationFlag]] = {}
+    try:
+        citation = request.get("citation")
+        if citation is not None:
+            if not isinstance(citation, int) or isinstance(citation, bool):
+                raise bad_request("`citation` must be a citation's number [n]", "citation")
+            flags[citation] = [flag_of(request.get("flag") or "does_not_support")]
+        more = request.get("flags") or {}
+        if not isinstance(more, dict):
+            raise bad_request(
+                '`flags` must map a citation number to flags: {"1": ["wrong_document"]}', "flags"
+            )
+        for number, kinds in more.items():
+            if not str(number).isdigit() or not isinstance(kinds, list):
+                raise bad_request(
+                    '`flags` must map a citation number to flags: {"1": ["wrong_document"]}', "flags"
+                )
+            flags.setdefault(int(number), []).extend(flag_of(kind) for kind in kinds)
+    except FeedbackError as error:
+        raise bad_request(str(error), "flag") from None
+    return flags

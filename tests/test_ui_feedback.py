@@ -1,0 +1,83 @@
+"""The chat's feedback logic: thumbs, citation flags and corrections, without a server or a browser."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+import rag
+from rag.evaluation import feedback_summary
+from ui import feedback, responses
+
+TEXT = (
+    "The Zanzibar spice harbour shipped 4,200 tonnes of cloves in 2021. Dockworkers there use blue cranes."
+    "\n\nThe lighthouse keeper of Pemba island paints the tower white every spring."
+)
+
+
+@pytest.fixture
+def base(fake_base: rag.KnowledgeBase) -> rag.KnowledgeBase:
+    fake_base.add_texts([rag.TextItem("notes/zanzibar.md", TEXT, "Zanzibar")])
+    return fake_base
+
+
+def ask(base: rag.KnowledgeBase, question: str, turns: Sequence[responses.Turn] = ()) -> list[responses.Turn]:
+    *_, final = responses.stream_turns(base, question, turns, rag.AskOptions())
+    return final
+
+
+def test_a_thumb_down_on_an_answer_message_stores_feedback_on_that_answer(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "How many tonnes of cloves were shipped?")
+    turns = ask(base, "Who paints the tower?", turns)
+    status = feedback.thumb(base, turns, 1, False, "ana")  # message 1: the first turn's answer
+    assert "feedback stored" in status
+    (stored,) = base.feedback()
+    assert (stored.question, stored.rating, stored.who, stored.channel) == (
+        "How many tonnes of cloves were shipped?",
+        "not_helpful",
+        "ana",
+        "ui",
+    )
+    assert stored.answer_id == turns[0].answer.id  # type: ignore[union-attr]
+
+
+def test_a_thumb_on_an_unfinished_answer_asks_to_wait(base: rag.KnowledgeBase) -> None:
+    pending = [responses.Turn("Who paints the tower?")]
+    assert "Wait for the answer" in feedback.thumb(base, pending, 1, True, "")
+    assert base.feedback() == []
+
+
+def test_the_panel_offers_flags_for_the_latest_answers_citations_and_stores_them(
+    base: rag.KnowledgeBase,
+) -> None:
+    turns = ask(base, "Who paints the tower white?")
+    choices = feedback.flag_choices(turns)
+    assert ("[1] wrong document", "1:wrong_document") in choices
+    texts = ("not this quote", "", "Pemba island   paints the tower")
+    status = feedback.panel_feedback(base, turns, "not_helpful", ["1:does_not_support"], texts, "")
+    assert "found in notes/zanzibar.md" in status
+    (stored,) = base.feedback()
+    assert stored.citations[0].flags == ("does_not_support",) and stored.comment == "not this quote"
+    assert stored.better_source is not None and stored.better_source.text == "Pemba island paints the tower"
+
+
+def test_the_panel_says_what_is_wrong_with_a_passage_found_nowhere(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "Who paints the tower white?")
+    status = feedback.panel_feedback(base, turns, None, [], ("", "", "words in no document"), "")
+    assert "error" in status and "not in any document" in status
+    assert (
+        feedback.panel_feedback(base, [], "helpful", [], ("", "", ""), "").count("Ask a question first") == 1
+    )
+
+
+def test_the_quality_tab_shows_ratings_by_day_flagged_and_stale_documents(base: rag.KnowledgeBase) -> None:
+    assert "No feedback yet" in feedback.summary_html(feedback_summary(base))
+    turns = ask(base, "Who paints the tower white?")
+    feedback.panel_feedback(base, turns, "not_helpful", ["1:wrong_document"], ("", "", ""), "")
+    feedback.thumb(base, turns, 1, True, "")
+    base.add_texts([rag.TextItem("notes/zanzibar.md", TEXT.replace("white", "blue"), "Zanzibar")])
+    html = feedback.summary_html(feedback_summary(base))
+    assert "2 feedback: 1 helpful, 1 not helpful" in html
+    assert "<td>notes/zanzibar.md</td><td class='num'>1</td>" in html  # the flagged document
+    assert "notes/zanzibar.md: changed since feedback" in html
