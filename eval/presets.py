@@ -43,6 +43,11 @@ PRESETS = {
         corpus_include=FIRST_HALF,
         missing_sources_unanswerable=True,
     ),
+    "compound": Preset(
+        DATASETS / "compound-dev" / "questions.jsonl",
+        DATASETS / "compound-dev" / "corpus.jsonl",
+        "compound-dev: two xquad-dev questions joined by ', and' (same passage / two passages)",
+    ),
     "scifact": Preset(
         DATASETS / "scifact-train",
         DATASETS / "scifact-train" / "corpus.jsonl",
