@@ -242,8 +242,33 @@ class SentenceSupport:
 
 
 @dataclass(frozen=True)
+class AnswerPart:
+    """One ask of a compound question, answered on its own; its [n] numbers are the whole answer's."""
+
+    question: str
+    text: str
+    answered: bool
+    citations: tuple[Citation, ...]
+    query: str  # what it was searched with (an earlier part's answer may be in it)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "answered": self.answered,
+            "query": self.query,
+            "citations": [citation.to_dict() for citation in self.citations],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An answer built from verbatim quotes, with the evidence it rests on."""
+    """An answer built from verbatim quotes, with the evidence it rests on.
+
+    A compound question ("Who wrote it, and when?") is answered part by part: `parts` holds
+    each ask with its own quotes, and the answer is answered when any part is.
+    """
 
     question: str
     text: str
@@ -255,6 +280,7 @@ class Answer:
     mode: str = "extractive"
     sentences: tuple[SentenceSupport, ...] = ()
     notice: str = ""
+    parts: tuple[AnswerPart, ...] = ()  # a compound question's asks; () for a single question
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -269,6 +295,7 @@ class Answer:
             "sentences": [sentence.to_dict() for sentence in self.sentences],
             "timings_ms": dict(self.timings_ms),
             "notice": self.notice,
+            "parts": [part.to_dict() for part in self.parts],
         }
 
 

@@ -6,6 +6,7 @@ fused into one ranking (`Collections.select`), so both answer the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from rag.answer.corpus import Corpus
 from rag.answer.evidence import Evidence, gather
 from rag.answer.extractive import extractive_answers
 from rag.answer.generated import fallback_notice, llm_answer_stream
+from rag.answer.parts import joined, question_parts, resolved_query
 from rag.answer.question import AskOptions, PreparedQuestion, prepare_question
 from rag.llm.base import ChatModel, LLMError
 from rag.llm.factory import chat_model_for
@@ -38,6 +40,27 @@ def evidence_for(question: str, corpus: Corpus, options: AskOptions | None = Non
 
 
 def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
+    """A single question's answers, or a compound question's, part by part."""
+    parts = () if prepared.query else question_parts(prepared.text)
+    if len(parts) > 1:
+        return _compound_answers(prepared, parts, corpus)
+    return _single_answers(prepared, corpus)
+
+
+def _compound_answers(prepared: PreparedQuestion, parts: tuple[str, ...], corpus: Corpus) -> Iterator[Answer]:
+    """Each part asked on its own (a later one may name what an earlier one found), joined as they grow."""
+    started = time.perf_counter()
+    done: list[Answer] = []
+    for part in parts:
+        asked = dataclasses.replace(prepared, text=part, query=resolved_query(part, done))
+        latest = None
+        for latest in _single_answers(asked, corpus):
+            yield joined(prepared.text, [*done, latest], started)
+        if latest is not None:
+            done.append(latest)
+
+
+def _single_answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
     chat_model, notice = _chat_model(prepared.answer_mode == "llm", corpus.settings)
     evidence = _evidence(prepared, corpus, chat_model)
     if chat_model is not None and evidence.passages:
