@@ -16,6 +16,7 @@ from rag.answer.extractive import extractive_answers
 from rag.answer.generated import fallback_notice, llm_answer_stream
 from rag.answer.parts import joined, question_parts, resolved_query
 from rag.answer.question import AskOptions, PreparedQuestion, prepare_question
+from rag.answer.sources import narrowed
 from rag.llm.base import ChatModel, LLMError
 from rag.llm.factory import chat_model_for
 from rag.search.rewrite import rewrite_query
@@ -73,10 +74,12 @@ def _single_answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answ
 
 
 def _evidence(prepared: PreparedQuestion, corpus: Corpus, chat_model: ChatModel | None) -> Evidence:
-    """Rewrite a follow-up into a standalone query (unless one was given), then search with it."""
+    """Rewrite a follow-up into a standalone query (unless one was given), then search with it,
+    only in the documents it names when it names some ("according to the Stratfor piece")."""
     started = time.perf_counter()
     query = prepared.query or rewrite_query(prepared.text, prepared.history, chat_model)
-    return gather(prepared, query, corpus, started)
+    query, searched = narrowed(query, corpus)
+    return gather(prepared, query, searched, started)
 
 
 def _chat_model(wanted: bool, settings: Settings) -> tuple[ChatModel | None, str]:
