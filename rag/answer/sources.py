@@ -69,7 +69,9 @@ def source_constraint(question: str) -> SourceConstraint | None:
 
 def naming_text(document: Document) -> str:
     """What names a document: its title, file name, and headline, byline and publication."""
-    spans = [document.text[span.start : span.end] for span in document.structure if span.kind in _NAMING_KINDS]
+    spans = [
+        document.text[span.start : span.end] for span in document.structure if span.kind in _NAMING_KINDS
+    ]
     return " ".join([document.title, PurePath(document.source).stem, *spans])
 
 
