@@ -93,7 +93,7 @@ def test_a_compound_answer_is_shown_part_by_part_with_its_own_quotes(base: rag.K
     answer = ask(base, question)[-1].answer
     assert answer is not None and len(answer.parts) == 2
     html = render.answer_html(answer, 2, True)
-    assert html.count("<section class='answer-part") == 2
+    assert html.count("<div class='answer-part") == 2
     for part in answer.parts:
         assert render.escape(part.question) in html
         for citation in part.citations:

@@ -89,8 +89,8 @@ def _part_html(part: rag.AnswerPart, turn: int, is_final: bool) -> str:
     if is_final and part.query and part.query.strip() != part.question.strip():
         searched = f"<p class='query-used'>Searched for: <q dir='auto'>{escape(part.query)}</q></p>"
     return (
-        f"<section class='answer-part{state}'><p class='part-question' dir='auto'>{escape(part.question)}</p>"
-        f"{body}{searched}</section>"
+        f"<div class='answer-part{state}'><p class='part-question' dir='auto'>{escape(part.question)}</p>"
+        f"{body}{searched}</div>"
     )
 
 
