@@ -148,3 +148,17 @@ def test_the_structure_answer_does_not_swallow_the_second_part(seeds_base: rag.K
     assert "Bill C." in first.citations[0].quote.text
     assert second.answered and "Russia" in " ".join(c.quote.text for c in second.citations)
     assert "Bill C." in second.query
+
+
+def test_the_query_of_a_compound_answer_can_be_edited_and_asked_again(fake_base: rag.KnowledgeBase) -> None:
+    fake_base.add_texts(TEXTS)
+    question = (
+        "How many countries does the Danube flow through, and when was the first ascent of Mont Blanc made?"
+    )
+    first = fake_base.ask(question)
+    assert question_parts(first.query) == tuple(part.query for part in first.parts)
+    edited = first.query.replace("first ascent of Mont Blanc", "Mont Blanc ascent by Balmat")
+    again = fake_base.ask(question, rag.AskOptions(query=edited))
+    assert [part.query for part in again.parts] == list(question_parts(edited))
+    whole = fake_base.ask(question, rag.AskOptions(query="Danube countries"))
+    assert whole.parts == () and whole.query == "Danube countries"

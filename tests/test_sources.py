@@ -59,6 +59,7 @@ def test_according_to_a_named_document_quotes_only_that_document(fake_base: rag.
         }
         assert number in answer.citations[0].quote.text
         assert {passage.title for passage in answer.passages} == {answer.citations[0].title}
+        assert f"named “{title}”" in answer.notice
 
 
 def test_a_name_no_document_goes_by_leaves_the_question_as_it_is(fake_base: rag.KnowledgeBase) -> None:
@@ -66,6 +67,7 @@ def test_a_name_no_document_goes_by_leaves_the_question_as_it_is(fake_base: rag.
     answer = fake_base.ask("What is the population of the valley, according to the analysts?")
     assert answer.query == "What is the population of the valley, according to the analysts?"
     assert len({passage.title for passage in answer.passages}) == 2
+    assert answer.notice == ""
 
 
 @pytest.mark.parametrize(

@@ -41,9 +41,14 @@ def evidence_for(question: str, corpus: Corpus, options: AskOptions | None = Non
 
 
 def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
-    """A single question's answers, or a compound question's, part by part."""
-    parts = () if prepared.query else question_parts(prepared.text)
-    if len(parts) > 1:
+    """A single question's answers, or a compound question's, part by part.
+
+    A query given for a compound question (the UI's edited "Searched for") is split the same way;
+    one that does not split into as many parts is searched whole, as the caller asked.
+    """
+    parts = question_parts(prepared.text)
+    given = question_parts(prepared.query) if prepared.query else ()
+    if len(parts) > 1 and (not given or len(given) == len(parts)):
         return _compound_answers(prepared, parts, corpus)
     return _single_answers(prepared, corpus)
 
@@ -51,9 +56,11 @@ def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
 def _compound_answers(prepared: PreparedQuestion, parts: tuple[str, ...], corpus: Corpus) -> Iterator[Answer]:
     """Each part asked on its own (a later one may name what an earlier one found), joined as they grow."""
     started = time.perf_counter()
+    given = question_parts(prepared.query) if prepared.query else ()
     done: list[Answer] = []
-    for part in parts:
-        asked = dataclasses.replace(prepared, text=part, query=resolved_query(part, done))
+    for index, part in enumerate(parts):
+        query = given[index] if given else resolved_query(part, done)
+        asked = dataclasses.replace(prepared, text=part, query=query)
         latest = None
         for latest in _single_answers(asked, corpus):
             yield joined(prepared.text, [*done, latest], started)
@@ -70,7 +77,7 @@ def _single_answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answ
             return
         except LLMError as error:
             notice = fallback_notice(error)
-    yield from extractive_answers(evidence.with_notice(notice))
+    yield from extractive_answers(evidence.with_notice(" ".join(filter(None, (evidence.notice, notice)))))
 
 
 def _evidence(prepared: PreparedQuestion, corpus: Corpus, chat_model: ChatModel | None) -> Evidence:
@@ -78,8 +85,8 @@ def _evidence(prepared: PreparedQuestion, corpus: Corpus, chat_model: ChatModel 
     only in the documents it names when it names some ("according to the Stratfor piece")."""
     started = time.perf_counter()
     query = prepared.query or rewrite_query(prepared.text, prepared.history, chat_model)
-    query, searched = narrowed(query, corpus)
-    return gather(prepared, query, searched, started)
+    query, searched, notice = narrowed(query, corpus)
+    return gather(prepared, query, searched, started).with_notice(notice)
 
 
 def _chat_model(wanted: bool, settings: Settings) -> tuple[ChatModel | None, str]:

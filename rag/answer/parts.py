@@ -144,7 +144,7 @@ def joined(question: str, answers: Sequence[Answer], started: float) -> Answer:
         answered=any(part.answered for part in parts),
         citations=tuple(citations),
         passages=passages,
-        query=" / ".join(answer.query for answer in answers),
+        query=" ".join(_as_question(answer.query) for answer in answers),  # splits into the parts again
         timings_ms=_timings(answers, started),
         mode=answers[0].mode if answers else "extractive",
         sentences=tuple(sentences),

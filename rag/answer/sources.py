@@ -36,6 +36,7 @@ _LEADING = re.compile(r"^(?:the|a|an)\s+", re.I)
 _TRAILING = re.compile(rf"(?:['’]s)?\s+{_DOCUMENT_NOUNS}$", re.I)
 _WORD = re.compile(r"[^\W_]+(?:[.&'’-][^\W_]+)*")
 _NAMING_KINDS = frozenset({TITLE, HEADLINE, BYLINE, PUBLICATION})
+NARROWED_NOTICE = "Searched only the documents named “{name}”."
 WIDE_SEARCH = 200  # passages searched for a constrained question, before those of other documents go
 
 
@@ -79,16 +80,17 @@ def _words(text: str) -> set[str]:
     return {word.casefold() for word in _WORD.findall(text.replace("_", " "))}
 
 
-def narrowed(query: str, corpus: Corpus) -> tuple[str, Corpus]:
-    """The query without its source phrase and the corpus narrowed to the documents it names; both
-    unchanged when the query names no source, or one that no document found for it goes by."""
+def narrowed(query: str, corpus: Corpus) -> tuple[str, Corpus, str]:
+    """The query without its source phrase, the corpus narrowed to the documents it names and a
+    notice saying so; all unchanged ("" for the notice) when the query names no source, or one
+    that no document found for it goes by."""
     constraint = source_constraint(query)
     if constraint is None:
-        return query, corpus
+        return query, corpus, ""
     narrower = NarrowedCorpus(corpus, constraint)
     if not narrower.search(constraint.query, 1):
-        return query, corpus
-    return constraint.query, narrower
+        return query, corpus, ""
+    return constraint.query, narrower, NARROWED_NOTICE.format(name=constraint.name)
 
 
 class NarrowedCorpus:
