@@ -162,3 +162,15 @@ def test_the_query_of_a_compound_answer_can_be_edited_and_asked_again(fake_base:
     assert [part.query for part in again.parts] == list(question_parts(edited))
     whole = fake_base.ask(question, rag.AskOptions(query="Danube countries"))
     assert whole.parts == () and whole.query == "Danube countries"
+
+
+def test_a_quote_two_parts_cite_keeps_one_number(fake_base: rag.KnowledgeBase) -> None:
+    fake_base.add_texts(TEXTS)
+    answer = fake_base.ask(
+        "When was the first ascent of Mont Blanc made, and who made the first ascent of Mont Blanc?"
+    )
+    first, second = answer.parts
+    shared = {c.number for c in first.citations} & {c.number for c in second.citations}
+    assert shared, "both parts quote the ascent sentence"
+    assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert len({(c.quote.start, c.quote.document_id) for c in answer.citations}) == len(answer.citations)

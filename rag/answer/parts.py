@@ -125,14 +125,13 @@ def joined(question: str, answers: Sequence[Answer], started: float) -> Answer:
     part kept with its own quotes; answered when any part is, and saying which part was not."""
     passages, rank_of = _merged_passages(answers)
     parts: list[AnswerPart] = []
-    citations: list[Citation] = []
+    quoted: dict[tuple[str, str, int, int], Citation] = {}  # a quote two parts cite has one number
     sentences: list[SentenceSupport] = []
     for answer in answers:
-        renumbered = _renumbered(answer, len(citations), rank_of)
+        renumbered = _renumbered(answer, quoted, rank_of)
         numbers = {old.number: new.number for old, new in zip(answer.citations, renumbered, strict=True)}
         text = _with_markers(answer.text, numbers)
         parts.append(AnswerPart(answer.question, text, answer.answered, renumbered, answer.query))
-        citations.extend(renumbered)
         sentences.extend(_renumbered_sentence(sentence, numbers) for sentence in answer.sentences)
     missing = [f"“{part.question}”" for part in parts if not part.answered]
     notices = [answer.notice for answer in answers if answer.notice]
@@ -142,7 +141,7 @@ def joined(question: str, answers: Sequence[Answer], started: float) -> Answer:
         question=question,
         text="\n\n".join(f"{part.question}\n{part.text}" for part in parts),
         answered=any(part.answered for part in parts),
-        citations=tuple(citations),
+        citations=tuple(quoted.values()),
         passages=passages,
         query=" ".join(_as_question(answer.query) for answer in answers),  # splits into the parts again
         timings_ms=_timings(answers, started),
@@ -168,17 +167,20 @@ def _merged_passages(answers: Sequence[Answer]) -> tuple[tuple[Passage, ...], di
     return tuple(merged.values()), {key: passage.rank for key, passage in merged.items()}
 
 
-def _renumbered(answer: Answer, before: int, rank_of: dict[tuple[str, int], int]) -> tuple[Citation, ...]:
-    """A part's citations numbered after the earlier parts' and pointing at the merged passages."""
+def _renumbered(
+    answer: Answer, quoted: dict[tuple[str, str, int, int], Citation], rank_of: dict[tuple[str, int], int]
+) -> tuple[Citation, ...]:
+    """A part's citations numbered after the earlier parts' (a quote an earlier part cited keeps
+    its number) and pointing at the merged passages; new ones are added to `quoted`."""
     keys = {passage.rank: _key(passage) for passage in answer.passages}
-    return tuple(
-        dataclasses.replace(
-            citation,
-            number=before + index,
-            passage_rank=rank_of.get(keys.get(citation.passage_rank, ("", -1)), citation.passage_rank),
-        )
-        for index, citation in enumerate(answer.citations, start=1)
-    )
+    renumbered = []
+    for citation in answer.citations:
+        key = (citation.collection, citation.quote.document_id, citation.start, citation.end)
+        if key not in quoted:
+            rank = rank_of.get(keys.get(citation.passage_rank, ("", -1)), citation.passage_rank)
+            quoted[key] = dataclasses.replace(citation, number=len(quoted) + 1, passage_rank=rank)
+        renumbered.append(quoted[key])
+    return tuple(renumbered)
 
 
 def _with_markers(text: str, numbers: dict[int, int]) -> str:
