@@ -174,3 +174,10 @@ def test_a_quote_two_parts_cite_keeps_one_number(fake_base: rag.KnowledgeBase) -
     assert shared, "both parts quote the ascent sentence"
     assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     assert len({(c.quote.start, c.quote.document_id) for c in answer.citations}) == len(answer.citations)
+
+
+def test_an_and_that_closes_a_list_does_not_split() -> None:
+    assert question_parts("Which of apples, pears, and plums is the cheapest, and where are they sold?") == (
+        "Which of apples, pears, and plums is the cheapest?",
+        "Where are they sold?",
+    )

@@ -48,10 +48,19 @@ def question_parts(question: str) -> tuple[str, ...]:
 def _split(sentence: str) -> list[str]:
     """One sentence's coordinated asks; the sentence alone when a side is no question."""
     for pattern in (_AND, _BARE_AND):
-        pieces = pattern.split(sentence, maxsplit=1)
-        if len(pieces) == 2 and _is_ask(pieces[0]) and _is_ask(pieces[1], pattern is _AND):
-            return [*_listed(pieces[0]), *_split(pieces[1])]
+        for match in pattern.finditer(sentence):
+            left, right = sentence[: match.start()], sentence[match.end() :]
+            if _ends_a_list(left):
+                continue
+            if _is_ask(left) and _is_ask(right, pattern is _AND):
+                return [*_listed(left), *_split(right)]
     return [sentence]
+
+
+def _ends_a_list(left: str) -> bool:
+    """Whether "and" closes a list ("apples, pears, and plums"): a short item after a comma."""
+    items = left.rsplit(",", 1)
+    return len(items) == 2 and len(items[1].split()) < MIN_PART_WORDS
 
 
 def _listed(text: str) -> list[str]:
