@@ -48,6 +48,11 @@ PRESETS = {
         DATASETS / "tables-dev" / "docs",
         "tables-dev: lookups and numbers computed from CSV and XLSX rows",
     ),
+    "compound": Preset(
+        DATASETS / "compound-dev" / "questions.jsonl",
+        DATASETS / "compound-dev" / "corpus.jsonl",
+        "compound-dev: two xquad-dev questions joined by ', and' (same passage / two passages)",
+    ),
     "scifact": Preset(
         DATASETS / "scifact-train",
         DATASETS / "scifact-train" / "corpus.jsonl",

@@ -29,6 +29,7 @@ _EXPORTS = {
     "open_collections": "rag.serve.collections",
     # What ingest, search and ask take and return.
     "Answer": "rag.types",
+    "AnswerPart": "rag.types",
     "Chunk": "rag.types",
     "Citation": "rag.types",
     "Document": "rag.types",

@@ -262,8 +262,33 @@ class Computation:
 
 
 @dataclass(frozen=True)
+class AnswerPart:
+    """One ask of a compound question, answered on its own; its [n] numbers are the whole answer's."""
+
+    question: str
+    text: str
+    answered: bool
+    citations: tuple[Citation, ...]
+    query: str  # what it was searched with (an earlier part's answer may be in it)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "answered": self.answered,
+            "query": self.query,
+            "citations": [citation.to_dict() for citation in self.citations],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An answer built from verbatim quotes, with the evidence it rests on."""
+    """An answer built from verbatim quotes, with the evidence it rests on.
+
+    A compound question ("Who wrote it, and when?") is answered part by part: `parts` holds
+    each ask with its own quotes, and the answer is answered when any part is.
+    """
 
     question: str
     text: str
@@ -278,6 +303,7 @@ class Answer:
     # Set when the answer is a number computed from quoted table rows (mode "computed").
     computation: Computation | None = None
     id: str = ""  # one per question asked, the same on every partial answer: feedback names it
+    parts: tuple[AnswerPart, ...] = ()  # a compound question's asks; () for a single question
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -294,6 +320,7 @@ class Answer:
             "timings_ms": dict(self.timings_ms),
             "notice": self.notice,
             "computation": self.computation.to_dict() if self.computation else None,
+            "parts": [part.to_dict() for part in self.parts],
         }
 
 

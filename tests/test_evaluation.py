@@ -282,3 +282,50 @@ def test_first_citation_share_counts_only_the_first_quote_of_answered_questions(
     values = aggregate(rows)
     assert values["first_citation_contains_answer"] == round(2 / 3, 4)
     assert values["citation_contains_answer"] == 0.6
+
+
+def test_parts_count_only_when_each_has_an_answer_inside_one_quote() -> None:
+    from rag.evaluation.metrics import parts_found
+
+    quotes = ["Glaciers carve deep valleys.", "Lava flows from volcanoes."]
+    assert parts_found(quotes, [["valleys"], ["lava", "magma"]]) == 2
+    assert parts_found(quotes, [["valleys"], ["ash"]]) == 1
+    assert parts_found(["deep"], [["deep valleys"]]) == 0
+
+
+def test_compound_questions_are_scored_by_parts_and_reported_per_kind(
+    tmp_path: Path, fake_base: rag.KnowledgeBase
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ice.txt").write_text("Glaciers are slow rivers of ice. Glaciers carve deep valleys.")
+    (docs / "fire.txt").write_text("Lava flows from volcanoes. Volcanoes erupt molten rock.")
+    fake_base.ingest([docs])
+    rows = [
+        {
+            "id": "c1",
+            "question": "What do glaciers carve, and what flows from volcanoes?",
+            "answer_parts": [["valleys"], ["lava"]],
+            "sources": ["ice.txt", "fire.txt"],
+            "kind": "two-passages",
+        },
+        {
+            "id": "c2",
+            "question": "What do glaciers carve, and what do volcanoes erupt?",
+            "answer_parts": [["valleys"], ["granite"]],
+            "sources": ["ice.txt", "fire.txt"],
+            "kind": "same-passage",
+        },
+    ]
+    path = tmp_path / "compound.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    results = rag.evaluate(
+        rag.EvalConfig(path, index=fake_base.folder), embedder=fake_base.embedder
+    ).to_dict()
+    by_id = {row["id"]: row for row in results["rows"]}
+    assert by_id["c1"]["answer_parts"] == 1.0 and by_id["c1"]["kind"] == "two-passages"
+    assert by_id["c2"]["answer_parts"] == 0.0 and by_id["c2"]["answer_part_share"] == 0.5
+    assert results["aggregates"]["answer_parts"] == 0.5
+    assert results["by_kind"]["two-passages"]["answer_parts"] == 1.0
+    assert results["by_kind"]["same-passage"]["questions"] == 1.0
+    assert "same-passage" in rag.format_eval_summary(results)

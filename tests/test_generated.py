@@ -208,3 +208,15 @@ def test_a_huge_chat_history_never_reaches_the_rewrite_prompt_whole(base: rag.Kn
         configured.ask("And then?", rag.AskOptions(history=history))
     sent = [sum(len(message["content"]) for message in call) for call in model.calls]
     assert sent and max(sent) < 20_000
+
+
+def test_a_compound_question_in_the_llm_mode_is_answered_part_by_part(base: rag.KnowledgeBase) -> None:
+    reply = "The Taliban took control of Kabul in August 2021 [1]."
+    final = ask(base, lambda _: reply, "Who took control of Kabul, and when did the Taliban take Kabul?")[-1]
+    assert final.mode == "llm" and len(final.parts) == 2
+    # Both parts cite the same sentence: it is one citation, [1] in both.
+    assert [citation.number for citation in final.citations] == [1]
+    assert [citation.number for citation in final.parts[1].citations] == [1]
+    assert "[1]" in final.parts[1].text and len(final.sentences) == 2
+    assert {number for sentence in final.sentences for number in sentence.citation_numbers} == {1}
+    assert {"retrieve_ms", "first_token_ms", "generate_ms", "total_ms"} <= set(final.timings_ms)

@@ -55,6 +55,23 @@ def test_openai_client_gets_an_answer_whose_citations_are_verbatim(served: Serve
     assert_quotes_are_stored_text(served, extra["citations"])
 
 
+def test_a_compound_question_comes_back_with_its_parts(served: Served) -> None:
+    api = openai.OpenAI(base_url=served.url + "/v1", api_key=ALPHA_KEY)
+    question = "When does the alpha harvest start, and where are alpha apples stored?"
+    completion = api.chat.completions.create(model="alpha", messages=[{"role": "user", "content": question}])
+    extra = completion.model_extra or {}
+    parts = extra["parts"]
+    assert [part["question"] for part in parts] == [
+        "When does the alpha harvest start?",
+        "Where are alpha apples stored?",
+    ]
+    numbers = [citation["number"] for part in parts for citation in part["citations"]]
+    assert (
+        numbers == [citation["number"] for citation in extra["citations"]] == list(range(1, len(numbers) + 1))
+    )
+    assert_quotes_are_stored_text(served, [c for part in parts for c in part["citations"]])
+
+
 def test_openai_client_streams_text_and_sends_citations_in_the_last_chunk(served: Served) -> None:
     api = openai.OpenAI(base_url=served.url + "/v1", api_key=BETA_KEY)
     stream = api.chat.completions.create(

@@ -269,6 +269,20 @@ def test_follow_up_shows_the_rewritten_query_and_re_asks_an_edited_one(page: Pag
     assert "Pakistan principal external backer" in page.locator("#chatbot .answer.final").last.inner_text()
 
 
+def test_a_compound_question_is_answered_part_by_part(page: Page) -> None:
+    answer = ask(page, "Who wrote the comment, and what did he say about Russia?")
+    parts = answer.locator(".answer-part")
+    assert parts.count() == 2
+    assert "Bill C." in parts.nth(0).inner_text()
+    assert "Russia" in parts.nth(1).inner_text() and "do not contain" not in parts.nth(1).inner_text()
+    numbers = [button.inner_text() for button in answer.locator("button.cite").all()]
+    assert numbers == [f"[{number}]" for number in range(1, len(numbers) + 1)] and len(numbers) >= 2
+    assert page.locator("#sources .source").count() == len(numbers)
+    parts.nth(1).locator("button.cite").first.click()
+    page.locator("#viewer #quote-target").wait_for()
+    save_screenshot(page, "compound-answer.png")
+
+
 def test_question_not_covered_is_refused_with_closest_passages(page: Page) -> None:
     answer = ask(page, "What is the boiling point of liquid nitrogen in kelvin?")
     assert "do not contain an answer" in answer.inner_text()

@@ -88,6 +88,23 @@ def test_answer_html_makes_markers_clickable_and_escapes_text(base: rag.Knowledg
     assert "<img" not in render.answer_html(hostile, 0, True)
 
 
+def test_a_compound_answer_is_shown_part_by_part_with_its_own_quotes(base: rag.KnowledgeBase) -> None:
+    question = "How many tonnes of cloves did the Zanzibar harbour ship, and what colour does the keeper paint the tower?"
+    answer = ask(base, question)[-1].answer
+    assert answer is not None and len(answer.parts) == 2
+    html = render.answer_html(answer, 2, True)
+    assert html.count("<div class='answer-part") == 2
+    for part in answer.parts:
+        assert render.escape(part.question) in html
+        for citation in part.citations:
+            assert f"cite-2-{citation.number}'" in html
+    sources = render.sources_html(answer, 2, base.document)
+    assert sources.count("<div class='source'") == len(answer.citations)
+    hostile_part = rag.AnswerPart(HOSTILE, HOSTILE, False, (), "q")
+    hostile = rag.Answer("q", "x", False, (), (), "q", parts=(hostile_part,))
+    assert "<img" not in render.answer_html(hostile, 0, True)
+
+
 def test_unsupported_sentences_are_marked_and_markers_kept() -> None:
     sentences = (
         rag.SentenceSupport("Cloves ship from Zanzibar.", 0.9, True, (1,)),

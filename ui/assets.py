@@ -7,6 +7,8 @@ CSS = """
 #app-header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
 .answer { line-height: 1.55; }
 .answer .refusal { font-weight: 600; margin: 0; }
+.answer .answer-part + .answer-part { margin-top: 0.6rem; }
+.answer .part-question { font-style: italic; margin: 0 0 0.2rem; }
 .answer .notice, .hint { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .answer .computed { font-size: 0.9em; margin: 0.4rem 0 0; }
 .answer .computed .formula { font-family: var(--font-mono); }

@@ -54,7 +54,9 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
     state = "final" if is_final else "partial"
     refused = "" if answer.answered else " refused"
     parts = [f"<div class='answer {state}{refused} turn-{turn}'>"]
-    if not answer.answered:
+    if answer.parts:
+        parts.extend(_part_html(part, turn, is_final) for part in answer.parts)
+    elif not answer.answered:
         parts.append(f"<p class='refusal' dir='auto'>{escape(answer.text)}</p>")
         if answer.passages:
             parts.append("<p class='hint'>The closest passages are listed under Sources.</p>")
@@ -73,10 +75,28 @@ def answer_html(answer: rag.Answer, turn: int, is_final: bool) -> str:
         )
     if answer.notice:
         parts.append(f"<p class='notice'>{escape(answer.notice)}</p>")
-    if is_final and answer.query and answer.query.strip() != answer.question.strip():
+    if is_final and not answer.parts and answer.query and answer.query.strip() != answer.question.strip():
         parts.append(f"<p class='query-used'>Searched for: <q dir='auto'>{escape(answer.query)}</q></p>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _part_html(part: rag.AnswerPart, turn: int, is_final: bool) -> str:
+    """One ask of a compound question: the ask, its quotes with clickable [n] (or its refusal),
+    and the query it was searched with when that differs from the ask."""
+    state = "" if part.answered else " refused"
+    body = (
+        f"<div class='answer-text' dir='auto'>{_markers(part.text, turn)}</div>"
+        if part.answered
+        else f"<p class='refusal' dir='auto'>{escape(part.text)}</p>"
+    )
+    searched = ""
+    if is_final and part.query and part.query.strip() != part.question.strip():
+        searched = f"<p class='query-used'>Searched for: <q dir='auto'>{escape(part.query)}</q></p>"
+    return (
+        f"<div class='answer-part{state}'><p class='part-question' dir='auto'>{escape(part.question)}</p>"
+        f"{body}{searched}</div>"
+    )
 
 
 def _supported_sentences(answer: rag.Answer, turn: int) -> str:

@@ -6,6 +6,7 @@ fused into one ranking (`Collections.select`), so both answer the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,9 @@ from rag.answer.corpus import Corpus
 from rag.answer.evidence import Evidence, gather
 from rag.answer.extractive import extractive_answers
 from rag.answer.generated import fallback_notice, llm_answer_stream
+from rag.answer.parts import joined, question_parts, resolved_query
 from rag.answer.question import AskOptions, PreparedQuestion, prepare_question
+from rag.answer.sources import narrowed
 from rag.llm.base import ChatModel, LLMError
 from rag.llm.factory import chat_model_for
 from rag.search.rewrite import rewrite_query
@@ -57,6 +60,34 @@ def evidence_for(question: str, corpus: Corpus, options: AskOptions | None = Non
 
 
 def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
+    """A single question's answers, or a compound question's, part by part.
+
+    A query given for a compound question (the UI's edited "Searched for") is split the same way;
+    one that does not split into as many parts is searched whole, as the caller asked.
+    """
+    parts = question_parts(prepared.text)
+    given = question_parts(prepared.query) if prepared.query else ()
+    if len(parts) > 1 and (not given or len(given) == len(parts)):
+        return _compound_answers(prepared, parts, corpus)
+    return _single_answers(prepared, corpus)
+
+
+def _compound_answers(prepared: PreparedQuestion, parts: tuple[str, ...], corpus: Corpus) -> Iterator[Answer]:
+    """Each part asked on its own (a later one may name what an earlier one found), joined as they grow."""
+    started = time.perf_counter()
+    given = question_parts(prepared.query) if prepared.query else ()
+    done: list[Answer] = []
+    for index, part in enumerate(parts):
+        query = given[index] if given else resolved_query(part, done)
+        asked = dataclasses.replace(prepared, text=part, query=query)
+        latest = None
+        for latest in _single_answers(asked, corpus):
+            yield joined(prepared.text, [*done, latest], started)
+        if latest is not None:
+            done.append(latest)
+
+
+def _single_answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
     chat_model, notice = _chat_model(prepared.answer_mode == "llm", corpus.settings)
     evidence = _evidence(prepared, corpus, chat_model)
     computed = computed_answer(evidence)
@@ -71,14 +102,16 @@ def _answers(prepared: PreparedQuestion, corpus: Corpus) -> Iterator[Answer]:
             return
         except LLMError as error:
             notice = fallback_notice(error)
-    yield from extractive_answers(evidence.with_notice(notice))
+    yield from extractive_answers(evidence.with_notice(" ".join(filter(None, (evidence.notice, notice)))))
 
 
 def _evidence(prepared: PreparedQuestion, corpus: Corpus, chat_model: ChatModel | None) -> Evidence:
-    """Rewrite a follow-up into a standalone query (unless one was given), then search with it."""
+    """Rewrite a follow-up into a standalone query (unless one was given), then search with it,
+    only in the documents it names when it names some ("according to the Stratfor piece")."""
     started = time.perf_counter()
     query = prepared.query or rewrite_query(prepared.text, prepared.history, chat_model)
-    return gather(prepared, query, corpus, started)
+    query, searched, notice = narrowed(query, corpus)
+    return gather(prepared, query, searched, started).with_notice(notice)
 
 
 def _is_lookup(answer: Answer) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import PassageCoverage
+from rag.answer.measures import states_measure, without_measure
 from rag.answer.question_words import identifiers
 from rag.answer.scoring import ScoredSentence
 from rag.prompts import NOT_IN_DOCUMENTS_PATTERNS
@@ -36,6 +37,9 @@ def answering_sentences(
     """
     settings = evidence.settings
     names = _Mentions(identifiers(evidence.query), evidence.document)
+    # A sentence stating the asked measure in other words ("a country of 35 million" for "the
+    # population") needs its passage to hold only the rest of the question.
+    topic = PassageCoverage(without_measure(evidence.query), evidence.document, evidence.statistics)
     admitted = [
         item
         for item in scored
@@ -43,6 +47,10 @@ def answering_sentences(
             item.lexical
             or item.score >= settings.refusal_sure_score
             or coverage(item) >= settings.refusal_min_coverage
+            or (
+                states_measure(evidence.query, item.quote.text)
+                and topic(item) >= settings.refusal_min_coverage
+            )
         )
         and names.all_in(item.quote.document_id)
     ]

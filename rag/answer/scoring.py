@@ -10,6 +10,7 @@ import numpy as np
 
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import lexical_evidence, question_weights
+from rag.answer.measures import states_measure
 from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
 from rag.answer.quotes import (
     QuotedSentence,
@@ -211,7 +212,10 @@ def _overlap(question_stems: set[str], sentence: str) -> float:
 
 
 def _quantity_match(question: str, sentence: str) -> float:
-    """1.0 when a number in the sentence counts what "how many X" asks for ("17 years of war")."""
+    """1.0 when a number in the sentence counts what "how many X" asks for ("17 years of war"), or
+    states the measure asked for in other words ("a country of 35 million" for the population)."""
+    if states_measure(question, sentence):
+        return 1.0
     asked = _HOW_MANY.search(question)
     if asked is None:
         return 0.0

@@ -41,6 +41,9 @@ class Question:
     # Why a question is asked but not scored yet: "not_helpful" (from feedback, no right answer
     # given), "stale: ..." (its document changed since); "" for a scored question.
     review: str = ""
+    # A compound question's parts, each a tuple of acceptable answers: every part must be quoted.
+    answer_parts: tuple[tuple[str, ...], ...] = ()
+    kind: str = ""  # the kind of question, for per-kind reporting ("same-passage", "two-passage")
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
@@ -58,7 +61,8 @@ def read_jsonl(path: Path) -> Iterator[dict]:
 
 
 def load_questions(path: Path) -> list[Question]:
-    """A question set: one {"id", "question", "answers", "reference_answer", "sources", "answerable"} a line."""
+    """A question set: one {"id", "question", "answers", "reference_answer", "sources", "answerable",
+    "answer_parts", "kind"} a line."""
     questions = []
     for number, row in enumerate(read_jsonl(path), start=1):
         if not str(row.get("question", "")).strip():
@@ -72,6 +76,10 @@ def load_questions(path: Path) -> list[Question]:
                 sources=tuple(str(source) for source in row.get("sources") or ()),
                 answerable=bool(row.get("answerable", True)),
                 review=str(row.get("review") or ""),
+                answer_parts=tuple(
+                    tuple(str(answer) for answer in part) for part in row.get("answer_parts") or ()
+                ),
+                kind=str(row.get("kind") or ""),
             )
         )
     if not questions:

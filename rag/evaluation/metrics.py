@@ -89,6 +89,11 @@ def answer_contains(answer: str, accepted: Sequence[str]) -> float:
     return float(any(f" {normal} " in padded for normal in map(normalize_answer, accepted) if normal))
 
 
+def parts_found(quotes: Sequence[str], parts: Sequence[Sequence[str]]) -> int:
+    """How many parts have one of their accepted answers inside one quote."""
+    return sum(any(answer_contains(quote, part) for quote in quotes) for part in parts)
+
+
 def token_f1(answer: str, reference: str) -> float:
     """SQuAD token F1 between an answer and one reference."""
     predicted, gold = normalize_answer(answer).split(), normalize_answer(reference).split()

@@ -46,8 +46,31 @@ def format_eval_summary(results: EvalResult | dict[str, Any]) -> str:
     for name, value in results["aggregates"].items():
         shown = f"{value:.1f}" if name.endswith(LOWER_IS_BETTER_SUFFIX) else f"{value:.3f}"
         lines.append(f"{name:<26}{shown:>10}")
+    lines += _kind_lines(results.get("by_kind") or {})
     lines += ["", "outcomes: " + ", ".join(f"{label} {count}" for label, count in counts.most_common())]
     return "\n".join(lines)
+
+
+KIND_METRICS = ("answer_parts", "answer_part_share", "answer_contains", "answered_rate", "quote_validity")
+
+
+def _kind_lines(kinds: dict[str, dict[str, float]], markdown: bool = False) -> list[str]:
+    """The per-kind table: questions and the answer metrics of each kind of question."""
+    if not kinds:
+        return []
+    names = [name for name in KIND_METRICS if any(name in values for values in kinds.values())]
+    if markdown:
+        lines = ["", "| kind | questions | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
+    else:
+        lines = ["", f"{'kind':<18}{'questions':>10}" + "".join(f"{name[:17]:>18}" for name in names)]
+    for kind, values in kinds.items():
+        cells = [f"{values[name]:.3f}" if name in values else "-" for name in names]
+        count = int(values.get("questions", 0))
+        if markdown:
+            lines.append(f"| {kind} | {count} | " + " | ".join(cells) + " |")
+        else:
+            lines.append(f"{kind:<18}{count:>10}" + "".join(f"{cell:>18}" for cell in cells))
+    return lines
 
 
 def write_eval_results(results: EvalResult | dict[str, Any], out_dir: Path) -> list[Path]:
@@ -81,6 +104,7 @@ def markdown_report(results: dict[str, Any], plot_names: list[str]) -> str:
     ]
     for name, value in results["aggregates"].items():
         lines.append(f"| {name} | {value:.1f} |" if name.endswith("_ms") else f"| {name} | {value:.3f} |")
+    lines += _kind_lines(results.get("by_kind") or {}, markdown=True)
     lines.append("")
     lines += [f"![{name}]({name})" for name in plot_names]
     failures = [row for row in results["rows"] if row["outcome"] not in GOOD_OUTCOMES]

@@ -27,7 +27,15 @@ from rag.evaluation.datasets import (
     open_corpus_index,
 )
 from rag.evaluation.metrics import source_matches
-from rag.evaluation.scoring import BEIR_DEPTH, QuestionResult, aggregate, beir_row, curves, question_row
+from rag.evaluation.scoring import (
+    BEIR_DEPTH,
+    QuestionResult,
+    aggregate,
+    beir_row,
+    by_kind,
+    curves,
+    question_row,
+)
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.settings import Settings
 
@@ -79,6 +87,7 @@ class EvalResult:
     aggregates: dict[str, float]
     curves: dict[str, dict[str, float]]
     rows: tuple[QuestionResult, ...]
+    kinds: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # aggregates per kind
 
     def to_dict(self) -> dict[str, Any]:
         """The results.json document."""
@@ -96,6 +105,7 @@ class EvalResult:
             "environment": self.environment,
             "seconds": self.seconds,
             "aggregates": self.aggregates,
+            "by_kind": self.kinds,
             "curves": self.curves,
             "rows": [row.to_dict() for row in self.rows],
         }
@@ -148,6 +158,7 @@ def evaluate(
             aggregates=aggregate(rows),
             curves=curves(rows),
             rows=tuple(rows),
+            kinds=by_kind(rows),
         )
 
 

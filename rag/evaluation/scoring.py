@@ -19,6 +19,7 @@ from rag.evaluation.metrics import (
     matches_any,
     mean,
     ndcg_at_k,
+    parts_found,
     recall_at_k,
     reciprocal_rank,
     refusal_scores,
@@ -71,6 +72,9 @@ class QuestionResult:
     sentences: int | None = None  # llm mode: sentences of the generated answer...
     unsupported_sentences: int | None = None  # ...and how many no span of the passages supports
     review: str = ""  # asked but not scored: Question.review
+    kind: str = ""  # the question set's kind of question, for per-kind aggregates
+    answer_parts: float | None = None  # 1.0 when every part has an accepted answer inside a quote
+    answer_part_share: float | None = None  # the share of parts that do
 
     @property
     def retrieved(self) -> tuple[str, ...]:
@@ -80,6 +84,8 @@ class QuestionResult:
     def to_dict(self) -> dict[str, Any]:
         """The row as it appears in results.json."""
         row: dict[str, Any] = {"id": self.id, "question": self.question}
+        if self.kind:
+            row["kind"] = self.kind
         if self.answerable is not None:
             row["answerable"] = self.answerable
         row["sources"] = list(self.sources)
@@ -92,7 +98,12 @@ class QuestionResult:
         if self.ask_ms is not None:
             row["ask_ms"] = self.ask_ms
         row |= self.retrieval
-        scores = {"answer_contains": self.answer_contains, "answer_f1": self.answer_f1}
+        scores = {
+            "answer_contains": self.answer_contains,
+            "answer_f1": self.answer_f1,
+            "answer_parts": self.answer_parts,
+            "answer_part_share": self.answer_part_share,
+        }
         row |= {name: value for name, value in scores.items() if value is not None}
         if self.citations is not None:
             row["citations"] = [citation.to_dict() for citation in self.citations]
@@ -115,6 +126,8 @@ def question_row(base: KnowledgeBase, question: Question) -> QuestionResult:
         retrieval = retrieval_metrics(named, {name: 1.0 for name in question.sources})
     references = [*question.answers, question.reference_answer]
     scored = question.answerable and any(references)
+    found = parts_found([citation.quote.text for citation in answer.citations], question.answer_parts)
+    has_parts = question.answerable and bool(question.answer_parts)
     row = QuestionResult(
         id=question.id,
         question=question.question,
@@ -137,6 +150,9 @@ def question_row(base: KnowledgeBase, question: Question) -> QuestionResult:
         if answer.sentences
         else None,
         review=question.review,
+        kind=question.kind,
+        answer_parts=float(found == len(question.answer_parts)) if has_parts else None,
+        answer_part_share=found / len(question.answer_parts) if has_parts else None,
     )
     return dataclasses.replace(row, outcome=outcome(row))
 
@@ -192,6 +208,8 @@ def outcome(row: QuestionResult) -> str:
     if not row.answered:
         return "refused (wrongly)"
     good = bool(row.answer_contains) if row.answer_contains is not None else None
+    if row.answer_parts is not None:
+        good = bool(row.answer_parts)
     if good is None:
         good = any(citation.in_source for citation in row.citations or ())
     return "correct" if good else "answered, not found in answer"
@@ -210,6 +228,8 @@ def aggregate(rows: Sequence[QuestionResult]) -> dict[str, float]:
         values[name] = mean(row.retrieval.get(name) for row in rows)
     values["answer_contains"] = mean(row.answer_contains for row in rows)
     values["answer_f1"] = mean(row.answer_f1 for row in rows)
+    values["answer_parts"] = mean(row.answer_parts for row in rows)
+    values["answer_part_share"] = mean(row.answer_part_share for row in rows)
     citations = [citation for row in rows if row.answerable for citation in row.citations or ()]
     values["citation_in_source"] = mean(float(c.in_source) for c in citations if c.in_source is not None)
     values["citation_contains_answer"] = mean(
@@ -235,6 +255,16 @@ def aggregate(rows: Sequence[QuestionResult]) -> dict[str, float]:
     values |= latency_summary("search", [row.search_ms for row in rows])
     values |= latency_summary("ask", [row.ask_ms for row in rows if row.ask_ms is not None])
     return {name: round(value, 4) for name, value in values.items() if value is not None}
+
+
+def by_kind(rows: Sequence[QuestionResult]) -> dict[str, dict[str, float]]:
+    """The aggregates of each kind of question the set names (none when it names no kinds)."""
+    kinds = dedupe(row.kind for row in rows if row.kind)
+    return {
+        kind: {"questions": float(sum(row.kind == kind for row in rows))}
+        | aggregate([row for row in rows if row.kind == kind])
+        for kind in kinds
+    }
 
 
 def curves(rows: Sequence[QuestionResult]) -> dict[str, dict[str, float]]:

@@ -119,13 +119,24 @@ def citation_json(citation: Citation) -> dict[str, Any]:
 
 
 def evidence_json(answer: Answer) -> dict[str, Any]:
-    """The fields a chat completion adds to OpenAI's: citations, answered, the query used, notices."""
+    """The fields a chat completion adds to OpenAI's: citations, answered, the query used, notices,
+    and a compound question's parts, each with its own citations ([] for a single question)."""
     return {
         "citations": [citation_json(citation) for citation in answer.citations],
         "answered": answer.answered,
         "query": answer.query,
         "notice": answer.notice,
         "answer_id": answer.id,
+        "parts": [
+            {
+                "question": part.question,
+                "answer": part.text,
+                "answered": part.answered,
+                "query": part.query,
+                "citations": [citation_json(citation) for citation in part.citations],
+            }
+            for part in answer.parts
+        ],
     }
 
 
