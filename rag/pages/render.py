@@ -48,7 +48,7 @@ def fitted(width: float, height: float, target_width: int) -> tuple[float, int, 
     scaled down further so it holds at most MAX_PIXELS."""
     scale = target_width / max(width, 1e-6)
     if width * height * scale * scale > MAX_PIXELS:
-        scale = (MAX_PIXELS / max(width * height, 1e-6)) ** 0.5
+        scale = 0.999 * (MAX_PIXELS / max(width * height, 1e-6)) ** 0.5  # room for rounding up
     return scale, max(1, round(width * scale)), max(1, round(height * scale))
 
 
