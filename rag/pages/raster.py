@@ -97,7 +97,7 @@ def image_frames(
         for frame in ImageSequence.Iterator(image):
             if frame.width * frame.height > max_pixels:
                 raise DocumentError(
-                    f"{name} is {frame.width}x{frame.height} pixels, over the {max_pixels:,} limit; scale it down"
+                    f"{name} is {frame.width}x{frame.height} pixels, over the {max_pixels:,} OCR limit; scale it down"
                 )
             dpi = frame.info.get("dpi", (0, 0))[0]
             yield frame, round(dpi) if dpi else None
