@@ -76,3 +76,10 @@ def test_a_quote_is_one_box_per_line_and_cut_inside_a_word() -> None:
         (0.1, 0.1, 0.2, 0.12),
         (0.6, 0.1, 0.7, 0.12),
     ]  # a column gap apart: two boxes
+
+
+def test_a_hyphen_pdfium_marks_at_a_line_end_is_the_stored_hyphen() -> None:
+    extracted = "num\ufffebers here"
+    stored = "num-\nbers here"
+    covered = covered_offsets(text_layer_runs(stored, 0, extracted, boxes_of(extracted)))
+    assert covered == {i for i, c in enumerate(stored) if not c.isspace()}

@@ -25,6 +25,7 @@ Box = tuple[float, float, float, float]  # fractions of the displayed page
 _WORD = re.compile(r"\S+")
 _HEADER = struct.Struct("<BI")  # encoding version, run count
 _ENCODING = 1
+_HYPHENS = str.maketrans({"\ufffe": "-", "\u00ad": "-"})
 
 
 def text_layer_runs(stored: str, offset: int, extracted: str, boxes: Sequence[Box | None]) -> tuple[int, ...]:
@@ -35,6 +36,8 @@ def text_layer_runs(stored: str, offset: int, extracted: str, boxes: Sequence[Bo
     word is matched at the reading position first, else at its next unused occurrence. Words
     found nowhere, and every whitespace character, get no box.
     """
+    # pdfium marks a hyphen that breaks a word at a line end as U+FFFE; the stored text has "-".
+    extracted = extracted.translate(_HYPHENS)
     occurrences: dict[str, list[int]] = defaultdict(list)
     for match in _WORD.finditer(extracted):
         occurrences[match.group()].append(match.start())
