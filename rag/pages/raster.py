@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator, Sequence
 
 import pypdfium2
-from PIL import Image, ImageDraw, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from rag.errors import DocumentError
 
@@ -119,24 +119,25 @@ def scaled(image: Image.Image, width: int, height: int) -> Image.Image:
 
 
 def highlighted(image: Image.Image, boxes: Sequence[Box]) -> Image.Image:
-    """The image with each box (fractions of it) painted over in translucent yellow."""
-    base = image.convert("RGBA")
-    if not boxes:
-        return base
-    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    width, height = base.size
+    """The image with each box (fractions of it) painted over in translucent yellow.
+
+    Only the boxes' regions are blended: blending the whole page cost as much as drawing it.
+    """
+    result = image.convert("RGB")
+    width, height = result.size
+    colour, alpha = HIGHLIGHT[:3], HIGHLIGHT[3] / 255
     for left, top, right, bottom in boxes:
-        draw.rectangle(
-            (
-                round(left * width) - 1,
-                round(top * height) - 1,
-                round(right * width) + 1,
-                round(bottom * height) + 1,
-            ),
-            fill=HIGHLIGHT,
+        region = (
+            max(0, round(left * width) - 1),
+            max(0, round(top * height) - 1),
+            min(width, round(right * width) + 1),
+            min(height, round(bottom * height) + 1),
         )
-    return Image.alpha_composite(base, layer)
+        if region[2] <= region[0] or region[3] <= region[1]:
+            continue
+        patch = result.crop(region)
+        result.paste(Image.blend(patch, Image.new("RGB", patch.size, colour), alpha), region)
+    return result
 
 
 def png_bytes(image: Image.Image, grayscale: bool = False) -> bytes:
