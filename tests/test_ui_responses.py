@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ScriptedChatModel
-from sample_files import docx_bytes
+from sample_files import docx_bytes, positioned_pdf
 
 import rag
 from rag.ingest import UPLOADS_FOLDER, check_upload, safe_file_name
@@ -150,6 +150,23 @@ def test_open_citation_highlights_exactly_the_quote(base: rag.KnowledgeBase) -> 
     assert f"<mark class='quote' id=\"quote-target\">{render.escape(quote)}</mark>" in viewer
     assert "no longer available" in responses.open_citation(base, turns, "cite-0-9")
     assert responses.parse_target("garbage") is None
+
+
+def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "bridge.pdf"
+    lines = [(72, 700, "F1", "The north bridge was repainted in October with a zinc-rich primer.")]
+    pdf.write_bytes(positioned_pdf([lines]))
+    fake_base.ingest([pdf])
+    turns = ask(fake_base, "When was the north bridge repainted?")
+    citation = turns[-1].answer.citations[0]  # type: ignore[union-attr]
+    viewer = responses.open_citation(fake_base, turns, "cite-0-1")
+    assert "<img class='page-image'" in viewer and "src='data:image/png;base64," in viewer
+    assert "<mark class='quote' id=\"quote-target\">" in viewer  # the extracted text stays below
+    pdf.unlink()
+    missing = responses.open_citation(fake_base, turns, "cite-0-1")
+    assert "No page image: the original of" in missing and citation.quote.text in missing
 
 
 def test_arabic_and_chinese_quotes_are_right_to_left_aware_and_highlighted_exactly(tmp_path: Path) -> None:
