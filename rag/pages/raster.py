@@ -140,7 +140,7 @@ def highlighted(image: Image.Image, boxes: Sequence[Box]) -> Image.Image:
 
     Only the boxes' regions are blended: blending the whole page cost as much as drawing it.
     """
-    result = image.convert("RGB")
+    result = image if image.mode == "RGB" else image.convert("RGB")  # drawn in place: the page is ours
     width, height = result.size
     colour, alpha = HIGHLIGHT[:3], HIGHLIGHT[3] / 255
     for left, top, right, bottom in boxes:
