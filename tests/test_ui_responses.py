@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -167,6 +168,20 @@ def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(
     pdf.unlink()
     missing = responses.open_citation(fake_base, turns, "cite-0-1")
     assert "No page image: the original of" in missing and citation.quote.text in missing
+
+
+def test_a_quote_across_a_page_break_shows_both_pages(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    pdf = tmp_path / "two.pdf"
+    pdf.write_bytes(
+        positioned_pdf([[(72, 700, "F1", "The first page ends")], [(72, 700, "F1", "here on page two.")]])
+    )
+    fake_base.ingest([pdf])
+    document = fake_base.document(str(pdf))
+    span = SimpleNamespace(start=document.text.index("ends"), end=document.text.index(" on page"))
+    pages = responses.page_images_of(fake_base, document, span)  # type: ignore[arg-type]
+    assert [page.page for page in pages] == [1, 2] and all(page.png for page in pages)
+    viewer = render.viewer_html(document, span.start, span.end, 1, pages)
+    assert viewer.count("<img class='page-image'") == 2
 
 
 def test_arabic_and_chinese_quotes_are_right_to_left_aware_and_highlighted_exactly(tmp_path: Path) -> None:

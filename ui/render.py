@@ -167,10 +167,10 @@ def _instructions_flag(passage: rag.Passage | None) -> str:
 
 
 def viewer_html(
-    document: rag.Document, start: int, end: int, number: int, page_image: PageImage | None = None
+    document: rag.Document, start: int, end: int, number: int, page_images: Sequence[PageImage] = ()
 ) -> str:
     """The full document with the quote highlighted (a window around it for huge documents),
-    under the page it is on when the document is a PDF or a picture."""
+    under the pages it is on when the document is a PDF or a picture."""
     text = document.text
     window_start = 0
     if len(text) > VIEWER_MAX_CHARS:
@@ -190,7 +190,7 @@ def viewer_html(
         f"<div class='viewer-head'><span class='viewer-number'>[{number}]</span>"
         f"<div>{_place(document.title, document.source, '')}"
         f"<span class='hint'>characters {start:,}–{end:,}{place_text}</span></div></div>"
-        f"{_page_html(page_image)}{note}"
+        f"{''.join(map(_page_html, page_images))}{note}"
         f"<div class='viewer-text' dir='auto'>{body}</div></div>"
     )
 
@@ -204,10 +204,8 @@ class PageImage:
     problem: str = ""
 
 
-def _page_html(page_image: PageImage | None) -> str:
+def _page_html(page_image: PageImage) -> str:
     """The page image (inline, so it needs no route of its own), or one line saying why not."""
-    if page_image is None:
-        return ""
     if not page_image.png:
         return f"<p class='hint page-missing'>No page image: {escape(page_image.problem)}</p>"
     encoded = base64.b64encode(page_image.png).decode("ascii")
