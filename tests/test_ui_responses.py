@@ -283,6 +283,8 @@ def test_office_upload_is_ingested_and_a_mislabelled_one_refused(
     assert "notes.docx is not a Word document (it is not a ZIP archive)" in final.results_html
     answer = base.ask("How many engineers does the team have?")
     assert "section: Staff" in render.sources_html(answer, 1, base.document)
+    viewer = responses.open_citation(base, [responses.Turn("q", answer)], "cite-0-1")
+    assert "No page image: a .docx file is shown as its text" in viewer
 
 
 class _BlockingEmbedder:

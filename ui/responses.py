@@ -145,6 +145,8 @@ def open_citation(base: rag.Corpus, turns: Sequence[Turn], target: str) -> str:
 VIEWER_PAGE_WIDTH = 800
 # A quote crossing page breaks shows each page it is on, up to this many.
 VIEWER_MAX_PAGES = 3
+# Laid out by an office suite: no page image without one (LibreOffice is not a dependency).
+OFFICE_TYPES = ("docx", "pptx", "xlsx", "odt", "epub")
 
 
 def page_images_of(
@@ -152,7 +154,10 @@ def page_images_of(
 ) -> list[render.PageImage]:
     """The pages a PDF or picture citation's quote is on, highlighted; [] for other documents."""
     first, last = document.page_at(citation.start), document.page_at(max(citation.start, citation.end - 1))
-    if document.metadata.get("type") not in ("pdf", "image") or first is None or last is None:
+    file_type = document.metadata.get("type")
+    if file_type in OFFICE_TYPES:
+        return [render.PageImage(0, problem=f"a .{file_type} file is shown as its text; the quote is below")]
+    if file_type not in ("pdf", "image") or first is None or last is None:
         return []
     # An index (KnowledgeBase) and served collections (a Selection) both draw pages; the Corpus
     # protocol itself is only what a question needs.
