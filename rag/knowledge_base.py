@@ -306,8 +306,8 @@ class KnowledgeBase:
             if not paged.has_geometry:
                 raise DocumentError(
                     f"{paged.source} was ingested before page positions were stored, so quotes cannot be"
-                    " highlighted on its pages: ingest it again (`rag ingest` of a changed version, or"
-                    " `rag remove` then `rag ingest`), or ask for the page without a highlight"
+                    " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
+                    " original files), or ask for the page without a highlight"
                 )
             runs = self.store.page_runs(paged, page)
             boxes = quote_boxes(decode(runs), start, end) if runs is not None else []
@@ -373,11 +373,14 @@ class KnowledgeBase:
         embed the sentences of documents ingested before sentence vectors were stored.
 
         The result describes the vector index, plus `sentences_embedded` and
-        `documents_given_sentence_vectors` (0 when every document had them).
+        `documents_given_sentence_vectors` (0 when every document had them), and
+        `documents_given_page_positions` with `documents_without_page_positions` (PDFs and
+        pictures ingested before page positions were stored: read again from their original
+        files, when those are unchanged and give the same text; the others stay without).
         """
         store = self.store  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
-            filled = self._fill_sentence_vectors(sentence_progress)
+            filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
             described = self.vectors.rebuild(store, progress)
             store.optimize_text_index()
         return described | filled
@@ -398,6 +401,31 @@ class KnowledgeBase:
             if progress is not None:
                 progress(done, len(missing), "sentences")
         return {"sentences_embedded": embedded, "documents_given_sentence_vectors": documents}
+
+    def _fill_page_boxes(self) -> dict[str, int]:
+        """Read page positions for PDFs and pictures ingested before they were stored, from their
+        unchanged original files (nothing is embedded: the text must come out the same)."""
+        from rag.ingest.loaders import load_bytes
+        from rag.pages.render import read_original
+
+        preparer = self._preparer()
+        missing = self.store.documents_without_page_boxes()
+        given = 0
+        for source in missing:
+            paged = self.store.paged_file(source)
+            try:
+                data = read_original(source, paged.content_hash)
+                loaded = load_bytes(
+                    Path(source).name, data, preparer.limits.max_bytes, preparer.ocr, preparer.limits.parse
+                )
+            except RagError:
+                continue
+            if loaded.geometry and self.store.add_page_boxes(source, loaded.text, loaded.geometry):
+                given += 1
+        return {
+            "documents_given_page_positions": given,
+            "documents_without_page_positions": len(missing) - given,
+        }
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""

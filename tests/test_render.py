@@ -149,7 +149,7 @@ def test_a_huge_page_is_drawn_within_the_pixel_budget(fake_base: rag.KnowledgeBa
     assert tall_width * tall_height <= MAX_PIXELS * 1.01
 
 
-def test_an_index_from_before_page_boxes_is_upgraded_and_says_quotes_cannot_be_highlighted(
+def test_an_index_from_before_page_boxes_is_upgraded_says_so_and_optimize_fills_them_in(
     tmp_path: Path, fake_embedder: rag.Embedder
 ) -> None:
     folder = tmp_path / "index"
@@ -161,8 +161,15 @@ def test_an_index_from_before_page_boxes_is_upgraded_and_says_quotes_cannot_be_h
     with rag.open(folder, embedder=fake_embedder) as base:
         assert base.store.manifest()["format_version"] == "4"
         assert base.page_image(document.id, 1, width=200).startswith(b"\x89PNG")
-        with pytest.raises(DocumentError, match="ingested before page positions were stored"):
+        with pytest.raises(DocumentError, match=r"ingested before page positions were stored.*rag optimize"):
             base.page_image(document.id, 1, highlight=(0, 10))
+        filled = base.optimize()
+        assert (
+            filled["documents_given_page_positions"] == 1 and filled["documents_without_page_positions"] == 0
+        )
+        assert base.page_image(document.id, 1, highlight=(0, 10), width=200) != base.page_image(
+            document.id, 1, width=200
+        )
 
 
 def test_a_page_comes_only_from_the_unchanged_original(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:

@@ -166,6 +166,16 @@ def run_optimize(args: argparse.Namespace) -> int:
             f" {described['documents_given_sentence_vectors']:,} documents ingested before sentence"
             " vectors were stored (answers no longer embed them at question time)"
         )
+    if described.get("documents_given_page_positions"):
+        print(
+            f"read page positions for {described['documents_given_page_positions']:,} PDFs and pictures"
+            " ingested before they were stored: their quotes can now be highlighted on the page"
+        )
+    if described.get("documents_without_page_positions"):
+        print(
+            f"{described['documents_without_page_positions']:,} PDFs and pictures still have no page"
+            " positions (their original files moved, changed or read differently): ingest them again"
+        )
     print(format_vector_index(described))
     return 0
 

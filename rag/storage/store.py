@@ -471,6 +471,27 @@ class Store:
         return None if found is None else found[1]
 
     @translated
+    def documents_without_page_boxes(self) -> list[str]:
+        """Sources of the PDFs and pictures that have no page positions (ingested before they
+        were stored), oldest first."""
+        rows = self._connect().execute(
+            "SELECT source FROM documents d WHERE json_extract(d.metadata, '$.type') IN ('pdf', 'image')"
+            " AND NOT EXISTS (SELECT 1 FROM page_boxes p WHERE p.document_key = d.key) ORDER BY d.key"
+        )
+        return [str(row[0]) for row in rows]
+
+    @translated
+    def add_page_boxes(self, source: str, text: str, geometry: Sequence[PageGeometry]) -> bool:
+        """Store page positions for a document whose stored text is `text`, in one transaction;
+        False when it is gone or its text is not that (another file's positions never land)."""
+        with self._transaction() as connection:
+            row = connection.execute("SELECT key, text FROM documents WHERE source = ?", (source,)).fetchone()
+            if row is None or row[1] != text:
+                return False
+            page_boxes.insert(connection, int(row[0]), geometry)
+        return True
+
+    @translated
     def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
         """Chunks by id, with their document's source, title and pages."""
         if not chunk_ids:
