@@ -45,6 +45,15 @@ def test_words_read_in_another_order_find_their_own_boxes() -> None:
     assert covered_offsets(tuple(runs.flatten())) == {i for i, c in enumerate(stored) if not c.isspace()}
 
 
+def test_a_word_already_matched_in_reading_order_is_not_given_twice() -> None:
+    extracted = "m in\nin x\nz"
+    stored = "m in\nz\nin x"  # the second "in" is found out of order, and must not take the first's box
+    runs = np.asarray(text_layer_runs(stored, 0, extracted, boxes_of(extracted))).reshape(-1, 6)
+    boxes = {start: (left, top) for start, _, left, top, *_ in runs.tolist()}
+    assert boxes[2] == (round(0.12 * SCALE), round(0.10 * SCALE))
+    assert boxes[7] == (round(0.10 * SCALE), round(0.12 * SCALE))
+
+
 def test_a_word_the_page_does_not_show_gets_no_box() -> None:
     extracted = "a bridge"
     runs = text_layer_runs("a ghost bridge", 0, extracted, boxes_of(extracted))

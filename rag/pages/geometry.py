@@ -42,13 +42,15 @@ def text_layer_runs(stored: str, offset: int, extracted: str, boxes: Sequence[Bo
     for match in _WORD.finditer(extracted):
         occurrences[match.group()].append(match.start())
     runs: list[int] = []
+    used: set[int] = set()  # extracted characters already given to a stored word
     cursor = 0
     for match in _WORD.finditer(stored):
-        indices = _in_sequence(match.group(), extracted, cursor) or _elsewhere(
-            match.group(), occurrences, cursor
+        indices = _in_sequence(match.group(), extracted, cursor, used) or _elsewhere(
+            match.group(), occurrences, cursor, used
         )
         if not indices:
             continue
+        used.update(indices)
         cursor = indices[-1] + 1
         found = [boxes[index] for index in indices if index < len(boxes)]
         if len(found) != len(indices) or any(box is None for box in found):
@@ -57,28 +59,28 @@ def text_layer_runs(stored: str, offset: int, extracted: str, boxes: Sequence[Bo
     return tuple(runs)
 
 
-def _in_sequence(word: str, extracted: str, cursor: int) -> list[int]:
+def _in_sequence(word: str, extracted: str, cursor: int, used: set[int]) -> list[int]:
     """Indices of the word's characters read on from cursor, skipping whitespace; [] if they differ."""
     indices = []
     position = cursor
     for character in word:
         while position < len(extracted) and extracted[position].isspace():
             position += 1
-        if position >= len(extracted) or extracted[position] != character:
+        if position >= len(extracted) or extracted[position] != character or position in used:
             return []
         indices.append(position)
         position += 1
     return indices
 
 
-def _elsewhere(word: str, occurrences: dict[str, list[int]], cursor: int) -> list[int]:
-    """The word's next unused whole-word occurrence after cursor (else the first), taken once."""
-    starts = occurrences.get(word)
-    if not starts:
-        return []
-    index = bisect.bisect_left(starts, cursor)
-    start = starts.pop(index if index < len(starts) else 0)
-    return list(range(start, start + len(word)))
+def _elsewhere(word: str, occurrences: dict[str, list[int]], cursor: int, used: set[int]) -> list[int]:
+    """The word's next unused whole-word occurrence after cursor (else the first unused one)."""
+    starts = occurrences.get(word, [])
+    after = bisect.bisect_left(starts, cursor)
+    for start in starts[after:] + starts[:after]:
+        if start not in used:
+            return list(range(start, start + len(word)))
+    return []
 
 
 def _union(boxes: Sequence[Box]) -> Box:
