@@ -17,9 +17,10 @@ from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
-from rag.errors import IndexDamagedError, NotFoundError, RagError
+from rag.errors import DocumentError, IndexDamagedError, NotFoundError, RagError
 from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
 from rag.language.sentences import quotable_texts
+from rag.pages.cache import PAGE_CACHE
 from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
 from rag.search.retriever import Retriever
@@ -289,6 +290,47 @@ class KnowledgeBase:
         """The full stored document, by id or source."""
         return self.store.document(document_id)
 
+    def page_image(
+        self,
+        document_id: str,
+        page: int,
+        highlight: tuple[int, int] | None = None,
+        width: int | None = None,
+    ) -> bytes:
+        """PNG of one page of a stored PDF or picture, `width` pixels wide (1,000 by default, scaled
+        down for huge pages), with the document text's characters [start, end) highlighted."""
+        # Imported here: pdfium and Pillow load only when a page is shown.
+        from rag.pages import render
+        from rag.pages.geometry import decode, quote_boxes
+
+        paged = self.store.paged_file(document_id)
+        if paged.file_type not in render.PAGED_TYPES:
+            raise DocumentError(render.no_page_images(paged.source, paged.file_type))
+        if not 1 <= page <= max(paged.pages, 1):
+            raise NotFoundError(f"{paged.source} has {paged.pages} pages, not a page {page}")
+        boxes: list[tuple[float, float, float, float]] = []
+        if highlight is not None:
+            start, end = highlight
+            if not 0 <= start < end:
+                raise DocumentError(
+                    f"highlight {start}:{end} is not a span of the text: give START:END, START < END"
+                )
+            if not paged.has_geometry:
+                raise DocumentError(
+                    f"{paged.source} was ingested before page positions were stored, so quotes cannot be"
+                    " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
+                    " original files), or ask for the page without a highlight"
+                )
+            runs = self.store.page_runs(paged, page)
+            boxes = quote_boxes(decode(runs), start, end) if runs is not None else []
+        request = render.PageRequest(
+            paged.source, paged.file_type, page, render.clamped_width(width), render.boxes_key(boxes)
+        )
+        key = (paged.id, paged.content_hash, _file_stamp(paged.source), request)
+        return PAGE_CACHE.get(
+            key, lambda: render.draw_page(render.read_original(paged.source, paged.content_hash), request)
+        )
+
     def stored_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(chunk ids, vectors) batches of every stored chunk vector, in chunk id order."""
         yield from self.store.iter_vectors(self.dimension)
@@ -392,11 +434,14 @@ class KnowledgeBase:
         embed the sentences of documents ingested before sentence vectors were stored.
 
         The result describes the vector index, plus `sentences_embedded` and
-        `documents_given_sentence_vectors` (0 when every document had them).
+        `documents_given_sentence_vectors` (0 when every document had them), and
+        `documents_given_page_positions` with `documents_without_page_positions` (PDFs and
+        pictures ingested before page positions were stored: read again from their original
+        files, when those are unchanged and give the same text; the others stay without).
         """
         store = self.store  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
-            filled = self._fill_sentence_vectors(sentence_progress)
+            filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
             described = self.vectors.rebuild(store, progress)
             store.optimize_text_index()
         return described | filled
@@ -417,6 +462,31 @@ class KnowledgeBase:
             if progress is not None:
                 progress(done, len(missing), "sentences")
         return {"sentences_embedded": embedded, "documents_given_sentence_vectors": documents}
+
+    def _fill_page_boxes(self) -> dict[str, int]:
+        """Read page positions for PDFs and pictures ingested before they were stored, from their
+        unchanged original files (nothing is embedded: the text must come out the same)."""
+        from rag.ingest.loaders import load_bytes
+        from rag.pages.render import read_original
+
+        preparer = self._preparer()
+        missing = self.store.documents_without_page_boxes()
+        given = 0
+        for source in missing:
+            paged = self.store.paged_file(source)
+            try:
+                data = read_original(source, paged.content_hash)
+                loaded = load_bytes(
+                    Path(source).name, data, preparer.limits.max_bytes, preparer.ocr, preparer.limits.parse
+                )
+            except RagError:
+                continue
+            if loaded.geometry and self.store.add_page_boxes(source, loaded.text, loaded.geometry):
+                given += 1
+        return {
+            "documents_given_page_positions": given,
+            "documents_without_page_positions": len(missing) - given,
+        }
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
@@ -439,6 +509,15 @@ class KnowledgeBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _file_stamp(source: str) -> tuple[int, int]:
+    """(size, modification time) of a file, so a cached page of a changed file is drawn afresh."""
+    try:
+        stat = os.stat(source)
+    except OSError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:

@@ -325,6 +325,34 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class PageGeometry:
+    """Where the characters of one page sit on it: runs of stored offsets with their box.
+
+    `runs` is flat, six integers a run: start and end offsets into the document text, then the
+    box as left, top, right, bottom in 1/65535ths of the page's width and height, from its top
+    left corner as it is displayed. Characters extraction inserted (spaces, line breaks between
+    words it joined) are in no run.
+    """
+
+    page: int  # 1-based
+    source: str  # "text layer" (the PDF's own characters) or "ocr" (tesseract's words)
+    runs: tuple[int, ...]
+
+    def moved(self, offset: int) -> PageGeometry:
+        """The same boxes with their offsets moved by `offset` (page-relative to document offsets)."""
+        runs = list(self.runs)
+        for index in range(0, len(runs), 6):
+            runs[index] += offset
+            runs[index + 1] += offset
+        return dataclasses.replace(self, runs=tuple(runs))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageGeometry:
+        """The inverse of dataclasses.asdict, for geometry that crossed a process boundary as JSON."""
+        return cls(int(data["page"]), str(data["source"]), tuple(int(value) for value in data["runs"]))
+
+
+@dataclass(frozen=True)
 class LoadedFile:
     """One file's stored text and what is known about it; offsets index into `text`."""
 
@@ -336,6 +364,7 @@ class LoadedFile:
     warnings: tuple[str, ...]
     locations: tuple[Location, ...] = ()  # ascending by start
     metadata: dict[str, Any] = field(default_factory=dict)  # csv: columns, delimiter; OCR: languages...
+    geometry: tuple[PageGeometry, ...] = ()  # PDFs and pictures: where each page's characters are
 
     def location_at(self, offset: int) -> str | None:
         """Return the label of the location holding the character offset, or None before the first."""

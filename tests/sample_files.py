@@ -233,6 +233,46 @@ def make_pdf(*page_texts: str, title: str | None = None) -> bytes:
     return pdf_of_objects(objects, info)
 
 
+# The standard fonts every PDF reader has, by resource name.
+STANDARD_FONTS = {"F1": "Helvetica", "F2": "Times-Roman", "F3": "Courier"}
+
+
+def positioned_pdf(
+    pages: list[list[tuple[float, float, str, str]]],
+    size: tuple[float, float] = (612, 792),
+    rotate: int = 0,
+    font_size: float = 12,
+) -> bytes:
+    """A PDF whose pages hold lines at known places: (x, y from the bottom, font F1-F3, text)."""
+    count = len(pages)
+    kids = " ".join(f"{3 + len(STANDARD_FONTS) + 2 * index} 0 R" for index in range(count))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {count} >>".encode(),
+    ]
+    fonts = ""
+    for number, (name, base_font) in enumerate(STANDARD_FONTS.items(), start=3):
+        objects.append(
+            f"<< /Type /Font /Subtype /Type1 /BaseFont /{base_font} /Encoding /WinAnsiEncoding >>".encode()
+        )
+        fonts += f" /{name} {number} 0 R"
+    for lines in pages:
+        stream = b"".join(
+            f"BT /{font} {font_size:g} Tf {x:g} {y:g} Td ({_escaped(text)}) Tj ET\n".encode("latin-1")
+            for x, y, font, text in lines
+        )
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {size[0]:g} {size[1]:g}] /Rotate {rotate}"
+            f" /Resources << /Font <<{fonts} >> >> /Contents {len(objects) + 2} 0 R >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    return pdf_of_objects(objects)
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
 def pdf_of_objects(objects: list[bytes], info: str = "") -> bytes:
     """A PDF file of numbered objects (1 is the catalog) with its cross-reference table."""
     pdf = bytearray(b"%PDF-1.4\n")

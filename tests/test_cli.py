@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sample_files import positioned_pdf
 
 import rag
 from rag.cli.main import main
@@ -203,3 +204,24 @@ def test_optimize_embeds_the_sentences_of_documents_ingested_before_they_were_st
     assert code == 0 and out.strip() == "vector index: exact, 2 vectors"  # nothing left to fill
     code, out, _ = run(capsys, "stats", "--index", str(index), *FAKE)
     assert "documents_without_sentence_vectors: 0" in out and "rag optimize" not in out
+
+
+def test_show_writes_the_page_with_the_highlight_the_api_draws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = tmp_path / "bridge.pdf"
+    pdf.write_bytes(positioned_pdf([[(72, 700, "F1", "The north bridge was repainted in October.")]]))
+    index = str(tmp_path / "index")
+    assert main(["ingest", str(pdf), "--index", index, *FAKE]) == 0
+    out = tmp_path / "page.png"
+    code, printed, _ = run(
+        capsys, "show", "bridge.pdf", "--page", "1", "--highlight", "4:16", "--width", "500",
+        "--out", str(out), "--index", index, *FAKE,
+    )  # fmt: skip
+    assert code == 0 and "wrote page 1" in printed
+    with rag.open(index, embedder=rag.HashingEmbedder(256)) as base:
+        assert out.read_bytes() == base.page_image(str(pdf), 1, highlight=(4, 16), width=500)
+    code, _, error = run(
+        capsys, "show", "bridge.pdf", "--highlight", "16", "--out", str(out), "--index", index
+    )
+    assert code != 0 and "START:END" in error

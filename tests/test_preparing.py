@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sample_files import make_pdf
+
 import rag
 from rag.ingest.hashing import content_hash
 from rag.ingest.preparing import FileLimits, FilePreparer, Prepared, outcome_from_json, outcome_to_json
@@ -65,3 +67,12 @@ def test_the_sentences_answers_quote_come_once_each_in_document_order() -> None:
         "Milk softens its bitter taste.",
         "Sugar changes nothing at all.",
     )
+
+
+def test_a_pdfs_page_positions_travel_with_it_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "bridge.pdf"
+    path.write_bytes(make_pdf("The north bridge was repainted in October.", "The ferry runs in May."))
+    prepared = FilePreparer(200, 20).prepare_file(path, None)
+    assert isinstance(prepared, Prepared) and [page.page for page in prepared.document.geometry] == [1, 2]
+    back = outcome_from_json(outcome_to_json(prepared))
+    assert isinstance(back, Prepared) and back.document.geometry == prepared.document.geometry

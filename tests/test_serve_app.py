@@ -7,13 +7,15 @@ import concurrent.futures
 import json
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from conftest import ALPHA_TEXT, ScriptedChatModel, Served, build_collections
+from conftest import ALPHA_TEXT, SERVE_KEYS, ScriptedChatModel, Served, build_collections
+from sample_files import positioned_pdf
 
 import rag
 from rag.llm.client import OpenAIChatClient
@@ -468,3 +470,50 @@ def test_started_with_a_language_model_it_answers_in_llm_mode_with_verified_quot
     assert writer.calls and last["answered"] and "September" in last["content"]
     citation = last["citations"][0]
     assert ALPHA_TEXT[citation["start"] : citation["end"]] == citation["quote"]
+
+
+@pytest.fixture(scope="module")
+def served_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, str]]:
+    """The alpha and beta collections with keys, alpha also holding a one-page PDF (its id)."""
+    root = tmp_path_factory.mktemp("pages")
+    embedder = rag.HashingEmbedder(256)
+    folders = build_collections(root, embedder)
+    pdf = root / "bridge.pdf"
+    pdf.write_bytes(positioned_pdf([[(72, 700, "F1", "The north bridge was repainted in October.")]]))
+    with rag.open(folders["alpha"], embedder=embedder) as base:
+        base.ingest([pdf])
+        document_id = base.document(str(pdf)).id
+    keys = root / "keys.json"
+    keys.write_text(json.dumps(SERVE_KEYS))
+    server = RunningServer(ServeConfig(folders, keys_file=keys, port=PAGES_PORT), embedder=embedder)
+    yield Served(server, folders), document_id
+    server.stop()
+
+
+PAGES_PORT = 18553
+
+
+def test_a_page_image_comes_back_as_png_with_the_quote_highlighted(served_pages: tuple[Served, str]) -> None:
+    served, document_id = served_pages
+    path = f"/v1/documents/{document_id}/pages/1.png"
+    plain = client(served, ALPHA_KEY).get(path, params={"width": 400})
+    marked = client(served, ALPHA_KEY).get(path, params={"width": 400, "highlight": "4:16"})
+    assert plain.status_code == marked.status_code == 200
+    assert marked.headers["content-type"] == "image/png"
+    assert marked.content.startswith(b"\x89PNG") and marked.content != plain.content
+
+
+def test_a_page_image_needs_a_key_that_reads_its_collection(served_pages: tuple[Served, str]) -> None:
+    served, document_id = served_pages
+    path = f"/v1/documents/{document_id}/pages/1.png"
+    assert client(served, None).get(path).status_code == 401
+    assert client(served, "not-a-key-but-long-enough").get(path).status_code == 401
+    hidden = client(served, BETA_KEY).get(path)
+    assert hidden.status_code == 404 and hidden.json()["error"]["type"] == "not_found_error"
+    assert client(served, ALPHA_KEY).get(path, params={"collection": "beta"}).status_code == 404
+    assert client(served, ALPHA_KEY).get(f"/v1/documents/{'0' * 64}/pages/1.png").status_code == 404
+    assert client(served, ALPHA_KEY).get(f"/v1/documents/{document_id}/pages/2.png").status_code == 404
+    bad = client(served, ALPHA_KEY).get(path, params={"highlight": "9:3"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "highlight"
+    text = client(served, ALPHA_KEY).get("/v1/documents/alpha.md/pages/1.png")
+    assert text.status_code == 400 and "only PDFs and pictures" in text.json()["error"]["message"]

@@ -6,11 +6,12 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import ScriptedChatModel
-from sample_files import docx_bytes
+from sample_files import docx_bytes, positioned_pdf
 
 import rag
 from rag.ingest import UPLOADS_FOLDER, check_upload, safe_file_name
@@ -169,6 +170,37 @@ def test_open_citation_highlights_exactly_the_quote(base: rag.KnowledgeBase) -> 
     assert responses.parse_target("garbage") is None
 
 
+def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "bridge.pdf"
+    lines = [(72, 700, "F1", "The north bridge was repainted in October with a zinc-rich primer.")]
+    pdf.write_bytes(positioned_pdf([lines]))
+    fake_base.ingest([pdf])
+    turns = ask(fake_base, "When was the north bridge repainted?")
+    citation = turns[-1].answer.citations[0]  # type: ignore[union-attr]
+    viewer = responses.open_citation(fake_base, turns, "cite-0-1")
+    assert "<img class='page-image'" in viewer and "src='data:image/png;base64," in viewer
+    assert "<mark class='quote' id=\"quote-target\">" in viewer  # the extracted text stays below
+    pdf.unlink()
+    missing = responses.open_citation(fake_base, turns, "cite-0-1")
+    assert "No page image: the original of" in missing and citation.quote.text in missing
+
+
+def test_a_quote_across_a_page_break_shows_both_pages(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    pdf = tmp_path / "two.pdf"
+    pdf.write_bytes(
+        positioned_pdf([[(72, 700, "F1", "The first page ends")], [(72, 700, "F1", "here on page two.")]])
+    )
+    fake_base.ingest([pdf])
+    document = fake_base.document(str(pdf))
+    span = SimpleNamespace(start=document.text.index("ends"), end=document.text.index(" on page"))
+    pages = responses.page_images_of(fake_base, document, span)  # type: ignore[arg-type]
+    assert [page.page for page in pages] == [1, 2] and all(page.png for page in pages)
+    viewer = render.viewer_html(document, span.start, span.end, 1, pages)
+    assert viewer.count("<img class='page-image'") == 2
+
+
 def test_arabic_and_chinese_quotes_are_right_to_left_aware_and_highlighted_exactly(tmp_path: Path) -> None:
     embedder = rag.HashingEmbedder(256, frozenset({"en"}))  # like the bundled model: English only
     with rag.open(tmp_path / "index", embedder=embedder) as base:
@@ -268,6 +300,8 @@ def test_office_upload_is_ingested_and_a_mislabelled_one_refused(
     assert "notes.docx is not a Word document (it is not a ZIP archive)" in final.results_html
     answer = base.ask("How many engineers does the team have?")
     assert "section: Staff" in render.sources_html(answer, 1, base.document)
+    viewer = responses.open_citation(base, [responses.Turn("q", answer)], "cite-0-1")
+    assert "No page image: a .docx file is shown as its text" in viewer
 
 
 class _BlockingEmbedder:

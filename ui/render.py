@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import rag
 from rag.display import format_bytes
@@ -189,8 +191,11 @@ def _instructions_flag(passage: rag.Passage | None) -> str:
     )
 
 
-def viewer_html(document: rag.Document, start: int, end: int, number: int) -> str:
-    """The full document with the quote highlighted (a window around it for huge documents)."""
+def viewer_html(
+    document: rag.Document, start: int, end: int, number: int, page_images: Sequence[PageImage] = ()
+) -> str:
+    """The full document with the quote highlighted (a window around it for huge documents),
+    under the pages it is on when the document is a PDF or a picture."""
     text = document.text
     window_start = 0
     if len(text) > VIEWER_MAX_CHARS:
@@ -209,8 +214,30 @@ def viewer_html(document: rag.Document, start: int, end: int, number: int) -> st
         f"<div class='viewer' data-document='{escape(document.id)}'>"
         f"<div class='viewer-head'><span class='viewer-number'>[{number}]</span>"
         f"<div>{_place(document.title, document.source, '')}"
-        f"<span class='hint'>characters {start:,}–{end:,}{place_text}</span></div></div>{note}"
+        f"<span class='hint'>characters {start:,}–{end:,}{place_text}</span></div></div>"
+        f"{''.join(map(_page_html, page_images))}{note}"
         f"<div class='viewer-text' dir='auto'>{body}</div></div>"
+    )
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """The page a quote is on, as PNG with the quote highlighted, or why it cannot be shown."""
+
+    page: int
+    png: bytes = b""
+    problem: str = ""
+
+
+def _page_html(page_image: PageImage) -> str:
+    """The page image (inline, so it needs no route of its own), or one line saying why not."""
+    if not page_image.png:
+        return f"<p class='hint page-missing'>No page image: {escape(page_image.problem)}</p>"
+    encoded = base64.b64encode(page_image.png).decode("ascii")
+    return (
+        f"<details class='page' open><summary>Page {page_image.page}</summary>"
+        f"<img class='page-image' style='max-width:100%' src='data:image/png;base64,{encoded}'"
+        f" alt='Page {page_image.page} with the quote highlighted'></details>"
     )
 
 

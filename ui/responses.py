@@ -136,7 +136,42 @@ def open_citation(base: rag.Corpus, turns: Sequence[Turn], target: str) -> str:
         document = base.document(citation.quote.document_id)
     except rag.NotFoundError:
         return render.viewer_placeholder("That document has been removed from the index.")
-    return render.viewer_html(document, citation.start, citation.end, citation.number)
+    return render.viewer_html(
+        document, citation.start, citation.end, citation.number, page_images_of(base, document, citation)
+    )
+
+
+# Wide enough to read in the viewer column; a page is about 150-300 KB of PNG at this width.
+VIEWER_PAGE_WIDTH = 800
+# A quote crossing page breaks shows each page it is on, up to this many.
+VIEWER_MAX_PAGES = 3
+# Laid out by an office suite: no page image without one (LibreOffice is not a dependency).
+OFFICE_TYPES = ("docx", "pptx", "xlsx", "odt", "epub")
+
+
+def page_images_of(
+    base: rag.Corpus, document: rag.Document, citation: rag.Citation
+) -> list[render.PageImage]:
+    """The pages a PDF or picture citation's quote is on, highlighted; [] for other documents."""
+    first, last = document.page_at(citation.start), document.page_at(max(citation.start, citation.end - 1))
+    file_type = document.metadata.get("type")
+    if file_type in OFFICE_TYPES:
+        return [render.PageImage(0, problem=f"a .{file_type} file is shown as its text; the quote is below")]
+    if file_type not in ("pdf", "image") or first is None or last is None:
+        return []
+    # An index (KnowledgeBase) and served collections (a Selection) both draw pages; the Corpus
+    # protocol itself is only what a question needs.
+    draw = getattr(base, "page_image", None)
+    if draw is None:
+        return []
+    images = []
+    for page in range(first, min(last, first + VIEWER_MAX_PAGES - 1) + 1):
+        try:
+            png = draw(document.id, page, (citation.start, citation.end), VIEWER_PAGE_WIDTH)
+        except rag.RagError as error:
+            return [*images, render.PageImage(page, problem=str(error))]
+        images.append(render.PageImage(page, png))
+    return images
 
 
 def answer_markdown(answer: rag.Answer | None) -> str:

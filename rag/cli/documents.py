@@ -55,6 +55,20 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     optimize.add_argument("--json", action="store_true")
     optimize.set_defaults(run=run_optimize)
 
+    show = subparsers.add_parser(
+        "show",
+        parents=[common],
+        help="draw a page of a PDF or picture as PNG, a quote highlighted",
+        description="Draw one page of a stored PDF or picture from its original file, with the"
+        " characters START:END of the document text (a citation's start and end) highlighted.",
+    )
+    show.add_argument("source", help="source path, file name, unique path suffix or document id")
+    show.add_argument("--page", type=int, default=1, help="1-based page number (default 1)")
+    show.add_argument("--highlight", default=None, metavar="START:END", help="character offsets to highlight")
+    show.add_argument("--width", type=int, default=None, metavar="PX", help="image width (default 1000)")
+    show.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="where to write the PNG")
+    show.set_defaults(run=run_show)
+
 
 def run_ingest(args: argparse.Namespace) -> int:
     """rag ingest PATH..."""
@@ -152,8 +166,43 @@ def run_optimize(args: argparse.Namespace) -> int:
             f" {described['documents_given_sentence_vectors']:,} documents ingested before sentence"
             " vectors were stored (answers no longer embed them at question time)"
         )
+    if described.get("documents_given_page_positions"):
+        print(
+            f"read page positions for {described['documents_given_page_positions']:,} PDFs and pictures"
+            " ingested before they were stored: their quotes can now be highlighted on the page"
+        )
+    if described.get("documents_without_page_positions"):
+        print(
+            f"{described['documents_without_page_positions']:,} PDFs and pictures still have no page"
+            " positions (their original files moved, changed or read differently): ingest them again"
+        )
     print(format_vector_index(described))
     return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """rag show SOURCE --page N [--highlight START:END] [--width PX] --out FILE.png"""
+    highlight = None
+    if args.highlight is not None:
+        start, _, end = args.highlight.partition(":")
+        if not (start.isdigit() and end.isdigit() and int(start) < int(end)):
+            raise RagError(f"--highlight {args.highlight!r} must be START:END character offsets, START < END")
+        highlight = (int(start), int(end))
+    with open_from(args) as base:
+        stored = args.source if _is_document_id(args.source) else base.resolve_source(args.source)
+        image = base.page_image(stored, args.page, highlight, args.width)
+    try:
+        args.out.write_bytes(image)
+    except OSError as error:
+        raise RagError(f"cannot write {args.out} ({error.strerror})") from error
+    print(
+        f"wrote page {args.page} of {printable(stored)} to {printable(str(args.out))} ({format_bytes(len(image))})"
+    )
+    return 0
+
+
+def _is_document_id(value: str) -> bool:
+    return len(value) == 64 and all(character in "0123456789abcdef" for character in value)
 
 
 def format_vector_index(described: dict[str, Any]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 import os
 import shutil
 import subprocess
@@ -12,13 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
-import pypdfium2
-from PIL import Image, ImageSequence, UnidentifiedImageError
-
 from rag.errors import DocumentError
 from rag.ingest.blocks import TextBuilder
+from rag.pages import raster
+from rag.pages.geometry import SCALE
 from rag.settings import OcrSettings
-from rag.types import LoadedFile
+from rag.types import LoadedFile, PageGeometry
 
 RENDER_DPI = 300
 MAX_PAGE_PIXELS = 40_000_000  # about A3 at 300 dpi; bigger pages are rendered at a lower resolution
@@ -33,6 +31,11 @@ class OcrPage:
     text: str
     confidence: float | None
     problem: str = ""  # why the page has no text: a timeout, a tesseract error, an oversized page
+    runs: tuple[int, ...] = ()  # each word's offsets in `text` and box (rag.types.PageGeometry)
+
+    def geometry(self, offset: int) -> PageGeometry:
+        """The page's word boxes, with offsets moved to where its text starts in the document."""
+        return PageGeometry(self.number, "ocr", self.runs).moved(offset)
 
 
 def load_image(name: str, data: bytes, settings: OcrSettings | None = None) -> LoadedFile:
@@ -43,8 +46,10 @@ def load_image(name: str, data: bytes, settings: OcrSettings | None = None) -> L
         # Pillow warns on the console about damaged metadata (EXIF) it reads past anyway.
         warnings.simplefilter("ignore", UserWarning)
         pages = [
-            _read_png(number, png, settings, dpi)
-            for number, (png, dpi) in enumerate(_image_frames(name, data), 1)
+            _read_png(number, raster.png_bytes(frame, grayscale=True), settings, dpi)
+            for number, (frame, dpi) in enumerate(
+                raster.image_frames(name, data, MAX_OCR_PAGES, MAX_PAGE_PIXELS), 1
+            )
         ]
     return ocr_result(name, "image", pages, settings)
 
@@ -59,10 +64,7 @@ def ocr_pdf_pages(
         raise DocumentError(
             f"{name} has {len(page_numbers)} pages without text; OCR is limited to {MAX_OCR_PAGES} per file, split it"
         )
-    try:
-        document = pypdfium2.PdfDocument(data)
-    except pypdfium2.PdfiumError as error:
-        raise DocumentError(f"{name} could not be rendered for OCR ({error}); re-save it") from error
+    document = raster.open_pdf(name, data)
     try:
         return [_read_pdf_page(document, number, settings) for number in page_numbers]
     finally:
@@ -72,12 +74,15 @@ def ocr_pdf_pages(
 def ocr_result(name: str, file_type: str, pages: list[OcrPage], settings: OcrSettings) -> LoadedFile:
     """A LoadedFile of OCR pages: page starts, "page n (OCR)" locations, confidences and warnings."""
     builder = TextBuilder()
+    geometry = []
     for page in pages:
         builder.add(
             page.text or f"[page {page.number}: no text recognised]",
             label=f"page {page.number} (OCR)",
             new_page=True,
         )
+        if page.runs:
+            geometry.append(page.geometry(builder.page_starts[-1]))
     if not any(page.text for page in pages):
         raise DocumentError(no_text_reason(name, pages))
     return LoadedFile(
@@ -89,6 +94,7 @@ def ocr_result(name: str, file_type: str, pages: list[OcrPage], settings: OcrSet
         tuple(ocr_warnings(pages, settings.min_confidence)),
         tuple(builder.locations),
         {"ocr": ocr_metadata(pages, settings)},
+        tuple(geometry),
     )
 
 
@@ -142,44 +148,15 @@ def check_languages(languages: str) -> None:
         )
 
 
-def _image_frames(name: str, data: bytes) -> Iterator[tuple[bytes, int | None]]:
-    """Each frame of the image as PNG bytes with its resolution, refusing non-images and huge frames."""
+def _read_pdf_page(document: raster.PdfDocument, number: int, settings: OcrSettings) -> OcrPage:
     try:
-        image = Image.open(io.BytesIO(data))
-        frame_count = getattr(image, "n_frames", 1)
-        if frame_count > MAX_OCR_PAGES:
-            raise DocumentError(
-                f"{name} has {frame_count} frames; OCR is limited to {MAX_OCR_PAGES} per file"
-            )
-        for frame in ImageSequence.Iterator(image):
-            if frame.width * frame.height > MAX_PAGE_PIXELS:
-                raise DocumentError(
-                    f"{name} is {frame.width}x{frame.height} pixels, over the {MAX_PAGE_PIXELS:,} OCR limit; scale it down"
-                )
-            dpi = frame.info.get("dpi", (0, 0))[0]
-            yield _png_bytes(frame), round(dpi) if dpi else None
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as error:
-        raise DocumentError(f"{name} is not a readable image ({error}); check the file") from error
-
-
-def _read_pdf_page(document: pypdfium2.PdfDocument, number: int, settings: OcrSettings) -> OcrPage:
-    page = document[number - 1]
-    try:
-        width, height = page.get_size()
+        width, height = raster.page_size(document, number - 1)
         scale = RENDER_DPI / 72
         scale = min(scale, (MAX_PAGE_PIXELS / max(width * height, 1)) ** 0.5)
-        image = page.render(scale=scale, grayscale=True).to_pil()
-    except pypdfium2.PdfiumError as error:
+        image = raster.render_pdf_page(document, number - 1, scale, grayscale=True)
+    except raster.RasterError as error:
         return OcrPage(number, "", None, f"could not be rendered for OCR ({error})")
-    finally:
-        page.close()
-    return _read_png(number, _png_bytes(image), settings, round(scale * 72))
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.convert("L").save(buffer, format="PNG")
-    return buffer.getvalue()
+    return _read_png(number, raster.png_bytes(image, grayscale=True), settings, round(scale * 72))
 
 
 def _read_png(number: int, png: bytes, settings: OcrSettings, dpi: int | None) -> OcrPage:
@@ -202,25 +179,54 @@ def _read_png(number: int, png: bytes, settings: OcrSettings, dpi: int | None) -
     if result.returncode != 0:
         reason = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
         return OcrPage(number, "", None, f"tesseract failed ({reason[0][:200]})")
-    text, confidence = parse_tsv(result.stdout.decode("utf-8", "replace"))
-    return OcrPage(number, text, confidence)
+    text, confidence, runs = parse_tsv(result.stdout.decode("utf-8", "replace"))
+    return OcrPage(number, text, confidence, runs=runs)
 
 
-def parse_tsv(tsv: str) -> tuple[str, float | None]:
-    """Text (lines kept, paragraphs separated by a blank line) and mean word confidence of tesseract TSV."""
+def parse_tsv(tsv: str) -> tuple[str, float | None, tuple[int, ...]]:
+    """Text (lines kept, paragraphs separated by a blank line), mean word confidence, and each
+    word's offsets and box (as rag.types.PageGeometry runs) of tesseract TSV."""
     pieces: list[str] = []
     confidences: list[float] = []
+    runs: list[int] = []
+    length = 0
+    page_width = page_height = 0
     previous: tuple[str, ...] | None = None
     for line in tsv.splitlines()[1:]:
         fields = line.split("\t")
+        if len(fields) >= 10 and fields[0] == "1":
+            page_width, page_height = int(fields[8]), int(fields[9])
         if len(fields) < 12 or fields[0] != "5" or not fields[11].strip():
             continue
         paragraph, text_line = tuple(fields[1:4]), tuple(fields[1:5])
         if previous is not None:
             pieces.append(" " if text_line == previous else "\n" if paragraph == previous[:3] else "\n\n")
-        pieces.append(fields[11].strip())
+            length += len(pieces[-1])
+        word = fields[11].strip()
+        pieces.append(word)
+        if page_width > 0 and page_height > 0:
+            left, top, width, height = (int(value) for value in fields[6:10])
+            runs += [
+                length,
+                length + len(word),
+                *_fractions(left, top, width, height, page_width, page_height),
+            ]
+        length += len(word)
         previous = text_line
         if float(fields[10]) >= 0:
             confidences.append(float(fields[10]))
     confidence = sum(confidences) / len(confidences) if confidences else None
-    return "".join(pieces), confidence
+    return "".join(pieces), confidence, tuple(runs)
+
+
+def _fractions(left: int, top: int, width: int, height: int, page_width: int, page_height: int) -> list[int]:
+    """A word box in pixels as 1/65535ths of the page."""
+    return [
+        round(SCALE * min(1.0, value / size))
+        for value, size in (
+            (left, page_width),
+            (top, page_height),
+            (left + width, page_width),
+            (top + height, page_height),
+        )
+    ]

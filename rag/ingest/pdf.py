@@ -16,7 +16,7 @@ from rag.display import format_bytes
 from rag.errors import DocumentError
 from rag.ingest.blocks import reason
 from rag.settings import OcrSettings
-from rag.types import LoadedFile, Location
+from rag.types import LoadedFile, Location, PageGeometry
 
 PAGE_SEPARATOR = "\n\n"
 _MAX_PDF_WARNINGS = 10
@@ -37,9 +37,14 @@ def load_pdf(name: str, data: bytes, ocr: OcrSettings | None = None) -> LoadedFi
             if problem:
                 raise DocumentError(problem)  # OCR would not help: say what is wrong instead
     blank_pages = [number for number, page in enumerate(page_texts, 1) if not page.strip()]
-    metadata = _read_blank_pages(name, data, page_texts, blank_pages, ocr or OcrSettings(), warnings)
+    ocr_geometry: list[PageGeometry] = []
+    metadata = _read_blank_pages(
+        name, data, page_texts, blank_pages, ocr or OcrSettings(), warnings, ocr_geometry
+    )
     text = PAGE_SEPARATOR.join(page_texts)
     page_starts = tuple(accumulate((len(page) + len(PAGE_SEPARATOR) for page in page_texts[:-1]), initial=0))
+    geometry = _text_layer_geometry(name, data, page_texts, page_starts, set(blank_pages), warnings)
+    geometry += [page.moved(page_starts[page.page - 1]) for page in ocr_geometry]
     locations: tuple[Location, ...] = ()
     if metadata:
         # Every page gets a location, so a quote from a text-layer page does not inherit "(OCR)".
@@ -49,7 +54,57 @@ def load_pdf(name: str, data: bytes, ocr: OcrSettings | None = None) -> LoadedFi
         )
     unique_warnings = tuple(dict.fromkeys(warnings))[:_MAX_PDF_WARNINGS]
     stem = PurePath(name).stem
-    return LoadedFile(name, title or stem, text, page_starts, "pdf", unique_warnings, locations, metadata)
+    return LoadedFile(
+        name,
+        title or stem,
+        text,
+        page_starts,
+        "pdf",
+        unique_warnings,
+        locations,
+        metadata,
+        tuple(sorted(geometry, key=lambda page: page.page)),
+    )
+
+
+def _text_layer_geometry(
+    name: str,
+    data: bytes,
+    page_texts: list[str],
+    page_starts: tuple[int, ...],
+    skipped: set[int],
+    warnings: list[str],
+) -> list[PageGeometry]:
+    """Each text-layer page's word boxes: pdfium's character boxes matched to the stored text.
+
+    pypdf's text is what is stored (changing it would change every PDF's document id and
+    offsets); pdfium reads the same characters with their boxes, in its own order and spacing.
+    """
+    # Imported here: pdfium and the image library load only for PDFs.
+    from rag.pages import raster
+    from rag.pages.geometry import text_layer_runs
+
+    try:
+        document = raster.open_pdf(name, data)
+    except DocumentError as error:
+        warnings.append(f"no page positions: {error}")
+        return []
+    geometry = []
+    try:
+        for number, (page_text, start) in enumerate(zip(page_texts, page_starts, strict=True), 1):
+            if number in skipped or not page_text.strip():
+                continue
+            try:
+                extracted, boxes = raster.page_characters(document, number - 1)
+            except raster.RasterError as error:
+                warnings.append(f"page {number}: no positions ({error})")
+                continue
+            geometry.append(
+                PageGeometry(number, "text layer", text_layer_runs(page_text, start, extracted, boxes))
+            )
+    finally:
+        document.close()
+    return geometry
 
 
 def _read_blank_pages(
@@ -59,8 +114,10 @@ def _read_blank_pages(
     blank_pages: list[int],
     ocr: OcrSettings,
     warnings: list[str],
+    geometry: list[PageGeometry],
 ) -> dict[str, object]:
-    """OCR the pages without a text layer into page_texts; return the OCR metadata ({} if none)."""
+    """OCR the pages without a text layer into page_texts (their word boxes, page-relative, into
+    geometry); return the OCR metadata ({} if none)."""
     if not blank_pages:
         return {}
     # Imported here: the rendering and image libraries load only for scanned pages.
@@ -76,6 +133,8 @@ def _read_blank_pages(
         return {}
     for page in pages:
         page_texts[page.number - 1] = page.text
+        if page.runs:
+            geometry.append(page.geometry(0))
     if not any(text.strip() for text in page_texts):
         raise DocumentError(ocr_reader.no_text_reason(name, pages))
     warnings.extend(ocr_reader.ocr_warnings(pages, ocr.min_confidence))

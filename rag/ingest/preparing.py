@@ -6,6 +6,7 @@ runs the same in this process and on a Ray worker (rag/ingest/ray_engine.py).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from rag.language.detection import detect_language
 from rag.language.sentences import quotable_texts
 from rag.settings import OcrSettings
 from rag.storage.store import NewDocument
-from rag.types import Document, FileResult, LoadedFile, Location, TextItem, TextSpan
+from rag.types import Document, FileResult, LoadedFile, Location, PageGeometry, TextItem, TextSpan
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Prepared:
             "sentences": list(self.sentences),
             "language": document.language,
             "script": document.script,
+            "geometry": [dataclasses.asdict(page) for page in document.geometry],
         }
 
     @classmethod
@@ -88,6 +90,7 @@ class Prepared:
             data["search_texts"],
             language=data["language"],
             script=data["script"],
+            geometry=tuple(PageGeometry.from_dict(page) for page in data.get("geometry", ())),
         )
         return cls(document, data["status"], tuple(data["warnings"]), tuple(data["sentences"]))
 
@@ -217,6 +220,7 @@ class FilePreparer:
             search_texts,
             language=detected.language,
             script=detected.script,
+            geometry=loaded.geometry,
         )
 
 

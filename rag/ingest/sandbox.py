@@ -28,7 +28,7 @@ from typing import IO, Any
 from rag.display import format_bytes
 from rag.errors import DocumentError
 from rag.ingest.formats import parser_modules
-from rag.types import LoadedFile, Location
+from rag.types import LoadedFile, Location, PageGeometry
 
 Loader = Callable[..., LoadedFile]
 
@@ -69,6 +69,7 @@ def run_bounded(
                 "page_starts": tuple(fields["page_starts"]),
                 "warnings": tuple(fields["warnings"]),
                 "locations": tuple(Location(*location) for location in fields.get("locations", ())),
+                "geometry": tuple(PageGeometry.from_dict(page) for page in fields.get("geometry", ())),
             }
         )
     raise DocumentError(_problem(name, reply, limits))

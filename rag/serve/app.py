@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from rag.errors import RagError
@@ -188,6 +188,22 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             await form.close()
             shutil.rmtree(folder, ignore_errors=True)
         return _json(result)
+
+    @app.get("/v1/documents/{document_id}/pages/{page:int}.png")
+    async def page_image(
+        access: Caller,
+        document_id: str,
+        page: int,
+        highlight: str | None = None,
+        width: str | None = None,
+        collection: str | None = None,
+    ) -> Response:
+        requested = None if collection is None else collection.split(",")
+        query = {"highlight": highlight, "width": width}
+        image = await service.run(
+            access, documents.page_image, collections, access, requested, document_id, page, query
+        )
+        return Response(image, media_type="image/png")
 
     @app.delete("/v1/documents/{source:path}")
     async def remove(access: Caller, source: str, collection: str | None = None) -> JSONResponse:

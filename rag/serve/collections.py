@@ -156,6 +156,23 @@ class Selection:
                 continue
         raise NotFoundError(f"no document {document_id!r} in {', '.join(self.names)}")
 
+    def page_image(
+        self,
+        document_id: str,
+        page: int,
+        highlight: tuple[int, int] | None = None,
+        width: int | None = None,
+    ) -> bytes:
+        """PNG of a page of a stored PDF or picture (KnowledgeBase.page_image), from the first
+        collection holding the document."""
+        for base in self._bases:
+            try:
+                base.store.paged_file(document_id)
+            except NotFoundError:
+                continue
+            return base.page_image(document_id, page, highlight, width)
+        raise NotFoundError(f"no document {document_id!r} in {', '.join(self.names)}")
+
     def is_empty(self) -> bool:
         """Whether none of the collections holds a document."""
         return all(base.is_empty() for base in self._bases)

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.errors import NotFoundError
 from rag.ingest.uploads import UPLOADS_FOLDER, keep_uploads
 from rag.serve.auth import readable, writable
 from rag.serve.collections import Collections
-from rag.serve.errors import APIError
+from rag.serve.errors import APIError, bad_request
 from rag.serve.keys import Access
 
 
@@ -54,6 +55,51 @@ def remove(collections: Collections, access: Access, requested: str | None, sour
         stored = collection.base.resolve_source(source)
         chunks = collection.base.remove(stored)
     return {"collection": name, "removed": stored, "chunks": chunks}
+
+
+def page_image(
+    collections: Collections,
+    access: Access,
+    requested: Sequence[str] | None,
+    document_id: str,
+    page: int,
+    query: dict[str, str | None],
+) -> bytes:
+    """GET /v1/documents/{id}/pages/{n}.png: the page as PNG, ?highlight=START:END, ?width=PX.
+
+    The document is looked for in the requested collections (default: every one the key may
+    read), in order; one the key may not read is never searched.
+    """
+    highlight = parse_highlight(query.get("highlight"))
+    width = _positive(query.get("width"), "width")
+    for name in readable(access, requested, collections.names, "collection"):
+        base = collections.base(name)
+        try:
+            base.store.paged_file(document_id)
+        except NotFoundError:
+            continue
+        return base.page_image(document_id, page, highlight, width)
+    raise APIError(404, f"no document {document_id!r} in the collections this key may read", "not_found")
+
+
+def parse_highlight(value: str | None) -> tuple[int, int] | None:
+    """(start, end) of "START:END" character offsets; None when absent; a 400 when malformed."""
+    if value is None or value == "":
+        return None
+    start, separator, end = value.partition(":")
+    if not separator or not start.isdigit() or not end.isdigit() or int(start) >= int(end):
+        raise bad_request(
+            "highlight must be START:END character offsets of the document text, START < END", "highlight"
+        )
+    return int(start), int(end)
+
+
+def _positive(value: str | None, param: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise bad_request(f"{param} must be a whole number of pixels", param)
+    return int(value)
 
 
 def spool_folder() -> Path:

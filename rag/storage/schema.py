@@ -13,14 +13,16 @@ from rag.errors import IndexMismatchError
 from rag.language.analysis import index_text
 from rag.language.detection import SAMPLE_CHARS, detect_language
 from rag.language.structure import STRUCTURE_VERSION
-from rag.storage import feedback_table, sentence_vectors, structure_spans
+from rag.storage import feedback_table, page_boxes, sentence_vectors, structure_spans
 
 # 2: the locations table and chunks.search_text.
 # 3: documents.language and .script; chunks.terms, what the full-text index holds (the search
-# text analysed for the document's language: rag.language.analysis). Older indexes are upgraded
-# in place; nothing is embedded again.
+# text analysed for the document's language: rag.language.analysis).
 # 4: the feedback table (storage/feedback_table.py), empty in an upgraded index.
-FORMAT_VERSION = 4
+# 5: the page_boxes table (where a PDF's or a picture's characters sit on its pages), empty for
+# the documents of an older index until they are ingested again (or `rag optimize`).
+# Older indexes are upgraded in place, one step per version; nothing is embedded again.
+FORMAT_VERSION = 5
 # The upgrade to 3 detects the language of every document (about 700 a second on two busy
 # cores) and analyses every chunk (about 5,000 a second): it reads a batch at a time, and
 # shows progress bars where they take more than a few seconds.
@@ -108,12 +110,16 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     """Create the tables of a new index, or bring an index of an older format version up to date."""
     connection.executescript(_TABLES + sentence_vectors.SCHEMA + feedback_table.SCHEMA)
     row = connection.execute("SELECT value FROM manifest WHERE key = 'format_version'").fetchone()
+    if row is None:  # a new index (or one whose creation never finished): the current version's tables
+        connection.executescript(page_boxes.SCHEMA)
     if row is not None and row[0] == "1":
         _upgrade_from_version_1(connection, folder)
     if row is not None and row[0] in ("1", "2"):
         _upgrade_to_languages(connection, folder)
     if row is not None and row[0] in ("1", "2", "3"):
         _upgrade_to_feedback(connection, folder)
+    if row is not None and row[0] in ("1", "2", "3", "4"):
+        _upgrade_to_page_boxes(connection, folder)
     connection.executescript(_TRIGGERS + _LANGUAGE_INDEX)
     has_structure = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'structure_spans'"
@@ -149,6 +155,13 @@ def _upgrade_from_version_1(connection: sqlite3.Connection, folder: Path) -> Non
         if "search_text" not in {row[1] for row in connection.execute("PRAGMA table_info(chunks)")}:
             for statement in filter(str.strip, _UPGRADE_FROM_1.split(";")):
                 connection.execute(statement)
+
+
+def _upgrade_to_page_boxes(connection: sqlite3.Connection, folder: Path) -> None:
+    """Version 5 adds the page_boxes table, empty: old documents have no page geometry until ingested again."""
+    with _upgrading(connection, folder, 5):
+        for statement in filter(str.strip, page_boxes.SCHEMA.split(";")):
+            connection.execute(statement)
 
 
 def _upgrade_to_languages(connection: sqlite3.Connection, folder: Path) -> None:

@@ -16,11 +16,11 @@ import numpy as np
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
-from rag.storage import feedback_table, sentence_vectors, structure_spans
+from rag.storage import feedback_table, page_boxes, sentence_vectors, structure_spans
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
 from rag.storage.vectors.journal import prune
-from rag.types import Chunk, Document, Location, TextSpan, document_id
+from rag.types import Chunk, Document, Location, PageGeometry, TextSpan, document_id
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,20 @@ class NewDocument:
     sentence_vectors: Mapping[str, np.ndarray] | None = None  # sentence text -> unit vector
     language: str = "und"
     script: str = ""
+    geometry: tuple[PageGeometry, ...] = ()  # where each page's characters sit (PDFs, pictures)
+
+
+@dataclass(frozen=True)
+class PagedFile:
+    """What showing a stored document's pages needs: its file, what that file was, its page count."""
+
+    key: int
+    id: str
+    source: str
+    content_hash: str
+    file_type: str
+    pages: int
+    has_geometry: bool  # False: ingested before page boxes were stored, or a file without pages
 
 
 # Each step finds the next language after the last one in the documents_language index.
@@ -342,6 +356,7 @@ class Store:
             )
             sentence_vectors.insert(connection, key, document.sentence_vectors or {})
             structure_spans.insert(connection, key, document.text, document.metadata or {})
+            page_boxes.insert(connection, key, document.geometry)
             self._bump_generation(connection)
         return identifier
 
@@ -459,6 +474,54 @@ class Store:
             language=row[7],
             structure=structure_spans.load(self._connect(), row[6]),
         )
+
+    @translated
+    def paged_file(self, document_id: str) -> PagedFile:
+        """Where the document with this id (or source) came from, and whether its pages have boxes."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT key, id, source, content_hash, metadata, page_starts FROM documents"
+                " WHERE id = ? OR source = ? LIMIT 1",
+                (document_id, document_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError(f"no document {document_id!r} in the index")
+        metadata = json.loads(row[4])
+        file_type = str(metadata.get("type", "")) if isinstance(metadata, dict) else ""
+        has_geometry = page_boxes.has_any(self._connect(), int(row[0]))
+        return PagedFile(
+            int(row[0]), row[1], row[2], row[3], file_type, len(json.loads(row[5])), has_geometry
+        )
+
+    @translated
+    def page_runs(self, paged: PagedFile, page: int) -> bytes | None:
+        """The encoded word boxes of one page (rag.pages.geometry.decode); None when it has none."""
+        found = page_boxes.load(self._connect(), paged.key, page)
+        return None if found is None else found[1]
+
+    @translated
+    def documents_without_page_boxes(self) -> list[str]:
+        """Sources of the PDFs and pictures that have no page positions (ingested before they
+        were stored), oldest first."""
+        rows = self._connect().execute(
+            "SELECT source FROM documents d WHERE json_extract(d.metadata, '$.type') IN ('pdf', 'image')"
+            " AND NOT EXISTS (SELECT 1 FROM page_boxes p WHERE p.document_key = d.key) ORDER BY d.key"
+        )
+        return [str(row[0]) for row in rows]
+
+    @translated
+    def add_page_boxes(self, source: str, text: str, geometry: Sequence[PageGeometry]) -> bool:
+        """Store page positions for a document whose stored text is `text`, in one transaction;
+        False when it is gone or its text is not that (another file's positions never land)."""
+        with self._transaction() as connection:
+            row = connection.execute("SELECT key, text FROM documents WHERE source = ?", (source,)).fetchone()
+            if row is None or row[1] != text:
+                return False
+            page_boxes.insert(connection, int(row[0]), geometry)
+        return True
 
     @translated
     def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
