@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,10 +23,14 @@ def event_stream(roots: list[Path], stop: threading.Event, debounce_ms: int) -> 
     threading.Thread(target=run, name="sync-watch", daemon=True).start()
 
     def wait(seconds: float) -> list[Path]:
-        try:
-            found = [changes.get(timeout=seconds)]
-        except queue.Empty:
-            return []
+        deadline = time.monotonic() + seconds
+        found: list[Path] = []
+        # In slices, so that a stop request is heard within a quarter of a second.
+        while not found and not stop.is_set() and time.monotonic() < deadline:
+            try:
+                found.append(changes.get(timeout=min(0.25, max(0.0, deadline - time.monotonic()))))
+            except queue.Empty:
+                continue
         while not changes.empty():
             found.append(changes.get_nowait())
         return found
