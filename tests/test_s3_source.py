@@ -11,6 +11,7 @@ import pytest
 import rag
 from rag.sources.config import spec_from_location
 from rag.sources.runner import SyncOptions, sync_once
+from rag.sources.sync import PassReport
 
 pytestmark = pytest.mark.s3
 boto3 = pytest.importorskip("boto3")
@@ -60,7 +61,7 @@ def bucket(endpoint: str) -> object:
     return client
 
 
-def sync(base: rag.KnowledgeBase, **options: object) -> rag.sources.sync.PassReport:  # type: ignore[name-defined]
+def sync(base: rag.KnowledgeBase, **options: object) -> PassReport:
     spec = spec_from_location("s3://library/papers/")
     return sync_once(base, [spec], SyncOptions(**options))[0]  # type: ignore[arg-type]
 

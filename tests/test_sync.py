@@ -12,6 +12,7 @@ import pytest
 import rag
 from rag.sources.config import spec_from_location
 from rag.sources.runner import SyncOptions, declared_specs, status, sync_once, watch
+from rag.sources.sync import PassReport
 from rag.sources.state import SyncState
 
 TEXTS = {
@@ -46,7 +47,7 @@ def chunk_ids(base: rag.KnowledgeBase, source: Path) -> list[int]:
     return [row[0] for row in rows]
 
 
-def one_pass(base: rag.KnowledgeBase, folder: Path, **options: object) -> rag.sources.sync.PassReport:  # type: ignore[name-defined]
+def one_pass(base: rag.KnowledgeBase, folder: Path, **options: object) -> PassReport:
     spec = spec_from_location(str(folder), settle_seconds=options.pop("settle_seconds", 0.5))
     return sync_once(base, [spec], SyncOptions(**options))[0]  # type: ignore[arg-type]
 

@@ -14,6 +14,7 @@ import pytest
 import rag
 from rag.sources.config import spec_from_location
 from rag.sources.runner import SyncOptions, sync_once
+from rag.sources.sync import PassReport
 from rag.sources.web import WebSource
 
 PORTS = range(18500, 18550)
@@ -98,7 +99,7 @@ def site() -> Iterator[tuple[Site, str, ThreadingHTTPServer]]:
     server.server_close()
 
 
-def sync(base: rag.KnowledgeBase, location: str) -> rag.sources.sync.PassReport:  # type: ignore[name-defined]
+def sync(base: rag.KnowledgeBase, location: str) -> PassReport:
     spec = spec_from_location(location, requests_per_second=0)
     return sync_once(base, [spec], SyncOptions())[0]
 
