@@ -12,8 +12,8 @@ import pytest
 import rag
 from rag.sources.config import spec_from_location
 from rag.sources.runner import SyncOptions, declared_specs, status, sync_once, watch
-from rag.sources.sync import PassReport
 from rag.sources.state import SyncState
+from rag.sources.sync import PassReport
 
 TEXTS = {
     f"note{number}.txt": f"Note {number} says the {word} lighthouse stands on the cliff."
