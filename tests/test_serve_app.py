@@ -451,3 +451,16 @@ def test_started_with_a_language_model_it_answers_in_llm_mode_with_verified_quot
     assert writer.calls and last["answered"] and "September" in last["content"]
     citation = last["citations"][0]
     assert ALPHA_TEXT[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_sources_route_shows_each_readable_collections_sync_status(served: Served) -> None:
+    from rag.sources.state import SyncState
+
+    state = SyncState(served.folders["alpha"])
+    state.source("/data/alpha-notes").last = {"added": 2, "error": ""}
+    state.save()
+    (listed,) = client(served, ALPHA_KEY).get("/v1/sources").json()["data"]
+    assert listed["collection"] == "alpha" and listed["location"] == "/data/alpha-notes"
+    assert listed["last"]["added"] == 2
+    assert client(served, BETA_KEY).get("/v1/sources").json()["data"] == []
+    assert client(served, BETA_KEY).get("/v1/sources", params={"collection": "alpha"}).status_code == 404
