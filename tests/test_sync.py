@@ -190,3 +190,27 @@ def test_watched_folder_change_is_searchable_within_five_seconds(
         stop.set()
         watcher.join(10)
     assert seconds <= 5, seconds
+
+
+def test_watch_waits_for_another_writer_instead_of_stopping(fake_base: rag.KnowledgeBase, docs: Path) -> None:
+    from rag.storage.lock import write_lock
+
+    fake_base.create()
+    spec = spec_from_location(str(docs), settle_seconds=0.3)
+    stop = threading.Event()
+    passes: list[PassReport] = []
+    with write_lock(fake_base.folder):
+        watcher = threading.Thread(target=watch, args=(fake_base, [spec], SyncOptions(), passes.extend, stop))
+        watcher.start()
+        deadline = time.time() + 10
+        while not passes and time.time() < deadline:
+            time.sleep(0.05)
+    try:
+        assert "retrying" in passes[0].error
+        deadline = time.time() + 20
+        while len(passes) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert passes[1].added == 5
+    finally:
+        stop.set()
+        watcher.join(10)

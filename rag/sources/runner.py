@@ -19,6 +19,7 @@ from rag.sources.sync import PassReport, SyncPass, Writer
 DEFAULT_EVERY_SECONDS = 600.0
 DEBOUNCE_MILLISECONDS = 500
 POLL_SECONDS = 2.0
+RETRY_SECONDS = 5.0
 
 
 class Index(Protocol):
@@ -102,7 +103,14 @@ def watch(
         now = time.time()
         ready = [spec for spec in specs if due[spec.location] <= now]
         if ready:
-            reports = sync_once(index, ready, options)
+            try:
+                reports = sync_once(index, ready, options)
+            except RagError as error:  # another writer holds the lock, a full disk: try again soon
+                reports = [PassReport(spec.location, error=f"{error}; retrying") for spec in ready]
+                for spec in ready:
+                    due[spec.location] = now + RETRY_SECONDS
+                report(reports)
+                continue
             report(reports)
             for spec, result in zip(ready, reports, strict=True):
                 every = spec.every_seconds or options.every_seconds
