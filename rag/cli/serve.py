@@ -12,13 +12,13 @@ from typing import Any
 
 from rag.cli.options import add_llm_arguments, llm_settings
 from rag.display import printable
-from rag.errors import RagError, SettingsError
+from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
 from rag.knowledge_base import open_index
 from rag.serve.limits import MAX_QUEUE, Limits
 from rag.serve.service import ServeConfig
 from rag.settings import Settings, default_index_dir
-from rag.sources.runner import SyncOptions, declared_specs, watch
+from rag.sources.runner import start_watching
 from rag.sources.sync import PassReport
 
 
@@ -127,12 +127,6 @@ def run_serve(args: argparse.Namespace) -> int:
 def start_syncing(config: ServeConfig, stop: threading.Event) -> None:
     """Watch each collection's declared sources in a thread of this process, until stop is set."""
     for name, folder in config.collections.items():
-        try:
-            specs = declared_specs(folder, [])
-        except RagError as error:
-            print(f"note: collection {name} is not synced: {printable(str(error))}", file=sys.stderr)
-            continue
-        base = open_index(folder, config.settings)
 
         def report(reports: list[PassReport], name: str = name) -> None:
             for result in reports:
@@ -143,7 +137,8 @@ def start_syncing(config: ServeConfig, stop: threading.Event) -> None:
                         file=sys.stderr,
                     )
 
-        worker = threading.Thread(
-            target=watch, args=(base, specs, SyncOptions(), report, stop), name=f"sync-{name}", daemon=True
-        )
-        worker.start()
+        if start_watching(open_index(folder, config.settings), report, stop) is None:
+            print(
+                f"note: collection {name} declares no sources (docs/sync.md); it is not synced",
+                file=sys.stderr,
+            )

@@ -123,6 +123,22 @@ def watch(
                     due[spec.location] = 0.0
 
 
+def start_watching(
+    index: Index, report: Callable[[list[PassReport]], None], stop: threading.Event
+) -> threading.Thread | None:
+    """Watch the index's declared sources in a daemon thread until stop is set (`--sync` of a
+    server); None when the index declares none. Give it its own KnowledgeBase: the thread writes."""
+    try:
+        specs = declared_specs(index.folder, [])
+    except RagError:
+        return None
+    worker = threading.Thread(
+        target=watch, args=(index, specs, SyncOptions(), report, stop), name="sync-watch", daemon=True
+    )
+    worker.start()
+    return worker
+
+
 def _folder_events(roots: list[Path], stop: threading.Event) -> Callable[[float], list[Path]]:
     """A function waiting up to N seconds for changed paths under the roots: watchfiles' events,
     debounced; without watchfiles, every folder counts as changed every POLL_SECONDS."""
