@@ -214,3 +214,16 @@ def test_watch_waits_for_another_writer_instead_of_stopping(fake_base: rag.Knowl
     finally:
         stop.set()
         watcher.join(10)
+
+
+def test_first_pass_knows_what_rag_ingest_stored_and_removes_what_is_gone(
+    fake_base: rag.KnowledgeBase, docs: Path
+) -> None:
+    fake_base.ingest([docs])
+    (docs / "note0.txt").unlink()
+    report = one_pass(fake_base, docs)
+    assert (report.added, report.unchanged, report.removed) == (0, 4, 1)
+    assert sorted(Path(source).name for source in fake_base.store.sources()) == sorted(TEXTS)[1:]
+    assert not [
+        key for key in SyncState(fake_base.folder).source(str(docs)).entries if key.startswith("stored:")
+    ]

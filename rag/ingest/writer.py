@@ -24,6 +24,10 @@ class IndexWriter:
         """The content hash of each of these sources that is stored."""
         return self.ingestor.store.content_hashes(sources)
 
+    def sources_under(self, prefix: str) -> list[str]:
+        """The stored sources that start with prefix."""
+        return [source for source in self.ingestor.store.sources() if source.startswith(prefix)]
+
     def rename(self, source: str, new_source: str) -> None:
         """Store a document under a new source, without embedding it again.
 

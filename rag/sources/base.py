@@ -41,3 +41,10 @@ class Source(Protocol):
     def fetch(self, entry: Entry) -> bytes:
         """The entry's bytes; an OSError or RagError when it cannot be read now."""
         ...
+
+
+def document_prefix(source: Source) -> str | None:
+    """The prefix every stored name of a source starts with (a folder's path and a slash), if it has
+    one: a first pass then also knows the documents an earlier `rag ingest` stored under it."""
+    prefix = getattr(source, "document_prefix", None)
+    return prefix if isinstance(prefix, str) else None

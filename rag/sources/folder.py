@@ -36,6 +36,11 @@ class FolderSource:
         """The folder's absolute path."""
         return str(self.root)
 
+    @property
+    def document_prefix(self) -> str:
+        """Every file's stored name starts with the folder's path and a slash."""
+        return str(self.root).rstrip("/") + "/"
+
     def entries(self, known: Mapping[str, str]) -> Sequence[Entry]:
         """Every wanted file, by path relative to the folder; one stat each, nothing read."""
         if not self.root.is_dir():

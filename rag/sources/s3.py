@@ -62,6 +62,11 @@ class S3Source:
             self._client = boto3.client("s3", endpoint_url=self._endpoint, config=config)
         return self._client
 
+    @property
+    def document_prefix(self) -> str:
+        """Every object's stored name starts with s3://bucket/prefix."""
+        return f"s3://{self.bucket}/{self.prefix}"
+
     def entries(self, known: Mapping[str, str]) -> Sequence[Entry]:
         """Every wanted object under the prefix (one listing request per 1,000 objects)."""
         found = []

@@ -12,13 +12,14 @@ from typing import Any, Protocol
 from rag.errors import RagError
 from rag.ingest.hashing import content_hash
 from rag.ingest.preparing import Blob
-from rag.sources.base import Entry, Source, SourceUnavailable
+from rag.sources.base import Entry, Source, SourceUnavailable, document_prefix
 from rag.sources.state import MAX_FAILURES_KEPT, SourceState
 from rag.types import IngestReport
 
 BATCH_FILES = 32
 BATCH_BYTES = 64 * 1024 * 1024
 SAVE_EVERY = 64  # removals between state writes
+STORED_KEY = "stored:"  # keys of documents found in the index, not yet listed by the source
 
 
 class Writer(Protocol):
@@ -27,6 +28,8 @@ class Writer(Protocol):
     def add_blobs(self, blobs: Sequence[Blob]) -> IngestReport: ...
 
     def content_hashes(self, sources: Sequence[str]) -> dict[str, str]: ...
+
+    def sources_under(self, prefix: str) -> list[str]: ...
 
     def rename(self, source: str, new_source: str) -> None: ...
 
@@ -86,6 +89,7 @@ class SyncPass:
         """List, compare tokens, then ingest, rename and remove; the state follows each commit."""
         started = time.perf_counter()
         report = PassReport(self.source.location, datetime.now(UTC).isoformat(timespec="seconds"))
+        self._adopt_stored_documents()
         known = self.state.tokens()
         try:
             entries = self.source.entries(known)
@@ -99,6 +103,11 @@ class SyncPass:
                 report.failed.append((entry.key, entry.failure))
         report.pending = sum(1 for entry in present if not entry.settled and not entry.failure)
         listed_keys = {entry.key for entry in present}
+        listed_documents = {entry.document for entry in present}
+        for key in [key for key in known if key.startswith(STORED_KEY)]:
+            if self.state.entries[key][1] in listed_documents:
+                del self.state.entries[key]  # still there: its own entry takes over
+                del known[key]
         vanished = [key for key in known if key not in listed_keys]
         changed = [
             entry
@@ -111,6 +120,16 @@ class SyncPass:
         vanished = self._ingest(changed, vanished, report)
         self._remove(vanished, len(known), report)
         return self._finish(report, started)
+
+    def _adopt_stored_documents(self) -> None:
+        """On a first pass (or after the state was lost), know the documents already stored under
+        the source's prefix, by their stored name and no token: those still there are checked by
+        content hash, those gone are removed (within the mass-deletion limit)."""
+        prefix = document_prefix(self.source)
+        if self.state.entries or prefix is None:
+            return
+        for source in self.writer.sources_under(prefix):
+            self.state.entries[STORED_KEY + source] = ["", source]
 
     def _ingest(self, changed: list[Entry], vanished: list[str], report: PassReport) -> list[str]:
         """Ingest changed entries in batches; a new entry holding a vanished one's bytes is a rename.
