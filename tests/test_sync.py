@@ -227,3 +227,23 @@ def test_first_pass_knows_what_rag_ingest_stored_and_removes_what_is_gone(
     assert not [
         key for key in SyncState(fake_base.folder).source(str(docs)).entries if key.startswith("stored:")
     ]
+
+
+def test_sync_command_reports_and_status_shows_it(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from rag.cli.main import main
+
+    index = str(tmp_path / "index")
+    assert main(["sync", str(docs), "--index", index, "--model", "hashing-256"]) == 0
+    assert "5 added" in capsys.readouterr().out
+    (docs / "note0.txt").unlink()
+    assert main(["sync", "--index", index, "--model", "hashing-256", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["removed"] == 1
+    assert main(["sync", "--status", "--json", "--index", index, "--model", "hashing-256"]) == 0
+    (shown,) = json.loads(capsys.readouterr().out)
+    assert shown["documents"] == 4 and shown["last"]["removed"] == 1
+    assert main(["sync", "--index", str(tmp_path / "empty"), "--model", "hashing-256"]) == 2
+    assert "no sources to sync" in capsys.readouterr().err
