@@ -43,6 +43,7 @@ from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, Pr
 if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
     from rag.ingest.preparing import FilePreparer
+    from rag.ingest.writer import IndexWriter
 
 
 def open_index(
@@ -218,6 +219,14 @@ class KnowledgeBase:
         """Ingest documents given as text, keyed by their source name."""
         with self._writing(index_progress):
             return self._ingestor().ingest_texts(items, progress)
+
+    @contextmanager
+    def writing(self, index_progress: BuildProgress | None = None) -> Iterator[IndexWriter]:
+        """Hold the write lock for a pass of adds, renames and removals (`rag sync`)."""
+        from rag.ingest.writer import IndexWriter
+
+        with self._writing(index_progress):
+            yield IndexWriter(self._ingestor())
 
     def remove(self, source: str) -> int:
         """Remove a document by source (path, file name or unique suffix); return its chunk count."""

@@ -517,3 +517,16 @@ def test_a_page_image_needs_a_key_that_reads_its_collection(served_pages: tuple[
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "highlight"
     text = client(served, ALPHA_KEY).get("/v1/documents/alpha.md/pages/1.png")
     assert text.status_code == 400 and "only PDFs and pictures" in text.json()["error"]["message"]
+
+
+def test_sources_route_shows_each_readable_collections_sync_status(served: Served) -> None:
+    from rag.sources.state import SyncState
+
+    state = SyncState(served.folders["alpha"])
+    state.source("/data/alpha-notes").last = {"added": 2, "error": ""}
+    state.save()
+    (listed,) = client(served, ALPHA_KEY).get("/v1/sources").json()["data"]
+    assert listed["collection"] == "alpha" and listed["location"] == "/data/alpha-notes"
+    assert listed["last"]["added"] == 2
+    assert client(served, BETA_KEY).get("/v1/sources").json()["data"] == []
+    assert client(served, BETA_KEY).get("/v1/sources", params={"collection": "alpha"}).status_code == 404

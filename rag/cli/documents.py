@@ -10,6 +10,7 @@ from rag.cli.options import open_from, print_json
 from rag.display import BuildProgressBar, IngestProgressBar, format_bytes, printable
 from rag.errors import RagError
 from rag.settings import ENGINES
+from rag.sources.runner import status as sync_status
 from rag.types import IngestReport
 
 
@@ -126,6 +127,14 @@ def run_stats(args: argparse.Namespace) -> int:
     with open_from(args) as base:
         stats = base.stats()
         documents = base.documents() if args.documents else []
+        synced = sync_status(base.folder)
+    if synced:  # what `rag sync --status` shows, in short
+        stats["sources"] = [
+            f"{source['location']}: {source['documents']} documents, last pass"
+            f" {source['last'].get('started_at', 'never')}, {source['last'].get('failed', 0)} failed"
+            + (f" ({source['last']['error']})" if source["last"].get("error") else "")
+            for source in synced
+        ]
     if args.json:
         listed = [info.to_dict() for info in documents]
         print_json(stats | ({"documents_list": listed} if args.documents else {}))

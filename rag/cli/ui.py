@@ -15,6 +15,9 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=7860)
     ui.add_argument("--docs", type=Path, action="append", help="folder to ingest at start (repeatable)")
+    ui.add_argument(
+        "--sync", action="store_true", help="keep the index in step with its sources (docs/sync.md)"
+    )
     ui.set_defaults(run=run_ui)
 
 
@@ -27,6 +30,8 @@ def run_ui(args: argparse.Namespace) -> int:
         argv += ["--model", args.model]
     for folder in args.docs or ():
         argv += ["--docs", str(folder)]
+    if args.sync:
+        argv.append("--sync")
     if args.backend:
         os.environ["RAG_EMBEDDING_BACKEND"] = args.backend  # the UI reads its settings from RAG_*
     sys.stdout.flush()

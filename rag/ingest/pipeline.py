@@ -13,7 +13,7 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.ingest.loaders import is_supported
-from rag.ingest.preparing import FilePreparer, Prepared
+from rag.ingest.preparing import Blob, FilePreparer, Prepared
 from rag.storage.store import Store
 from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback, TextItem
 
@@ -129,6 +129,17 @@ class Ingestor:
         batch = Batch(self, results, progress, started, len(items))
         for item in items:
             batch.add(self.preparer.prepare_text(item, known.get(item.source)))
+        batch.flush()
+        return self.finish(batch, (), ())
+
+    def ingest_blobs(self, blobs: Sequence[Blob], progress: ProgressCallback | None = None) -> IngestReport:
+        """Ingest files given as bytes under their source names; unchanged content is skipped."""
+        started = time.perf_counter()
+        results: list[FileResult] = []
+        known = self.store.content_hashes([blob.source for blob in blobs])
+        batch = Batch(self, results, progress, started, len(blobs))
+        for blob in blobs:
+            batch.add(self.preparer.prepare_bytes(blob, known.get(blob.source)))
         batch.flush()
         return self.finish(batch, (), ())
 

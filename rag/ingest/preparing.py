@@ -37,6 +37,15 @@ class FileLimits:
     parse: ParseLimits | None = None  # None: parse in this process, unbounded
 
 
+@dataclass(frozen=True)
+class Blob:
+    """A file's bytes, the source it is stored under, and the name its type is read from."""
+
+    source: str
+    name: str
+    data: bytes
+
+
 @dataclass
 class Prepared:
     """A document chunked and waiting for its vectors, with what the report will say of it."""
@@ -131,15 +140,25 @@ class FilePreparer:
         try:
             check_size(path.name, path.stat().st_size, self.limits.max_bytes)
             data = path.read_bytes()
-            fingerprint = content_hash(data)
-            if known_hash == fingerprint:
-                return FileResult(source, "unchanged")
-            if before_parse is not None:
-                before_parse()  # a big file to parse names itself first
-            loaded = load_bytes(path.name, data, self.limits.max_bytes, self.ocr, self.limits.parse)
-            document = self.new_document(source, loaded, fingerprint, len(data))
         except (DocumentError, OSError) as error:
             return FileResult(source, "failed", reason=_reason(error))
+        return self.prepare_bytes(Blob(source, path.name, data), known_hash, before_parse)
+
+    def prepare_bytes(
+        self, blob: Blob, known_hash: str | None, before_parse: Callable[[], None] | None = None
+    ) -> Prepared | FileResult:
+        """The chunked document of a file's bytes fetched from elsewhere (a bucket, a web page)."""
+        try:
+            check_size(blob.name, len(blob.data), self.limits.max_bytes)
+            fingerprint = content_hash(blob.data)
+            if known_hash == fingerprint:
+                return FileResult(blob.source, "unchanged")
+            if before_parse is not None:
+                before_parse()  # a big file to parse names itself first
+            loaded = load_bytes(blob.name, blob.data, self.limits.max_bytes, self.ocr, self.limits.parse)
+            document = self.new_document(blob.source, loaded, fingerprint, len(blob.data))
+        except (DocumentError, OSError) as error:
+            return FileResult(blob.source, "failed", reason=_reason(error))
         return self._prepared(document, known_hash, loaded.warnings)
 
     def prepare_text(self, item: TextItem, known_hash: str | None) -> Prepared | FileResult:

@@ -161,6 +161,11 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         requested = None if collection is None else collection.split(",")
         return _json(await service.run(access, documents.list_documents, collections, access, requested))
 
+    @app.get("/v1/sources")
+    async def list_sources(access: Caller, collection: str | None = None) -> JSONResponse:
+        requested = None if collection is None else collection.split(",")
+        return _json(await service.run(access, documents.list_sources, collections, access, requested))
+
     @app.post("/v1/documents")
     async def upload(request: Request, access: Caller) -> JSONResponse:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):

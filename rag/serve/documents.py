@@ -13,6 +13,7 @@ from rag.serve.auth import readable, writable
 from rag.serve.collections import Collections
 from rag.serve.errors import APIError, bad_request
 from rag.serve.keys import Access
+from rag.sources.runner import status as sync_status
 
 
 def list_documents(
@@ -22,6 +23,17 @@ def list_documents(
     names = readable(access, requested, collections.names, "collection")
     data = [
         info.to_dict() | {"collection": name} for name in names for info in collections.base(name).documents()
+    ]
+    return {"object": "list", "data": data}
+
+
+def list_sources(collections: Collections, access: Access, requested: Sequence[str] | None) -> dict[str, Any]:
+    """GET /v1/sources: where each of the caller's collections syncs from, and its last pass."""
+    names = readable(access, requested, collections.names, "collection")
+    data = [
+        source | {"collection": name}
+        for name in names
+        for source in sync_status(collections.base(name).folder)
     ]
     return {"object": "list", "data": data}
 

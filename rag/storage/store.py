@@ -406,6 +406,19 @@ class Store:
             self._bump_generation(connection)
         return int(row[1])
 
+    @translated
+    def rename_document(self, source: str, new_source: str, new_title: str | None = None) -> None:
+        """Store a document under a new source (a renamed file): its chunks and vectors stay."""
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM documents WHERE source = ?", (new_source,))
+            updated = connection.execute(
+                "UPDATE documents SET source = ?, title = coalesce(?, title) WHERE source = ?",
+                (new_source, new_title, source),
+            ).rowcount
+            if not updated:
+                raise NotFoundError(f"no document with source {source!r} in the index")
+            self._bump_generation(connection)
+
     @staticmethod
     def _bump_generation(connection: sqlite3.Connection) -> None:
         connection.execute("UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")

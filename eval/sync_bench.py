@@ -1,0 +1,170 @@
+"""python -m eval.sync_bench: what `rag sync` costs, and whether a killed sync resumes whole.
+
+Timing: writes N small text files, syncs them once (first ingest), again with nothing changed,
+and again after one file changed; each as its own `rag sync --json` process, timed from outside
+and by the pass itself. Kill trials: changes the folder (adds, edits, renames, deletes), starts
+`rag sync`, kills it with SIGKILL after a random delay, runs it again to completion and checks
+that every file is in the index exactly once with its current text, and nothing else is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import rag
+
+RAG = [sys.executable, "-m", "rag"]
+WORDS = (
+    "harbour river valley spring market island ferry lighthouse keeper tide granite quarry orchard".split()
+)
+
+
+def text(rng: random.Random, number: int) -> str:
+    """A short document, different for each number and draw."""
+    return f"Document {number}. " + " ".join(rng.choice(WORDS) for _ in range(60)) + "\n"
+
+
+def write_files(folder: Path, count: int, rng: random.Random) -> None:
+    """count files, their modification times a minute back (settled)."""
+    past = time.time() - 60
+    for number in range(count):
+        path = folder / f"d{number // 1000:03d}" / f"f{number:05d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text(rng, number))
+        os.utime(path, (past, past))
+
+
+def run_sync(folder: Path, index: Path, model: str) -> tuple[float, dict[str, object]]:
+    """(wall seconds, the pass report) of one `rag sync` process."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*RAG, "sync", str(folder), "--index", str(index), "--model", model, "--json", "--allow-mass-delete"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(done.stderr)
+    return wall, json.loads(done.stdout)[0]
+
+
+def timing(files: int, model: str, work: Path) -> dict[str, object]:
+    """First sync, a no-change sync and a one-file-change sync of `files` files."""
+    rng = random.Random(1)
+    folder, index = work / "docs", work / "index"
+    write_files(folder, files, rng)
+    first_wall, first = run_sync(folder, index, model)
+    same_wall, same = run_sync(folder, index, model)
+    changed = folder / "d000" / "f00000.txt"
+    changed.write_text("A changed document about the saffron windmill.\n")
+    past = time.time() - 5
+    os.utime(changed, (past, past))
+    one_wall, one = run_sync(folder, index, model)
+    return {
+        "files": files,
+        "model": model,
+        "first_sync": {
+            "wall_seconds": round(first_wall, 2),
+            "pass_seconds": first["seconds"],
+            "added": first["added"],
+        },
+        "no_change_sync": {
+            "wall_seconds": round(same_wall, 2),
+            "pass_seconds": same["seconds"],
+            "unchanged": same["unchanged"],
+            "share_of_first_pass": round(float(same["seconds"]) / float(first["seconds"]), 4),
+        },
+        "one_changed_file": {
+            "wall_seconds": round(one_wall, 2),
+            "pass_seconds": one["seconds"],
+            "updated": one["updated"],
+        },
+    }
+
+
+def mutate(folder: Path, rng: random.Random, serial: int) -> None:
+    """Add, edit, rename and delete a few files."""
+    files = sorted(folder.rglob("*.txt"))
+    past = time.time() - 60
+    for path in rng.sample(files, min(3, len(files))):
+        choice = rng.choice(("edit", "rename", "delete"))
+        if choice == "edit":
+            path.write_text(text(rng, serial))
+            os.utime(path, (past, past))
+        elif choice == "rename":
+            path.rename(path.with_name(f"r{serial}-{path.name}"))
+        else:
+            path.unlink()
+    for extra in range(rng.randint(1, 4)):
+        path = folder / "d000" / f"new-{serial}-{extra}.txt"
+        path.write_text(text(rng, serial * 10 + extra))
+        os.utime(path, (past, past))
+
+
+def check(folder: Path, index: Path) -> list[str]:
+    """What is wrong: a file missing or stale in the index, a document whose file is gone."""
+    wanted = {str(path): path.read_text() for path in folder.rglob("*.txt")}
+    problems = []
+    with rag.open(index) as base:
+        stored = {info.source for info in base.documents()}
+        for source, content in wanted.items():
+            if source not in stored:
+                problems.append(f"missing {source}")
+            elif base.document(source).text != content:
+                problems.append(f"stale {source}")
+        problems += [f"left over {source}" for source in stored - wanted.keys()]
+    return problems
+
+
+def kill_trials(trials: int, files: int, model: str, work: Path, seed: int) -> dict[str, object]:
+    """Kill `rag sync` at random moments; a full sync afterwards must leave every file whole."""
+    rng = random.Random(seed)
+    folder, index = work / "docs", work / "index"
+    write_files(folder, files, rng)
+    run_sync(folder, index, model)
+    failures, killed = [], 0
+    for trial in range(trials):
+        mutate(folder, rng, trial)
+        command = [*RAG, "sync", str(folder), "--index", str(index), "--model", model, "--allow-mass-delete"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 4.0))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        run_sync(folder, index, model)
+        problems = check(folder, index)
+        if problems:
+            failures.append({"trial": trial, "problems": problems[:5]})
+    return {"trials": trials, "killed_while_running": killed, "failed_trials": failures}
+
+
+def main() -> int:
+    """Run the timing, or the kill trials, and print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--model", default="hashing-256")
+    parser.add_argument("--kill-trials", type=int, default=0, help="run this many SIGKILL trials instead")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        if args.kill_trials:
+            result = kill_trials(args.kill_trials, args.files, args.model, Path(temporary), args.seed)
+        else:
+            result = timing(args.files, args.model, Path(temporary))
+    print(json.dumps(result, indent=2))
+    return 1 if result.get("failed_trials") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""One writing session of an index, for callers that add, rename and remove in one pass (sync)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from rag.ingest.pipeline import Ingestor
+from rag.ingest.preparing import Blob
+from rag.types import IngestReport, ProgressCallback
+
+
+class IndexWriter:
+    """Adds, renames and removes documents while its KnowledgeBase holds the write lock."""
+
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+
+    def add_blobs(self, blobs: Sequence[Blob], progress: ProgressCallback | None = None) -> IngestReport:
+        """Ingest files given as bytes; content the index already holds under a source is skipped."""
+        return self.ingestor.ingest_blobs(blobs, progress)
+
+    def content_hashes(self, sources: Sequence[str]) -> dict[str, str]:
+        """The content hash of each of these sources that is stored."""
+        return self.ingestor.store.content_hashes(sources)
+
+    def sources_under(self, prefix: str) -> list[str]:
+        """The stored sources that start with prefix."""
+        return [source for source in self.ingestor.store.sources() if source.startswith(prefix)]
+
+    def rename(self, source: str, new_source: str) -> None:
+        """Store a document under a new source, without embedding it again.
+
+        A title taken from the old file name follows the new one.
+        """
+        store = self.ingestor.store
+        old_name, new_name = PurePosixPath(source), PurePosixPath(new_source)
+        title = store.document(source).title
+        new_title = {old_name.name: new_name.name, old_name.stem: new_name.stem}.get(title)
+        store.rename_document(source, new_source, new_title)
+
+    def remove(self, source: str) -> int:
+        """Remove a document by its exact source; 0 when it is not stored (already gone)."""
+        if not self.ingestor.store.content_hashes([source]):
+            return 0
+        return self.ingestor.store.remove_document(source)

@@ -1,0 +1,22 @@
+"""Where documents live (folders, S3-compatible buckets, web pages) and keeping an index in step."""
+
+from rag.sources.base import Entry, Source, SourceUnavailable
+from rag.sources.config import SourceSpec, load_specs, make_source, spec_from_location
+from rag.sources.runner import SyncOptions, start_watching, status, sync_once, watch
+from rag.sources.sync import PassReport
+
+__all__ = [
+    "Entry",
+    "PassReport",
+    "Source",
+    "SourceSpec",
+    "SourceUnavailable",
+    "SyncOptions",
+    "load_specs",
+    "make_source",
+    "spec_from_location",
+    "start_watching",
+    "status",
+    "sync_once",
+    "watch",
+]
