@@ -9,6 +9,7 @@ from rag.serve.collections import Collections
 from rag.serve.errors import bad_request
 from rag.serve.keys import Access
 from rag.serve.requests import collections_field, json_object, k_field, mode_field, text_field
+from rag.serve.support import checked_answer
 from rag.types import Passage
 
 # Folders on the server's disk are not the caller's business.
@@ -35,7 +36,8 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
 
 
 def ask(collections: Collections, access: Access, body: object) -> dict[str, Any]:
-    """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict()."""
+    """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict(), its text,
+    `answered` and notice as checked_answer gives them."""
     request = json_object(body)
     question = request.get("question")
     if not isinstance(question, str):
@@ -45,8 +47,15 @@ def ask(collections: Collections, access: Access, body: object) -> dict[str, Any
     if not isinstance(history, list):
         history = []
     options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
-    answer = collections.select(names).ask(question, options)
-    return answer.to_dict() | {"collections": names}
+    selection = collections.select(names)
+    answer = selection.ask(question, options)
+    checked = checked_answer(answer, selection.settings.drop_unsupported)
+    return answer.to_dict() | {
+        "answer": checked.text,
+        "answered": checked.answered,
+        "notice": checked.notice,
+        "collections": names,
+    }
 
 
 def stats(collections: Collections, access: Access) -> dict[str, Any]:
