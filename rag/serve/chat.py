@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,7 +155,9 @@ def completion(collections: Collections, request: ChatRequest) -> dict[str, Any]
     return _envelope("chat.completion", _new_id(), request.model, choice) | evidence_json(answer, checked)
 
 
-def completion_chunks(collections: Collections, request: ChatRequest) -> Iterator[dict[str, Any]]:
+def completion_chunks(
+    collections: Collections, request: ChatRequest
+) -> Generator[dict[str, Any], None, None]:
     """The completion as chunks: text deltas as the answer grows, then the evidence in the last one.
 
     When verification rewrites the streamed text (llm mode), the last chunk's `content` holds

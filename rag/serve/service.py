@@ -56,8 +56,10 @@ class Service:
         self, caller: Access, function: Callable[..., Result], *args: Any, write: bool = False
     ) -> Result:
         """Run blocking work in a thread once the gate lets the caller in; library errors become API errors."""
-        async with (self.write_gate if write else self.gate).slot(caller.holder):
-            return await asyncio.to_thread(_api_errors, function, *args)
+        async with (self.write_gate if write else self.gate).slot(caller.holder) as hold:
+            # Shielded: a caller that goes away stops waiting, while the slot waits for the thread.
+            work = hold.until(asyncio.ensure_future(asyncio.to_thread(_api_errors, function, *args)))
+            return await asyncio.shield(work)
 
 
 def _api_errors(function: Callable[..., Result], *args: Any) -> Result:
