@@ -451,3 +451,25 @@ def test_started_with_a_language_model_it_answers_in_llm_mode_with_verified_quot
     assert writer.calls and last["answered"] and "September" in last["content"]
     citation = last["citations"][0]
     assert ALPHA_TEXT[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_hostile_json_bodies_are_client_errors_never_500(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {ALPHA_KEY}", "Content-Type": "application/json"}
+    nested = b"[" * 100_000 + b"]" * 100_000
+    deep_object = b'{"query": ' * 50_000 + b"1" + b"}" * 50_000
+    for body in (nested, deep_object):
+        response = httpx.post(served.url + "/v1/search", content=body, headers=headers, timeout=30)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
+    surrogate = b'{"query": "secret \\ud800 code"}'
+    response = httpx.post(served.url + "/v1/search", content=surrogate, headers=headers, timeout=30)
+    assert response.status_code == 200
+    assert response.json()["query"].replace("\ufffd", "") == "secret  code"  # cleaned as /v1/ask cleans it
+    echoed = b'{"query": "apples", "collections": ["\\udc80nope"]}'  # the name comes back in the error
+    response = httpx.post(served.url + "/v1/search", content=echoed, headers=headers, timeout=30)
+    assert response.status_code == 404 and response.json()["error"]["type"] == "not_found_error"
+
+
+def test_get_mcp_is_refused_instead_of_holding_an_empty_event_stream(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {ALPHA_KEY}", "Accept": "text/event-stream"}
+    response = httpx.get(served.url + "/mcp", headers=headers, timeout=5)
+    assert response.status_code == 405 and response.json()["error"]["type"] == "invalid_request_error"

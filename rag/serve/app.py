@@ -68,7 +68,8 @@ def create_app(service: Service, guard: RequestGuard | None = None, mount: Mount
     _add_error_handlers(app)
     _add_routes(app, service)
     guarded_mcp: Any = _GuardedMCP(mcp_app, service)  # an ASGI app, which add_route accepts as it is
-    app.add_route("/mcp", guarded_mcp, methods=["GET", "POST", "DELETE"])
+    # No GET: a stateless server's event stream could never carry a message, only hold a connection.
+    app.add_route("/mcp", guarded_mcp, methods=["POST", "DELETE"])
     if mount is not None:
         mount(app, service)
     app.add_middleware(_Limits, service=service)
@@ -77,8 +78,18 @@ def create_app(service: Service, guard: RequestGuard | None = None, mount: Mount
     return app
 
 
+class _SafeJSON(JSONResponse):
+    """JSON whose text may echo a lone surrogate from the request: escaped, never a 500."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
 def _json(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(payload, status, headers)
+    return _SafeJSON(payload, status, headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -119,7 +130,7 @@ async def _body(request: Request) -> object:
     raw = await request.body()
     try:
         return json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
         raise APIError(400, "the request body is not valid JSON", "invalid_json") from None
 
 
