@@ -127,6 +127,7 @@ class Settings:
     support_threshold: float | None = None  # None: rag.verification.SUPPORT_THRESHOLD
     drop_unsupported: bool = False
     ocr_languages: str = DEFAULT_OCR_LANGUAGES  # tesseract language packs, "eng+deu"
+    follow_links: bool = False  # ingest files that links in a folder point to outside it
 
     @property
     def ocr(self) -> OcrSettings:
