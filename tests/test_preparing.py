@@ -65,3 +65,20 @@ def test_the_sentences_answers_quote_come_once_each_in_document_order() -> None:
         "Milk softens its bitter taste.",
         "Sugar changes nothing at all.",
     )
+
+
+def test_rows_longer_than_a_chunk_are_split_so_no_chunk_passes_the_chunk_size(tmp_path: Path) -> None:
+    columns = 20_000  # the report's file had a million; the bound is the same
+    wide = tmp_path / "wide.csv"
+    wide.write_text(
+        ",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("v" for _ in range(columns)) + "\n"
+        "short,row\n"
+    )
+    prepared = FilePreparer(500, 50).prepare_file(wide, None)
+    assert isinstance(prepared, Prepared)
+    document = prepared.document
+    assert len(document.spans) > 100
+    for span, search_text in zip(document.spans, document.search_texts, strict=True):
+        assert len(span.text) <= 500 and document.text[span.start : span.end] == span.text
+        assert len(search_text) <= 4 * 500
+    assert any(search_text.startswith("c0") for search_text in document.search_texts)
