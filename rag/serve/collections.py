@@ -201,7 +201,14 @@ def open_collections(
             )
         base = KnowledgeBase(folder, settings, embedder)
         if not base.exists:
-            base.create()  # an existing folder named to be served is an index to fill by uploads
+            if any(folder.iterdir()):
+                # Only ingest creates an index in a folder that holds something (the documents
+                # folder given by mistake, say); an empty one is an index to fill by uploads.
+                raise NotFoundError(
+                    f"collection {name}: {folder} holds files but no index; build one with "
+                    f"`rag ingest PATH --index {folder}`, or name an empty folder to fill by uploads"
+                )
+            base.create()
         base.embedder = loaded.setdefault(base.model_name, base.embedder)
         bases[name] = base
     return Collections(bases)
