@@ -407,3 +407,12 @@ def test_a_question_over_the_limit_is_a_clear_error_turn_not_cut_short(base: rag
     turn = turns[0][-1]
     assert turn.is_final and turn.answer is None and "the limit is 2000" in turn.error
     assert question.strip().startswith(turn.question)
+
+
+def test_any_login_check_can_be_throttled() -> None:
+    now = [0.0]
+    check = security.ThrottledLogin(lambda _user, key: key == "right-key-0123456789", clock=lambda: now[0])
+    assert not any(check("x", f"wrong-{attempt}") for attempt in range(10))
+    assert check("x", "right-key-0123456789") is False  # paused
+    now[0] += check.LONGEST_PAUSE_SECONDS
+    assert check("x", "right-key-0123456789") is True
