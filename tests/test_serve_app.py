@@ -473,3 +473,12 @@ def test_get_mcp_is_refused_instead_of_holding_an_empty_event_stream(served: Ser
     headers = {"Authorization": f"Bearer {ALPHA_KEY}", "Accept": "text/event-stream"}
     response = httpx.get(served.url + "/mcp", headers=headers, timeout=5)
     assert response.status_code == 405 and response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_error_messages_name_the_collection_not_the_servers_folder(served: Served) -> None:
+    admin = client(served, ADMIN_KEY)
+    response = admin.delete("/v1/documents/nonexist.txt", params={"collection": "alpha"})
+    message = response.json()["error"]["message"]
+    assert response.status_code == 404 and "nonexist.txt" in message and "collection alpha" in message
+    for folder in served.folders.values():
+        assert str(folder) not in message and str(folder.resolve()) not in message

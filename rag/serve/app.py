@@ -266,7 +266,9 @@ async def _stream(service: Service, access: Access, chunks: Generator[Any, None,
                 yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
             yield "data: [DONE]\n\n"
         except RagError as error:
-            yield f"data: {json.dumps(from_rag_error(error).body())}\n\n"
+            refusal = from_rag_error(error)
+            refusal.message = service.collections.without_folders(refusal.message)
+            yield f"data: {json.dumps(refusal.body())}\n\n"
 
     return _HeldStream(events(), slot, hold, steps)
 
