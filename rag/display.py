@@ -17,8 +17,9 @@ from rag.types import IngestProgress
 __all__ = ["IngestProgressBar", "format_bytes"]
 
 # C0 and C1 control characters (newlines too): in a file name they would move the cursor,
-# recolour the terminal or forge extra output lines.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# recolour the terminal or forge extra output lines. Bidirectional controls reorder what
+# follows them: "evil\u202etxt.md" reads as "evildm.txt".
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # A terminal redraws in place; a log file (CI, a pipe) gets a line now and then, not a flood.
 TERMINAL_REDRAW_SECONDS = 0.2
 LOG_REDRAW_SECONDS = 5.0

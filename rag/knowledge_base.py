@@ -162,7 +162,7 @@ class KnowledgeBase:
         # Imported here: questions never load the ingest machinery and its file parsers.
         from rag.ingest.pipeline import Ingestor
 
-        return Ingestor(self.store, self.embedder, self._preparer())
+        return Ingestor(self.store, self.embedder, self._preparer(), self.settings.follow_links)
 
     def _preparer(self) -> FilePreparer:
         from rag.ingest.preparing import FileLimits, FilePreparer

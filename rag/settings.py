@@ -134,6 +134,7 @@ class Settings:
     rerank_depth: int = 20
     # How long feedback on answers is kept: None for ever, 0 not at all (feedback is turned off).
     feedback_days: int | None = None
+    follow_links: bool = False  # ingest files that links in a folder point to outside it
 
     @property
     def ocr(self) -> OcrSettings:

@@ -55,11 +55,14 @@ def render_records(text: str, columns: Sequence[str], delimiter: str) -> str:
         records = list(csv.reader(split_lines(text), delimiter=delimiter))
     except csv.Error:
         return text  # cannot happen for spans of a file that was read whole at ingest
-    header = [clean_cell(cell) for cell in columns]
+    # Only as many headers as the widest record uses are cleaned: a file may have a million.
+    widest = max((len(record) for record in records), default=0)
+    header = [clean_cell(cell) for cell in columns[:widest]]
     lines = []
     for record in records:
         cells = [clean_cell(cell) for cell in record]
         if not any(cells):
             continue
-        lines.append(render_header(cells) if cells == header else render_row(header, cells))
+        is_header = len(cells) == len(columns) and cells == header
+        lines.append(render_header(cells) if is_header else render_row(header, cells))
     return "\n".join(lines)

@@ -89,9 +89,15 @@ class Document:
         return "columns" in self.metadata and "delimiter" in self.metadata
 
     def readable(self, start: int, end: int) -> str:
-        """text[start:end] as it reads on its own: the rows of a .csv with their column headers."""
+        """text[start:end] as it reads on its own: the rows of a .csv with their column headers.
+
+        Only whole rows are rendered: a piece of a row too long for one chunk reads as itself
+        (its first cell is not the first column)."""
         text = self.text[start:end]
         if not self.is_table:
+            return text
+        rows = self.row_spans(start, end)
+        if not rows or rows[0].start != start or rows[-1].end != end:
             return text
         return render_records(text, self.metadata["columns"], self.metadata["delimiter"])
 

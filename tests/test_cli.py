@@ -140,6 +140,22 @@ def test_control_characters_in_file_names_are_escaped(
     assert "\\x1b[31mname\\nforged: line.txt" in out and len(out.strip().splitlines()) == 2
 
 
+def test_bidirectional_controls_in_names_and_passages_are_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "evil\u202etxt.md").write_text(
+        "Herons \u202egnitsen\u202c wade in the \u2067shallow\u2069 water."
+    )
+    index = str(tmp_path / "index")
+    run(capsys, "ingest", str(folder), "--index", index, *FAKE)
+    code, out, _ = run(capsys, "search", "herons wade", "--index", index, *FAKE)
+    assert code == 0 and "Herons" in out
+    assert not any(control in out for control in "\u202e\u202c\u2067\u2069")
+    assert "\\u202egnitsen" in out and "evil\\u202etxt.md" in out
+
+
 def test_optimize_rebuilds_the_vector_index_and_says_what_it_is(
     tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

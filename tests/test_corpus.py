@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import rag
 from rag.answer.lexical import NO_STATISTICS, TermStatistics
 from rag.settings import RetrievalMode
@@ -78,3 +80,26 @@ def test_collections_select_is_a_corpus_like_a_knowledge_base(fake_base: rag.Kno
     assert served.text == alone.text and served.answered
     assert all(citation.collection == "notes" for citation in served.citations)
     assert selection.document(served.citations[0].quote.document_id).source.endswith("notes.txt")
+
+
+class RemovedAfterSearch(InMemory):
+    """A corpus whose search also finds a document another process removed just after."""
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        embedder: rag.Embedder | None = None,
+    ) -> list[rag.Passage]:
+        held = super().search(query, k, mode, embedder)[0]
+        removed = rag.Passage(
+            1, 7, "doc-gone", "gone.txt", "Gone", None, 0, 40, "Mount Etna erupted in the " * 2, 1.0, 1.0, 1.0
+        )
+        return [removed, dataclasses.replace(held, rank=2)]
+
+
+def test_a_document_removed_between_search_and_answer_is_left_out_not_an_error() -> None:
+    *_, final = rag.answer_stream("Which volcano is on the east coast of Sicily?", RemovedAfterSearch(TEXT))
+    assert final.answered and [passage.document_id for passage in final.passages] == ["doc-1"]
+    assert all(citation.quote.document_id == "doc-1" for citation in final.citations)

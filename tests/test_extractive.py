@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import rag
 from rag.answer.asking import evidence_for
 from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
-from rag.answer.quotes import points_back
+from rag.answer.quotes import MAX_ROW_QUOTE, points_back, sentence_quotes
 from rag.answer.scoring import _quantity_match, score_sentences
 
 
@@ -147,3 +149,19 @@ def test_a_question_about_an_identifier_no_document_names_is_refused(fake_base: 
     refused = fake_base.ask("How many people were on the AS-206 test flight?")  # another flight
     assert not refused.answered and refused.text == rag.NOT_FOUND
     assert fake_base.ask("When did F-16s first fly?").answered  # "F-16s": the text says "F-16"
+
+
+def test_an_answer_over_a_very_wide_table_reads_pieces_not_whole_rows(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    columns = 30_000
+    wide = tmp_path / "wide.csv"
+    header = ",".join(f"c{i}" for i in range(columns))
+    wide.write_text(header + "\n" + ",".join(f"v{i}" for i in range(columns)) + "\n")
+    fake_base.ingest([wide])
+    evidence = evidence_for("what is c29999?", fake_base)
+    quoted = sentence_quotes(evidence.passages, evidence.document)
+    assert quoted and all(len(item.quote.text) <= MAX_ROW_QUOTE for item in quoted)
+    assert all(len(item.readable) <= 4 * MAX_ROW_QUOTE for item in quoted)
+    answer = fake_base.ask("what is c29999?")
+    assert all(len(citation.quote.text) <= MAX_ROW_QUOTE for citation in answer.citations)

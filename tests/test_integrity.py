@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,64 @@ def test_a_save_killed_before_its_last_rename_leaves_a_stale_file_not_damage(
     data[len(data) // 2] ^= 0xFF
     (folder / VECTORS_NAME).write_bytes(bytes(data))
     assert check(folder, capsys)[0] == 1
+
+
+def restore_scenario(tmp_path: Path) -> tuple[Path, Path]:
+    """The report's probe 60: a backup of rag.sqlite, then a removal, new documents and
+    `rag optimize` (a new vectors.faiss), then the backup copied back over rag.sqlite."""
+    docs, folder = tmp_path / "rdocs", tmp_path / "ridx"
+    docs.mkdir()
+    for number in range(40):
+        (docs / f"doc{number:02}.txt").write_text(
+            f"Document {number}. The unique tag is zq{number}x. It is about rivers."
+        )
+    assert main(["ingest", str(docs), "--index", str(folder), *FAKE]) == 0
+    backup = tmp_path / "backup.sqlite"
+    with (
+        closing(sqlite3.connect(folder / DATABASE_NAME)) as source,
+        closing(sqlite3.connect(backup)) as target,
+    ):
+        source.backup(target)
+    assert main(["remove", "doc03.txt", "--index", str(folder), *FAKE]) == 0
+    (docs / "doc03.txt").unlink()
+    for number in range(40, 45):
+        (docs / f"doc{number}.txt").write_text(
+            f"Document {number}. The unique tag is zq{number}x. It is about a lighthouse."
+        )
+    assert main(["ingest", str(docs), "--index", str(folder), *FAKE]) == 0
+    assert main(["optimize", "--index", str(folder), *FAKE]) == 0
+    (folder / DATABASE_NAME).write_bytes(backup.read_bytes())
+    for suffix in ("-wal", "-shm"):
+        (folder / (DATABASE_NAME + suffix)).unlink(missing_ok=True)
+    return docs, folder
+
+
+def test_a_database_restored_from_a_backup_is_never_searched_through_a_newer_vector_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, folder = restore_scenario(tmp_path)
+    capsys.readouterr()
+    code, lines = check(folder, capsys)
+    assert code == 1 and "saved from another state" in lines[0]
+    more = tmp_path / "more"
+    more.mkdir()
+    for number in range(1, 6):
+        (more / f"v{number}.txt").write_text(f"Volcano report {number}: ash over the plains.")
+    assert main(["ingest", str(more), "--index", str(folder), *FAKE]) == 0  # ids 41-45 again
+    with rag.open(folder, embedder=rag.HashingEmbedder(256)) as base:
+        found = base.search("Volcano report ash over the plains", k=5, mode="dense")
+        assert all("Volcano" in passage.text for passage in found)  # not the old lighthouse vectors
+        assert any("doc03" in passage.source for passage in base.search("zq3x rivers", k=40, mode="dense"))
+    capsys.readouterr()
+    assert check(folder, capsys) == (0, [f"{folder}: ok"])
+
+
+def test_repair_rebuilds_a_vector_file_saved_from_another_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, folder = restore_scenario(tmp_path)
+    capsys.readouterr()
+    assert check(folder, capsys)[0] == 1
+    code, lines = check(folder, capsys, "--repair")
+    assert code == 0 and any("rebuilt" in line for line in lines)
+    assert check(folder, capsys) == (0, [f"{folder}: ok"])

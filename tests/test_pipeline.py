@@ -43,6 +43,7 @@ def test_symlinked_file_is_stored_under_the_link_and_pruned_when_the_link_goes(
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "link.txt").symlink_to(target)
+    fake_base.settings = fake_base.settings.replace(follow_links=True)  # the target is outside docs/
     fake_base.ingest([docs])
     assert fake_base.store.sources() == [str(docs / "link.txt")]
     (docs / "link.txt").unlink()
@@ -83,3 +84,41 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("RAG_PARSE_MEMORY_MB", "lots")
     with pytest.raises(rag.SettingsError, match="RAG_PARSE_MEMORY_MB must be a number"):
         rag.Settings.from_env()
+
+
+def test_links_leading_out_of_the_folder_are_skipped_and_reported(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    secret = tmp_path / "server" / "keys.json"
+    secret.parent.mkdir()
+    secret.write_text('{"readerA-0123456789abcdef": ["A"]}')
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "alpha.txt").write_text("Alpha notes about apples.")
+    (docs / "keys.txt").symlink_to(secret)  # absolute target
+    (docs / "sub" / "up.md").symlink_to(Path("..") / ".." / "server" / "keys.json")  # relative, via ..
+    (docs / "sub" / "loop.txt").symlink_to(docs / "sub" / "loop.txt")
+    (docs / "inside.txt").symlink_to(docs / "alpha.txt")  # stays inside: kept
+    report = fake_base.ingest([docs])
+    assert sorted(Path(source).name for source in fake_base.store.sources()) == ["alpha.txt", "inside.txt"]
+    skipped = {Path(result.source).name: result for result in report.files if result.status == "skipped"}
+    assert set(skipped) == {"keys.txt", "up.md", "loop.txt"}
+    assert all("--follow-links" in result.reason for result in skipped.values())
+    assert all("readerA" not in passage.text for passage in fake_base.search("readerA", 3))
+
+
+def test_a_name_that_is_not_utf8_is_reported_and_the_rest_is_ingested(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "alpha.txt").write_text("Alpha notes about apples.")
+    bad = os.path.join(os.fsencode(docs), b"kite\xff\xfe.txt")
+    with open(bad, "wb") as file:
+        file.write(b"kites\n")
+    report = fake_base.ingest([docs])
+    assert [Path(source).name for source in fake_base.store.sources()] == ["alpha.txt"]
+    failed = [result for result in report.files if result.status == "failed"]
+    assert len(failed) == 1 and failed[0].source.endswith("kite\\xff\\xfe.txt")
+    assert "not valid UTF-8" in failed[0].reason
+    failed[0].source.encode("utf-8")  # printable and storable

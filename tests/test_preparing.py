@@ -76,3 +76,20 @@ def test_a_pdfs_page_positions_travel_with_it_as_json(tmp_path: Path) -> None:
     assert isinstance(prepared, Prepared) and [page.page for page in prepared.document.geometry] == [1, 2]
     back = outcome_from_json(outcome_to_json(prepared))
     assert isinstance(back, Prepared) and back.document.geometry == prepared.document.geometry
+
+
+def test_rows_longer_than_a_chunk_are_split_so_no_chunk_passes_the_chunk_size(tmp_path: Path) -> None:
+    columns = 20_000  # the report's file had a million; the bound is the same
+    wide = tmp_path / "wide.csv"
+    wide.write_text(
+        ",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("v" for _ in range(columns)) + "\n"
+        "short,row\n"
+    )
+    prepared = FilePreparer(500, 50).prepare_file(wide, None)
+    assert isinstance(prepared, Prepared)
+    document = prepared.document
+    assert len(document.spans) > 100
+    for span, search_text in zip(document.spans, document.search_texts, strict=True):
+        assert len(span.text) <= 500 and document.text[span.start : span.end] == span.text
+        assert len(search_text) <= 4 * 500
+    assert any(search_text.startswith("c0") for search_text in document.search_texts)

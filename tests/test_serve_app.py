@@ -530,3 +530,34 @@ def test_sources_route_shows_each_readable_collections_sync_status(served: Serve
     assert listed["last"]["added"] == 2
     assert client(served, BETA_KEY).get("/v1/sources").json()["data"] == []
     assert client(served, BETA_KEY).get("/v1/sources", params={"collection": "alpha"}).status_code == 404
+
+
+def test_hostile_json_bodies_are_client_errors_never_500(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {ALPHA_KEY}", "Content-Type": "application/json"}
+    nested = b"[" * 100_000 + b"]" * 100_000
+    deep_object = b'{"query": ' * 50_000 + b"1" + b"}" * 50_000
+    for body in (nested, deep_object):
+        response = httpx.post(served.url + "/v1/search", content=body, headers=headers, timeout=30)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
+    surrogate = b'{"query": "secret \\ud800 code"}'
+    response = httpx.post(served.url + "/v1/search", content=surrogate, headers=headers, timeout=30)
+    assert response.status_code == 200
+    assert response.json()["query"].replace("\ufffd", "") == "secret  code"  # cleaned as /v1/ask cleans it
+    echoed = b'{"query": "apples", "collections": ["\\udc80nope"]}'  # the name comes back in the error
+    response = httpx.post(served.url + "/v1/search", content=echoed, headers=headers, timeout=30)
+    assert response.status_code == 404 and response.json()["error"]["type"] == "not_found_error"
+
+
+def test_get_mcp_is_refused_instead_of_holding_an_empty_event_stream(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {ALPHA_KEY}", "Accept": "text/event-stream"}
+    response = httpx.get(served.url + "/mcp", headers=headers, timeout=5)
+    assert response.status_code == 405 and response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_error_messages_name_the_collection_not_the_servers_folder(served: Served) -> None:
+    admin = client(served, ADMIN_KEY)
+    response = admin.delete("/v1/documents/nonexist.txt", params={"collection": "alpha"})
+    message = response.json()["error"]["message"]
+    assert response.status_code == 404 and "nonexist.txt" in message and "collection alpha" in message
+    for folder in served.folders.values():
+        assert str(folder) not in message and str(folder.resolve()) not in message

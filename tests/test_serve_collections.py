@@ -48,6 +48,15 @@ def test_a_missing_collection_folder_is_refused_with_the_fix(tmp_path: Path) -> 
         rag.open_collections({"gone": tmp_path / "gone"})
 
 
+def test_a_folder_of_documents_is_refused_not_turned_into_an_index(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("notes")
+    with pytest.raises(rag.NotFoundError, match="holds files but no index"):
+        rag.open_collections({"x": plain}, embedder=rag.HashingEmbedder(64))
+    assert [path.name for path in plain.iterdir()] == ["notes.txt"]  # nothing written
+
+
 def test_answer_over_two_collections_cites_the_right_one_with_verbatim_quotes(tmp_path: Path) -> None:
     embedder = rag.HashingEmbedder(256)
     collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)

@@ -111,3 +111,16 @@ def test_a_key_limited_to_some_collections_cannot_log_in(browser: Browser, serve
     assert (
         httpx.get(server + "/v1/models", headers={"Authorization": f"Bearer {READER_KEY}"}).status_code == 200
     )
+
+
+def test_guessing_keys_at_the_login_is_slowed_down(server: str) -> None:
+    codes = [
+        httpx.post(
+            server + "/ui/login", data={"username": "x", "password": f"wrong-{n}"}, timeout=10
+        ).status_code
+        for n in range(20)
+    ]
+    assert set(codes) == {400}
+    # Paused after five failures: the right key waits too, so 300 guesses cannot be tried in seconds.
+    right = httpx.post(server + "/ui/login", data={"username": "x", "password": ADMIN_KEY}, timeout=10)
+    assert right.status_code == 400

@@ -471,3 +471,12 @@ def test_a_computed_answer_shows_its_formula_with_clickable_markers(
     html = render.answer_html(answer, 2, True)
     assert "Computed from the quoted rows, not a quote" in html
     assert "class='formula'" in html and html.count("cite-2-1") == 2 and "3,529,978" in html
+
+
+def test_any_login_check_can_be_throttled() -> None:
+    now = [0.0]
+    check = security.ThrottledLogin(lambda _user, key: key == "right-key-0123456789", clock=lambda: now[0])
+    assert not any(check("x", f"wrong-{attempt}") for attempt in range(10))
+    assert check("x", "right-key-0123456789") is False  # paused
+    now[0] += check.LONGEST_PAUSE_SECONDS
+    assert check("x", "right-key-0123456789") is True

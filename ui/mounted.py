@@ -10,7 +10,7 @@ import gradio as gr
 from rag.ingest import UPLOADS_FOLDER
 from rag.serve import UI_PATH
 from ui import app as app_module
-from ui import collections, server
+from ui import collections, security, server
 
 
 def mount_chat_ui(api: Any, service: Any) -> None:
@@ -28,8 +28,10 @@ def mount_chat_ui(api: Any, service: Any) -> None:
     auth = None
     if keys is not None:
         # The page shows, uploads to and removes from every collection, so it takes a key allowed all that.
-        def auth(_user: str, key: str) -> bool:
+        def may_do_everything(_user: str, key: str) -> bool:
             return collections.may_do_everything(keys.access_for(key), served.names)
+
+        auth = security.ThrottledLogin(may_do_everything)
 
     folders = [served.base(name).folder for name in served.names]
     gr.mount_gradio_app(

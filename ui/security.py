@@ -27,8 +27,8 @@ def auth_from_env() -> LoginCheck | None:
     return LoginCheck(user, password) if user else None
 
 
-class LoginCheck:
-    """Gradio's auth callable: compares in constant time and slows guessing down.
+class ThrottledLogin:
+    """Gradio's auth callable over any check of (user, password), slowed down against guessing.
 
     After FREE_ATTEMPTS failures in a row every attempt, right or wrong, is refused for a
     pause that doubles with each further failure (1 s, 2 s, 4 s ... up to 5 minutes): a
@@ -39,8 +39,10 @@ class LoginCheck:
     FIRST_PAUSE_SECONDS = 1.0
     LONGEST_PAUSE_SECONDS = 300.0
 
-    def __init__(self, user: str, password: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self._user, self._password = user.encode(), password.encode()
+    def __init__(
+        self, is_right: Callable[[str, str], bool], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._is_right = is_right
         self._clock = clock
         self._lock = threading.Lock()
         self._failures = 0
@@ -51,10 +53,7 @@ class LoginCheck:
             now = self._clock()
             if now < self._locked_until:
                 return False
-            # Both compared, always: which one was wrong must not show in the timing.
-            user_ok = hmac.compare_digest(user.encode("utf-8", "replace"), self._user)
-            password_ok = hmac.compare_digest(password.encode("utf-8", "replace"), self._password)
-            if user_ok and password_ok:
+            if self._is_right(user, password):
                 self._failures = 0
                 return True
             self._failures += 1
@@ -67,6 +66,21 @@ class LoginCheck:
                     file=sys.stderr,
                 )
             return False
+
+
+class LoginCheck(ThrottledLogin):
+    """The standalone UI's login: one user name and password, compared in constant time."""
+
+    def __init__(self, user: str, password: str, clock: Callable[[], float] = time.monotonic) -> None:
+        expected_user, expected_password = user.encode(), password.encode()
+
+        def is_right(given_user: str, given_password: str) -> bool:
+            # Both compared, always: which one was wrong must not show in the timing.
+            user_ok = hmac.compare_digest(given_user.encode("utf-8", "replace"), expected_user)
+            password_ok = hmac.compare_digest(given_password.encode("utf-8", "replace"), expected_password)
+            return user_ok and password_ok
+
+        super().__init__(is_right, clock)
 
 
 def pin_gradio_environment(environment: MutableMapping[str, str] = os.environ) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -11,6 +11,7 @@ from rag.answer.corpus import Corpus
 from rag.answer.lexical import TermStatistics
 from rag.answer.question import PreparedQuestion
 from rag.embedding import Embedder
+from rag.errors import NotFoundError
 from rag.settings import Settings
 from rag.types import Document, Passage
 
@@ -58,12 +59,16 @@ def gather(question: PreparedQuestion, query: str, corpus: Corpus, started: floa
     """Search the corpus for the query and collect what answering the question needs."""
     embedder = corpus.question_embedder()
     found = corpus.search(query, question.depth, question.retrieval_mode, embedder)
+    document = lru_cache(maxsize=None)(corpus.document)
+    gone = _removed_since_found(found[: question.k], document)
+    if gone:
+        found = [passage for passage in found if passage.document_id not in gone]
     return Evidence(
         question=question.text,
         query=query,
         passages=tuple(found[: question.k]),
         ranked=tuple(found),
-        document=lru_cache(maxsize=None)(corpus.document),
+        document=document,
         embedder=embedder,
         statistics=corpus.term_statistics(),
         settings=corpus.settings,
@@ -71,6 +76,17 @@ def gather(question: PreparedQuestion, query: str, corpus: Corpus, started: floa
         retrieved=time.perf_counter(),
         corpus_is_empty=not found and corpus.is_empty(),
     )
+
+
+def _removed_since_found(passages: Sequence[Passage], document: Callable[[str], Document]) -> set[str]:
+    """Ids of documents removed between the search and now (loaded here once, for the answer)."""
+    gone = set()
+    for passage in passages:
+        try:
+            document(passage.document_id)
+        except NotFoundError:
+            gone.add(passage.document_id)
+    return gone
 
 
 def _ms(seconds: float) -> float:

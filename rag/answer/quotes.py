@@ -7,7 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.language.sentences import sentences_around
-from rag.types import Document, Passage, Quote
+from rag.types import Document, Passage, Quote, TextSpan
+
+# A table row up to this long is quoted whole; a longer one (split over chunks) by the passage's piece.
+MAX_ROW_QUOTE = 2_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,11 @@ def sentence_quotes(
     for passage in passages:
         document = load_document(passage.document_id)
         if document.is_table:
-            spans = document.row_spans(passage.start, passage.end)
+            # A row longer than a chunk is quoted by the passage's piece of it, like long text.
+            spans = [
+                row if len(row.text) <= MAX_ROW_QUOTE else _clipped(document, row, passage)
+                for row in document.row_spans(passage.start, passage.end)
+            ]
         else:
             spans = sentences_around(document.text, passage.start, passage.end)
         for span in spans:
@@ -49,6 +56,11 @@ def sentence_quotes(
                 quote = verified_quote(document, span.start, span.end)
                 found[key] = QuotedSentence(quote, passage, document.readable(span.start, span.end))
     return list(found.values())
+
+
+def _clipped(document: Document, row: TextSpan, passage: Passage) -> TextSpan:
+    start, end = max(row.start, passage.start), min(row.end, passage.end)
+    return TextSpan(start, end, document.text[start:end])
 
 
 # A sentence points back at the one before it when it opens with a pronoun ("He said ..."), or

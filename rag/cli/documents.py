@@ -19,6 +19,11 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     ingest = subparsers.add_parser("ingest", parents=[common], help="add or update documents")
     ingest.add_argument("paths", nargs="+", type=Path, help="files or folders (recursive)")
     ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    ingest.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="also ingest files that symbolic links in the folders point to outside them",
+    )
     ingest.add_argument("--chunk-size", type=int, default=None)
     ingest.add_argument("--chunk-overlap", type=int, default=None)
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -73,7 +78,8 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_ingest(args: argparse.Namespace) -> int:
     """rag ingest PATH..."""
-    with open_from(args, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap) as base:
+    links = {"follow_links": True} if args.follow_links else {}
+    with open_from(args, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, **links) as base:
         progress = None if args.json else IngestProgressBar()
         building = None if args.json else BuildProgressBar()
         try:

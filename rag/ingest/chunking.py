@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from rag.types import Document, TextSpan
 
+# Column headers make rows longer when rendered; past this many chunk sizes, the raw rows are used.
+RENDERED_ROWS_FACTOR = 4
+
 
 def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[TextSpan]:
     """Split text into chunks of at most chunk_size characters, each with its offsets."""
@@ -33,20 +36,40 @@ def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[TextSpan]
 
 def split_rows(table: Document, chunk_size: int) -> list[TextSpan]:
     """Chunks of whole rows of a table document: as many rows as fit in chunk_size characters
-    once rendered with their headers (a longer row is a chunk of its own); rows need no overlap."""
-    rows = table.row_spans(0, len(table.text))
+    once rendered with their headers; rows need no overlap. A row longer than chunk_size on
+    its own (a file of a million columns) is split like long text, so no chunk is ever longer."""
     chunks: list[TextSpan] = []
-    first = 0
+    group: list[TextSpan] = []
     size = 0
-    for index, row in enumerate(rows):
+    for row in table.row_spans(0, len(table.text)):
+        if len(row.text) > chunk_size:
+            if group:
+                chunks.append(_joined(table.text, group[0], group[-1]))
+                group, size = [], 0
+            chunks.extend(
+                TextSpan(row.start + piece.start, row.start + piece.end, piece.text)
+                for piece in split_text(row.text, chunk_size, 0)
+            )
+            continue
         row_size = len(table.readable(row.start, row.end)) + 1
-        if index > first and size + row_size > chunk_size:
-            chunks.append(_joined(table.text, rows[first], rows[index - 1]))
-            first, size = index, 0
+        if group and size + row_size > chunk_size:
+            chunks.append(_joined(table.text, group[0], group[-1]))
+            group, size = [], 0
+        group.append(row)
         size += row_size
-    if rows:
-        chunks.append(_joined(table.text, rows[first], rows[-1]))
+    if group:
+        chunks.append(_joined(table.text, group[0], group[-1]))
     return chunks
+
+
+def row_search_text(table: Document, span: TextSpan, chunk_size: int) -> str:
+    """What a table chunk is embedded and found by: its rows with their headers, or its own text
+    for a piece of a long row (headers would be misplaced) or a rendering far past chunk_size."""
+    rows = table.row_spans(span.start, span.end)
+    if not rows or rows[0].start != span.start or rows[-1].end != span.end:
+        return span.text
+    readable = table.readable(span.start, span.end)
+    return readable if len(readable) <= RENDERED_ROWS_FACTOR * chunk_size else span.text
 
 
 def _joined(text: str, first: TextSpan, last: TextSpan) -> TextSpan:

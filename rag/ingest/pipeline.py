@@ -20,17 +20,20 @@ from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback
 EMBED_BATCH_CHUNKS = 256
 
 
-def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileResult]]:
+def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[list[Path], list[FileResult]]:
     """Files to ingest under the given paths (recursive, hidden entries skipped) and rejects.
 
     A file is named by the path it was found at, not by where a symbolic link points, so
-    that --prune removes it once the link is gone.
+    that --prune removes it once the link is gone. Inside a folder, a link whose target lies
+    outside it is skipped unless follow_links: whoever may drop a link into a shared folder
+    must not make any file this process can read searchable. A name that is not valid UTF-8
+    cannot be stored: it is reported (escaped), never fatal to the batch.
     """
     files: list[Path] = []
     rejected: list[FileResult] = []
     for path in paths:
         if path.is_dir():
-            _walk(path, files, rejected)
+            _walk(path, files, rejected, follow_links)
         elif path.is_file():
             _sort_file(path, files, rejected)
         elif path.is_symlink():
@@ -45,31 +48,52 @@ def source_of(path: Path) -> str:
     return os.path.abspath(path)
 
 
-def _walk(root: Path, files: list[Path], rejected: list[FileResult]) -> None:
+def printable_source(path: Path) -> str:
+    """The source name with bytes that are not UTF-8 escaped (\\xff), as a report can show it."""
+    return os.fsencode(source_of(path)).decode("utf-8", "backslashreplace")
+
+
+def _walk(root: Path, files: list[Path], rejected: list[FileResult], follow_links: bool) -> None:
     def unreadable(error: OSError) -> None:
         reason = f"cannot read the folder ({error.strerror}); its files were not ingested"
-        rejected.append(FileResult(source_of(Path(error.filename or root)), "failed", reason=reason))
+        rejected.append(FileResult(printable_source(Path(error.filename or root)), "failed", reason=reason))
 
+    real_root = root.resolve()
     for folder, subfolders, names in os.walk(root, onerror=unreadable):
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         for name in sorted(names):
             child = Path(folder) / name
             if name.startswith("."):
                 continue
-            if child.is_file():
+            if child.is_symlink() and not follow_links and _leaves(child, real_root):
+                reason = "symbolic link to a file outside the folder; give --follow-links to ingest it"
+                rejected.append(FileResult(printable_source(child), "skipped", reason=reason))
+            elif child.is_file():
                 _sort_file(child, files, rejected)
             elif child.is_symlink() and not child.exists():
                 rejected.append(_broken_link(child))
 
 
+def _leaves(link: Path, real_root: Path) -> bool:
+    """Whether a symbolic link points outside the folder (a loop counts as leaving it)."""
+    try:
+        return not link.resolve().is_relative_to(real_root)
+    except (OSError, RuntimeError):
+        return True
+
+
 def _broken_link(path: Path) -> FileResult:
+    target = os.fsencode(os.readlink(path)).decode("utf-8", "backslashreplace")
     return FileResult(
-        source_of(path), "failed", reason=f"broken symbolic link (its target {os.readlink(path)} is missing)"
+        printable_source(path), "failed", reason=f"broken symbolic link (its target {target} is missing)"
     )
 
 
 def _sort_file(path: Path, files: list[Path], rejected: list[FileResult]) -> None:
-    if is_supported(path):
+    if printable_source(path) != source_of(path):
+        reason = "the file name is not valid UTF-8 (shown escaped); rename the file to ingest it"
+        rejected.append(FileResult(printable_source(path), "failed", reason=reason))
+    elif is_supported(path):
         files.append(Path(source_of(path)))
     else:
         reason = f"unsupported file type {path.suffix or '(no extension)'}"
@@ -92,17 +116,20 @@ def reuse_or_embed(
 class Ingestor:
     """Turns files and texts into committed documents of one store."""
 
-    def __init__(self, store: Store, embedder: Embedder, preparer: FilePreparer) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder, preparer: FilePreparer, follow_links: bool = False
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.preparer = preparer
+        self.follow_links = follow_links  # links in a folder leading out of it are followed
 
     def ingest_files(
         self, paths: Sequence[Path], prune: bool = False, progress: ProgressCallback | None = None
     ) -> IngestReport:
         """Ingest files and folders; with prune, drop documents under them whose files are gone."""
         started = time.perf_counter()
-        files, results = discover(paths)
+        files, results = discover(paths, self.follow_links)
         known = self.store.content_hashes([str(path) for path in files])
         batch = Batch(self, results, progress, started, len(files))
         for path in files:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import DocumentError
-from rag.ingest.chunking import split_rows, split_text
+from rag.ingest.chunking import row_search_text, split_rows, split_text
 from rag.ingest.hashing import content_hash
 from rag.ingest.headers import contextual_search_texts
 from rag.ingest.loaders import DEFAULT_MAX_FILE_BYTES, check_size, load_bytes
@@ -220,7 +220,7 @@ class FilePreparer:
             spans = split_rows(document, self.chunk_size)
             if len(spans) > self.limits.max_chunks:
                 raise DocumentError(_too_many_chunks(source, f"{len(spans):,}", self.limits.max_chunks))
-            search_texts = [document.readable(span.start, span.end) for span in spans]
+            search_texts = [row_search_text(document, span, self.chunk_size) for span in spans]
         else:
             spans = self.spans(source, loaded.text)
             search_texts = contextual_search_texts(source, loaded.title, loaded.text, spans, loaded.locations)

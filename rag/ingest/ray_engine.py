@@ -142,7 +142,7 @@ def ingest_on_ray(
     """Ingest files and folders through a Ray Data pipeline; the same report as the local path."""
     ray = _ray()
     started = time.perf_counter()
-    files, results = discover(paths)
+    files, results = discover(paths, ingestor.follow_links)
     known = ingestor.store.content_hashes([str(path) for path in files])
     batch = Batch(ingestor, results, progress, started, len(files))
     if files:

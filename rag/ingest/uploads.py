@@ -19,8 +19,12 @@ from rag.ingest.loaders import SUPPORTED_SUFFIXES, check_content_matches_type
 DEFAULT_MAX_UPLOAD_MB = 50
 MAX_FILES_PER_UPLOAD = 50
 UPLOADS_FOLDER = "uploads"
-_UNSAFE_NAME_CHARACTERS = re.compile(r"[\x00-\x1f\x7f/\\]")
+# Controls, folder separators, and bidirectional controls (which make "evil\u202etxt.md" read as
+# "evildm.txt" wherever the name is shown).
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MAX_NAME_CHARS = 150
+# File systems count bytes (255 on most); room is left for " (12)" and the ".partial" copy.
+_MAX_NAME_BYTES = 200
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -30,7 +34,9 @@ def safe_file_name(name: str) -> str:
     if not base:
         raise DocumentError("the file has no usable name; rename it and upload again")
     stem, suffix = os.path.splitext(base)
-    return stem[: _MAX_NAME_CHARS - len(suffix)] + suffix
+    stem = stem[: _MAX_NAME_CHARS - len(suffix)]
+    room = _MAX_NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore") + suffix
 
 
 def check_upload(name: str, path: Path, max_bytes: int) -> None:

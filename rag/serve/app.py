@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated, Any
 
@@ -25,6 +25,7 @@ from rag.serve import chat, documents, feedback, queries
 from rag.serve.errors import APIError, error_body, from_rag_error
 from rag.serve.guard import RequestGuard
 from rag.serve.keys import Access
+from rag.serve.limits import Hold
 from rag.serve.mcp import build_mcp, mcp_endpoint
 from rag.serve.service import Service
 
@@ -38,6 +39,8 @@ API_HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 Mount = Callable[[FastAPI, Service], Any]
+# Streams whose client went away, closing once their running step is done.
+_STOPPING: set[asyncio.Future[None]] = set()
 
 
 async def _caller(request: Request) -> Access:
@@ -65,7 +68,8 @@ def create_app(service: Service, guard: RequestGuard | None = None, mount: Mount
     _add_error_handlers(app)
     _add_routes(app, service)
     guarded_mcp: Any = _GuardedMCP(mcp_app, service)  # an ASGI app, which add_route accepts as it is
-    app.add_route("/mcp", guarded_mcp, methods=["GET", "POST", "DELETE"])
+    # No GET: a stateless server's event stream could never carry a message, only hold a connection.
+    app.add_route("/mcp", guarded_mcp, methods=["POST", "DELETE"])
     if mount is not None:
         mount(app, service)
     app.add_middleware(_Limits, service=service)
@@ -74,8 +78,18 @@ def create_app(service: Service, guard: RequestGuard | None = None, mount: Mount
     return app
 
 
+class _SafeJSON(JSONResponse):
+    """JSON whose text may echo a lone surrogate from the request: escaped, never a 500."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
 def _json(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(payload, status, headers)
+    return _SafeJSON(payload, status, headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -116,7 +130,7 @@ async def _body(request: Request) -> object:
     raw = await request.body()
     try:
         return json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
         raise APIError(400, "the request body is not valid JSON", "invalid_json") from None
 
 
@@ -217,42 +231,73 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         )
 
 
-class _HeldStream(StreamingResponse):
-    """Server-sent events that give their worker slot back however the response ends."""
+class _Steps:
+    """A blocking iterator advanced one step at a time in a worker thread."""
 
-    def __init__(self, events: AsyncIterator[str], slot: AsyncExitStack) -> None:
+    def __init__(self, chunks: Generator[Any, None, None]) -> None:
+        self.chunks = chunks
+        self.running: asyncio.Future[Any] | None = None
+
+    async def next(self) -> Any:
+        """The next item, or None at the end; a cancelled caller leaves the step running."""
+        self.running = asyncio.ensure_future(asyncio.to_thread(next, self.chunks, None))
+        return await asyncio.shield(self.running)
+
+    def stop(self) -> asyncio.Future[None]:
+        """Close the iterator once the running step has finished (a step cannot be cut short)."""
+        stopping = asyncio.ensure_future(self._stop())
+        _STOPPING.add(stopping)  # the loop keeps only a weak reference to a task
+        stopping.add_done_callback(_STOPPING.discard)
+        return stopping
+
+    async def _stop(self) -> None:
+        if self.running is not None:
+            await asyncio.wait([self.running])
+            if not self.running.cancelled():
+                self.running.exception()  # seen: a caller gone away is not told of it
+        await asyncio.to_thread(self.chunks.close)
+
+
+class _HeldStream(StreamingResponse):
+    """Server-sent events that give their worker slot back only when their work has stopped."""
+
+    def __init__(self, events: AsyncIterator[str], slot: AsyncExitStack, hold: Hold, steps: _Steps) -> None:
         super().__init__(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         self.slot = slot
+        self.hold = hold
+        self.steps = steps
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Released here, not in the generator: a client gone before the first byte never starts it.
+        # A client gone mid-answer leaves a step running in a thread: the slot waits for it.
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self.hold.until(self.steps.stop())
             await self.slot.aclose()
 
 
-async def _stream(service: Service, access: Access, chunks: Any) -> StreamingResponse:
+async def _stream(service: Service, access: Access, chunks: Generator[Any, None, None]) -> StreamingResponse:
     """Server-sent events of the chunks, holding a worker slot until the last one is sent."""
     slot = AsyncExitStack()
-    await slot.enter_async_context(
-        service.gate.slot(access.holder)
-    )  # a 429/503 is raised before any byte is sent
+    # A 429/503 is raised before any byte is sent.
+    hold = await slot.enter_async_context(service.gate.slot(access.holder))
+    steps = _Steps(chunks)
 
     async def events() -> AsyncIterator[str]:
         try:
             while True:
-                chunk = await asyncio.to_thread(next, chunks, None)
+                chunk = await steps.next()
                 if chunk is None:
                     break
                 yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
             yield "data: [DONE]\n\n"
         except RagError as error:
-            yield f"data: {json.dumps(from_rag_error(error).body())}\n\n"
-        finally:
-            chunks.close()
+            refusal = from_rag_error(error)
+            refusal.message = service.collections.without_folders(refusal.message)
+            yield f"data: {json.dumps(refusal.body())}\n\n"
 
-    return _HeldStream(events(), slot)
+    return _HeldStream(events(), slot, hold, steps)
 
 
 class _GuardedMCP:

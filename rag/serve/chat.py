@@ -1,15 +1,17 @@
 """OpenAI-compatible /v1/models and /v1/chat/completions whose answers keep their verified citations.
 
 `model` names the collection (or several, comma-separated). The message content is the answer
-with its [n] markers; the response also carries `citations` (collection, source, title, page,
-offsets and the verbatim quote) and `answered`. Streamed, they arrive in the last chunk.
+with its [n] markers (and UNSUPPORTED_MARKER after a generated sentence no quote supports); the
+response also carries `citations` (collection, source, title, page, offsets and the verbatim
+quote), `sentences` (each checked sentence's support) and `answered`. Streamed, they arrive in
+the last chunk.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,7 @@ from rag.serve.feedback import RecentAnswers
 from rag.serve.keys import Access
 from rag.serve.limits import MAX_MESSAGES
 from rag.serve.requests import json_object, k_field, mode_field
+from rag.serve.support import CheckedAnswer, checked_answer, marked_text
 from rag.settings import RetrievalMode
 from rag.types import Answer, Citation
 
@@ -118,14 +121,16 @@ def citation_json(citation: Citation) -> dict[str, Any]:
     }
 
 
-def evidence_json(answer: Answer) -> dict[str, Any]:
+def evidence_json(answer: Answer, checked: CheckedAnswer) -> dict[str, Any]:
     """The fields a chat completion adds to OpenAI's: citations, answered, the query used, notices,
-    and a compound question's parts, each with its own citations ([] for a single question)."""
+    each checked sentence with its support, and a compound question's parts, each with its own
+    citations ([] for a single question)."""
     return {
         "citations": [citation_json(citation) for citation in answer.citations],
-        "answered": answer.answered,
+        "answered": checked.answered,
         "query": answer.query,
-        "notice": answer.notice,
+        "notice": checked.notice,
+        "sentences": checked.sentences,
         "answer_id": answer.id,
         "parts": [
             {
@@ -158,17 +163,19 @@ def completion(
     collections: Collections, request: ChatRequest, recent: RecentAnswers | None = None
 ) -> dict[str, Any]:
     """The whole chat completion; `recent` remembers its answer by the completion's id, for feedback."""
-    answer = collections.select(request.names).ask(request.question, request.options())
+    selection = collections.select(request.names)
+    answer = selection.ask(request.question, request.options())
+    checked = checked_answer(answer, selection.settings.drop_unsupported)
     completion_id = _new_id()
     if recent is not None:
         recent.remember(answer, request.names, completion_id)
-    choice = {"message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
-    return _envelope("chat.completion", completion_id, request.model, choice) | evidence_json(answer)
+    choice = {"message": {"role": "assistant", "content": checked.text}, "finish_reason": "stop"}
+    return _envelope("chat.completion", completion_id, request.model, choice) | evidence_json(answer, checked)
 
 
 def completion_chunks(
     collections: Collections, request: ChatRequest, recent: RecentAnswers | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """The completion as chunks: text deltas as the answer grows, then the evidence in the last one.
 
     When verification rewrites the streamed text (llm mode), the last chunk's `content` holds
@@ -183,11 +190,13 @@ def completion_chunks(
     )
     sent = ""
     final: Answer | None = None
-    answers = collections.select(request.names).ask_stream(request.question, request.options())
-    for final in answers:
-        if final.text.startswith(sent) and len(final.text) > len(sent):
-            delta = final.text[len(sent) :]
-            sent = final.text
+    selection = collections.select(request.names)
+    drop_unsupported = selection.settings.drop_unsupported
+    for final in selection.ask_stream(request.question, request.options()):
+        text = marked_text(final, drop_unsupported)
+        if text.startswith(sent) and len(text) > len(sent):
+            delta = text[len(sent) :]
+            sent = text
             yield _envelope(
                 "chat.completion.chunk",
                 completion_id,
@@ -200,4 +209,5 @@ def completion_chunks(
     last = _envelope(
         "chat.completion.chunk", completion_id, request.model, {"delta": {}, "finish_reason": "stop"}
     )
-    yield last | evidence_json(final) | {"content": final.text}
+    checked = checked_answer(final, drop_unsupported)
+    yield last | evidence_json(final, checked) | {"content": checked.text}

@@ -101,6 +101,19 @@ class Collections:
         """The named collections as one corpus to search and ask (all of them when names is empty)."""
         return Selection(self, [self.get(name).name for name in names] or self.names)
 
+    def without_folders(self, message: str) -> str:
+        """The message with each served folder named as its collection: the server's disk is not
+        the caller's business."""
+        spellings = []
+        for name, collection in self._by_name.items():
+            folder = collection.base.folder
+            spellings += [
+                (str(path), f"collection {name}") for path in {folder, folder.absolute(), folder.resolve()}
+            ]
+        for spelling, replacement in sorted(spellings, key=lambda item: -len(item[0])):
+            message = message.replace(spelling, replacement)
+        return message
+
     def close(self) -> None:
         """Release this thread's database connections."""
         for collection in self._by_name.values():
@@ -218,7 +231,14 @@ def open_collections(
             )
         base = KnowledgeBase(folder, settings, embedder)
         if not base.exists:
-            base.create()  # an existing folder named to be served is an index to fill by uploads
+            if any(folder.iterdir()):
+                # Only ingest creates an index in a folder that holds something (the documents
+                # folder given by mistake, say); an empty one is an index to fill by uploads.
+                raise NotFoundError(
+                    f"collection {name}: {folder} holds files but no index; build one with "
+                    f"`rag ingest PATH --index {folder}`, or name an empty folder to fill by uploads"
+                )
+            base.create()
         base.embedder = loaded.setdefault(base.model_name, base.embedder)
         bases[name] = base
     return Collections(bases)

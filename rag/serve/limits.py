@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from rag.serve.errors import APIError
 
@@ -38,6 +39,25 @@ class Limits:
     wait_seconds: float = 30.0
     max_json_bytes: int = MAX_JSON_BYTES
     max_upload_bytes: int = 50 * 1024 * 1024
+
+
+class Hold:
+    """One held slot: the work still running under it, which the slot is not given back before."""
+
+    def __init__(self) -> None:
+        self.work: asyncio.Future[Any] | None = None
+
+    def until(self, work: asyncio.Future[Any]) -> asyncio.Future[Any]:
+        """Keep the slot until `work` is done, even past the end of the block; returns `work`."""
+        self.work = work
+        work.add_done_callback(_retrieve)
+        return work
+
+
+def _retrieve(work: asyncio.Future[Any]) -> None:
+    """Mark the outcome of work whose caller went away as seen (its error was already answered)."""
+    if not work.cancelled():
+        work.exception()
 
 
 class Gate:
@@ -72,17 +92,28 @@ class Gate:
         return max(0, slots_to_free) * self.service_seconds / self.workers
 
     @asynccontextmanager
-    async def slot(self, caller: str = "") -> AsyncIterator[None]:
-        """Hold one slot for the duration of the block, or raise a 429 or 503 APIError."""
+    async def slot(self, caller: str = "") -> AsyncIterator[Hold]:
+        """Hold one slot for the duration of the block, or raise a 429 or 503 APIError.
+
+        Work the block hands to `Hold.until` keeps the slot after the block ends (a caller that
+        went away), until that work is done: a thread cannot be stopped half-way.
+        """
         await self._enter(caller)
         started = time.monotonic()
+        hold = Hold()
         try:
-            yield
+            yield hold
         finally:
-            held = time.monotonic() - started
-            smoothed = (1 - SMOOTHING) * self.service_seconds + SMOOTHING * held
-            self.service_seconds = smoothed if self.service_seconds else held
-            self._hand_on()
+            if hold.work is None or hold.work.done():
+                self._leave(started)
+            else:
+                hold.work.add_done_callback(lambda _: self._leave(started))
+
+    def _leave(self, started: float) -> None:
+        held = time.monotonic() - started
+        smoothed = (1 - SMOOTHING) * self.service_seconds + SMOOTHING * held
+        self.service_seconds = smoothed if self.service_seconds else held
+        self._hand_on()
 
     async def _enter(self, caller: str) -> None:
         if self.running < self.workers and not self.waiting:

@@ -10,6 +10,7 @@ from rag.serve.errors import bad_request
 from rag.serve.feedback import RecentAnswers
 from rag.serve.keys import Access
 from rag.serve.requests import collections_field, json_object, k_field, mode_field, text_field
+from rag.serve.support import checked_answer
 from rag.types import Passage
 
 # Folders on the server's disk are not the caller's business.
@@ -38,8 +39,9 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
 def ask(
     collections: Collections, access: Access, body: object, recent: RecentAnswers | None = None
 ) -> dict[str, Any]:
-    """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict(), whose `id`
-    POST /v1/feedback names while `recent` remembers it."""
+    """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict(), its text,
+    `answered` and notice as checked_answer gives them; its `id` is what POST /v1/feedback names
+    while `recent` remembers it."""
     request = json_object(body)
     question = request.get("question")
     if not isinstance(question, str):
@@ -49,10 +51,17 @@ def ask(
     if not isinstance(history, list):
         history = []
     options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
-    answer = collections.select(names).ask(question, options)
+    selection = collections.select(names)
+    answer = selection.ask(question, options)
     if recent is not None:
         recent.remember(answer, names)
-    return answer.to_dict() | {"collections": names}
+    checked = checked_answer(answer, selection.settings.drop_unsupported)
+    return answer.to_dict() | {
+        "answer": checked.text,
+        "answered": checked.answered,
+        "notice": checked.notice,
+        "collections": names,
+    }
 
 
 def stats(collections: Collections, access: Access) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from rag.serve.errors import bad_request
 from rag.serve.keys import Access
 from rag.serve.limits import MAX_K
 from rag.settings import RETRIEVAL_MODES, RetrievalMode, choice
+from rag.terms import without_surrogates
 
 
 def json_object(body: object) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def text_field(body: dict[str, Any], name: str, limit: int = MAX_QUESTION_CHARS)
         raise bad_request(f"`{name}` must be a non-empty string", name)
     if len(value) > limit:
         raise bad_request(f"`{name}` is {len(value)} characters; the limit is {limit}", name)
-    return value
+    return without_surrogates(value)  # an escaped lone surrogate cannot be searched or echoed
 
 
 def k_field(body: dict[str, Any]) -> int | None:

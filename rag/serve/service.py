@@ -13,7 +13,7 @@ from rag.embedding import Embedder
 from rag.errors import RagError, SettingsError
 from rag.serve.auth import caller_access
 from rag.serve.collections import Collections, open_collections
-from rag.serve.errors import from_rag_error
+from rag.serve.errors import APIError, from_rag_error
 from rag.serve.feedback import RecentAnswers
 from rag.serve.keys import Access, KeyRing, load_keys
 from rag.serve.limits import Gate, Limits
@@ -58,8 +58,14 @@ class Service:
         self, caller: Access, function: Callable[..., Result], *args: Any, write: bool = False
     ) -> Result:
         """Run blocking work in a thread once the gate lets the caller in; library errors become API errors."""
-        async with (self.write_gate if write else self.gate).slot(caller.holder):
-            return await asyncio.to_thread(_api_errors, function, *args)
+        async with (self.write_gate if write else self.gate).slot(caller.holder) as hold:
+            # Shielded: a caller that goes away stops waiting, while the slot waits for the thread.
+            work = hold.until(asyncio.ensure_future(asyncio.to_thread(_api_errors, function, *args)))
+            try:
+                return await asyncio.shield(work)
+            except APIError as error:
+                error.message = self.collections.without_folders(error.message)
+                raise
 
 
 def _api_errors(function: Callable[..., Result], *args: Any) -> Result:

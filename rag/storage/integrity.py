@@ -19,6 +19,7 @@ import numpy as np
 from rag.storage.schema import FTS_TEXT, FTS_TOKENIZER, OWN_TABLES, analysed_terms
 from rag.storage.sqlite_errors import DATABASE_NAME
 from rag.storage.store import FORMAT_VERSION, Store
+from rag.storage.vectors.journal import VectorMark, follows
 from rag.storage.vectors.saved import VECTORS_NAME, is_previous_save, read_checked, read_meta
 from rag.types import document_id
 
@@ -164,6 +165,16 @@ def _vector_file_problems(
         return [f"{VECTORS_NAME}: its checksum does not match (damaged)"]
     if meta.get("dimension") != dimension:
         return [f"{VECTORS_NAME}: holds vectors of {meta.get('dimension')} numbers, not {dimension}"]
+    saved_from = meta.get("lineage")
+    try:
+        mark = VectorMark(**meta["mark"])
+    except (KeyError, TypeError):
+        mark = None
+    if isinstance(saved_from, dict) and mark is not None and not follows(connection, mark, saved_from):
+        return [
+            f"{VECTORS_NAME}: saved from another state of {DATABASE_NAME} (restored from a backup, copied or "
+            "swapped?); --repair rebuilds it from the stored vectors"
+        ]
     if meta.get("generation") != _int(manifest.get("generation")):
         return []
     count = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]

@@ -26,6 +26,8 @@ from rag.storage.vectors.journal import (
     VectorMark,
     changes_since,
     current_mark,
+    follows,
+    lineage,
     sample_ids,
     texts_of,
     vectors_of,
@@ -153,7 +155,7 @@ class VectorIndex:
 
     def _open(self, store: Store, progress: BuildProgress | None = None) -> None:
         base = read_base(self.folder)
-        if base is not None and self._load(*base) and self._catch_up(store):
+        if base is not None and _saved_from(store, base[0]) and self._load(*base) and self._catch_up(store):
             return
         self._rebuild(store, progress)
 
@@ -223,6 +225,8 @@ class VectorIndex:
             build_info = BuildInfo.from_dict(meta["build"])
         except (KeyError, TypeError, ValueError):
             return "rebuild"
+        if not _saved_from(store, meta):
+            return "rebuild"  # rag.sqlite restored, copied or swapped under it
         with store.snapshot() as connection:
             now = current_mark(connection)
             count = store.counts()[1]
@@ -233,6 +237,8 @@ class VectorIndex:
 
     def _save(self, store: Store, forget_upto: int) -> None:
         assert self._index is not None and self._build is not None
+        with store.snapshot() as connection:
+            saved_from = lineage(connection, self._mark)
         meta = {
             "generation": self._mark.generation,
             "dimension": self.dimension,
@@ -240,6 +246,7 @@ class VectorIndex:
             "mark": self._mark.to_dict(),
             "build": self._build.to_dict(),
             "churn": self._churn,
+            "lineage": saved_from,
         }
         write_base(self.folder, ann.to_bytes(self._index), meta)
         self._base_mark, self._pending = self._mark, 0
@@ -251,6 +258,20 @@ class VectorIndex:
 
     def _vector_count(self) -> int:
         return int(self._index.ntotal) if self._index is not None else 0
+
+
+def _saved_from(store: Store, meta: dict[str, Any]) -> bool:
+    """Whether the saved base was saved from this database (a base saved before lineage was
+    recorded is trusted, as it was)."""
+    saved = meta.get("lineage")
+    if not isinstance(saved, dict):
+        return True
+    try:
+        mark = VectorMark(**meta["mark"])
+    except (KeyError, TypeError):
+        return False
+    with store.snapshot() as connection:
+        return follows(connection, mark, saved)
 
 
 def _stamp(folder: Path) -> tuple[int, int] | None:

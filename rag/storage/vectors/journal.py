@@ -9,6 +9,7 @@ snapshot (Store.snapshot), so a mark always matches the vectors read with it.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,57 @@ def changes_since(connection: sqlite3.Connection, mark: VectorMark, dimension: i
         now.generation, max(now.last_chunk, mark.last_chunk), max(now.last_change, mark.last_change)
     )
     return VectorDelta(next_mark, gone, added_ids, added_vectors)
+
+
+def lineage(connection: sqlite3.Connection, mark: VectorMark) -> dict[str, str | int | None]:
+    """What this database held at the mark: the last chunk's vector digest and the last change's chunk.
+
+    A saved base records it, so that a base is never followed from a database it was not saved
+    from (rag.sqlite restored from a backup, copied or swapped): marks alone would match, since
+    such a database reuses chunk ids and change numbers.
+    """
+    row = connection.execute("SELECT vector FROM chunks WHERE id = ?", (mark.last_chunk,)).fetchone()
+    change = None
+    if mark.last_change and has_journal(connection):
+        found = connection.execute(
+            "SELECT chunk_id FROM vector_changes WHERE seq = ?", (mark.last_change,)
+        ).fetchone()
+        change = None if found is None else int(found[0])
+    return {"last_chunk_vector": _digest(row[0]) if row else None, "last_change_chunk": change}
+
+
+def follows(connection: sqlite3.Connection, mark: VectorMark, saved: dict[str, object]) -> bool:
+    """Whether this database is the one a base with this mark and lineage was saved from (or its later self)."""
+    if mark.last_chunk:
+        row = connection.execute("SELECT vector FROM chunks WHERE id = ?", (mark.last_chunk,)).fetchone()
+        expected = saved.get("last_chunk_vector")
+        changed = (row is None and expected is not None) or (row is not None and _digest(row[0]) != expected)
+        if changed and not _journaled_after(connection, mark):
+            # That id holds another vector, or is gone, and no change since the mark says so:
+            # another database, or this one restored from a backup (and perhaps refilled).
+            return False
+    if mark.last_change and has_journal(connection):
+        found = connection.execute(
+            "SELECT chunk_id FROM vector_changes WHERE seq = ?", (mark.last_change,)
+        ).fetchone()
+        if found is not None and saved.get("last_change_chunk") not in (None, int(found[0])):
+            return False
+        if found is None and _pruned_upto(connection) < mark.last_change:
+            return False  # the base has seen changes this database never made
+    return True
+
+
+def _journaled_after(connection: sqlite3.Connection, mark: VectorMark) -> bool:
+    if not has_journal(connection):
+        return False
+    row = connection.execute(
+        "SELECT 1 FROM vector_changes WHERE chunk_id = ? AND seq > ?", (mark.last_chunk, mark.last_change)
+    ).fetchone()
+    return row is not None
+
+
+def _digest(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def prune(connection: sqlite3.Connection, upto: int) -> None:
