@@ -104,10 +104,31 @@ def remove(index: faiss.Index, row_ids: Sequence[int] | np.ndarray) -> int:
     return removed
 
 
-def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, row_ids) of the k best vectors for each query; -1 ids pad."""
+def search(
+    index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, row_ids) of the k best vectors for each query; -1 ids pad.
+
+    allowed: the only chunk ids that may be found (an id selector: FAISS skips the others while
+    it scans, so the k found are the k best of the allowed ones, not what is left of k).
+    """
     _use_threads(1 if len(queries) <= ONE_THREAD_QUERIES else os.cpu_count() or 1)
-    scores, row_ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    matrix = np.ascontiguousarray(queries, dtype=np.float32)
+    if allowed is None:
+        scores, row_ids = index.search(matrix, k)
+        return scores, row_ids
+    faiss = _faiss()
+    ids = _ids(allowed)
+    selector = faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
+    if kind_of(index) == IVF:
+        # The lists hold fewer allowed vectors: visit more of them, in proportion.
+        share = max(len(ids) / max(int(index.ntotal), 1), 1e-9)
+        probes = min(lists_of(index), math.ceil(probes_of(index) / min(share, 1.0)))
+        parameters: Any = faiss.SearchParametersIVF(sel=selector, nprobe=probes)
+    else:
+        parameters = faiss.SearchParameters(sel=selector)
+    scores, row_ids = index.search(matrix, k, params=parameters)
+    del ids  # the selector points into ids: keep them alive until here
     return scores, row_ids
 
 

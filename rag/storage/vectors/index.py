@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.storage.scope import Scope
 from rag.storage.store import Store
 from rag.storage.vectors import ann
 from rag.storage.vectors.build import BuildInfo, build, due_step, whole_rows
@@ -37,6 +38,9 @@ from rag.types import BuildProgress
 __all__ = ["VECTORS_META_NAME", "VECTORS_NAME", "VectorIndex"]
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+# A reader allowed at most this many chunks of an approximate index is searched exactly over their
+# stored vectors (a few ms): inverted lists probed for the whole index would hold too few of them.
+EXACT_SCOPE_ROWS = 20_000
 
 
 class VectorIndex:
@@ -91,16 +95,41 @@ class VectorIndex:
             "built_at": build.built_at,
         }
 
-    def search(self, store: Store, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, row_ids) of the k nearest chunks for each query vector; -1 ids pad."""
+    def search(
+        self, store: Store, query_vectors: np.ndarray, k: int, scope: Scope | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, row_ids) of the k nearest chunks (of the scope) for each query vector; -1 ids pad."""
         generation = store.generation()
         # One lock for searching and following: FAISS must not search an index being added to.
         with self._lock:
             index = self._fresh(store, generation)
-            if index.ntotal == 0:
+            if index.ntotal == 0 or (scope is not None and not len(scope.chunk_ids)):
                 empty = np.full((len(query_vectors), k), -1, dtype=np.int64)
                 return np.zeros(empty.shape, dtype=np.float32), empty
-            return ann.search(index, query_vectors, k)
+            if (
+                scope is not None
+                and ann.kind_of(index) == ann.IVF
+                and len(scope.chunk_ids) <= EXACT_SCOPE_ROWS
+            ):
+                return self._exact_within(store, query_vectors, k, scope.chunk_ids)
+            return ann.search(index, query_vectors, k, None if scope is None else scope.chunk_ids)
+
+    def _exact_within(
+        self, store: Store, query_vectors: np.ndarray, k: int, chunk_ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores over a few allowed chunks' stored vectors: an approximate index holding
+        mostly forbidden vectors would otherwise find too few of them (recall would fall)."""
+        stored = store.chunk_vectors(chunk_ids.tolist(), self.dimension)
+        row_ids = np.fromiter(stored, dtype=np.int64, count=len(stored))
+        matrix = np.stack(list(stored.values())) if stored else np.zeros((0, self.dimension), np.float32)
+        similarities = np.asarray(query_vectors, dtype=np.float32) @ matrix.T
+        found = min(k, len(row_ids))
+        order = np.argsort(-similarities, axis=1, kind="stable")[:, :found]
+        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
+        scores[:, :found] = np.take_along_axis(similarities, order, axis=1)
+        ids[:, :found] = row_ids[order]
+        return scores, ids
 
     def sync(self, store: Store) -> None:
         """Bring the index up to what is committed: load, catch up, or rebuild as needed."""

@@ -1,0 +1,31 @@
+"""What one reader may see of one index: the documents they may read, and those documents' chunks.
+
+A scope is found once per index generation and reader (rag/access/scoping.py) and handed to the
+store and the vector index, which apply it where candidates are found: FAISS through an id
+selector over `chunk_ids`, SQLite through a WHERE over `document_keys`. Results are never
+filtered afterwards, so ranks, counts and refusals are those of an index without the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The readable documents of one index (their row keys) and their chunk ids, sorted."""
+
+    document_keys: frozenset[int]
+    chunk_ids: np.ndarray = field(compare=False, repr=False)
+
+    def keys_json(self) -> str:
+        """The document keys as a JSON array, bound to a query's `json_each(?)`."""
+        return json.dumps(sorted(self.document_keys))
+
+    def holds_chunk(self, chunk_id: int) -> bool:
+        """Whether a chunk belongs to a readable document."""
+        position = int(np.searchsorted(self.chunk_ids, chunk_id))
+        return position < len(self.chunk_ids) and int(self.chunk_ids[position]) == chunk_id
