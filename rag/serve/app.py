@@ -183,6 +183,17 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             shutil.rmtree(folder, ignore_errors=True)
         return _json(result)
 
+    @app.put("/v1/documents/{source:path}/readers")
+    async def set_readers(
+        request: Request, access: Caller, source: str, collection: str | None = None
+    ) -> JSONResponse:
+        body = await _body(request)
+        return _json(
+            await service.run(
+                access, documents.set_readers, collections, access, collection, source, body, write=True
+            )
+        )
+
     @app.delete("/v1/documents/{source:path}")
     async def remove(access: Caller, source: str, collection: str | None = None) -> JSONResponse:
         return _json(

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.access.identity import Actor
 from rag.answer.question import AskOptions, QuestionError, clean_text
 from rag.serve.auth import readable, split_names
 from rag.serve.collections import Collections
@@ -37,6 +38,7 @@ class ChatRequest:
     stream: bool
     k: int | None
     mode: RetrievalMode | None
+    actor: Actor | None = None  # whose documents the answer may come from
 
     def options(self) -> AskOptions:
         """The question's options for answer_stream."""
@@ -79,7 +81,7 @@ def parse_chat_request(body: object, access: Access, served: Sequence[str]) -> C
     if not isinstance(stream, bool):
         raise bad_request("`stream` must be true or false", "stream")
     return ChatRequest(
-        names, ",".join(names), question, history, stream, k_field(request), mode_field(request)
+        names, ",".join(names), question, history, stream, k_field(request), mode_field(request), access.actor
     )
 
 
@@ -143,7 +145,7 @@ def _new_id() -> str:
 
 def completion(collections: Collections, request: ChatRequest) -> dict[str, Any]:
     """The whole chat completion."""
-    answer = collections.select(request.names).ask(request.question, request.options())
+    answer = collections.select(request.names, request.actor).ask(request.question, request.options())
     choice = {"message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
     return _envelope("chat.completion", _new_id(), request.model, choice) | evidence_json(answer)
 
@@ -163,7 +165,7 @@ def completion_chunks(collections: Collections, request: ChatRequest) -> Iterato
     )
     sent = ""
     final: Answer | None = None
-    answers = collections.select(request.names).ask_stream(request.question, request.options())
+    answers = collections.select(request.names, request.actor).ask_stream(request.question, request.options())
     for final in answers:
         if final.text.startswith(sent) and len(final.text) > len(sent):
             delta = final.text[len(sent) :]

@@ -20,7 +20,9 @@ def list_documents(
     """GET /v1/documents: every document of the caller's collections, without its text."""
     names = readable(access, requested, collections.names, "collection")
     data = [
-        info.to_dict() | {"collection": name} for name in names for info in collections.base(name).documents()
+        info.to_dict() | {"collection": name}
+        for name in names
+        for info in collections.reader(name, access.actor).documents()
     ]
     return {"object": "list", "data": data}
 
@@ -50,10 +52,31 @@ def remove(collections: Collections, access: Access, requested: str | None, sour
     """DELETE /v1/documents/{source}: remove one document (path, file name or unique suffix)."""
     name = writable(access, requested, collections.names)
     collection = collections.get(name)
+    view = collections.reader(name, access.actor)  # a document the caller may not read is not found
     with collection.write_lock:
-        stored = collection.base.resolve_source(source)
-        chunks = collection.base.remove(stored)
+        stored = view.resolve_source(source)
+        chunks = view.remove(stored)
     return {"collection": name, "removed": stored, "chunks": chunks}
+
+
+def set_readers(
+    collections: Collections, access: Access, requested: str | None, source: str, body: object
+) -> dict[str, Any]:
+    """PUT /v1/documents/{source}/readers {"read": ["group", ...] | null}: narrow who may read one
+    document (null lifts it); only a writer of the collection who may read the document may."""
+    name = writable(access, requested, collections.names)
+    read = body.get("read", ...) if isinstance(body, dict) else ...
+    if read is not None and (
+        not isinstance(read, list) or not all(isinstance(group, str) and group for group in read) or not read
+    ):
+        raise APIError(
+            400, "`read` must be a non-empty list of group names, or null", "invalid_request", "read"
+        )
+    collection = collections.get(name)
+    view = collections.reader(name, access.actor)
+    with collection.write_lock:
+        stored = view.set_readers(source, None if read is None else frozenset(read), access.actor)
+    return {"collection": name, "source": stored, "read": None if read is None else sorted(set(read))}
 
 
 def spool_folder() -> Path:

@@ -25,7 +25,7 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
     request = json_object(body)
     query = text_field(request, "query")
     names = collections_field(request, access, collections.names)
-    passages = collections.select(names).search(query, k_field(request), mode_field(request))
+    passages = collections.select(names, access.actor).search(query, k_field(request), mode_field(request))
     return {
         "object": "list",
         "query": query,
@@ -45,7 +45,7 @@ def ask(collections: Collections, access: Access, body: object) -> dict[str, Any
     if not isinstance(history, list):
         history = []
     options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
-    answer = collections.select(names).ask(question, options)
+    answer = collections.select(names, access.actor).ask(question, options)
     return answer.to_dict() | {"collections": names}
 
 
@@ -54,6 +54,6 @@ def stats(collections: Collections, access: Access) -> dict[str, Any]:
     result = {}
     for name in collections.names:
         if name in access.readable:
-            values = collections.base(name).stats()
+            values = collections.reader(name, access.actor).stats()
             result[name] = {key: value for key, value in values.items() if key not in _PRIVATE_STATS}
     return {"collections": result}
