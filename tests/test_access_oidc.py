@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -300,3 +301,26 @@ def test_a_removed_group_membership_counts_from_the_next_token(world: World) -> 
         assert "payroll" not in found
     finally:
         world.provider.set_groups("hana", ["staff", "hr"])
+
+
+def test_the_audit_trail_names_who_asked_what_was_quoted_changed_and_was_refused(world: World) -> None:
+    store = world.server.service.collections.base("handbook").store
+    start = len(store.audit_events())
+    with world.client(world.provider.token("hana")) as http:
+        answer = http.post(
+            "/v1/ask", json={"question": "When are salaries paid?", "collections": ["handbook"]}
+        )
+    with world.client(world.provider.token("alice")) as http:
+        assert http.post("/v1/search", json={"query": "x", "collections": ["finance"]}).status_code == 404
+    with world.client("not-a-key-and-not-a-token") as http:
+        assert http.get("/v1/models").status_code == 401
+    events = store.audit_events()[start:]
+    asked = [event for event in events if event.action == "asked"]
+    assert asked[0].actor == "hana" and asked[0].detail["question"] == "When are salaries paid?"
+    quoted = {quote["document_id"] for quote in asked[0].detail["quoted"]}
+    assert quoted == {citation["document_id"] for citation in answer.json()["citations"]}
+    refused = [(event.actor, event.detail["reason"]) for event in events if event.action == "refused"]
+    assert ("alice", "404 model_not_found") in refused
+    assert ("anonymous", "401 invalid_api_key") in refused
+    with pytest.raises(sqlite3.IntegrityError), store._transaction() as connection:
+        connection.execute("DELETE FROM audit_events")

@@ -66,6 +66,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CLAIM",
         help="the token claim holding the person's groups (dots for nested claims, e.g. realm_access.roles)",
     )
+    parser.add_argument(
+        "--audit-no-questions",
+        action="store_true",
+        help="keep the text of questions out of the audit trail (it still records who asked and what was quoted)",
+    )
     parser.add_argument("--ui", action="store_true", help="also serve the chat UI at /ui")
     parser.add_argument(
         "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once"
@@ -119,6 +124,7 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         tuple(args.allowed_host),
         args.access,
         oidc_config(args),
+        not args.audit_no_questions,
     )
 
 

@@ -43,7 +43,9 @@ Mount = Callable[[FastAPI, Service], Any]
 async def _caller(request: Request) -> Access:
     """The caller's access, resolved once per request from its key (401 when refused)."""
     service: Service = request.app.state.service
-    return service.access(request.headers.get("authorization"))
+    access = service.access(request.headers.get("authorization"))
+    request.state.actor = access.actor.name  # named in the audit trail if the request is refused
+    return access
 
 
 # What every keyed route is handed: the Access of whoever is calling.
@@ -80,7 +82,13 @@ def _json(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
-    async def api_error(_: Request, error: APIError) -> JSONResponse:
+    async def api_error(request: Request, error: APIError) -> JSONResponse:
+        if error.status in (401, 403) or error.code == "model_not_found":
+            actor = getattr(request.state, "actor", "anonymous")
+            service: Service = request.app.state.service
+            await asyncio.to_thread(
+                service.collections.trail.refused, actor, f"{error.status} {error.code}", request.url.path
+            )
         return _json(error.body(), error.status, error.headers)
 
     @app.exception_handler(RagError)

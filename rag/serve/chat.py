@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.access.identity import Actor
+from rag.access.identity import LOCAL_USER, Actor
 from rag.answer.question import AskOptions, QuestionError, clean_text
 from rag.serve.auth import readable, split_names
 from rag.serve.collections import Collections
@@ -146,6 +146,7 @@ def _new_id() -> str:
 def completion(collections: Collections, request: ChatRequest) -> dict[str, Any]:
     """The whole chat completion."""
     answer = collections.select(request.names, request.actor).ask(request.question, request.options())
+    collections.trail.asked(request.actor or LOCAL_USER, request.names, request.question, answer)
     choice = {"message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
     return _envelope("chat.completion", _new_id(), request.model, choice) | evidence_json(answer)
 
@@ -177,6 +178,7 @@ def completion_chunks(collections: Collections, request: ChatRequest) -> Iterato
                 {"delta": {"content": delta}, "finish_reason": None},
             )
     assert final is not None, "ask_stream yields at least one answer"
+    collections.trail.asked(request.actor or LOCAL_USER, request.names, request.question, final)
     last = _envelope(
         "chat.completion.chunk", completion_id, request.model, {"delta": {}, "finish_reason": "stop"}
     )

@@ -20,6 +20,7 @@ from rag.embedding import Embedder
 from rag.embedding.reuse import ReusingEmbedder, StoredVectors
 from rag.errors import NotFoundError, SettingsError
 from rag.knowledge_base import KnowledgeBase
+from rag.serve.audit import AuditTrail
 from rag.settings import RetrievalMode, Settings
 from rag.types import Answer, Document, Passage
 
@@ -84,6 +85,8 @@ class Collections:
         }
         # Which groups may read each collection and its documents (--access); None: no rules.
         self.policy: AccessPolicy | None = None
+        # Where questions, quotes, changes and refusals are recorded (each collection's index).
+        self.trail = AuditTrail({name: collection.base for name, collection in self._by_name.items()})
 
     @property
     def names(self) -> list[str]:

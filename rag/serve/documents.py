@@ -45,6 +45,7 @@ def upload(
             reasons = "; ".join(reason for _, reason in refused)
             raise APIError(400, f"no file was accepted: {reasons}", "upload_refused", "file")
         report = collection.base.ingest(kept)
+    collections.trail.changed(access.actor, name, "added", {"files": [str(path.name) for path in kept]})
     return {"collection": name, "refused": [{"name": n, "reason": r} for n, r in refused]} | report.to_dict()
 
 
@@ -56,6 +57,7 @@ def remove(collections: Collections, access: Access, requested: str | None, sour
     with collection.write_lock:
         stored = view.resolve_source(source)
         chunks = view.remove(stored)
+    collections.trail.changed(access.actor, name, "removed", {"source": stored})
     return {"collection": name, "removed": stored, "chunks": chunks}
 
 
@@ -76,6 +78,7 @@ def set_readers(
     view = collections.reader(name, access.actor)
     with collection.write_lock:
         stored = view.set_readers(source, None if read is None else frozenset(read), access.actor)
+    collections.trail.changed(access.actor, name, "narrowed", {"source": stored, "read": read})
     return {"collection": name, "source": stored, "read": None if read is None else sorted(set(read))}
 
 

@@ -26,6 +26,7 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
     query = text_field(request, "query")
     names = collections_field(request, access, collections.names)
     passages = collections.select(names, access.actor).search(query, k_field(request), mode_field(request))
+    collections.trail.searched(access.actor, names, query, passages)
     return {
         "object": "list",
         "query": query,
@@ -46,6 +47,7 @@ def ask(collections: Collections, access: Access, body: object) -> dict[str, Any
         history = []
     options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
     answer = collections.select(names, access.actor).ask(question, options)
+    collections.trail.asked(access.actor, names, question, answer)
     return answer.to_dict() | {"collections": names}
 
 

@@ -42,6 +42,8 @@ class ServeConfig:
     access_file: Path | None = None
     # An OpenID Connect provider whose bearer tokens are accepted beside the keys.
     oidc: OidcConfig | None = None
+    # Whether the audit trail keeps the text of questions (False: only that one was asked).
+    audit_questions: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def open_service(config: ServeConfig, embedder: Embedder | None = None) -> Servi
     collections = open_collections(config.collections, config.settings, embedder)
     if config.access_file is not None:
         collections.policy = load_policy(config.access_file, collections.names)
+    collections.trail.record_questions = config.audit_questions
     keys = load_keys(config.keys_file, collections.names) if config.keys_file is not None else None
     limits = config.limits
     return Service(

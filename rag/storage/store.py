@@ -15,7 +15,8 @@ import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
 from rag.language.analysis import index_text
-from rag.storage import grants, sentence_vectors, structure_spans
+from rag.storage import audit, grants, sentence_vectors, structure_spans
+from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.scope import Scope
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
@@ -619,6 +620,20 @@ class Store:
     def grant_of(self, source: str) -> frozenset[str] | None:
         """The groups a document's grant names, or None."""
         return grants.grant_of(self._connect(), source)
+
+    # -- the audit trail (rag/storage/audit.py) --------------------------------------------------
+
+    @translated
+    def record(self, actor: str, action: AuditAction, detail: dict[str, object]) -> None:
+        """Append one event to the audit trail, in its own transaction."""
+        with self._transaction() as connection:
+            audit.add_audit_table(connection)
+            audit.append(connection, actor, action, detail)
+
+    @translated
+    def audit_events(self, since: str | None = None, actor: str | None = None) -> list[AuditEvent]:
+        """The audit trail, oldest first."""
+        return audit.events(self._connect(), since, actor)
 
 
 def _unless_same(search_text: str, text: str) -> str | None:
