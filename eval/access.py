@@ -36,7 +36,9 @@ APPROXIMATE_ABOVE = 20_000
 SHARES = (0.01, 0.5, 0.99)
 QUERIES = 100
 SPREAD = 0.35  # of a unit centre: chunks of one cluster are close, not identical
-WORDS = [f"{stem}{suffix}" for stem in ("ta", "re", "mo", "ki", "lu", "so", "ne", "vi") for suffix in range(50)]
+WORDS = [
+    f"{stem}{suffix}" for stem in ("ta", "re", "mo", "ki", "lu", "so", "ne", "vi") for suffix in range(50)
+]
 
 
 class ClusterEmbedder:
@@ -85,9 +87,7 @@ def documents(chooser: random.Random) -> list[rag.TextItem]:
 def forbidden_rule(share: float) -> CollectionRule:
     """A rule forbidding the first share of the documents (by number) to the group `readers`."""
     cut = round(DOCUMENTS * share)
-    rules = tuple(
-        DocumentRule(f"docs/{number:05d}.txt", frozenset({"forbidden"})) for number in range(cut)
-    )
+    rules = tuple(DocumentRule(f"docs/{number:05d}.txt", frozenset({"forbidden"})) for number in range(cut))
     return CollectionRule(read=frozenset({"readers"}), documents=rules)
 
 
@@ -100,7 +100,9 @@ def median_ms(base: rag.KnowledgeBase, queries: Sequence[str]) -> float:
     return round(float(np.median(timings)), 3)
 
 
-def measure(base: rag.KnowledgeBase, embedder: ClusterEmbedder, share: float, queries: list[str]) -> dict[str, Any]:
+def measure(
+    base: rag.KnowledgeBase, embedder: ClusterEmbedder, share: float, queries: list[str]
+) -> dict[str, Any]:
     ids, vectors = (np.concatenate(parts) for parts in zip(*base.stored_vectors(), strict=True))
     sources = {info.source: info for info in base.documents()}
     cut = round(DOCUMENTS * share)
@@ -117,7 +119,9 @@ def measure(base: rag.KnowledgeBase, embedder: ClusterEmbedder, share: float, qu
     found = [[p.chunk_id for p in view.search(query, k=10, mode="dense")] for query in queries]
     assert all(chunk > cut * CHUNKS for row in found for chunk in row), "a forbidden chunk was found"
     filtered = _recall(found, truth)
-    alone = build_vector_index(vectors[readable], APPROXIMATE_ABOVE, probe_queries=query_vectors[: len(queries) // 2])
+    alone = build_vector_index(
+        vectors[readable], APPROXIMATE_ABOVE, probe_queries=query_vectors[: len(queries) // 2]
+    )
     alone_rows = alone.search(query_vectors, 10)[1]
     alone_found = [[int(ids[readable][row]) for row in rows if row >= 0] for rows in alone_rows]
     return {

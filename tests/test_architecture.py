@@ -121,7 +121,15 @@ FORBIDDEN = {
 # The facade is the one core module that wires the rooms together.
 FACADE = "rag/knowledge_base.py"
 # The public faces ui/ and eval/ may import besides `rag.__all__`: each one's own `__all__`.
-FACES = ("rag.access", "rag.display", "rag.evaluation", "rag.ingest", "rag.search", "rag.serve", "rag.storage")
+FACES = (
+    "rag.access",
+    "rag.display",
+    "rag.evaluation",
+    "rag.ingest",
+    "rag.search",
+    "rag.serve",
+    "rag.storage",
+)
 # The public API (names every room, loaded lazily) and `python -m rag` (runs the CLI).
 ENTRY_POINTS = ("rag/__init__.py", "rag/__main__.py")
 
