@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
+
+from rag.storage.vectors.ann import AllowedIds
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,16 @@ class Scope:
 
     def keys_json(self) -> str:
         """The document keys as a JSON array, bound to a query's `json_each(?)`."""
+        return self._keys_json
+
+    @cached_property
+    def _keys_json(self) -> str:
         return json.dumps(sorted(self.document_keys))
+
+    @cached_property
+    def allowed_ids(self) -> AllowedIds:
+        """The chunk ids as FAISS's id selector wants them, made once per scope."""
+        return AllowedIds(self.chunk_ids)
 
     def holds_chunk(self, chunk_id: int) -> bool:
         """Whether a chunk belongs to a readable document."""

@@ -38,9 +38,6 @@ from rag.types import BuildProgress
 __all__ = ["VECTORS_META_NAME", "VECTORS_NAME", "VectorIndex"]
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-# A reader allowed at most this many chunks of an approximate index is searched exactly over their
-# stored vectors (a few ms): inverted lists probed for the whole index would hold too few of them.
-EXACT_SCOPE_ROWS = 20_000
 
 
 class VectorIndex:
@@ -106,30 +103,7 @@ class VectorIndex:
             if index.ntotal == 0 or (scope is not None and not len(scope.chunk_ids)):
                 empty = np.full((len(query_vectors), k), -1, dtype=np.int64)
                 return np.zeros(empty.shape, dtype=np.float32), empty
-            if (
-                scope is not None
-                and ann.kind_of(index) == ann.IVF
-                and len(scope.chunk_ids) <= EXACT_SCOPE_ROWS
-            ):
-                return self._exact_within(store, query_vectors, k, scope.chunk_ids)
-            return ann.search(index, query_vectors, k, None if scope is None else scope.chunk_ids)
-
-    def _exact_within(
-        self, store: Store, query_vectors: np.ndarray, k: int, chunk_ids: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact scores over a few allowed chunks' stored vectors: an approximate index holding
-        mostly forbidden vectors would otherwise find too few of them (recall would fall)."""
-        stored = store.chunk_vectors(chunk_ids.tolist(), self.dimension)
-        row_ids = np.fromiter(stored, dtype=np.int64, count=len(stored))
-        matrix = np.stack(list(stored.values())) if stored else np.zeros((0, self.dimension), np.float32)
-        similarities = np.asarray(query_vectors, dtype=np.float32) @ matrix.T
-        found = min(k, len(row_ids))
-        order = np.argsort(-similarities, axis=1, kind="stable")[:, :found]
-        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
-        ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
-        scores[:, :found] = np.take_along_axis(similarities, order, axis=1)
-        ids[:, :found] = row_ids[order]
-        return scores, ids
+            return ann.search(index, query_vectors, k, None if scope is None else scope.allowed_ids)
 
     def sync(self, store: Store) -> None:
         """Bring the index up to what is committed: load, catch up, or rebuild as needed."""
