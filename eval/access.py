@@ -85,9 +85,12 @@ def documents(chooser: random.Random) -> list[rag.TextItem]:
 
 
 def forbidden_rule(share: float) -> CollectionRule:
-    """A rule forbidding the first share of the documents (by number) to the group `readers`."""
+    """A rule forbidding the first share of the documents (by number) to the group `readers`:
+    one glob per ten documents (`docs/0012?.txt`), as a folder's rule would be."""
     cut = round(DOCUMENTS * share)
-    rules = tuple(DocumentRule(f"docs/{number:05d}.txt", frozenset({"forbidden"})) for number in range(cut))
+    rules = tuple(
+        DocumentRule(f"docs/{tens:04d}?.txt", frozenset({"forbidden"})) for tens in range(cut // 10)
+    )
     return CollectionRule(read=frozenset({"readers"}), documents=rules)
 
 

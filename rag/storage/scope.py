@@ -23,6 +23,7 @@ class Scope:
 
     document_keys: frozenset[int]
     chunk_ids: np.ndarray = field(compare=False, repr=False)
+    languages: tuple[str, ...] = ()  # of the readable documents: a question is analysed in these
 
     def keys_json(self) -> str:
         """The document keys as a JSON array, bound to a query's `json_each(?)`."""

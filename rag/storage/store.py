@@ -535,11 +535,7 @@ class Store:
         instead of counting: at a million documents 0.05 ms, where counting took 30 ms.
         """
         if scope is not None:
-            rows = self._connect().execute(
-                f"SELECT DISTINCT language FROM documents WHERE key IN {_IN_SCOPE} ORDER BY language",
-                (scope.keys_json(),),
-            )
-            return [row[0] for row in rows]
+            return list(scope.languages)  # found with the scope, once
         rows = self._connect().execute(_DISTINCT_LANGUAGES)
         return [row[0] for row in rows]
 
@@ -598,7 +594,13 @@ class Store:
             f"SELECT id FROM chunks WHERE document_key IN {_IN_SCOPE} ORDER BY id", (keys,)
         )
         chunk_ids = np.fromiter((row[0] for row in rows), dtype=np.int64)
-        return Scope(document_keys, chunk_ids)
+        # From the language index, which holds each row's key: the rows themselves hold the texts.
+        languages = self._connect().execute(
+            "SELECT DISTINCT language FROM documents INDEXED BY documents_language"
+            f" WHERE key IN {_IN_SCOPE} ORDER BY language",
+            (keys,),
+        )
+        return Scope(document_keys, chunk_ids, tuple(row[0] for row in languages))
 
     @translated
     def set_grant(self, source: str, read: frozenset[str] | None, set_by: str) -> None:
