@@ -31,3 +31,18 @@ def test_events_are_appended_read_back_by_user_and_time_and_never_changed(
     )
     shown = json.loads(capsys.readouterr().out)
     assert [(event["actor"], event["detail"]["question"]) for event in shown] == [("alice", "floods?")]
+
+
+def test_a_flood_of_refusals_is_written_at_a_bounded_rate(
+    river_index: Path, fake_embedder: rag.HashingEmbedder
+) -> None:
+    from rag.serve.audit import REFUSALS_PER_MINUTE, AuditTrail
+
+    with rag.open(river_index, embedder=fake_embedder) as base:
+        trail = AuditTrail({"rivers": base})
+        for _ in range(REFUSALS_PER_MINUTE + 5):
+            trail.refused("anonymous", "401 invalid_api_key", "/v1/models")
+        assert len(base.store.audit_events()) == REFUSALS_PER_MINUTE
+        trail._refusal_times.clear()  # a minute later
+        trail.refused("anonymous", "401 invalid_api_key", "/v1/models")
+        assert base.store.audit_events()[-1].detail["refusals_left_out_before"] == 5

@@ -8,6 +8,8 @@ the event then says that a question was asked and what was quoted, not what was 
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,6 +19,10 @@ from rag.knowledge_base import KnowledgeBase
 from rag.storage.audit import AuditAction
 from rag.types import Answer, Passage
 
+# Refusals need no credentials to cause: at most this many are written a minute, and the next
+# one written says how many were left out, so a flood of bad requests cannot fill the disk.
+REFUSALS_PER_MINUTE = 60
+
 
 class AuditTrail:
     """Appends events to the audit trail of the collections they concern."""
@@ -24,6 +30,9 @@ class AuditTrail:
     def __init__(self, bases: dict[str, KnowledgeBase], record_questions: bool = True) -> None:
         self._bases = bases
         self.record_questions = record_questions
+        self._refusal_lock = threading.Lock()
+        self._refusal_times: list[float] = []
+        self._refusals_left_out = 0
 
     def asked(self, actor: Actor, names: Sequence[str], question: str, answer: Answer) -> None:
         """A question and the documents its answer quoted, in each collection asked."""
@@ -48,8 +57,19 @@ class AuditTrail:
 
     def refused(self, actor_name: str, reason: str, path: str, names: Iterable[str] | None = None) -> None:
         """A refused request (bad credentials, a collection not granted, a write not allowed)."""
+        with self._refusal_lock:
+            now = time.monotonic()
+            self._refusal_times = [at for at in self._refusal_times if now - at < 60]
+            if len(self._refusal_times) >= REFUSALS_PER_MINUTE:
+                self._refusals_left_out += 1
+                return
+            self._refusal_times.append(now)
+            left_out, self._refusals_left_out = self._refusals_left_out, 0
+        detail: dict[str, Any] = {"reason": reason, "path": path}
+        if left_out:
+            detail["refusals_left_out_before"] = left_out
         targets = list(names) if names is not None else list(self._bases)
-        self._append(targets, Actor(actor_name), "refused", {"reason": reason, "path": path})
+        self._append(targets, Actor(actor_name), "refused", detail)
 
     def _question(self, text: str) -> dict[str, str]:
         return {"question": text} if self.record_questions else {}
