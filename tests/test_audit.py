@@ -44,5 +44,7 @@ def test_a_flood_of_refusals_is_written_at_a_bounded_rate(
             trail.refused("anonymous", "401 invalid_api_key", "/v1/models")
         assert len(base.store.audit_events()) == REFUSALS_PER_MINUTE
         trail._refusal_times.clear()  # a minute later
+        trail.refused("alice", "403 read_only", "/v1/documents")  # another caller's count is its own
         trail.refused("anonymous", "401 invalid_api_key", "/v1/models")
         assert base.store.audit_events()[-1].detail["refusals_left_out_before"] == 5
+        assert "refusals_left_out_before" not in base.store.audit_events()[-2].detail

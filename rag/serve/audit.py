@@ -19,8 +19,9 @@ from rag.knowledge_base import KnowledgeBase
 from rag.storage.audit import AuditAction
 from rag.types import Answer, Passage
 
-# Refusals need no credentials to cause: at most this many are written a minute, and the next
-# one written says how many were left out, so a flood of bad requests cannot fill the disk.
+# Refusals need no credentials to cause: at most this many are written a minute per caller (all
+# callers without valid credentials are one, "anonymous"), and the next one written says how many
+# were left out, so a flood of bad requests cannot fill the disk.
 REFUSALS_PER_MINUTE = 60
 
 
@@ -31,8 +32,8 @@ class AuditTrail:
         self._bases = bases
         self.record_questions = record_questions
         self._refusal_lock = threading.Lock()
-        self._refusal_times: list[float] = []
-        self._refusals_left_out = 0
+        self._refusal_times: dict[str, list[float]] = {}
+        self._refusals_left_out: dict[str, int] = {}
 
     def asked(self, actor: Actor, names: Sequence[str], question: str, answer: Answer) -> None:
         """A question and the documents its answer quoted, in each collection asked."""
@@ -59,12 +60,12 @@ class AuditTrail:
         """A refused request (bad credentials, a collection not granted, a write not allowed)."""
         with self._refusal_lock:
             now = time.monotonic()
-            self._refusal_times = [at for at in self._refusal_times if now - at < 60]
-            if len(self._refusal_times) >= REFUSALS_PER_MINUTE:
-                self._refusals_left_out += 1
+            recent = [at for at in self._refusal_times.get(actor_name, []) if now - at < 60]
+            if len(recent) >= REFUSALS_PER_MINUTE:
+                self._refusals_left_out[actor_name] = self._refusals_left_out.get(actor_name, 0) + 1
                 return
-            self._refusal_times.append(now)
-            left_out, self._refusals_left_out = self._refusals_left_out, 0
+            self._refusal_times[actor_name] = [*recent, now]
+            left_out = self._refusals_left_out.pop(actor_name, 0)
         detail: dict[str, Any] = {"reason": reason, "path": path}
         if left_out:
             detail["refusals_left_out_before"] = left_out
