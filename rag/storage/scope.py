@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
+from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.vectors.ann import AllowedIds
 
 
@@ -42,3 +44,45 @@ class Scope:
         """Whether a chunk belongs to a readable document."""
         position = int(np.searchsorted(self.chunk_ids, chunk_id))
         return position < len(self.chunk_ids) and int(self.chunk_ids[position]) == chunk_id
+
+
+class ScopedStore(Protocol):
+    """What a storage engine offers readers' scopes, grants and the audit trail.
+
+    `Store` (SQLite) implements it; the PostgreSQL engine (issue 22) is to implement the same,
+    with the scope as `WHERE document_key = ANY(%s)` and pgvector's filtered search. Besides
+    these, every read a question makes takes `scope=`: `lexical_search`, `languages`, `counts`,
+    `term_document_counts`, `documents`, `document`; and the vector index's `search`.
+    """
+
+    def generation(self) -> int:
+        """Bumped by every committed change, grants included: scopes are cached per generation."""
+        ...
+
+    def has_grants(self) -> bool:
+        """Whether any document's readers were narrowed through the API."""
+        ...
+
+    def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:
+        """(key, source, groups granted or None) of every document."""
+        ...
+
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids and languages."""
+        ...
+
+    def set_grant(self, source: str, read: frozenset[str] | None, set_by: str) -> None:
+        """Narrow who may read a stored document (None lifts it)."""
+        ...
+
+    def grant_of(self, source: str) -> frozenset[str] | None:
+        """The groups a document's grant names, or None."""
+        ...
+
+    def record(self, actor: str, action: AuditAction, detail: dict[str, object]) -> None:
+        """Append one event to the audit trail."""
+        ...
+
+    def audit_events(self, since: str | None = None, actor: str | None = None) -> list[AuditEvent]:
+        """The audit trail, oldest first."""
+        ...
