@@ -41,3 +41,7 @@ class IndexDamagedError(RagError):
 
 class StorageError(RagError):
     """The disk refused: full, read-only, or an I/O error."""
+
+
+class AuthenticationError(RagError):
+    """A bearer token that is not valid here: forged, expired, for another audience or issuer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.access.identity import Actor
+from rag.access.policy import OPEN, CollectionRule
+from rag.access.scoping import ScopeCache
 from rag.answer.asking import answer_stream
 from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
@@ -35,6 +39,7 @@ from rag.settings import (
 )
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
+from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, Store
 from rag.storage.vectors.index import VectorIndex
 from rag.terms import without_surrogates
@@ -78,6 +83,32 @@ class KnowledgeBase:
         self.reranker: Reranker | None = (
             CrossEncoderScorer(self.settings.reranker) if self.settings.reranker else None
         )
+        # Set on the views for_reader makes: whose questions they answer, under which rule.
+        self._reader: tuple[Actor, CollectionRule] | None = None
+        self._scopes = ScopeCache()  # shared with those views
+
+    def for_reader(self, actor: Actor, rule: CollectionRule = OPEN) -> KnowledgeBase:
+        """This index as one caller may see it: search, answers, documents and counts hold only
+        the documents the rule lets them read, as if the others did not exist.
+
+        The view shares the store, the vector index and the model; it is made per request.
+        """
+        if self._store is not None:
+            _ = self.vectors  # made once, here, so that every view shares it
+        view = copy.copy(self)
+        view._reader = (actor, rule)
+        return view
+
+    @property
+    def reader(self) -> Actor | None:
+        """Whose view this is (None: the whole index)."""
+        return self._reader[0] if self._reader is not None else None
+
+    def _scope(self) -> Scope | None:
+        """The documents this view may see; None for the whole index."""
+        if self._reader is None or self._store is None:
+            return None
+        return self._scopes.scope(self.store, *self._reader)
 
     @property
     def exists(self) -> bool:
@@ -144,7 +175,7 @@ class KnowledgeBase:
         return self._retriever(self.question_embedder())
 
     def _retriever(self, reader: Embedder) -> HybridRetriever:
-        return HybridRetriever(self.store, self.vectors, reader, self.settings)
+        return HybridRetriever(self.store, self.vectors, reader, self.settings, self._scope())
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -236,7 +267,8 @@ class KnowledgeBase:
 
     def resolve_source(self, source: str) -> str:
         """The stored source a user's name for a document refers to."""
-        sources = self.store.sources()
+        scope = self._scope()
+        sources = self.store.sources() if scope is None else [info.source for info in self.documents()]
         if source in sources:
             return source
         for absolute in (os.path.abspath(source), str(Path(source).resolve())):
@@ -265,7 +297,8 @@ class KnowledgeBase:
         query = without_surrogates(query)  # tokenizers refuse lone surrogates
         count = passage_count(k, self.settings)
         chosen = retrieval_mode(mode, self.settings)
-        if not self.store.has_chunks():
+        scope = self._scope()
+        if not self.store.has_chunks() or (scope is not None and not len(scope.chunk_ids)):
             return []
         retriever = self._retriever(embedder or self.question_embedder())
         if self.reranker is None:
@@ -289,15 +322,19 @@ class KnowledgeBase:
 
     def is_empty(self) -> bool:
         """Whether the index holds no document (or does not exist yet)."""
-        return self._store is None or self.store.counts()[0] == 0
+        return self._store is None or self.store.counts(self._scope())[0] == 0
 
     def term_statistics(self) -> TermStatistics:
         """How many chunks the index holds, and how many of them hold each full-text term."""
-        return TermStatistics(lambda: self.store.counts()[1], self.store.term_document_counts)
+        scope = self._scope()
+        return TermStatistics(
+            lambda: self.store.counts(scope)[1],
+            lambda terms: self.store.term_document_counts(terms, scope),
+        )
 
     def document(self, document_id: str) -> Document:
         """The full stored document, by id or source."""
-        return self.store.document(document_id)
+        return self.store.document(document_id, self._scope())
 
     def page_image(
         self,
@@ -312,6 +349,8 @@ class KnowledgeBase:
         from rag.pages import render
         from rag.pages.geometry import decode, quote_boxes
 
+        if self._reader is not None:
+            self.document(document_id)  # a reader's view: a document they may not read is not there
         paged = self.store.paged_file(document_id)
         if paged.file_type not in render.PAGED_TYPES:
             raise DocumentError(render.no_page_images(paged.source, paged.file_type))
@@ -376,9 +415,13 @@ class KnowledgeBase:
     def _source_passage(self, passage: str) -> SourcePassage:
         """Where pasted words are in a stored document; failing that, a document named by its source."""
         found = self.store.find_passage(passage)
-        if found is not None:
-            return found
         try:
+            if found is not None and self._reader is not None:
+                self.document(
+                    found.document_id
+                )  # a reader's view: words in a forbidden document are not found
+            if found is not None:
+                return found
             source = self.resolve_source(passage.strip())
         except NotFoundError:
             raise FeedbackError(
@@ -395,11 +438,36 @@ class KnowledgeBase:
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its size and chunk count."""
-        return self.store.documents()
+        return self.store.documents(self._scope())
+
+    def set_readers(self, source: str, groups: frozenset[str] | None, actor: Actor) -> str:
+        """Narrow who may read one document to these groups (None lifts it); return its stored source."""
+        stored = self.resolve_source(source)  # a view finds only what its reader may read
+        with self._writing():
+            self.store.set_grant(stored, groups, actor.name)
+        return stored
+
+    def readers_of(self, source: str) -> frozenset[str] | None:
+        """The groups a document's grant narrows it to, or None."""
+        return self.store.grant_of(self.resolve_source(source))
 
     def stats(self) -> dict[str, Any]:
-        """Counts, model, chunker settings and sizes on disk."""
-        documents, chunks = self.store.counts()
+        """Counts, model, chunker settings and sizes on disk (a reader's view: counts of what they may read)."""
+        scope = self._scope()
+        documents, chunks = self.store.counts(scope)
+        if scope is not None:
+            languages: dict[str, int] = {}
+            for info in self.documents():
+                languages[info.language] = languages.get(info.language, 0) + 1
+            return {
+                "documents": documents,
+                "chunks": chunks,
+                "languages": languages,
+                "embedding_model": self.model_name,
+                "dimension": self._dimension,
+                "chunk_size": self.settings.chunk_size,
+                "chunk_overlap": self.settings.chunk_overlap,
+            }
         size = sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
         return {
             "index": str(self.folder),

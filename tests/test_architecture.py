@@ -43,6 +43,7 @@ SINGLE_HOME = {
     "boto3": "rag/sources/s3.py",
     "botocore": "rag/sources/s3.py",
     "watchfiles": "rag/sources/events.py",
+    "jwt": "rag/access/tokens.py",
 }
 HEAVY = (
     "torch",
@@ -88,6 +89,7 @@ FORBIDDEN = {
         "evaluation",
         "serve",
         "cli",
+        "access",
     },
     "embedding": {
         "language",
@@ -101,6 +103,7 @@ FORBIDDEN = {
         "evaluation",
         "serve",
         "cli",
+        "access",
     },
     "language": {
         "embedding",
@@ -114,6 +117,7 @@ FORBIDDEN = {
         "evaluation",
         "serve",
         "cli",
+        "access",
     },
     # Page geometry and page images: used by ingest (boxes), storage (their blobs) and the facade.
     "pages": {
@@ -128,13 +132,25 @@ FORBIDDEN = {
         "evaluation",
         "serve",
         "cli",
+        "access",
     },
-    "ingest": {"sources", "search", "answer", "llm", "evaluation", "serve", "cli"},
+    "ingest": {"sources", "search", "answer", "llm", "evaluation", "serve", "cli", "access"},
     # sources/ reads where documents live and writes through ingest/; it knows nothing of questions.
-    "sources": {"search", "answer", "llm", "evaluation", "serve", "cli"},
-    "storage": {"embedding", "ingest", "sources", "search", "answer", "llm", "evaluation", "serve", "cli"},
-    "search": {"ingest", "sources", "answer", "evaluation", "serve", "cli"},
-    "answer": {"ingest", "sources", "evaluation", "serve", "cli"},
+    "sources": {"search", "answer", "llm", "evaluation", "serve", "cli", "access"},
+    "storage": {
+        "embedding",
+        "ingest",
+        "sources",
+        "search",
+        "answer",
+        "llm",
+        "evaluation",
+        "serve",
+        "cli",
+        "access",
+    },
+    "search": {"ingest", "sources", "answer", "evaluation", "serve", "cli", "access"},
+    "answer": {"ingest", "sources", "evaluation", "serve", "cli", "access"},
     "llm": {
         "embedding",
         "pages",
@@ -143,6 +159,20 @@ FORBIDDEN = {
         "storage",
         "search",
         "answer",
+        "evaluation",
+        "serve",
+        "cli",
+        "access",
+    },
+    # People, groups, permissions and tokens: the core and the store, nothing that answers.
+    "access": {
+        "embedding",
+        "pages",
+        "ingest",
+        "sources",
+        "search",
+        "answer",
+        "llm",
         "evaluation",
         "serve",
         "cli",
@@ -155,6 +185,7 @@ FORBIDDEN = {
 FACADE = "rag/knowledge_base.py"
 # The public faces ui/ and eval/ may import besides `rag.__all__`: each one's own `__all__`.
 FACES = (
+    "rag.access",
     "rag.display",
     "rag.embedding",
     "rag.evaluation",

@@ -120,3 +120,20 @@ def test_sync_flag_keeps_a_collection_in_step_with_its_sources(
             assert str(docs / "b.txt") in base.store.sources()
     finally:
         stop.set()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--oidc-issuer", "http://127.0.0.1:1"], "give --oidc-issuer URL and --oidc-audience AUD together"),
+        (["--oidc-issuer", "http://127.0.0.1:1", "--oidc-audience", "verbatim"], "needs --access FILE"),
+        (["--access", "/nonexistent/access.toml"], "cannot read the access file"),
+    ],
+)
+def test_bad_identity_flags_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    (tmp_path / "index").mkdir()
+    index = str(tmp_path / "index")
+    code, err = run(capsys, "serve", "--model", "hashing-256", "--index", index, "--port", "18460", *flags)
+    assert code == 2 and message in err and "Traceback" not in err

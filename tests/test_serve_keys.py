@@ -75,3 +75,36 @@ def test_bearer_header_parsing_and_401s() -> None:
             caller_access(ring, header, SERVED)
         assert raised.value.status == 401 and raised.value.headers["WWW-Authenticate"].startswith("Bearer")
     assert caller_access(ring, "Bearer valid-key-0123456789", SERVED).readable == {"alpha"}
+
+
+def test_a_key_is_a_service_identity_with_groups_and_a_name(tmp_path: Path) -> None:
+    ring = load_keys(
+        keys_file(
+            tmp_path,
+            {
+                "bot-key-0123456789ab": {"read": ["alpha"], "groups": ["staff"], "name": "intranet-bot"},
+                "old-key-0123456789ab": ["beta"],
+            },
+        ),
+        SERVED,
+    )
+    bot = ring.access_for("bot-key-0123456789ab")
+    old = ring.access_for("old-key-0123456789ab")
+    assert bot is not None and old is not None
+    assert (bot.actor.name, bot.actor.groups, bot.actor.kind) == ("intranet-bot", frozenset({"staff"}), "key")
+    assert (old.actor.name, old.actor.groups, old.actor.kind) == ("key #2", frozenset(), "key")
+
+
+def test_an_access_file_grants_collections_to_a_keys_groups(tmp_path: Path) -> None:
+    from rag.access import load_policy
+
+    access = tmp_path / "access.toml"
+    access.write_text('[collections.beta]\nread = ["staff"]\n[collections.alpha]\nwrite = ["admins"]\n')
+    ring = load_keys(keys_file(tmp_path, {"bot-key-0123456789ab": {"read": [], "groups": ["staff"]}}), SERVED)
+    granted = caller_access(ring, "Bearer bot-key-0123456789ab", SERVED, policy=load_policy(access, SERVED))
+    assert (granted.readable, granted.writable) == (frozenset({"beta"}), frozenset())
+
+
+def test_bad_groups_in_a_keys_file_are_a_settings_error(tmp_path: Path) -> None:
+    with pytest.raises(rag.SettingsError, match="groups must be a list"):
+        load_keys(keys_file(tmp_path, {"bot-key-0123456789ab": {"read": [], "groups": "staff"}}), SERVED)

@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+import rag
 from rag.ingest import UPLOADS_FOLDER
 from rag.serve import UI_PATH
 from ui import app as app_module
@@ -23,8 +24,14 @@ def mount_chat_ui(api: Any, service: Any) -> None:
         examples=(),
         collections=served,
     )
-    page = app_module.build_app(first, config)
     keys = service.keys
+    if keys is None and (getattr(service, "tokens", None) is not None or served.policy is not None):
+        # The page is not per person yet: open to whoever reaches it, it would show every document.
+        raise rag.SettingsError(
+            "the chat UI has no per-person login yet: with --oidc-issuer or --access give --keys too, and "
+            "enter /ui with a key that may change every collection (people use the API and MCP with their tokens)"
+        )
+    page = app_module.build_app(first, config)
     auth = None
     if keys is not None:
         # The page shows, uploads to and removes from every collection, so it takes a key allowed all that.

@@ -16,7 +16,7 @@ from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
 from rag.knowledge_base import open_index
 from rag.serve.limits import MAX_QUEUE, Limits
-from rag.serve.service import ServeConfig
+from rag.serve.service import OidcConfig, ServeConfig
 from rag.settings import Settings, default_index_dir
 from rag.sources.runner import start_watching
 from rag.sources.sync import PassReport
@@ -51,6 +51,31 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME",
         help="also answer requests addressed to this host name (repeatable; e.g. a reverse proxy's name)",
+    )
+    parser.add_argument(
+        "--access",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="TOML: which groups may read and write each collection, narrowed per document by source globs",
+    )
+    parser.add_argument(
+        "--oidc-issuer",
+        default=None,
+        metavar="URL",
+        help="accept this OpenID Connect provider's bearer tokens",
+    )
+    parser.add_argument("--oidc-audience", default=None, metavar="AUD", help="the audience tokens must name")
+    parser.add_argument(
+        "--oidc-groups-claim",
+        default="groups",
+        metavar="CLAIM",
+        help="the token claim holding the person's groups (dots for nested claims, e.g. realm_access.roles)",
+    )
+    parser.add_argument(
+        "--audit-no-questions",
+        action="store_true",
+        help="keep the text of questions out of the audit trail (it still records who asked and what was quoted)",
     )
     parser.add_argument("--ui", action="store_true", help="also serve the chat UI at /ui")
     parser.add_argument(
@@ -100,7 +125,27 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         settings = settings.replace(answer_mode="llm")  # started with an LLM: answer with it
     limits = Limits(workers=args.workers, queue=args.queue, max_upload_bytes=args.max_upload_mb * 1024 * 1024)
     folders = collection_folders(args.collection, args.index)
-    return ServeConfig(folders, args.keys, args.host, args.port, limits, settings, tuple(args.allowed_host))
+    return ServeConfig(
+        folders,
+        args.keys,
+        args.host,
+        args.port,
+        limits,
+        settings,
+        tuple(args.allowed_host),
+        args.access,
+        oidc_config(args),
+        not args.audit_no_questions,
+    )
+
+
+def oidc_config(args: argparse.Namespace) -> OidcConfig | None:
+    """The provider of --oidc-issuer and --oidc-audience (both or neither)."""
+    if args.oidc_issuer is None and args.oidc_audience is None:
+        return None
+    if not args.oidc_issuer or not args.oidc_audience:
+        raise SettingsError("give --oidc-issuer URL and --oidc-audience AUD together")
+    return OidcConfig(args.oidc_issuer, args.oidc_audience, args.oidc_groups_claim)
 
 
 def run_serve(args: argparse.Namespace) -> int:

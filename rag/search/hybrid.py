@@ -14,6 +14,7 @@ from rag.search.fusion import fusion_features, learned_scores, reciprocal_rank_f
 from rag.search.injection import is_instruction
 from rag.search.sentence_evidence import best_sentence_similarity
 from rag.settings import Settings
+from rag.storage.scope import Scope
 from rag.storage.store import ChunkRecord, Store
 from rag.storage.vectors import ann
 from rag.storage.vectors.index import VectorIndex
@@ -39,8 +40,17 @@ class Candidates:
 class HybridRetriever:
     """Finds the passages most related to a query in one index."""
 
-    def __init__(self, store: Store, vectors: VectorIndex, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        settings: Settings,
+        scope: Scope | None = None,
+    ) -> None:
         self.store = store
+        # What the reader may see: applied where candidates are found, by FAISS and by FTS5.
+        self.scope = scope
         self.vectors = vectors
         self.embedder = embedder
         self.candidates = settings.candidates
@@ -52,21 +62,21 @@ class HybridRetriever:
         found = Candidates()
         if mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else embed_query(self.embedder, query)
-            scores, row_ids = self.vectors.search(self.store, vector[None, :], self.candidates)
+            scores, row_ids = self.vectors.search(self.store, vector[None, :], self.candidates, self.scope)
             found.dense = {
                 int(row_id): float(score)
                 for score, row_id in zip(scores[0], row_ids[0], strict=True)
                 if row_id >= 0
             }
         if mode in ("hybrid", "lexical"):
-            expression = fts_query(query, self.store.languages(), skip=STOPWORDS)
+            expression = fts_query(query, self.store.languages(self.scope), skip=STOPWORDS)
             if expression:
-                found.lexical = dict(self.store.lexical_search(expression, self.candidates))
+                found.lexical = dict(self.store.lexical_search(expression, self.candidates, self.scope))
         return found
 
     def dense_weight(self, query: str) -> float:
         """1 when the embedding model knows the question's language, else UNCOVERED_DENSE_WEIGHT (0)."""
-        language = likeliest_language(query, self.store.languages())
+        language = likeliest_language(query, self.store.languages(self.scope))
         return 1.0 if covers_language(self.embedder, language) else UNCOVERED_DENSE_WEIGHT
 
     def search(self, query: str, k: int, mode: str = "hybrid") -> list[Passage]:

@@ -46,7 +46,9 @@ _STOPPING: set[asyncio.Future[None]] = set()
 async def _caller(request: Request) -> Access:
     """The caller's access, resolved once per request from its key (401 when refused)."""
     service: Service = request.app.state.service
-    return service.access(request.headers.get("authorization"))
+    access = service.access(request.headers.get("authorization"))
+    request.state.actor = access.actor.name  # named in the audit trail if the request is refused
+    return access
 
 
 # What every keyed route is handed: the Access of whoever is calling.
@@ -94,7 +96,13 @@ def _json(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
-    async def api_error(_: Request, error: APIError) -> JSONResponse:
+    async def api_error(request: Request, error: APIError) -> JSONResponse:
+        if error.status in (401, 403) or error.code == "model_not_found":
+            actor = getattr(request.state, "actor", "anonymous")
+            service: Service = request.app.state.service
+            await asyncio.to_thread(
+                service.collections.trail.refused, actor, f"{error.status} {error.code}", request.url.path
+            )
         return _json(error.body(), error.status, error.headers)
 
     @app.exception_handler(RagError)
@@ -223,6 +231,17 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             access, documents.page_image, collections, access, requested, document_id, page, query
         )
         return Response(image, media_type="image/png")
+
+    @app.put("/v1/documents/{source:path}/readers")
+    async def set_readers(
+        request: Request, access: Caller, source: str, collection: str | None = None
+    ) -> JSONResponse:
+        body = await _body(request)
+        return _json(
+            await service.run(
+                access, documents.set_readers, collections, access, collection, source, body, write=True
+            )
+        )
 
     @app.delete("/v1/documents/{source:path}")
     async def remove(access: Caller, source: str, collection: str | None = None) -> JSONResponse:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from rag.access.policy import AccessPolicy
+from rag.access.tokens import TokenVerifier
+from rag.errors import AuthenticationError
 from rag.serve.errors import APIError
 from rag.serve.keys import Access, KeyRing
 
@@ -14,23 +17,45 @@ def bearer_key(authorization: str | None) -> str:
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
-def caller_access(keys: KeyRing | None, authorization: str | None, served: Iterable[str]) -> Access:
-    """The caller's Access: everything without a keys file, else the presented key's (401 if none)."""
-    if keys is None:
+def caller_access(
+    keys: KeyRing | None,
+    authorization: str | None,
+    served: Iterable[str],
+    tokens: TokenVerifier | None = None,
+    policy: AccessPolicy | None = None,
+) -> Access:
+    """The caller's Access: everything without keys or a provider; else the presented key's or
+    token's (401 if none). An access file grants collections to the groups of either."""
+    if keys is None and tokens is None:
         return Access.everything(served)
-    key = bearer_key(authorization)
-    if not key:
+    credential = bearer_key(authorization)
+    if not credential:
         raise APIError(
-            401, "give an API key: Authorization: Bearer KEY", "missing_api_key", headers=_challenge()
+            401,
+            "give an API key or a token: Authorization: Bearer ...",
+            "missing_api_key",
+            headers=_challenge(),
         )
-    access = keys.access_for(key)
-    if access is None:
-        raise APIError(401, "the API key is not valid", "invalid_api_key", headers=_challenge())
-    return access
+    if tokens is not None and tokens.looks_like_token(credential):
+        try:
+            actor = tokens.actor(credential)
+        except AuthenticationError as error:
+            raise APIError(401, str(error), "invalid_token", headers=_challenge("invalid_token")) from None
+        granted = Access(frozenset(), holder=actor.name, actor=actor)
+    else:
+        found = keys.access_for(credential) if keys is not None else None
+        if found is None:
+            raise APIError(401, "the API key is not valid", "invalid_api_key", headers=_challenge())
+        granted = found
+    if policy is None:
+        return granted
+    names = list(served)
+    return granted.widened(policy.readable(granted.actor, names), policy.writable(granted.actor, names))
 
 
-def _challenge() -> dict[str, str]:
-    return {"WWW-Authenticate": 'Bearer realm="verbatim"'}
+def _challenge(error: str = "") -> dict[str, str]:
+    detail = f', error="{error}"' if error else ""
+    return {"WWW-Authenticate": f'Bearer realm="verbatim"{detail}'}
 
 
 def split_names(value: object, param: str) -> list[str]:

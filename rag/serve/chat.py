@@ -15,6 +15,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.access.identity import LOCAL_USER, Actor
 from rag.answer.question import AskOptions, QuestionError, clean_text
 from rag.serve.auth import readable, split_names
 from rag.serve.collections import Collections
@@ -41,6 +42,7 @@ class ChatRequest:
     stream: bool
     k: int | None
     mode: RetrievalMode | None
+    actor: Actor | None = None  # whose documents the answer may come from
 
     def options(self) -> AskOptions:
         """The question's options for answer_stream."""
@@ -83,7 +85,7 @@ def parse_chat_request(body: object, access: Access, served: Sequence[str]) -> C
     if not isinstance(stream, bool):
         raise bad_request("`stream` must be true or false", "stream")
     return ChatRequest(
-        names, ",".join(names), question, history, stream, k_field(request), mode_field(request)
+        names, ",".join(names), question, history, stream, k_field(request), mode_field(request), access.actor
     )
 
 
@@ -163,8 +165,9 @@ def completion(
     collections: Collections, request: ChatRequest, recent: RecentAnswers | None = None
 ) -> dict[str, Any]:
     """The whole chat completion; `recent` remembers its answer by the completion's id, for feedback."""
-    selection = collections.select(request.names)
+    selection = collections.select(request.names, request.actor)
     answer = selection.ask(request.question, request.options())
+    collections.trail.asked(request.actor or LOCAL_USER, request.names, request.question, answer)
     checked = checked_answer(answer, selection.settings.drop_unsupported)
     completion_id = _new_id()
     if recent is not None:
@@ -190,7 +193,7 @@ def completion_chunks(
     )
     sent = ""
     final: Answer | None = None
-    selection = collections.select(request.names)
+    selection = collections.select(request.names, request.actor)
     drop_unsupported = selection.settings.drop_unsupported
     for final in selection.ask_stream(request.question, request.options()):
         text = marked_text(final, drop_unsupported)
@@ -206,6 +209,7 @@ def completion_chunks(
     assert final is not None, "ask_stream yields at least one answer"
     if recent is not None:
         recent.remember(final, request.names, completion_id)
+    collections.trail.asked(request.actor or LOCAL_USER, request.names, request.question, final)
     last = _envelope(
         "chat.completion.chunk", completion_id, request.model, {"delta": {}, "finish_reason": "stop"}
     )

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.access.identity import Actor
+from rag.access.policy import OPEN, AccessPolicy
 from rag.answer.asking import answer_stream
 from rag.answer.lexical import TermStatistics, pooled_statistics
 from rag.answer.question import AskOptions
@@ -18,6 +20,7 @@ from rag.embedding import Embedder
 from rag.embedding.reuse import ReusingEmbedder, StoredVectors
 from rag.errors import NotFoundError, SettingsError
 from rag.knowledge_base import KnowledgeBase
+from rag.serve.audit import AuditTrail
 from rag.settings import RetrievalMode, Settings
 from rag.types import Answer, Document, Passage
 
@@ -80,6 +83,10 @@ class Collections:
         self._by_name = {
             check_name(name): Collection(name, base, threading.Lock()) for name, base in bases.items()
         }
+        # Which groups may read each collection and its documents (--access); None: no rules.
+        self.policy: AccessPolicy | None = None
+        # Where questions, quotes, changes and refusals are recorded (each collection's index).
+        self.trail = AuditTrail({name: collection.base for name, collection in self._by_name.items()})
 
     @property
     def names(self) -> list[str]:
@@ -97,9 +104,17 @@ class Collections:
         """The knowledge base of one collection."""
         return self.get(name).base
 
-    def select(self, names: Sequence[str]) -> Selection:
-        """The named collections as one corpus to search and ask (all of them when names is empty)."""
-        return Selection(self, [self.get(name).name for name in names] or self.names)
+    def select(self, names: Sequence[str], actor: Actor | None = None) -> Selection:
+        """The named collections as one corpus to search and ask (all of them when names is empty),
+        as the actor may see them: only the documents they may read exist in it."""
+        return Selection(self, [self.get(name).name for name in names] or self.names, actor)
+
+    def reader(self, name: str, actor: Actor | None) -> KnowledgeBase:
+        """One collection as the actor may see it (the whole of it for None)."""
+        base = self.base(name)
+        if actor is None:
+            return base
+        return base.for_reader(actor, self.policy.rule(name) if self.policy is not None else OPEN)
 
     def without_folders(self, message: str) -> str:
         """The message with each served folder named as its collection: the server's disk is not
@@ -124,9 +139,10 @@ class Selection:
     """Some served collections asked as one corpus: passages fused by rank, term counts pooled,
     every passage and citation naming its collection."""
 
-    def __init__(self, collections: Collections, names: Sequence[str]) -> None:
+    def __init__(self, collections: Collections, names: Sequence[str], actor: Actor | None = None) -> None:
         self.names = list(names)
-        self._bases = [collections.base(name) for name in self.names]
+        self.actor = actor
+        self._bases = [collections.reader(name, actor) for name in self.names]
         self._first = self._bases[0]
 
     @property

@@ -22,7 +22,9 @@ def list_documents(
     """GET /v1/documents: every document of the caller's collections, without its text."""
     names = readable(access, requested, collections.names, "collection")
     data = [
-        info.to_dict() | {"collection": name} for name in names for info in collections.base(name).documents()
+        info.to_dict() | {"collection": name}
+        for name in names
+        for info in collections.reader(name, access.actor).documents()
     ]
     return {"object": "list", "data": data}
 
@@ -56,6 +58,7 @@ def upload(
             reasons = "; ".join(reason for _, reason in refused)
             raise APIError(400, f"no file was accepted: {reasons}", "upload_refused", "file")
         report = collection.base.ingest(kept)
+    collections.trail.changed(access.actor, name, "added", {"files": [str(path.name) for path in kept]})
     return {"collection": name, "refused": [{"name": n, "reason": r} for n, r in refused]} | report.to_dict()
 
 
@@ -63,9 +66,11 @@ def remove(collections: Collections, access: Access, requested: str | None, sour
     """DELETE /v1/documents/{source}: remove one document (path, file name or unique suffix)."""
     name = writable(access, requested, collections.names)
     collection = collections.get(name)
+    view = collections.reader(name, access.actor)  # a document the caller may not read is not found
     with collection.write_lock:
-        stored = collection.base.resolve_source(source)
-        chunks = collection.base.remove(stored)
+        stored = view.resolve_source(source)
+        chunks = view.remove(stored)
+    collections.trail.changed(access.actor, name, "removed", {"source": stored})
     return {"collection": name, "removed": stored, "chunks": chunks}
 
 
@@ -85,12 +90,13 @@ def page_image(
     highlight = parse_highlight(query.get("highlight"))
     width = _positive(query.get("width"), "width")
     for name in readable(access, requested, collections.names, "collection"):
-        base = collections.base(name)
+        view = collections.reader(name, access.actor)  # a document the caller may not read is not there
         try:
-            base.store.paged_file(document_id)
+            view.document(document_id)
+            view.store.paged_file(document_id)
         except NotFoundError:
             continue
-        return base.page_image(document_id, page, highlight, width)
+        return view.page_image(document_id, page, highlight, width)
     raise APIError(404, f"no document {document_id!r} in the collections this key may read", "not_found")
 
 
@@ -112,6 +118,27 @@ def _positive(value: str | None, param: str) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise bad_request(f"{param} must be a whole number of pixels", param)
     return int(value)
+
+
+def set_readers(
+    collections: Collections, access: Access, requested: str | None, source: str, body: object
+) -> dict[str, Any]:
+    """PUT /v1/documents/{source}/readers {"read": ["group", ...] | null}: narrow who may read one
+    document (null lifts it); only a writer of the collection who may read the document may."""
+    name = writable(access, requested, collections.names)
+    read = body.get("read", ...) if isinstance(body, dict) else ...
+    if read is not None and (
+        not isinstance(read, list) or not all(isinstance(group, str) and group for group in read) or not read
+    ):
+        raise APIError(
+            400, "`read` must be a non-empty list of group names, or null", "invalid_request", "read"
+        )
+    collection = collections.get(name)
+    view = collections.reader(name, access.actor)
+    with collection.write_lock:
+        stored = view.set_readers(source, None if read is None else frozenset(read), access.actor)
+    collections.trail.changed(access.actor, name, "narrowed", {"source": stored, "read": read})
+    return {"collection": name, "source": stored, "read": None if read is None else sorted(set(read))}
 
 
 def spool_folder() -> Path:

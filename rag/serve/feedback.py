@@ -87,7 +87,9 @@ def give(
             channel=channel,
             collections=given.collections,
         )
-        base = collections.base(given.collections[0])
+        base = collections.reader(
+            given.collections[0], access.actor
+        )  # pasted words found only where they may read
         stored = base.add_feedback(feedback, passage=_text(request, "source"))
     except FeedbackError as error:
         raise bad_request(str(error)) from None

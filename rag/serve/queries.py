@@ -27,7 +27,8 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
     request = json_object(body)
     query = text_field(request, "query")
     names = collections_field(request, access, collections.names)
-    passages = collections.select(names).search(query, k_field(request), mode_field(request))
+    passages = collections.select(names, access.actor).search(query, k_field(request), mode_field(request))
+    collections.trail.searched(access.actor, names, query, passages)
     return {
         "object": "list",
         "query": query,
@@ -51,8 +52,9 @@ def ask(
     if not isinstance(history, list):
         history = []
     options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
-    selection = collections.select(names)
+    selection = collections.select(names, access.actor)
     answer = selection.ask(question, options)
+    collections.trail.asked(access.actor, names, question, answer)
     if recent is not None:
         recent.remember(answer, names)
     checked = checked_answer(answer, selection.settings.drop_unsupported)
@@ -69,6 +71,6 @@ def stats(collections: Collections, access: Access) -> dict[str, Any]:
     result = {}
     for name in collections.names:
         if name in access.readable:
-            values = collections.base(name).stats()
+            values = collections.reader(name, access.actor).stats()
             result[name] = {key: value for key, value in values.items() if key not in _PRIVATE_STATS}
     return {"collections": result}

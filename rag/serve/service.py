@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rag.access.policy import load_policy
+from rag.access.tokens import TokenVerifier
 from rag.embedding import Embedder
 from rag.errors import RagError, SettingsError
 from rag.serve.auth import caller_access
@@ -37,6 +39,27 @@ class ServeConfig:
     settings: Settings | None = None
     # Host names the server answers to besides loopback and the bound address (a proxy's name).
     allowed_hosts: tuple[str, ...] = ()
+    # Which groups may read and change each collection and document (--access FILE, TOML).
+    access_file: Path | None = None
+    # An OpenID Connect provider whose bearer tokens are accepted beside the keys.
+    oidc: OidcConfig | None = None
+    # Whether the audit trail keeps the text of questions (False: only that one was asked).
+    audit_questions: bool = True
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """The provider whose tokens the API accepts: issuer URL, audience, the claim holding groups."""
+
+    issuer: str
+    audience: str
+    groups_claim: str = "groups"
+    # Seconds between fetches of the provider's keys when a token names an unknown one.
+    refresh_cooldown: float = 30.0
+
+    def verifier(self) -> TokenVerifier:
+        """The token verifier for this provider (keys are fetched on first use)."""
+        return TokenVerifier(self.issuer, self.audience, self.groups_claim, self.refresh_cooldown)
 
 
 @dataclass
@@ -49,10 +72,12 @@ class Service:
     gate: Gate
     write_gate: Gate
     recent: RecentAnswers = field(default_factory=RecentAnswers)  # what POST /v1/feedback refers to
+    tokens: TokenVerifier | None = None
 
     def access(self, authorization: str | None) -> Access:
         """The caller's Access from their Authorization header (401 APIError when refused)."""
-        return caller_access(self.keys, authorization, self.collections.names)
+        collections = self.collections
+        return caller_access(self.keys, authorization, collections.names, self.tokens, collections.policy)
 
     async def run(
         self, caller: Access, function: Callable[..., Result], *args: Any, write: bool = False
@@ -87,12 +112,19 @@ def is_loopback(host: str) -> bool:
 
 def open_service(config: ServeConfig, embedder: Embedder | None = None) -> Service:
     """Open the collections and read the keys; refuse a non-loopback address without keys."""
-    if config.keys_file is None and not is_loopback(config.host):
+    if config.keys_file is None and config.oidc is None and not is_loopback(config.host):
         raise SettingsError(
-            f"refusing to serve on {config.host} without --keys: anyone who can reach it could read and "
-            "change every collection; give --keys FILE, or bind 127.0.0.1"
+            f"refusing to serve on {config.host} without --keys or --oidc-issuer: anyone who can reach it "
+            "could read and change every collection; give --keys FILE, or bind 127.0.0.1"
+        )
+    if config.oidc is not None and config.access_file is None:
+        raise SettingsError(
+            "--oidc-issuer needs --access FILE: say which groups may read and change each collection"
         )
     collections = open_collections(config.collections, config.settings, embedder)
+    if config.access_file is not None:
+        collections.policy = load_policy(config.access_file, collections.names)
+    collections.trail.record_questions = config.audit_questions
     keys = load_keys(config.keys_file, collections.names) if config.keys_file is not None else None
     limits = config.limits
     return Service(
@@ -101,4 +133,5 @@ def open_service(config: ServeConfig, embedder: Embedder | None = None) -> Servi
         limits,
         Gate(limits.workers, limits.queue, limits.wait_seconds),
         Gate(WRITE_WORKERS, WRITE_QUEUE, max(limits.wait_seconds, 300.0)),
+        tokens=config.oidc.verifier() if config.oidc is not None else None,
     )

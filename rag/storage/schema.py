@@ -13,7 +13,7 @@ from rag.errors import IndexMismatchError
 from rag.language.analysis import index_text
 from rag.language.detection import SAMPLE_CHARS, detect_language
 from rag.language.structure import STRUCTURE_VERSION
-from rag.storage import feedback_table, page_boxes, sentence_vectors, structure_spans
+from rag.storage import audit, feedback_table, grants, page_boxes, sentence_vectors, structure_spans
 
 # 2: the locations table and chunks.search_text.
 # 3: documents.language and .script; chunks.terms, what the full-text index holds (the search
@@ -121,6 +121,8 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     if row is not None and row[0] in ("1", "2", "3", "4"):
         _upgrade_to_page_boxes(connection, folder)
     connection.executescript(_TRIGGERS + _LANGUAGE_INDEX)
+    grants.add_grants_table(connection)  # issue 23: per-document read grants
+    audit.add_audit_table(connection)  # issue 23: the append-only audit trail
     has_structure = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'structure_spans'"
     ).fetchone()

@@ -16,8 +16,10 @@ import numpy as np
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
-from rag.storage import feedback_table, page_boxes, sentence_vectors, structure_spans
+from rag.storage import audit, feedback_table, grants, page_boxes, sentence_vectors, structure_spans
+from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
+from rag.storage.scope import Scope
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
 from rag.storage.vectors.journal import prune
 from rag.types import Chunk, Document, Location, PageGeometry, TextSpan, document_id
@@ -58,6 +60,10 @@ class PagedFile:
 
 
 # Each step finds the next language after the last one in the documents_language index.
+# A reader's scope, bound as a JSON array of document keys (rag/storage/scope.py).
+_IN_SCOPE = "(SELECT value FROM json_each(?))"
+_CHUNKS_IN_SCOPE = f"(SELECT id FROM chunks WHERE document_key IN {_IN_SCOPE})"
+
 _DISTINCT_LANGUAGES = """
 WITH RECURSIVE found(language) AS (
     SELECT min(language) FROM documents
@@ -449,19 +455,23 @@ class Store:
         return [row[0] for row in rows]
 
     @translated
-    def documents(self) -> list[DocumentInfo]:
-        """All documents with sizes and chunk counts, sorted by source."""
+    def documents(self, scope: Scope | None = None) -> list[DocumentInfo]:
+        """All documents (of the scope) with sizes and chunk counts, sorted by source."""
+        where, arguments = (
+            ("", []) if scope is None else (f" WHERE d.key IN {_IN_SCOPE}", [scope.keys_json()])
+        )
         rows = self._connect().execute(
             "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id), d.added_at,"
             " d.language, d.script"
-            " FROM documents d LEFT JOIN chunks c ON c.document_key = d.key"
-            " GROUP BY d.key ORDER BY d.source"
+            f" FROM documents d LEFT JOIN chunks c ON c.document_key = d.key{where}"
+            " GROUP BY d.key ORDER BY d.source",
+            arguments,
         )
         return [DocumentInfo(*row) for row in rows]
 
     @translated
-    def document(self, document_id: str) -> Document:
-        """The full document with the given id (or source)."""
+    def document(self, document_id: str, scope: Scope | None = None) -> Document:
+        """The full document with the given id (or source); one outside the scope does not exist."""
         row = (
             self._connect()
             .execute(
@@ -471,7 +481,7 @@ class Store:
             )
             .fetchone()
         )
-        if row is None:
+        if row is None or (scope is not None and row[6] not in scope.document_keys):
             raise NotFoundError(f"no document {document_id!r} in the index")
         locations = self._connect().execute(
             "SELECT start, label FROM locations WHERE document_key = ? ORDER BY start", (row[6],)
@@ -598,12 +608,17 @@ class Store:
         return sentence_vectors.lookup(self._connect(), texts, dimension)
 
     @translated
-    def lexical_search(self, match_expression: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk id, bm25 score, higher is better) for an FTS5 MATCH expression."""
+    def lexical_search(
+        self, match_expression: str, limit: int, scope: Scope | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, bm25 score, higher is better) for an FTS5 MATCH expression, within the scope."""
+        where, arguments = (
+            ("", []) if scope is None else (f" AND rowid IN {_CHUNKS_IN_SCOPE}", [scope.keys_json()])
+        )
         rows = self._connect().execute(
-            "SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
+            f"SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ?{where}"
             " ORDER BY bm25(chunks_fts) LIMIT ?",
-            (match_expression, limit),
+            (match_expression, *arguments, limit),
         )
         return [(int(row[0]), float(row[1])) for row in rows]
 
@@ -636,19 +651,23 @@ class Store:
         return {row[0]: int(row[1]) for row in rows}
 
     @translated
-    def languages(self) -> list[str]:
+    def languages(self, scope: Scope | None = None) -> list[str]:
         """The distinct languages of the stored documents, in code order.
 
         Every search asks, so this hops from one language to the next in the language index
         instead of counting: at a million documents 0.05 ms, where counting took 30 ms.
         """
+        if scope is not None:
+            return list(scope.languages)  # found with the scope, once
         rows = self._connect().execute(_DISTINCT_LANGUAGES)
         return [row[0] for row in rows]
 
     @translated
-    def term_document_counts(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many chunks hold each of the given full-text terms (absent terms are left out)."""
+    def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
+        """How many chunks (of the scope) hold each of the given full-text terms (absent terms are left out)."""
         connection = self._connect()
+        if scope is not None:
+            return self._scoped_term_counts(connection, terms, scope)
         counts = {}
         for term in dict.fromkeys(terms):
             row = connection.execute("SELECT doc FROM chunks_vocab WHERE term = ?", (term,)).fetchone()
@@ -656,13 +675,90 @@ class Store:
                 counts[term] = int(row[0])
         return counts
 
+    @staticmethod
+    def _scoped_term_counts(
+        connection: sqlite3.Connection, terms: Sequence[str], scope: Scope
+    ) -> dict[str, int]:
+        """Counted over the scope's chunks only, so a question's weights are those of the readable index."""
+        counts = {}
+        for term in dict.fromkeys(terms):
+            if not term or '"' in term:
+                continue
+            row = connection.execute(
+                f"SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN {_CHUNKS_IN_SCOPE}",
+                (f'"{term}"', scope.keys_json()),
+            ).fetchone()
+            if row[0]:
+                counts[term] = int(row[0])
+        return counts
+
     @translated
-    def counts(self) -> tuple[int, int]:
-        """Number of documents and of chunks."""
+    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
+        """Number of documents and of chunks (of the scope)."""
+        if scope is not None:
+            return len(scope.document_keys), len(scope.chunk_ids)
         connection = self._connect()
         documents = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
         chunks = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return int(documents), int(chunks)
+
+    # -- grants and scopes (rag/storage/grants.py, rag/storage/scope.py) -------------------------
+
+    @translated
+    def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:
+        """(key, source, groups granted or None) of every document: what a reader's scope is found from."""
+        return list(grants.document_rows(self._connect()))
+
+    @translated
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids."""
+        keys = json.dumps(sorted(document_keys))
+        rows = self._connect().execute(
+            f"SELECT id FROM chunks WHERE document_key IN {_IN_SCOPE} ORDER BY id", (keys,)
+        )
+        chunk_ids = np.fromiter((row[0] for row in rows), dtype=np.int64)
+        # From the language index, which holds each row's key: the rows themselves hold the texts.
+        languages = self._connect().execute(
+            "SELECT DISTINCT language FROM documents INDEXED BY documents_language"
+            f" WHERE key IN {_IN_SCOPE} ORDER BY language",
+            (keys,),
+        )
+        return Scope(document_keys, chunk_ids, tuple(row[0] for row in languages))
+
+    @translated
+    def set_grant(self, source: str, read: frozenset[str] | None, set_by: str) -> None:
+        """Narrow who may read a stored document (None: lift the narrowing)."""
+        with self._transaction() as connection:
+            grants.add_grants_table(connection)
+            grants.set_grant(connection, source, read, set_by)
+            self._bump_generation(connection)
+
+    @translated
+    def has_grants(self) -> bool:
+        """Whether any document's readers were narrowed through the API."""
+        connection = self._connect()
+        if not grants.has_grants_table(connection):
+            return False
+        return connection.execute("SELECT 1 FROM document_grants LIMIT 1").fetchone() is not None
+
+    @translated
+    def grant_of(self, source: str) -> frozenset[str] | None:
+        """The groups a document's grant names, or None."""
+        return grants.grant_of(self._connect(), source)
+
+    # -- the audit trail (rag/storage/audit.py) --------------------------------------------------
+
+    @translated
+    def record(self, actor: str, action: AuditAction, detail: dict[str, object]) -> None:
+        """Append one event to the audit trail, in its own transaction."""
+        with self._transaction() as connection:
+            audit.add_audit_table(connection)
+            audit.append(connection, actor, action, detail)
+
+    @translated
+    def audit_events(self, since: str | None = None, actor: str | None = None) -> list[AuditEvent]:
+        """The audit trail, oldest first."""
+        return audit.events(self._connect(), since, actor)
 
 
 def _unless_same(search_text: str, text: str) -> str | None:

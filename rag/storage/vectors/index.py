@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.storage.scope import Scope
 from rag.storage.store import Store
 from rag.storage.vectors import ann
 from rag.storage.vectors.build import BuildInfo, build, due_step, whole_rows
@@ -93,16 +94,18 @@ class VectorIndex:
             "built_at": build.built_at,
         }
 
-    def search(self, store: Store, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, row_ids) of the k nearest chunks for each query vector; -1 ids pad."""
+    def search(
+        self, store: Store, query_vectors: np.ndarray, k: int, scope: Scope | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, row_ids) of the k nearest chunks (of the scope) for each query vector; -1 ids pad."""
         generation = store.generation()
         # One lock for searching and following: FAISS must not search an index being added to.
         with self._lock:
             index = self._fresh(store, generation)
-            if index.ntotal == 0:
+            if index.ntotal == 0 or (scope is not None and not len(scope.chunk_ids)):
                 empty = np.full((len(query_vectors), k), -1, dtype=np.int64)
                 return np.zeros(empty.shape, dtype=np.float32), empty
-            return ann.search(index, query_vectors, k)
+            return ann.search(index, query_vectors, k, None if scope is None else scope.allowed_ids)
 
     def sync(self, store: Store) -> None:
         """Bring the index up to what is committed: load, catch up, or rebuild as needed."""

@@ -1,0 +1,79 @@
+"""The audit trail: who asked what, what each answer quoted, who changed which document, who was
+refused and why. Append-only: triggers refuse to update or delete a row.
+
+Its own table and its own schema step (`add_audit_table`), so other tables can be added beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Literal
+
+AuditAction = Literal["asked", "searched", "added", "removed", "narrowed", "refused"]
+
+_STATEMENTS = (
+    """CREATE TABLE IF NOT EXISTS audit_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+)""",
+    "CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events(actor, seq)",
+    """CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END""",
+)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One line of the trail."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+def add_audit_table(connection: sqlite3.Connection) -> None:
+    """Schema step (issue 23): the append-only audit_events table, in an index of any format version."""
+    for statement in _STATEMENTS:
+        connection.execute(statement)
+
+
+def append(connection: sqlite3.Connection, actor: str, action: AuditAction, detail: dict[str, Any]) -> None:
+    """Add one event."""
+    connection.execute(
+        "INSERT INTO audit_events (actor, action, detail) VALUES (?, ?, ?)",
+        (actor, action, json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+    )
+
+
+def events(
+    connection: sqlite3.Connection, since: str | None = None, actor: str | None = None
+) -> list[AuditEvent]:
+    """The events, oldest first, from `since` (an ISO time or date) and of one actor when given."""
+    exists = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'"
+    ).fetchone()
+    if exists is None:
+        return []
+    rows = connection.execute(
+        "SELECT seq, at, actor, action, detail FROM audit_events"
+        " WHERE (? IS NULL OR at >= ?) AND (? IS NULL OR actor = ?) ORDER BY seq",
+        (since, since, actor, actor),
+    )
+    return [
+        AuditEvent(int(seq), at, who, action, json.loads(detail)) for seq, at, who, action, detail in rows
+    ]
