@@ -14,7 +14,7 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.ingest.loaders import is_supported
 from rag.ingest.preparing import FilePreparer, Prepared
-from rag.storage.store import Store
+from rag.storage.engine import DocumentStore
 from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback, TextItem
 
 EMBED_BATCH_CHUNKS = 256
@@ -77,7 +77,7 @@ def _sort_file(path: Path, files: list[Path], rejected: list[FileResult]) -> Non
 
 
 def reuse_or_embed(
-    store: Store, embedder: Embedder, sentences: Iterable[str]
+    store: DocumentStore, embedder: Embedder, sentences: Iterable[str]
 ) -> tuple[dict[str, np.ndarray], int]:
     """Vectors of the sentences, those the index already holds reused and only the rest embedded;
     and how many were embedded."""
@@ -92,7 +92,7 @@ def reuse_or_embed(
 class Ingestor:
     """Turns files and texts into committed documents of one store."""
 
-    def __init__(self, store: Store, embedder: Embedder, preparer: FilePreparer) -> None:
+    def __init__(self, store: DocumentStore, embedder: Embedder, preparer: FilePreparer) -> None:
         self.store = store
         self.embedder = embedder
         self.preparer = preparer

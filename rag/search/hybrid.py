@@ -1,4 +1,4 @@
-"""Hybrid retrieval: FAISS cosine and FTS5 bm25 candidates, fused by a learned ranker or by ranks."""
+"""Hybrid retrieval: vector cosine and bm25 candidates, fused by a learned ranker or by ranks."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.embedding import Embedder, covers_language, embed_query
-from rag.language.analysis import fts_query
+from rag.language.analysis import query_terms
 from rag.language.detection import likeliest_language
 from rag.language.sentences import sentence_texts
 from rag.search.fusion import fusion_features, learned_scores, reciprocal_rank_fusion
 from rag.search.injection import is_instruction
 from rag.search.sentence_evidence import best_sentence_similarity
 from rag.settings import Settings
-from rag.storage.store import ChunkRecord, Store
+from rag.storage.engine import DocumentStore, VectorSearch
+from rag.storage.store import ChunkRecord
 from rag.storage.vectors import ann
-from rag.storage.vectors.index import VectorIndex
 from rag.terms import STOPWORDS
 from rag.types import Passage, page_number
 
@@ -39,7 +39,9 @@ class Candidates:
 class HybridRetriever:
     """Finds the passages most related to a query in one index."""
 
-    def __init__(self, store: Store, vectors: VectorIndex, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self, store: DocumentStore, vectors: VectorSearch, embedder: Embedder, settings: Settings
+    ) -> None:
         self.store = store
         self.vectors = vectors
         self.embedder = embedder
@@ -52,16 +54,16 @@ class HybridRetriever:
         found = Candidates()
         if mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else embed_query(self.embedder, query)
-            scores, row_ids = self.vectors.search(self.store, vector[None, :], self.candidates)
+            scores, row_ids = self.vectors.search(vector[None, :], self.candidates)
             found.dense = {
                 int(row_id): float(score)
                 for score, row_id in zip(scores[0], row_ids[0], strict=True)
                 if row_id >= 0
             }
         if mode in ("hybrid", "lexical"):
-            expression = fts_query(query, self.store.languages(), skip=STOPWORDS)
-            if expression:
-                found.lexical = dict(self.store.lexical_search(expression, self.candidates))
+            terms = query_terms(query, self.store.languages(), skip=STOPWORDS)
+            if terms:
+                found.lexical = dict(self.store.lexical_search(terms, self.candidates))
         return found
 
     def dense_weight(self, query: str) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
-from rag.language.analysis import index_text
+from rag.language.analysis import fts_expression, index_text
 from rag.storage import sentence_vectors, structure_spans
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
@@ -490,8 +490,11 @@ class Store:
         return sentence_vectors.lookup(self._connect(), texts, dimension)
 
     @translated
-    def lexical_search(self, match_expression: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk id, bm25 score, higher is better) for an FTS5 MATCH expression."""
+    def lexical_search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """(chunk id, bm25 score, higher is better) of the chunks holding any of the analysed terms."""
+        if not terms:
+            return []
+        match_expression = fts_expression(terms)
         rows = self._connect().execute(
             "SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
             " ORDER BY bm25(chunks_fts) LIMIT ?",
