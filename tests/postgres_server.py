@@ -51,7 +51,16 @@ def running_postgres() -> Iterator[str]:
     pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
     try:
         subprocess.run(
-            [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
             check=True,
             capture_output=True,
             **run_as,  # type: ignore[arg-type]
