@@ -202,7 +202,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def postgres_server() -> Iterator[str]:
     """The URL of a PostgreSQL with pgvector started for this session on 127.0.0.1 (marked postgres)."""
     import psycopg
-    from postgres_server import running_postgres
+
+    from eval.bundled_postgres import running_postgres
 
     with running_postgres() as url:
         with psycopg.connect(url, autocommit=True) as connection:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import RIVER_TEXTS
-from postgres_server import free_port
 
 import rag
+from eval.bundled_postgres import free_port
 from rag.cli.main import main
 
 pytestmark = pytest.mark.postgres

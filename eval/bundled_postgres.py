@@ -1,4 +1,4 @@
-"""A real PostgreSQL with pgvector for the tests marked postgres: the server bundled by the
+"""A real PostgreSQL with pgvector for the tests marked postgres and eval.engines: the server bundled by the
 pgserver wheel (PostgreSQL 16 + pgvector), on 127.0.0.1 in a temporary folder, stopped after."""
 
 from __future__ import annotations
