@@ -16,7 +16,6 @@ from rag.search.sentence_evidence import best_sentence_similarity
 from rag.settings import Settings
 from rag.storage.engine import DocumentStore, VectorSearch
 from rag.storage.store import ChunkRecord
-from rag.storage.vectors import ann
 from rag.terms import STOPWORDS
 from rag.types import Passage, page_number
 
@@ -102,9 +101,9 @@ class HybridRetriever:
 
         dense_weight scales the embedding model's evidence (0: a language it does not know).
         """
-        # An approximate index scores its candidates on 8-bit codes; the ranker compares them with
+        # An approximate index may score its candidates on 8-bit codes; the ranker compares them with
         # the exact cosines of chunks only lexical search found, so then every cosine is exact.
-        exact = self.vectors.kind == ann.EXACT
+        exact = self.vectors.exact_scores
         missing = [row_id for row_id in records if row_id not in found.dense or not exact]
         for row_id, chunk_vector in self.store.chunk_vectors(missing, len(vector)).items():
             found.dense[row_id] = float(chunk_vector @ vector)

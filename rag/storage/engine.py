@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, Store
+from rag.storage.vectors.ann import EXACT
 from rag.storage.vectors.index import VectorIndex
 from rag.types import Document
 
@@ -134,7 +135,12 @@ class VectorSearch(Protocol):
 
     @property
     def kind(self) -> str:
-        """ "exact" when scores and candidates are exact; otherwise the approximate index's kind."""
+        """'exact' when scores and candidates are exact; otherwise the approximate index's kind."""
+        ...
+
+    @property
+    def exact_scores(self) -> bool:
+        """Whether the scores are exact cosines (an approximate index may score on coarse codes)."""
         ...
 
     def search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,6 +159,11 @@ class FolderVectors:
     def kind(self) -> str:
         """The FAISS index's kind (exact, or IVF above the size threshold)."""
         return self.index.kind
+
+    @property
+    def exact_scores(self) -> bool:
+        """Only the exact FAISS index scores on the vectors themselves; IVF scores on 8-bit codes."""
+        return self.index.kind == EXACT
 
     def search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, row_ids) of the k nearest chunks of each query."""

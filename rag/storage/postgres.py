@@ -207,6 +207,7 @@ class PostgresStore:
                     " is the server running, and the URL right?"
                 ) from error
             self._local.connection = connection
+            self._local.ef_search = 0  # a new session has pgvector's default
         return connection
 
     def close(self) -> None:
@@ -215,6 +216,7 @@ class PostgresStore:
         if connection is not None:
             connection.close()
             self._local.connection = None
+            self._local.ef_search = 0
 
     # -- manifest ---------------------------------------------------------------------------
 
@@ -515,16 +517,16 @@ class PostgresStore:
         scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
         row_ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
         connection = self._connect()
+        if getattr(self._local, "ef_search", 0) < k:  # once per connection: a round trip less a search
+            ef_search = max(MIN_EF_SEARCH, k)
+            connection.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
+            self._local.ef_search = ef_search
         for row, vector in enumerate(query_vectors):
             literal = _vector_literal(vector)
-            with connection.transaction():
-                connection.execute(
-                    "SELECT set_config('hnsw.ef_search', %s, true)", (str(max(MIN_EF_SEARCH, k)),)
-                )
-                found = connection.execute(
-                    "SELECT id, -(vector <#> %s::vector) FROM chunks ORDER BY vector <#> %s::vector LIMIT %s",
-                    (literal, literal, k),
-                ).fetchall()
+            found = connection.execute(
+                "SELECT id, -(vector <#> %s::vector) FROM chunks ORDER BY vector <#> %s::vector LIMIT %s",
+                (literal, literal, k),
+            ).fetchall()
             for column, (chunk_id, score) in enumerate(found):
                 row_ids[row, column], scores[row, column] = chunk_id, score
         return scores, row_ids
@@ -587,6 +589,7 @@ class PostgresVectors:
     """pgvector's HNSW search over the chunk vectors (scores are exact cosines of the candidates)."""
 
     kind = "hnsw"
+    exact_scores = True  # pgvector scores its candidates on the stored vectors
 
     def __init__(self, store: PostgresStore) -> None:
         self.store = store
