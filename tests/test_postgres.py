@@ -142,3 +142,16 @@ def test_a_database_without_an_index_is_not_found_for_readers(postgres_url: str)
         assert not base.exists and base.is_empty()
         with pytest.raises(rag.RagError, match="no index in postgresql://"):
             base.documents()
+
+
+def test_an_open_reader_sees_documents_another_writer_commits(postgres_url: str) -> None:
+    with (
+        rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as writer,
+        rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as reader,
+    ):
+        writer.add_texts([rag.TextItem("first.txt", "Otters sleep holding hands.")])
+        assert reader.search("otters", mode="lexical")[0].source == "first.txt"
+        writer.add_texts([rag.TextItem("second.txt", "Puffins mate for life.")])
+        assert reader.search("puffins", mode="lexical")[0].source == "second.txt"
+        writer.remove("first.txt")
+        assert reader.search("otters", mode="lexical") == []
