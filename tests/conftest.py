@@ -218,10 +218,11 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     import uuid
 
     import psycopg
+    from psycopg import sql
 
     schema = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     yield f"{postgres_server}?options=-csearch_path%3D{schema},public"
     with psycopg.connect(postgres_server, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+        connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

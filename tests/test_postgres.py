@@ -155,3 +155,28 @@ def test_an_open_reader_sees_documents_another_writer_commits(postgres_url: str)
         assert reader.search("puffins", mode="lexical")[0].source == "second.txt"
         writer.remove("first.txt")
         assert reader.search("otters", mode="lexical") == []
+
+
+def test_a_folder_and_a_database_are_served_as_two_collections(tmp_path: Path, postgres_url: str) -> None:
+    embedder = rag.HashingEmbedder(256)
+    with rag.open(tmp_path / "folder", embedder=embedder) as folder:
+        folder.add_texts([rag.TextItem("tea.txt", "Green tea is grown on the hills of Assam.")])
+    with rag.open(postgres_url, embedder=embedder) as database:
+        database.add_texts(
+            [rag.TextItem("coffee.txt", "Coffee beans are the roasted seeds of the Coffea plant.")]
+        )
+    collections = rag.open_collections({"mine": tmp_path / "folder", "team": postgres_url}, embedder=embedder)
+    try:
+        answer = collections.select(["mine", "team"]).ask("What are coffee beans?")
+        assert answer.answered and answer.citations[0].collection == "team"
+        quote = answer.citations[0].quote
+        assert (
+            collections.base("team").document(quote.document_id).text[quote.start : quote.end] == quote.text
+        )
+    finally:
+        collections.close()
+
+
+def test_serving_a_database_without_an_index_is_a_one_line_error(postgres_url: str) -> None:
+    with pytest.raises(rag.RagError, match="collection team: no index in postgresql://"):
+        rag.open_collections({"team": postgres_url}, embedder=rag.HashingEmbedder(256))
