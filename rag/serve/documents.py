@@ -37,6 +37,13 @@ def upload(
     if not files:
         raise APIError(400, "attach one or more files as `file` form fields", "invalid_request", "file")
     collection = collections.get(name)
+    if collection.base.url is not None:  # uploads are kept in a folder beside the index: none here
+        raise APIError(
+            400,
+            f"collection {name} is in PostgreSQL: add documents with `rag ingest PATH --index URL`",
+            "upload_refused",
+            "file",
+        )
     with collection.write_lock:
         kept, refused = keep_uploads(files, collection.base.folder / UPLOADS_FOLDER, max_bytes)
         if not kept:
