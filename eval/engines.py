@@ -2,6 +2,7 @@
 
     python -m eval.engines                       # starts the bundled PostgreSQL (pgserver) itself
     python -m eval.engines --postgres postgresql://user@host:5432/db
+    python -m eval.engines --synthetic 5000        # made-up documents, hashing embedder: size alone
 
 A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv; default ../shared/datasets/xquad-dev)
 is ingested into a new index folder and into the database with the same model, then every query
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import tempfile
 import time
@@ -73,6 +75,30 @@ def measure(
     }
 
 
+def synthetic(
+    documents: int, asked: int, seed: int = 0
+) -> tuple[list[rag.TextItem], list[tuple[str, str, set[str]]]]:
+    """Documents of Zipf-distributed made-up words (about three chunks each), and questions that
+    are six consecutive words of one of them (its source the relevant one)."""
+    generator = random.Random(seed)
+    vocabulary = [
+        "".join(generator.choices("bcdfghklmnprstvz", k=3)) + suffix
+        for suffix in ("a", "e", "o", "u")
+        for _ in range(5000)
+    ]
+    weights = [1 / rank for rank in range(1, len(vocabulary) + 1)]
+    items = []
+    for number in range(documents):
+        words = generator.choices(vocabulary, weights, k=450)
+        items.append(rag.TextItem(f"synthetic/{number}.txt", " ".join(words) + "."))
+    questions = []
+    for number in generator.sample(range(documents), min(asked, documents)):
+        words = items[number].text.rstrip(".").split()
+        start = generator.randrange(len(words) - 6)
+        questions.append((str(number), " ".join(words[start : start + 6]), {items[number].source}))
+    return items, questions
+
+
 @contextmanager
 def database(url: str | None) -> Iterator[str]:
     """The given URL, or the bundled server started for this run."""
@@ -95,12 +121,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--postgres", default=None, help="an empty database (default: start the bundled one)")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        metavar="DOCUMENTS",
+        help="made-up documents and the hashing embedder",
+    )
     args = parser.parse_args(argv)
-    items, asked = corpus_items(args.data), queries(args.data, args.queries)
+    if args.synthetic:
+        items, asked = synthetic(args.synthetic, args.queries)
+        embedder: rag.Embedder | None = rag.HashingEmbedder(384)
+    else:
+        items, asked = corpus_items(args.data), queries(args.data, args.queries)
+        embedder = None
     results = {}
     with tempfile.TemporaryDirectory() as folder, database(args.postgres) as url:
         for engine, location in (("sqlite", str(Path(folder) / "index")), ("postgres", url)):
-            with rag.open(location) as base:
+            with rag.open(location, embedder=embedder) as base:
                 results[engine] = measure(base, items, asked)
     first, second = results["sqlite"].pop("tops"), results["postgres"].pop("tops")
     same_top = sum(first[query][:1] == second[query][:1] for query in first) / len(first)
@@ -109,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         len(set(first[query]) & set(second[query])) / max(len(first[query]), 1) for query in first
     )
     report = {
-        "data": str(args.data),
+        "data": f"synthetic: {args.synthetic} documents" if args.synthetic else str(args.data),
         "queries": len(asked),
         **results,
         "same_top_passage": round(same_top, 3),
