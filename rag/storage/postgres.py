@@ -81,7 +81,13 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     term text NOT NULL,
     chunk_id bigint NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
     frequency integer NOT NULL,
-    PRIMARY KEY (term, chunk_id)
+    length integer NOT NULL,
+    PRIMARY KEY (term, chunk_id) INCLUDE (frequency, length)
+);
+CREATE TABLE IF NOT EXISTS document_terms (
+    document_key bigint PRIMARY KEY REFERENCES documents (key) ON DELETE CASCADE,
+    chunks integer NOT NULL,
+    terms bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunk_terms_chunk ON chunk_terms (chunk_id);
 CREATE TABLE IF NOT EXISTS locations (
@@ -105,26 +111,41 @@ CREATE TABLE IF NOT EXISTS structure_spans (
 );
 CREATE INDEX IF NOT EXISTS structure_spans_document ON structure_spans (document_key);
 """
-_OWN_TABLES = ("manifest", "documents", "chunks", "chunk_terms")
+_OWN_TABLES = ("manifest", "documents", "chunks", "chunk_terms", "document_terms")
 
 # BM25 as FTS5 computes it: idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, and a chunk's
-# length is its count of terms, over the average of all chunks.
+# length is its count of terms, over the average of all chunks. The totals come from one narrow
+# row per document and each posting carries its chunk's length: a query reads the postings of its
+# terms once, from the index that holds them (not the wide chunk rows, nor a row per chunk).
 _LEXICAL_SEARCH = """
-WITH wanted AS (SELECT DISTINCT unnest(%(terms)s::text[]) AS term),
-totals AS (
-    SELECT count(*)::float8 AS rows, greatest(coalesce(avg(length), 0), 1e-9)::float8 AS average
-    FROM chunks
+WITH postings AS MATERIALIZED (
+    SELECT term, chunk_id, frequency, length FROM chunk_terms WHERE term = ANY(%(terms)s::text[])
 ),
-hits AS (
-    SELECT p.term, count(*)::float8 AS hits FROM chunk_terms p JOIN wanted w ON w.term = p.term
-    GROUP BY p.term
+hits AS (SELECT term, count(*)::float8 AS hits FROM postings GROUP BY term),
+totals AS (
+    SELECT coalesce(sum(chunks), 0)::float8 AS rows,
+        greatest(coalesce(sum(terms)::float8 / nullif(sum(chunks), 0), 0), 1e-9) AS average
+    FROM document_terms
 )
 SELECT p.chunk_id, sum(
     greatest(ln((t.rows - h.hits + 0.5) / (h.hits + 0.5)), 1e-6) * p.frequency * (%(k1)s + 1)
-    / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * c.length / t.average))
+    / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * p.length / t.average))
 ) AS score
-FROM hits h JOIN chunk_terms p ON p.term = h.term JOIN chunks c ON c.id = p.chunk_id CROSS JOIN totals t
+FROM postings p JOIN hits h ON h.term = p.term CROSS JOIN totals t
 GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(limit)s
+"""
+
+
+# Every search asks which languages the index holds: hop from one to the next in the language
+# index instead of reading every document's row.
+_DISTINCT_LANGUAGES = """
+WITH RECURSIVE found(language) AS (
+    SELECT min(language) FROM documents
+    UNION ALL
+    SELECT (SELECT min(language) FROM documents WHERE language > found.language)
+    FROM found WHERE found.language IS NOT NULL
+)
+SELECT language FROM found WHERE language IS NOT NULL
 """
 
 
@@ -317,10 +338,14 @@ class PostgresStore:
                     )
                 ],
             )
-            with cursor.copy("COPY chunk_terms (term, chunk_id, frequency) FROM STDIN") as copy:
+            with cursor.copy("COPY chunk_terms (term, chunk_id, frequency, length) FROM STDIN") as copy:
                 for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True):
                     for term, frequency in Counter(chunk_tokens).items():
-                        copy.write_row((term, chunk_id, frequency))
+                        copy.write_row((term, chunk_id, frequency, len(chunk_tokens)))
+            cursor.execute(
+                "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
+                (key, len(chunk_ids), sum(map(len, tokens))),
+            )
             cursor.executemany(
                 "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)"
                 " ON CONFLICT (document_key, start) DO UPDATE SET label = EXCLUDED.label",
@@ -547,7 +572,7 @@ class PostgresStore:
     @_translated
     def languages(self) -> list[str]:
         """The distinct languages of the stored documents, in code order."""
-        rows = self._connect().execute("SELECT DISTINCT language FROM documents ORDER BY language")
+        rows = self._connect().execute(_DISTINCT_LANGUAGES)
         return [row[0] for row in rows]
 
     @_translated
@@ -564,7 +589,7 @@ class PostgresStore:
         """Number of documents and of chunks."""
         row = (
             self._connect()
-            .execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
+            .execute("SELECT count(*), coalesce(sum(chunks), 0) FROM document_terms")
             .fetchone()
         )
         assert row is not None
