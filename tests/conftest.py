@@ -196,3 +196,33 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = RunningServer(config, embedder=embedder)
     yield Served(server, folders)
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL with pgvector started for this session on 127.0.0.1 (marked postgres)."""
+    import psycopg
+
+    from eval.bundled_postgres import running_postgres
+
+    with running_postgres() as url:
+        with psycopg.connect(url, autocommit=True) as connection:
+            # In public, which every test's schema path holds: dropping a schema never drops it.
+            connection.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh schema of the session's PostgreSQL for one test, dropped after it."""
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    yield f"{postgres_server}?options=-csearch_path%3D{schema},public"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

@@ -26,6 +26,7 @@ SINGLE_HOME = {
     "charset_normalizer": "rag/ingest/decoding.py",
     "tqdm": "rag/display.py",
     "filelock": "rag/storage/lock.py",
+    "psycopg": "rag/storage/postgres.py",
     "ray": "rag/ingest/ray_engine.py",
     "docx": "rag/ingest/word.py",
     "pptx": "rag/ingest/slides.py",

@@ -26,7 +26,7 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run_audit(args: argparse.Namespace) -> int:
     """rag audit [--user NAME] [--since TIME] [--json]"""
     with open_from(args) as base:
-        events = base.store.audit_events(args.since, args.user)
+        events = base.sqlite_store().audit_events(args.since, args.user)
     if args.json:
         print_json([event.to_dict() for event in events])
         return 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from rag.cli.options import open_from, print_json
 from rag.display import printable
 from rag.errors import RagError
 from rag.settings import default_index_dir
+from rag.storage.engine import is_database_url
 from rag.storage.integrity import IndexCheck, check_index
 
 
@@ -28,6 +30,8 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """rag check [--repair]"""
+    if is_database_url(args.index or os.environ.get("RAG_INDEX")):
+        raise RagError("`rag check` reads index folders only; PostgreSQL indexes are not checked yet")
     folder = args.index or default_index_dir()
     result = check_index(folder)
     if args.repair and result.problems:

@@ -14,13 +14,22 @@ from rag.display import printable
 from rag.errors import RagError
 from rag.knowledge_base import KnowledgeBase, open_index
 from rag.settings import ANSWER_MODES, EMBEDDING_BACKENDS, Settings
+from rag.storage.engine import is_database_url
+
+
+def index_location(value: str) -> Path | str:
+    """An --index value: a postgresql:// URL as given, anything else a folder path."""
+    return value if is_database_url(value) else Path(value)
 
 
 def common_arguments() -> argparse.ArgumentParser:
     """The flags every command takes: --index, --model, --backend and --reranker."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
+        "--index",
+        type=index_location,
+        default=None,
+        help="index folder, or postgresql://user@host:port/db (default: $RAG_INDEX or ./index)",
     )
     common.add_argument(
         "--model",

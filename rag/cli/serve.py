@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.cli.options import add_llm_arguments, embedding_settings, llm_settings
+from rag.cli.options import add_llm_arguments, embedding_settings, index_location, llm_settings
 from rag.display import printable
 from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
@@ -96,19 +96,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add_llm_arguments(parser)
 
 
-def collection_folders(specs: Sequence[str], index: Path | None) -> dict[str, Path]:
-    """NAME -> folder from --collection NAME=DIR flags; without any, --index under its folder name."""
-    folders: dict[str, Path] = {}
+def collection_folders(specs: Sequence[str], index: Path | str | None) -> dict[str, Path | str]:
+    """NAME -> folder (or postgresql:// URL) from --collection NAME=DIR flags; without any, --index
+    under its folder name (a database's under its name)."""
+    folders: dict[str, Path | str] = {}
     for spec in specs:
         name, separator, place = spec.partition("=")
         if not separator or not name.strip() or not place.strip():
             raise SettingsError(f"--collection {spec!r}: write it as NAME=DIR")
         if name.strip() in folders:
             raise SettingsError(f"--collection {name.strip()} is given twice")
-        folders[name.strip()] = Path(place.strip())
+        folders[name.strip()] = index_location(place.strip())
     if index is not None or not folders:
-        folder = index or default_index_dir()
-        folders.setdefault(folder.resolve().name or "index", folder)
+        folder = index or index_location(os.environ.get("RAG_INDEX") or str(default_index_dir()))
+        if isinstance(folder, str):
+            folders.setdefault(folder.rsplit("/", 1)[-1].split("?")[0] or "index", folder)
+        else:
+            folders.setdefault(folder.resolve().name or "index", folder)
     return folders
 
 

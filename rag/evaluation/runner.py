@@ -138,7 +138,7 @@ def evaluate(
         base = open_index(config.index, settings, embedder)
     with base:
         if base.store.counts()[0] == 0:
-            raise EvalDataError(f"the index {base.folder} is empty: ingest documents or pass --corpus PATH")
+            raise EvalDataError(f"the index {base.location} is empty: ingest documents or pass --corpus PATH")
         if config.missing_sources_unanswerable:
             questions = mark_missing_sources(questions, base)
         questions = choose(questions, config.limit, config.seed)

@@ -14,7 +14,7 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.ingest.loaders import is_supported
 from rag.ingest.preparing import Blob, FilePreparer, Prepared
-from rag.storage.store import Store
+from rag.storage.engine import DocumentStore
 from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback, TextItem
 
 EMBED_BATCH_CHUNKS = 256
@@ -101,7 +101,7 @@ def _sort_file(path: Path, files: list[Path], rejected: list[FileResult]) -> Non
 
 
 def reuse_or_embed(
-    store: Store, embedder: Embedder, sentences: Iterable[str]
+    store: DocumentStore, embedder: Embedder, sentences: Iterable[str]
 ) -> tuple[dict[str, np.ndarray], int]:
     """Vectors of the sentences, those the index already holds reused and only the rest embedded;
     and how many were embedded."""
@@ -117,7 +117,7 @@ class Ingestor:
     """Turns files and texts into committed documents of one store."""
 
     def __init__(
-        self, store: Store, embedder: Embedder, preparer: FilePreparer, follow_links: bool = False
+        self, store: DocumentStore, embedder: Embedder, preparer: FilePreparer, follow_links: bool = False
     ) -> None:
         self.store = store
         self.embedder = embedder

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from rag.errors import RagError
 from rag.ingest.pipeline import Ingestor
 from rag.ingest.preparing import Blob
+from rag.storage.store import Store
 from rag.types import IngestReport, ProgressCallback
 
 
@@ -34,6 +36,8 @@ class IndexWriter:
         A title taken from the old file name follows the new one.
         """
         store = self.ingestor.store
+        if not isinstance(store, Store):
+            raise RagError("renaming without embedding again needs an index folder (not yet PostgreSQL)")
         old_name, new_name = PurePosixPath(source), PurePosixPath(new_source)
         title = store.document(source).title
         new_title = {old_name.name: new_name.name, old_name.stem: new_name.stem}.get(title)

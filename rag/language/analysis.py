@@ -178,4 +178,9 @@ def _stemmer(language: str) -> Any:
 
 def fts_query(text: str, languages: Iterable[str], skip: frozenset[str] = frozenset()) -> str:
     """An FTS5 MATCH expression of the question's terms, quoted and OR-ed: safe for any punctuation."""
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in query_terms(text, languages, skip))
+    return fts_expression(query_terms(text, languages, skip))
+
+
+def fts_expression(terms: Iterable[str]) -> str:
+    """An FTS5 MATCH expression of these terms, quoted and OR-ed."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: FAISS cosine and FTS5 bm25 candidates, fused by a learned ranker or by ranks."""
+"""Hybrid retrieval: vector cosine and bm25 candidates, fused by a learned ranker or by ranks."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.embedding import Embedder, covers_language, embed_query
-from rag.language.analysis import fts_query
+from rag.language.analysis import query_terms
 from rag.language.detection import likeliest_language
 from rag.language.sentences import sentence_texts
 from rag.search.fusion import fusion_features, learned_scores, reciprocal_rank_fusion
 from rag.search.injection import is_instruction
 from rag.search.sentence_evidence import best_sentence_similarity
 from rag.settings import Settings
+from rag.storage.engine import DocumentStore, VectorSearch
 from rag.storage.scope import Scope
-from rag.storage.store import ChunkRecord, Store
-from rag.storage.vectors import ann
-from rag.storage.vectors.index import VectorIndex
+from rag.storage.store import ChunkRecord
 from rag.terms import STOPWORDS
 from rag.types import Passage, page_number
 
@@ -42,8 +41,8 @@ class HybridRetriever:
 
     def __init__(
         self,
-        store: Store,
-        vectors: VectorIndex,
+        store: DocumentStore,
+        vectors: VectorSearch,
         embedder: Embedder,
         settings: Settings,
         scope: Scope | None = None,
@@ -62,16 +61,16 @@ class HybridRetriever:
         found = Candidates()
         if mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else embed_query(self.embedder, query)
-            scores, row_ids = self.vectors.search(self.store, vector[None, :], self.candidates, self.scope)
+            scores, row_ids = self.vectors.search(vector[None, :], self.candidates, self.scope)
             found.dense = {
                 int(row_id): float(score)
                 for score, row_id in zip(scores[0], row_ids[0], strict=True)
                 if row_id >= 0
             }
         if mode in ("hybrid", "lexical"):
-            expression = fts_query(query, self.store.languages(self.scope), skip=STOPWORDS)
-            if expression:
-                found.lexical = dict(self.store.lexical_search(expression, self.candidates, self.scope))
+            terms = query_terms(query, self.store.languages(self.scope), skip=STOPWORDS)
+            if terms:
+                found.lexical = dict(self.store.lexical_search(terms, self.candidates, self.scope))
         return found
 
     def dense_weight(self, query: str) -> float:
@@ -110,9 +109,9 @@ class HybridRetriever:
 
         dense_weight scales the embedding model's evidence (0: a language it does not know).
         """
-        # An approximate index scores its candidates on 8-bit codes; the ranker compares them with
+        # An approximate index may score its candidates on 8-bit codes; the ranker compares them with
         # the exact cosines of chunks only lexical search found, so then every cosine is exact.
-        exact = self.vectors.kind == ann.EXACT
+        exact = self.vectors.exact_scores
         missing = [row_id for row_id in records if row_id not in found.dense or not exact]
         for row_id, chunk_vector in self.store.chunk_vectors(missing, len(vector)).items():
             found.dense[row_id] = float(chunk_vector @ vector)

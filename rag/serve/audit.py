@@ -83,6 +83,6 @@ class AuditTrail:
             if base is None or not base.exists:
                 continue
             try:
-                base.store.record(actor.name, action, detail)
+                base.sqlite_store().record(actor.name, action, detail)
             except RagError as error:  # a read-only index cannot keep a trail: say so, answer anyway
                 print(f"audit: cannot record in {name} ({error})", file=sys.stderr, flush=True)

@@ -196,7 +196,7 @@ class Selection:
         collection holding the document."""
         for base in self._bases:
             try:
-                base.store.paged_file(document_id)
+                base.sqlite_store().paged_file(document_id)
             except NotFoundError:
                 continue
             return base.page_image(document_id, page, highlight, width)
@@ -234,13 +234,17 @@ class Selection:
 
 
 def open_collections(
-    folders: Mapping[str, Path], settings: Settings | None = None, embedder: Any = None
+    folders: Mapping[str, Path | str], settings: Settings | None = None, embedder: Any = None
 ) -> Collections:
-    """Open each named index folder; collections on the same embedding model share one loaded model."""
+    """Open each named index (a folder, or a postgresql:// URL); collections on the same embedding
+    model share one loaded model."""
     bases: dict[str, KnowledgeBase] = {}
     loaded: dict[str, Any] = {}
     for name, folder in folders.items():
         check_name(name)
+        if isinstance(folder, str):
+            bases[name] = _database_collection(name, folder, settings, embedder, loaded)
+            continue
         if not folder.is_dir():
             raise NotFoundError(
                 f"collection {name}: {folder} is not a folder; build it with `rag ingest PATH --index {folder}`"
@@ -258,3 +262,16 @@ def open_collections(
         base.embedder = loaded.setdefault(base.model_name, base.embedder)
         bases[name] = base
     return Collections(bases)
+
+
+def _database_collection(
+    name: str, url: str, settings: Settings | None, embedder: Any, loaded: dict[str, Any]
+) -> KnowledgeBase:
+    """A collection in PostgreSQL: served as it is (a server never creates the tables)."""
+    base = KnowledgeBase(url, settings, embedder)
+    if not base.exists:
+        raise NotFoundError(
+            f"collection {name}: no index in {base.location}; build it with `rag ingest PATH --index URL`"
+        )
+    base.embedder = loaded.setdefault(base.model_name, base.embedder)
+    return base

@@ -52,6 +52,13 @@ def upload(
     if not files:
         raise APIError(400, "attach one or more files as `file` form fields", "invalid_request", "file")
     collection = collections.get(name)
+    if collection.base.url is not None:  # uploads are kept in a folder beside the index: none here
+        raise APIError(
+            400,
+            f"collection {name} is in PostgreSQL: add documents with `rag ingest PATH --index URL`",
+            "upload_refused",
+            "file",
+        )
     with collection.write_lock:
         kept, refused = keep_uploads(files, collection.base.folder / UPLOADS_FOLDER, max_bytes)
         if not kept:
@@ -93,7 +100,7 @@ def page_image(
         view = collections.reader(name, access.actor)  # a document the caller may not read is not there
         try:
             view.document(document_id)
-            view.store.paged_file(document_id)
+            view.sqlite_store().paged_file(document_id)
         except NotFoundError:
             continue
         return view.page_image(document_id, page, highlight, width)

@@ -31,7 +31,7 @@ WRITE_QUEUE = 8
 class ServeConfig:
     """What `rag serve` was asked to serve, and how."""
 
-    collections: Mapping[str, Path]
+    collections: Mapping[str, Path | str]  # a name -> an index folder or a postgresql:// URL
     keys_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
 from rag.feedback import CitationState, Feedback, SourcePassage
-from rag.language.analysis import index_text
+from rag.language.analysis import fts_expression, index_text
 from rag.storage import audit, feedback_table, grants, page_boxes, sentence_vectors, structure_spans
 from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
@@ -609,9 +609,13 @@ class Store:
 
     @translated
     def lexical_search(
-        self, match_expression: str, limit: int, scope: Scope | None = None
+        self, terms: Sequence[str], limit: int, scope: Scope | None = None
     ) -> list[tuple[int, float]]:
-        """(chunk id, bm25 score, higher is better) for an FTS5 MATCH expression, within the scope."""
+        """(chunk id, bm25 score, higher is better) of the chunks holding any of the analysed terms,
+        within the scope."""
+        if not terms:
+            return []
+        match_expression = fts_expression(terms)
         where, arguments = (
             ("", []) if scope is None else (f" AND rowid IN {_CHUNKS_IN_SCOPE}", [scope.keys_json()])
         )

@@ -29,12 +29,17 @@ def insert(
     connection: sqlite3.Connection, document_key: int | None, text: str, metadata: dict[str, object]
 ) -> None:
     """Find and store a document's structure spans (inside the caller's transaction)."""
-    if all(key in metadata for key in _TABLE_SKIP):
-        return
     connection.executemany(
         "INSERT INTO structure_spans (document_key, kind, start, end) VALUES (?, ?, ?, ?)",
-        [(document_key, span.kind, span.start, span.end) for span in find_structure(text)],
+        [(document_key, span.kind, span.start, span.end) for span in spans_of(text, metadata)],
     )
+
+
+def spans_of(text: str, metadata: dict[str, object]) -> list[StructureSpan]:
+    """A document's structure spans; none for a table, whose rows are records, not prose."""
+    if all(key in metadata for key in _TABLE_SKIP):
+        return []
+    return list(find_structure(text))
 
 
 def load(connection: sqlite3.Connection, document_key: int) -> tuple[StructureSpan, ...]:

@@ -1,0 +1,646 @@
+"""PostgreSQL + pgvector storage: an index a team shares, written by many processes at once.
+
+The same data model as the SQLite store (documents with their full text, chunks with offsets,
+analysed terms, chunk and sentence vectors, locations, structure spans, a manifest), in one
+database schema (the URL's search_path; several collections may share a database, one schema
+each). Each document is written in one transaction; writers of the same source are serialised
+by an advisory lock on it, so no lock file is needed. Lexical search is BM25 over a postings
+table of the analysed terms, with SQLite FTS5's formula and constants, so both engines rank
+alike; vector search is pgvector's HNSW index over inner product (vectors are unit vectors).
+Every value reaches SQL as a bound parameter; the one number in DDL, the vector dimension, is
+composed as a literal by psycopg.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError, RagError, StorageError
+from rag.language.analysis import index_text
+from rag.storage import structure_spans
+from rag.storage.engine import public_location
+from rag.storage.scope import Scope
+from rag.storage.sentence_vectors import text_hash
+from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument
+from rag.types import Chunk, Document, Location, StructureSpan, document_id
+
+FORMAT_VERSION = 1  # of the PostgreSQL schema; the SQLite folder format counts on its own
+SCHEMA_LOCK = 7_316_032_022  # advisory lock held while a schema is created (any number, fixed)
+# SQLite FTS5's bm25() constants, so both engines give a chunk the same lexical score.
+BM25_K1 = 1.2
+BM25_B = 0.75
+# pgvector's HNSW search keeps this many candidates at least (its default is 40).
+MIN_EF_SEARCH = 100
+# FTS5's ascii tokenizer: runs of ASCII letters and digits and of any non-ASCII character.
+_TOKEN = re.compile(r"[0-9A-Za-z\u0080-\U0010ffff]+")
+T = TypeVar("T")
+
+_TABLES = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE IF NOT EXISTS manifest (key text PRIMARY KEY, value text NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS generation;
+CREATE TABLE IF NOT EXISTS documents (
+    key bigserial PRIMARY KEY,
+    id text NOT NULL,
+    source text NOT NULL UNIQUE,
+    title text NOT NULL,
+    text text NOT NULL,
+    metadata jsonb NOT NULL,
+    page_starts jsonb NOT NULL,
+    content_hash text NOT NULL,
+    size_bytes bigint NOT NULL,
+    added_at timestamptz NOT NULL DEFAULT now(),
+    language text NOT NULL DEFAULT 'und',
+    script text NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS documents_id ON documents (id);
+CREATE INDEX IF NOT EXISTS documents_language ON documents (language);
+CREATE TABLE IF NOT EXISTS chunks (
+    id bigserial PRIMARY KEY,
+    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
+    start integer NOT NULL,
+    "end" integer NOT NULL,
+    text text NOT NULL,
+    search_text text,
+    terms text NOT NULL,
+    length integer NOT NULL,
+    vector vector({dimension}) NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks (document_key);
+CREATE INDEX IF NOT EXISTS chunks_vector ON chunks USING hnsw (vector vector_ip_ops);
+CREATE TABLE IF NOT EXISTS chunk_terms (
+    term text NOT NULL,
+    chunk_id bigint NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
+    frequency integer NOT NULL,
+    length integer NOT NULL,
+    PRIMARY KEY (term, chunk_id) INCLUDE (frequency, length)
+);
+CREATE TABLE IF NOT EXISTS document_terms (
+    document_key bigint PRIMARY KEY REFERENCES documents (key) ON DELETE CASCADE,
+    chunks integer NOT NULL,
+    terms bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunk_terms_chunk ON chunk_terms (chunk_id);
+CREATE TABLE IF NOT EXISTS locations (
+    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
+    start integer NOT NULL,
+    label text NOT NULL,
+    PRIMARY KEY (document_key, start)
+);
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
+    text_hash bigint NOT NULL,
+    vector bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentence_vectors_hash ON sentence_vectors (text_hash);
+CREATE INDEX IF NOT EXISTS sentence_vectors_document ON sentence_vectors (document_key);
+CREATE TABLE IF NOT EXISTS structure_spans (
+    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
+    kind text NOT NULL,
+    start integer NOT NULL,
+    "end" integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS structure_spans_document ON structure_spans (document_key);
+"""
+_OWN_TABLES = ("manifest", "documents", "chunks", "chunk_terms", "document_terms")
+
+# BM25 as FTS5 computes it: idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, and a chunk's
+# length is its count of terms, over the average of all chunks. The totals come from one narrow
+# row per document and each posting carries its chunk's length: a query reads the postings of its
+# terms once, from the index that holds them (not the wide chunk rows, nor a row per chunk).
+_LEXICAL_SEARCH = """
+WITH postings AS MATERIALIZED (
+    SELECT term, chunk_id, frequency, length FROM chunk_terms WHERE term = ANY(%(terms)s::text[])
+),
+hits AS (SELECT term, count(*)::float8 AS hits FROM postings GROUP BY term),
+totals AS (
+    SELECT coalesce(sum(chunks), 0)::float8 AS rows,
+        greatest(coalesce(sum(terms)::float8 / nullif(sum(chunks), 0), 0), 1e-9) AS average
+    FROM document_terms
+)
+SELECT p.chunk_id, sum(
+    greatest(ln((t.rows - h.hits + 0.5) / (h.hits + 0.5)), 1e-6) * p.frequency * (%(k1)s + 1)
+    / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * p.length / t.average))
+) AS score
+FROM postings p JOIN hits h ON h.term = p.term CROSS JOIN totals t
+GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(limit)s
+"""
+
+
+# Every search asks which languages the index holds: hop from one to the next in the language
+# index instead of reading every document's row.
+_DISTINCT_LANGUAGES = """
+WITH RECURSIVE found(language) AS (
+    SELECT min(language) FROM documents
+    UNION ALL
+    SELECT (SELECT min(language) FROM documents WHERE language > found.language)
+    FROM found WHERE found.language IS NOT NULL
+)
+SELECT language FROM found WHERE language IS NOT NULL
+"""
+
+
+def fts_tokens(terms: str) -> list[str]:
+    """The tokens SQLite's ascii tokenizer makes of a chunk's analysed terms (ASCII lower-cased)."""
+    return [token.lower() for token in _TOKEN.findall(terms)]
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _translated(method: Callable[..., T]) -> Callable[..., T]:
+    """PostgreSQL's errors as one-line StorageErrors that name the database (not its password)."""
+
+    @functools.wraps(method)
+    def wrapper(self: PostgresStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as error:
+            raise StorageError(f"PostgreSQL at {self.location}: {_first_line(error)}") from error
+
+    return wrapper
+
+
+def _vector_literal(vector: np.ndarray) -> str:
+    """pgvector's text form of a vector, sent as a bound parameter."""
+    return "[" + ",".join(f"{value:.8g}" for value in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+class PostgresStore:
+    """One index in a PostgreSQL database (its current schema): the truth, shared by many processes.
+
+    Opening never writes: only `PostgresStore.create` (used by ingest) makes the tables.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = public_location(url)
+        self._local = threading.local()
+        if not self._has_tables():
+            raise IndexNotFoundError(
+                f"no index in {self.location}: create one with `rag ingest FILES --index {self.location}`"
+            )
+
+    @classmethod
+    def create(cls, url: str, dimension: int) -> PostgresStore:
+        """Open the index in the database, creating its tables (and pgvector) when missing."""
+        store = cls.__new__(cls)
+        store.url, store.location, store._local = url, public_location(url), threading.local()
+        statements = sql.SQL(_TABLES).format(dimension=sql.Literal(int(dimension)))
+        store._create_tables(statements)
+        return cls(url)
+
+    @_translated
+    def _create_tables(self, statements: sql.Composed) -> None:
+        connection = self._connect()
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            connection.execute(statements)
+
+    @_translated
+    def _has_tables(self) -> bool:
+        row = (
+            self._connect()
+            .execute("SELECT count(to_regclass(name)) FROM unnest(%s::text[]) AS name", (list(_OWN_TABLES),))
+            .fetchone()
+        )
+        return row is not None and row[0] == len(_OWN_TABLES)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            try:
+                connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            except psycopg.Error as error:
+                raise StorageError(
+                    f"cannot connect to PostgreSQL at {self.location} ({_first_line(error)});"
+                    " is the server running, and the URL right?"
+                ) from error
+            self._local.connection = connection
+            self._local.ef_search = 0  # a new session has pgvector's default
+        return connection
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+            self._local.ef_search = 0
+
+    # -- manifest ---------------------------------------------------------------------------
+
+    @_translated
+    def manifest(self) -> dict[str, str]:
+        """All manifest entries."""
+        return dict(self._connect().execute("SELECT key, value FROM manifest").fetchall())
+
+    @_translated
+    def check_or_write_manifest(self, expected: dict[str, str]) -> None:
+        """Record the manifest of a new index, or fail if an existing one differs."""
+        connection = self._connect()
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            current = dict(connection.execute("SELECT key, value FROM manifest").fetchall())
+            if not current.get("format_version"):
+                connection.cursor().executemany(
+                    "INSERT INTO manifest (key, value) VALUES (%s, %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    list({"format_version": str(FORMAT_VERSION), **expected}.items()),
+                )
+                return
+        if current["format_version"] != str(FORMAT_VERSION):
+            raise IndexMismatchError(
+                f"the index in {self.location} has PostgreSQL format version {current['format_version']},"
+                f" this version of Verbatim reads {FORMAT_VERSION}"
+            )
+        for key, value in expected.items():
+            if current.get(key) != value:
+                raise IndexMismatchError(
+                    f"the index in {self.location} was built with {key}={current.get(key)!r}, "
+                    f"not {value!r}: use the same setting, or another database or schema"
+                )
+
+    @_translated
+    def generation(self) -> int:
+        """A counter that grows with every committed change (a sequence: writers never wait on it)."""
+        row = self._connect().execute("SELECT last_value, is_called FROM generation").fetchone()
+        return int(row[0]) if row and row[1] else 0
+
+    # -- writes -----------------------------------------------------------------------------
+
+    @_translated
+    def put_document(self, document: NewDocument) -> str:
+        """Insert or replace a document and its chunks in one transaction; return its id."""
+        identifier = document_id(document.text)
+        search_texts = document.search_texts or [span.text for span in document.spans]
+        terms = [index_text(found, document.language) for found in search_texts]
+        tokens = [fts_tokens(found) for found in terms]
+        connection = self._connect()
+        with connection.transaction():
+            # Two writers of one source take turns; writers of different sources never wait.
+            connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document.source,))
+            connection.execute("DELETE FROM documents WHERE source = %s", (document.source,))
+            row = connection.execute(
+                "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
+                " size_bytes, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING key",
+                (
+                    identifier,
+                    document.source,
+                    document.title,
+                    document.text,
+                    json.dumps(document.metadata or {}),
+                    json.dumps(list(document.page_starts)),
+                    document.content_hash,
+                    document.size_bytes,
+                    document.language,
+                    document.script,
+                ),
+            ).fetchone()
+            assert row is not None
+            key = int(row[0])
+            chunk_ids = [
+                int(found[0])
+                for found in connection.execute(
+                    "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
+                    (len(document.spans),),
+                )
+            ]
+            cursor = connection.cursor()
+            cursor.executemany(
+                'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::vector)",
+                [
+                    (
+                        chunk_id,
+                        key,
+                        span.start,
+                        span.end,
+                        span.text,
+                        None if found == span.text else found,
+                        terms[row],
+                        len(tokens[row]),
+                        _vector_literal(document.vectors[row]),
+                    )
+                    for row, (chunk_id, span, found) in enumerate(
+                        zip(chunk_ids, document.spans, search_texts, strict=True)
+                    )
+                ],
+            )
+            with cursor.copy("COPY chunk_terms (term, chunk_id, frequency, length) FROM STDIN") as copy:
+                for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True):
+                    for term, frequency in Counter(chunk_tokens).items():
+                        copy.write_row((term, chunk_id, frequency, len(chunk_tokens)))
+            cursor.execute(
+                "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
+                (key, len(chunk_ids), sum(map(len, tokens))),
+            )
+            cursor.executemany(
+                "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)"
+                " ON CONFLICT (document_key, start) DO UPDATE SET label = EXCLUDED.label",
+                [(key, location.start, location.label) for location in document.locations],
+            )
+            self._insert_sentence_vectors(cursor, key, document.sentence_vectors or {})
+            cursor.executemany(
+                'INSERT INTO structure_spans (document_key, kind, start, "end") VALUES (%s, %s, %s, %s)',
+                [
+                    (key, span.kind, span.start, span.end)
+                    for span in structure_spans.spans_of(document.text, document.metadata or {})
+                ],
+            )
+            connection.execute("SELECT nextval('generation')")
+        return identifier
+
+    @staticmethod
+    def _insert_sentence_vectors(
+        cursor: psycopg.Cursor[Any], key: int, vectors: Mapping[str, np.ndarray]
+    ) -> None:
+        cursor.executemany(
+            "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (%s, %s, %s)",
+            [
+                (key, text_hash(text), np.asarray(vector, dtype=np.float16).tobytes())
+                for text, vector in vectors.items()
+            ],
+        )
+
+    @_translated
+    def remove_document(self, source: str) -> int:
+        """Delete a document and its chunks; return how many chunks went."""
+        connection = self._connect()
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
+            row = connection.execute(
+                "SELECT key, (SELECT count(*) FROM chunks WHERE document_key = documents.key)"
+                " FROM documents WHERE source = %s",
+                (source,),
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no document with source {source!r} in the index")
+            connection.execute("DELETE FROM documents WHERE key = %s", (row[0],))
+            connection.execute("SELECT nextval('generation')")
+        return int(row[1])
+
+    @_translated
+    def documents_without_sentence_vectors(self) -> list[str]:
+        """Ids of the documents with text none of whose sentences has a stored vector."""
+        rows = self._connect().execute(
+            "SELECT id FROM documents d WHERE length(btrim(d.text)) > 0 AND NOT EXISTS"
+            " (SELECT 1 FROM sentence_vectors s WHERE s.document_key = d.key) ORDER BY d.key"
+        )
+        return [str(row[0]) for row in rows]
+
+    @_translated
+    def add_sentence_vectors(self, document_id: str, vectors: Mapping[str, np.ndarray]) -> bool:
+        """Store sentence vectors for a document, in one transaction; False when it is gone."""
+        connection = self._connect()
+        with connection.transaction():
+            row = connection.execute("SELECT key FROM documents WHERE id = %s", (document_id,)).fetchone()
+            if row is None:
+                return False
+            self._insert_sentence_vectors(connection.cursor(), int(row[0]), vectors)
+        return True
+
+    # -- reads ------------------------------------------------------------------------------
+
+    @_translated
+    def content_hashes(self, sources: Sequence[str]) -> dict[str, str]:
+        """Map of each of these sources that is stored to the hash of the content it came from."""
+        rows = self._connect().execute(
+            "SELECT source, content_hash FROM documents WHERE source = ANY(%s)", (list(sources),)
+        )
+        return dict(rows.fetchall())
+
+    @_translated
+    def sources(self) -> list[str]:
+        """All document sources, sorted."""
+        return [row[0] for row in self._connect().execute("SELECT source FROM documents ORDER BY source")]
+
+    @_translated
+    def documents(self, scope: Scope | None = None) -> list[DocumentInfo]:
+        _whole(scope)
+        """All documents with sizes and chunk counts, sorted by source."""
+        rows = self._connect().execute(
+            "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id),"
+            " to_char(d.added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), d.language, d.script"
+            " FROM documents d LEFT JOIN chunks c ON c.document_key = d.key"
+            " GROUP BY d.key ORDER BY d.source"
+        )
+        return [DocumentInfo(*row) for row in rows]
+
+    @_translated
+    def document(self, document_id: str, scope: Scope | None = None) -> Document:
+        _whole(scope)
+        """The full document with the given id (or source), as stored in this database."""
+        connection = self._connect()
+        row = connection.execute(
+            "SELECT id, source, title, text, metadata, page_starts, key, language FROM documents"
+            " WHERE id = %s OR source = %s LIMIT 1",
+            (document_id, document_id),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no document {document_id!r} in the index")
+        locations = connection.execute(
+            "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (row[6],)
+        )
+        spans = connection.execute(
+            'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (row[6],)
+        )
+        return Document(
+            id=row[0],
+            source=row[1],
+            title=row[2],
+            text=row[3],
+            metadata=row[4],
+            page_starts=tuple(row[5]),
+            locations=tuple(map(Location._make, locations)),
+            language=row[7],
+            structure=tuple(map(StructureSpan._make, spans)),
+        )
+
+    @_translated
+    def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
+        """Chunks by id, with their document's source, title and pages."""
+        if not chunk_ids:
+            return {}
+        rows = self._connect().execute(
+            'SELECT c.id, d.id, c.start, c."end", c.text, d.source, d.title, d.page_starts,'
+            " (SELECT label FROM locations l WHERE l.document_key = d.key AND l.start <= c.start"
+            "  ORDER BY l.start DESC LIMIT 1)"
+            " FROM chunks c JOIN documents d ON d.key = c.document_key WHERE c.id = ANY(%s)",
+            (list(chunk_ids),),
+        )
+        return {row[0]: ChunkRecord(Chunk(*row[:5]), row[5], row[6], tuple(row[7]), row[8]) for row in rows}
+
+    @_translated
+    def chunk_vectors(self, chunk_ids: Sequence[int], dimension: int) -> dict[int, np.ndarray]:
+        """The stored vectors of those chunks that exist."""
+        if not chunk_ids:
+            return {}
+        rows = self._connect().execute(
+            "SELECT id, vector::real[] FROM chunks WHERE id = ANY(%s)", (list(chunk_ids),)
+        )
+        return {int(row[0]): np.asarray(row[1], dtype=np.float32) for row in rows if len(row[1]) == dimension}
+
+    def iter_vectors(self, dimension: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (row_ids, vectors) batches of every stored chunk vector, in chunk id order."""
+        try:
+            connection = self._connect()
+            with connection.transaction(), connection.cursor(name="vectors") as cursor:
+                cursor.execute("SELECT id, vector::real[] FROM chunks ORDER BY id")
+                while rows := cursor.fetchmany(batch):
+                    row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+                    yield (
+                        row_ids,
+                        np.asarray([row[1] for row in rows], dtype=np.float32).reshape(-1, dimension),
+                    )
+        except psycopg.Error as error:
+            raise StorageError(f"PostgreSQL at {self.location}: {_first_line(error)}") from error
+
+    @_translated
+    def sentence_vectors(self, texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
+        """Vectors stored at ingest for those of the sentence texts that have one (as unit float32)."""
+        by_hash = {text_hash(text): text for text in texts}
+        if not by_hash:
+            return {}
+        rows = [
+            (hash_value, blob)
+            for hash_value, blob in self._connect().execute(
+                "SELECT text_hash, vector FROM sentence_vectors WHERE text_hash = ANY(%s)", (list(by_hash),)
+            )
+            if len(blob) == 2 * dimension
+        ]
+        if not rows:
+            return {}
+        vectors = np.frombuffer(b"".join(bytes(blob) for _, blob in rows), dtype=np.float16)
+        vectors = vectors.reshape(len(rows), dimension).astype(np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return {by_hash[hash_value]: vector for (hash_value, _), vector in zip(rows, vectors, strict=True)}
+
+    @_translated
+    def lexical_search(
+        self, terms: Sequence[str], limit: int, scope: Scope | None = None
+    ) -> list[tuple[int, float]]:
+        _whole(scope)
+        """(chunk id, BM25 score, higher is better) of the chunks holding any of the analysed terms."""
+        wanted = list(dict.fromkeys(token for term in terms for token in fts_tokens(term)))
+        if not wanted:
+            return []
+        rows = self._connect().execute(
+            _LEXICAL_SEARCH, {"terms": wanted, "k1": BM25_K1, "b": BM25_B, "limit": limit}
+        )
+        return [(int(row[0]), float(row[1])) for row in rows]
+
+    @_translated
+    def dense_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(cosines, chunk ids) of the k nearest chunks of each query; -1 ids pad a short list."""
+        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
+        row_ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
+        connection = self._connect()
+        if getattr(self._local, "ef_search", 0) < k:  # once per connection: a round trip less a search
+            ef_search = max(MIN_EF_SEARCH, k)
+            connection.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
+            self._local.ef_search = ef_search
+        for row, vector in enumerate(query_vectors):
+            literal = _vector_literal(vector)
+            found = connection.execute(
+                "SELECT id, -(vector <#> %s::vector) FROM chunks ORDER BY vector <#> %s::vector LIMIT %s",
+                (literal, literal, k),
+            ).fetchall()
+            for column, (chunk_id, score) in enumerate(found):
+                row_ids[row, column], scores[row, column] = chunk_id, score
+        return scores, row_ids
+
+    @_translated
+    def has_chunks(self) -> bool:
+        """Whether any chunk is stored."""
+        return self._connect().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+
+    @_translated
+    def language_counts(self) -> dict[str, int]:
+        """How many documents each detected language has, most first."""
+        rows = self._connect().execute(
+            "SELECT language, count(*) FROM documents GROUP BY language ORDER BY count(*) DESC, language"
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    @_translated
+    def languages(self, scope: Scope | None = None) -> list[str]:
+        _whole(scope)
+        """The distinct languages of the stored documents, in code order."""
+        rows = self._connect().execute(_DISTINCT_LANGUAGES)
+        return [row[0] for row in rows]
+
+    @_translated
+    def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
+        _whole(scope)
+        """How many chunks hold each of the given terms (absent terms are left out)."""
+        rows = self._connect().execute(
+            "SELECT term, count(*) FROM chunk_terms WHERE term = ANY(%s) GROUP BY term",
+            (list(dict.fromkeys(terms)),),
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    @_translated
+    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
+        _whole(scope)
+        """Number of documents and of chunks."""
+        row = (
+            self._connect()
+            .execute("SELECT count(*), coalesce(sum(chunks), 0) FROM document_terms")
+            .fetchone()
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    @_translated
+    def size_bytes(self) -> int:
+        """Bytes the index's tables take, with their indexes and out-of-line values."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+
+class PostgresVectors:
+    """pgvector's HNSW search over the chunk vectors (scores are exact cosines of the candidates)."""
+
+    kind = "hnsw"
+    exact_scores = True  # pgvector scores its candidates on the stored vectors
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def search(
+        self, query_vectors: np.ndarray, k: int, scope: Scope | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        _whole(scope)
+        """(scores, row_ids) of the k nearest chunks of each query."""
+        return self.store.dense_search(query_vectors, k)
+
+
+def _whole(scope: Scope | None) -> None:
+    """Permissions per document are enforced on index folders only, so far: a reader's scope on a
+    PostgreSQL index is refused, never silently widened to the whole index."""
+    if scope is not None:
+        raise RagError(
+            "per-document permissions are enforced on index folders only; serve this PostgreSQL index"
+            " without --access, or keep the collection in a folder"
+        )

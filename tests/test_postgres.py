@@ -1,0 +1,182 @@
+"""The PostgreSQL + pgvector engine against a real server (pgserver's, on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import RIVER_TEXTS
+
+import rag
+from eval.bundled_postgres import free_port
+from rag.cli.main import main
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[1]
+VARIED_TEXTS = [
+    *RIVER_TEXTS,
+    rag.TextItem("tea.txt", "Green tea is made from unoxidised leaves of Camellia sinensis grown in Asia."),
+    rag.TextItem(
+        "coffee.md", "# Coffee\n\nCoffee beans are the roasted seeds of the Coffea plant in Ethiopia."
+    ),
+    rag.TextItem("de.txt", "Die Hochwasser des Rheins überschwemmen jedes Frühjahr die Täler am Ufer."),
+    rag.TextItem("zh.txt", "黑豹队的防守在第五十届超级碗中表现出色，他们的防守球员拦截了对方的传球。"),
+]
+QUESTIONS = [
+    "When does the cedar river flood?",
+    "What are coffee beans?",
+    "Where is green tea grown?",
+    "Hochwasser im Frühjahr",
+    "防守",
+    "valley spring",
+]
+
+
+def test_ingest_and_ask_quote_the_text_stored_in_postgres(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        report = base.add_texts(VARIED_TEXTS)
+        assert report.count("added") == len(VARIED_TEXTS)
+        answer = base.ask("What are coffee beans?")
+        assert answer.answered and answer.citations
+        for citation in answer.citations:
+            stored = base.document(citation.quote.document_id)
+            assert stored.text[citation.quote.start : citation.quote.end] == citation.quote.text
+        assert "Coffea" in answer.citations[0].quote.text
+
+
+def test_changed_text_replaces_a_document_and_remove_deletes_it(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("a.txt", "Apples grow on trees in the orchard.")])
+        base.add_texts([rag.TextItem("a.txt", "Pears grow on trees in the orchard.")])
+        assert base.stats()["documents"] == 1
+        assert base.search("pears", mode="lexical")[0].text.startswith("Pears")
+        assert base.search("apples", mode="lexical") == []
+        assert base.remove("a.txt") == 1
+        assert base.is_empty()
+
+
+def score_levels(passages: list[rag.Passage], score: str) -> list[tuple[float, list[tuple[str, int]]]]:
+    """Passages grouped by equal score, best first; the last group is left out (the cut at k may
+    split a tie, and engines order tied vectors differently)."""
+    levels: dict[float, list[tuple[str, int]]] = {}
+    for passage in passages:
+        levels.setdefault(round(getattr(passage, score) or 0.0, 6), []).append(
+            (passage.source, passage.start)
+        )
+    return [(level, sorted(found)) for level, found in levels.items()][:-1]
+
+
+def test_both_engines_rank_alike_up_to_ties(tmp_path: Path, postgres_url: str) -> None:
+    embedder = rag.HashingEmbedder(256)
+    with (
+        rag.open(tmp_path / "index", embedder=embedder) as folder,
+        rag.open(postgres_url, embedder=embedder) as database,
+    ):
+        folder.add_texts(VARIED_TEXTS)
+        database.add_texts(VARIED_TEXTS)
+        for question in QUESTIONS:
+            for mode, score in (("lexical", "lexical_score"), ("dense", "dense_score")):
+                in_folder = folder.search(question, k=8, mode=mode)
+                in_database = database.search(question, k=8, mode=mode)
+                assert score_levels(in_folder, score) == score_levels(in_database, score), (question, mode)
+            if question == "valley spring":  # every river note says it alike: the best is a tie
+                continue
+            best_in_folder = folder.search(question, k=1)[0]
+            best_in_database = database.search(question, k=1)[0]
+            assert best_in_folder.source == best_in_database.source  # chunks may tie
+
+
+def test_two_writer_processes_ingest_at_once_without_loss(postgres_url: str) -> None:
+    script = (
+        "import sys, rag\n"
+        "name, url = sys.argv[1], sys.argv[2]\n"
+        "items = [rag.TextItem(f'{name}/{i}.txt', f'{name} note {i} about rivers ' * 30) for i in range(15)]\n"
+        "items += [rag.TextItem(f'shared/{i}.txt', f'shared note {i} written by {name}') for i in range(5)]\n"
+        "with rag.open(url, embedder=rag.HashingEmbedder(256)) as base:\n"
+        "    base.add_texts(items)\n"
+    )
+    environment = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, name, postgres_url], env=environment, stderr=subprocess.PIPE
+        )
+        for name in ("first", "second")
+    ]
+    for writer in writers:
+        _, error = writer.communicate(timeout=240)
+        assert writer.returncode == 0, error.decode()
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        sources = base.store.sources()
+        assert len(sources) == 35  # 15 + 15 of their own, 5 shared sources stored once
+        assert sum(info.chunks for info in base.documents()) == base.stats()["chunks"]
+        shared = base.document("shared/3.txt")
+        assert shared.text.startswith("shared note 3 written by")
+
+
+def test_cli_ingests_and_answers_over_a_database_url(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tea.txt").write_text("Green tea is made from unoxidised leaves of Camellia sinensis.")
+    fake = ["--model", "hashing-256"]
+    assert main(["ingest", str(tmp_path / "tea.txt"), "--index", postgres_url, *fake, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "What is green tea made from?", "--index", postgres_url, *fake, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["answered"] and "Camellia" in answer["citations"][0]["quote"]
+
+
+def test_server_down_is_a_one_line_error_without_the_password() -> None:
+    url = f"postgresql://verbatim:hunter2@127.0.0.1:{free_port()}/verbatim"
+    with pytest.raises(rag.RagError) as raised:
+        rag.open(url, embedder=rag.HashingEmbedder(256))
+    message = str(raised.value)
+    assert "cannot connect to PostgreSQL at postgresql://verbatim@127.0.0.1:" in message
+    assert "hunter2" not in message and "\n" not in message
+
+
+def test_a_database_without_an_index_is_not_found_for_readers(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        assert not base.exists and base.is_empty()
+        with pytest.raises(rag.RagError, match="no index in postgresql://"):
+            base.documents()
+
+
+def test_an_open_reader_sees_documents_another_writer_commits(postgres_url: str) -> None:
+    with (
+        rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as writer,
+        rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as reader,
+    ):
+        writer.add_texts([rag.TextItem("first.txt", "Otters sleep holding hands.")])
+        assert reader.search("otters", mode="lexical")[0].source == "first.txt"
+        writer.add_texts([rag.TextItem("second.txt", "Puffins mate for life.")])
+        assert reader.search("puffins", mode="lexical")[0].source == "second.txt"
+        writer.remove("first.txt")
+        assert reader.search("otters", mode="lexical") == []
+
+
+def test_a_folder_and_a_database_are_served_as_two_collections(tmp_path: Path, postgres_url: str) -> None:
+    embedder = rag.HashingEmbedder(256)
+    with rag.open(tmp_path / "folder", embedder=embedder) as folder:
+        folder.add_texts([rag.TextItem("tea.txt", "Green tea is grown on the hills of Assam.")])
+    with rag.open(postgres_url, embedder=embedder) as database:
+        database.add_texts(
+            [rag.TextItem("coffee.txt", "Coffee beans are the roasted seeds of the Coffea plant.")]
+        )
+    collections = rag.open_collections({"mine": tmp_path / "folder", "team": postgres_url}, embedder=embedder)
+    try:
+        answer = collections.select(["mine", "team"]).ask("What are coffee beans?")
+        assert answer.answered and answer.citations[0].collection == "team"
+        quote = answer.citations[0].quote
+        assert (
+            collections.base("team").document(quote.document_id).text[quote.start : quote.end] == quote.text
+        )
+    finally:
+        collections.close()
+
+
+def test_serving_a_database_without_an_index_is_a_one_line_error(postgres_url: str) -> None:
+    with pytest.raises(rag.RagError, match="collection team: no index in postgresql://"):
+        rag.open_collections({"team": postgres_url}, embedder=rag.HashingEmbedder(256))
