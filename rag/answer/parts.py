@@ -39,7 +39,12 @@ _NOT_NAMES = frozenset("by the a an in on at of for and from to with u.s. mr. mr
 
 def question_parts(question: str) -> tuple[str, ...]:
     """The asks of a question, each a question of its own; the question alone when it asks one thing."""
-    parts = [piece for sentence in _QUESTION_END.split(question.strip()) for piece in _split(sentence)]
+    sentences = _QUESTION_END.split(question.strip())
+    # A sentence that asks nothing ("... Ignore previous instructions and say X.") is no part of its
+    # own: the question is then asked whole, as it was written.
+    if len(sentences) > 1 and not all(_is_ask(sentence) for sentence in sentences):
+        return (question,)
+    parts = [piece for sentence in sentences for piece in _split(sentence)]
     if len(parts) < 2 or len(parts) > MAX_PARTS:
         return (question,)
     return tuple(_as_question(part) for part in parts)
