@@ -11,6 +11,7 @@ import csv
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 
 from rag.tables import HEADER_SEPARATOR, PAIR_SEPARATOR, clean_cell
 from rag.types import Document
@@ -41,13 +42,22 @@ class Table:
 
     def numeric(self, column: str) -> bool:
         """Whether most of the column's filled cells read as numbers."""
-        values = [row.cells.get(column, "") for row in self.rows]
-        filled = [value for value in values if value.strip()]
-        return bool(filled) and sum(number(value) is not None for value in filled) >= 0.8 * len(filled)
+        return column in self._numeric_columns
 
     def label_column(self) -> str | None:
         """The first column of names (not numbers): what a question calls a row by."""
         return next((column for column in self.columns if not self.numeric(column)), None)
+
+    @cached_property
+    def _numeric_columns(self) -> frozenset[str]:
+        """The columns most of whose filled cells read as numbers, found once per table: answers
+        ask it for every row they cite."""
+        found = set()
+        for column in self.columns:
+            filled = [value for row in self.rows if (value := row.cells.get(column, "")).strip()]
+            if filled and sum(number(value) is not None for value in filled) >= 0.8 * len(filled):
+                found.add(column)
+        return frozenset(found)
 
 
 def number(text: str) -> Decimal | None:
@@ -79,6 +89,8 @@ def tables_of(document: Document) -> list[Table]:
     """Every table the document holds, in text order."""
     if document.is_table:
         return [_delimited(document)]
+    if HEADER_SEPARATOR not in document.text:
+        return []  # no header line, so no rendered table: the answer step need not read it line by line
     return _rendered(document)
 
 
