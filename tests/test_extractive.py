@@ -8,9 +8,10 @@ import pytest
 
 import rag
 from rag.answer.asking import evidence_for
+from rag.answer.measures import counts_asked, holds_count
 from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
 from rag.answer.quotes import MAX_ROW_QUOTE, points_back, sentence_quotes
-from rag.answer.scoring import _quantity_match, score_sentences
+from rag.answer.scoring import score_sentences
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,49 @@ from rag.answer.scoring import _quantity_match, score_sentences
     ],
 )
 def test_a_count_of_the_asked_thing_is_recognised(question: str, sentence: str, expected: float) -> None:
-    assert _quantity_match(question, sentence) == expected
+    assert counts_asked(question, sentence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("How many soldiers died?", "Three decades after the defeat, the army returned.", True),
+        ("How many soldiers died?", "In 1979, the army invaded the country.", False),  # a year is no count
+        ("How many soldiers died?", "Many soldiers died in the long war.", False),
+        ("How many of the 12 members voted?", "Seven of the 12 members voted.", True),
+        ("How many of the 12 members voted?", "All 12 members were present.", False),  # the question's own
+        ("How many treaties mention rights?", "None of the treaties mention rights.", True),
+        ("How much did the bridge cost?", "The bridge cost $4.5 million.", True),
+        ("When did the war end?", "The war ended badly.", True),  # not a count question
+    ],
+)
+def test_a_count_question_needs_a_number_the_question_does_not_write(
+    question: str, sentence: str, expected: bool
+) -> None:
+    assert holds_count(question, sentence) is expected
+
+
+def test_a_count_question_is_refused_when_no_sentence_gives_a_number(fake_base: rag.KnowledgeBase) -> None:
+    # The sentence shares every word of the question but the number it asks for.
+    fake_base.add_texts(
+        [rag.TextItem("war.txt", "Soviet soldiers died in Afghanistan during the long war of the eighties.")]
+    )
+    assert fake_base.ask("Soviet soldiers died in Afghanistan during the long war?").answered
+    answer = fake_base.ask("How many Soviet soldiers died in Afghanistan during the long war?")
+    assert not answer.answered, answer.text
+
+
+def test_a_sentence_is_quoted_with_the_next_one_that_says_what_it_announces(
+    fake_base: rag.KnowledgeBase,
+) -> None:
+    text = (
+        "The new harbour policy of the city council has a single pragmatic goal. "
+        "It aims to build deeper berths for the container ships that now sail past.\n\n"
+        "The old fish market closes early on Sundays in winter."
+    )
+    quote = first_quote(fake_base, text, "What is the goal of the new harbour policy of the city council?")
+    assert quote.text.startswith("The new harbour policy")
+    assert quote.text.endswith("now sail past.")
 
 
 def first_quote(base: rag.KnowledgeBase, text: str, question: str) -> rag.Quote:

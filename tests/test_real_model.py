@@ -28,6 +28,8 @@ SEED_QUESTIONS = [
     ),
     ("How many members were in the Taliban delegation sent to Moscow?", SEED_ARTICLE, "five-member"),
     ("When did the Soviet Union invade Afghanistan?", SEED_ARTICLE, "1979"),
+    # The sentence naming the goal is quoted with the next one, which says what it is.
+    ("What is the goal of the new Russian foreign policy in the comment?", SEED_COMMENTS, "buffer zones"),
     ("Who is the U.S. special envoy for Afghan reconciliation?", SEED_ARTICLE, "Khalilzad"),
     ("What does Moscow fear the Islamic State's Khorasan group could do?", SEED_ARTICLE, "threaten Russia"),
     (
@@ -47,6 +49,9 @@ SEED_QUESTIONS = [
     ),
 ]
 UNANSWERABLE = [
+    # On the documents' topic, asking for a number they never give.
+    "How many Soviet soldiers died in Afghanistan?",
+    "How many Taliban fighters are there?",
     "What is the boiling point of water at the top of Mount Everest?",
     "Who won the 2014 FIFA World Cup final?",
     "How do I bake sourdough bread at home?",

@@ -14,6 +14,7 @@ from rag.answer.refusal import NOT_FOUND, answering_sentences, refusal_notice
 from rag.answer.scoring import ScoredSentence, score_sentences
 from rag.answer.structure import speaker, structure_quotes
 from rag.answer.structure_questions import asks_attribution
+from rag.terms import content_terms, stem, words
 from rag.types import Answer, Citation, Document, Quote
 
 REDUNDANT_SIMILARITY = 0.85
@@ -22,16 +23,17 @@ _NO_VECTOR = np.zeros(0, dtype=np.float32)  # a structure span's: it is never co
 
 
 def select_quotes(
-    answering: Sequence[ScoredSentence], max_quotes: int, margin: float = QUOTE_SCORE_MARGIN
+    question: str, answering: Sequence[ScoredSentence], max_quotes: int, margin: float = QUOTE_SCORE_MARGIN
 ) -> list[ScoredSentence]:
-    """The best sentence and up to max_quotes - 1 runners-up within margin that say something new.
+    """The best sentence (with the next one when it only announces the answer) and up to
+    max_quotes - 1 runners-up within margin that say something new.
 
     `answering` holds only sentences refusal lets answer (refusal.answering_sentences), best first.
     """
     if not answering:
         return []
-    chosen = [answering[0]]
     floor = answering[0].score - margin
+    chosen = [_continued(question, answering[0], answering, floor)]
     for item in answering[1:]:
         if len(chosen) >= max_quotes or item.score < floor:
             break
@@ -42,6 +44,32 @@ def select_quotes(
         ):
             chosen.append(item)
     return chosen
+
+
+def _continued(
+    question: str, best: ScoredSentence, answering: Sequence[ScoredSentence], floor: float
+) -> ScoredSentence:
+    """The best sentence together with the next one when the best ends on what the question asks
+    about, the next points back at it and the two score within the margin: the next sentence
+    says what the best one only announces ("... has a more pragmatic goal." "It aims to build
+    buffer zones ...")."""
+    if best.in_context or not _ends_on(best.quote.text, question):
+        return best
+    for item in answering:
+        if item.score < floor:
+            break
+        if item.in_context and (item.quote.document_id, item.quote.start) == (
+            best.quote.document_id,
+            best.quote.start,
+        ):
+            return item
+    return best
+
+
+def _ends_on(sentence: str, question: str) -> bool:
+    """Whether the last content word of the sentence is one of the question's (by stem)."""
+    terms = content_terms(" ".join(words(sentence)[-3:]))
+    return bool(terms) and stem(terms[-1]) in {stem(term) for term in content_terms(question)}
 
 
 def compose(
@@ -86,7 +114,8 @@ def extractive_answers(evidence: Evidence) -> Iterator[Answer]:
         chosen = [ScoredSentence(item.quote, item.passage, score, _NO_VECTOR) for item in found]
     else:
         answering = answering_sentences(scored, evidence, coverage)
-        chosen = select_quotes(answering, evidence.settings.max_quotes, evidence.settings.quote_margin)
+        settings = evidence.settings
+        chosen = select_quotes(evidence.query, answering, settings.max_quotes, settings.quote_margin)
         chosen = _with_antecedents(chosen, load_document)
         if chosen and asks_attribution(evidence.query):
             chosen = _with_speaker(chosen[0], load_document)

@@ -61,6 +61,20 @@ _ENGLISH_YEAR = re.compile(
 )
 
 
+# Numbers in figures or words: what a count is written with ("1,500", "17", "five", "a dozen", "none").
+_COUNT = re.compile(
+    r"(?<![\w.,])\d(?:[\d,.]*\d)?(?!\w)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty"
+    r"|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|once|twice|none)\b",
+    re.I,
+)
+
+
+def count_forms(text: str) -> set[str]:
+    """The numbers a text writes, in figures or words, lower case; English years left out."""
+    return _answer_forms(_COUNT, text, skip_years=True)
+
+
 def answer_type_match(question: str, sentence: str, table: AnswerTypes = OTHER_ANSWER_TYPES) -> float:
     """1.0 when the sentence holds what the question word asks for (a number, a date, a name)
     beyond what the question itself already says; the first matching question word decides.

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import PassageCoverage
-from rag.answer.measures import states_measure, without_measure
+from rag.answer.measures import asks_count, counts_asked, holds_count, states_measure, without_measure
 from rag.answer.question_words import identifiers
 from rag.answer.scoring import ScoredSentence
 from rag.prompts import NOT_IN_DOCUMENTS_PATTERNS
@@ -31,26 +31,31 @@ def answering_sentences(
 
     A sentence short of the sure score is evidence only from a passage that holds enough of
     the question: one on the right topic that lacks what is asked about is not an answer (a
-    lexically scored sentence has that share in its score already). Nor is a sentence from a
-    document that never names an identifier the question asks about ("the AS-206",
-    "internet2"): a passage about another flight or network. Below the threshold, nothing is.
+    lexically scored sentence has that share in its score already). A "how many X" question is
+    answered only by a sentence that writes a number (a year is none), and surely only by one
+    that counts X: "How many Soviet soldiers died?" is close to a sentence on the Soviet defeat
+    "three decades" ago, which says nothing of soldiers. Nor is a sentence from a document that
+    never names an identifier the question asks about ("the AS-206", "internet2"): a passage
+    about another flight or network. Below the threshold, nothing is.
     """
-    settings = evidence.settings
-    names = _Mentions(identifiers(evidence.query), evidence.document)
+    settings, query = evidence.settings, evidence.query
+    names = _Mentions(identifiers(query), evidence.document)
     # A sentence stating the asked measure in other words ("a country of 35 million" for "the
     # population") needs its passage to hold only the rest of the question.
-    topic = PassageCoverage(without_measure(evidence.query), evidence.document, evidence.statistics)
+    topic = PassageCoverage(without_measure(query), evidence.document, evidence.statistics)
+    count = asks_count(query)
     admitted = [
         item
         for item in scored
-        if (
+        if holds_count(query, item.quote.text)
+        and (
             item.lexical
-            or item.score >= settings.refusal_sure_score
-            or coverage(item) >= settings.refusal_min_coverage
             or (
-                states_measure(evidence.query, item.quote.text)
-                and topic(item) >= settings.refusal_min_coverage
+                item.score >= settings.refusal_sure_score
+                and (not count or counts_asked(query, item.quote.text))
             )
+            or coverage(item) >= settings.refusal_min_coverage
+            or (states_measure(query, item.quote.text) and topic(item) >= settings.refusal_min_coverage)
         )
         and names.all_in(item.quote.document_id)
     ]

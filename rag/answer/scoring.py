@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import lexical_evidence, question_weights
-from rag.answer.measures import states_measure
+from rag.answer.measures import counts_asked
 from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
 from rag.answer.quotes import (
     QuotedSentence,
@@ -37,11 +36,6 @@ LEXICAL_SIMILARITY_WEIGHT = 0.15
 LEXICAL_EVIDENCE_WEIGHT = 0.75
 LEXICAL_SCORE_SHIFT = -0.03
 QUANTITY_WEIGHT = 0.08
-_HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+([^\W\d_]+)", re.I)
-_NUMBER_WORD = re.compile(
-    r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
-    r"|thousands?|millions?|billions?|\w+teen|\w+ty)$"
-)
 
 
 @dataclass(frozen=True)
@@ -180,7 +174,7 @@ def _dense_score(asked: _Asked, sentence: str, similarity: float, rank: int) -> 
         + OVERLAP_WEIGHT * _overlap(asked.stems, sentence)
         + RANK_WEIGHT / rank
         + ANSWER_TYPE_WEIGHT * answer_type_match(asked.text, sentence, ENGLISH_ANSWER_TYPES)
-        + QUANTITY_WEIGHT * _quantity_match(asked.text, sentence)
+        + QUANTITY_WEIGHT * counts_asked(asked.text, sentence)
     ) * _length_factor(sentence)
 
 
@@ -209,24 +203,6 @@ def _overlap(question_stems: set[str], sentence: str) -> float:
         return 0.0
     sentence_stems = {stem(word) for word in words(sentence)}
     return len(question_stems & sentence_stems) / len(question_stems)
-
-
-def _quantity_match(question: str, sentence: str) -> float:
-    """1.0 when a number in the sentence counts what "how many X" asks for ("17 years of war"), or
-    states the measure asked for in other words ("a country of 35 million" for the population)."""
-    if states_measure(question, sentence):
-        return 1.0
-    asked = _HOW_MANY.search(question)
-    if asked is None:
-        return 0.0
-    unit = stem(asked.group(1).lower())
-    tokens = words(sentence)
-    for index, token in enumerate(tokens):
-        if stem(token) == unit and any(
-            _NUMBER_WORD.match(word) for word in tokens[max(0, index - 3) : index]
-        ):
-            return 1.0
-    return 0.0
 
 
 def _length_factor(sentence: str) -> float:
