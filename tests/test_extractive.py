@@ -38,6 +38,10 @@ def test_a_count_of_the_asked_thing_is_recognised(question: str, sentence: str, 
         ("How many of the 12 members voted?", "All 12 members were present.", False),  # the question's own
         ("How many treaties mention rights?", "None of the treaties mention rights.", True),
         ("How much did the bridge cost?", "The bridge cost $4.5 million.", True),
+        ("How much of the region is left undeveloped?", "Vast areas are left undeveloped.", True),
+        ("How many troops were sent?", "It is a country of 35 million.", False),  # its people
+        ("How many troops were sent?", "The group plotted the 9/11 attacks.", False),  # a date
+        ("How many people live there?", "It is a country of 35 million.", True),
         ("When did the war end?", "The war ended badly.", True),  # not a count question
     ],
 )

@@ -16,6 +16,7 @@ from rag.terms import stem, words
 # "how many soldiers", "how much money": the thing counted is the word after the question words,
 # unless that word is a verb or "of" ("how much did it cost", "how many of them").
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\b(?:\s+([^\W\d_]+))?", re.I)
+_ASKS_COUNT = re.compile(r"\bhow\s+many\b", re.I)
 _NOT_COUNTED = frozenset(
     "of is are was were be been do does did has have had will would can could should may might".split()
 )
@@ -57,16 +58,19 @@ def without_measure(question: str) -> str:
 
 
 def asks_count(question: str) -> bool:
-    """Whether the question asks "how many" or "how much"."""
-    return bool(_HOW_MANY.search(question))
+    """Whether the question asks "how many": a count, written as a number. ("How much" is also
+    answered in words: "vast areas", "many times".)"""
+    return bool(_ASKS_COUNT.search(question))
 
 
 def holds_count(question: str, sentence: str) -> bool:
-    """Whether the sentence can answer a count question: it writes a number the question does not
-    (a year is no count), or states the measure asked for. True for every other question."""
+    """Whether the sentence can answer a "how many" question: it writes a number the question does
+    not (a year is no count), or states the measure asked for. True for every other question."""
     if not asks_count(question) or states_measure(question, sentence):
         return True
-    return bool(count_forms(sentence) - count_forms(question))
+    # "the landlocked country of 35 million" counts its people, not what another question asks.
+    counted = _STATES_POPULATION.sub(" ", sentence)
+    return bool(count_forms(counted) - count_forms(question))
 
 
 def counts_asked(question: str, sentence: str) -> bool:

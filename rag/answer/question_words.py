@@ -61,9 +61,10 @@ _ENGLISH_YEAR = re.compile(
 )
 
 
-# Numbers in figures or words: what a count is written with ("1,500", "17", "five", "a dozen", "none").
+# Numbers in figures or words: what a count is written with ("1,500", "17", "five", "a dozen", "none");
+# not dates written with slashes ("9/11").
 _COUNT = re.compile(
-    r"(?<![\w.,])\d(?:[\d,.]*\d)?(?!\w)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"(?<![\w.,/])\d(?:[\d,.]*\d)?(?![\w/])|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty"
     r"|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|once|twice|none)\b",
     re.I,
