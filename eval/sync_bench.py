@@ -3,7 +3,8 @@
 Timing: writes N small text files, syncs them once (first ingest), again with nothing changed,
 and again after one file changed; each as its own `rag sync --json` process, timed from outside
 and by the pass itself. Kill trials: changes the folder (adds, edits, renames, deletes), starts
-`rag sync`, kills it with SIGKILL after a random delay, runs it again to completion and checks
+`rag sync`, kills it with SIGKILL at a random point of its run (a share of how long an unkilled run
+takes), runs it again to completion and checks
 that every file is in the index exactly once with its current text, and nothing else is.
 """
 
@@ -93,10 +94,10 @@ def timing(files: int, model: str, work: Path) -> dict[str, object]:
 
 
 def mutate(folder: Path, rng: random.Random, serial: int) -> None:
-    """Add, edit, rename and delete a few files."""
+    """Add, edit, rename and delete some files."""
     files = sorted(folder.rglob("*.txt"))
     past = time.time() - 60
-    for path in rng.sample(files, min(3, len(files))):
+    for path in rng.sample(files, min(12, len(files))):
         choice = rng.choice(("edit", "rename", "delete"))
         if choice == "edit":
             path.write_text(text(rng, serial))
@@ -105,9 +106,9 @@ def mutate(folder: Path, rng: random.Random, serial: int) -> None:
             path.rename(path.with_name(f"r{serial}-{path.name}"))
         else:
             path.unlink()
-    for extra in range(rng.randint(1, 4)):
+    for extra in range(rng.randint(4, 12)):
         path = folder / "d000" / f"new-{serial}-{extra}.txt"
-        path.write_text(text(rng, serial * 10 + extra))
+        path.write_text(text(rng, serial * 100 + extra))
         os.utime(path, (past, past))
 
 
@@ -133,19 +134,30 @@ def kill_trials(trials: int, files: int, model: str, work: Path, seed: int) -> d
     write_files(folder, files, rng)
     run_sync(folder, index, model)
     failures, killed = [], 0
+    # Kill at a random point of a run: a share of how long an unkilled run of the same work takes.
+    mutate(folder, rng, trials)
+    typical, _ = run_sync(folder, index, model)
     for trial in range(trials):
         mutate(folder, rng, trial)
         command = [*RAG, "sync", str(folder), "--index", str(index), "--model", model, "--allow-mass-delete"]
+        started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 4.0))
-        if process.poll() is None:
+        try:
+            process.wait(timeout=rng.uniform(0.3, 1.0) * typical)
+            typical = 0.8 * typical + 0.2 * (time.perf_counter() - started)
+        except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
+            process.wait()
             killed += 1
-        process.wait()
         run_sync(folder, index, model)
         problems = check(folder, index)
         if problems:
             failures.append({"trial": trial, "problems": problems[:5]})
+        print(
+            f"trial {trial + 1}/{trials}: killed {killed}, failed {len(failures)}",
+            file=sys.stderr,
+            flush=True,
+        )
     return {"trials": trials, "killed_while_running": killed, "failed_trials": failures}
 
 

@@ -11,8 +11,9 @@ import pytest
 
 import rag
 from rag.sources.config import spec_from_location
-from rag.sources.runner import SyncOptions, declared_specs, status, sync_once, watch
+from rag.sources.runner import SyncOptions, declared_specs, sync_once, watch
 from rag.sources.state import SyncState
+from rag.sources.status import status
 from rag.sources.sync import PassReport
 
 TEXTS = {

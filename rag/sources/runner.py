@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from rag.errors import RagError
 from rag.sources.config import SOURCES_FILE, SourceSpec, load_specs, make_source, spec_from_dict
@@ -71,20 +71,6 @@ def sync_once(index: Index, specs: Sequence[SourceSpec], options: SyncOptions) -
             source_state.next_run = time.time() + every
         state.save()
     return reports
-
-
-def status(folder: Path) -> list[dict[str, Any]]:
-    """Each source's last pass and next scheduled one, as `rag sync --status` shows them."""
-    return [
-        {
-            "location": location,
-            "kind": state.spec.get("kind", ""),
-            "documents": len(state.entries),
-            "next_run": state.next_run,
-            **{"last": state.last},
-        }
-        for location, state in SyncState(folder).sources.items()
-    ]
 
 
 def watch(

@@ -26,6 +26,8 @@ class SourceState:
     spec: dict[str, Any] = field(default_factory=dict)
     entries: dict[str, list[str]] = field(default_factory=dict)
     last: dict[str, Any] = field(default_factory=dict)  # the last pass's report
+    # The last pass that changed, failed or warned: a quiet pass since does not hide it.
+    last_change: dict[str, Any] = field(default_factory=dict)
     next_run: float | None = None
 
     def tokens(self) -> dict[str, str]:
@@ -49,7 +51,11 @@ class SyncState:
             return  # damaged: the next pass checks every entry again, and content hashes skip the rest
         for location, value in data.get("sources", {}).items():
             self.sources[location] = SourceState(
-                value.get("spec", {}), value.get("entries", {}), value.get("last", {}), value.get("next_run")
+                spec=value.get("spec", {}),
+                entries=value.get("entries", {}),
+                last=value.get("last", {}),
+                last_change=value.get("last_change", {}),
+                next_run=value.get("next_run"),
             )
 
     def source(self, location: str) -> SourceState:
@@ -66,6 +72,7 @@ class SyncState:
                     "entries": state.entries,
                     "last": state.last,
                     "next_run": state.next_run,
+                    "last_change": state.last_change,
                 }
                 for location, state in self.sources.items()
             },

@@ -210,5 +210,14 @@ class SyncPass:
     def _finish(self, report: PassReport, started: float) -> PassReport:
         report.seconds = time.perf_counter() - started
         self.state.last = report.to_dict()
+        if (
+            report.added
+            or report.updated
+            or report.renamed
+            or report.removed
+            or report.failed
+            or report.error
+        ):
+            self.state.last_change = self.state.last
         self.save()
         return report
