@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import rag
@@ -161,6 +162,78 @@ def kill_trials(trials: int, files: int, model: str, work: Path, seed: int) -> d
     return {"trials": trials, "killed_while_running": killed, "failed_trials": failures}
 
 
+def watch_latency(files: int, model: str, work: Path, changes: int, port: int) -> dict[str, object]:
+    """Seconds from writing one file into a `files`-file folder that `rag serve --sync` watches to
+    the server's answer citing it: new files and edits of existing ones, alternately."""
+    import httpx  # the serve extra: only this mode needs it
+
+    rng = random.Random(3)
+    folder, index = work / "docs", work / "index"
+    write_files(folder, files, rng)
+    first_wall, _ = run_sync(folder, index, model)
+    url = f"http://127.0.0.1:{port}"
+    log = (work / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*RAG, "serve", "--index", str(index), "--port", str(port), "--sync"], stdout=log, stderr=log
+    )
+    try:
+        _wait_for_first_pass(url, server)
+        latencies = []
+        for number in range(changes):
+            nonce = f"zephyr{number}quill"
+            # Even changes add a file, odd ones rewrite one of the first files.
+            name = f"late-{number}.txt" if number % 2 == 0 else f"f{number * 3 + 1:05d}.txt"
+            path = folder / "d000" / name
+            written = time.monotonic()
+            path.write_text(f"The {nonce} lantern is kept in the north tower.\n")
+            while True:
+                answer = httpx.post(
+                    f"{url}/v1/ask", json={"question": f"Where is the {nonce} lantern kept?"}, timeout=60
+                )
+                cited = [citation["source"] for citation in answer.json().get("citations", [])]
+                if str(path) in cited:
+                    break
+                if time.monotonic() - written > 60:
+                    raise SystemExit(f"{path} not answerable after 60 s")
+                time.sleep(0.05)
+            latencies.append(round(time.monotonic() - written, 2))
+            print(f"change {number + 1}/{changes}: {latencies[-1]} s", file=sys.stderr, flush=True)
+            time.sleep(1.0)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ordered = sorted(latencies)
+    return {
+        "files": files,
+        "model": model,
+        "first_sync_wall_seconds": round(first_wall, 1),
+        "changes": changes,
+        "seconds_write_to_answer": latencies,
+        "median": ordered[len(ordered) // 2],
+        "max": ordered[-1],
+    }
+
+
+def _wait_for_first_pass(url: str, server: subprocess.Popen[bytes]) -> None:
+    """Until the server answers and its sync thread has finished a pass since it started."""
+    import httpx
+
+    started = time.time()
+    while True:
+        if server.poll() is not None:
+            raise SystemExit(f"rag serve exited with {server.returncode}")
+        try:
+            sources = httpx.get(f"{url}/v1/sources", timeout=5).json()["data"]
+        except httpx.HTTPError:
+            sources = []
+        stamps = [source["last"].get("started_at", "") for source in sources]
+        if stamps and all(
+            stamp and datetime.fromisoformat(stamp).timestamp() >= started - 1 for stamp in stamps
+        ):
+            return
+        time.sleep(0.5)
+
+
 def main() -> int:
     """Run the timing, or the kill trials, and print JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -168,9 +241,15 @@ def main() -> int:
     parser.add_argument("--model", default="hashing-256")
     parser.add_argument("--kill-trials", type=int, default=0, help="run this many SIGKILL trials instead")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--watch-latency", type=int, default=0, help="time this many changes under `rag serve --sync` instead"
+    )
+    parser.add_argument("--port", type=int, default=7570, help="for --watch-latency's server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
-        if args.kill_trials:
+        if args.watch_latency:
+            result = watch_latency(args.files, args.model, Path(temporary), args.watch_latency, args.port)
+        elif args.kill_trials:
             result = kill_trials(args.kill_trials, args.files, args.model, Path(temporary), args.seed)
         else:
             result = timing(args.files, args.model, Path(temporary))

@@ -91,16 +91,16 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
     parts["ingest"] = gr.Button("Add to the index", variant="primary", elem_id="ingest")
     parts["progress"] = gr.Textbox(label="Progress", interactive=False, elem_id="ingest-progress")
     parts["results"] = gr.HTML("", elem_id="ingest-results")
+    gr.Markdown("### Synced sources")
+    parts["sources"] = gr.HTML(
+        render.sync_sources_html(rag.sources.status(base.folder)), elem_id="sync-sources"
+    )
     gr.Markdown("### Indexed documents")
     parts["table"] = gr.HTML(render.documents_html(base.documents()), elem_id="documents")
     with gr.Row():
         parts["choices"] = gr.Dropdown(label="Document", choices=[], scale=4, elem_id="remove-choice")
         parts["remove"] = gr.Button("Remove", variant="stop", scale=1, min_width=90, elem_id="remove")
     parts["remove_status"] = gr.HTML("", elem_id="remove-status")
-    gr.Markdown("### Synced sources")
-    parts["sources"] = gr.HTML(
-        render.sync_sources_html(rag.sources.status(base.folder)), elem_id="sync-sources"
-    )
     _follow_sync(base, config, parts)
     refresh = [parts["table"], parts["choices"]]
 
@@ -148,7 +148,7 @@ def _follow_sync(base: rag.KnowledgeBase, config: AppConfig, parts: dict[str, An
     def follow(name: str | None, last_seen: str) -> tuple[Any, ...]:
         target = _collection_base(base, config, name)
         sources = rag.sources.status(target.folder)
-        passes = json.dumps([source["last"].get("started_at") for source in sources])
+        passes = json.dumps([source["last"] for source in sources], sort_keys=True)
         if passes == last_seen:
             return gr.skip(), gr.skip(), gr.skip(), last_seen
         table, choices, _ = _listing(target)

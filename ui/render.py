@@ -278,9 +278,9 @@ def sync_sources_html(sources: Sequence[dict[str, object]]) -> str:
         last = _mapping(source.get("last"))
         change = _mapping(source.get("last_change"))
         problems = [f"error: {last['error']}"] if last.get("error") else []
-        failures = _mapping(change or last).get("failures")
+        failing = source.get("failing")
         problems += [
-            f"{key}: {reason}" for key, reason in (failures if isinstance(failures, list) else [])[:10]
+            f"{key}: {reason}" for key, reason in (failing if isinstance(failing, list) else [])[:10]
         ]
         since = (
             f"<br><span class='hint'>last change {escape(change.get('started_at'))}: "
@@ -298,7 +298,7 @@ def sync_sources_html(sources: Sequence[dict[str, object]]) -> str:
         )
     return (
         "<table class='documents' id='sync-table'><thead><tr><th>Source</th><th>Kind</th><th>Documents</th>"
-        f"<th>Last pass</th><th>Next</th><th>Failures</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<th>Last pass</th><th>Next</th><th>Failing</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 

@@ -163,9 +163,8 @@ def _print_sources(synced: list[dict[str, Any]]) -> None:
         print("sources (rag sync --status for more):")
     for source in synced:
         print(f"  {printable(source['location'])} ({source['kind']}): {printable(sync_summary(source))}")
-        shown = source["last_change"] or source["last"]
-        for key, reason in shown.get("failures", [])[:5]:
-            print(f"    failed: {printable(key)}: {printable(reason)}")
+        for key, reason in source["failing"][:5]:
+            print(f"    failing: {printable(key)}: {printable(reason)}")
 
 
 def run_optimize(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.errors import RagError
+from rag.ingest.chunking import split_text
 from rag.sources.config import SOURCES_FILE, SourceSpec, load_specs, make_source, spec_from_dict
 from rag.sources.state import SyncState
 from rag.sources.sync import PassReport, SyncPass, Writer
@@ -82,6 +83,8 @@ def watch(
 ) -> None:
     """Sync now, then on folder events (debounced) and on each source's schedule, until stop is set."""
     stop = stop or threading.Event()
+    # The text splitter loads on first use (a second or more): load it now, not when a change waits.
+    split_text("warm up", 100, 0)
     due = {spec.location: 0.0 for spec in specs}
     folders = [spec for spec in specs if spec.kind == "folder"]
     events = _folder_events([Path(spec.location) for spec in folders], stop)

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.sources.state import SyncState
+from rag.sources.state import MAX_FAILURES_KEPT, SyncState
 
 COUNTS = ("added", "updated", "renamed", "removed", "failed")
 
@@ -17,10 +17,14 @@ def status(folder: Path) -> list[dict[str, Any]]:
         {
             "location": location,
             "kind": state.spec.get("kind", ""),
-            "documents": len(state.entries),
+            # Entries recorded, less the files that never went in (a failing one is retried when it changes).
+            "documents": sum(1 for key in state.entries if key not in state.failing),
             "next_run": state.next_run,
             "last": state.last,
             "last_change": state.last_change,
+            # Entries whose last attempt failed, with the reason, until they change and go in.
+            "failing": [[key, reason] for key, reason in list(state.failing.items())[:MAX_FAILURES_KEPT]],
+            "failing_count": len(state.failing),
         }
         for location, state in SyncState(folder).sources.items()
     ]
@@ -52,5 +56,7 @@ def summary(source: dict[str, Any]) -> str:
         line += f": {counts_text(last)}"
     if change and change.get("started_at") != last.get("started_at"):
         line += f"; last change {change['started_at']}: {counts_text(change)}"
+    if source.get("failing_count"):
+        line += f"; {source['failing_count']} failing"
     line += f"; next {next_text(source['next_run'])}"
     return line + (f"; error: {last['error']}" if last.get("error") else "")

@@ -101,6 +101,7 @@ class SyncPass:
         for entry in present:
             if entry.failure:
                 report.failed.append((entry.key, entry.failure))
+                self.state.failing[entry.key] = entry.failure
         report.pending = sum(1 for entry in present if not entry.settled and not entry.failure)
         listed_keys = {entry.key for entry in present}
         listed_documents = {entry.document for entry in present}
@@ -147,6 +148,7 @@ class SyncPass:
                 data = self.source.fetch(entry)
             except (OSError, RagError) as error:
                 report.failed.append((entry.key, f"cannot read it: {error}"))
+                self.state.failing[entry.key] = f"cannot read it: {error}"
                 continue
             moved_from = (
                 by_hash.pop(content_hash(data), None) if entry.key not in self.state.entries else None
@@ -155,6 +157,7 @@ class SyncPass:
                 self.writer.rename(moved_from, entry.document)
                 del self.state.entries[gone_documents.pop(moved_from)]
                 self.state.entries[entry.key] = [entry.token, entry.document]
+                self.state.failing.pop(entry.key, None)
                 report.renamed += 1
                 self.save()
                 continue
@@ -181,7 +184,11 @@ class SyncPass:
             elif status == "unchanged":
                 report.unchanged += 1
             else:
-                report.failed.append((entry.key, result.reason if result is not None else "not ingested"))
+                reason = result.reason if result is not None else "not ingested"
+                report.failed.append((entry.key, reason))
+                self.state.failing[entry.key] = reason
+            if status != "failed":
+                self.state.failing.pop(entry.key, None)
             # A file that cannot be read as a document is not retried until it changes.
             self.state.entries[entry.key] = [entry.token, entry.document]
         self.save()
@@ -202,6 +209,7 @@ class SyncPass:
         for done, key in enumerate(vanished, start=1):
             self.writer.remove(self.state.entries[key][1])  # 0 chunks: already gone, as a resumed pass finds
             del self.state.entries[key]
+            self.state.failing.pop(key, None)
             report.removed += 1
             if done % SAVE_EVERY == 0:
                 self.save()
