@@ -43,7 +43,7 @@ def kind_of(location: str) -> SourceKind:
     if location.startswith("s3://"):
         return "s3"
     if location.startswith(("http://", "https://")):
-        return "sitemap" if location.split("?")[0].endswith(".xml") else "web"
+        return "sitemap" if location.split("?")[0].endswith((".xml", ".xml.gz")) else "web"
     return "folder"
 
 
