@@ -282,3 +282,29 @@ def test_stats_shows_each_synced_source_with_its_failures(
     shown = capsys.readouterr().out
     assert f"{docs} (folder): 5 documents" in shown and "5 added, 1 failed" in shown
     assert "failing: broken.pdf:" in shown
+
+
+def test_a_source_with_readers_grants_them_on_each_document_it_brings(
+    fake_base: rag.KnowledgeBase, docs: Path
+) -> None:
+    from rag.access.identity import Actor
+
+    fake_base.create()
+    (fake_base.folder / "sources.toml").write_text(
+        f'[[source]]\nlocation = "{docs}"\nread = ["finance", "audit"]\n'
+    )
+    (spec,) = declared_specs(fake_base.folder, [])
+    assert spec.read == ("audit", "finance")
+    sync_once(fake_base, [spec], SyncOptions())
+    assert fake_base.readers_of(str(docs / "note0.txt")) == {"audit", "finance"}
+    outsider = fake_base.for_reader(Actor("eve", frozenset({"sales"}), "key"))
+    member = fake_base.for_reader(Actor("ann", frozenset({"finance"}), "key"))
+    assert outsider.documents() == [] and len(member.documents()) == 5
+    (docs / "note1.txt").rename(docs / "renamed.txt")
+    write(docs, "late.txt", "A late note about the harbour crane.")
+    sync_once(fake_base, [spec], SyncOptions())
+    assert fake_base.readers_of(str(docs / "renamed.txt")) == {"audit", "finance"}
+    assert fake_base.readers_of(str(docs / "late.txt")) == {"audit", "finance"}
+    assert outsider.documents() == [] and len(member.documents()) == 6
+    with pytest.raises(rag.SettingsError, match="read must be a non-empty list"):
+        spec_from_location(str(docs), read=[])

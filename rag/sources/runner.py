@@ -65,7 +65,13 @@ def sync_once(index: Index, specs: Sequence[SourceSpec], options: SyncOptions) -
             source_state = state.source(source.location)
             source_state.spec = spec.to_dict()
             sync = SyncPass(
-                source, source_state, writer, state.save, spec.max_delete_share, options.allow_mass_delete
+                source,
+                source_state,
+                writer,
+                state.save,
+                spec.max_delete_share,
+                options.allow_mass_delete,
+                None if spec.read is None else frozenset(spec.read),
             )
             reports.append(sync.run())
             every = spec.every_seconds or options.every_seconds

@@ -35,6 +35,10 @@ class Writer(Protocol):
 
     def remove(self, source: str) -> int: ...
 
+    def readers(self) -> dict[str, frozenset[str]]: ...
+
+    def set_readers(self, sources: Sequence[str], groups: frozenset[str]) -> None: ...
+
 
 @dataclass
 class PassReport:
@@ -84,6 +88,7 @@ class SyncPass:
     save: Callable[[], None]
     max_delete_share: float = 0.5
     allow_mass_delete: bool = False
+    read: frozenset[str] | None = None  # the groups that may read the source's documents
 
     def run(self) -> PassReport:
         """List, compare tokens, then ingest, rename and remove; the state follows each commit."""
@@ -118,6 +123,8 @@ class SyncPass:
         report.unchanged = sum(
             1 for entry in present if entry.settled and known.get(entry.key) == entry.token
         )
+        if self.read is not None:
+            self._grant([entry.document for entry in present if not entry.failure])
         vanished = self._ingest(changed, vanished, report)
         self._remove(vanished, len(known), report)
         return self._finish(report, started)
@@ -131,6 +138,14 @@ class SyncPass:
             return
         for source in self.writer.sources_under(prefix):
             self.state.entries[STORED_KEY + source] = ["", source]
+
+    def _grant(self, documents: list[str]) -> None:
+        """Give each listed document the source's readers before it is stored: a document is never
+        readable by everyone for a moment, even in a pass killed between two steps."""
+        granted = self.writer.readers()
+        wrong = [document for document in documents if granted.get(document) != self.read]
+        if wrong and self.read is not None:
+            self.writer.set_readers(wrong, self.read)
 
     def _ingest(self, changed: list[Entry], vanished: list[str], report: PassReport) -> list[str]:
         """Ingest changed entries in batches; a new entry holding a vanished one's bytes is a rename.
