@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 import rag
+import rag.sources
 from rag.sources.config import spec_from_location
-from rag.sources.runner import SyncOptions, declared_specs, status, sync_once, watch
+from rag.sources.runner import SyncOptions, declared_specs, sync_once, watch
 from rag.sources.state import SyncState
+from rag.sources.status import status
 from rag.sources.sync import PassReport
 
 TEXTS = {
@@ -247,3 +249,62 @@ def test_sync_command_reports_and_status_shows_it(
     assert shown["documents"] == 4 and shown["last"]["removed"] == 1
     assert main(["sync", "--index", str(tmp_path / "empty"), "--model", "hashing-256"]) == 2
     assert "no sources to sync" in capsys.readouterr().err
+
+
+def test_status_keeps_the_last_change_and_each_failing_file_until_it_is_fixed(
+    fake_base: rag.KnowledgeBase, docs: Path
+) -> None:
+    write(docs, "broken.pdf", "%PDF-1.4 not really a PDF")
+    one_pass(fake_base, docs)
+    one_pass(fake_base, docs)  # nothing changed: a quiet pass
+    (shown,) = status(fake_base.folder)
+    assert shown["last"]["added"] == 0 and shown["last_change"]["added"] == 5
+    assert [key for key, _ in shown["failing"]] == ["broken.pdf"] and shown["failing"][0][1]
+    line = rag.sources.summary(shown)
+    assert "no change" in line and "5 added, 1 failed" in line and "1 failing" in line
+    (docs / "broken.pdf").unlink()
+    write(docs, "broken.txt", "Now a readable note about the lighthouse keeper.")
+    one_pass(fake_base, docs)
+    (shown,) = status(fake_base.folder)
+    assert shown["failing"] == [] and shown["last_change"]["added"] == 1
+
+
+def test_stats_shows_each_synced_source_with_its_failures(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli.main import main
+
+    write(docs, "broken.pdf", "%PDF-1.4 not really a PDF")
+    index = str(tmp_path / "index")
+    assert main(["sync", str(docs), "--index", index, "--model", "hashing-256"]) == 1
+    capsys.readouterr()
+    assert main(["stats", "--index", index]) == 0
+    shown = capsys.readouterr().out
+    assert f"{docs} (folder): 5 documents" in shown and "5 added, 1 failed" in shown
+    assert "failing: broken.pdf:" in shown
+
+
+def test_a_source_with_readers_grants_them_on_each_document_it_brings(
+    fake_base: rag.KnowledgeBase, docs: Path
+) -> None:
+    from rag.access.identity import Actor
+
+    fake_base.create()
+    (fake_base.folder / "sources.toml").write_text(
+        f'[[source]]\nlocation = "{docs}"\nread = ["finance", "audit"]\n'
+    )
+    (spec,) = declared_specs(fake_base.folder, [])
+    assert spec.read == ("audit", "finance")
+    sync_once(fake_base, [spec], SyncOptions())
+    assert fake_base.readers_of(str(docs / "note0.txt")) == {"audit", "finance"}
+    outsider = fake_base.for_reader(Actor("eve", frozenset({"sales"}), "key"))
+    member = fake_base.for_reader(Actor("ann", frozenset({"finance"}), "key"))
+    assert outsider.documents() == [] and len(member.documents()) == 5
+    (docs / "note1.txt").rename(docs / "renamed.txt")
+    write(docs, "late.txt", "A late note about the harbour crane.")
+    sync_once(fake_base, [spec], SyncOptions())
+    assert fake_base.readers_of(str(docs / "renamed.txt")) == {"audit", "finance"}
+    assert fake_base.readers_of(str(docs / "late.txt")) == {"audit", "finance"}
+    assert outsider.documents() == [] and len(member.documents()) == 6
+    with pytest.raises(rag.SettingsError, match="read must be a non-empty list"):
+        spec_from_location(str(docs), read=[])

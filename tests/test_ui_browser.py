@@ -503,3 +503,51 @@ def test_a_question_sent_while_an_answer_streams_is_answered_after_it(
         stop_ui(running)
         llm.shutdown()
         llm.server_close()
+
+
+SYNC_PORT = 7565
+
+
+def test_documents_tab_shows_each_synced_source_and_follows_a_watched_folder(
+    browser: Browser, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text("The harbour master rings the copper bell at dawn.\n")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a PDF")
+    past = time.time() - 60
+    for path in docs.iterdir():
+        os.utime(path, (past, past))
+    index = tmp_path / "index"
+    synced = subprocess.run(
+        [sys.executable, "-m", "rag", "sync", str(docs), "--index", str(index), "--model", "hashing-256"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert synced.returncode == 1, synced.stderr  # one file failed
+    running = start_ui(tmp_path, [], ("--sync",), port=SYNC_PORT)
+    try:
+        tab = browser.new_page()
+        tab.goto(running.url)
+        tab.wait_for_selector("#question textarea")
+        tab.click("button[role=tab]:has-text('Documents')")
+        panel = tab.locator("#sync-sources")
+        panel.locator("table").wait_for(timeout=10_000)
+        shown = panel.inner_text()
+        # The first pass (by `rag sync`) stays visible after the server's own quiet pass.
+        assert str(docs) in shown and "folder" in shown and "1 added, 1 failed" in shown
+        assert "broken.pdf" in shown  # the failure, with its reason
+        # A file written by hand shows up without a click: the tab follows the passes.
+        (docs / "ferry.txt").write_text("The ferry to the island leaves from pier seven every hour.\n")
+        tab.wait_for_function(
+            "document.querySelector('#documents').innerText.includes('ferry.txt')", timeout=20_000
+        )
+        assert "1 added" in panel.inner_text()
+        save_screenshot(tab, "documents-sync.png", full_page=True)
+        tab.click("button[role=tab]:has-text('Chat')")
+        ask(tab, "Where does the ferry to the island leave from?")
+        assert "ferry.txt" in tab.locator("#sources").inner_text()
+    finally:
+        stop_ui(running)

@@ -480,3 +480,30 @@ def test_any_login_check_can_be_throttled() -> None:
     assert check("x", "right-key-0123456789") is False  # paused
     now[0] += check.LONGEST_PAUSE_SECONDS
     assert check("x", "right-key-0123456789") is True
+
+
+def test_an_upload_while_a_sync_pass_writes_waits_for_it_and_says_so(
+    base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    from rag.storage.lock import write_lock
+
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "tides.md").write_text("Spring tides follow the full moon.")
+    holding, release = threading.Event(), threading.Event()
+
+    def sync_pass() -> None:  # another writer of the folder, as a `rag sync` process would be
+        with write_lock(base.folder):
+            holding.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=sync_pass)
+    writer.start()
+    holding.wait(5)
+    updates = documents.ingest_uploads(base, [incoming / "tides.md"], base.folder / UPLOADS_FOLDER, 1_000_000)
+    shown = [next(updates).progress for _ in range(3)]
+    release.set()
+    writer.join()
+    *_, final = updates
+    assert any("waiting: a sync pass" in text for text in shown), shown
+    assert final.is_done and "1 added" in final.progress

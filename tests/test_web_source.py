@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import socket
 import threading
@@ -47,6 +48,13 @@ def handler_for(site: Site, port: int) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path in site.slow:
                 time.sleep(2)
+            if self.path == "/index-sitemap.xml.gz":  # an index of one gzipped sitemap
+                index = f"<sitemapindex><sitemap><loc>http://127.0.0.1:{port}/sitemap.xml.gz</loc></sitemap></sitemapindex>"
+                return self._send(200, gzip.compress(index.encode()), "application/gzip")
+            if self.path == "/sitemap.xml.gz":
+                return self._send(200, gzip.compress(site.sitemap(port).encode()), "application/gzip")
+            if self.path == "/broken-sitemap.xml.gz":
+                return self._send(200, b"\x1f\x8b not gzip at all", "application/gzip")
             body = site.sitemap(port) if self.path == "/sitemap.xml" else site.pages.get(self.path)
             if body is None:
                 return self._send(404, b"", "text/plain")
@@ -168,3 +176,14 @@ def test_a_list_of_pages_is_a_source(
     _, root, _ = site
     spec = spec_from_location(f"{root}/a.html", urls=[f"{root}/b.html"], requests_per_second=0)
     assert sync_once(fake_base, [spec], SyncOptions())[0].added == 2
+
+
+def test_gzipped_sitemaps_and_indexes_are_read_and_a_damaged_one_keeps_the_documents(
+    fake_base: rag.KnowledgeBase, site: tuple[Site, str, ThreadingHTTPServer]
+) -> None:
+    _, root, _ = site
+    report = sync(fake_base, f"{root}/index-sitemap.xml.gz")
+    assert report.added == 2 and not report.error
+    assert sorted(fake_base.store.sources()) == [f"{root}/a.html", f"{root}/b.html"]
+    damaged = sync(fake_base, f"{root}/broken-sitemap.xml.gz")
+    assert "damaged gzipped sitemap" in damaged.error and damaged.removed == 0

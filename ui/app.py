@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 import rag
+import rag.sources
 from rag.evaluation import feedback_summary
 from rag.ingest import DEFAULT_MAX_UPLOAD_MB, UPLOADS_FOLDER
 from ui import chat as chat_tab
@@ -21,6 +23,7 @@ EXAMPLES = (
 )
 ASK_CONCURRENCY = 2
 QUEUE_MAX_SIZE = 32
+SYNC_REFRESH_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,17 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
     parts["ingest"] = gr.Button("Add to the index", variant="primary", elem_id="ingest")
     parts["progress"] = gr.Textbox(label="Progress", interactive=False, elem_id="ingest-progress")
     parts["results"] = gr.HTML("", elem_id="ingest-results")
+    gr.Markdown("### Synced sources")
+    parts["sources"] = gr.HTML(
+        render.sync_sources_html(rag.sources.status(base.folder)), elem_id="sync-sources"
+    )
     gr.Markdown("### Indexed documents")
     parts["table"] = gr.HTML(render.documents_html(base.documents()), elem_id="documents")
     with gr.Row():
         parts["choices"] = gr.Dropdown(label="Document", choices=[], scale=4, elem_id="remove-choice")
         parts["remove"] = gr.Button("Remove", variant="stop", scale=1, min_width=90, elem_id="remove")
     parts["remove_status"] = gr.HTML("", elem_id="remove-status")
+    _follow_sync(base, config, parts)
     refresh = [parts["table"], parts["choices"]]
 
     def ingest(files: list[str] | None, name: str | None) -> Iterator[tuple[Any, ...]]:
@@ -129,6 +137,25 @@ def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]
         concurrency_limit=1,
     )
     return parts
+
+
+def _follow_sync(base: rag.KnowledgeBase, config: AppConfig, parts: dict[str, Any]) -> None:
+    """Every few seconds, show the sources' last passes; when a pass has run since (`--sync`, or
+    `rag sync` in another process), list the documents again too."""
+    seen = gr.State("")
+    timer = gr.Timer(SYNC_REFRESH_SECONDS)
+
+    def follow(name: str | None, last_seen: str) -> tuple[Any, ...]:
+        target = _collection_base(base, config, name)
+        sources = rag.sources.status(target.folder)
+        passes = json.dumps([source["last"] for source in sources], sort_keys=True)
+        if passes == last_seen:
+            return gr.skip(), gr.skip(), gr.skip(), last_seen
+        table, choices, _ = _listing(target)
+        return render.sync_sources_html(sources), table, choices, passes
+
+    outputs = [parts["sources"], parts["table"], parts["choices"], seen]
+    timer.tick(follow, [parts["collection"], seen], outputs, queue=False, show_progress="hidden")
 
 
 def _settings_tab(base: rag.KnowledgeBase) -> dict[str, Any]:

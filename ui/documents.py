@@ -15,6 +15,9 @@ from rag.ingest import keep_uploads as keep_accepted
 from ui import render
 
 POLL_SECONDS = 0.25
+LOCK_RETRY_SECONDS = 0.5
+LOCK_WAIT_SECONDS = 1800.0  # a first sync of a large folder can hold the index this long
+WAITING_TEXT = "waiting: a sync pass (or another process) is writing to the index; the files go in after it"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def ingest_uploads(
 
     def run() -> None:
         try:
-            outcome["report"] = base.ingest(kept, progress=updates.put)
+            outcome["report"] = _ingest_when_free(base, kept, updates, outcome)
         except rag.RagError as error:
             outcome["error"] = error
         except Exception as error:  # noqa: BLE001 - shown in the page, not lost in a thread
@@ -70,6 +73,10 @@ def ingest_uploads(
         latest = _drain(updates)
         if latest is not None:
             status = progress_text(latest)
+        elif "waiting" in outcome:
+            status = WAITING_TEXT
+        elif status == WAITING_TEXT:
+            status = f"0/{len(kept)} files"
         text = f"Indexing: {status} · {time.monotonic() - started:.0f} s elapsed"
         if text != shown:
             shown = text
@@ -82,6 +89,28 @@ def ingest_uploads(
     done = f"Done: {report.count('added')} added, {report.count('updated')} updated, "
     done += f"{report.count('unchanged')} unchanged, {report.count('failed') + len(refused)} failed."
     yield IngestUpdate(done, render.rejected_html(refused) + render.report_html(report, names), True)
+
+
+def _ingest_when_free(
+    base: rag.KnowledgeBase,
+    kept: list[Path],
+    updates: queue.Queue[rag.IngestProgress],
+    outcome: dict[str, object],
+) -> rag.IngestReport:
+    """Ingest the kept files, waiting (up to LOCK_WAIT_SECONDS) while a sync pass or another
+    process holds the index's write lock: the upload is queued, not refused."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            report = base.ingest(kept, progress=updates.put)
+        except rag.IndexLockedError:
+            if time.monotonic() > deadline:
+                raise
+            outcome["waiting"] = True
+            time.sleep(LOCK_RETRY_SECONDS)
+            continue
+        outcome.pop("waiting", None)
+        return report
 
 
 def recover_uploads(base: rag.KnowledgeBase, uploads: Path) -> rag.IngestReport | None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import rag
+import rag.sources
 from rag.display import format_bytes
 
 QUOTE_CONTEXT_CHARS = 300
@@ -262,6 +263,47 @@ def documents_html(documents: Sequence[rag.DocumentInfo]) -> str:
         "<th>Chunks</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def sync_sources_html(sources: Sequence[dict[str, object]]) -> str:
+    """Each synced source: documents, its last pass and last change (counts, failures with their
+    reasons, errors) and when the next pass is due."""
+    if not sources:
+        return (
+            "<p class='hint'>No synced sources: `rag sync FOLDER --index ...` or a sources.toml keeps "
+            "this index in step with folders, buckets and web pages (docs/sync.md).</p>"
+        )
+    rows = []
+    for source in sources:
+        last = _mapping(source.get("last"))
+        change = _mapping(source.get("last_change"))
+        problems = [f"error: {last['error']}"] if last.get("error") else []
+        failing = source.get("failing")
+        problems += [
+            f"{key}: {reason}" for key, reason in (failing if isinstance(failing, list) else [])[:10]
+        ]
+        since = (
+            f"<br><span class='hint'>last change {escape(change.get('started_at'))}: "
+            f"{escape(rag.sources.counts_text(change))}</span>"
+            if change and change.get("started_at") != last.get("started_at")
+            else ""
+        )
+        next_run = source.get("next_run")
+        rows.append(
+            f"<tr><td class='doc-name' title='{escape(source.get('location'))}'>{escape(source.get('location'))}</td>"
+            f"<td>{escape(source.get('kind'))}</td><td class='num'>{escape(source.get('documents'))}</td>"
+            f"<td>{escape(last.get('started_at') or 'never')}: {escape(rag.sources.counts_text(last))}{since}</td>"
+            f"<td>{escape(rag.sources.next_text(next_run if isinstance(next_run, float | int) else None))}</td>"
+            f"<td class='sync-problems'>{'<br>'.join(escape(problem) for problem in problems)}</td></tr>"
+        )
+    return (
+        "<table class='documents' id='sync-table'><thead><tr><th>Source</th><th>Kind</th><th>Documents</th>"
+        f"<th>Last pass</th><th>Next</th><th>Failing</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
 
 
 def report_html(report: rag.IngestReport, names: dict[str, str] | None = None) -> str:

@@ -10,7 +10,8 @@ from rag.cli.options import open_from, print_json
 from rag.display import BuildProgressBar, IngestProgressBar, format_bytes, printable
 from rag.errors import RagError
 from rag.settings import ENGINES
-from rag.sources.runner import status as sync_status
+from rag.sources.status import status as sync_status
+from rag.sources.status import summary as sync_summary
 from rag.types import IngestReport
 
 
@@ -134,20 +135,15 @@ def run_stats(args: argparse.Namespace) -> int:
         stats = base.stats()
         documents = base.documents() if args.documents else []
         synced = sync_status(base.folder)
-    if synced:  # what `rag sync --status` shows, in short
-        stats["sources"] = [
-            f"{source['location']}: {source['documents']} documents, last pass"
-            f" {source['last'].get('started_at', 'never')}, {source['last'].get('failed', 0)} failed"
-            + (f" ({source['last']['error']})" if source["last"].get("error") else "")
-            for source in synced
-        ]
     if args.json:
         listed = [info.to_dict() for info in documents]
-        print_json(stats | ({"documents_list": listed} if args.documents else {}))
+        synced_json = {"sources": synced} if synced else {}
+        print_json(stats | synced_json | ({"documents_list": listed} if args.documents else {}))
         return 0
     width = max(len(key) for key in stats)
     for key, value in stats.items():
         print(f"{key:>{width}}: {printable(str(value))}")
+    _print_sources(synced)
     if stats.get("documents_without_sentence_vectors"):
         print(
             "an older version ingested some documents without sentence vectors: `rag optimize`"
@@ -159,6 +155,16 @@ def run_stats(args: argparse.Namespace) -> int:
             f" {format_bytes(info.size_bytes)})"
         )
     return 0
+
+
+def _print_sources(synced: list[dict[str, Any]]) -> None:
+    """What `rag sync --status` shows, a line per synced source and its last failures."""
+    if synced:
+        print("sources (rag sync --status for more):")
+    for source in synced:
+        print(f"  {printable(source['location'])} ({source['kind']}): {printable(sync_summary(source))}")
+        for key, reason in source["failing"][:5]:
+            print(f"    failing: {printable(key)}: {printable(reason)}")
 
 
 def run_optimize(args: argparse.Namespace) -> int:

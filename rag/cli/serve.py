@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.cli.options import add_llm_arguments, embedding_settings, index_location, llm_settings
-from rag.display import printable
 from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
-from rag.knowledge_base import open_index
 from rag.serve.limits import MAX_QUEUE, Limits
 from rag.serve.service import OidcConfig, ServeConfig
 from rag.settings import Settings, default_index_dir
-from rag.sources.runner import start_watching
-from rag.sources.sync import PassReport
 
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -140,6 +134,7 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         args.access,
         oidc_config(args),
         not args.audit_no_questions,
+        args.sync,
     )
 
 
@@ -163,31 +158,5 @@ def run_serve(args: argparse.Namespace) -> int:
         raise SettingsError(
             f"rag serve needs {error.name or 'its libraries'}: pip install 'verbatim-rag[serve]'"
         ) from error
-    stop = threading.Event()
-    if args.sync:
-        start_syncing(config, stop)
-    try:
-        serve(config, serve_hook("ui") if args.ui else None)
-    finally:
-        stop.set()
+    serve(config, serve_hook("ui") if args.ui else None)
     return 0
-
-
-def start_syncing(config: ServeConfig, stop: threading.Event) -> None:
-    """Watch each collection's declared sources in a thread of this process, until stop is set."""
-    for name, folder in config.collections.items():
-
-        def report(reports: list[PassReport], name: str = name) -> None:
-            for result in reports:
-                if result.added or result.updated or result.renamed or result.removed or result.error:
-                    counts = f"+{result.added} ~{result.updated} >{result.renamed} -{result.removed}"
-                    print(
-                        f"sync {name}: {printable(result.location)}: {counts} {printable(result.error)}",
-                        file=sys.stderr,
-                    )
-
-        if start_watching(open_index(folder, config.settings), report, stop) is None:
-            print(
-                f"note: collection {name} declares no sources (docs/sync.md); it is not synced",
-                file=sys.stderr,
-            )

@@ -10,7 +10,8 @@ from typing import Any
 from rag.cli.options import open_from, print_json
 from rag.display import printable
 from rag.sources.config import SourceSpec, parse_duration, spec_from_location
-from rag.sources.runner import DEFAULT_EVERY_SECONDS, SyncOptions, declared_specs, status, sync_once, watch
+from rag.sources.runner import DEFAULT_EVERY_SECONDS, SyncOptions, declared_specs, sync_once, watch
+from rag.sources.status import status
 from rag.sources.sync import PassReport
 
 

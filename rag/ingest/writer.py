@@ -11,6 +11,8 @@ from rag.ingest.preparing import Blob
 from rag.storage.store import Store
 from rag.types import IngestReport, ProgressCallback
 
+SYNC_ACTOR = "sync"  # who set a grant, as the grants table records it
+
 
 class IndexWriter:
     """Adds, renames and removes documents while its KnowledgeBase holds the write lock."""
@@ -42,6 +44,20 @@ class IndexWriter:
         title = store.document(source).title
         new_title = {old_name.name: new_name.name, old_name.stem: new_name.stem}.get(title)
         store.rename_document(source, new_source, new_title)
+
+    def readers(self) -> dict[str, frozenset[str]]:
+        """The groups each narrowed source (stored or not yet) may be read by."""
+        return self._folder_store("per-source readers").grants()
+
+    def set_readers(self, sources: Sequence[str], groups: frozenset[str]) -> None:
+        """Narrow who may read these sources, before or after they are stored."""
+        self._folder_store("per-source readers").set_grants(sources, groups, SYNC_ACTOR)
+
+    def _folder_store(self, what: str) -> Store:
+        store = self.ingestor.store
+        if not isinstance(store, Store):
+            raise RagError(f"{what} need an index folder (not yet PostgreSQL)")
+        return store
 
     def remove(self, source: str) -> int:
         """Remove a document by its exact source; 0 when it is not stored (already gone)."""

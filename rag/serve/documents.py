@@ -13,7 +13,7 @@ from rag.serve.auth import readable, writable
 from rag.serve.collections import Collections
 from rag.serve.errors import APIError, bad_request
 from rag.serve.keys import Access
-from rag.sources.runner import status as sync_status
+from rag.sources.status import status as sync_status
 
 
 def list_documents(

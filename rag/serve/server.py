@@ -18,6 +18,7 @@ from rag.errors import RagError, SettingsError
 from rag.serve.app import Mount, create_app
 from rag.serve.guard import RequestGuard
 from rag.serve.service import ServeConfig, open_service
+from rag.serve.syncing import start_syncing
 
 # A slow or stuck client must not hold a connection for ever.
 KEEP_ALIVE_SECONDS = 5
@@ -106,6 +107,9 @@ def serve(config: ServeConfig, mount: Mount | None = None) -> None:
     service = open_service(config)
     for name in service.collections.names:
         service.collections.base(name).embedder.embed(["warm up"])  # the first question does not wait
+    stop = threading.Event()
+    if config.sync:
+        start_syncing(service.collections, stop)
     server = _uvicorn(create_app(service, _guard(config), mount), config)
     shown = ", ".join(service.collections.names)
     keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
@@ -114,7 +118,10 @@ def serve(config: ServeConfig, mount: Mount | None = None) -> None:
         file=sys.stderr,
         flush=True,
     )
-    server.run()
+    try:
+        server.run()
+    finally:
+        stop.set()
 
 
 class RunningServer:
@@ -125,6 +132,9 @@ class RunningServer:
     ) -> None:
         service = open_service(config, embedder)
         self.service = service
+        self._stop_syncing = threading.Event()
+        if config.sync:
+            start_syncing(service.collections, self._stop_syncing)
         self._server = _uvicorn(create_app(service, _guard(config), mount), config)
         self._thread = threading.Thread(target=self._server.run, name="rag-serve", daemon=True)
         self._thread.start()
@@ -140,5 +150,6 @@ class RunningServer:
 
     def stop(self) -> None:
         """Stop serving and wait for the thread to end."""
+        self._stop_syncing.set()
         self._server.should_exit = True
         self._thread.join(timeout=10)

@@ -45,6 +45,8 @@ class ServeConfig:
     oidc: OidcConfig | None = None
     # Whether the audit trail keeps the text of questions (False: only that one was asked).
     audit_questions: bool = True
+    # Keep each collection in step with its sources (its sources.toml, earlier `rag sync`s).
+    sync: bool = False
 
 
 @dataclass(frozen=True)

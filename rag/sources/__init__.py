@@ -2,7 +2,8 @@
 
 from rag.sources.base import Entry, Source, SourceUnavailable
 from rag.sources.config import SourceSpec, load_specs, make_source, spec_from_location
-from rag.sources.runner import SyncOptions, start_watching, status, sync_once, watch
+from rag.sources.runner import SyncOptions, start_watching, sync_once, watch
+from rag.sources.status import counts_text, next_text, status, summary
 from rag.sources.sync import PassReport
 
 __all__ = [
@@ -12,11 +13,14 @@ __all__ = [
     "SourceSpec",
     "SourceUnavailable",
     "SyncOptions",
+    "counts_text",
     "load_specs",
     "make_source",
+    "next_text",
     "spec_from_location",
     "start_watching",
     "status",
+    "summary",
     "sync_once",
     "watch",
 ]

@@ -30,6 +30,9 @@ class SourceSpec:
     every_seconds: float | None = None  # how often a remote source is checked under --watch
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
     settle_seconds: float = 1.0  # folder: a file younger than this is still being written
+    # The groups that may read its documents (a grant on each, as PUT .../readers sets one);
+    # None leaves the documents' grants as they are.
+    read: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -43,7 +46,7 @@ def kind_of(location: str) -> SourceKind:
     if location.startswith("s3://"):
         return "s3"
     if location.startswith(("http://", "https://")):
-        return "sitemap" if location.split("?")[0].endswith(".xml") else "web"
+        return "sitemap" if location.split("?")[0].endswith((".xml", ".xml.gz")) else "web"
     return "folder"
 
 
@@ -93,11 +96,25 @@ def _spec(values: dict[str, Any]) -> SourceSpec:
     share = float(values.get("max_delete_share", DEFAULT_MAX_DELETE_SHARE))
     if not 0 <= share <= 1:
         raise SettingsError(f"max_delete_share must be between 0 and 1, not {share}")
+    if values.get("read") is not None:
+        values["read"] = _groups(values["read"])
     for key in ("include", "exclude", "urls"):
         if isinstance(values.get(key), str):
             values[key] = (values[key],)
         values[key] = tuple(values.get(key, ()))
     return SourceSpec(**{key: value for key, value in values.items() if key in known})
+
+
+def _groups(value: Any) -> tuple[str, ...]:
+    """`read`'s groups: a non-empty list of non-empty names (or one name)."""
+    groups = (value,) if isinstance(value, str) else value
+    if (
+        not isinstance(groups, list | tuple)
+        or not groups
+        or not all(isinstance(g, str) and g for g in groups)
+    ):
+        raise SettingsError(f"read must be a non-empty list of group names, not {value!r}")
+    return tuple(sorted(set(groups)))
 
 
 def parse_duration(text: str) -> float:

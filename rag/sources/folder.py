@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import time
-from collections.abc import Mapping, Sequence
-from fnmatch import fnmatch
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from rag.ingest.loaders import is_supported
+from rag.ingest.loaders import SUPPORTED_SUFFIXES
 from rag.sources.base import Entry, SourceUnavailable
 
 # Names editors and downloads write before renaming into place: never documents.
@@ -30,6 +31,9 @@ class FolderSource:
         self.include = tuple(include)
         self.exclude = tuple(exclude) + TEMPORARY_PATTERNS
         self.settle_seconds = settle_seconds
+        # One compiled expression per list: fnmatch pattern by pattern is most of a 10,000-file pass.
+        self._excluded = _matcher(self.exclude)
+        self._included = _matcher(self.include)
 
     @property
     def location(self) -> str:
@@ -49,11 +53,12 @@ class FolderSource:
             )
         now = time.time()
         found = []
+        prefix = len(str(self.root)) + 1
         for folder, subfolders, names in os.walk(self.root):
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
             for name in sorted(names):
                 path = os.path.join(folder, name)
-                key = os.path.relpath(path, self.root).replace(os.sep, "/")
+                key = path[prefix:].replace(os.sep, "/")
                 if name.startswith(".") or not self.wanted(key):
                     continue
                 try:
@@ -68,14 +73,20 @@ class FolderSource:
     def wanted(self, key: str) -> bool:
         """Whether a relative path passes the globs and is of a type the index reads."""
         name = key.rsplit("/", 1)[-1]
-        if any(fnmatch(key, pattern) or fnmatch(name, pattern) for pattern in self.exclude):
+        if self._excluded(key) or self._excluded(name):
             return False
-        if self.include and not any(
-            fnmatch(key, pattern) or fnmatch(name, pattern) for pattern in self.include
-        ):
+        if self.include and not (self._included(key) or self._included(name)):
             return False
-        return is_supported(Path(name))
+        return os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES
 
     def fetch(self, entry: Entry) -> bytes:
         """The file's bytes."""
         return Path(entry.document).read_bytes()
+
+
+def _matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a name matches any of the shell-style patterns (as fnmatch.fnmatchcase would)."""
+    if not patterns:
+        return lambda name: False
+    expression = re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
+    return lambda name: expression.match(name) is not None

@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from rag.errors import RagError
+from rag.ingest.chunking import split_text
 from rag.sources.config import SOURCES_FILE, SourceSpec, load_specs, make_source, spec_from_dict
 from rag.sources.state import SyncState
 from rag.sources.sync import PassReport, SyncPass, Writer
@@ -64,27 +65,19 @@ def sync_once(index: Index, specs: Sequence[SourceSpec], options: SyncOptions) -
             source_state = state.source(source.location)
             source_state.spec = spec.to_dict()
             sync = SyncPass(
-                source, source_state, writer, state.save, spec.max_delete_share, options.allow_mass_delete
+                source,
+                source_state,
+                writer,
+                state.save,
+                spec.max_delete_share,
+                options.allow_mass_delete,
+                None if spec.read is None else frozenset(spec.read),
             )
             reports.append(sync.run())
             every = spec.every_seconds or options.every_seconds
             source_state.next_run = time.time() + every
         state.save()
     return reports
-
-
-def status(folder: Path) -> list[dict[str, Any]]:
-    """Each source's last pass and next scheduled one, as `rag sync --status` shows them."""
-    return [
-        {
-            "location": location,
-            "kind": state.spec.get("kind", ""),
-            "documents": len(state.entries),
-            "next_run": state.next_run,
-            **{"last": state.last},
-        }
-        for location, state in SyncState(folder).sources.items()
-    ]
 
 
 def watch(
@@ -96,6 +89,8 @@ def watch(
 ) -> None:
     """Sync now, then on folder events (debounced) and on each source's schedule, until stop is set."""
     stop = stop or threading.Event()
+    # The text splitter loads on first use (a second or more): load it now, not when a change waits.
+    split_text("warm up", 100, 0)
     due = {spec.location: 0.0 for spec in specs}
     folders = [spec for spec in specs if spec.kind == "folder"]
     events = _folder_events([Path(spec.location) for spec in folders], stop)

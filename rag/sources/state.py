@@ -26,6 +26,10 @@ class SourceState:
     spec: dict[str, Any] = field(default_factory=dict)
     entries: dict[str, list[str]] = field(default_factory=dict)
     last: dict[str, Any] = field(default_factory=dict)  # the last pass's report
+    # The last pass that changed, failed or warned: a quiet pass since does not hide it.
+    last_change: dict[str, Any] = field(default_factory=dict)
+    # Entries that failed and have not been ingested since (a failed file is retried when it changes).
+    failing: dict[str, str] = field(default_factory=dict)
     next_run: float | None = None
 
     def tokens(self) -> dict[str, str]:
@@ -49,7 +53,12 @@ class SyncState:
             return  # damaged: the next pass checks every entry again, and content hashes skip the rest
         for location, value in data.get("sources", {}).items():
             self.sources[location] = SourceState(
-                value.get("spec", {}), value.get("entries", {}), value.get("last", {}), value.get("next_run")
+                spec=value.get("spec", {}),
+                entries=value.get("entries", {}),
+                last=value.get("last", {}),
+                last_change=value.get("last_change", {}),
+                failing=value.get("failing", {}),
+                next_run=value.get("next_run"),
             )
 
     def source(self, location: str) -> SourceState:
@@ -66,6 +75,8 @@ class SyncState:
                     "entries": state.entries,
                     "last": state.last,
                     "next_run": state.next_run,
+                    "last_change": state.last_change,
+                    "failing": state.failing,
                 }
                 for location, state in self.sources.items()
             },
@@ -74,7 +85,9 @@ class SyncState:
         handle, temporary = tempfile.mkstemp(prefix=".sync-state.", dir=self.path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(data, stream, ensure_ascii=False, separators=(",", ":"))
+                # dumps, not dump: one C-encoded string, where dump encodes piece by piece in Python
+                # (a third of a second per save for 10,000 entries).
+                stream.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
                 stream.flush()
                 os.fsync(stream.fileno())
             os.replace(temporary, self.path)

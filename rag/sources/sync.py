@@ -35,6 +35,10 @@ class Writer(Protocol):
 
     def remove(self, source: str) -> int: ...
 
+    def readers(self) -> dict[str, frozenset[str]]: ...
+
+    def set_readers(self, sources: Sequence[str], groups: frozenset[str]) -> None: ...
+
 
 @dataclass
 class PassReport:
@@ -84,6 +88,7 @@ class SyncPass:
     save: Callable[[], None]
     max_delete_share: float = 0.5
     allow_mass_delete: bool = False
+    read: frozenset[str] | None = None  # the groups that may read the source's documents
 
     def run(self) -> PassReport:
         """List, compare tokens, then ingest, rename and remove; the state follows each commit."""
@@ -101,6 +106,7 @@ class SyncPass:
         for entry in present:
             if entry.failure:
                 report.failed.append((entry.key, entry.failure))
+                self.state.failing[entry.key] = entry.failure
         report.pending = sum(1 for entry in present if not entry.settled and not entry.failure)
         listed_keys = {entry.key for entry in present}
         listed_documents = {entry.document for entry in present}
@@ -117,6 +123,8 @@ class SyncPass:
         report.unchanged = sum(
             1 for entry in present if entry.settled and known.get(entry.key) == entry.token
         )
+        if self.read is not None:
+            self._grant([entry.document for entry in present if not entry.failure])
         vanished = self._ingest(changed, vanished, report)
         self._remove(vanished, len(known), report)
         return self._finish(report, started)
@@ -130,6 +138,14 @@ class SyncPass:
             return
         for source in self.writer.sources_under(prefix):
             self.state.entries[STORED_KEY + source] = ["", source]
+
+    def _grant(self, documents: list[str]) -> None:
+        """Give each listed document the source's readers before it is stored: a document is never
+        readable by everyone for a moment, even in a pass killed between two steps."""
+        granted = self.writer.readers()
+        wrong = [document for document in documents if granted.get(document) != self.read]
+        if wrong and self.read is not None:
+            self.writer.set_readers(wrong, self.read)
 
     def _ingest(self, changed: list[Entry], vanished: list[str], report: PassReport) -> list[str]:
         """Ingest changed entries in batches; a new entry holding a vanished one's bytes is a rename.
@@ -147,6 +163,7 @@ class SyncPass:
                 data = self.source.fetch(entry)
             except (OSError, RagError) as error:
                 report.failed.append((entry.key, f"cannot read it: {error}"))
+                self.state.failing[entry.key] = f"cannot read it: {error}"
                 continue
             moved_from = (
                 by_hash.pop(content_hash(data), None) if entry.key not in self.state.entries else None
@@ -155,6 +172,7 @@ class SyncPass:
                 self.writer.rename(moved_from, entry.document)
                 del self.state.entries[gone_documents.pop(moved_from)]
                 self.state.entries[entry.key] = [entry.token, entry.document]
+                self.state.failing.pop(entry.key, None)
                 report.renamed += 1
                 self.save()
                 continue
@@ -181,7 +199,11 @@ class SyncPass:
             elif status == "unchanged":
                 report.unchanged += 1
             else:
-                report.failed.append((entry.key, result.reason if result is not None else "not ingested"))
+                reason = result.reason if result is not None else "not ingested"
+                report.failed.append((entry.key, reason))
+                self.state.failing[entry.key] = reason
+            if status != "failed":
+                self.state.failing.pop(entry.key, None)
             # A file that cannot be read as a document is not retried until it changes.
             self.state.entries[entry.key] = [entry.token, entry.document]
         self.save()
@@ -202,6 +224,7 @@ class SyncPass:
         for done, key in enumerate(vanished, start=1):
             self.writer.remove(self.state.entries[key][1])  # 0 chunks: already gone, as a resumed pass finds
             del self.state.entries[key]
+            self.state.failing.pop(key, None)
             report.removed += 1
             if done % SAVE_EVERY == 0:
                 self.save()
@@ -210,5 +233,14 @@ class SyncPass:
     def _finish(self, report: PassReport, started: float) -> PassReport:
         report.seconds = time.perf_counter() - started
         self.state.last = report.to_dict()
+        if (
+            report.added
+            or report.updated
+            or report.renamed
+            or report.removed
+            or report.failed
+            or report.error
+        ):
+            self.state.last_change = self.state.last
         self.save()
         return report

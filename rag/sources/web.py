@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import urllib.robotparser
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +29,7 @@ _TYPES = {
     "text/markdown": ".md",
 }
 _MAX_SITEMAPS = 50
+_MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's limit, uncompressed
 
 
 def site_of(url: str) -> str:
@@ -84,14 +86,14 @@ class WebSource:
             sitemap = queue.pop(0)
             seen.add(sitemap)
             try:
-                body = self._get(sitemap, {})[0]
+                text = _sitemap_text(self._get(sitemap, {})[0])
             except (OSError, ValueError) as error:
                 raise SourceUnavailable(f"cannot read the sitemap {sitemap}: {error}; kept") from error
-            for url in _LOC.findall(body.decode("utf-8", "replace")):
+            for url in _LOC.findall(text):
                 url = urljoin(sitemap, url.replace("&amp;", "&"))
                 if self.same_site and site_of(url) != home:
                     self.skipped.append((url, "off-site"))
-                elif url.endswith(".xml") and "sitemap" in url.lower():
+                elif url.endswith((".xml", ".xml.gz")) and "sitemap" in url.lower():
                     if url not in seen:
                         queue.append(url)
                 else:
@@ -155,6 +157,19 @@ class WebSource:
         if entry.key in self._bodies:
             return self._bodies.pop(entry.key)
         return self._get(entry.key, {})[0]
+
+
+def _sitemap_text(body: bytes) -> str:
+    """A sitemap's text; a gzipped one (sitemap.xml.gz) is unpacked, up to the protocol's 50 MB."""
+    if body[:2] == b"\x1f\x8b":
+        unpacker = zlib.decompressobj(wbits=31)
+        try:
+            body = unpacker.decompress(body, _MAX_SITEMAP_BYTES)
+        except zlib.error as error:
+            raise ValueError(f"a damaged gzipped sitemap ({error})") from None
+        if unpacker.unconsumed_tail:
+            raise ValueError("a gzipped sitemap larger than 50 MB unpacked")
+    return body.decode("utf-8", "replace")
 
 
 def _validators(token: str | None) -> tuple[str, str]:

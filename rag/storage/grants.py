@@ -53,6 +53,14 @@ def set_grant(connection: sqlite3.Connection, source: str, read: frozenset[str] 
     )
 
 
+def all_grants(connection: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    """source -> groups of every grant (a grant may name a source not stored yet)."""
+    if not has_grants_table(connection):
+        return {}
+    rows = connection.execute("SELECT source, read FROM document_grants")
+    return {str(source): frozenset(json.loads(read)) for source, read in rows}
+
+
 def grant_of(connection: sqlite3.Connection, source: str) -> frozenset[str] | None:
     """The groups a document's grant names, or None when it has none."""
     if not has_grants_table(connection):

@@ -738,6 +738,20 @@ class Store:
             self._bump_generation(connection)
 
     @translated
+    def set_grants(self, sources: Sequence[str], read: frozenset[str], set_by: str) -> None:
+        """Narrow who may read each of these sources, in one transaction."""
+        with self._transaction() as connection:
+            grants.add_grants_table(connection)
+            for source in sources:
+                grants.set_grant(connection, source, read, set_by)
+            self._bump_generation(connection)
+
+    @translated
+    def grants(self) -> dict[str, frozenset[str]]:
+        """Every grant by source, stored documents or not."""
+        return grants.all_grants(self._connect())
+
+    @translated
     def has_grants(self) -> bool:
         """Whether any document's readers were narrowed through the API."""
         connection = self._connect()
