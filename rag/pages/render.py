@@ -101,3 +101,19 @@ def read_original(source: str, content_hash: str) -> bytes:
 def boxes_key(boxes: Sequence[Box]) -> tuple[Box, ...]:
     """Boxes rounded for a cache key: the same quote always hits the same entry."""
     return tuple(tuple(round(value, 5) for value in box) for box in boxes)  # type: ignore[misc]
+
+
+# Room kept around a quote in its thumbnail, as fractions of the page.
+THUMBNAIL_MARGIN = (0.02, 0.01)
+
+
+def region_of(png: bytes, boxes: Sequence[Box], width: int) -> bytes:
+    """The part of a drawn page around the boxes (with a margin), at most `width` pixels wide."""
+    horizontal, vertical = THUMBNAIL_MARGIN
+    region = (
+        max(0.0, min(box[0] for box in boxes) - horizontal),
+        max(0.0, min(box[1] for box in boxes) - vertical),
+        min(1.0, max(box[2] for box in boxes) + horizontal),
+        min(1.0, max(box[3] for box in boxes) + vertical),
+    )
+    return raster.png_bytes(raster.cropped(raster.opened_png(png), region, width))
