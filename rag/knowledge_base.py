@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
     from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
+    from rag.pages.render import PageRequest
     from rag.storage.postgres import PostgresStore
 
 
@@ -408,7 +409,7 @@ class KnowledgeBase:
         )
         key = (paged.id, paged.content_hash, _file_stamp(paged.source), request)
         return PAGE_CACHE.get(
-            key, lambda: render.draw_page(render.read_original(paged.source, paged.content_hash), request)
+            key, lambda: _drawn(render.read_original(paged.source, paged.content_hash), request)
         )
 
     def highlight_boxes(
@@ -434,7 +435,7 @@ class KnowledgeBase:
         runs = self.sqlite_store().page_runs(paged, page)
         return quote_boxes(decode(runs), start, end) if runs is not None else []
 
-    def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 240) -> bytes:
+    def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
         """PNG of the region of the page where the characters [start, end) begin, highlighted,
         `width` pixels wide: a glimpse of the quote on its page."""
         from rag.pages import render
@@ -677,6 +678,13 @@ class KnowledgeBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _drawn(data: bytes, request: PageRequest) -> bytes:
+    """The page drawn in the page drawer's child process, within its time and memory limits."""
+    from rag.pages.worker import PAGE_DRAWER
+
+    return PAGE_DRAWER.draw(data, request)
 
 
 def _file_stamp(source: str) -> tuple[int, int]:

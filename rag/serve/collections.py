@@ -202,7 +202,7 @@ class Selection:
         """Where characters of a document are on its page (KnowledgeBase.highlight_boxes)."""
         return self._holding(document_id).highlight_boxes(document_id, page, highlight)
 
-    def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 240) -> bytes:
+    def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
         """The quote's region of its page (KnowledgeBase.quote_thumbnail)."""
         return self._holding(document_id).quote_thumbnail(document_id, highlight, width)
 
