@@ -3,12 +3,14 @@
 Ingests the PDFs into a temporary index (the hashing embedder: no model), then prints for each
 one the bytes of page positions per page (the page_boxes blobs), the share of its visible
 characters that have a box, and the time to draw each of its first --pages pages at --width
-pixels with a 300-character quote highlighted (nothing cached: each quote is another key).
+pixels with a 300-character quote highlighted (nothing cached: each quote is another key; each
+page drawn in a bounded child process, as the API and the viewer draw it), with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -47,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"  drawn at {args.width} px with a quote highlighted, {len(times)} pages:"
                 f" p50 {statistics.median(times):.0f} ms, max {max(times):.0f} ms"
+                f" (load average {os.getloadavg()[0]:.2f})"
             )
     return 0
 

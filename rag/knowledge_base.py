@@ -41,7 +41,7 @@ from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_da
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
 from rag.storage.scope import Scope
-from rag.storage.store import DocumentInfo, Store
+from rag.storage.store import DocumentInfo, PagedFile, Store
 from rag.storage.vectors.index import VectorIndex
 from rag.terms import without_surrogates
 from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, ProgressCallback, TextItem
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
     from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
+    from rag.pages.render import PageRequest
     from rag.storage.postgres import PostgresStore
 
 
@@ -400,7 +401,58 @@ class KnowledgeBase:
         down for huge pages), with the document text's characters [start, end) highlighted."""
         # Imported here: pdfium and Pillow load only when a page is shown.
         from rag.pages import render
+
+        paged = self._paged(document_id, page)
+        boxes = self.highlight_boxes(document_id, page, highlight) if highlight is not None else []
+        request = render.PageRequest(
+            paged.source, paged.file_type, page, render.clamped_width(width), render.boxes_key(boxes)
+        )
+        key = (paged.id, paged.content_hash, _file_stamp(paged.source), request)
+        return PAGE_CACHE.get(
+            key, lambda: _drawn(render.read_original(paged.source, paged.content_hash), request)
+        )
+
+    def highlight_boxes(
+        self, document_id: str, page: int, highlight: tuple[int, int]
+    ) -> list[tuple[float, float, float, float]]:
+        """Where the document text's characters [start, end) are on one page of its PDF or picture:
+        (left, top, right, bottom) boxes, one per line, as fractions of the page from its top left;
+        [] when none of them is on that page."""
         from rag.pages.geometry import decode, quote_boxes
+
+        paged = self._paged(document_id, page)
+        start, end = highlight
+        if not 0 <= start < end:
+            raise DocumentError(
+                f"highlight {start}:{end} is not a span of the text: give START:END, START < END"
+            )
+        if not paged.has_geometry:
+            raise DocumentError(
+                f"{paged.source} was ingested before page positions were stored, so quotes cannot be"
+                " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
+                " original files), or ask for the page without a highlight"
+            )
+        runs = self.sqlite_store().page_runs(paged, page)
+        return quote_boxes(decode(runs), start, end) if runs is not None else []
+
+    def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
+        """PNG of the region of the page where the characters [start, end) begin, highlighted,
+        `width` pixels wide: a glimpse of the quote on its page."""
+        from rag.pages import render
+
+        document = self.document(document_id)
+        page = document.page_at(highlight[0]) or 1
+        boxes = self.highlight_boxes(document_id, page, highlight)
+        if not boxes:
+            raise NotFoundError(
+                f"{document.source} has no page position for characters {highlight[0]}-{highlight[1]}"
+            )
+        page_png = self.page_image(document_id, page, highlight, render.DEFAULT_WIDTH)
+        return render.region_of(page_png, boxes, render.clamped_width(width))
+
+    def _paged(self, document_id: str, page: int) -> PagedFile:
+        """The stored file behind a document with pages, checked to have that page."""
+        from rag.pages import render
 
         if self._reader is not None:
             self.document(document_id)  # a reader's view: a document they may not read is not there
@@ -409,28 +461,7 @@ class KnowledgeBase:
             raise DocumentError(render.no_page_images(paged.source, paged.file_type))
         if not 1 <= page <= max(paged.pages, 1):
             raise NotFoundError(f"{paged.source} has {paged.pages} pages, not a page {page}")
-        boxes: list[tuple[float, float, float, float]] = []
-        if highlight is not None:
-            start, end = highlight
-            if not 0 <= start < end:
-                raise DocumentError(
-                    f"highlight {start}:{end} is not a span of the text: give START:END, START < END"
-                )
-            if not paged.has_geometry:
-                raise DocumentError(
-                    f"{paged.source} was ingested before page positions were stored, so quotes cannot be"
-                    " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
-                    " original files), or ask for the page without a highlight"
-                )
-            runs = self.sqlite_store().page_runs(paged, page)
-            boxes = quote_boxes(decode(runs), start, end) if runs is not None else []
-        request = render.PageRequest(
-            paged.source, paged.file_type, page, render.clamped_width(width), render.boxes_key(boxes)
-        )
-        key = (paged.id, paged.content_hash, _file_stamp(paged.source), request)
-        return PAGE_CACHE.get(
-            key, lambda: render.draw_page(render.read_original(paged.source, paged.content_hash), request)
-        )
+        return paged
 
     def stored_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(chunk ids, vectors) batches of every stored chunk vector, in chunk id order."""
@@ -647,6 +678,13 @@ class KnowledgeBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _drawn(data: bytes, request: PageRequest) -> bytes:
+    """The page drawn in the page drawer's child process, within its time and memory limits."""
+    from rag.pages.worker import PAGE_DRAWER
+
+    return PAGE_DRAWER.draw(data, request)
 
 
 def _file_stamp(source: str) -> tuple[int, int]:

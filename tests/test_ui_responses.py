@@ -16,7 +16,7 @@ from sample_files import docx_bytes, positioned_pdf
 import rag
 from rag.ingest import UPLOADS_FOLDER, check_upload, safe_file_name
 from rag.llm.server import start_server  # tests may use internals; ui/ may not
-from ui import documents, render, responses, security
+from ui import documents, render, responses, security, viewer
 
 ZANZIBAR = (
     "The Zanzibar spice harbour shipped 4,200 tonnes of cloves in 2021. Dockworkers there use blue cranes."
@@ -195,10 +195,42 @@ def test_a_quote_across_a_page_break_shows_both_pages(fake_base: rag.KnowledgeBa
     fake_base.ingest([pdf])
     document = fake_base.document(str(pdf))
     span = SimpleNamespace(start=document.text.index("ends"), end=document.text.index(" on page"))
-    pages = responses.page_images_of(fake_base, document, span)  # type: ignore[arg-type]
-    assert [page.page for page in pages] == [1, 2] and all(page.png for page in pages)
-    viewer = render.viewer_html(document, span.start, span.end, 1, pages)
-    assert viewer.count("<img class='page-image'") == 2
+    citation = SimpleNamespace(start=span.start, end=span.end, number=1)
+    view = viewer.page_view_of(fake_base, document, citation, "0-1")  # type: ignore[arg-type]
+    assert [page.page for page in view.images] == [1, 2] and all(page.png for page in view.images)
+    assert all(page.mark_top is not None for page in view.images)  # both parts are highlighted
+    html = viewer.viewer_html(document, citation, view)  # type: ignore[arg-type]
+    assert html.count("<img class='page-image' data-mark-top=") == 2 and "Pages 1–2 of 2" in html
+
+
+def test_the_viewer_pages_through_a_pdf_and_sources_show_a_thumbnail(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "three.pdf"
+    pages = [[(72, 700, "F1", text)] for text in ("Cover page.", "The ferry leaves at noon daily.", "Index.")]
+    pdf.write_bytes(positioned_pdf(pages))
+    fake_base.ingest([pdf])
+    turns = ask(fake_base, "When does the ferry leave?")
+    opened = responses.open_citation(fake_base, turns, "cite-0-1")
+    assert "Page 2 of 3" in opened and "class='page-nav goto-0-1-1'" in opened and "goto-0-1-3" in opened
+    assert "<div class='viewer has-pages'" in opened and "data-mark-top=" in opened
+    assert "Show text" in opened and "zoom-in" in opened
+    following = responses.open_citation(fake_base, turns, "cite-0-1@3")
+    assert "Page 3 of 3" in following and "data-mark-top" not in following  # the quote is not there
+    assert "<button class='page-nav' disabled>Next page ▶</button>" in following
+    sources = responses.sources_for(fake_base, turns)
+    assert "<button class='cite thumb cite-0-1'" in sources and "class='quote-thumb'" in sources
+
+
+def test_an_office_citation_says_it_has_no_page_image(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    path = tmp_path / "report.docx"
+    path.write_bytes(docx_bytes())
+    fake_base.ingest([path])
+    turns = ask(fake_base, "What is the research budget for 2025?")
+    opened = responses.open_citation(fake_base, turns, "cite-0-1")
+    assert "No page image: a .docx file is shown as its text, with the quote marked." in opened
+    assert "has-pages" not in opened and "<mark class='quote' id=\"quote-target\">" in opened
+    assert "quote-thumb" not in responses.sources_for(fake_base, turns)
 
 
 def test_arabic_and_chinese_quotes_are_right_to_left_aware_and_highlighted_exactly(tmp_path: Path) -> None:

@@ -38,6 +38,23 @@ blockquote.passage { margin: 0.5rem 0 0; padding: 0 0 0 0.75rem; border-left: 3p
   white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.92em; max-height: 16rem; overflow: auto; }
 .viewer-head { display: flex; gap: 0.5rem; align-items: baseline; margin-bottom: 0.5rem; }
 .viewer-number { font-weight: 700; color: var(--color-accent); }
+.viewer.has-pages:not(.show-text) .text-view, .viewer.has-pages.show-text .page-frame,
+.viewer.has-pages.show-text .zoom, .viewer.has-pages.show-text .page-nav,
+.viewer.has-pages.show-text .page-count { display: none; }
+.page-tools { display: flex; flex-wrap: wrap; gap: 0.35rem; align-items: center; margin-bottom: 0.4rem; }
+.page-tools button { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 0.1rem 0.5rem;
+  background: var(--background-fill-secondary); color: var(--body-text-color); font-size: 0.85em; cursor: pointer; }
+.page-tools button:disabled { opacity: 0.45; cursor: default; }
+.page-tools .page-count { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.page-tools .zoom { display: inline-flex; gap: 0.15rem; }
+.page-frame { max-height: 70vh; overflow: auto; border: 1px solid var(--border-color-primary); border-radius: 8px;
+  background: #fff; }
+.page-frame figure.page { margin: 0 0 0.5rem; }
+.page-frame img.page-image { display: block; width: calc(100% * var(--zoom, 1)); max-width: none; height: auto; }
+.page-frame figcaption { font-size: 0.8em; color: #4b5563; padding: 0.1rem 0.5rem; }
+button.cite.thumb { display: block; padding: 0; margin: 0.4rem 0 0; background: #fff; vertical-align: baseline;
+  border: 1px solid var(--border-color-primary); border-radius: 6px; overflow: hidden; max-width: 100%; }
+img.quote-thumb { display: block; max-width: 100%; height: auto; }
 .viewer-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 55vh; overflow: auto;
   border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.75rem;
   background: var(--background-fill-secondary); font-size: 0.92em; line-height: 1.5; }
@@ -73,31 +90,76 @@ dl.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 
 """
 
 # Citation markers live inside server-rendered HTML, so one delegated listener forwards a click
-# to a hidden textbox + button pair that runs the viewer event.
-ON_LOAD_JS = """
+# to a hidden textbox + button pair that runs the viewer event: a citation ('cite-T-N') or a
+# viewer's previous/next page ('cite-T-N@P'). Zoom and the page/text switch stay in the browser.
+ON_LOAD_JS = r"""
 () => {
-  document.addEventListener('click', (event) => {
-    const marker = event.target.closest ? event.target.closest('button.cite') : null;
-    const target = marker ? Array.from(marker.classList).find((name) => /^cite-\\d+-\\d+$/.test(name)) : null;
-    if (!target) return;
-    event.preventDefault();
-    event.stopPropagation();
+  const ZOOMS = [1, 1.5, 2, 3];
+  const open = (target) => {
     const box = document.querySelector('#cite-target textarea, #cite-target input');
-    const open = document.querySelector('#cite-open');
-    if (!box || !open) return;
+    const button = document.querySelector('#cite-open');
+    if (!box || !button) return;
     box.value = target;
     box.dispatchEvent(new Event('input', { bubbles: true }));
-    setTimeout(() => open.click(), 0);
+    setTimeout(() => button.click(), 0);
+  };
+  const classed = (element, pattern) => Array.from(element.classList).find((name) => pattern.test(name));
+  document.addEventListener('click', (event) => {
+    const button = event.target.closest ? event.target.closest('button') : null;
+    if (!button) return;
+    const viewer = button.closest('.viewer');
+    if (button.classList.contains('cite')) {
+      const target = classed(button, /^cite-\d+-\d+$/);
+      if (!target) return;
+      event.preventDefault();
+      event.stopPropagation();
+      open(target);
+    } else if (button.classList.contains('page-nav')) {
+      const target = classed(button, /^goto-\d+-\d+-\d+$/);
+      if (!target) return;
+      const [, turn, number, page] = target.split('-');
+      open(`cite-${turn}-${number}@${page}`);
+    } else if (button.classList.contains('page-zoom') && viewer) {
+      const frame = viewer.querySelector('.page-frame');
+      const now = parseFloat(frame.style.getPropertyValue('--zoom') || '1');
+      let index = Math.max(0, ZOOMS.indexOf(now));
+      if (button.classList.contains('zoom-in')) index = Math.min(ZOOMS.length - 1, index + 1);
+      else if (button.classList.contains('zoom-out')) index = Math.max(0, index - 1);
+      else index = 0;
+      frame.style.setProperty('--zoom', String(ZOOMS[index]));
+      frame.classList.toggle('zoomed', ZOOMS[index] > 1);
+    } else if (button.classList.contains('viewer-mode') && viewer) {
+      const text = viewer.classList.toggle('show-text');
+      viewer.querySelectorAll('button.viewer-mode').forEach((mode) => {
+        mode.textContent = text ? 'Show page' : 'Show text';
+      });
+      if (text) viewer.querySelector('#quote-target')?.scrollIntoView({ block: 'center' });
+    }
   }, true);
 }
 """
 
+# The viewer opens at the quote: on the page image, its first highlighted line; in the text, the mark.
 SCROLL_TO_QUOTE_JS = """
 () => {
+  const toPage = (image) => {
+    const frame = image.closest('.page-frame');
+    const top = image.offsetTop - frame.offsetTop + image.clientHeight * parseFloat(image.dataset.markTop);
+    frame.scrollTop = Math.max(0, top - frame.clientHeight / 3);
+    frame.scrollIntoView({ block: 'nearest' });
+  };
   const show = (tries) => {
+    const viewer = document.querySelector('#viewer .viewer');
+    const image = viewer && viewer.classList.contains('has-pages')
+      ? viewer.querySelector('.page-frame img[data-mark-top]') : null;
+    if (image) {
+      if (image.complete && image.clientHeight) toPage(image);
+      else image.addEventListener('load', () => toPage(image), { once: true });
+      return;
+    }
     const mark = document.querySelector('#viewer #quote-target');
-    if (mark) { mark.scrollIntoView({ block: 'center' }); return; }
-    if (tries > 0) setTimeout(() => show(tries - 1), 100);
+    if (mark && !(viewer && viewer.classList.contains('has-pages'))) { mark.scrollIntoView({ block: 'center' }); return; }
+    if (!viewer && tries > 0) setTimeout(() => show(tries - 1), 100);
   };
   setTimeout(() => show(20), 50);
 }

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 import rag
-from ui import assets, feedback, render, responses
+from ui import assets, feedback, render, responses, viewer
 
 
 def build_chat_tab(
@@ -77,7 +77,7 @@ def build_chat_tab(
                 js_on_load=assets.SOURCES_ON_LOAD_JS,
             )
             gr.Markdown("### Document viewer")
-            parts["viewer"] = gr.HTML(render.viewer_placeholder(), elem_id="viewer")
+            parts["viewer"] = gr.HTML(viewer.viewer_placeholder(), elem_id="viewer")
             parts["target"] = gr.Textbox(visible="hidden", elem_id="cite-target")
             parts["open"] = gr.Button("Open citation", visible="hidden", elem_id="cite-open")
     return parts
@@ -220,7 +220,7 @@ def wire_chat(
     reset = [chat["chatbot"], turns, chat["sources"], chat["viewer"], chat["query"], chat["markdown"]]
 
     def cleared() -> tuple[Any, ...]:
-        return [], [], render.sources_html(None, -1, reader.document), render.viewer_placeholder(), "", ""
+        return [], [], render.sources_html(None, -1, reader.document), viewer.viewer_placeholder(), "", ""
 
     _wire_feedback(base, chat, turns)
     chat["clear"].click(cleared, None, reset, queue=False)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 
 import rag
 import rag.sources
 from rag.display import format_bytes
 
 QUOTE_CONTEXT_CHARS = 300
-VIEWER_MAX_CHARS = 200_000
 _MARKER = re.compile(r"\[(\d+)\]")
 # Gradio's HTML component runs values through JS-template and Handlebars substitution, so the
 # characters those treat specially are escaped too, not only HTML's.
@@ -124,7 +121,7 @@ def question_html(question: str) -> str:
     return f"<div class='question' dir='auto'>{escape(question)}</div>"
 
 
-def _place(title: str, source: str, place: str) -> str:
+def place_html(title: str, source: str, place: str) -> str:
     name = source.rsplit("/", 1)[-1]
     place_text = f" · {escape(place)}" if place else ""
     heading = "" if title in ("", source, name, name.rsplit(".", 1)[0]) else title
@@ -155,8 +152,11 @@ def quote_in_context(citation: rag.Citation, passage: rag.Passage | None, load: 
     return ("… " if window_start else "") + body + (" …" if window_end < len(text) else "")
 
 
-def sources_html(answer: rag.Answer | None, turn: int, load: DocumentLoader) -> str:
-    """The Sources panel: each citation with its highlighted quote, or the closest passages."""
+def sources_html(
+    answer: rag.Answer | None, turn: int, load: DocumentLoader, thumbnails: Mapping[int, str] | None = None
+) -> str:
+    """The Sources panel: each citation with its highlighted quote (under a thumbnail of it on its
+    page, HTML by citation number, for PDFs and pictures), or the closest passages."""
     if answer is None:
         return "<div class='sources empty'>Sources of the latest answer appear here.</div>"
     parts = ["<div class='sources'>"]
@@ -166,15 +166,16 @@ def sources_html(answer: rag.Answer | None, turn: int, load: DocumentLoader) -> 
             f"<div class='source' data-number='{citation.number}'>"
             f"<button class='cite source-number cite-{turn}-{citation.number}'"
             f" title='Open in the document viewer'>[{citation.number}]</button>"
-            f"{_place(citation.title, citation.source, citation.place)}"
+            f"{place_html(citation.title, citation.source, citation.place)}"
             f"{_instructions_flag(passage_for(answer, citation))}"
+            f"{(thumbnails or {}).get(citation.number, '')}"
             f"<blockquote class='passage' dir='auto'>{context}</blockquote></div>"
         )
     if not answer.citations and answer.passages:
         parts.append("<div class='sources-heading'>Closest passages (not enough to answer)</div>")
         for passage in answer.passages:
             parts.append(
-                f"<div class='source closest'>{_place(passage.title, passage.source, passage.place)}"
+                f"<div class='source closest'>{place_html(passage.title, passage.source, passage.place)}"
                 f"{_instructions_flag(passage)}<blockquote class='passage' dir='auto'>{escape(passage.text)}</blockquote></div>"
             )
     if not answer.citations and not answer.passages:
@@ -190,61 +191,6 @@ def _instructions_flag(passage: rag.Passage | None) -> str:
         "<p class='flag' title='Possible prompt injection'>⚠ This passage contains instructions addressed"
         " to an AI or its reader. It is shown as data and never used as evidence.</p>"
     )
-
-
-def viewer_html(
-    document: rag.Document, start: int, end: int, number: int, page_images: Sequence[PageImage] = ()
-) -> str:
-    """The full document with the quote highlighted (a window around it for huge documents),
-    under the pages it is on when the document is a PDF or a picture."""
-    text = document.text
-    window_start = 0
-    if len(text) > VIEWER_MAX_CHARS:
-        window_start = max(0, start - VIEWER_MAX_CHARS // 2)
-        text = text[window_start : window_start + VIEWER_MAX_CHARS]
-    place = document.place_at(start)
-    place_text = f" · {escape(place)}" if place else ""
-    note = ""
-    if window_start or len(document.text) > VIEWER_MAX_CHARS:
-        note = (
-            f"<p class='hint'>Showing characters {window_start:,}–{window_start + len(text):,}"
-            f" of {len(document.text):,}.</p>"
-        )
-    body = highlight(text, start - window_start, end - window_start, "quote-target")
-    return (
-        f"<div class='viewer' data-document='{escape(document.id)}'>"
-        f"<div class='viewer-head'><span class='viewer-number'>[{number}]</span>"
-        f"<div>{_place(document.title, document.source, '')}"
-        f"<span class='hint'>characters {start:,}–{end:,}{place_text}</span></div></div>"
-        f"{''.join(map(_page_html, page_images))}{note}"
-        f"<div class='viewer-text' dir='auto'>{body}</div></div>"
-    )
-
-
-@dataclass(frozen=True)
-class PageImage:
-    """The page a quote is on, as PNG with the quote highlighted, or why it cannot be shown."""
-
-    page: int
-    png: bytes = b""
-    problem: str = ""
-
-
-def _page_html(page_image: PageImage) -> str:
-    """The page image (inline, so it needs no route of its own), or one line saying why not."""
-    if not page_image.png:
-        return f"<p class='hint page-missing'>No page image: {escape(page_image.problem)}</p>"
-    encoded = base64.b64encode(page_image.png).decode("ascii")
-    return (
-        f"<details class='page' open><summary>Page {page_image.page}</summary>"
-        f"<img class='page-image' style='max-width:100%' src='data:image/png;base64,{encoded}'"
-        f" alt='Page {page_image.page} with the quote highlighted'></details>"
-    )
-
-
-def viewer_placeholder(message: str = "Click a [n] marker to open its document here.") -> str:
-    """The viewer before any citation is opened."""
-    return f"<div class='viewer empty'>{escape(message)}</div>"
 
 
 def documents_html(documents: Sequence[rag.DocumentInfo]) -> str:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 import rag
-from ui import render
+from ui import render, viewer
 
 ASK_TIME_LIMIT_SECONDS = 120.0
 
@@ -103,17 +103,31 @@ def latest_answer(turns: Sequence[Turn]) -> tuple[rag.Answer | None, int]:
 
 
 def sources_for(base: rag.Corpus, turns: Sequence[Turn]) -> str:
-    """The Sources panel for the newest answer."""
+    """The Sources panel for the newest answer, with a thumbnail of each PDF or picture quote."""
     answer, number = latest_answer(turns)
-    return render.sources_html(answer, number, lru_cache(maxsize=16)(base.document))
+    load = lru_cache(maxsize=16)(base.document)
+    thumbnails: dict[int, str] = {}
+    for citation in answer.citations if answer is not None else ():
+        try:
+            png = viewer.thumbnail_of(base, load(citation.quote.document_id), citation)
+        except rag.NotFoundError:
+            continue
+        thumbnails[citation.number] = viewer.thumbnail_html(png, number, citation)
+    return render.sources_html(answer, number, load, thumbnails)
 
 
 def parse_target(target: str) -> tuple[int, int] | None:
     """'turn-number' from a clicked citation marker's class, or None when malformed."""
-    turn_text, _, number_text = (target or "").strip().removeprefix("cite-").partition("-")
+    turn_text, _, number_text = (target or "").strip().removeprefix("cite-").partition("@")[0].partition("-")
     if not (turn_text.isdigit() and number_text.isdigit()):
         return None
     return int(turn_text), int(number_text)
+
+
+def target_page(target: str) -> int | None:
+    """The page asked for by a viewer's previous/next button ('T-N@P'); None for the quote's own."""
+    page = (target or "").strip().partition("@")[2]
+    return int(page) if page.isdigit() else None
 
 
 def find_citation(turns: Sequence[Turn], target: str) -> rag.Citation | None:
@@ -128,50 +142,18 @@ def find_citation(turns: Sequence[Turn], target: str) -> rag.Citation | None:
 
 
 def open_citation(base: rag.Corpus, turns: Sequence[Turn], target: str) -> str:
-    """The document viewer for a clicked citation, its quote highlighted."""
+    """The document viewer for a clicked citation: its page(s) with the quote highlighted for a
+    PDF or picture (or the page a previous/next button asked for), and its text."""
     citation = find_citation(turns, target)
     if citation is None:
-        return render.viewer_placeholder("That citation is no longer available.")
+        return viewer.viewer_placeholder("That citation is no longer available.")
     try:
         document = base.document(citation.quote.document_id)
     except rag.NotFoundError:
-        return render.viewer_placeholder("That document has been removed from the index.")
-    return render.viewer_html(
-        document, citation.start, citation.end, citation.number, page_images_of(base, document, citation)
-    )
-
-
-# Wide enough to read in the viewer column; a page is about 150-300 KB of PNG at this width.
-VIEWER_PAGE_WIDTH = 800
-# A quote crossing page breaks shows each page it is on, up to this many.
-VIEWER_MAX_PAGES = 3
-# Laid out by an office suite: no page image without one (LibreOffice is not a dependency).
-OFFICE_TYPES = ("docx", "pptx", "xlsx", "odt", "epub")
-
-
-def page_images_of(
-    base: rag.Corpus, document: rag.Document, citation: rag.Citation
-) -> list[render.PageImage]:
-    """The pages a PDF or picture citation's quote is on, highlighted; [] for other documents."""
-    first, last = document.page_at(citation.start), document.page_at(max(citation.start, citation.end - 1))
-    file_type = document.metadata.get("type")
-    if file_type in OFFICE_TYPES:
-        return [render.PageImage(0, problem=f"a .{file_type} file is shown as its text; the quote is below")]
-    if file_type not in ("pdf", "image") or first is None or last is None:
-        return []
-    # An index (KnowledgeBase) and served collections (a Selection) both draw pages; the Corpus
-    # protocol itself is only what a question needs.
-    draw = getattr(base, "page_image", None)
-    if draw is None:
-        return []
-    images = []
-    for page in range(first, min(last, first + VIEWER_MAX_PAGES - 1) + 1):
-        try:
-            png = draw(document.id, page, (citation.start, citation.end), VIEWER_PAGE_WIDTH)
-        except rag.RagError as error:
-            return [*images, render.PageImage(page, problem=str(error))]
-        images.append(render.PageImage(page, png))
-    return images
+        return viewer.viewer_placeholder("That document has been removed from the index.")
+    turn, number = parse_target(target) or (0, 0)
+    view = viewer.page_view_of(base, document, citation, f"{turn}-{number}", target_page(target))
+    return viewer.viewer_html(document, citation, view)
 
 
 def answer_markdown(answer: rag.Answer | None) -> str:

@@ -13,8 +13,8 @@ from pathlib import PurePath
 
 from rag.errors import DocumentError
 from rag.ingest.blocks import TextBuilder
+from rag.ingest.scan_text import parse_tsv
 from rag.pages import raster
-from rag.pages.geometry import SCALE
 from rag.settings import OcrSettings
 from rag.types import LoadedFile, PageGeometry
 
@@ -181,52 +181,3 @@ def _read_png(number: int, png: bytes, settings: OcrSettings, dpi: int | None) -
         return OcrPage(number, "", None, f"tesseract failed ({reason[0][:200]})")
     text, confidence, runs = parse_tsv(result.stdout.decode("utf-8", "replace"))
     return OcrPage(number, text, confidence, runs=runs)
-
-
-def parse_tsv(tsv: str) -> tuple[str, float | None, tuple[int, ...]]:
-    """Text (lines kept, paragraphs separated by a blank line), mean word confidence, and each
-    word's offsets and box (as rag.types.PageGeometry runs) of tesseract TSV."""
-    pieces: list[str] = []
-    confidences: list[float] = []
-    runs: list[int] = []
-    length = 0
-    page_width = page_height = 0
-    previous: tuple[str, ...] | None = None
-    for line in tsv.splitlines()[1:]:
-        fields = line.split("\t")
-        if len(fields) >= 10 and fields[0] == "1":
-            page_width, page_height = int(fields[8]), int(fields[9])
-        if len(fields) < 12 or fields[0] != "5" or not fields[11].strip():
-            continue
-        paragraph, text_line = tuple(fields[1:4]), tuple(fields[1:5])
-        if previous is not None:
-            pieces.append(" " if text_line == previous else "\n" if paragraph == previous[:3] else "\n\n")
-            length += len(pieces[-1])
-        word = fields[11].strip()
-        pieces.append(word)
-        if page_width > 0 and page_height > 0:
-            left, top, width, height = (int(value) for value in fields[6:10])
-            runs += [
-                length,
-                length + len(word),
-                *_fractions(left, top, width, height, page_width, page_height),
-            ]
-        length += len(word)
-        previous = text_line
-        if float(fields[10]) >= 0:
-            confidences.append(float(fields[10]))
-    confidence = sum(confidences) / len(confidences) if confidences else None
-    return "".join(pieces), confidence, tuple(runs)
-
-
-def _fractions(left: int, top: int, width: int, height: int, page_width: int, page_height: int) -> list[int]:
-    """A word box in pixels as 1/65535ths of the page."""
-    return [
-        round(SCALE * min(1.0, value / size))
-        for value, size in (
-            (left, page_width),
-            (top, page_height),
-            (left + width, page_width),
-            (top + height, page_height),
-        )
-    ]

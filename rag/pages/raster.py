@@ -164,3 +164,21 @@ def png_bytes(image: Image.Image, grayscale: bool = False) -> bytes:
         buffer, format="PNG", compress_level=1 if not grayscale else 6
     )
     return buffer.getvalue()
+
+
+def opened_png(png: bytes) -> Image.Image:
+    """A PNG this module wrote, opened again."""
+    return Image.open(io.BytesIO(png))
+
+
+def cropped(image: Image.Image, region: Box, max_width: int) -> Image.Image:
+    """The region (fractions of the image) cut out, scaled down to at most max_width pixels wide."""
+    width, height = image.size
+    left, top = int(region[0] * width), int(region[1] * height)
+    right, bottom = max(left + 1, round(region[2] * width)), max(top + 1, round(region[3] * height))
+    part = image.crop((left, top, right, bottom))
+    if part.width > max_width:
+        part = part.resize(
+            (max_width, max(1, round(part.height * max_width / part.width))), Image.Resampling.LANCZOS
+        )
+    return part

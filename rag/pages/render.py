@@ -101,3 +101,26 @@ def read_original(source: str, content_hash: str) -> bytes:
 def boxes_key(boxes: Sequence[Box]) -> tuple[Box, ...]:
     """Boxes rounded for a cache key: the same quote always hits the same entry."""
     return tuple(tuple(round(value, 5) for value in box) for box in boxes)  # type: ignore[misc]
+
+
+# Room kept around a quote in its thumbnail, as fractions of the page: a line or two of what
+# surrounds it, so the quote is seen in its place.
+THUMBNAIL_MARGIN = (0.03, 0.05)
+# A thumbnail shrinks the drawn page at most this much (so its letters stay readable); a wider
+# quote is shown from its start.
+THUMBNAIL_MIN_SCALE = 0.6
+
+
+def region_of(png: bytes, boxes: Sequence[Box], width: int) -> bytes:
+    """The part of a drawn page around the boxes (with a margin), at most `width` pixels wide."""
+    horizontal, vertical = THUMBNAIL_MARGIN
+    region = (
+        max(0.0, min(box[0] for box in boxes) - horizontal),
+        max(0.0, min(box[1] for box in boxes) - vertical),
+        min(1.0, max(box[2] for box in boxes) + horizontal),
+        min(1.0, max(box[3] for box in boxes) + vertical),
+    )
+    page = raster.opened_png(png)
+    widest = width / THUMBNAIL_MIN_SCALE / page.width
+    region = (region[0], region[1], min(region[2], region[0] + widest), region[3])
+    return raster.png_bytes(raster.cropped(page, region, width))

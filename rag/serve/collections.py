@@ -194,12 +194,26 @@ class Selection:
     ) -> bytes:
         """PNG of a page of a stored PDF or picture (KnowledgeBase.page_image), from the first
         collection holding the document."""
+        return self._holding(document_id).page_image(document_id, page, highlight, width)
+
+    def highlight_boxes(
+        self, document_id: str, page: int, highlight: tuple[int, int]
+    ) -> list[tuple[float, float, float, float]]:
+        """Where characters of a document are on its page (KnowledgeBase.highlight_boxes)."""
+        return self._holding(document_id).highlight_boxes(document_id, page, highlight)
+
+    def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
+        """The quote's region of its page (KnowledgeBase.quote_thumbnail)."""
+        return self._holding(document_id).quote_thumbnail(document_id, highlight, width)
+
+    def _holding(self, document_id: str) -> KnowledgeBase:
+        """The first collection holding a document with pages of this id."""
         for base in self._bases:
             try:
                 base.sqlite_store().paged_file(document_id)
             except NotFoundError:
                 continue
-            return base.page_image(document_id, page, highlight, width)
+            return base
         raise NotFoundError(f"no document {document_id!r} in {', '.join(self.names)}")
 
     def is_empty(self) -> bool:

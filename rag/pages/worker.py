@@ -1,0 +1,179 @@
+"""Pages drawn in a long-lived child process, bounded in time and memory.
+
+A page whose drawing never ends (a content stream of millions of operations: pdfium parses a
+whole page before it draws any of it, and nothing in between can be interrupted) or that needs
+gigabytes then costs the child, never the server: past DRAW_SECONDS the child is killed and the
+next page starts another. One child is kept (not one forked per page), so a normal page costs
+only the trip through two pipes. Requests and PNGs cross as length-prefixed JSON and bytes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import asdict
+from typing import IO, Any
+
+from rag.errors import DocumentError, NotFoundError
+from rag.pages.render import PageRequest, draw_page
+
+DRAW_SECONDS = 10.0
+DRAW_MEMORY_BYTES = 1024 * 1024 * 1024
+STARTUP_SECONDS = 60.0
+
+
+class PageDrawer:
+    """One child process drawing pages, one at a time, restarted when it is killed or dies."""
+
+    def __init__(self, seconds: float = DRAW_SECONDS, memory_bytes: int = DRAW_MEMORY_BYTES) -> None:
+        self.seconds = seconds
+        self.memory_bytes = memory_bytes
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def draw(self, data: bytes, request: PageRequest) -> bytes:
+        """The PNG of draw_page(data, request), drawn in the child; DocumentError past the limits."""
+        if not hasattr(os, "fork"):
+            return draw_page(data, request)  # no fork (Windows): in-process, unbounded
+        header = json.dumps(asdict(request)).encode()
+        with self._lock:
+            process = self._running()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                _write_frame(process.stdin, header, data)
+                reply, png = self._reply(process)
+            except (OSError, ValueError):
+                self._stop(kill=True)
+                reply, png = {"crashed": True}, b""
+        if "ok" in reply:
+            return png
+        if "error" in reply:
+            error = NotFoundError if reply.get("not_found") else DocumentError
+            raise error(str(reply["error"]))
+        if reply.get("timeout"):
+            raise DocumentError(
+                f"page {request.page} of {request.name} took longer than {self.seconds:g} s to draw and was stopped"
+            )
+        if reply.get("memory"):
+            raise DocumentError(
+                f"page {request.page} of {request.name} needed more than"
+                f" {self.memory_bytes // 1024 // 1024:,} MB to draw and was stopped"
+            )
+        raise DocumentError(
+            f"page {request.page} of {request.name} could not be drawn: the page drawer stopped"
+        )
+
+    def _reply(self, process: subprocess.Popen[bytes]) -> tuple[dict[str, Any], bytes]:
+        """The child's answer, or a timeout (the child killed) when it takes over the limit."""
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], self.seconds)
+        if not ready:
+            self._stop(kill=True)
+            return {"timeout": True}, b""
+        header, png = _read_frame(process.stdout)
+        return dict(json.loads(header)), png
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            code = f"from rag.pages.worker import serve; serve({self.memory_bytes})"
+            # The child finds modules where this process does (as multiprocessing's children do).
+            environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
+                env=environment,
+            )
+            # The time limit is the drawing's: wait for the child's imports before any page starts.
+            assert self._process.stdout is not None
+            ready, _, _ = select.select([self._process.stdout], [], [], STARTUP_SECONDS)
+            if not ready or _read_frame(self._process.stdout)[0] != b'{"ready": true}':
+                self._stop(kill=True)
+                raise DocumentError(f"the page drawer did not start within {STARTUP_SECONDS:g} s")
+        return self._process
+
+    def _stop(self, kill: bool = False) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if kill:
+            process.kill()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        """End the child: closing its input ends its loop."""
+        with self._lock:
+            self._stop()
+
+
+PAGE_DRAWER = PageDrawer()
+atexit.register(PAGE_DRAWER.stop)
+
+
+def serve(memory_bytes: int) -> None:
+    """The child's loop: read a request and the file's bytes, draw, send back the PNG."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    _limit_memory(memory_bytes)
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # nothing printed may go into the reply pipe
+    _write_frame(replies, b'{"ready": true}', b"")
+    while True:
+        try:
+            header, data = _read_frame(requests)
+        except (OSError, ValueError):
+            return  # the parent has gone
+        fields = json.loads(header)
+        request = PageRequest(**{**fields, "boxes": tuple(tuple(box) for box in fields["boxes"])})
+        png = b""
+        try:
+            png = draw_page(data, request)
+            reply: dict[str, Any] = {"ok": True}
+        except NotFoundError as error:
+            reply = {"error": str(error), "not_found": True}
+        except DocumentError as error:
+            reply = {"error": str(error)}
+        except MemoryError:
+            reply = {"memory": True}
+        except Exception as error:  # noqa: BLE001 - a broken page is that page's problem alone
+            reply = {
+                "error": f"page {request.page} of {request.name} could not be drawn ({type(error).__name__})"
+            }
+        _write_frame(replies, json.dumps(reply).encode(), png)
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    """Cap the address space at what this process uses now plus extra_bytes (Linux)."""
+    try:
+        with open("/proc/self/statm") as stream:
+            used = int(stream.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return  # no /proc (macOS): the time limit still applies
+    resource.setrlimit(resource.RLIMIT_AS, (used + extra_bytes, used + extra_bytes))
+
+
+def _write_frame(stream: IO[bytes], header: bytes, data: bytes) -> None:
+    stream.write(f"{len(header)} {len(data)}\n".encode() + header + data)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> tuple[bytes, bytes]:
+    sizes = stream.readline().split()
+    if len(sizes) != 2:
+        raise ValueError("the other end closed the pipe")
+    return stream.read(int(sizes[0])), stream.read(int(sizes[1]))
