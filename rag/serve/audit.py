@@ -56,6 +56,14 @@ class AuditTrail:
         """A document added, removed or narrowed."""
         self._append([name], actor, action, detail)
 
+    def logged_in(self, actor: Actor, names: Sequence[str]) -> None:
+        """A person logged in to the chat UI (in the trail of each collection they may read)."""
+        self._append(names, actor, "logged_in", {"groups": sorted(actor.groups)})
+
+    def logged_out(self, actor: Actor, names: Sequence[str]) -> None:
+        """A person logged out of the chat UI."""
+        self._append(names, actor, "logged_out", {})
+
     def refused(self, actor_name: str, reason: str, path: str, names: Iterable[str] | None = None) -> None:
         """A refused request (bad credentials, a collection not granted, a write not allowed)."""
         with self._refusal_lock:

@@ -56,6 +56,10 @@ class OidcConfig:
     groups_claim: str = "groups"
     # Seconds between fetches of the provider's keys when a token names an unknown one.
     refresh_cooldown: float = 30.0
+    # The chat UI's client at the provider, for logging people in (`rag serve --ui`); its id is
+    # usually the audience too.
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
 
     def verifier(self) -> TokenVerifier:
         """The token verifier for this provider (keys are fetched on first use)."""
@@ -73,6 +77,7 @@ class Service:
     write_gate: Gate
     recent: RecentAnswers = field(default_factory=RecentAnswers)  # what POST /v1/feedback refers to
     tokens: TokenVerifier | None = None
+    oidc: OidcConfig | None = None  # the provider, and the UI's client at it
 
     def access(self, authorization: str | None) -> Access:
         """The caller's Access from their Authorization header (401 APIError when refused)."""
@@ -134,4 +139,5 @@ def open_service(config: ServeConfig, embedder: Embedder | None = None) -> Servi
         Gate(limits.workers, limits.queue, limits.wait_seconds),
         Gate(WRITE_WORKERS, WRITE_QUEUE, max(limits.wait_seconds, 300.0)),
         tokens=config.oidc.verifier() if config.oidc is not None else None,
+        oidc=config.oidc,
     )

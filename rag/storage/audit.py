@@ -11,7 +11,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal
 
-AuditAction = Literal["asked", "searched", "added", "removed", "narrowed", "refused"]
+AuditAction = Literal[
+    "asked", "searched", "added", "removed", "narrowed", "refused", "logged_in", "logged_out", "pruned"
+]
 
 _STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS audit_events (
