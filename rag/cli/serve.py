@@ -89,6 +89,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the text of questions out of the audit trail (it still records who asked and what was quoted)",
     )
+    parser.add_argument(
+        "--audit-keep-days",
+        type=float,
+        default=None,
+        metavar="DAYS",
+        help="remove audit events older than DAYS days (checked at most hourly as events are written)",
+    )
     parser.add_argument("--ui", action="store_true", help="also serve the chat UI at /ui")
     parser.add_argument(
         "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once"
@@ -134,6 +141,8 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         raise SettingsError(f"--workers must be 1-64 and --queue 0-{MAX_QUEUE}")
     if args.max_upload_mb < 1:
         raise SettingsError("--max-upload-mb must be at least 1")
+    if args.audit_keep_days is not None and not 0 < args.audit_keep_days <= 100_000:
+        raise SettingsError("--audit-keep-days must be a number of days above 0")
     settings = Settings.from_env(
         **embedding_settings(args), answer_mode=args.answer_mode, **llm_settings(args)
     )
@@ -152,6 +161,7 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         args.access,
         oidc_config(args),
         not args.audit_no_questions,
+        args.audit_keep_days,
     )
 
 

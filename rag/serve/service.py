@@ -45,6 +45,8 @@ class ServeConfig:
     oidc: OidcConfig | None = None
     # Whether the audit trail keeps the text of questions (False: only that one was asked).
     audit_questions: bool = True
+    # Days audit events are kept (None: for ever); older ones are removed as new ones are written.
+    audit_keep_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def open_service(config: ServeConfig, embedder: Embedder | None = None) -> Servi
     if config.access_file is not None:
         collections.policy = load_policy(config.access_file, collections.names)
     collections.trail.record_questions = config.audit_questions
+    collections.trail.keep_days = config.audit_keep_days
     keys = load_keys(config.keys_file, collections.names) if config.keys_file is not None else None
     limits = config.limits
     return Service(
