@@ -185,6 +185,33 @@ def test_two_people_see_and_are_answered_only_from_their_groups_documents(
     assert not alice.locator("#remove").is_visible()  # a reader may not remove
     listed = documents_tab(fin)
     assert "budget.md" in listed and "holidays" not in listed
+    # Each person's conversations are kept by the server, listed, reopened and deleted; no one sees another's.
+    alice.get_by_role("tab", name="Chat").click()
+    alice.get_by_text("Your conversations").click()
+    alice.locator("#history-new").click()
+    alice.wait_for_function("document.querySelectorAll('#chatbot .answer.final').length === 0")
+    ask(alice, "When are holidays booked?")
+    alice.locator("#history-choice input").click()
+    assert alice.locator("#history-choice li").count() == 2
+    alice.locator("#history-choice li", has_text=QUESTION).click()
+    alice.locator("#history-open").click()
+    alice.wait_for_function(
+        "document.querySelector('#chatbot').innerText.includes('approved by its head')"
+        " && !document.querySelector('#chatbot').innerText.includes('holiday planner')"
+    )
+    alice.locator("#history-delete").click()
+    alice.wait_for_timeout(500)
+    alice.locator("#history-choice input").click()
+    assert alice.locator("#history-choice li").all_inner_texts() == [
+        text for text in alice.locator("#history-choice li").all_inner_texts() if "holidays booked" in text
+    ]
+    assert alice.locator("#history-choice li").count() == 1
+    fin.get_by_role("tab", name="Chat").click()
+    fin.get_by_text("Your conversations").click()
+    fin.locator("#history-choice input").click()
+    assert "holidays booked" not in " ".join(fin.locator("#history-choice li").all_inner_texts())
+    fin.keyboard.press("Escape")
+    fin.get_by_role("tab", name="Documents").click()
     # A writer removes a document of their collection.
     fin.locator("#remove-choice input").click()
     fin.locator("li", has_text="old-memo.md").click()

@@ -58,7 +58,9 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
         person = gr.HTML("", elem_id="person", visible=views.is_per_person)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat = chat_tab.build_chat_tab(base, config.examples, shown.names if shown else [])
+                chat = chat_tab.build_chat_tab(
+                    base, config.examples, shown.names if shown else [], views.is_per_person
+                )
             with gr.Tab("Documents", id="documents") as documents_tab:
                 docs = _documents_tab(views, shown, config)
             # The feedback summary quotes everyone's questions: not for a page shown per person.
@@ -92,9 +94,21 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
                     gr.Dropdown(choices=names, value=names, visible=len(names) > 1),
                     gr.Dropdown(choices=names, value=names[0] if names else None, visible=len(names) > 1),
                 ]
-                return (_person_html(view, config.logout_url), *pickers, *_listing(view, view.base, None))
+                histories = views.histories
+                earlier = histories.choices(view.actor.name) if histories and view.actor else []
+                return (
+                    _person_html(view, config.logout_url),
+                    *pickers,
+                    gr.Dropdown(choices=earlier, value=None),
+                    *_listing(view, view.base, None),
+                )
 
-            app.load(loaded, None, [person, chat["collections"], docs["collection"], *refresh], queue=False)
+            app.load(
+                loaded,
+                None,
+                [person, chat["collections"], docs["collection"], chat["history"], *refresh],
+                queue=False,
+            )
         else:
             app.load(listing, chosen, refresh, queue=False)
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=ASK_CONCURRENCY)

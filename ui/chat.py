@@ -11,14 +11,18 @@ import gradio as gr
 
 import rag
 from ui import assets, feedback, render, responses
-from ui.views import Views
+from ui.views import View, Views
 
 
 def build_chat_tab(
-    base: rag.KnowledgeBase, examples: Sequence[str], collections: Sequence[str] = ()
+    base: rag.KnowledgeBase,
+    examples: Sequence[str],
+    collections: Sequence[str] = (),
+    per_person: bool = False,
 ) -> dict[str, Any]:
-    """The Chat tab's components, by name; a collection picker when several collections are served."""
-    parts: dict[str, Any] = {}
+    """The Chat tab's components, by name; a collection picker when several collections are served,
+    and each person's earlier conversations when people log in."""
+    parts: dict[str, Any] = {"conversation": gr.State("")}
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
             # Always there (hidden with fewer than two): with people logging in it is filled per person.
@@ -70,6 +74,16 @@ def build_chat_tab(
                     parts["clear"] = gr.Button("Clear chat", size="sm")
                 parts["export_file"] = gr.File(label="Export", visible=False, interactive=False)
             _feedback_panel(parts)
+            with gr.Accordion("Your conversations", open=False, visible=per_person, elem_id="history-panel"):
+                parts["history"] = gr.Dropdown(
+                    choices=[], label="Earlier conversations", elem_id="history-choice"
+                )
+                with gr.Row():
+                    parts["history_open"] = gr.Button("Open", size="sm", elem_id="history-open")
+                    parts["history_delete"] = gr.Button(
+                        "Delete", size="sm", variant="stop", elem_id="history-delete"
+                    )
+                    parts["history_new"] = gr.Button("New conversation", size="sm", elem_id="history-new")
         with gr.Column(scale=2, min_width=300):
             gr.Markdown("### Sources")
             parts["sources"] = gr.HTML(
@@ -144,6 +158,8 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
         chat["markdown"],
         chat["question"],
         chat["flags"],
+        chat["conversation"],
+        chat["history"],
     ]
 
     def run(
@@ -152,6 +168,7 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
         options: rag.AskOptions,
         query: str | None,
         picked: list[str] | None,
+        conversation: str,
         request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
         view = views.of(request)
@@ -170,12 +187,15 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
                     gr.skip(),
                     box,
                     gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
                 )
                 box = gr.skip()
                 continue
             answer = last.answer
             if answer is not None:
                 view.record_question(last.question, answer, picked)
+            kept, listed = _kept(views, view, conversation, current)
             yield (
                 responses.chat_messages(current),
                 current,
@@ -184,6 +204,8 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
                 responses.answer_markdown(answer),
                 box,
                 gr.CheckboxGroup(choices=feedback.flag_choices(current), value=[]),
+                kept,
+                listed,
             )
 
     def ask(
@@ -193,10 +215,11 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
         retrieval: str,
         mode: str,
         picked: list[str] | None,
+        conversation: str,
         request: gr.Request,
     ) -> Any:
         options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
-        yield from run(question, history, options, None, picked, request)
+        yield from run(question, history, options, None, picked, conversation, request)
 
     def reask(
         query: str,
@@ -205,13 +228,14 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
         retrieval: str,
         mode: str,
         picked: list[str] | None,
+        conversation: str,
         request: gr.Request,
     ) -> Any:
         if not history or not query.strip():
             yield (gr.skip(),) * len(outputs)
             return
         options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
-        yield from run(history[-1].question, history, options, query, picked, request)
+        yield from run(history[-1].question, history, options, query, picked, conversation, request)
 
     # One event for Enter and the button. A question sent while an answer is still coming is
     # answered after it ("always_last"; "once" dropped it, leaving it unsent in the box).
@@ -223,11 +247,13 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
     gr.on(
         [chat["question"].submit, chat["send"].click],
         ask,
-        [chat["question"], turns, *options_inputs, picker],
+        [chat["question"], turns, *options_inputs, picker, chat["conversation"]],
         outputs,
         **ask_args,
     )
-    chat["reask"].click(reask, [chat["query"], turns, *options_inputs, picker], outputs, **ask_args)
+    chat["reask"].click(
+        reask, [chat["query"], turns, *options_inputs, picker, chat["conversation"]], outputs, **ask_args
+    )
 
     def opened(history: list[responses.Turn], clicked: str, request: gr.Request) -> str:
         return responses.open_citation(views.of(request).corpus(), history, clicked)
@@ -235,12 +261,23 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
     chat["open"].click(opened, [turns, chat["target"]], chat["viewer"], queue=False).then(
         None, js=assets.SCROLL_TO_QUOTE_JS
     )
-    reset = [chat["chatbot"], turns, chat["sources"], chat["viewer"], chat["query"], chat["markdown"]]
+    reset = [
+        chat["chatbot"],
+        turns,
+        chat["sources"],
+        chat["viewer"],
+        chat["query"],
+        chat["markdown"],
+        chat["conversation"],
+    ]
 
     def cleared() -> tuple[Any, ...]:
-        return [], [], render.sources_html(None, -1, _no_document), render.viewer_placeholder(), "", ""
+        # The next question starts a new conversation; the cleared one stays in the person's list.
+        return [], [], render.sources_html(None, -1, _no_document), render.viewer_placeholder(), "", "", ""
 
     _wire_feedback(views, chat, turns)
+    _wire_history(views, chat, reset)
+    chat["history_new"].click(cleared, None, reset, queue=False)
     chat["clear"].click(cleared, None, reset, queue=False)
     chat["chatbot"].clear(cleared, None, reset, queue=False)
     chat["export_md"].click(
@@ -249,6 +286,43 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
     chat["export_json"].click(
         lambda t: _export(responses.export_json(t), ".json"), turns, chat["export_file"]
     )
+
+
+def _kept(views: Views, view: View, conversation: str, turns: list[responses.Turn]) -> tuple[Any, Any]:
+    """Keep a person's conversation after each answer: (its id, the refreshed list)."""
+    if views.histories is None or view.actor is None:
+        return gr.skip(), gr.skip()
+    kept = views.histories.save(view.actor.name, conversation, turns)
+    return kept, gr.Dropdown(choices=views.histories.choices(view.actor.name), value=kept)
+
+
+def _wire_history(views: Views, chat: dict[str, Any], reset: list[Any]) -> None:
+    """Reopen or delete one of the person's earlier conversations."""
+    histories = views.histories
+    if histories is None:
+        return
+
+    def opened(conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        view = views.of(request)
+        name = view.actor.name if view.actor is not None else ""
+        found = histories.get(name, conversation_id or "")
+        if found is None:
+            return (gr.skip(),) * len(reset)
+        turns = list(found.turns)
+        try:
+            sources = responses.sources_for(view.corpus(), turns)
+        except rag.RagError:  # a quoted document since removed, or no longer theirs to read
+            sources = render.sources_html(None, -1, _no_document)
+        return responses.chat_messages(turns), turns, sources, render.viewer_placeholder(), "", "", found.id
+
+    def deleted(conversation_id: str | None, request: gr.Request) -> Any:
+        view = views.of(request)
+        name = view.actor.name if view.actor is not None else ""
+        histories.delete(name, conversation_id or "")
+        return gr.Dropdown(choices=histories.choices(name), value=None)
+
+    chat["history_open"].click(opened, [chat["history"]], reset, queue=False)
+    chat["history_delete"].click(deleted, [chat["history"]], chat["history"], queue=False)
 
 
 def _no_document(document_id: str) -> rag.Document:

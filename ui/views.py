@@ -17,6 +17,7 @@ import gradio as gr
 
 import rag
 from rag.access import Actor, CollectionRule, DocumentRule
+from ui.history import Histories
 
 # The person a request's session names (None: not logged in).
 PersonOf = Callable[[Any], Actor | None]
@@ -89,6 +90,8 @@ class Views:
         self.base = base
         self.collections = collections
         self.person_of = person_of
+        # Each person's conversations (only when people log in: an anonymous page has no "person").
+        self.histories = Histories() if person_of is not None else None
 
     @property
     def is_per_person(self) -> bool:
