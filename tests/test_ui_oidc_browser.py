@@ -159,6 +159,12 @@ def test_without_a_login_nothing_of_the_page_is_served(world: World) -> None:
         assert httpx.get(world.url + path, timeout=10).status_code == 401
     forged = httpx.get(world.url + "/ui/config", cookies={"verbatim_session": "made-up"}, timeout=10)
     assert forged.status_code == 401
+    # A callback that no login of this browser started is refused, and the refusal is audited.
+    stray = httpx.get(
+        world.url + "/ui/auth/callback", params={"code": "made-up", "state": "made-up"}, timeout=10
+    )
+    assert stray.status_code == 400 and "did not complete" in stray.text
+    assert "verbatim_session" not in stray.headers.get("set-cookie", "")
 
 
 def test_two_people_see_and_are_answered_only_from_their_groups_documents(
@@ -245,6 +251,8 @@ def test_the_audit_trail_shows_the_logins_questions_quotes_and_changes(world: Wo
     finance = audit(world.folders["finance"])
     actions = {(event["actor"], event["action"]) for event in handbook}
     assert {("alice@example.org", "logged_in"), ("alice@example.org", "asked")} <= actions
+    refused = [event["detail"] for event in handbook if event["action"] == "refused"]
+    assert any(str(detail["reason"]).startswith("login ") for detail in refused if isinstance(detail, dict))
     assert not any(event["actor"] == "fin@example.org" for event in handbook)
     asked = next(event for event in handbook if event["action"] == "asked")
     detail = asked["detail"]
