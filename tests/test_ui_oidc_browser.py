@@ -224,6 +224,15 @@ def test_two_people_see_and_are_answered_only_from_their_groups_documents(
     fin.locator("#remove").click()
     fin.wait_for_function("document.querySelector('#remove-status').innerText.includes('Removed')")
     assert "old-memo" not in fin.locator("#documents").inner_text()
+    # And adds one.
+    note = world.folders["finance"].parent / "travel-budget.md"
+    note.write_text("The travel budget for 2026 is 80,000 euros. " * 4)
+    fin.set_input_files("#upload input[type=file]", [str(note)])
+    fin.wait_for_timeout(500)
+    fin.click("#ingest")
+    fin.wait_for_function(
+        "document.querySelector('#documents').innerText.includes('travel-budget.md')", timeout=60_000
+    )
     # Logging out ends the session: the next visit goes back to the provider.
     fin.locator("#log-out").click()
     fin.wait_for_selector("#login-message", timeout=30_000)
@@ -259,7 +268,12 @@ def test_the_audit_trail_shows_the_logins_questions_quotes_and_changes(world: Wo
     assert isinstance(detail, dict) and detail["question"] == QUESTION
     assert [quote["source"] for quote in detail["quoted"]] == ["holidays.md"] * len(detail["quoted"])
     actions = [(event["actor"], event["action"]) for event in finance]
-    for action in ("logged_in", "asked", "removed", "logged_out"):
+    for action in ("logged_in", "asked", "removed", "added", "logged_out"):
         assert ("fin@example.org", action) in actions
     removed = next(event for event in finance if event["action"] == "removed")
     assert removed["detail"] == {"source": "old-memo.md"}
+    added = next(event for event in finance if event["action"] == "added")
+    detail = added["detail"]
+    assert isinstance(detail, dict) and [Path(str(source)).name for source in detail["files"]] == [
+        "travel-budget.md"
+    ]

@@ -171,7 +171,7 @@ def _documents_tab(views: Views, shown: View | None, config: AppConfig) -> dict[
         for update in documents.ingest_uploads(target, files or [], uploads, config.max_upload_bytes):
             if update.is_done:
                 if update.report is not None and name is not None:
-                    changed = [r.source for r in update.report.results if r.status in ("added", "updated")]
+                    changed = [r.source for r in update.report.files if r.status in ("added", "updated")]
                     view.record_change("added", name, {"files": changed})
                 table, choices, *_ = _listing(view, view.reader(name), name)
                 yield update.progress, update.results_html, table, choices, None
