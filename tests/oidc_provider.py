@@ -7,6 +7,7 @@ signs given claims with the current key (to make an expired token the provider i
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -20,7 +21,10 @@ import oidc_provider_mock
 import werkzeug.serving
 from authlib import jose
 
-PORTS = range(18450, 18500)
+# The ports this project's test servers may use: VERBATIM_TEST_PORTS=FIRST-LAST when several
+# test runs share a machine, each in its own range.
+_FIRST, _, _LAST = os.environ.get("VERBATIM_TEST_PORTS", "18450-18499").partition("-")
+PORTS = range(int(_FIRST), int(_LAST) + 1)
 REDIRECT_URI = "http://127.0.0.1:18499/callback"
 
 
@@ -52,6 +56,17 @@ class Provider:
             key = flask.g.oidc_provider_mock_storage.jwk
             token = jose.jwt.encode({"alg": "RS256"}, flask.request.get_json(), key)
             return {"token": token.decode("ascii")}
+
+        # What the login flows sent: the tests check that the UI's client used PKCE.
+        self.authorize_requests: list[dict[str, str]] = []
+        self.token_requests: list[dict[str, str]] = []
+
+        @app.before_request
+        def remember() -> None:
+            if flask.request.path == "/oauth2/authorize" and flask.request.method == "GET":
+                self.authorize_requests.append(dict(flask.request.args))
+            if flask.request.path == "/oauth2/token":
+                self.token_requests.append(dict(flask.request.form))
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -1,4 +1,4 @@
-"""The mounted chat UI is not per person yet: a server with people or permissions but no keys refuses it."""
+"""The mounted chat UI with people or permissions: a login is required (the provider's, or a key)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,6 @@ def test_a_server_with_an_access_file_and_no_keys_refuses_the_open_chat_ui(
     access.write_text('[collections.rivers]\nread = ["staff"]\n')
     collections.policy = load_policy(access, collections.names)
     service = SimpleNamespace(collections=collections, keys=None, tokens=None, limits=Limits())
-    with pytest.raises(rag.SettingsError, match="no per-person login"):
+    with pytest.raises(rag.SettingsError, match="needs a login here"):
         mount_chat_ui(object(), service)
     collections.close()

@@ -316,7 +316,7 @@ def test_uploads_are_kept_and_ingested_with_per_file_results(base: rag.Knowledge
     assert "cranes.md" in final.results_html and "not a PDF" in final.results_html
     assert (uploads / "cranes.md").is_file() and not (uploads / "fake.pdf").exists()
     assert any(info.source == str((uploads / "cranes.md").absolute()) for info in base.documents())
-    assert documents.remove_document(base, "cranes.md").startswith("Removed cranes.md")
+    assert documents.remove_document(base, "cranes.md")[0].startswith("Removed cranes.md")
 
 
 def test_office_upload_is_ingested_and_a_mislabelled_one_refused(
@@ -539,3 +539,19 @@ def test_an_upload_while_a_sync_pass_writes_waits_for_it_and_says_so(
     *_, final = updates
     assert any("waiting: a sync pass" in text for text in shown), shown
     assert final.is_done and "1 added" in final.progress
+
+
+def test_a_guessing_client_is_paused_while_another_still_logs_in() -> None:
+    now = [0.0]
+    check = security.ThrottledLogin(lambda _user, key: key == "right-key-0123456789", clock=lambda: now[0])
+
+    def attempt(client: str, key: str) -> bool:
+        token = security.LOGIN_CLIENT.set(client)
+        try:
+            return check("x", key)
+        finally:
+            security.LOGIN_CLIENT.reset(token)
+
+    assert not any(attempt("10.0.0.9", f"wrong-{number}") for number in range(10))
+    assert attempt("10.0.0.9", "right-key-0123456789") is False  # the guesser is paused
+    assert attempt("10.0.0.7", "right-key-0123456789") is True  # everyone else is not

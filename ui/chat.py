@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +11,29 @@ import gradio as gr
 
 import rag
 from ui import assets, feedback, render, responses, viewer
+from ui.views import View, Views
 
 
 def build_chat_tab(
-    base: rag.KnowledgeBase, examples: Sequence[str], collections: Sequence[str] = ()
+    base: rag.KnowledgeBase,
+    examples: Sequence[str],
+    collections: Sequence[str] = (),
+    per_person: bool = False,
 ) -> dict[str, Any]:
-    """The Chat tab's components, by name; a collection picker when several collections are served."""
-    parts: dict[str, Any] = {}
+    """The Chat tab's components, by name; a collection picker when several collections are served,
+    and each person's earlier conversations when people log in."""
+    parts: dict[str, Any] = {"conversation": gr.State("")}
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
-            if len(collections) > 1:
-                parts["collections"] = gr.Dropdown(
-                    list(collections),
-                    value=list(collections),
-                    multiselect=True,
-                    label="Collections to search",
-                    elem_id="collections",
-                )
-                parts["collection_names"] = list(collections)
+            # Always there (hidden with fewer than two): with people logging in it is filled per person.
+            parts["collections"] = gr.Dropdown(
+                list(collections),
+                value=list(collections),
+                multiselect=True,
+                label="Collections to search",
+                elem_id="collections",
+                visible=len(collections) > 1,
+            )
             parts["chatbot"] = gr.Chatbot(
                 label="Conversation",
                 show_label=False,
@@ -69,6 +74,16 @@ def build_chat_tab(
                     parts["clear"] = gr.Button("Clear chat", size="sm")
                 parts["export_file"] = gr.File(label="Export", visible=False, interactive=False)
             _feedback_panel(parts)
+            with gr.Accordion("Your conversations", open=False, visible=per_person, elem_id="history-panel"):
+                parts["history"] = gr.Dropdown(
+                    choices=[], label="Earlier conversations", elem_id="history-choice"
+                )
+                with gr.Row():
+                    parts["history_open"] = gr.Button("Open", size="sm", elem_id="history-open")
+                    parts["history_delete"] = gr.Button(
+                        "Delete", size="sm", variant="stop", elem_id="history-delete"
+                    )
+                    parts["history_new"] = gr.Button("New conversation", size="sm", elem_id="history-new")
         with gr.Column(scale=2, min_width=300):
             gr.Markdown("### Sources")
             parts["sources"] = gr.HTML(
@@ -99,14 +114,23 @@ def _feedback_panel(parts: dict[str, Any]) -> None:
     parts["feedback_status"] = gr.HTML("", elem_id="feedback-status")
 
 
-def _wire_feedback(base: rag.KnowledgeBase, chat: dict[str, Any], turns: gr.State) -> None:
+def _wire_feedback(views: Views, chat: dict[str, Any], turns: gr.State) -> None:
     """A thumb on an answer is stored at once; the panel's Send stores flags and corrections."""
 
     def thumbed(history: list[responses.Turn], data: gr.LikeData, request: gr.Request) -> str:
-        return feedback.thumb(base, history, data.index, data.liked, _who(request))
+        return feedback.thumb(views.of(request).base, history, data.index, data.liked, _who(request))
 
-    def sent(history: list[responses.Turn], rating: str | None, flags: list[str], *texts: str) -> Any:
-        return feedback.panel_feedback(base, history, rating, flags or [], texts, "")
+    def sent(
+        history: list[responses.Turn],
+        rating: str | None,
+        flags: list[str],
+        comment: str,
+        corrected: str,
+        passage: str,
+        request: gr.Request,
+    ) -> Any:
+        texts = (comment, corrected, passage)
+        return feedback.panel_feedback(views.of(request).base, history, rating, flags or [], texts, "")
 
     chat["chatbot"].like(thumbed, [turns], chat["feedback_status"], queue=False)
     panel = [chat["rating"], chat["flags"], chat["comment"], chat["corrected"], chat["passage"]]
@@ -118,25 +142,14 @@ def _who(request: gr.Request | None) -> str:
     return str(getattr(request, "username", None) or "")
 
 
-def wire_chat(
-    base: rag.KnowledgeBase,
-    chat: dict[str, Any],
-    settings: dict[str, Any],
-    turns: gr.State,
-    select: Callable[[list[str]], Any] | None = None,
-) -> None:
+def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turns: gr.State) -> None:
     """Connect the chat events: ask, re-ask, open a citation, clear, export.
 
-    With a collection picker, `select(names)` gives what answers from the picked collections.
+    Each event answers from what its visitor may read (`views.of(request)`), from the collections
+    picked in the chat.
     """
     options_inputs = [settings["k"], settings["retrieval"], settings["answer_mode"]]
-    picker = [chat["collections"]] if "collections" in chat and select is not None else []
-    # Citations and the viewer read from every served collection: a quote's document is in one of them.
-    reader = select(chat["collection_names"]) if picker and select is not None else base
-
-    def target(picked: list[str] | None) -> Any:
-        return select(picked or []) if picker and select is not None else base
-
+    picker = chat["collections"]
     outputs = [
         chat["chatbot"],
         turns,
@@ -145,6 +158,8 @@ def wire_chat(
         chat["markdown"],
         chat["question"],
         chat["flags"],
+        chat["conversation"],
+        chat["history"],
     ]
 
     def run(
@@ -153,10 +168,15 @@ def wire_chat(
         options: rag.AskOptions,
         query: str | None,
         picked: list[str] | None,
+        conversation: str,
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
+        view = views.of(request)
+        # Citations and the viewer read from every collection the visitor may: a quote's document is in one.
+        reader = view.corpus()
         # The question box is emptied with the first update, so a new question can be typed.
         box: Any = gr.skip() if query is not None else ""
-        for current in responses.stream_turns(target(picked), question, history, options, query=query):
+        for current in responses.stream_turns(view.corpus(picked), question, history, options, query=query):
             last = current[-1]
             if not last.is_final:
                 yield (
@@ -167,10 +187,15 @@ def wire_chat(
                     gr.skip(),
                     box,
                     gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
                 )
                 box = gr.skip()
                 continue
             answer = last.answer
+            if answer is not None:
+                view.record_question(last.question, answer, picked)
+            kept, listed = _kept(views, view, conversation, current)
             yield (
                 responses.chat_messages(current),
                 current,
@@ -179,22 +204,38 @@ def wire_chat(
                 responses.answer_markdown(answer),
                 box,
                 gr.CheckboxGroup(choices=feedback.flag_choices(current), value=[]),
+                kept,
+                listed,
             )
 
     def ask(
-        question: str, history: list[responses.Turn], k: float, retrieval: str, mode: str, *picked: Any
+        question: str,
+        history: list[responses.Turn],
+        k: float,
+        retrieval: str,
+        mode: str,
+        picked: list[str] | None,
+        conversation: str,
+        request: gr.Request,
     ) -> Any:
         options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
-        yield from run(question, history, options, None, picked[0] if picked else None)
+        yield from run(question, history, options, None, picked, conversation, request)
 
     def reask(
-        query: str, history: list[responses.Turn], k: float, retrieval: str, mode: str, *picked: Any
+        query: str,
+        history: list[responses.Turn],
+        k: float,
+        retrieval: str,
+        mode: str,
+        picked: list[str] | None,
+        conversation: str,
+        request: gr.Request,
     ) -> Any:
         if not history or not query.strip():
             yield (gr.skip(),) * len(outputs)
             return
         options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
-        yield from run(history[-1].question, history, options, query, picked[0] if picked else None)
+        yield from run(history[-1].question, history, options, query, picked, conversation, request)
 
     # One event for Enter and the button. A question sent while an answer is still coming is
     # answered after it ("always_last"; "once" dropped it, leaving it unsent in the box).
@@ -206,23 +247,37 @@ def wire_chat(
     gr.on(
         [chat["question"].submit, chat["send"].click],
         ask,
-        [chat["question"], turns, *options_inputs, *picker],
+        [chat["question"], turns, *options_inputs, picker, chat["conversation"]],
         outputs,
         **ask_args,
     )
-    chat["reask"].click(reask, [chat["query"], turns, *options_inputs, *picker], outputs, **ask_args)
-    chat["open"].click(
-        lambda history, clicked: responses.open_citation(reader, history, clicked),
-        [turns, chat["target"]],
+    chat["reask"].click(
+        reask, [chat["query"], turns, *options_inputs, picker, chat["conversation"]], outputs, **ask_args
+    )
+
+    def opened(history: list[responses.Turn], clicked: str, request: gr.Request) -> str:
+        return responses.open_citation(views.of(request).corpus(), history, clicked)
+
+    chat["open"].click(opened, [turns, chat["target"]], chat["viewer"], queue=False).then(
+        None, js=assets.SCROLL_TO_QUOTE_JS
+    )
+    reset = [
+        chat["chatbot"],
+        turns,
+        chat["sources"],
         chat["viewer"],
-        queue=False,
-    ).then(None, js=assets.SCROLL_TO_QUOTE_JS)
-    reset = [chat["chatbot"], turns, chat["sources"], chat["viewer"], chat["query"], chat["markdown"]]
+        chat["query"],
+        chat["markdown"],
+        chat["conversation"],
+    ]
 
     def cleared() -> tuple[Any, ...]:
-        return [], [], render.sources_html(None, -1, reader.document), viewer.viewer_placeholder(), "", ""
+        # The next question starts a new conversation; the cleared one stays in the person's list.
+        return [], [], render.sources_html(None, -1, _no_document), viewer.viewer_placeholder(), "", "", ""
 
-    _wire_feedback(base, chat, turns)
+    _wire_feedback(views, chat, turns)
+    _wire_history(views, chat, reset)
+    chat["history_new"].click(cleared, None, reset, queue=False)
     chat["clear"].click(cleared, None, reset, queue=False)
     chat["chatbot"].clear(cleared, None, reset, queue=False)
     chat["export_md"].click(
@@ -231,6 +286,47 @@ def wire_chat(
     chat["export_json"].click(
         lambda t: _export(responses.export_json(t), ".json"), turns, chat["export_file"]
     )
+
+
+def _kept(views: Views, view: View, conversation: str, turns: list[responses.Turn]) -> tuple[Any, Any]:
+    """Keep a person's conversation after each answer: (its id, the refreshed list)."""
+    if views.histories is None or view.actor is None:
+        return gr.skip(), gr.skip()
+    kept = views.histories.save(view.actor.name, conversation, turns)
+    return kept, gr.Dropdown(choices=views.histories.choices(view.actor.name), value=kept)
+
+
+def _wire_history(views: Views, chat: dict[str, Any], reset: list[Any]) -> None:
+    """Reopen or delete one of the person's earlier conversations."""
+    histories = views.histories
+    if histories is None:
+        return
+
+    def opened(conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        view = views.of(request)
+        name = view.actor.name if view.actor is not None else ""
+        found = histories.get(name, conversation_id or "")
+        if found is None:
+            return (gr.skip(),) * len(reset)
+        turns = list(found.turns)
+        try:
+            sources = responses.sources_for(view.corpus(), turns)
+        except rag.RagError:  # a quoted document since removed, or no longer theirs to read
+            sources = render.sources_html(None, -1, _no_document)
+        return responses.chat_messages(turns), turns, sources, viewer.viewer_placeholder(), "", "", found.id
+
+    def deleted(conversation_id: str | None, request: gr.Request) -> Any:
+        view = views.of(request)
+        name = view.actor.name if view.actor is not None else ""
+        histories.delete(name, conversation_id or "")
+        return gr.Dropdown(choices=histories.choices(name), value=None)
+
+    chat["history_open"].click(opened, [chat["history"]], reset, queue=False)
+    chat["history_delete"].click(deleted, [chat["history"]], chat["history"], queue=False)
+
+
+def _no_document(document_id: str) -> rag.Document:
+    raise rag.NotFoundError(f"no document {document_id!r}")
 
 
 def _export(text: str, suffix: str) -> Any:

@@ -27,6 +27,7 @@ class IngestUpdate:
     progress: str
     results_html: str = ""
     is_done: bool = False
+    report: rag.IngestReport | None = None  # at the end, when anything was indexed
 
 
 def keep_uploads(
@@ -88,7 +89,7 @@ def ingest_uploads(
         return
     done = f"Done: {report.count('added')} added, {report.count('updated')} updated, "
     done += f"{report.count('unchanged')} unchanged, {report.count('failed') + len(refused)} failed."
-    yield IngestUpdate(done, render.rejected_html(refused) + render.report_html(report, names), True)
+    yield IngestUpdate(done, render.rejected_html(refused) + render.report_html(report, names), True, report)
 
 
 def _ingest_when_free(
@@ -143,15 +144,19 @@ def progress_text(progress: rag.IngestProgress) -> str:
     return text + (f" · last: {current}" if current else "")
 
 
-def remove_document(base: rag.KnowledgeBase, source: str) -> str:
-    """Remove one document; the message says what happened."""
+def remove_document(base: rag.KnowledgeBase, source: str) -> tuple[str, str]:
+    """Remove one document: (what happened, the removed source or "").
+
+    The source is resolved through `base`, so a reader's view cannot remove what it may not read.
+    """
     if not source:
-        return "Choose a document to remove."
+        return "Choose a document to remove.", ""
     try:
-        chunks = base.remove(source)
+        stored = base.resolve_source(source)
+        chunks = base.remove(stored)
     except rag.RagError as error:
-        return f"Could not remove it: {error}"
-    return f"Removed {Path(source).name} ({chunks} chunks)."
+        return f"Could not remove it: {error}", ""
+    return f"Removed {Path(stored).name} ({chunks} chunks).", stored
 
 
 def document_choices(base: rag.KnowledgeBase) -> list[tuple[str, str]]:

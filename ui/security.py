@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import rag
 
@@ -27,12 +30,26 @@ def auth_from_env() -> LoginCheck | None:
     return LoginCheck(user, password) if user else None
 
 
+# The address of the client whose login attempt is being checked (set by LoginClient).
+LOGIN_CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("login_client", default="")
+# Clients whose failures are remembered at once; past it the longest-quiet ones are forgotten.
+REMEMBERED_CLIENTS = 10_000
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+
+
 class ThrottledLogin:
     """Gradio's auth callable over any check of (user, password), slowed down against guessing.
 
-    After FREE_ATTEMPTS failures in a row every attempt, right or wrong, is refused for a
-    pause that doubles with each further failure (1 s, 2 s, 4 s ... up to 5 minutes): a
-    guesser gets a handful of tries a minute instead of hundreds a second.
+    Per client address (`LOGIN_CLIENT`): after FREE_ATTEMPTS failures in a row from one client,
+    every attempt of that client, right or wrong, is refused for a pause that doubles with each
+    further failure (1 s, 2 s, 4 s ... up to 5 minutes): a guesser gets a handful of tries a
+    minute instead of hundreds a second, while everyone else still logs in. Behind a reverse
+    proxy every client has the proxy's address, and they share one pause.
     """
 
     FREE_ATTEMPTS = 5
@@ -45,27 +62,52 @@ class ThrottledLogin:
         self._is_right = is_right
         self._clock = clock
         self._lock = threading.Lock()
-        self._failures = 0
-        self._locked_until = 0.0
+        self._clients: dict[str, _Failures] = {}
+
+    @property
+    def _failures(self) -> int:
+        """Failures in a row of the current client."""
+        return self._clients.get(LOGIN_CLIENT.get(), _Failures()).count
 
     def __call__(self, user: str, password: str) -> bool:
+        client = LOGIN_CLIENT.get()
         with self._lock:
             now = self._clock()
-            if now < self._locked_until:
+            failures = self._clients.pop(client, None) or _Failures()
+            self._clients[client] = failures  # last in the dict: the most recently seen
+            if len(self._clients) > REMEMBERED_CLIENTS:
+                del self._clients[next(iter(self._clients))]
+            if now < failures.locked_until:
                 return False
             if self._is_right(user, password):
-                self._failures = 0
+                del self._clients[client]
                 return True
-            self._failures += 1
-            if self._failures >= self.FREE_ATTEMPTS:
-                doublings = self._failures - self.FREE_ATTEMPTS
+            failures.count += 1
+            if failures.count >= self.FREE_ATTEMPTS:
+                doublings = failures.count - self.FREE_ATTEMPTS
                 pause = min(self.LONGEST_PAUSE_SECONDS, self.FIRST_PAUSE_SECONDS * 2 ** min(doublings, 20))
-                self._locked_until = now + pause
+                failures.locked_until = now + pause
                 print(
-                    f"login: {self._failures} failed attempts; the next is accepted in {pause:.0f} s",
+                    f"login: {failures.count} failed attempts from {client or 'a client'}; "
+                    f"its next is accepted in {pause:.0f} s",
                     file=sys.stderr,
                 )
             return False
+
+
+class LoginClient:
+    """ASGI middleware: names the client address of each request for ThrottledLogin."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        client = scope.get("client") or ("", 0)
+        token = LOGIN_CLIENT.set(str(client[0]))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            LOGIN_CLIENT.reset(token)
 
 
 class LoginCheck(ThrottledLogin):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 import rag
 from rag.display import IngestProgressBar
@@ -107,6 +108,7 @@ def launch(
         quiet=True,
         prevent_thread_lock=True,
         inbrowser=False,
+        app_kwargs={"middleware": [Middleware(security.LoginClient)]},
         **page_options([base.folder, *docs], max_upload_mb),
     )
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host

@@ -67,9 +67,28 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="the token claim holding the person's groups (dots for nested claims, e.g. realm_access.roles)",
     )
     parser.add_argument(
+        "--oidc-client-id",
+        default=None,
+        metavar="ID",
+        help="with --ui: people log in to the chat UI through the provider as this client (PKCE)",
+    )
+    parser.add_argument(
+        "--oidc-client-secret",
+        default=None,
+        metavar="SECRET",
+        help="the client's secret (default: $RAG_OIDC_CLIENT_SECRET, which keeps it out of the process list)",
+    )
+    parser.add_argument(
         "--audit-no-questions",
         action="store_true",
         help="keep the text of questions out of the audit trail (it still records who asked and what was quoted)",
+    )
+    parser.add_argument(
+        "--audit-keep-days",
+        type=float,
+        default=None,
+        metavar="DAYS",
+        help="remove audit events older than DAYS days (checked at most hourly as events are written)",
     )
     parser.add_argument("--ui", action="store_true", help="also serve the chat UI at /ui")
     parser.add_argument(
@@ -116,6 +135,8 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         raise SettingsError(f"--workers must be 1-64 and --queue 0-{MAX_QUEUE}")
     if args.max_upload_mb < 1:
         raise SettingsError("--max-upload-mb must be at least 1")
+    if args.audit_keep_days is not None and not 0 < args.audit_keep_days <= 100_000:
+        raise SettingsError("--audit-keep-days must be a number of days above 0")
     settings = Settings.from_env(
         **embedding_settings(args), answer_mode=args.answer_mode, **llm_settings(args)
     )
@@ -134,17 +155,30 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
         args.access,
         oidc_config(args),
         not args.audit_no_questions,
-        args.sync,
+        sync=args.sync,
+        audit_keep_days=args.audit_keep_days,
     )
 
 
 def oidc_config(args: argparse.Namespace) -> OidcConfig | None:
     """The provider of --oidc-issuer and --oidc-audience (both or neither)."""
     if args.oidc_issuer is None and args.oidc_audience is None:
+        if args.oidc_client_id:
+            raise SettingsError("--oidc-client-id needs --oidc-issuer URL and --oidc-audience AUD")
         return None
     if not args.oidc_issuer or not args.oidc_audience:
         raise SettingsError("give --oidc-issuer URL and --oidc-audience AUD together")
-    return OidcConfig(args.oidc_issuer, args.oidc_audience, args.oidc_groups_claim)
+    client_id = args.oidc_client_id or ""
+    secret = args.oidc_client_secret or os.environ.get("RAG_OIDC_CLIENT_SECRET", "")
+    if client_id and not secret:
+        raise SettingsError("--oidc-client-id needs --oidc-client-secret (or $RAG_OIDC_CLIENT_SECRET)")
+    return OidcConfig(
+        args.oidc_issuer,
+        args.oidc_audience,
+        args.oidc_groups_claim,
+        client_id=client_id,
+        client_secret=secret,
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:

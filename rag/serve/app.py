@@ -331,6 +331,9 @@ class _GuardedMCP:
         try:
             self.service.access(headers.get("authorization"))
         except APIError as error:
+            # Refused here, the request never reaches the app's handlers: its audit is written here.
+            trail = self.service.collections.trail
+            await asyncio.to_thread(trail.refused, "anonymous", f"{error.status} {error.code}", "/mcp")
             await JSONResponse(error.body(), error.status, error.headers)(scope, receive, send)
             return
         await self.mcp_app(scope, receive, send)

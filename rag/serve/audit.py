@@ -23,6 +23,8 @@ from rag.types import Answer, Passage
 # callers without valid credentials are one, "anonymous"), and the next one written says how many
 # were left out, so a flood of bad requests cannot fill the disk.
 REFUSALS_PER_MINUTE = 60
+# With a retention (--audit-keep-days), each collection's old events are removed at most this often.
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class AuditTrail:
@@ -31,6 +33,9 @@ class AuditTrail:
     def __init__(self, bases: dict[str, KnowledgeBase], record_questions: bool = True) -> None:
         self._bases = bases
         self.record_questions = record_questions
+        # Days events are kept (None: for ever); older ones are removed as new ones are written.
+        self.keep_days: float | None = None
+        self._pruned_at: dict[str, float] = {}
         self._refusal_lock = threading.Lock()
         self._refusal_times: dict[str, list[float]] = {}
         self._refusals_left_out: dict[str, int] = {}
@@ -55,6 +60,14 @@ class AuditTrail:
     def changed(self, actor: Actor, name: str, action: AuditAction, detail: dict[str, Any]) -> None:
         """A document added, removed or narrowed."""
         self._append([name], actor, action, detail)
+
+    def logged_in(self, actor: Actor, names: Sequence[str]) -> None:
+        """A person logged in to the chat UI (in the trail of each collection they may read)."""
+        self._append(names, actor, "logged_in", {"groups": sorted(actor.groups)})
+
+    def logged_out(self, actor: Actor, names: Sequence[str]) -> None:
+        """A person logged out of the chat UI."""
+        self._append(names, actor, "logged_out", {})
 
     def refused(self, actor_name: str, reason: str, path: str, names: Iterable[str] | None = None) -> None:
         """A refused request (bad credentials, a collection not granted, a write not allowed)."""
@@ -84,5 +97,16 @@ class AuditTrail:
                 continue
             try:
                 base.sqlite_store().record(actor.name, action, detail)
+                self._keep_within_retention(name, base)
             except RagError as error:  # a read-only index cannot keep a trail: say so, answer anyway
                 print(f"audit: cannot record in {name} ({error})", file=sys.stderr, flush=True)
+
+    def _keep_within_retention(self, name: str, base: KnowledgeBase) -> None:
+        if self.keep_days is None:
+            return
+        now = time.monotonic()
+        with self._refusal_lock:
+            if now - self._pruned_at.get(name, -PRUNE_EVERY_SECONDS) < PRUNE_EVERY_SECONDS:
+                return
+            self._pruned_at[name] = now
+        base.sqlite_store().prune_audit(self.keep_days, "retention")

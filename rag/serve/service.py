@@ -47,6 +47,8 @@ class ServeConfig:
     audit_questions: bool = True
     # Keep each collection in step with its sources (its sources.toml, earlier `rag sync`s).
     sync: bool = False
+    # Days audit events are kept (None: for ever); older ones are removed as new ones are written.
+    audit_keep_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class OidcConfig:
     groups_claim: str = "groups"
     # Seconds between fetches of the provider's keys when a token names an unknown one.
     refresh_cooldown: float = 30.0
+    # The chat UI's client at the provider, for logging people in (`rag serve --ui`); its id is
+    # usually the audience too.
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
 
     def verifier(self) -> TokenVerifier:
         """The token verifier for this provider (keys are fetched on first use)."""
@@ -75,6 +81,7 @@ class Service:
     write_gate: Gate
     recent: RecentAnswers = field(default_factory=RecentAnswers)  # what POST /v1/feedback refers to
     tokens: TokenVerifier | None = None
+    oidc: OidcConfig | None = None  # the provider, and the UI's client at it
 
     def access(self, authorization: str | None) -> Access:
         """The caller's Access from their Authorization header (401 APIError when refused)."""
@@ -127,6 +134,7 @@ def open_service(config: ServeConfig, embedder: Embedder | None = None) -> Servi
     if config.access_file is not None:
         collections.policy = load_policy(config.access_file, collections.names)
     collections.trail.record_questions = config.audit_questions
+    collections.trail.keep_days = config.audit_keep_days
     keys = load_keys(config.keys_file, collections.names) if config.keys_file is not None else None
     limits = config.limits
     return Service(
@@ -136,4 +144,5 @@ def open_service(config: ServeConfig, embedder: Embedder | None = None) -> Servi
         Gate(limits.workers, limits.queue, limits.wait_seconds),
         Gate(WRITE_WORKERS, WRITE_QUEUE, max(limits.wait_seconds, 300.0)),
         tokens=config.oidc.verifier() if config.oidc is not None else None,
+        oidc=config.oidc,
     )

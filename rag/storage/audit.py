@@ -1,5 +1,6 @@
 """The audit trail: who asked what, what each answer quoted, who changed which document, who was
-refused and why. Append-only: triggers refuse to update or delete a row.
+refused and why. Append-only: triggers refuse to update a row, and to delete one unless it is
+older than the cutoff of a retention pass (`prune`, which leaves a `pruned` event behind).
 
 Its own table and its own schema step (`add_audit_table`), so other tables can be added beside it.
 """
@@ -11,7 +12,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal
 
-AuditAction = Literal["asked", "searched", "added", "removed", "narrowed", "refused"]
+AuditAction = Literal[
+    "asked", "searched", "added", "removed", "narrowed", "refused", "logged_in", "logged_out", "pruned"
+]
 
 _STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS audit_events (
@@ -25,8 +28,13 @@ _STATEMENTS = (
     """CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events BEGIN
     SELECT RAISE(ABORT, 'the audit trail is append-only');
 END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events BEGIN
-    SELECT RAISE(ABORT, 'the audit trail is append-only');
+    # Set only inside a retention pass's own transaction: the time before which events may go.
+    "CREATE TABLE IF NOT EXISTS audit_prune_permit (cutoff TEXT NOT NULL)",
+    # Replaced by the trigger below, which lets a retention pass remove old events, and only those.
+    "DROP TRIGGER IF EXISTS audit_events_no_delete",
+    """CREATE TRIGGER IF NOT EXISTS audit_events_only_old_deleted BEFORE DELETE ON audit_events
+WHEN NOT EXISTS (SELECT 1 FROM audit_prune_permit WHERE OLD.at < cutoff) BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only (rag audit --prune-older-than DAYS removes old events)');
 END""",
 )
 
@@ -77,3 +85,18 @@ def events(
     return [
         AuditEvent(int(seq), at, who, action, json.loads(detail)) for seq, at, who, action, detail in rows
     ]
+
+
+def prune(connection: sqlite3.Connection, days: float, actor: str) -> tuple[str, int]:
+    """Remove the events older than `days` days, in the caller's transaction: (the cutoff, how many).
+
+    The pass itself is recorded as a `pruned` event, so the trail says that and when it was cut.
+    """
+    (cutoff,) = connection.execute(
+        "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)", (f"-{days} days",)
+    ).fetchone()
+    connection.execute("INSERT INTO audit_prune_permit (cutoff) VALUES (?)", (cutoff,))
+    removed = connection.execute("DELETE FROM audit_events WHERE at < ?", (cutoff,)).rowcount
+    connection.execute("DELETE FROM audit_prune_permit")
+    append(connection, actor, "pruned", {"older_than": cutoff, "events": removed})
+    return str(cutoff), int(removed)

@@ -86,3 +86,7 @@ class ScopedStore(Protocol):
     def audit_events(self, since: str | None = None, actor: str | None = None) -> list[AuditEvent]:
         """The audit trail, oldest first."""
         ...
+
+    def prune_audit(self, days: float, actor: str) -> tuple[str, int]:
+        """Remove audit events older than `days` days: (the cutoff time, how many went)."""
+        ...

@@ -774,6 +774,13 @@ class Store:
             audit.append(connection, actor, action, detail)
 
     @translated
+    def prune_audit(self, days: float, actor: str) -> tuple[str, int]:
+        """Remove audit events older than `days` days: (the cutoff time, how many went)."""
+        with self._transaction() as connection:
+            audit.add_audit_table(connection)
+            return audit.prune(connection, days, actor)
+
+    @translated
     def audit_events(self, since: str | None = None, actor: str | None = None) -> list[AuditEvent]:
         """The audit trail, oldest first."""
         return audit.events(self._connect(), since, actor)

@@ -1,0 +1,77 @@
+"""What each visitor of the page may see and change: the whole thing, or a person's share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import build_collections
+
+import rag
+from rag.access import Actor, load_policy
+from ui.views import NotLoggedIn, Views
+
+ACCESS = """
+[collections.alpha]
+read = ["orchard"]
+write = ["editors"]
+[collections.beta]
+read = ["orchard", "yard"]
+"""
+BOTH = Actor("ada@example.org", frozenset({"orchard"}), "person")
+YARD = Actor("bo@example.org", frozenset({"yard"}), "person")
+EDITOR = Actor("ed@example.org", frozenset({"editors"}), "person")
+NOBODY = Actor("no@example.org", frozenset(), "person")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[rag.Collections]:
+    embedder = rag.HashingEmbedder(256)
+    collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)
+    (tmp_path / "access.toml").write_text(ACCESS)
+    collections.policy = load_policy(tmp_path / "access.toml", collections.names)
+    yield collections
+    collections.close()
+
+
+def views_for(served: rag.Collections) -> Views:
+    people = {"ada": BOTH, "bo": YARD, "ed": EDITOR, "no": NOBODY}
+    return Views(served.base("alpha"), served, lambda request: people.get(request.cookies.get("who", "")))
+
+
+def visitor(who: str) -> SimpleNamespace:
+    return SimpleNamespace(cookies={"who": who})
+
+
+def test_a_person_is_asked_and_shown_only_the_collections_their_groups_may_read(
+    served: rag.Collections,
+) -> None:
+    views = views_for(served)
+    bo = views.of(visitor("bo"))
+    assert list(bo.names) == ["beta"] and not bo.may_write("beta")
+    # Picking a collection they may not read is the same as picking none: theirs only.
+    answer = bo.corpus(["alpha"]).ask("When does the alpha orchard harvest start?")
+    assert all(citation.collection == "beta" for citation in answer.citations)
+    assert [info.source for info in bo.reader("alpha").documents()] == ["beta.md"]
+    ada = views.of(visitor("ada"))
+    assert list(ada.names) == ["alpha", "beta"] and ada.writer("alpha") is None
+    ed = views.of(visitor("ed"))
+    assert list(ed.names) == ["alpha"] and ed.writer("alpha") is not None and ed.writer("beta") is None
+
+
+def test_a_person_in_no_group_sees_nothing_and_no_login_sees_no_page(served: rag.Collections) -> None:
+    views = views_for(served)
+    nobody = views.of(visitor("no"))
+    assert nobody.is_empty_handed and nobody.base.documents() == []
+    with pytest.raises(NotLoggedIn, match="no collection"):
+        nobody.corpus()
+    with pytest.raises(NotLoggedIn, match="log in again"):
+        views.of(visitor("a-stranger"))
+
+
+def test_without_people_every_visitor_sees_everything(served: rag.Collections) -> None:
+    everyone = Views(served.base("alpha"), served).of(None)
+    assert list(everyone.names) == ["alpha", "beta"] and everyone.may_write("beta")
+    assert {info.source for info in everyone.reader("beta").documents()} == {"beta.md"}
