@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from rag.storage.exported import ExportedDocument
 from rag.storage.scope import Scope
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, Store
 from rag.storage.vectors.ann import EXACT
@@ -110,6 +111,14 @@ class DocumentStore(Protocol):
 
     def has_chunks(self) -> bool:
         """Whether any chunk is stored."""
+        ...
+
+    def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
+        """Every document with all that is stored for it, in the order they were added (`rag copy`)."""
+        ...
+
+    def import_document(self, document: ExportedDocument) -> None:
+        """Write a document read out of another index as it was stored, in one transaction."""
         ...
 
     def language_counts(self) -> dict[str, int]:

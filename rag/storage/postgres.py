@@ -29,6 +29,7 @@ from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError, Ra
 from rag.language.analysis import index_text
 from rag.storage import structure_spans
 from rag.storage.engine import public_location
+from rag.storage.exported import ExportedChunk, ExportedDocument
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument
@@ -286,16 +287,21 @@ class PostgresStore:
         """Insert or replace a document and its chunks in one transaction; return its id."""
         identifier = document_id(document.text)
         search_texts = document.search_texts or [span.text for span in document.spans]
-        terms = [index_text(found, document.language) for found in search_texts]
-        tokens = [fts_tokens(found) for found in terms]
+        chunks = [
+            ExportedChunk(
+                span.start,
+                span.end,
+                span.text,
+                None if found == span.text else found,
+                index_text(found, document.language),
+                document.vectors[row],
+            )
+            for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
+        ]
         connection = self._connect()
         with connection.transaction():
-            # Two writers of one source take turns; writers of different sources never wait.
-            connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document.source,))
-            connection.execute("DELETE FROM documents WHERE source = %s", (document.source,))
-            row = connection.execute(
-                "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
-                " size_bytes, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING key",
+            key = self._replace_document_row(
+                connection,
                 (
                     identifier,
                     document.source,
@@ -305,63 +311,125 @@ class PostgresStore:
                     json.dumps(list(document.page_starts)),
                     document.content_hash,
                     document.size_bytes,
+                    None,
                     document.language,
                     document.script,
                 ),
-            ).fetchone()
-            assert row is not None
-            key = int(row[0])
-            chunk_ids = [
-                int(found[0])
-                for found in connection.execute(
-                    "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
-                    (len(document.spans),),
-                )
-            ]
+            )
             cursor = connection.cursor()
-            cursor.executemany(
-                'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::vector)",
-                [
-                    (
-                        chunk_id,
-                        key,
-                        span.start,
-                        span.end,
-                        span.text,
-                        None if found == span.text else found,
-                        terms[row],
-                        len(tokens[row]),
-                        _vector_literal(document.vectors[row]),
-                    )
-                    for row, (chunk_id, span, found) in enumerate(
-                        zip(chunk_ids, document.spans, search_texts, strict=True)
-                    )
-                ],
-            )
-            with cursor.copy("COPY chunk_terms (term, chunk_id, frequency, length) FROM STDIN") as copy:
-                for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True):
-                    for term, frequency in Counter(chunk_tokens).items():
-                        copy.write_row((term, chunk_id, frequency, len(chunk_tokens)))
-            cursor.execute(
-                "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
-                (key, len(chunk_ids), sum(map(len, tokens))),
-            )
+            self._insert_chunks(cursor, key, chunks)
             cursor.executemany(
                 "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)"
                 " ON CONFLICT (document_key, start) DO UPDATE SET label = EXCLUDED.label",
                 [(key, location.start, location.label) for location in document.locations],
             )
             self._insert_sentence_vectors(cursor, key, document.sentence_vectors or {})
-            cursor.executemany(
-                'INSERT INTO structure_spans (document_key, kind, start, "end") VALUES (%s, %s, %s, %s)',
-                [
-                    (key, span.kind, span.start, span.end)
-                    for span in structure_spans.spans_of(document.text, document.metadata or {})
-                ],
+            self._insert_structure(
+                cursor, key, structure_spans.spans_of(document.text, document.metadata or {})
             )
             connection.execute("SELECT nextval('generation')")
         return identifier
+
+    @_translated
+    def import_document(self, document: ExportedDocument) -> None:
+        """Write a document read out of another index as it was stored (`rag copy`), replacing one
+        of the same source, in one transaction: nothing is analysed or embedded again. Page
+        positions are not kept here (page images with highlights need an index folder)."""
+        connection = self._connect()
+        with connection.transaction():
+            key = self._replace_document_row(
+                connection,
+                (
+                    document.id,
+                    document.source,
+                    document.title,
+                    document.text,
+                    json.dumps(document.metadata),
+                    json.dumps(list(document.page_starts)),
+                    document.content_hash,
+                    document.size_bytes,
+                    document.added_at,
+                    document.language,
+                    document.script,
+                ),
+            )
+            cursor = connection.cursor()
+            self._insert_chunks(cursor, key, document.chunks)
+            cursor.executemany(
+                "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)",
+                [(key, location.start, location.label) for location in document.locations],
+            )
+            cursor.executemany(
+                "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (%s, %s, %s)",
+                [(key, hash_value, blob) for hash_value, blob in document.sentence_vectors],
+            )
+            self._insert_structure(cursor, key, document.structure)
+            connection.execute("SELECT nextval('generation')")
+
+    @staticmethod
+    def _replace_document_row(connection: psycopg.Connection[Any], values: tuple[object, ...]) -> int:
+        """Delete the document of this source (its chunks go with it) and insert the new row.
+
+        values: id, source, title, text, metadata, page starts, content hash, size, added at (None:
+        now, in UTC), language, script.
+        """
+        source = values[1]
+        # Two writers of one source take turns; writers of different sources never wait.
+        connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
+        connection.execute("DELETE FROM documents WHERE source = %s", (source,))
+        row = connection.execute(
+            "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
+            " size_bytes, added_at, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+            " coalesce(%s::timestamp AT TIME ZONE 'UTC', now()), %s, %s) RETURNING key",
+            values,
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    @staticmethod
+    def _insert_chunks(cursor: psycopg.Cursor[Any], key: int, chunks: Sequence[ExportedChunk]) -> None:
+        """A document's chunks, their postings (FTS5's tokens of the analysed terms) and totals."""
+        chunk_ids = [
+            int(found[0])
+            for found in cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
+                (len(chunks),),
+            ).fetchall()
+        ]
+        tokens = [fts_tokens(chunk.terms) for chunk in chunks]
+        cursor.executemany(
+            'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::vector)",
+            [
+                (
+                    chunk_id,
+                    key,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                    chunk.search_text,
+                    chunk.terms,
+                    len(chunk_tokens),
+                    _vector_literal(chunk.vector),
+                )
+                for chunk_id, chunk, chunk_tokens in zip(chunk_ids, chunks, tokens, strict=True)
+            ],
+        )
+        with cursor.copy("COPY chunk_terms (term, chunk_id, frequency, length) FROM STDIN") as copy:
+            for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True):
+                for term, frequency in Counter(chunk_tokens).items():
+                    copy.write_row((term, chunk_id, frequency, len(chunk_tokens)))
+        cursor.execute(
+            "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
+            (key, len(chunk_ids), sum(map(len, tokens))),
+        )
+
+    @staticmethod
+    def _insert_structure(cursor: psycopg.Cursor[Any], key: int, spans: Sequence[StructureSpan]) -> None:
+        cursor.executemany(
+            'INSERT INTO structure_spans (document_key, kind, start, "end") VALUES (%s, %s, %s, %s)',
+            [(key, span.kind, span.start, span.end) for span in spans],
+        )
 
     @staticmethod
     def _insert_sentence_vectors(
@@ -411,6 +479,65 @@ class PostgresStore:
                 return False
             self._insert_sentence_vectors(connection.cursor(), int(row[0]), vectors)
         return True
+
+    def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
+        """Every document with all that is stored for it, in the order they were added."""
+        try:
+            connection = self._connect()
+            keys = [int(row[0]) for row in connection.execute("SELECT key FROM documents ORDER BY key")]
+            for key in keys:
+                with connection.transaction():  # one document, as one commit left it
+                    document = self._exported(connection, key, dimension)
+                if document is not None:  # removed meanwhile
+                    yield document
+        except psycopg.Error as error:
+            raise StorageError(f"PostgreSQL at {self.location}: {_first_line(error)}") from error
+
+    @staticmethod
+    def _exported(connection: psycopg.Connection[Any], key: int, dimension: int) -> ExportedDocument | None:
+        row = connection.execute(
+            "SELECT id, source, title, text, metadata, page_starts, content_hash, size_bytes,"
+            " to_char(added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), language, script"
+            " FROM documents WHERE key = %s",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        chunks = tuple(
+            ExportedChunk(start, end, text, search_text, terms, np.asarray(vector, dtype=np.float32))
+            for start, end, text, search_text, terms, vector in connection.execute(
+                'SELECT start, "end", text, search_text, terms, vector::real[] FROM chunks'
+                " WHERE document_key = %s ORDER BY id",
+                (key,),
+            )
+        )
+        assert all(len(chunk.vector) == dimension for chunk in chunks)  # the column's type holds it
+        locations = connection.execute(
+            "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (key,)
+        )
+        vectors = connection.execute(
+            "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = %s ORDER BY ctid", (key,)
+        )
+        spans = connection.execute(
+            'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (key,)
+        )
+        return ExportedDocument(
+            id=row[0],
+            source=row[1],
+            title=row[2],
+            text=row[3],
+            metadata=row[4],
+            page_starts=tuple(row[5]),
+            content_hash=row[6],
+            size_bytes=int(row[7]),
+            added_at=row[8],
+            language=row[9],
+            script=row[10],
+            chunks=chunks,
+            locations=tuple(map(Location._make, locations)),
+            sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
+            structure=tuple(map(StructureSpan._make, spans)),
+        )
 
     # -- reads ------------------------------------------------------------------------------
 
