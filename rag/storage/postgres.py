@@ -174,9 +174,10 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def _vector_literal(vector: np.ndarray) -> str:
+def vector_literal(vector: np.ndarray) -> str:
     """pgvector's text form of a vector, sent as a bound parameter."""
-    return "[" + ",".join(f"{value:.8g}" for value in np.asarray(vector, dtype=np.float32)) + "]"
+    # Nine significant digits: every float32 reads back as itself (`rag copy` moves vectors exactly).
+    return "[" + ",".join(f"{value:.9g}" for value in np.asarray(vector, dtype=np.float32)) + "]"
 
 
 class PostgresStore:
@@ -232,6 +233,11 @@ class PostgresStore:
             self._local.connection = connection
             self._local.ef_search = 0  # a new session has pgvector's default
         return connection
+
+    @_translated
+    def with_connection(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """work(this thread's connection), its PostgreSQL errors one-line StorageErrors (`rag check`)."""
+        return work(self._connect())
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -410,7 +416,7 @@ class PostgresStore:
                     chunk.search_text,
                     chunk.terms,
                     len(chunk_tokens),
-                    _vector_literal(chunk.vector),
+                    vector_literal(chunk.vector),
                 )
                 for chunk_id, chunk, chunk_tokens in zip(chunk_ids, chunks, tokens, strict=True)
             ],
@@ -680,7 +686,7 @@ class PostgresStore:
             connection.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
             self._local.ef_search = ef_search
         for row, vector in enumerate(query_vectors):
-            literal = _vector_literal(vector)
+            literal = vector_literal(vector)
             found = connection.execute(
                 "SELECT id, -(vector <#> %s::vector) FROM chunks ORDER BY vector <#> %s::vector LIMIT %s",
                 (literal, literal, k),
@@ -688,6 +694,28 @@ class PostgresStore:
             for column, (chunk_id, score) in enumerate(found):
                 row_ids[row, column], scores[row, column] = chunk_id, score
         return scores, row_ids
+
+    @_translated
+    def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """dense_search without the HNSW index: every vector read (what recall is measured against)."""
+        connection = self._connect()
+        with connection.transaction():
+            connection.execute("SET LOCAL enable_indexscan = off")
+            connection.execute("SET LOCAL enable_bitmapscan = off")
+            return self.dense_search(query_vectors, k)
+
+    @_translated
+    def sample_texts(self, count: int) -> list[str]:
+        """The texts of up to `count` chunks, the same ones every time for the same chunks."""
+        rows = self._connect().execute("SELECT text FROM chunks ORDER BY md5(id::text) LIMIT %s", (count,))
+        return [str(row[0]) for row in rows]
+
+    @_translated
+    def vacuum(self) -> None:
+        """Reclaim the rows of replaced and removed documents, and refresh the planner's statistics."""
+        connection = self._connect()
+        for table in ("documents", "chunks", "chunk_terms", "document_terms", "sentence_vectors"):
+            connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
     @_translated
     def has_chunks(self) -> bool:
