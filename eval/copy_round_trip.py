@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--postgres", default=None, help="an empty database (default: start the bundled one)")
     parser.add_argument(
-        "--work", type=Path, default=None, help="where the folders go (default: a temp folder)"
+        "--work", type=Path, default=None, help="where the copies go (default: a temp folder)"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="where `rag eval --corpus` keeps the folder it builds"
     )
     args = parser.parse_args(argv)
     dataset, corpus = (
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(dir=args.work) as work, database(args.postgres) as url:
         started = time.perf_counter()
         original = rag.evaluate(
-            rag.EvalConfig(dataset, corpus=corpus, split=args.split, cache_dir=Path(work))
+            rag.EvalConfig(dataset, corpus=corpus, split=args.split, cache_dir=args.cache or Path(work))
         )
         report["build_seconds"] = round(time.perf_counter() - started, 1)
         folder, copied = Path(original.index), Path(work) / "copied"

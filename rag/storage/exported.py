@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.language.analysis import index_text
 from rag.types import Location, StructureSpan
 
 # The manifest entries an index is made with; the rest (format version, generation) are the engine's own.
@@ -27,6 +28,11 @@ class ExportedChunk:
     search_text: str | None  # None: found by its own text
     terms: str  # the search text analysed for the document's language
     vector: np.ndarray
+
+    @classmethod
+    def of(cls, start: int, text: str, language: str, vector: np.ndarray) -> ExportedChunk:
+        """A chunk found by its own text, analysed for the language (eval/engines_scale.py makes them)."""
+        return cls(start, start + len(text), text, None, index_text(text, language), vector)
 
 
 @dataclass(frozen=True)
