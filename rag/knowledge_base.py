@@ -120,7 +120,7 @@ class KnowledgeBase:
         """The documents this view may see; None for the whole index."""
         if self._reader is None or self._store is None:
             return None
-        return self._scopes.scope(self.sqlite_store(), *self._reader)
+        return self._scopes.scope(self.store, *self._reader)
 
     def _open_existing(self) -> DocumentStore | None:
         if self.url is None:

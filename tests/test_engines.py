@@ -242,3 +242,48 @@ def rag_location(url: str) -> str:
     from rag.storage.engine import public_location
 
     return public_location(url)
+
+
+HANDBOOK = {
+    "handbook/holidays.txt": "Staff holidays are booked in the holiday planner before March. " * 12,
+    "handbook/payroll-2026.txt": "Payroll: salaries are paid on the 25th; the holiday bonus is paid in June. "
+    * 12,
+    "handbook/travel.txt": "Travel costs are refunded within a month when receipts are attached. " * 12,
+    "handbook/security.txt": "Badges must be worn at all times; lost badges are reported at once. " * 12,
+}
+
+
+@pytest.mark.parametrize("hnsw", [False, True], ids=["narrow-scope-exact", "wide-scope-hnsw"])
+def test_a_reader_never_finds_a_document_the_rules_keep_from_them(
+    index_location: Path | str, hnsw: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.access import Actor, CollectionRule, DocumentRule
+
+    if hnsw:  # PostgreSQL searches a scope this small exactly; make it take HNSW's filtered path
+        if isinstance(index_location, Path):
+            pytest.skip("the folder's FAISS search has one path")
+        from rag.storage import postgres
+
+        monkeypatch.setattr(postgres, "EXACT_SCOPE_CHUNKS", 0)
+    rule = CollectionRule(
+        read=frozenset({"staff"}), documents=(DocumentRule("*payroll*", frozenset({"hr"})),)
+    )
+    staff, hr = (
+        Actor("sam", frozenset({"staff"}), "person"),
+        Actor("hana", frozenset({"staff", "hr"}), "person"),
+    )
+    with rag.open(index_location, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem(source, text) for source, text in HANDBOOK.items()])
+        view = base.for_reader(staff, rule)
+        for mode in ("hybrid", "dense", "lexical"):
+            for question in ("When is the holiday bonus paid?", "salaries", "holiday planner"):
+                found = view.search(question, k=5, mode=mode)
+                assert all("payroll" not in passage.source for passage in found), (mode, question)
+                assert found or (mode, question) == ("lexical", "salaries")  # only payroll says it
+        assert "payroll" not in " ".join(c.quote.text for c in view.ask("When are salaries paid?").citations)
+        assert view.stats()["documents"] == 3 and len(view.documents()) == 3
+        with pytest.raises(rag.NotFoundError):
+            view.document("handbook/payroll-2026.txt")
+        allowed = base.for_reader(hr, rule)
+        assert allowed.search("salaries", k=1, mode="lexical")[0].source.endswith("payroll-2026.txt")
+        assert allowed.stats()["documents"] == 4

@@ -137,6 +137,18 @@ class DocumentStore(Protocol):
         """Number of documents and of chunks."""
         ...
 
+    def has_grants(self) -> bool:
+        """Whether any document's readers were narrowed through the API (index folders only)."""
+        ...
+
+    def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:
+        """(key, source, groups granted or None) of every document: what a reader's scope is found from."""
+        ...
+
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids and languages."""
+        ...
+
     def close(self) -> None:
         """Release this thread's connection."""
         ...
