@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-PORTS = range(18400, 18450)
+
+def _ports() -> range:
+    """18400-18449, or the range VERBATIM_POSTGRES_PORTS names ("7700-7749": machines shared by several runs)."""
+    first, _, last = os.environ.get("VERBATIM_POSTGRES_PORTS", "18400-18449").partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+PORTS = _ports()
 SERVER_USER = "pgserver"  # PostgreSQL refuses to run as root; pgserver makes this user for it
 
 

@@ -24,6 +24,8 @@ _EXPORTS = {
     "SUPPORTED_SUFFIXES": "rag.ingest.formats",
     "check_index": "rag.storage.integrity",
     "IndexCheck": "rag.storage.integrity",
+    "copy_index": "rag.storage.copying",
+    "CopyReport": "rag.storage.copying",
     # Several indexes served as named collections (rag serve, the chat UI's collection picker).
     "Collections": "rag.serve.collections",
     "open_collections": "rag.serve.collections",

@@ -43,6 +43,8 @@ from rag.storage.lock import write_lock
 from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, PagedFile, Store
 from rag.storage.vectors.index import VectorIndex
+from rag.storage.vectors.recall import PROBE_COUNT, probe_texts, recall_at
+from rag.storage.vectors.recall import K as RECALL_K
 from rag.terms import without_surrogates
 from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, ProgressCallback, TextItem
 
@@ -119,7 +121,7 @@ class KnowledgeBase:
         """The documents this view may see; None for the whole index."""
         if self._reader is None or self._store is None:
             return None
-        return self._scopes.scope(self.sqlite_store(), *self._reader)
+        return self._scopes.scope(self.store, *self._reader)
 
     def _open_existing(self) -> DocumentStore | None:
         if self.url is None:
@@ -606,12 +608,34 @@ class KnowledgeBase:
         pictures ingested before page positions were stored: read again from their original
         files, when those are unchanged and give the same text; the others stay without).
         """
+        if self.url is not None:
+            return self._optimize_database(sentence_progress)
         store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
             filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
             described = self.vectors.rebuild(store, progress)
             store.optimize_text_index()
         return described | filled
+
+    def _optimize_database(self, sentence_progress: BuildProgress | None) -> dict[str, Any]:
+        """PostgreSQL: fill in sentence vectors, vacuum, and measure HNSW's recall@10 against exact search."""
+        store = self._postgres_store()
+        filled = self._fill_sentence_vectors(sentence_progress)
+        store.vacuum()
+        chunks = store.counts()[1]
+        snippets = probe_texts(store.sample_texts(PROBE_COUNT))
+        recall = None
+        if snippets:
+            queries = self.embedder.embed(snippets)
+            _, found = store.dense_search(queries, RECALL_K)
+            _, exact = store.exact_search(queries, RECALL_K)
+            recall = round(recall_at(found, exact), 3)
+        return {
+            "kind": "hnsw",
+            "vectors": chunks,
+            "recall@10": recall,
+            "recall_queries": len(snippets),
+        } | filled
 
     def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:
         """Store vectors for the sentences of documents that have none (one document at a time,
@@ -658,7 +682,9 @@ class KnowledgeBase:
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
         if self.url is not None:
-            raise RagError(f"`rag check` does not read PostgreSQL indexes yet ({self.location})")
+            from rag.storage.database_integrity import check_database
+
+            return check_database(self._postgres_store(), repair, self.embedder.embed if repair else None)
         if not repair:
             return check_index(self.folder)
         with write_lock(self.folder):

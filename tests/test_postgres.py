@@ -180,3 +180,69 @@ def test_a_folder_and_a_database_are_served_as_two_collections(tmp_path: Path, p
 def test_serving_a_database_without_an_index_is_a_one_line_error(postgres_url: str) -> None:
     with pytest.raises(rag.RagError, match="collection team: no index in postgresql://"):
         rag.open_collections({"team": postgres_url}, embedder=rag.HashingEmbedder(256))
+
+
+def test_check_rebuilds_lost_postings_totals_and_the_hnsw_index(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(VARIED_TEXTS)
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("DELETE FROM chunk_terms WHERE term = 'coffe'")
+        connection.execute("UPDATE document_terms SET chunks = chunks + 1")
+        connection.execute("DROP INDEX chunks_vector")
+    fake = ["--index", postgres_url, "--model", "hashing-256"]
+    assert main(["check", *fake]) == 1
+    problems = capsys.readouterr().out
+    assert "analysed terms or their postings differ" in problems
+    assert f"term totals: {len(VARIED_TEXTS)} documents" in problems
+    assert "the HNSW index of the chunk vectors is missing" in problems
+    assert main(["check", "--repair", *fake]) == 0
+    capsys.readouterr()
+    assert main(["check", *fake, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["healthy"]
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        assert base.search("coffee", mode="lexical")[0].source == "coffee.md"
+
+
+def test_check_reports_a_damaged_document_and_never_guesses_its_text(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(VARIED_TEXTS)
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("UPDATE documents SET text = text || '!' WHERE source = 'tea.txt'")
+    assert main(["check", "--repair", "--index", postgres_url, "--model", "hashing-256"]) == 1
+    out = capsys.readouterr().out
+    assert "document tea.txt: its text does not match its id" in out
+    assert "could not repair: document tea.txt: remove it and ingest its file again" in out
+
+
+def test_optimize_measures_hnsw_recall_against_exact_search(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(VARIED_TEXTS)
+        chunks = base.stats()["chunks"]
+    assert main(["optimize", "--index", postgres_url, "--model", "hashing-256", "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["kind"] == "hnsw" and described["vectors"] == chunks
+    assert described["recall@10"] == 1.0  # a few chunks: HNSW finds them all
+    assert described["recall_queries"] == chunks  # one probe a chunk, up to 300
+
+
+def test_a_folder_whose_grants_narrow_readers_is_not_copied_into_postgres(
+    river_index: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.access.identity import Actor
+
+    with rag.open(river_index, embedder=rag.HashingEmbedder(256)) as base:
+        base.set_readers("notes/amber.txt", frozenset({"finance"}), Actor("admin"))
+    assert main(["copy", str(river_index), postgres_url]) == 2
+    assert "do not enforce permissions yet" in capsys.readouterr().err
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        assert not base.exists

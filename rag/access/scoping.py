@@ -6,7 +6,7 @@ import threading
 
 from rag.access.identity import Actor
 from rag.access.policy import CollectionRule
-from rag.storage.scope import Scope, ScopedStore
+from rag.storage.scope import Scope, ScopeSource
 
 # Distinct (generation, groups) scopes kept per index: a few groups of people ask at once.
 CACHED_SCOPES = 64
@@ -19,7 +19,7 @@ class ScopeCache:
         self._scopes: dict[tuple[int, CollectionRule, frozenset[str]], Scope] = {}
         self._lock = threading.Lock()
 
-    def scope(self, store: ScopedStore, actor: Actor, rule: CollectionRule) -> Scope | None:
+    def scope(self, store: ScopeSource, actor: Actor, rule: CollectionRule) -> Scope | None:
         """What the caller may read of the index; None when nothing narrows it (every document)."""
         if actor.is_unrestricted or (not rule.documents and not store.has_grants()):
             return None

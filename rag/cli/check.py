@@ -20,8 +20,8 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "check",
         parents=[common],
         help="check the index for damage",
-        description="Check the SQLite file, the full-text index, every chunk against its document, the "
-        "vectors and their checksums. Exit 0 when healthy, else one line per problem and exit 1.",
+        description="Check the SQLite file (or the PostgreSQL tables), the full-text index, every chunk "
+        "against its document, the vectors and their checksums. Exit 0 when healthy, else one line per problem and exit 1.",
     )
     check.add_argument("--repair", action="store_true", help="rebuild the full-text index and vector files")
     check.add_argument("--json", action="store_true")
@@ -31,7 +31,10 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """rag check [--repair]"""
     if is_database_url(args.index or os.environ.get("RAG_INDEX")):
-        raise RagError("`rag check` reads index folders only; PostgreSQL indexes are not checked yet")
+        with open_from(args) as base:
+            result = base.check(repair=args.repair)
+        print_json(result.to_dict()) if args.json else print(format_check(result))
+        return 0 if result.is_healthy else 1
     folder = args.index or default_index_dir()
     result = check_index(folder)
     if args.repair and result.problems:

@@ -229,6 +229,8 @@ def _is_document_id(value: str) -> bool:
 def format_vector_index(described: dict[str, Any]) -> str:
     """One line: the kind of vector index, its size, and its measured recall when approximate."""
     line = f"vector index: {described['kind']}, {described.get('vectors', 0):,} vectors"
+    if described.get("kind") == "hnsw" and described.get("recall@10") is not None:
+        line += f", recall@10 {described['recall@10']} against exact search on {described['recall_queries']} query-like probes"
     if described.get("lists"):
         line += (
             f", {described['probes']} of {described['lists']:,} lists probed,"

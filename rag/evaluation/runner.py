@@ -49,7 +49,7 @@ class EvalConfig:
     """What to evaluate and how: a dataset, where its index comes from, and run options."""
 
     dataset: Path
-    index: Path | None = None  # evaluate this index as it is...
+    index: Path | str | None = None  # evaluate this index (a folder or a postgresql:// URL) as it is...
     corpus: Path | None = None  # ...or index this folder / corpus.jsonl first (cached by content)
     k: int | None = None  # passages per answer (Settings.top_k)
     mode: str | None = None  # retrieval mode
@@ -79,7 +79,7 @@ class EvalResult:
 
     config: EvalConfig
     kind: str  # "questions" | "beir"
-    index: Path
+    index: Path | str  # a folder, or a database URL without its password
     settings: dict[str, Any]
     index_stats: dict[str, Any]
     environment: dict[str, Any]
@@ -150,7 +150,7 @@ def evaluate(
         return EvalResult(
             config=config,
             kind="beir" if is_beir else "questions",
-            index=base.folder,
+            index=base.folder if base.url is None else base.location,
             settings=public_settings(base.settings),
             index_stats=base.stats(),
             environment=environment(),

@@ -1,7 +1,7 @@
 """Storage: SQLite (the truth), FAISS vectors derived from it, and the writer lock.
 
 `__all__` is its public face, which ui/ and eval/ may import: building a vector index outside an
-index folder (eval/scale.py).
+index folder (eval/scale.py), and documents written as stored (eval/engines_scale.py).
 """
 
 from rag.exports import lazy_exports as _lazy_exports
@@ -9,6 +9,8 @@ from rag.exports import lazy_exports as _lazy_exports
 _EXPORTS = {
     "build_vector_index": "rag.storage.vectors.build",
     "BuiltVectorIndex": "rag.storage.vectors.build:BuiltIndex",
+    "ExportedChunk": "rag.storage.exported",
+    "ExportedDocument": "rag.storage.exported",
 }
 
 __all__ = sorted(_EXPORTS)

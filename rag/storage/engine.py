@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from rag.storage.exported import ExportedDocument
 from rag.storage.scope import Scope
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, Store
 from rag.storage.vectors.ann import EXACT
@@ -112,6 +113,14 @@ class DocumentStore(Protocol):
         """Whether any chunk is stored."""
         ...
 
+    def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
+        """Every document with all that is stored for it, in the order they were added (`rag copy`)."""
+        ...
+
+    def import_document(self, document: ExportedDocument) -> None:
+        """Write a document read out of another index as it was stored, in one transaction."""
+        ...
+
     def language_counts(self) -> dict[str, int]:
         """How many documents each detected language has, most first."""
         ...
@@ -126,6 +135,18 @@ class DocumentStore(Protocol):
 
     def counts(self, scope: Scope | None = None) -> tuple[int, int]:
         """Number of documents and of chunks."""
+        ...
+
+    def has_grants(self) -> bool:
+        """Whether any document's readers were narrowed through the API (index folders only)."""
+        ...
+
+    def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:
+        """(key, source, groups granted or None) of every document: what a reader's scope is found from."""
+        ...
+
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids and languages."""
         ...
 
     def close(self) -> None:

@@ -25,10 +25,11 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError, RagError, StorageError
+from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
 from rag.language.analysis import index_text
 from rag.storage import structure_spans
 from rag.storage.engine import public_location
+from rag.storage.exported import ExportedChunk, ExportedDocument
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument
@@ -41,6 +42,10 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 # pgvector's HNSW search keeps this many candidates at least (its default is 40).
 MIN_EF_SEARCH = 100
+# A reader's scope: searched exactly up to this many chunks, or when HNSW would need more than
+# MAX_EF_SEARCH candidates to keep enough of the scope's (scoped_search).
+EXACT_SCOPE_CHUNKS = 20_000
+MAX_EF_SEARCH = 1000
 # FTS5's ascii tokenizer: runs of ASCII letters and digits and of any non-ASCII character.
 _TOKEN = re.compile(r"[0-9A-Za-z\u0080-\U0010ffff]+")
 T = TypeVar("T")
@@ -136,6 +141,12 @@ FROM postings p JOIN hits h ON h.term = p.term CROSS JOIN totals t
 GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(limit)s
 """
 
+# The same, keeping only the chunks of a reader's scope (the totals stay the whole index's, as FTS5's).
+_SCOPED_LEXICAL_SEARCH = _LEXICAL_SEARCH.replace(
+    "CROSS JOIN totals t\n",
+    "CROSS JOIN totals t JOIN chunks c ON c.id = p.chunk_id\nWHERE c.document_key = ANY(%(keys)s)\n",
+)
+assert _SCOPED_LEXICAL_SEARCH != _LEXICAL_SEARCH
 
 # Every search asks which languages the index holds: hop from one to the next in the language
 # index instead of reading every document's row.
@@ -173,9 +184,10 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def _vector_literal(vector: np.ndarray) -> str:
+def vector_literal(vector: np.ndarray) -> str:
     """pgvector's text form of a vector, sent as a bound parameter."""
-    return "[" + ",".join(f"{value:.8g}" for value in np.asarray(vector, dtype=np.float32)) + "]"
+    # Nine significant digits: every float32 reads back as itself (`rag copy` moves vectors exactly).
+    return "[" + ",".join(f"{value:.9g}" for value in np.asarray(vector, dtype=np.float32)) + "]"
 
 
 class PostgresStore:
@@ -232,6 +244,11 @@ class PostgresStore:
             self._local.ef_search = 0  # a new session has pgvector's default
         return connection
 
+    @_translated
+    def with_connection(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """work(this thread's connection), its PostgreSQL errors one-line StorageErrors (`rag check`)."""
+        return work(self._connect())
+
     def close(self) -> None:
         """Close this thread's connection."""
         connection = getattr(self._local, "connection", None)
@@ -286,16 +303,21 @@ class PostgresStore:
         """Insert or replace a document and its chunks in one transaction; return its id."""
         identifier = document_id(document.text)
         search_texts = document.search_texts or [span.text for span in document.spans]
-        terms = [index_text(found, document.language) for found in search_texts]
-        tokens = [fts_tokens(found) for found in terms]
+        chunks = [
+            ExportedChunk(
+                span.start,
+                span.end,
+                span.text,
+                None if found == span.text else found,
+                index_text(found, document.language),
+                document.vectors[row],
+            )
+            for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
+        ]
         connection = self._connect()
         with connection.transaction():
-            # Two writers of one source take turns; writers of different sources never wait.
-            connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document.source,))
-            connection.execute("DELETE FROM documents WHERE source = %s", (document.source,))
-            row = connection.execute(
-                "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
-                " size_bytes, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING key",
+            key = self._replace_document_row(
+                connection,
                 (
                     identifier,
                     document.source,
@@ -305,63 +327,125 @@ class PostgresStore:
                     json.dumps(list(document.page_starts)),
                     document.content_hash,
                     document.size_bytes,
+                    None,
                     document.language,
                     document.script,
                 ),
-            ).fetchone()
-            assert row is not None
-            key = int(row[0])
-            chunk_ids = [
-                int(found[0])
-                for found in connection.execute(
-                    "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
-                    (len(document.spans),),
-                )
-            ]
+            )
             cursor = connection.cursor()
-            cursor.executemany(
-                'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::vector)",
-                [
-                    (
-                        chunk_id,
-                        key,
-                        span.start,
-                        span.end,
-                        span.text,
-                        None if found == span.text else found,
-                        terms[row],
-                        len(tokens[row]),
-                        _vector_literal(document.vectors[row]),
-                    )
-                    for row, (chunk_id, span, found) in enumerate(
-                        zip(chunk_ids, document.spans, search_texts, strict=True)
-                    )
-                ],
-            )
-            with cursor.copy("COPY chunk_terms (term, chunk_id, frequency, length) FROM STDIN") as copy:
-                for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True):
-                    for term, frequency in Counter(chunk_tokens).items():
-                        copy.write_row((term, chunk_id, frequency, len(chunk_tokens)))
-            cursor.execute(
-                "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
-                (key, len(chunk_ids), sum(map(len, tokens))),
-            )
+            self._insert_chunks(cursor, key, chunks)
             cursor.executemany(
                 "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)"
                 " ON CONFLICT (document_key, start) DO UPDATE SET label = EXCLUDED.label",
                 [(key, location.start, location.label) for location in document.locations],
             )
             self._insert_sentence_vectors(cursor, key, document.sentence_vectors or {})
-            cursor.executemany(
-                'INSERT INTO structure_spans (document_key, kind, start, "end") VALUES (%s, %s, %s, %s)',
-                [
-                    (key, span.kind, span.start, span.end)
-                    for span in structure_spans.spans_of(document.text, document.metadata or {})
-                ],
+            self._insert_structure(
+                cursor, key, structure_spans.spans_of(document.text, document.metadata or {})
             )
             connection.execute("SELECT nextval('generation')")
         return identifier
+
+    @_translated
+    def import_document(self, document: ExportedDocument) -> None:
+        """Write a document read out of another index as it was stored (`rag copy`), replacing one
+        of the same source, in one transaction: nothing is analysed or embedded again. Page
+        positions are not kept here (page images with highlights need an index folder)."""
+        connection = self._connect()
+        with connection.transaction():
+            key = self._replace_document_row(
+                connection,
+                (
+                    document.id,
+                    document.source,
+                    document.title,
+                    document.text,
+                    json.dumps(document.metadata),
+                    json.dumps(list(document.page_starts)),
+                    document.content_hash,
+                    document.size_bytes,
+                    document.added_at,
+                    document.language,
+                    document.script,
+                ),
+            )
+            cursor = connection.cursor()
+            self._insert_chunks(cursor, key, document.chunks)
+            cursor.executemany(
+                "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)",
+                [(key, location.start, location.label) for location in document.locations],
+            )
+            cursor.executemany(
+                "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (%s, %s, %s)",
+                [(key, hash_value, blob) for hash_value, blob in document.sentence_vectors],
+            )
+            self._insert_structure(cursor, key, document.structure)
+            connection.execute("SELECT nextval('generation')")
+
+    @staticmethod
+    def _replace_document_row(connection: psycopg.Connection[Any], values: tuple[object, ...]) -> int:
+        """Delete the document of this source (its chunks go with it) and insert the new row.
+
+        values: id, source, title, text, metadata, page starts, content hash, size, added at (None:
+        now, in UTC), language, script.
+        """
+        source = values[1]
+        # Two writers of one source take turns; writers of different sources never wait.
+        connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
+        connection.execute("DELETE FROM documents WHERE source = %s", (source,))
+        row = connection.execute(
+            "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
+            " size_bytes, added_at, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+            " coalesce(%s::timestamp AT TIME ZONE 'UTC', now()), %s, %s) RETURNING key",
+            values,
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    @staticmethod
+    def _insert_chunks(cursor: psycopg.Cursor[Any], key: int, chunks: Sequence[ExportedChunk]) -> None:
+        """A document's chunks, their postings (FTS5's tokens of the analysed terms) and totals."""
+        chunk_ids = [
+            int(found[0])
+            for found in cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
+                (len(chunks),),
+            ).fetchall()
+        ]
+        tokens = [fts_tokens(chunk.terms) for chunk in chunks]
+        cursor.executemany(
+            'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::vector)",
+            [
+                (
+                    chunk_id,
+                    key,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                    chunk.search_text,
+                    chunk.terms,
+                    len(chunk_tokens),
+                    vector_literal(chunk.vector),
+                )
+                for chunk_id, chunk, chunk_tokens in zip(chunk_ids, chunks, tokens, strict=True)
+            ],
+        )
+        with cursor.copy("COPY chunk_terms (term, chunk_id, frequency, length) FROM STDIN") as copy:
+            for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True):
+                for term, frequency in Counter(chunk_tokens).items():
+                    copy.write_row((term, chunk_id, frequency, len(chunk_tokens)))
+        cursor.execute(
+            "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
+            (key, len(chunk_ids), sum(map(len, tokens))),
+        )
+
+    @staticmethod
+    def _insert_structure(cursor: psycopg.Cursor[Any], key: int, spans: Sequence[StructureSpan]) -> None:
+        cursor.executemany(
+            'INSERT INTO structure_spans (document_key, kind, start, "end") VALUES (%s, %s, %s, %s)',
+            [(key, span.kind, span.start, span.end) for span in spans],
+        )
 
     @staticmethod
     def _insert_sentence_vectors(
@@ -412,6 +496,65 @@ class PostgresStore:
             self._insert_sentence_vectors(connection.cursor(), int(row[0]), vectors)
         return True
 
+    def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
+        """Every document with all that is stored for it, in the order they were added."""
+        try:
+            connection = self._connect()
+            keys = [int(row[0]) for row in connection.execute("SELECT key FROM documents ORDER BY key")]
+            for key in keys:
+                with connection.transaction():  # one document, as one commit left it
+                    document = self._exported(connection, key, dimension)
+                if document is not None:  # removed meanwhile
+                    yield document
+        except psycopg.Error as error:
+            raise StorageError(f"PostgreSQL at {self.location}: {_first_line(error)}") from error
+
+    @staticmethod
+    def _exported(connection: psycopg.Connection[Any], key: int, dimension: int) -> ExportedDocument | None:
+        row = connection.execute(
+            "SELECT id, source, title, text, metadata, page_starts, content_hash, size_bytes,"
+            " to_char(added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), language, script"
+            " FROM documents WHERE key = %s",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        chunks = tuple(
+            ExportedChunk(start, end, text, search_text, terms, np.asarray(vector, dtype=np.float32))
+            for start, end, text, search_text, terms, vector in connection.execute(
+                'SELECT start, "end", text, search_text, terms, vector::real[] FROM chunks'
+                " WHERE document_key = %s ORDER BY id",
+                (key,),
+            )
+        )
+        assert all(len(chunk.vector) == dimension for chunk in chunks)  # the column's type holds it
+        locations = connection.execute(
+            "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (key,)
+        )
+        vectors = connection.execute(
+            "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = %s ORDER BY ctid", (key,)
+        )
+        spans = connection.execute(
+            'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (key,)
+        )
+        return ExportedDocument(
+            id=row[0],
+            source=row[1],
+            title=row[2],
+            text=row[3],
+            metadata=row[4],
+            page_starts=tuple(row[5]),
+            content_hash=row[6],
+            size_bytes=int(row[7]),
+            added_at=row[8],
+            language=row[9],
+            script=row[10],
+            chunks=chunks,
+            locations=tuple(map(Location._make, locations)),
+            sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
+            structure=tuple(map(StructureSpan._make, spans)),
+        )
+
     # -- reads ------------------------------------------------------------------------------
 
     @_translated
@@ -429,27 +572,26 @@ class PostgresStore:
 
     @_translated
     def documents(self, scope: Scope | None = None) -> list[DocumentInfo]:
-        _whole(scope)
-        """All documents with sizes and chunk counts, sorted by source."""
+        """All documents (of the scope) with sizes and chunk counts, sorted by source."""
         rows = self._connect().execute(
             "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id),"
             " to_char(d.added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), d.language, d.script"
             " FROM documents d LEFT JOIN chunks c ON c.document_key = d.key"
-            " GROUP BY d.key ORDER BY d.source"
+            " WHERE %(all)s OR d.key = ANY(%(keys)s) GROUP BY d.key ORDER BY d.source",
+            _scope_parameters(scope),
         )
         return [DocumentInfo(*row) for row in rows]
 
     @_translated
     def document(self, document_id: str, scope: Scope | None = None) -> Document:
-        _whole(scope)
-        """The full document with the given id (or source), as stored in this database."""
+        """The full document with the given id (or source); one outside the scope does not exist."""
         connection = self._connect()
         row = connection.execute(
             "SELECT id, source, title, text, metadata, page_starts, key, language FROM documents"
             " WHERE id = %s OR source = %s LIMIT 1",
             (document_id, document_id),
         ).fetchone()
-        if row is None:
+        if row is None or (scope is not None and row[6] not in scope.document_keys):
             raise NotFoundError(f"no document {document_id!r} in the index")
         locations = connection.execute(
             "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (row[6],)
@@ -532,13 +674,15 @@ class PostgresStore:
     def lexical_search(
         self, terms: Sequence[str], limit: int, scope: Scope | None = None
     ) -> list[tuple[int, float]]:
-        _whole(scope)
-        """(chunk id, BM25 score, higher is better) of the chunks holding any of the analysed terms."""
+        """(chunk id, BM25 score, higher is better) of the chunks (of the scope) holding any of the
+        analysed terms; as in FTS5, N and the average length are the whole index's."""
         wanted = list(dict.fromkeys(token for term in terms for token in fts_tokens(term)))
         if not wanted:
             return []
         rows = self._connect().execute(
-            _LEXICAL_SEARCH, {"terms": wanted, "k1": BM25_K1, "b": BM25_B, "limit": limit}
+            _LEXICAL_SEARCH if scope is None else _SCOPED_LEXICAL_SEARCH,
+            {"terms": wanted, "k1": BM25_K1, "b": BM25_B, "limit": limit}
+            | ({} if scope is None else {"keys": sorted(scope.document_keys)}),
         )
         return [(int(row[0]), float(row[1])) for row in rows]
 
@@ -553,7 +697,7 @@ class PostgresStore:
             connection.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
             self._local.ef_search = ef_search
         for row, vector in enumerate(query_vectors):
-            literal = _vector_literal(vector)
+            literal = vector_literal(vector)
             found = connection.execute(
                 "SELECT id, -(vector <#> %s::vector) FROM chunks ORDER BY vector <#> %s::vector LIMIT %s",
                 (literal, literal, k),
@@ -561,6 +705,73 @@ class PostgresStore:
             for column, (chunk_id, score) in enumerate(found):
                 row_ids[row, column], scores[row, column] = chunk_id, score
         return scores, row_ids
+
+    @_translated
+    def scoped_search(self, query_vectors: np.ndarray, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+        """dense_search over the scope's chunks only.
+
+        pgvector 0.6.2 filters HNSW's candidates after the index hands them over (it has no iterative
+        scan), so a filter keeping a small share of the chunks would leave fewer than k: a narrow scope
+        is searched exactly over its own chunks (found through chunks_document), a wide one through
+        HNSW with ef_search raised by one over the share, and exactly again when that still comes short.
+        """
+        chunks = len(scope.chunk_ids)
+        share = chunks / max(self.counts()[1], 1)
+        keys = sorted(scope.document_keys)
+        if chunks <= EXACT_SCOPE_CHUNKS or share * MAX_EF_SEARCH < 2 * max(MIN_EF_SEARCH, k):
+            return self._filtered_search(query_vectors, k, keys, 0)
+        ef_search = min(MAX_EF_SEARCH, int(max(MIN_EF_SEARCH, k) / share) + 1)
+        scores, row_ids = self._filtered_search(query_vectors, k, keys, ef_search)
+        short = np.flatnonzero((row_ids == -1).any(axis=1)) if chunks >= k else np.array([], dtype=np.int64)
+        if len(short):
+            scores[short], row_ids[short] = self._filtered_search(query_vectors[short], k, keys, 0)
+        return scores, row_ids
+
+    def _filtered_search(
+        self, query_vectors: np.ndarray, k: int, keys: list[int], ef_search: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest chunks of these documents: through HNSW keeping ef_search candidates, or
+        (ef_search 0) exactly, with index scans off so HNSW cannot be chosen."""
+        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
+        row_ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
+        connection = self._connect()
+        with connection.transaction():
+            if ef_search:
+                connection.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
+            else:
+                connection.execute("SET LOCAL enable_indexscan = off")
+            for row, vector in enumerate(query_vectors):
+                literal = vector_literal(vector)
+                found = connection.execute(
+                    "SELECT id, -(vector <#> %s::vector) FROM chunks WHERE document_key = ANY(%s)"
+                    " ORDER BY vector <#> %s::vector LIMIT %s",
+                    (literal, keys, literal, k),
+                ).fetchall()
+                for column, (chunk_id, score) in enumerate(found):
+                    row_ids[row, column], scores[row, column] = chunk_id, score
+        return scores, row_ids
+
+    @_translated
+    def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """dense_search without the HNSW index: every vector read (what recall is measured against)."""
+        connection = self._connect()
+        with connection.transaction():
+            connection.execute("SET LOCAL enable_indexscan = off")
+            connection.execute("SET LOCAL enable_bitmapscan = off")
+            return self.dense_search(query_vectors, k)
+
+    @_translated
+    def sample_texts(self, count: int) -> list[str]:
+        """The texts of up to `count` chunks, the same ones every time for the same chunks."""
+        rows = self._connect().execute("SELECT text FROM chunks ORDER BY md5(id::text) LIMIT %s", (count,))
+        return [str(row[0]) for row in rows]
+
+    @_translated
+    def vacuum(self) -> None:
+        """Reclaim the rows of replaced and removed documents, and refresh the planner's statistics."""
+        connection = self._connect()
+        for table in ("documents", "chunks", "chunk_terms", "document_terms", "sentence_vectors"):
+            connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
     @_translated
     def has_chunks(self) -> bool:
@@ -577,25 +788,33 @@ class PostgresStore:
 
     @_translated
     def languages(self, scope: Scope | None = None) -> list[str]:
-        _whole(scope)
-        """The distinct languages of the stored documents, in code order."""
+        """The distinct languages of the stored documents (of the scope), in code order."""
+        if scope is not None:
+            return list(scope.languages)  # found with the scope, once
         rows = self._connect().execute(_DISTINCT_LANGUAGES)
         return [row[0] for row in rows]
 
     @_translated
     def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
-        _whole(scope)
-        """How many chunks hold each of the given terms (absent terms are left out)."""
-        rows = self._connect().execute(
-            "SELECT term, count(*) FROM chunk_terms WHERE term = ANY(%s) GROUP BY term",
-            (list(dict.fromkeys(terms)),),
-        )
+        """How many chunks (of the scope) hold each of the given terms (absent terms are left out)."""
+        if scope is None:
+            rows = self._connect().execute(
+                "SELECT term, count(*) FROM chunk_terms WHERE term = ANY(%s) GROUP BY term",
+                (list(dict.fromkeys(terms)),),
+            )
+        else:
+            rows = self._connect().execute(
+                "SELECT t.term, count(*) FROM chunk_terms t JOIN chunks c ON c.id = t.chunk_id"
+                " WHERE t.term = ANY(%s) AND c.document_key = ANY(%s) GROUP BY t.term",
+                (list(dict.fromkeys(terms)), sorted(scope.document_keys)),
+            )
         return {row[0]: int(row[1]) for row in rows}
 
     @_translated
     def counts(self, scope: Scope | None = None) -> tuple[int, int]:
-        _whole(scope)
-        """Number of documents and of chunks."""
+        """Number of documents and of chunks (of the scope)."""
+        if scope is not None:
+            return len(scope.document_keys), len(scope.chunk_ids)
         row = (
             self._connect()
             .execute("SELECT count(*), coalesce(sum(chunks), 0) FROM document_terms")
@@ -603,6 +822,32 @@ class PostgresStore:
         )
         assert row is not None
         return int(row[0]), int(row[1])
+
+    # -- readers' scopes (rag/access/scoping.py) --------------------------------------------------
+
+    def has_grants(self) -> bool:
+        """Never: grants are kept by index folders only (a scope here comes from the access rules)."""
+        return False
+
+    @_translated
+    def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:
+        """(key, source, None) of every document: what a reader's scope is found from."""
+        return [
+            (int(key), str(source), None)
+            for key, source in self._connect().execute("SELECT key, source FROM documents")
+        ]
+
+    @_translated
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids and languages."""
+        keys = sorted(document_keys)
+        connection = self._connect()
+        rows = connection.execute("SELECT id FROM chunks WHERE document_key = ANY(%s) ORDER BY id", (keys,))
+        chunk_ids = np.fromiter((row[0] for row in rows), dtype=np.int64)
+        languages = connection.execute(
+            "SELECT DISTINCT language FROM documents WHERE key = ANY(%s) ORDER BY language", (keys,)
+        )
+        return Scope(document_keys, chunk_ids, tuple(row[0] for row in languages))
 
     @_translated
     def size_bytes(self) -> int:
@@ -631,16 +876,12 @@ class PostgresVectors:
     def search(
         self, query_vectors: np.ndarray, k: int, scope: Scope | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        _whole(scope)
-        """(scores, row_ids) of the k nearest chunks of each query."""
-        return self.store.dense_search(query_vectors, k)
+        """(scores, row_ids) of the k nearest chunks of each query (of the scope's documents)."""
+        if scope is None:
+            return self.store.dense_search(query_vectors, k)
+        return self.store.scoped_search(query_vectors, k, scope)
 
 
-def _whole(scope: Scope | None) -> None:
-    """Permissions per document are enforced on index folders only, so far: a reader's scope on a
-    PostgreSQL index is refused, never silently widened to the whole index."""
-    if scope is not None:
-        raise RagError(
-            "per-document permissions are enforced on index folders only; serve this PostgreSQL index"
-            " without --access, or keep the collection in a folder"
-        )
+def _scope_parameters(scope: Scope | None) -> dict[str, object]:
+    """A scope bound as `%(all)s OR key = ANY(%(keys)s)`."""
+    return {"all": scope is None, "keys": [] if scope is None else sorted(scope.document_keys)}

@@ -46,11 +46,31 @@ class Scope:
         return position < len(self.chunk_ids) and int(self.chunk_ids[position]) == chunk_id
 
 
+class ScopeSource(Protocol):
+    """What a reader's scope is found from: both engines offer it (grants only an index folder)."""
+
+    def generation(self) -> int:
+        """Bumped by every committed change, grants included: scopes are cached per generation."""
+        ...
+
+    def has_grants(self) -> bool:
+        """Whether any document's readers were narrowed through the API."""
+        ...
+
+    def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:
+        """(key, source, groups granted or None) of every document."""
+        ...
+
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids and languages."""
+        ...
+
+
 class ScopedStore(Protocol):
     """What a storage engine offers readers' scopes, grants and the audit trail.
 
-    `Store` (SQLite) implements it; the PostgreSQL engine (issue 22) is to implement the same,
-    with the scope as `WHERE document_key = ANY(%s)` and pgvector's filtered search. Besides
+    `Store` (SQLite) implements it; the PostgreSQL engine implements ScopeSource (no grants, no audit
+    trail), with the scope as `WHERE document_key = ANY(%s)` and pgvector's filtered search. Besides
     these, every read a question makes takes `scope=`: `lexical_search`, `languages`, `counts`,
     `term_document_counts`, `documents`, `document`; and the vector index's `search`.
     """

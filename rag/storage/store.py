@@ -18,6 +18,7 @@ from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import fts_expression, index_text
 from rag.storage import audit, feedback_table, grants, page_boxes, sentence_vectors, structure_spans
 from rag.storage.audit import AuditAction, AuditEvent
+from rag.storage.exported import ExportedChunk, ExportedDocument
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.scope import Scope
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
@@ -365,6 +366,141 @@ class Store:
             page_boxes.insert(connection, key, document.geometry)
             self._bump_generation(connection)
         return identifier
+
+    @translated
+    def import_document(self, document: ExportedDocument) -> None:
+        """Write a document read out of another index as it was stored (`rag copy`), replacing one
+        of the same source, in one transaction: nothing is analysed or embedded again."""
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM documents WHERE source = ?", (document.source,))
+            key = connection.execute(
+                "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
+                " size_bytes, added_at, language, script) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    document.id,
+                    document.source,
+                    document.title,
+                    document.text,
+                    json.dumps(document.metadata),
+                    json.dumps(list(document.page_starts)),
+                    document.content_hash,
+                    document.size_bytes,
+                    document.added_at,
+                    document.language,
+                    document.script,
+                ),
+            ).lastrowid
+            connection.executemany(
+                "INSERT INTO chunks (document_key, start, end, text, vector, search_text, terms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        key,
+                        chunk.start,
+                        chunk.end,
+                        chunk.text,
+                        np.ascontiguousarray(chunk.vector, dtype=np.float32).tobytes(),
+                        chunk.search_text,
+                        chunk.terms,
+                    )
+                    for chunk in document.chunks
+                ],
+            )
+            connection.executemany(
+                "INSERT INTO locations (document_key, start, label) VALUES (?, ?, ?)",
+                [(key, location.start, location.label) for location in document.locations],
+            )
+            connection.executemany(
+                "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (?, ?, ?)",
+                [(key, hash_value, blob) for hash_value, blob in document.sentence_vectors],
+            )
+            connection.executemany(
+                "INSERT INTO structure_spans (document_key, kind, start, end) VALUES (?, ?, ?, ?)",
+                [(key, span.kind, span.start, span.end) for span in document.structure],
+            )
+            connection.executemany(
+                "INSERT INTO page_boxes (document_key, page, source, runs) VALUES (?, ?, ?, ?)",
+                [(key, page, source, runs) for page, source, runs in document.page_boxes],
+            )
+            self._bump_generation(connection)
+
+    def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
+        """Every document with all that is stored for it, in the order they were added."""
+        try:
+            connection = self._connect()
+            keys = [row[0] for row in connection.execute("SELECT key FROM documents ORDER BY key")]
+            for key in keys:
+                document = self._exported(connection, key, dimension)
+                if document is not None:  # removed meanwhile
+                    yield document
+        except sqlite3.Error as error:
+            raise storage_error(error, self.folder) from error
+
+    def _exported(self, connection: sqlite3.Connection, key: int, dimension: int) -> ExportedDocument | None:
+        row = connection.execute(
+            "SELECT id, source, title, text, metadata, page_starts, content_hash, size_bytes, added_at,"
+            " language, script FROM documents WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        chunks = []
+        for start, end, text, search_text, terms, blob in connection.execute(
+            "SELECT start, end, text, search_text, terms, vector FROM chunks WHERE document_key = ? ORDER BY id",
+            (key,),
+        ):
+            if len(blob) != dimension * 4:
+                raise IndexDamagedError(
+                    f"a vector of {row[1]} in {self.path} is not {dimension} numbers long;"
+                    f" run `rag check --index {self.folder}`"
+                )
+            chunks.append(
+                ExportedChunk(start, end, text, search_text, terms, np.frombuffer(blob, dtype=np.float32))
+            )
+        locations = connection.execute(
+            "SELECT start, label FROM locations WHERE document_key = ? ORDER BY start", (key,)
+        )
+        vectors = connection.execute(
+            "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = ? ORDER BY rowid", (key,)
+        )
+        boxes = connection.execute(
+            "SELECT page, source, runs FROM page_boxes WHERE document_key = ? ORDER BY page", (key,)
+        )
+        return ExportedDocument(
+            id=row[0],
+            source=row[1],
+            title=row[2],
+            text=row[3],
+            metadata=json.loads(row[4]),
+            page_starts=tuple(json.loads(row[5])),
+            content_hash=row[6],
+            size_bytes=int(row[7]),
+            added_at=str(row[8]),
+            language=row[9],
+            script=row[10],
+            chunks=tuple(chunks),
+            locations=tuple(map(Location._make, locations)),
+            sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
+            structure=structure_spans.load(connection, key),
+            page_boxes=tuple((int(page), str(source), bytes(runs)) for page, source, runs in boxes),
+        )
+
+    @translated
+    def folder_only_counts(self) -> dict[str, int]:
+        """What only an index folder keeps, counted: grants, feedback, audit events, page positions."""
+        connection = self._connect()
+        counts = {}
+        for name, query in (
+            ("document grants", "SELECT count(*) FROM document_grants"),
+            ("feedback entries", "SELECT count(*) FROM feedback"),
+            ("audit events", "SELECT count(*) FROM audit_events"),
+            ("documents with page positions", "SELECT count(DISTINCT document_key) FROM page_boxes"),
+        ):
+            try:
+                counts[name] = int(connection.execute(query).fetchone()[0])
+            except sqlite3.OperationalError:  # an index made before the table
+                counts[name] = 0
+        return counts
 
     @translated
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None, before: str = "") -> int:
