@@ -68,7 +68,10 @@ def test_file_over_the_chunk_limit_fails_alone_with_the_limit_named(
 
 
 def test_progress_moves_while_one_long_file_is_embedded(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
-    (tmp_path / "long.txt").write_text("The harbour ships cloves every spring. " * 20_000)
+    # Numbered: identical chunks would be embedded once, and leave little to show progress on.
+    (tmp_path / "long.txt").write_text(
+        " ".join(f"The harbour ships {n} cloves every spring." for n in range(20_000))
+    )
     updates: list[rag.IngestProgress] = []
     fake_base.ingest([tmp_path / "long.txt"], progress=updates.append)
     while_embedding = [update.chunks for update in updates if update.done == 0]

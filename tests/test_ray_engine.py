@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from sample_files import docx_bytes
 
@@ -190,3 +191,32 @@ def test_the_test_cluster_takes_the_next_block_of_ports_when_one_of_its_ports_is
         holder.listen()
         assert free_block() >= first + BLOCK
     assert free_block() == first
+
+
+def listening(process: psutil.Process) -> set[tuple[int, str, int]]:
+    """(pid, address, port) of every TCP socket the process and its descendants listen on."""
+    found = set()
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            found |= {
+                (each.pid, connection.laddr.ip, connection.laddr.port)
+                for connection in each.net_connections(kind="inet")
+                if connection.status == psutil.CONN_LISTEN
+            }
+        except psutil.Error:  # a worker that ended meanwhile
+            continue
+    return found
+
+
+def test_a_ray_runtime_started_here_listens_on_loopback_only() -> None:
+    import ray
+
+    this = psutil.Process()
+    before = listening(this)
+    with ray_runtime(cpus=1):
+        assert ray.get(ray.remote(lambda: "worked").remote()) == "worked"  # a worker listens too
+        opened = listening(this) - before
+        node = ray.util.get_node_ip_address()
+    assert len({pid for pid, _, _ in opened}) >= 4  # the driver, the GCS, the raylet, a worker
+    assert {address for _, address, _ in opened} <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, opened
+    assert node == "127.0.0.1"

@@ -12,6 +12,7 @@ from conftest import build_collections
 
 import rag
 from rag.serve import RunningServer, ServeConfig
+from rag.serve import capacity as capacity_module
 from rag.serve import server as server_module
 
 
@@ -71,4 +72,33 @@ def test_a_kept_alive_connection_is_timed_again_for_its_next_request(
             assert b" 200 " in connection.recv(4096)
             assert closed_within(connection, 4.0, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 100)
     finally:
+        server.stop()
+
+
+def test_past_the_connection_cap_a_request_gets_the_queues_json_429_with_retry_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capacity_module, "SPARE_CONNECTIONS", 0)
+    limits = rag.serve.Limits(workers=1, queue=3)
+    assert capacity_module.connection_cap(limits) == 4  # the queue and its worker: it follows the queue
+    embedder = rag.HashingEmbedder(256)
+    folders = build_collections(tmp_path, embedder)
+    server = RunningServer(ServeConfig(folders, port=0, limits=limits), embedder=embedder)
+    host, port = server.url.removeprefix("http://").split(":")
+    held = [socket.create_connection((host, int(port))) for _ in range(4)]
+    try:
+        for connection in held:  # connections that never finish a request, up to the cap
+            connection.sendall(b"GET /healthz HTTP/1.1\r\n")
+        time.sleep(0.3)
+        refused = httpx.get(server.url + "/healthz")
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "server_busy"
+        assert int(refused.headers["Retry-After"]) >= 1
+        for connection in held:
+            connection.close()
+        time.sleep(0.3)
+        assert httpx.get(server.url + "/healthz").status_code == 200
+    finally:
+        for connection in held:
+            connection.close()
         server.stop()

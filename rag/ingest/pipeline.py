@@ -13,6 +13,7 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.ingest.loaders import is_supported
+from rag.ingest.overlap import prepared_ahead
 from rag.ingest.preparing import Blob, FilePreparer, Prepared
 from rag.storage.engine import DocumentStore
 from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback, TextItem
@@ -132,10 +133,12 @@ class Ingestor:
         files, results = discover(paths, self.follow_links)
         known = self.store.content_hashes([str(path) for path in files])
         batch = Batch(self, results, progress, started, len(files))
-        for path in files:
-            batch.add(
-                self.preparer.prepare_file(path, known.get(str(path)), partial(batch.parsing, str(path)))
-            )
+
+        def prepare(path: Path) -> Prepared | FileResult:
+            return self.preparer.prepare_file(path, known.get(str(path)), partial(batch.parsing, str(path)))
+
+        for outcome in prepared_ahead(files, prepare):
+            batch.add(outcome)
         batch.flush()
         return self.finish(batch, paths if prune else (), files)
 
@@ -154,8 +157,10 @@ class Ingestor:
         results: list[FileResult] = []
         known = self.store.content_hashes([item.source for item in items])
         batch = Batch(self, results, progress, started, len(items))
-        for item in items:
-            batch.add(self.preparer.prepare_text(item, known.get(item.source)))
+        for outcome in prepared_ahead(
+            items, lambda item: self.preparer.prepare_text(item, known.get(item.source))
+        ):
+            batch.add(outcome)
         batch.flush()
         return self.finish(batch, (), ())
 
@@ -165,8 +170,10 @@ class Ingestor:
         results: list[FileResult] = []
         known = self.store.content_hashes([blob.source for blob in blobs])
         batch = Batch(self, results, progress, started, len(blobs))
-        for blob in blobs:
-            batch.add(self.preparer.prepare_bytes(blob, known.get(blob.source)))
+        for outcome in prepared_ahead(
+            blobs, lambda blob: self.preparer.prepare_bytes(blob, known.get(blob.source))
+        ):
+            batch.add(outcome)
         batch.flush()
         return self.finish(batch, (), ())
 
@@ -211,19 +218,31 @@ class Batch:
             self.flush()
 
     def flush(self) -> None:
-        """Embed all pending chunks in one call, then commit each document in its own transaction."""
+        """Embed all pending chunks and new sentences in one pass, then commit each document in its
+        own transaction."""
         if not self.pending:
             return
         texts = [text for item in self.pending for text in item.search_texts()]
-        sentence_vectors = self._sentence_vectors({text for item in self.pending for text in item.sentences})
-        vectors = self._embed(texts, self.pending[-1].document.source)
+        sentences = {text for item in self.pending for text in item.sentences}
+        # Sentences the index already holds (an edited file) are not embedded again.
+        stored = self.ingestor.store.sentence_vectors(sorted(sentences), self.ingestor.embedder.dimension)
+        # One pass: the model's length-sorted batches mix short sentences and long chunks, and a
+        # chunk that is also a sentence is embedded once.
+        unique = list(dict.fromkeys([*texts, *sorted(sentences - stored.keys())]))
+        by_text = dict(
+            zip(unique, self._embed(unique, len(texts), self.pending[-1].document.source), strict=True)
+        )
+        dimension = self.ingestor.embedder.dimension
+        vectors = (
+            np.stack([by_text[text] for text in texts]) if texts else np.empty((0, dimension), np.float32)
+        )
         offset = 0
         for item in self.pending:
             count = len(item.document.spans)
             self.commit(
                 item,
                 vectors[offset : offset + count],
-                {text: sentence_vectors[text] for text in item.sentences},
+                {text: stored[text] if text in stored else by_text[text] for text in item.sentences},
             )
             offset += count
         self.pending = []
@@ -239,19 +258,19 @@ class Batch:
             )
         )
 
-    def _embed(self, texts: list[str], current: str) -> np.ndarray:
-        """Embed in slices, reporting progress after each: one long file must not look stuck."""
+    def _embed(self, texts: list[str], chunks: int, current: str) -> np.ndarray:
+        """Embed in slices, reporting progress after each: one long file must not look stuck.
+
+        Of the texts, `chunks` are chunks (the rest sentences): progress counts chunks.
+        """
         if len(texts) <= EMBED_BATCH_CHUNKS:
             return self.ingestor.embedder.embed(texts)
         slices = []
         for start in range(0, len(texts), EMBED_BATCH_CHUNKS):
             slices.append(self.ingestor.embedder.embed(texts[start : start + EMBED_BATCH_CHUNKS]))
-            self.report(self.chunks_embedded + min(start + EMBED_BATCH_CHUNKS, len(texts)), current)
+            done = min(start + EMBED_BATCH_CHUNKS, len(texts)) * chunks // len(texts)
+            self.report(self.chunks_embedded + done, current)
         return np.concatenate(slices)
-
-    def _sentence_vectors(self, sentences: set[str]) -> dict[str, np.ndarray]:
-        """Vectors of the sentences: those already in the index (an edited file) are not embedded again."""
-        return reuse_or_embed(self.ingestor.store, self.ingestor.embedder, sentences)[0]
 
     def _finish(self, result: FileResult) -> None:
         self.results.append(result)

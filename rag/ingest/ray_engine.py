@@ -20,7 +20,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -64,6 +64,10 @@ def _ray() -> ModuleType:
     return ray
 
 
+# Named for other platforms; on Linux "0" is what keeps Ray's node address at 127.0.0.1.
+_RAY_CLUSTERS_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
 @contextmanager
 def ray_runtime(address: str | None = None, cpus: int | None = None) -> Iterator[int]:
     """Connect to the Ray cluster at address (or $RAY_ADDRESS), else start one here; yield its CPUs.
@@ -77,6 +81,14 @@ def ray_runtime(address: str | None = None, cpus: int | None = None) -> Iterator
     _keep_loopback(address)
     ray = _ray()
     started_here = not ray.is_initialized()
+    with ExitStack() as loopback:
+        if started_here and not address:
+            loopback.enter_context(_loopback_only(ray))
+        yield from _running(ray, address, cpus, started_here)
+
+
+def _running(ray: ModuleType, address: str | None, cpus: int | None, started_here: bool) -> Iterator[int]:
+    """ray_runtime's body: start or connect, yield the CPUs, shut down what was started."""
     if started_here:
         check_ray(address)
         try:
@@ -110,7 +122,35 @@ def _keep_loopback(address: str | None) -> None:
     """
     host = (address or "").rpartition(":")[0]
     if host in ("127.0.0.1", "localhost", "::1", "[::1]"):
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        os.environ.setdefault(_RAY_CLUSTERS_VARIABLE, "0")
+
+
+@contextmanager
+def _loopback_only(ray: ModuleType) -> Iterator[None]:
+    """While a runtime started here runs, have every one of its processes listen on 127.0.0.1 alone.
+
+    Each Ray process (GCS, raylet, runtime-env agent, every worker and this driver) listens on
+    every interface unless its node address is 127.0.0.1 exactly; on Linux Ray swaps 127.0.0.1 for
+    the machine's network address unless RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, which Ray reads
+    once, on import: the variable is set for the processes Ray starts, and the flag it sets is
+    turned off here too in case Ray was imported earlier. Both are put back afterwards, so a later
+    connection to a cluster elsewhere is not given a loopback address.
+    """
+    constants: Any = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    was_enabled = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    was_set = os.environ.get(_RAY_CLUSTERS_VARIABLE)
+    os.environ[_RAY_CLUSTERS_VARIABLE] = "0"
+    if was_enabled is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if was_set is None:
+            os.environ.pop(_RAY_CLUSTERS_VARIABLE, None)
+        else:
+            os.environ[_RAY_CLUSTERS_VARIABLE] = was_set
+        if was_enabled is not None:
+            constants.ENABLE_RAY_CLUSTER = was_enabled
 
 
 def check_ray(address: str | None) -> None:

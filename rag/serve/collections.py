@@ -21,6 +21,7 @@ from rag.embedding.reuse import ReusingEmbedder, StoredVectors
 from rag.errors import NotFoundError, SettingsError
 from rag.knowledge_base import KnowledgeBase
 from rag.serve.audit import AuditTrail
+from rag.serve.source_names import SourceNames
 from rag.settings import RetrievalMode, Settings
 from rag.types import Answer, Document, Passage
 
@@ -72,6 +73,7 @@ class Collection:
     name: str
     base: KnowledgeBase
     write_lock: threading.Lock
+    sources: SourceNames  # what a caller calls each stored source
 
 
 class Collections:
@@ -81,7 +83,8 @@ class Collections:
         if not bases:
             raise SettingsError("serve at least one collection: --collection NAME=DIR or --index DIR")
         self._by_name = {
-            check_name(name): Collection(name, base, threading.Lock()) for name, base in bases.items()
+            check_name(name): Collection(name, base, threading.Lock(), SourceNames(base))
+            for name, base in bases.items()
         }
         # Which groups may read each collection and its documents (--access); None: no rules.
         self.policy: AccessPolicy | None = None
@@ -143,6 +146,7 @@ class Selection:
         self.names = list(names)
         self.actor = actor
         self._bases = [collections.reader(name, actor) for name in self.names]
+        self._sources = [collections.get(name).sources for name in self.names]
         self._first = self._bases[0]
 
     @property
@@ -161,15 +165,19 @@ class Selection:
         mode: RetrievalMode | None = None,
         embedder: Embedder | None = None,
     ) -> list[Passage]:
-        """The k best passages of the collections, fused by rank, each naming its collection.
+        """The k best passages of the collections, fused by rank, each naming its collection and
+        its source as the collection shows it.
 
         The question's embedder serves the collections on its model; another model embeds alone.
         """
         k = k or self.settings.top_k
         model = self._first.model_name
         ranked = {
-            name: base.search(query, k, mode, embedder if base.model_name == model else None)
-            for name, base in zip(self.names, self._bases, strict=True)
+            name: [
+                replace(passage, source=sources.shown(passage.source))
+                for passage in base.search(query, k, mode, embedder if base.model_name == model else None)
+            ]
+            for name, base, sources in zip(self.names, self._bases, self._sources, strict=True)
         }
         if len(self.names) == 1:
             return [replace(passage, collection=self.names[0]) for passage in ranked[self.names[0]]]
@@ -177,12 +185,13 @@ class Selection:
         return fuse_collections(ranked, k, self.settings.rrf_k, same_model)
 
     def document(self, document_id: str) -> Document:
-        """A stored document by id or source, from the first collection holding it."""
-        for base in self._bases:
+        """A stored document by id or shown source, from the first collection holding it."""
+        for base, sources in zip(self._bases, self._sources, strict=True):
             try:
-                return base.document(document_id)
+                document = base.document(sources.stored(document_id))
             except NotFoundError:
                 continue
+            return replace(document, source=sources.shown(document.source))
         raise NotFoundError(f"no document {document_id!r} in {', '.join(self.names)}")
 
     def page_image(

@@ -22,7 +22,7 @@ def list_documents(
     """GET /v1/documents: every document of the caller's collections, without its text."""
     names = readable(access, requested, collections.names, "collection")
     data = [
-        info.to_dict() | {"collection": name}
+        info.to_dict() | {"collection": name, "source": collections.get(name).sources.shown(info.source)}
         for name in names
         for info in collections.reader(name, access.actor).documents()
     ]
@@ -66,7 +66,10 @@ def upload(
             raise APIError(400, f"no file was accepted: {reasons}", "upload_refused", "file")
         report = collection.base.ingest(kept)
     collections.trail.changed(access.actor, name, "added", {"files": [str(path.name) for path in kept]})
-    return {"collection": name, "refused": [{"name": n, "reason": r} for n, r in refused]} | report.to_dict()
+    shown = report.to_dict()
+    for result in shown["files"]:
+        result["source"] = collection.sources.shown(result["source"])
+    return {"collection": name, "refused": [{"name": n, "reason": r} for n, r in refused]} | shown
 
 
 def remove(collections: Collections, access: Access, requested: str | None, source: str) -> dict[str, Any]:
@@ -75,10 +78,11 @@ def remove(collections: Collections, access: Access, requested: str | None, sour
     collection = collections.get(name)
     view = collections.reader(name, access.actor)  # a document the caller may not read is not found
     with collection.write_lock:
-        stored = view.resolve_source(source)
+        stored = view.resolve_source(collection.sources.stored(source))
+        shown = collection.sources.shown(stored)  # named before it goes
         chunks = view.remove(stored)
     collections.trail.changed(access.actor, name, "removed", {"source": stored})
-    return {"collection": name, "removed": stored, "chunks": chunks}
+    return {"collection": name, "removed": shown, "chunks": chunks}
 
 
 def page_image(
@@ -143,9 +147,12 @@ def set_readers(
     collection = collections.get(name)
     view = collections.reader(name, access.actor)
     with collection.write_lock:
-        stored = view.set_readers(source, None if read is None else frozenset(read), access.actor)
+        stored = view.set_readers(
+            collection.sources.stored(source), None if read is None else frozenset(read), access.actor
+        )
     collections.trail.changed(access.actor, name, "narrowed", {"source": stored, "read": read})
-    return {"collection": name, "source": stored, "read": None if read is None else sorted(set(read))}
+    shown = collection.sources.shown(stored)
+    return {"collection": name, "source": shown, "read": None if read is None else sorted(set(read))}
 
 
 def spool_folder() -> Path:

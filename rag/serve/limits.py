@@ -140,7 +140,7 @@ class Gate:
                     503,
                     f"no worker was free within {self.wait_seconds:g} s; retry later",
                     "server_overloaded",
-                    headers={"Retry-After": self._retry_after(caller)},
+                    headers={"Retry-After": self.retry_after(caller)},
                 ) from None
             raise
 
@@ -152,10 +152,10 @@ class Gate:
             429,
             f"the server is busy ({self.running} running, {self.waiting} waiting); retry later",
             "server_busy",
-            headers={"Retry-After": self._retry_after(caller)},
+            headers={"Retry-After": self.retry_after(caller)},
         )
 
-    def _retry_after(self, caller: str) -> str:
+    def retry_after(self, caller: str = "") -> str:
         """Whole seconds until a newcomer from `caller` would be admitted, if no one else came."""
         per_slot = self.service_seconds / self.workers
         until_deadline_fits = self.predicted_wait(caller) - self.wait_seconds

@@ -16,14 +16,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from rag.embedding import Embedder
 from rag.errors import RagError, SettingsError
 from rag.serve.app import Mount, create_app
+from rag.serve.capacity import Capacity, connection_cap
 from rag.serve.guard import RequestGuard
-from rag.serve.service import ServeConfig, open_service
+from rag.serve.service import ServeConfig, Service, open_service
 from rag.serve.syncing import start_syncing
 
 # A slow or stuck client must not hold a connection for ever.
 KEEP_ALIVE_SECONDS = 5
 HEADER_SECONDS = 10.0  # for a request's headers to arrive in full, however slowly they trickle
-MAX_CONNECTIONS = 1000
 START_TIMEOUT_SECONDS = 30.0
 
 
@@ -32,7 +32,7 @@ class _HeaderTimeoutProtocol(H11Protocol):
 
     uvicorn's own keep-alive timer starts only after a response and stops at any byte received,
     so headers sent a byte at a time (slow-loris) would hold a connection, and one of the
-    MAX_CONNECTIONS, for ever, without a key.
+    connection_cap(), for ever, without a key.
     """
 
     _header_deadline: asyncio.TimerHandle | None = None
@@ -69,19 +69,22 @@ class _HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
-def _uvicorn(app: Any, config: ServeConfig) -> uvicorn.Server:
-    return uvicorn.Server(
+def _uvicorn(app: Any, config: ServeConfig, service: Service) -> uvicorn.Server:
+    # The cap is ours, not uvicorn's limit_concurrency (a plain-text 503 with no Retry-After).
+    capacity = Capacity(app, connection_cap(config.limits), service.gate.retry_after)
+    server = uvicorn.Server(
         uvicorn.Config(
-            app,
+            capacity,
             host=config.host,
             port=config.port,
             log_level="warning",
             access_log=False,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             http=_HeaderTimeoutProtocol,
-            limit_concurrency=MAX_CONNECTIONS,
         )
     )
+    capacity.connections = server.server_state.connections
+    return server
 
 
 def _guard(config: ServeConfig) -> RequestGuard:
@@ -110,7 +113,7 @@ def serve(config: ServeConfig, mount: Mount | None = None) -> None:
     stop = threading.Event()
     if config.sync:
         start_syncing(service.collections, stop)
-    server = _uvicorn(create_app(service, _guard(config), mount), config)
+    server = _uvicorn(create_app(service, _guard(config), mount), config, service)
     shown = ", ".join(service.collections.names)
     keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
     print(
@@ -135,7 +138,7 @@ class RunningServer:
         self._stop_syncing = threading.Event()
         if config.sync:
             start_syncing(service.collections, self._stop_syncing)
-        self._server = _uvicorn(create_app(service, _guard(config), mount), config)
+        self._server = _uvicorn(create_app(service, _guard(config), mount), config, service)
         self._thread = threading.Thread(target=self._server.run, name="rag-serve", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
