@@ -67,7 +67,7 @@ def test_an_index_of_format_3_gets_the_feedback_table(tmp_path: Path, fake_embed
             "DROP TABLE feedback; UPDATE manifest SET value = '3' WHERE key = 'format_version';"
         )
     with rag.open(folder, embedder=fake_embedder) as base:
-        assert base.store.manifest()["format_version"] == str(FORMAT_VERSION) == "5"
+        assert base.store.manifest()["format_version"] == str(FORMAT_VERSION) == "6"
         assert base.feedback() == []
 
 

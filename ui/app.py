@@ -55,7 +55,8 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
                 quality = gr.HTML(feedback.summary_html(feedback_summary(base)), elem_id="quality")
             with gr.Tab("Settings", id="settings") as settings_tab:
                 settings = _settings_tab(base)
-        chat_tab.wire_chat(base, chat, settings, turns, _selector(config))
+        store_in = config.collections.answered_in if config.collections is not None else None
+        chat_tab.wire_chat(base, chat, settings, turns, _selector(config), store_in)
         refresh = [docs["table"], docs["choices"], settings["stats"]]
         chosen = [docs["collection"]]
 

@@ -99,7 +99,7 @@ def _feedback_panel(parts: dict[str, Any]) -> None:
     parts["feedback_status"] = gr.HTML("", elem_id="feedback-status")
 
 
-def _wire_feedback(base: rag.KnowledgeBase, chat: dict[str, Any], turns: gr.State) -> None:
+def _wire_feedback(base: feedback.Target, chat: dict[str, Any], turns: gr.State) -> None:
     """A thumb on an answer is stored at once; the panel's Send stores flags and corrections."""
 
     def thumbed(history: list[responses.Turn], data: gr.LikeData, request: gr.Request) -> str:
@@ -113,6 +113,13 @@ def _wire_feedback(base: rag.KnowledgeBase, chat: dict[str, Any], turns: gr.Stat
     chat["give"].click(sent, [turns, *panel], chat["feedback_status"], queue=False)
 
 
+def _options(k: float, retrieval: str, mode: str, request: gr.Request | None) -> rag.AskOptions:
+    """The Settings tab's choices for one question, which the question log records as the UI's."""
+    return rag.AskOptions(
+        k=int(k), retrieval_mode=retrieval, answer_mode=mode, channel="ui", asked_by=_who(request)
+    )
+
+
 def _who(request: gr.Request | None) -> str:
     """The signed-in UI user, when the page has a login."""
     return str(getattr(request, "username", None) or "")
@@ -124,10 +131,12 @@ def wire_chat(
     settings: dict[str, Any],
     turns: gr.State,
     select: Callable[[list[str]], Any] | None = None,
+    store_in: feedback.Target | None = None,
 ) -> None:
-    """Connect the chat events: ask, re-ask, open a citation, clear, export.
+    """Connect the chat events: ask, re-ask, open a citation, clear, export, feedback.
 
-    With a collection picker, `select(names)` gives what answers from the picked collections.
+    With a collection picker, `select(names)` gives what answers from the picked collections,
+    and `store_in(answer)` the index of the collection that answered (feedback goes there).
     """
     options_inputs = [settings["k"], settings["retrieval"], settings["answer_mode"]]
     picker = [chat["collections"]] if "collections" in chat and select is not None else []
@@ -182,18 +191,30 @@ def wire_chat(
             )
 
     def ask(
-        question: str, history: list[responses.Turn], k: float, retrieval: str, mode: str, *picked: Any
+        request: gr.Request,
+        question: str,
+        history: list[responses.Turn],
+        k: float,
+        retrieval: str,
+        mode: str,
+        *picked: Any,
     ) -> Any:
-        options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
+        options = _options(k, retrieval, mode, request)
         yield from run(question, history, options, None, picked[0] if picked else None)
 
     def reask(
-        query: str, history: list[responses.Turn], k: float, retrieval: str, mode: str, *picked: Any
+        request: gr.Request,
+        query: str,
+        history: list[responses.Turn],
+        k: float,
+        retrieval: str,
+        mode: str,
+        *picked: Any,
     ) -> Any:
         if not history or not query.strip():
             yield (gr.skip(),) * len(outputs)
             return
-        options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
+        options = _options(k, retrieval, mode, request)
         yield from run(history[-1].question, history, options, query, picked[0] if picked else None)
 
     # One event for Enter and the button. A question sent while an answer is still coming is
@@ -222,7 +243,7 @@ def wire_chat(
     def cleared() -> tuple[Any, ...]:
         return [], [], render.sources_html(None, -1, reader.document), render.viewer_placeholder(), "", ""
 
-    _wire_feedback(base, chat, turns)
+    _wire_feedback(store_in or base, chat, turns)
     chat["clear"].click(cleared, None, reset, queue=False)
     chat["chatbot"].clear(cleared, None, reset, queue=False)
     chat["export_md"].click(

@@ -6,7 +6,7 @@ flags, a comment, the right answer and the right passage (pasted words, found in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import rag
@@ -15,6 +15,9 @@ from ui.responses import Turn
 
 FLAG_LABELS = {"does_not_support": "does not support the answer", "wrong_document": "wrong document"}
 RATING_CHOICES = [("Helpful", "helpful"), ("Not helpful", "not_helpful")]
+# Where feedback on an answer is stored: the one index, or (several served collections) a function
+# giving the index of the collection that answered.
+Target = rag.KnowledgeBase | Callable[[rag.Answer], rag.KnowledgeBase]
 
 
 def turn_of_message(index: int | tuple[int, int] | Sequence[int]) -> int:
@@ -41,9 +44,7 @@ def _latest_final(turns: Sequence[Turn]) -> rag.Answer | None:
     return turns[-1].answer
 
 
-def thumb(
-    base: rag.KnowledgeBase, turns: Sequence[Turn], index: int | Sequence[int], liked: object, who: str
-) -> str:
+def thumb(base: Target, turns: Sequence[Turn], index: int | Sequence[int], liked: object, who: str) -> str:
     """Store a thumb up or down on the answer at a chatbot message index; the status to show."""
     number = turn_of_message(index)
     answer = turns[number].answer if number < len(turns) and turns[number].is_final else None
@@ -54,7 +55,7 @@ def thumb(
 
 
 def panel_feedback(
-    base: rag.KnowledgeBase,
+    base: Target,
     turns: Sequence[Turn],
     rating: str | None,
     flags: Sequence[str],
@@ -74,10 +75,11 @@ def panel_feedback(
     return _store(base, answer, passage, rating=rating or None, flags=chosen, **said)
 
 
-def _store(base: rag.KnowledgeBase, answer: rag.Answer, passage: str, **said: Any) -> str:
+def _store(base: Target, answer: rag.Answer, passage: str, **said: Any) -> str:
     """Store what a person said about an answer (rag.feedback_on's arguments); the status to show."""
+    target = base if isinstance(base, rag.KnowledgeBase) else base(answer)
     try:
-        stored = base.add_feedback(rag.feedback_on(answer.to_dict(), channel="ui", **said), passage=passage)
+        stored = target.add_feedback(rag.feedback_on(answer.to_dict(), channel="ui", **said), passage=passage)
     except rag.RagError as error:
         return _status(str(error), is_error=True)
     found = stored.better_source

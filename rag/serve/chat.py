@@ -46,7 +46,7 @@ class ChatRequest:
 
     def options(self) -> AskOptions:
         """The question's options for answer_stream."""
-        return AskOptions(history=self.history, k=self.k, retrieval_mode=self.mode)
+        return AskOptions(history=self.history, k=self.k, retrieval_mode=self.mode, channel="api")
 
 
 def list_models(collections: Collections, access: Access) -> dict[str, Any]:

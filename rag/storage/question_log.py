@@ -1,0 +1,148 @@
+"""The question log: one row per question asked through the UI, the API, MCP or the CLI.
+
+What the quality dashboard (`rag report`, the UI's Quality tab) counts: questions per day, how
+many were answered, how long they took, which documents their answers cited. Format version 6.
+Like the feedback table it refers to nothing else in the index: a removed document leaves its
+rows, and a cited document is named by id and source as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from rag.types import Answer
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS question_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    asked_at TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    latency_ms REAL NOT NULL,
+    cited TEXT NOT NULL,
+    answer_id TEXT NOT NULL,
+    who TEXT NOT NULL,
+    channel TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS question_log_asked ON question_log(asked_at);
+CREATE INDEX IF NOT EXISTS question_log_who ON question_log(who);
+"""
+_COLUMNS = "asked_at, collection, question, answered, mode, latency_ms, cited, answer_id, who, channel"
+
+
+@dataclass(frozen=True)
+class CitedDocument:
+    """A document an answer cited: its id (the hash of its text) and source, as they were."""
+
+    document_id: str
+    source: str
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """One question as the log keeps it: when, where, what, how it went, how long it took."""
+
+    question: str
+    answered: bool
+    mode: str  # extractive, llm, computed, ... (Answer.mode)
+    latency_ms: float
+    cited: tuple[CitedDocument, ...] = ()
+    answer_id: str = ""
+    who: str = ""  # the API key holder, the signed-in user, the token's subject, when known
+    channel: str = ""  # ui, api, mcp, cli, python
+    collection: str = ""  # the served collection that answered ("" for an index asked directly)
+    asked_at: str = field(default="")  # ISO 8601 UTC; set when stored
+
+    def stamped(self) -> AskedQuestion:
+        """This row with the time it is stored, unless it has one."""
+        return replace(self, asked_at=self.asked_at or datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        values = dict(self.__dict__)
+        values["cited"] = [document.__dict__ for document in self.cited]
+        return values
+
+
+def asked_about(
+    answer: Answer, latency_ms: float, who: str, channel: str, collection: str = ""
+) -> AskedQuestion:
+    """The log row of a final answer: each cited document once, in citation order."""
+    cited = dict.fromkeys(CitedDocument(c.quote.document_id, c.source) for c in answer.citations)
+    return AskedQuestion(
+        question=answer.question,
+        answered=answer.answered,
+        mode=answer.mode,
+        latency_ms=latency_ms,
+        cited=tuple(cited),
+        answer_id=answer.id,
+        who=who,
+        channel=channel,
+        collection=collection,
+    )
+
+
+def insert(connection: sqlite3.Connection, asked: AskedQuestion) -> None:
+    """Store one question (already stamped with its time)."""
+    cited = [[document.document_id, document.source] for document in asked.cited]
+    connection.execute(
+        f"INSERT INTO question_log ({_COLUMNS}) VALUES ({', '.join('?' * 10)})",
+        (
+            asked.asked_at,
+            asked.collection,
+            asked.question,
+            int(asked.answered),
+            asked.mode,
+            round(asked.latency_ms, 1),
+            json.dumps(cited, ensure_ascii=False),
+            asked.answer_id,
+            asked.who,
+            asked.channel,
+        ),
+    )
+
+
+def select(connection: sqlite3.Connection, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
+    """Questions asked at or after `since` (an ISO date or time; "" for all), oldest first."""
+    rows = connection.execute(
+        f"SELECT {_COLUMNS} FROM question_log WHERE asked_at >= ? ORDER BY seq LIMIT ?",
+        (since, -1 if limit is None else limit),
+    )
+    return [
+        AskedQuestion(
+            asked_at=row[0],
+            collection=row[1],
+            question=row[2],
+            answered=bool(row[3]),
+            mode=row[4],
+            latency_ms=row[5],
+            cited=tuple(CitedDocument(str(pair[0]), str(pair[1])) for pair in json.loads(row[6])),
+            answer_id=row[7],
+            who=row[8],
+            channel=row[9],
+        )
+        for row in rows
+    ]
+
+
+def delete(
+    connection: sqlite3.Connection, answer_ids: Sequence[str] = (), who: str | None = None, before: str = ""
+) -> int:
+    """Delete the questions of these answers, those asked by `who`, or asked before a time; return how many."""
+    deleted = 0
+    for start in range(0, len(answer_ids), 500):
+        part = list(answer_ids[start : start + 500])
+        marks = ",".join("?" * len(part))
+        deleted += connection.execute(f"DELETE FROM question_log WHERE answer_id IN ({marks})", part).rowcount
+    if who is not None:
+        deleted += connection.execute("DELETE FROM question_log WHERE who = ?", (who,)).rowcount
+    if before:
+        deleted += connection.execute("DELETE FROM question_log WHERE asked_at < ?", (before,)).rowcount
+    return deleted
