@@ -100,7 +100,9 @@ def test_rag_feedback_delete_removes_a_persons_questions_or_one_answers(
         assert base.asked_questions() == [] and base.feedback() == []
 
 
-def test_an_index_of_format_5_gains_an_empty_question_log(tmp_path: Path, fake_embedder: rag.Embedder) -> None:
+def test_an_index_of_format_5_gains_an_empty_question_log(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
     folder = make_index(tmp_path / "index", fake_embedder)
     with sqlite3.connect(folder / DATABASE_NAME) as connection:
         connection.executescript(
