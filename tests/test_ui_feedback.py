@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 import rag
-from rag.evaluation import feedback_summary
+from rag.evaluation import dashboard_html, quality_dashboard
 from ui import feedback, responses
 
 TEXT = (
@@ -71,13 +71,16 @@ def test_the_panel_says_what_is_wrong_with_a_passage_found_nowhere(base: rag.Kno
     )
 
 
-def test_the_quality_tab_shows_ratings_by_day_flagged_and_stale_documents(base: rag.KnowledgeBase) -> None:
-    assert "No feedback yet" in feedback.summary_html(feedback_summary(base))
-    turns = ask(base, "Who paints the tower white?")
+def test_the_quality_tab_shows_questions_ratings_flagged_and_stale_documents(base: rag.KnowledgeBase) -> None:
+    assert "No feedback yet" in dashboard_html(quality_dashboard([base]))
+    *_, turns = responses.stream_turns(base, "Who paints the tower white?", [], rag.AskOptions(channel="ui"))
     feedback.panel_feedback(base, turns, "not_helpful", ["1:wrong_document"], ("", "", ""), "")
     feedback.thumb(base, turns, 1, True, "")
     base.add_texts([rag.TextItem("notes/zanzibar.md", TEXT.replace("white", "blue"), "Zanzibar")])
-    html = feedback.summary_html(feedback_summary(base))
+    html = dashboard_html(quality_dashboard([base]))
+    assert "id='dash-questions'>1<" in html and "id='dash-answered-share'>100%<" in html
     assert "2 feedback: 1 helpful, 1 not helpful" in html
-    assert "<td>notes/zanzibar.md</td><td class='num'>1</td>" in html  # the flagged document
+    assert "<table id='dash-flagged'>" in html
+    assert "<td>notes/zanzibar.md</td><td class='num'>1</td>" in html  # flagged once, cited by one question
     assert "notes/zanzibar.md: changed since feedback" in html
+    assert html.count("<svg") == 3  # questions and feedback per day, the most cited documents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +11,10 @@ from typing import Any
 import gradio as gr
 
 import rag
-from rag.evaluation import feedback_summary
+from rag.evaluation import dashboard_html, quality_dashboard
 from rag.ingest import DEFAULT_MAX_UPLOAD_MB, UPLOADS_FOLDER
 from ui import chat as chat_tab
-from ui import collections, documents, feedback, render
+from ui import collections, documents, render
 
 EXAMPLES = (
     "Which file types can Verbatim read?",
@@ -52,7 +53,7 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
             with gr.Tab("Documents", id="documents") as documents_tab:
                 docs = _documents_tab(base, config)
             with gr.Tab("Quality", id="quality") as quality_tab:
-                quality = gr.HTML(feedback.summary_html(feedback_summary(base)), elem_id="quality")
+                quality = gr.HTML(_quality(base, config), elem_id="quality")
             with gr.Tab("Settings", id="settings") as settings_tab:
                 settings = _settings_tab(base)
         store_in = config.collections.answered_in if config.collections is not None else None
@@ -63,13 +64,21 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
         def listing(name: str | None) -> tuple[str, Any, str]:
             return _listing(_collection_base(base, config, name))
 
-        quality_tab.select(lambda: feedback.summary_html(feedback_summary(base)), None, quality, queue=False)
+        quality_tab.select(lambda: _quality(base, config), None, quality, queue=False)
         documents_tab.select(listing, chosen, refresh, queue=False)
         settings_tab.select(listing, chosen, refresh, queue=False)
         docs["collection"].change(listing, chosen, refresh, queue=False)
         app.load(listing, chosen, refresh, queue=False)
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=ASK_CONCURRENCY)
     return app
+
+
+def _quality(base: rag.KnowledgeBase, config: AppConfig) -> str:
+    """The Quality tab: the dashboard of every collection shown (questions, feedback, evaluation runs)."""
+    served = config.collections
+    bases = [served.base(name) for name in served.names] if served is not None else [base]
+    runs = [Path(part) for part in os.environ.get("RAG_EVAL_RUNS", "").split(os.pathsep) if part]
+    return dashboard_html(quality_dashboard(bases, runs))
 
 
 def _documents_tab(base: rag.KnowledgeBase, config: AppConfig) -> dict[str, Any]:

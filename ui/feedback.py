@@ -87,49 +87,6 @@ def _store(base: Target, answer: rag.Answer, passage: str, **said: Any) -> str:
     return _status(f"Thank you: feedback stored ({stored.id}).{where}")
 
 
-def summary_html(summary: dict[str, Any]) -> str:
-    """The Quality tab: ratings by day as bars, the most flagged documents, stale citations."""
-    if not summary["feedback"]:
-        return "<p class='hint'>No feedback yet: rate an answer with the thumbs under it.</p>"
-    share = summary["helpful_share"]
-    head = (
-        f"<p class='quality-totals'>{summary['feedback']} feedback: {summary['helpful']} helpful,"
-        f" {summary['not_helpful']} not helpful, {summary['unrated']} unrated"
-        + (f" ({share:.0%} helpful)" if share is not None else "")
-        + f"; {summary['corrected']} with a corrected answer or source.</p>"
-    )
-    most = max((sum(counts.values()) for counts in summary["by_day"].values()), default=1)
-    days = "".join(
-        f"<tr><td>{render.escape(day)}</td><td class='num'>{counts.get('helpful', 0)}</td>"
-        f"<td class='num'>{counts.get('not_helpful', 0)}</td><td class='bars'>"
-        f"<span class='bar helpful' style='width:{100 * counts.get('helpful', 0) // most}%'></span>"
-        f"<span class='bar not-helpful' style='width:{100 * counts.get('not_helpful', 0) // most}%'></span></td></tr>"
-        for day, counts in summary["by_day"].items()
-    )
-    parts = [
-        head,
-        "<table class='quality-days'><thead><tr><th>Day</th><th>Helpful</th><th>Not helpful</th><th></th>"
-        f"</tr></thead><tbody>{days}</tbody></table>",
-    ]
-    if summary["most_flagged_documents"]:
-        flagged = "".join(
-            f"<tr><td>{render.escape(item['source'])}</td><td class='num'>{item['flags']}</td></tr>"
-            for item in summary["most_flagged_documents"]
-        )
-        parts.append(
-            "<h4>Most flagged documents</h4><table class='quality-flagged'><thead><tr><th>Document</th>"
-            f"<th>Flags</th></tr></thead><tbody>{flagged}</tbody></table>"
-        )
-    if summary["stale_citations"]:
-        stale = "".join(
-            f"<li>{render.escape(item['source'])}: {render.escape(item['state'])} since feedback"
-            f" {render.escape(item['feedback_id'])}</li>"
-            for item in summary["stale_citations"]
-        )
-        parts.append(f"<h4>Citations whose document changed since</h4><ul class='quality-stale'>{stale}</ul>")
-    return "<div id='quality-summary'>" + "".join(parts) + "</div>"
-
-
 def _status(message: str, is_error: bool = False) -> str:
     kind = "feedback-status error" if is_error else "feedback-status"
     return f"<p class='{kind}'>{render.escape(message)}</p>"
