@@ -153,7 +153,7 @@ def _documents(values: dict[str, Any]) -> str:
         tail = f"<p class='hint'>and {more} more</p>" if more > 0 else ""
         parts.append(
             f"<h3>Never cited ({values['never_cited_count']} of {values['documents']})</h3>"
-            f"<ul id='dash-never-cited'>{items}</ul>{tail}"
+            f"<ul id='dash-uncited'>{items}</ul>{tail}"
         )
     return "".join(parts) if len(parts) > 1 else ""
 
