@@ -84,3 +84,12 @@ def test_the_quality_tab_shows_questions_ratings_flagged_and_stale_documents(bas
     assert "<td>notes/zanzibar.md</td><td class='num'>1</td>" in html  # flagged once, cited by one question
     assert "notes/zanzibar.md: changed since feedback" in html
     assert html.count("<svg") == 3  # questions and feedback per day, the most cited documents
+
+
+def test_a_thumb_on_a_follow_up_keeps_the_conversation_before_it(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "How many tonnes of cloves were shipped?")
+    turns = ask(base, "Who paints the tower?", turns)
+    feedback.thumb(base, turns, 3, True, "")  # message 3: the second turn's answer
+    (stored,) = base.feedback()
+    assert stored.history[0]["content"] == "How many tonnes of cloves were shipped?"
+    assert [turn["role"] for turn in stored.history] == ["user", "assistant"]

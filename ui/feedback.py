@@ -11,7 +11,7 @@ from typing import Any
 
 import rag
 from ui import render
-from ui.responses import Turn
+from ui.responses import Turn, history_of
 
 FLAG_LABELS = {"does_not_support": "does not support the answer", "wrong_document": "wrong document"}
 RATING_CHOICES = [("Helpful", "helpful"), ("Not helpful", "not_helpful")]
@@ -51,7 +51,8 @@ def thumb(base: Target, turns: Sequence[Turn], index: int | Sequence[int], liked
     if answer is None:
         return _status("Wait for the answer to finish, then rate it.")
     rating = "helpful" if liked is True or liked == "Like" else "not_helpful"
-    return _store(base, answer, "", rating=rating, who=who)
+    history = tuple(history_of(turns[:number]))
+    return _store(base, answer, "", rating=rating, who=who, history=history)
 
 
 def panel_feedback(
@@ -71,7 +72,12 @@ def panel_feedback(
     for value in flags:
         number, _, flag = value.partition(":")
         chosen.setdefault(int(number), []).append(flag)
-    said = {"comment": comment, "corrected_answer": corrected, "who": who}
+    said = {
+        "comment": comment,
+        "corrected_answer": corrected,
+        "who": who,
+        "history": tuple(history_of(turns[:-1])),
+    }
     return _store(base, answer, passage, rating=rating or None, flags=chosen, **said)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.feedback import CitationFlag, FeedbackError, feedback_on, flag_of, rating_of
+from rag.feedback import CitationFlag, FeedbackError, conversation, feedback_on, flag_of, rating_of
 from rag.serve.collections import Collections, answering_collection
 from rag.serve.errors import APIError, bad_request
 from rag.serve.keys import Access
@@ -32,6 +32,7 @@ class GivenAnswer:
 
     answer: Answer
     collections: tuple[str, ...]
+    history: tuple[dict[str, str], ...] = ()  # the conversation the question was asked in
 
 
 class RecentAnswers:
@@ -42,9 +43,10 @@ class RecentAnswers:
         self._given: OrderedDict[str, GivenAnswer] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, answer: Answer, collections: Sequence[str], *ids: str) -> None:
-        """Keep an answer under its own id and any other (a chat completion's)."""
-        given = GivenAnswer(answer, tuple(collections))
+    def remember(self, answer: Answer, collections: Sequence[str], *ids: str, history: object = ()) -> None:
+        """Keep an answer, with the conversation it was asked in, under its own id and any other
+        (a chat completion's)."""
+        given = GivenAnswer(answer, tuple(collections), conversation(history))
         with self._lock:
             for key in dict.fromkeys((answer.id, *ids)):
                 if key:
@@ -87,6 +89,7 @@ def give(
             who=access.holder,
             channel=channel,
             collections=given.collections,
+            history=given.history,
         )
         # In the collection that answered; pasted words are found only where the caller may read.
         base = collections.reader(answering_collection(given.answer, given.collections), access.actor)

@@ -62,7 +62,7 @@ def ask(
     answer = selection.ask(question, options)
     collections.trail.asked(access.actor, names, question, answer)
     if recent is not None:
-        recent.remember(answer, names)
+        recent.remember(answer, names, history=history)
     checked = checked_answer(answer, selection.settings.drop_unsupported)
     return answer.to_dict() | {
         "answer": checked.text,

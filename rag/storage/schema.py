@@ -29,7 +29,8 @@ from rag.storage import (
 # 4: the feedback table (storage/feedback_table.py), empty in an upgraded index.
 # 5: the page_boxes table (where a PDF's or a picture's characters sit on its pages), empty for
 # the documents of an older index until they are ingested again (or `rag optimize`).
-# 6: the question_log table (storage/question_log.py), empty in an upgraded index.
+# 6: the question_log table (storage/question_log.py), empty in an upgraded index, and
+# feedback.history (the conversation before a follow-up), empty for older feedback.
 # Older indexes are upgraded in place, one step per version; nothing is embedded again.
 FORMAT_VERSION = 6
 # The upgrade to 3 detects the language of every document (about 700 a second on two busy
@@ -178,8 +179,10 @@ def _upgrade_to_page_boxes(connection: sqlite3.Connection, folder: Path) -> None
 
 
 def _upgrade_to_question_log(connection: sqlite3.Connection, folder: Path) -> None:
-    """Version 6 adds the question_log table, empty: questions asked before were not logged."""
+    """Version 6 adds the question_log table, empty (questions asked before were not logged), and
+    the feedback table's history column."""
     with _upgrading(connection, folder, 6):
+        feedback_table.add_history_column(connection)
         for statement in filter(str.strip, question_log.SCHEMA.split(";")):
             connection.execute(statement)
 
