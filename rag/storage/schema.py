@@ -133,6 +133,8 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     if row is not None and row[0] in ("1", "2", "3", "4", "5"):
         _upgrade_to_question_log(connection, folder)
     connection.executescript(_TRIGGERS + _LANGUAGE_INDEX)
+    # An index made by a development build of format 6 before the column existed gains it too.
+    feedback_table.add_history_column(connection)
     grants.add_grants_table(connection)  # issue 23: per-document read grants
     audit.add_audit_table(connection)  # issue 23: the append-only audit trail
     has_structure = connection.execute(
