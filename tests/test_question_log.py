@@ -130,3 +130,12 @@ def test_a_served_question_is_logged_in_the_collection_that_answered(served: Ser
     assert logged[answer_id].who == "key #4" and logged[answer_id].cited[0].source == "beta.md"
     assert answer_id not in {asked.answer_id for asked in served.base("alpha").asked_questions()}
     assert refused in {asked.answer_id for asked in served.base("alpha").asked_questions()}
+
+
+def test_rag_serve_no_question_log_reaches_the_served_settings() -> None:
+    from rag.cli.main import build_parser
+    from rag.cli.serve import config_from
+
+    args = build_parser().parse_args(["serve", "--index", "some-index", "--no-question-log"])
+    config = config_from(args)
+    assert config.settings is not None and config.settings.log_questions is False

@@ -27,7 +27,12 @@ def quality_dashboard(
     bases: Sequence[KnowledgeBase], runs: Sequence[Path] = (), since: str = "", top: int = 10
 ) -> dict[str, Any]:
     """Every number the dashboard shows, JSON-ready: questions per day, answered share, feedback
-    rates, the slowest questions, the most and never cited documents, the evaluation history."""
+    rates, the slowest questions, the most and never cited documents, the evaluation history.
+
+    A PostgreSQL index keeps no question log or feedback yet: it is named in `not_counted`.
+    """
+    not_counted = [base.location for base in bases if base.url is not None]
+    bases = [base for base in bases if base.url is None]
     asked = _merged_questions(bases, since)
     answered = sum(question.answered for question in asked)
     by_day: dict[str, Counter[str]] = {}
@@ -45,6 +50,7 @@ def quality_dashboard(
     return {
         "since": since,
         "indexes": [base.location for base in bases],
+        "not_counted": not_counted,
         "questions": len(asked),
         "answered": answered,
         "refused": len(asked) - answered,
