@@ -41,7 +41,7 @@ from rag.settings import (
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
-from rag.storage.question_log import AskedQuestion, asked_about
+from rag.storage.question_log import AskedQuestion, LogStatistics, asked_about
 from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, Store
 from rag.storage.vectors.index import VectorIndex
@@ -401,6 +401,10 @@ class KnowledgeBase:
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (an ISO date such as 2026-12-01) on, oldest first."""
         return self.sqlite_store().asked_questions(since, limit)
+
+    def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
+        """Questions per day, channels, latencies, the `top` slowest and citation counts from `since` on."""
+        return self.sqlite_store().question_statistics(since, top)
 
     def delete_questions(self, answer_ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete logged questions by their answer's id, or all a person asked; return how many went."""

@@ -68,7 +68,7 @@ def test_the_dashboard_counts_questions_feedback_latency_and_citations(
         0.75,
     )
     assert values["questions_by_day"] == {
-        "2026-12-01": {"answered": 2},
+        "2026-12-01": {"answered": 2, "refused": 0},
         "2026-12-02": {"answered": 1, "refused": 1},
     }
     assert [item["latency_ms"] for item in values["slowest_questions"]] == [900.0, 300.0, 120.0, 40.0]
@@ -76,6 +76,15 @@ def test_the_dashboard_counts_questions_feedback_latency_and_citations(
     assert (values["never_cited_count"], values["never_cited_documents"]) == (1, ["ice.txt"])
     assert values["feedback"]["not_helpful"] == 1 and values["feedback_rate"] == 0.25
     assert values["feedback"]["most_flagged_documents"][0]["flags"] == 1
+    assert values["channels"] == {"ui": 4} and values["median_latency_ms"] == 300.0
+    with rag.open(folder, embedder=fake_embedder) as base:
+        later = quality_dashboard([base], since="2026-12-02")
+    assert (later["questions"], later["refused"], later["slowest_questions"][0]["latency_ms"]) == (
+        2,
+        1,
+        300.0,
+    )
+    assert later["most_cited_documents"] == [{"source": "cedar.txt", "questions": 1}]
 
 
 def test_eval_history_reads_results_files_oldest_first_and_skips_others(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ Quality tab and `rag report` show the same numbers (dashboard_page.py draws them
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -33,35 +34,37 @@ def quality_dashboard(
     """
     not_counted = [base.location for base in bases if base.url is not None]
     bases = [base for base in bases if base.url is None]
-    asked = _merged_questions(bases, since)
-    answered = sum(question.answered for question in asked)
+    logs = [base.question_statistics(since, top) for base in bases]
     by_day: dict[str, Counter[str]] = {}
-    for question in asked:
-        by_day.setdefault(question.asked_at[:10], Counter())[
-            "answered" if question.answered else "refused"
-        ] += 1
+    channels: Counter[str] = Counter()
     cited: Counter[str] = Counter()
-    for question in asked:
-        cited.update({document.source for document in question.cited})
+    for log in logs:
+        for day, counts in log.by_day.items():
+            by_day.setdefault(day, Counter()).update(counts)
+        channels.update(log.channels)
+        cited.update(log.cited)
+    latencies = list(heapq.merge(*(log.latencies_ms for log in logs)))
+    questions = len(latencies)
+    answered = sum(counts["answered"] for counts in by_day.values())
+    slowest = sorted((asked for log in logs for asked in log.slowest), key=_latency)[:top]
     documents = sorted({info.source for base in bases for info in base.documents()})
     feedback = _merged_feedback(bases, since)
     rated = feedback["helpful"] + feedback["not_helpful"]
-    latencies = sorted(question.latency_ms for question in asked)
     return {
         "since": since,
         "indexes": [base.location for base in bases],
         "not_counted": not_counted,
-        "questions": len(asked),
+        "questions": questions,
         "answered": answered,
-        "refused": len(asked) - answered,
-        "answered_share": round(answered / len(asked), 4) if asked else None,
-        "median_latency_ms": latencies[len(latencies) // 2] if latencies else None,
+        "refused": questions - answered,
+        "answered_share": round(answered / questions, 4) if questions else None,
+        "median_latency_ms": latencies[questions // 2] if latencies else None,
         "questions_by_day": {day: dict(counts) for day, counts in sorted(by_day.items())},
-        "channels": dict(Counter(question.channel for question in asked).most_common()),
+        "channels": dict(channels.most_common()),
         "feedback": feedback,
         # Of the questions asked, how many got a rating, and how many ratings were thumbs up.
-        "feedback_rate": round(rated / len(asked), 4) if asked else None,
-        "slowest_questions": [_slow(question) for question in sorted(asked, key=_latency)[:top]],
+        "feedback_rate": round(rated / questions, 4) if questions else None,
+        "slowest_questions": [_slow(question) for question in slowest],
         "most_cited_documents": [
             {"source": source, "questions": count} for source, count in cited.most_common(top)
         ],
@@ -70,15 +73,6 @@ def quality_dashboard(
         "never_cited_documents": [source for source in documents if source not in cited][:NEVER_CITED_SHOWN],
         "eval_runs": eval_history(runs),
     }
-
-
-def _merged_questions(bases: Sequence[KnowledgeBase], since: str) -> list[AskedQuestion]:
-    """Every base's logged questions, oldest first (an answer logged twice counts once)."""
-    merged: dict[str, AskedQuestion] = {}
-    for base in bases:
-        for index, question in enumerate(base.asked_questions(since)):
-            merged.setdefault(question.answer_id or f"{base.location}#{index}", question)
-    return sorted(merged.values(), key=lambda question: question.asked_at)
 
 
 def _merged_feedback(bases: Sequence[KnowledgeBase], since: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from rag.evaluation import plots
 
+TABLE_DAYS = 31  # rows of the questions-per-day table; the chart shows every day
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; color: #222; padding: 0 1rem; }
 #dashboard h2 { margin-top: 2rem; font-size: 1.2rem; }
@@ -58,11 +59,11 @@ def _totals(values: dict[str, Any]) -> str:
     feedback = values["feedback"]
     median = values["median_latency_ms"]
     cells = [
-        ("questions", "Questions asked", str(values["questions"])),
+        ("questions", "Questions asked", f"{values['questions']:,}"),
         ("answered-share", "Answered", _share(values["answered_share"])),
-        ("refused", "Refused", str(values["refused"])),
+        ("refused", "Refused", f"{values['refused']:,}"),
         ("median-latency", "Median time", "–" if median is None else f"{median:,.0f} ms"),
-        ("feedback", "Feedback given", str(feedback["feedback"])),
+        ("feedback", "Feedback given", f"{feedback['feedback']:,}"),
         ("feedback-rate", "Questions rated", _share(values["feedback_rate"])),
         ("helpful-share", "Rated helpful", _share(feedback["helpful_share"])),
         ("never-cited", "Documents never cited", f"{values['never_cited_count']} of {values['documents']}"),
@@ -82,13 +83,15 @@ def _questions(values: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{escape(day)}</td><td class='num'>{counts.get('answered', 0)}</td>"
         f"<td class='num'>{counts.get('refused', 0)}</td></tr>"
-        for day, counts in values["questions_by_day"].items()
+        for day, counts in list(values["questions_by_day"].items())[-TABLE_DAYS:]
     )
+    shown = len(values["questions_by_day"])
+    days_note = f" (the last {TABLE_DAYS} of {shown} days)" if shown > TABLE_DAYS else ""
     channels = ", ".join(f"{escape(name or 'python')} {count}" for name, count in values["channels"].items())
     return (
         f"<h2>Questions</h2>{plots.questions_chart(values['questions_by_day'])}"
         "<table id='dash-days'><thead><tr><th>Day</th><th>Answered</th><th>Refused</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table><p class='hint'>By channel: {channels}.</p>"
+        f"<tbody>{rows}</tbody></table><p class='hint'>By channel: {channels}.{days_note}</p>"
     )
 
 

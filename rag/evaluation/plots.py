@@ -25,6 +25,7 @@ OUTCOME_COLOURS = {
 HELPFUL_COLOUR = "#2e7d32"
 NOT_HELPFUL_COLOUR = "#c62828"
 REFUSED_COLOUR = "#f9a825"
+MAX_DAY_LABELS = 15
 
 
 def _pyplot() -> Any:
@@ -97,6 +98,12 @@ def _svg(figure: Any, plt: Any, title: str) -> str:
     return text.replace(">", f' role="img" aria-label="{title}">', 1)
 
 
+def _day_ticks(axes: Any, days: list[str]) -> None:
+    """Label at most MAX_DAY_LABELS of the days under the bars (a year of days is 365 bars)."""
+    step = max(1, -(-len(days) // MAX_DAY_LABELS))
+    axes.set_xticks(range(0, len(days), step), days[::step])
+
+
 def questions_chart(by_day: dict[str, dict[str, int]]) -> str:
     """Questions per day, answered and refused stacked."""
     plt = _pyplot()
@@ -104,8 +111,10 @@ def questions_chart(by_day: dict[str, dict[str, int]]) -> str:
     answered = [by_day[day].get("answered", 0) for day in days]
     refused = [by_day[day].get("refused", 0) for day in days]
     figure, axes = plt.subplots(figsize=(6.4, 2.8))
-    axes.bar(days, answered, color=HELPFUL_COLOUR, label="answered")
-    axes.bar(days, refused, bottom=answered, color=REFUSED_COLOUR, label="refused")
+    positions = range(len(days))
+    axes.bar(positions, answered, color=HELPFUL_COLOUR, label="answered")
+    axes.bar(positions, refused, bottom=answered, color=REFUSED_COLOUR, label="refused")
+    _day_ticks(axes, days)
     axes.set(ylabel="questions", title="Questions per day")
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.legend(loc="upper left")
@@ -125,7 +134,7 @@ def feedback_chart(by_day: dict[str, dict[str, int]]) -> str:
     axes.bar(
         [x + 0.2 for x in positions], not_helpful, width=0.4, color=NOT_HELPFUL_COLOUR, label="not helpful"
     )
-    axes.set_xticks(list(positions), days)
+    _day_ticks(axes, days)
     axes.set(ylabel="ratings", title="Feedback per day")
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.legend(loc="upper left")

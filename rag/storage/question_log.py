@@ -115,21 +115,22 @@ def select(connection: sqlite3.Connection, since: str = "", limit: int | None = 
         f"SELECT {_COLUMNS} FROM question_log WHERE asked_at >= ? ORDER BY seq LIMIT ?",
         (since, -1 if limit is None else limit),
     )
-    return [
-        AskedQuestion(
-            asked_at=row[0],
-            collection=row[1],
-            question=row[2],
-            answered=bool(row[3]),
-            mode=row[4],
-            latency_ms=row[5],
-            cited=tuple(CitedDocument(str(pair[0]), str(pair[1])) for pair in json.loads(row[6])),
-            answer_id=row[7],
-            who=row[8],
-            channel=row[9],
-        )
-        for row in rows
-    ]
+    return [_asked(row) for row in rows]
+
+
+def _asked(row: tuple) -> AskedQuestion:
+    return AskedQuestion(
+        asked_at=row[0],
+        collection=row[1],
+        question=row[2],
+        answered=bool(row[3]),
+        mode=row[4],
+        latency_ms=row[5],
+        cited=tuple(CitedDocument(str(pair[0]), str(pair[1])) for pair in json.loads(row[6])),
+        answer_id=row[7],
+        who=row[8],
+        channel=row[9],
+    )
 
 
 def delete(
@@ -146,3 +147,54 @@ def delete(
     if before:
         deleted += connection.execute("DELETE FROM question_log WHERE asked_at < ?", (before,)).rowcount
     return deleted
+
+
+@dataclass(frozen=True)
+class LogStatistics:
+    """What the dashboard counts in one question log, counted by SQLite rather than row by row."""
+
+    by_day: dict[str, dict[str, int]]  # day -> {"answered": n, "refused": n}
+    channels: dict[str, int]
+    latencies_ms: list[float]  # every question's, ascending (for the median across logs)
+    slowest: list[AskedQuestion]  # the `top` slowest, slowest first
+    cited: dict[str, int]  # source -> how many questions' answers cited it
+
+
+def statistics(connection: sqlite3.Connection, since: str = "", top: int = 10) -> LogStatistics:
+    """Questions per day, channels, latencies, the slowest questions and citation counts since `since`.
+
+    Three passes over the log. Over all of it, the rows are read in table order (`+asked_at`
+    keeps SQLite off the time index, whose row-by-row lookups took three times as long on
+    100,000 rows); a `since` reads the recent part through the index.
+    """
+    after = "asked_at >= ?" if since else "+asked_at >= ?"
+    by_day: dict[str, dict[str, int]] = {}
+    channels: dict[str, int] = {}
+    for day, channel, answered, refused in connection.execute(
+        f"SELECT substr(asked_at, 1, 10) AS day, channel, sum(answered), sum(1 - answered) FROM question_log"
+        f" WHERE {after} GROUP BY day, channel ORDER BY day",
+        (since,),
+    ):
+        counts = by_day.setdefault(day, {"answered": 0, "refused": 0})
+        counts["answered"] += answered
+        counts["refused"] += refused
+        channels[channel] = channels.get(channel, 0) + answered + refused
+    timed = connection.execute(
+        f"SELECT latency_ms, seq FROM question_log WHERE {after} ORDER BY latency_ms", (since,)
+    ).fetchall()
+    slowest = [_row(connection, seq) for _, seq in reversed(timed[-top:])] if top > 0 else []
+    # Each cited pair is [document id, source]; a question citing a source twice counts once.
+    cited = dict(
+        connection.execute(
+            "SELECT json_extract(cited_document.value, '$[1]') AS source, count(DISTINCT seq)"
+            f" FROM question_log, json_each(question_log.cited) AS cited_document WHERE {after} GROUP BY source",
+            (since,),
+        ).fetchall()
+    )
+    ordered = dict(sorted(channels.items(), key=lambda item: -item[1]))
+    return LogStatistics(by_day, ordered, [latency for latency, _ in timed], slowest, cited)
+
+
+def _row(connection: sqlite3.Connection, seq: int) -> AskedQuestion:
+    row = connection.execute(f"SELECT {_COLUMNS} FROM question_log WHERE seq = ?", (seq,)).fetchone()
+    return _asked(row)

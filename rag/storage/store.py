@@ -26,7 +26,7 @@ from rag.storage import (
     structure_spans,
 )
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.question_log import AskedQuestion
+from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.scope import Scope
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
@@ -423,6 +423,12 @@ class Store:
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (ISO date or time) on, oldest first."""
         return question_log.select(self._connect(), since, limit)
+
+    @translated
+    def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
+        """What the dashboard counts in the question log from `since` on (storage/question_log.py)."""
+        with self.snapshot() as connection:
+            return question_log.statistics(connection, since, top)
 
     @translated
     def delete_questions(
