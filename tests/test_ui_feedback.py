@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,25 @@ def test_a_thumb_on_a_follow_up_keeps_the_conversation_before_it(base: rag.Knowl
     (stored,) = base.feedback()
     assert stored.history[0]["content"] == "How many tonnes of cloves were shipped?"
     assert [turn["role"] for turn in stored.history] == ["user", "assistant"]
+
+
+def test_with_several_collections_feedback_and_the_question_go_to_the_collection_that_answered(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
+    folders = {"alpha": tmp_path / "alpha", "zanzibar": tmp_path / "zanzibar"}
+    with rag.open(folders["alpha"], embedder=fake_embedder) as alpha:
+        alpha.add_texts([rag.TextItem("alpha.md", "Alpha apples are stored in a cold cellar.")])
+    with rag.open(folders["zanzibar"], embedder=fake_embedder) as zanzibar:
+        zanzibar.add_texts([rag.TextItem("notes/zanzibar.md", TEXT, "Zanzibar")])
+    served = rag.open_collections(folders, embedder=fake_embedder)
+    both = served.select(served.names)
+    *_, turns = responses.stream_turns(both, "Who paints the tower white?", [], rag.AskOptions(channel="ui"))
+    assert turns[-1].answer is not None and turns[-1].answer.citations[0].collection == "zanzibar"
+    assert "feedback stored" in feedback.thumb(served.answered_in, turns, 1, True, "")
+    assert [item.rating for item in served.base("zanzibar").feedback()] == ["helpful"]
+    assert served.base("alpha").feedback() == []
+    (logged,) = served.base("zanzibar").asked_questions()
+    assert (logged.collection, logged.channel) == ("zanzibar", "ui")
+    assert served.base("alpha").asked_questions() == []
+    values = quality_dashboard([served.base(name) for name in served.names])
+    assert (values["questions"], values["never_cited_documents"]) == (1, ["alpha.md"])
