@@ -124,6 +124,8 @@ class Feedback:
     settings: dict[str, Any] = field(default_factory=dict)
     code_version: str = ""
     collections: tuple[str, ...] = ()
+    # The conversation before the question ({"role", "content"} turns): a follow-up's meaning.
+    history: tuple[dict[str, str], ...] = ()
     created_at: str = ""  # ISO 8601 UTC; set when stored
     id: str = ""  # set when stored
 
@@ -156,6 +158,7 @@ class Feedback:
         values["citations"] = [citation.to_dict() for citation in self.citations]
         values["better_source"] = self.better_source.to_dict() if self.better_source else None
         values["collections"] = list(self.collections)
+        values["history"] = [dict(turn) for turn in self.history]
         return values
 
 
@@ -183,6 +186,25 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{__version__}+g{commit}" if commit else __version__
+
+
+# The turns of a conversation kept with feedback: what the follow-up rewrite reads, and a bit more.
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = 4000
+
+
+def conversation(history: object) -> tuple[dict[str, str], ...]:
+    """The {"role", "content"} text turns of a conversation (other entries left out), the last few."""
+    if not isinstance(history, list | tuple):
+        return ()
+    turns = [
+        {"role": turn["role"], "content": turn["content"][:MAX_TURN_CHARS]}
+        for turn in history
+        if isinstance(turn, Mapping)
+        and isinstance(turn.get("role"), str)
+        and isinstance(turn.get("content"), str)
+    ]
+    return tuple(turns[-MAX_HISTORY_TURNS:])
 
 
 def new_feedback_id() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
@@ -16,7 +17,7 @@ import numpy as np
 from rag.access.identity import Actor
 from rag.access.policy import OPEN, CollectionRule
 from rag.access.scoping import ScopeCache
-from rag.answer.asking import answer_stream
+from rag.answer.asking import answer_stream, on_final
 from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
@@ -40,6 +41,7 @@ from rag.settings import (
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
+from rag.storage.question_log import AskedQuestion, LogStatistics, asked_about
 from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, PagedFile, Store
 from rag.storage.vectors.index import VectorIndex
@@ -368,8 +370,48 @@ class KnowledgeBase:
         return final
 
     def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[Answer]:
-        """Yield growing partial Answers as they are produced; the last one is final."""
-        return answer_stream(question, self, options)
+        """Yield growing partial Answers as they are produced; the last one is final.
+
+        A question that names where it came from (options.channel: ui, api, mcp, cli) is written
+        to the question log once answered; evaluation runs and library calls without one are not.
+        """
+        answers = answer_stream(question, self, options)
+        if options is None or not options.channel:
+            return answers
+        who = options.asked_by or (self.reader.name if self.reader is not None else "")
+        channel = options.channel
+        return on_final(answers, lambda answer, ms: self.log_question(asked_about(answer, ms, who, channel)))
+
+    def log_question(self, asked: AskedQuestion) -> None:
+        """Append a question to the question log; older ones than Settings.question_log_days go.
+
+        Nothing is written when the log is off (Settings.log_questions), the index is read-only
+        here or on PostgreSQL (no question log there yet); a failed write is one line on stderr,
+        never a failed answer.
+        """
+        if not self.settings.log_questions or self.url is not None or self._store is None:
+            return
+        store = self.sqlite_store()
+        if store.read_only:
+            return
+        days = self.settings.question_log_days
+        keep_from = "" if days is None else _days_ago(days)
+        try:
+            store.log_question(asked, keep_from)
+        except RagError as error:
+            print(f"question log: not written to {self.location} ({error})", file=sys.stderr, flush=True)
+
+    def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
+        """The question log from `since` (an ISO date such as 2026-12-01) on, oldest first."""
+        return self.sqlite_store().asked_questions(since, limit)
+
+    def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
+        """Questions per day, channels, latencies, the `top` slowest and citation counts from `since` on."""
+        return self.sqlite_store().question_statistics(since, top)
+
+    def delete_questions(self, answer_ids: Sequence[str] = (), who: str | None = None) -> int:
+        """Delete logged questions by their answer's id, or all a person asked; return how many went."""
+        return self.sqlite_store().delete_questions(answer_ids, who)
 
     def question_embedder(self) -> Embedder:
         """The embedder of one question: the search and the answer step share the question's
@@ -482,9 +524,7 @@ class KnowledgeBase:
             feedback = replace(feedback, better_source=self._source_passage(passage))
         if not feedback.says_something:
             raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
-        keep_from = (
-            "" if days is None else (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-        )
+        keep_from = "" if days is None else _days_ago(days)
         return self.sqlite_store().add_feedback(
             replace(
                 feedback,
@@ -711,6 +751,11 @@ def _drawn(data: bytes, request: PageRequest) -> bytes:
     from rag.pages.worker import PAGE_DRAWER
 
     return PAGE_DRAWER.draw(data, request)
+
+
+def _days_ago(days: int) -> str:
+    """The ISO time (UTC) `days` days ago: where a retention period starts."""
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
 
 
 def _file_stamp(source: str) -> tuple[int, int]:

@@ -60,7 +60,10 @@ _NUMERIC_ENV: dict[str, tuple[str, type]] = {
     "RAG_THREADS": ("threads", int),
     "RAG_APPROXIMATE_ABOVE": ("approximate_above", int),
     "RAG_FEEDBACK_DAYS": ("feedback_days", int),
+    "RAG_QUESTION_LOG_DAYS": ("question_log_days", int),
 }
+_OFF_WORDS = frozenset({"0", "false", "no", "off"})
+_ON_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,10 @@ class Settings:
     rerank_depth: int = 20
     # How long feedback on answers is kept: None for ever, 0 not at all (feedback is turned off).
     feedback_days: int | None = None
+    # The question log (one row per question asked through the UI, API, MCP or CLI: the quality
+    # dashboard's data): off with False (RAG_LOG_QUESTIONS=0); kept question_log_days days, or for ever.
+    log_questions: bool = True
+    question_log_days: int | None = None
     follow_links: bool = False  # ingest files that links in a folder point to outside it
 
     @property
@@ -165,6 +172,11 @@ class Settings:
             raise SettingsError(f"embedding_backend must be one of {', '.join(EMBEDDING_BACKENDS)}")
         if self.feedback_days is not None and self.feedback_days < 0:
             raise SettingsError("feedback_days (RAG_FEEDBACK_DAYS) must be 0 (no feedback) or more days")
+        if self.question_log_days is not None and self.question_log_days < 1:
+            raise SettingsError(
+                "question_log_days (RAG_QUESTION_LOG_DAYS) must be 1 or more days;"
+                " turn the log off with RAG_LOG_QUESTIONS=0"
+            )
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise SettingsError("threads (RAG_THREADS) must be a whole number of at least 1")
 
@@ -199,5 +211,10 @@ class Settings:
                     raise SettingsError(
                         f"{env_name} must be a number, not {os.environ[env_name]!r}"
                     ) from None
+        logging = os.environ.get("RAG_LOG_QUESTIONS", "").strip().lower()
+        if logging:
+            if logging not in _OFF_WORDS | _ON_WORDS:
+                raise SettingsError(f"RAG_LOG_QUESTIONS must be 1 or 0, not {logging!r}")
+            values["log_questions"] = logging in _ON_WORDS
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

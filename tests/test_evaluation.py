@@ -112,6 +112,12 @@ def test_load_questions_defaults_and_errors(tmp_path: Path) -> None:
     path.write_text("{not json\n")
     with pytest.raises(EvalDataError, match=r"q.jsonl:1"):
         load_questions(path)
+    path.write_text('{"question": "And then?", "history": [{"role": "user", "content": "Who came?"}]}\n')
+    (follow_up,) = load_questions(path)
+    assert follow_up.history == ({"role": "user", "content": "Who came?"},)
+    path.write_text('{"question": "Why?"}\n{"question": "And then?", "history": "Who came?"}\n')
+    with pytest.raises(EvalDataError, match=r"q.jsonl:2: history must be a list"):
+        load_questions(path)
 
 
 def write_beir(folder: Path) -> Path:

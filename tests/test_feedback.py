@@ -11,6 +11,8 @@ import pytest
 
 import rag
 from rag.cli.main import main
+from rag.evaluation.datasets import load_questions
+from rag.evaluation.scoring import question_row
 from rag.storage.schema import FORMAT_VERSION
 from rag.storage.store import DATABASE_NAME
 
@@ -67,7 +69,7 @@ def test_an_index_of_format_3_gets_the_feedback_table(tmp_path: Path, fake_embed
             "DROP TABLE feedback; UPDATE manifest SET value = '3' WHERE key = 'format_version';"
         )
     with rag.open(folder, embedder=fake_embedder) as base:
-        assert base.store.manifest()["format_version"] == str(FORMAT_VERSION) == "5"
+        assert base.store.manifest()["format_version"] == str(FORMAT_VERSION) == "6"
         assert base.feedback() == []
 
 
@@ -157,3 +159,53 @@ def test_feedback_older_than_the_retention_period_goes(tmp_path: Path, fake_embe
         base.add_feedback(replace(rag.feedback_on(answer, "helpful"), created_at="2020-01-01T00:00:00+00:00"))
         kept = base.add_feedback(rag.feedback_on(answer, "not_helpful"))
         assert [item.id for item in base.feedback()] == [kept.id]
+
+
+def test_feedback_on_a_follow_up_keeps_its_conversation_and_the_set_asks_it_there(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
+    folder = tmp_path / "index"
+    huts = "Birch huts take two weeks to build. How long does a birch hut take to build? Two weeks."
+    with rag.open(folder, embedder=fake_embedder) as base:
+        base.add_texts([rag.TextItem("huts.txt", huts), rag.TextItem("cedar.txt", CEDAR)])
+    history = [
+        {"role": "user", "content": "Tell me about the cedar boats in the harbour."},
+        {"role": "assistant", "content": "Cedar boats are built in the harbour. [1]"},
+    ]
+    question = "How long does it take to build?"
+    with rag.open(folder, embedder=fake_embedder) as base:
+        follow_up = base.ask(question, rag.AskOptions(history=history))
+        alone = base.ask(question)
+        base.add_feedback(rag.feedback_on(follow_up.to_dict(), "helpful", history=tuple(history)))
+        base.add_feedback(rag.feedback_on(alone.to_dict(), "helpful"))
+        kept, other = base.feedback()
+    assert list(kept.history) == history and other.history == ()
+    set_path = tmp_path / "set.jsonl"
+    arguments = ["--index", str(folder), "--model", "hashing-256", "--out", str(set_path)]
+    assert main(["eval", "--from-feedback", *arguments]) == 0
+    rows = [json.loads(line) for line in set_path.read_text().splitlines()]
+    assert len(rows) == 2  # the same words, asked in two conversations: two questions
+    assert rows[0]["history"] == history and "history" not in rows[1]
+    assert (rows[0]["sources"], rows[1]["sources"]) == (["cedar.txt"], ["huts.txt"])
+    in_conversation, on_its_own = load_questions(set_path)
+    assert in_conversation.history == tuple(history)
+    with rag.open(folder, embedder=fake_embedder) as base:
+        # Asked in its conversation, the follow-up is about the boats again, as it was then.
+        assert question_row(base, in_conversation).ranked[0] == "cedar.txt"
+        assert question_row(base, on_its_own).ranked[0] == "huts.txt"
+
+
+def test_an_index_of_format_5_gives_older_feedback_an_empty_conversation(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
+    folder = make_index(tmp_path / "index", fake_embedder)
+    with rag.open(folder, embedder=fake_embedder) as base:
+        base.add_feedback(rag.feedback_on(base.ask("When does the amber river flood?").to_dict(), "helpful"))
+    with sqlite3.connect(folder / DATABASE_NAME) as connection:
+        connection.executescript(
+            "ALTER TABLE feedback DROP COLUMN history; DROP TABLE question_log;"
+            " UPDATE manifest SET value = '5' WHERE key = 'format_version';"
+        )
+    with rag.open(folder, embedder=fake_embedder) as base:
+        (older,) = base.feedback()
+        assert older.history == () and base.store.manifest()["format_version"] == "6"

@@ -162,7 +162,7 @@ def test_an_index_from_before_page_boxes_is_upgraded_says_so_and_optimize_fills_
         connection.execute("DROP TABLE page_boxes")
         connection.execute("UPDATE manifest SET value = '3' WHERE key = 'format_version'")
     with rag.open(folder, embedder=fake_embedder) as base:
-        assert base.store.manifest()["format_version"] == "5"
+        assert base.store.manifest()["format_version"] == "6"
         assert base.page_image(document.id, 1, width=200).startswith(b"\x89PNG")
         with pytest.raises(DocumentError, match=r"ingested before page positions were stored.*rag optimize"):
             base.page_image(document.id, 1, highlight=(0, 10))

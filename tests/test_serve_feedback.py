@@ -96,3 +96,25 @@ def test_recent_answers_forget_the_oldest_first() -> None:
     for answer in answers:
         recent.remember(answer, ["alpha"])
     assert recent.find("ans-0") is None and recent.find("ans-5") is not None
+
+
+def test_feedback_is_stored_in_the_collection_that_answered_with_its_conversation(served: Served) -> None:
+    admin = client(served, "admin-key-for-everything")
+    history = [
+        {"role": "user", "content": "Who builds boats in Bergen?"},
+        {"role": "assistant", "content": "The beta shipyard builds wooden boats in Bergen. [1]"},
+    ]
+    body = {"question": "How long does each boat take?", "collections": ["alpha", "beta"], "history": history}
+    answer = admin.post("/v1/ask", json=body).json()
+    assert answer["citations"][0]["collection"] == "beta"
+    response = admin.post("/v1/feedback", json={"id": answer["id"], "rating": "up"})
+    assert response.status_code == 200, response.text
+    stored = next(item for item in served.base("beta").feedback() if item.id == response.json()["id"])
+    assert stored.collections == ("alpha", "beta") and list(stored.history) == history
+    assert all(item.answer_id != answer["id"] for item in served.base("alpha").feedback())
+    # The MCP tool's questions are logged as MCP's, in the collection that answered.
+    _, answered = asyncio.run(
+        call_tools(served.url, ALPHA_KEY, [("ask", {"question": "Where are alpha apples stored?"})])
+    )
+    logged = {asked.answer_id: asked for asked in served.base("alpha").asked_questions()}
+    assert logged[payload(answered)["id"]].channel == "mcp"

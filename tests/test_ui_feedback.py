@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 import rag
-from rag.evaluation import feedback_summary
+from rag.evaluation import dashboard_html, quality_dashboard
 from ui import feedback, responses
 
 TEXT = (
@@ -71,13 +72,47 @@ def test_the_panel_says_what_is_wrong_with_a_passage_found_nowhere(base: rag.Kno
     )
 
 
-def test_the_quality_tab_shows_ratings_by_day_flagged_and_stale_documents(base: rag.KnowledgeBase) -> None:
-    assert "No feedback yet" in feedback.summary_html(feedback_summary(base))
-    turns = ask(base, "Who paints the tower white?")
+def test_the_quality_tab_shows_questions_ratings_flagged_and_stale_documents(base: rag.KnowledgeBase) -> None:
+    assert "No feedback yet" in dashboard_html(quality_dashboard([base]))
+    *_, turns = responses.stream_turns(base, "Who paints the tower white?", [], rag.AskOptions(channel="ui"))
     feedback.panel_feedback(base, turns, "not_helpful", ["1:wrong_document"], ("", "", ""), "")
     feedback.thumb(base, turns, 1, True, "")
     base.add_texts([rag.TextItem("notes/zanzibar.md", TEXT.replace("white", "blue"), "Zanzibar")])
-    html = feedback.summary_html(feedback_summary(base))
+    html = dashboard_html(quality_dashboard([base]))
+    assert "id='dash-questions'>1<" in html and "id='dash-answered-share'>100%<" in html
     assert "2 feedback: 1 helpful, 1 not helpful" in html
-    assert "<td>notes/zanzibar.md</td><td class='num'>1</td>" in html  # the flagged document
+    assert "<table id='dash-flagged'>" in html
+    assert "<td>notes/zanzibar.md</td><td class='num'>1</td>" in html  # flagged once, cited by one question
     assert "notes/zanzibar.md: changed since feedback" in html
+    assert html.count("<svg") == 3  # questions and feedback per day, the most cited documents
+
+
+def test_a_thumb_on_a_follow_up_keeps_the_conversation_before_it(base: rag.KnowledgeBase) -> None:
+    turns = ask(base, "How many tonnes of cloves were shipped?")
+    turns = ask(base, "Who paints the tower?", turns)
+    feedback.thumb(base, turns, 3, True, "")  # message 3: the second turn's answer
+    (stored,) = base.feedback()
+    assert stored.history[0]["content"] == "How many tonnes of cloves were shipped?"
+    assert [turn["role"] for turn in stored.history] == ["user", "assistant"]
+
+
+def test_with_several_collections_feedback_and_the_question_go_to_the_collection_that_answered(
+    tmp_path: Path, fake_embedder: rag.Embedder
+) -> None:
+    folders = {"alpha": tmp_path / "alpha", "zanzibar": tmp_path / "zanzibar"}
+    with rag.open(folders["alpha"], embedder=fake_embedder) as alpha:
+        alpha.add_texts([rag.TextItem("alpha.md", "Alpha apples are stored in a cold cellar.")])
+    with rag.open(folders["zanzibar"], embedder=fake_embedder) as zanzibar:
+        zanzibar.add_texts([rag.TextItem("notes/zanzibar.md", TEXT, "Zanzibar")])
+    served = rag.open_collections(folders, embedder=fake_embedder)
+    both = served.select(served.names)
+    *_, turns = responses.stream_turns(both, "Who paints the tower white?", [], rag.AskOptions(channel="ui"))
+    assert turns[-1].answer is not None and turns[-1].answer.citations[0].collection == "zanzibar"
+    assert "feedback stored" in feedback.thumb(served.answered_in, turns, 1, True, "")
+    assert [item.rating for item in served.base("zanzibar").feedback()] == ["helpful"]
+    assert served.base("alpha").feedback() == []
+    (logged,) = served.base("zanzibar").asked_questions()
+    assert (logged.collection, logged.channel) == ("zanzibar", "ui")
+    assert served.base("alpha").asked_questions() == []
+    values = quality_dashboard([served.base(name) for name in served.names])
+    assert (values["questions"], values["never_cited_documents"]) == (1, ["alpha.md"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +13,10 @@ import gradio as gr
 
 import rag
 import rag.sources
-from rag.evaluation import feedback_summary
+from rag.evaluation import dashboard_html, quality_dashboard
 from rag.ingest import DEFAULT_MAX_UPLOAD_MB, UPLOADS_FOLDER
 from ui import chat as chat_tab
-from ui import documents, feedback, render
+from ui import documents, render
 from ui.views import PersonOf, View, Views
 
 EXAMPLES = (
@@ -66,11 +67,9 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
                 )
             with gr.Tab("Documents", id="documents") as documents_tab:
                 docs = _documents_tab(views, shown, config)
-            # The feedback summary quotes everyone's questions: not for a page shown per person.
+            # The dashboard quotes everyone's questions: not for a page shown per person.
             with gr.Tab("Quality", id="quality", visible=shown is not None) as quality_tab:
-                quality = gr.HTML(
-                    feedback.summary_html(feedback_summary(base)) if shown else "", elem_id="quality"
-                )
+                quality = gr.HTML(_quality(base, config) if shown else "", elem_id="quality")
             with gr.Tab("Settings", id="settings") as settings_tab:
                 settings = _settings_tab(base, shown)
         chat_tab.wire_chat(views, chat, settings, turns)
@@ -82,9 +81,7 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
             return _listing(view, view.reader(name), name)
 
         if shown is not None:
-            quality_tab.select(
-                lambda: feedback.summary_html(feedback_summary(base)), None, quality, queue=False
-            )
+            quality_tab.select(lambda: _quality(base, config), None, quality, queue=False)
         documents_tab.select(listing, chosen, refresh, queue=False)
         settings_tab.select(listing, chosen, refresh, queue=False)
         docs["collection"].change(listing, chosen, refresh, queue=False)
@@ -221,6 +218,14 @@ def _documents_tab(views: Views, shown: View | None, config: AppConfig) -> dict[
         concurrency_limit=1,
     )
     return parts
+
+
+def _quality(base: rag.KnowledgeBase, config: AppConfig) -> str:
+    """The Quality tab: the dashboard of every collection shown (questions, feedback, evaluation runs)."""
+    served = config.collections
+    bases = [served.base(name) for name in served.names] if served is not None else [base]
+    runs = [Path(part) for part in os.environ.get("RAG_EVAL_RUNS", "").split(os.pathsep) if part]
+    return dashboard_html(quality_dashboard(bases, runs))
 
 
 def _follow_sync(views: Views, parts: dict[str, Any]) -> None:

@@ -68,12 +68,14 @@ table.documents th, table.documents td, table.results td { text-align: left; pad
 table.documents, table.results { border: none !important; }
 table.documents th { white-space: nowrap; overflow-wrap: normal; }
 td.num { text-align: right; white-space: nowrap; }
-#quality-summary table { border-collapse: collapse; margin: 0.3rem 0 0.8rem; }
-#quality-summary td, #quality-summary th { padding: 0.2rem 0.6rem; text-align: left; }
-#quality-summary td.bars { width: 50%; min-width: 8rem; }
-#quality-summary .bar { display: inline-block; height: 0.8em; vertical-align: middle; }
-#quality-summary .bar.helpful { background: var(--color-green-500, #22c55e); }
-#quality-summary .bar.not-helpful { background: var(--color-red-500, #ef4444); }
+#dashboard .dashboard-totals { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0 0 0.5rem; }
+#dashboard .dashboard-totals div { border: 1px solid var(--border-color-primary, #ddd); border-radius: 6px; padding: 0.4rem 0.8rem; }
+#dashboard .dashboard-totals dt { font-size: 0.8rem; opacity: 0.75; }
+#dashboard .dashboard-totals dd { margin: 0; font-size: 1.3rem; font-weight: 600; }
+#dashboard table { border-collapse: collapse; margin: 0.3rem 0 0.8rem; }
+#dashboard td, #dashboard th { padding: 0.2rem 0.6rem; text-align: left; }
+#dashboard td.num { text-align: right; }
+#dashboard svg { max-width: 100%; height: auto; background: #fff; border-radius: 4px; }
 .feedback-status.error { color: var(--color-red-500, #ef4444); }
 .badge { border-radius: 999px; padding: 0 0.5em; background: var(--background-fill-secondary);
   border: 1px solid var(--border-color-primary); font-size: 0.85em; }

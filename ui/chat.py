@@ -118,7 +118,7 @@ def _wire_feedback(views: Views, chat: dict[str, Any], turns: gr.State) -> None:
     """A thumb on an answer is stored at once; the panel's Send stores flags and corrections."""
 
     def thumbed(history: list[responses.Turn], data: gr.LikeData, request: gr.Request) -> str:
-        return feedback.thumb(views.of(request).base, history, data.index, data.liked, _who(request))
+        return feedback.thumb(views.of(request).answered_in, history, data.index, data.liked, _who(request))
 
     def sent(
         history: list[responses.Turn],
@@ -130,11 +130,18 @@ def _wire_feedback(views: Views, chat: dict[str, Any], turns: gr.State) -> None:
         request: gr.Request,
     ) -> Any:
         texts = (comment, corrected, passage)
-        return feedback.panel_feedback(views.of(request).base, history, rating, flags or [], texts, "")
+        return feedback.panel_feedback(views.of(request).answered_in, history, rating, flags or [], texts, "")
 
     chat["chatbot"].like(thumbed, [turns], chat["feedback_status"], queue=False)
     panel = [chat["rating"], chat["flags"], chat["comment"], chat["corrected"], chat["passage"]]
     chat["give"].click(sent, [turns, *panel], chat["feedback_status"], queue=False)
+
+
+def _options(k: float, retrieval: str, mode: str, request: gr.Request | None) -> rag.AskOptions:
+    """The Settings tab's choices for one question, which the question log records as the UI's."""
+    return rag.AskOptions(
+        k=int(k), retrieval_mode=retrieval, answer_mode=mode, channel="ui", asked_by=_who(request)
+    )
 
 
 def _who(request: gr.Request | None) -> str:
@@ -218,7 +225,7 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
         conversation: str,
         request: gr.Request,
     ) -> Any:
-        options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
+        options = _options(k, retrieval, mode, request)
         yield from run(question, history, options, None, picked, conversation, request)
 
     def reask(
@@ -234,7 +241,7 @@ def wire_chat(views: Views, chat: dict[str, Any], settings: dict[str, Any], turn
         if not history or not query.strip():
             yield (gr.skip(),) * len(outputs)
             return
-        options = rag.AskOptions(k=int(k), retrieval_mode=retrieval, answer_mode=mode)
+        options = _options(k, retrieval, mode, request)
         yield from run(history[-1].question, history, options, query, picked, conversation, request)
 
     # One event for Enter and the button. A question sent while an answer is still coming is

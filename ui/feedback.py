@@ -6,15 +6,18 @@ flags, a comment, the right answer and the right passage (pasted words, found in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import rag
 from ui import render
-from ui.responses import Turn
+from ui.responses import Turn, history_of
 
 FLAG_LABELS = {"does_not_support": "does not support the answer", "wrong_document": "wrong document"}
 RATING_CHOICES = [("Helpful", "helpful"), ("Not helpful", "not_helpful")]
+# Where feedback on an answer is stored: the one index, or (several served collections) a function
+# giving the index of the collection that answered.
+Target = rag.KnowledgeBase | Callable[[rag.Answer], rag.KnowledgeBase]
 
 
 def turn_of_message(index: int | tuple[int, int] | Sequence[int]) -> int:
@@ -41,20 +44,19 @@ def _latest_final(turns: Sequence[Turn]) -> rag.Answer | None:
     return turns[-1].answer
 
 
-def thumb(
-    base: rag.KnowledgeBase, turns: Sequence[Turn], index: int | Sequence[int], liked: object, who: str
-) -> str:
+def thumb(base: Target, turns: Sequence[Turn], index: int | Sequence[int], liked: object, who: str) -> str:
     """Store a thumb up or down on the answer at a chatbot message index; the status to show."""
     number = turn_of_message(index)
     answer = turns[number].answer if number < len(turns) and turns[number].is_final else None
     if answer is None:
         return _status("Wait for the answer to finish, then rate it.")
     rating = "helpful" if liked is True or liked == "Like" else "not_helpful"
-    return _store(base, answer, "", rating=rating, who=who)
+    history = tuple(history_of(turns[:number]))
+    return _store(base, answer, "", rating=rating, who=who, history=history)
 
 
 def panel_feedback(
-    base: rag.KnowledgeBase,
+    base: Target,
     turns: Sequence[Turn],
     rating: str | None,
     flags: Sequence[str],
@@ -70,62 +72,25 @@ def panel_feedback(
     for value in flags:
         number, _, flag = value.partition(":")
         chosen.setdefault(int(number), []).append(flag)
-    said = {"comment": comment, "corrected_answer": corrected, "who": who}
+    said = {
+        "comment": comment,
+        "corrected_answer": corrected,
+        "who": who,
+        "history": tuple(history_of(turns[:-1])),
+    }
     return _store(base, answer, passage, rating=rating or None, flags=chosen, **said)
 
 
-def _store(base: rag.KnowledgeBase, answer: rag.Answer, passage: str, **said: Any) -> str:
+def _store(base: Target, answer: rag.Answer, passage: str, **said: Any) -> str:
     """Store what a person said about an answer (rag.feedback_on's arguments); the status to show."""
+    target = base if isinstance(base, rag.KnowledgeBase) else base(answer)
     try:
-        stored = base.add_feedback(rag.feedback_on(answer.to_dict(), channel="ui", **said), passage=passage)
+        stored = target.add_feedback(rag.feedback_on(answer.to_dict(), channel="ui", **said), passage=passage)
     except rag.RagError as error:
         return _status(str(error), is_error=True)
     found = stored.better_source
     where = f" The passage was found in {found.source}." if found is not None and found.text else ""
     return _status(f"Thank you: feedback stored ({stored.id}).{where}")
-
-
-def summary_html(summary: dict[str, Any]) -> str:
-    """The Quality tab: ratings by day as bars, the most flagged documents, stale citations."""
-    if not summary["feedback"]:
-        return "<p class='hint'>No feedback yet: rate an answer with the thumbs under it.</p>"
-    share = summary["helpful_share"]
-    head = (
-        f"<p class='quality-totals'>{summary['feedback']} feedback: {summary['helpful']} helpful,"
-        f" {summary['not_helpful']} not helpful, {summary['unrated']} unrated"
-        + (f" ({share:.0%} helpful)" if share is not None else "")
-        + f"; {summary['corrected']} with a corrected answer or source.</p>"
-    )
-    most = max((sum(counts.values()) for counts in summary["by_day"].values()), default=1)
-    days = "".join(
-        f"<tr><td>{render.escape(day)}</td><td class='num'>{counts.get('helpful', 0)}</td>"
-        f"<td class='num'>{counts.get('not_helpful', 0)}</td><td class='bars'>"
-        f"<span class='bar helpful' style='width:{100 * counts.get('helpful', 0) // most}%'></span>"
-        f"<span class='bar not-helpful' style='width:{100 * counts.get('not_helpful', 0) // most}%'></span></td></tr>"
-        for day, counts in summary["by_day"].items()
-    )
-    parts = [
-        head,
-        "<table class='quality-days'><thead><tr><th>Day</th><th>Helpful</th><th>Not helpful</th><th></th>"
-        f"</tr></thead><tbody>{days}</tbody></table>",
-    ]
-    if summary["most_flagged_documents"]:
-        flagged = "".join(
-            f"<tr><td>{render.escape(item['source'])}</td><td class='num'>{item['flags']}</td></tr>"
-            for item in summary["most_flagged_documents"]
-        )
-        parts.append(
-            "<h4>Most flagged documents</h4><table class='quality-flagged'><thead><tr><th>Document</th>"
-            f"<th>Flags</th></tr></thead><tbody>{flagged}</tbody></table>"
-        )
-    if summary["stale_citations"]:
-        stale = "".join(
-            f"<li>{render.escape(item['source'])}: {render.escape(item['state'])} since feedback"
-            f" {render.escape(item['feedback_id'])}</li>"
-            for item in summary["stale_citations"]
-        )
-        parts.append(f"<h4>Citations whose document changed since</h4><ul class='quality-stale'>{stale}</ul>")
-    return "<div id='quality-summary'>" + "".join(parts) + "</div>"
 
 
 def _status(message: str, is_error: bool = False) -> str:

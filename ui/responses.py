@@ -60,9 +60,10 @@ def stream_turns(
     deadline = time.monotonic() + ASK_TIME_LIMIT_SECONDS
     latest: rag.Answer | None = None
     try:
-        stream = rag.answer_stream(
-            question, corpus, replace(options, history=history_of(earlier), query=query)
-        )
+        asked = replace(options, history=history_of(earlier), query=query)
+        # An index, or served collections, logs the question (options.channel); any other corpus is asked.
+        ask_stream = getattr(corpus, "ask_stream", None)
+        stream = ask_stream(question, asked) if ask_stream else rag.answer_stream(question, corpus, asked)
         for latest in stream:
             yield [*earlier, Turn(question, latest)]
             if time.monotonic() > deadline:

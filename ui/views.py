@@ -57,6 +57,12 @@ class View:
             return self.base
         return self.collections.reader(name if name in self.names else self.names[0], self.actor)
 
+    def answered_in(self, answer: rag.Answer) -> rag.KnowledgeBase:
+        """The collection whose index keeps an answer's feedback and log row (the first it quotes,
+        the first the visitor may read for a refusal), as the visitor sees it."""
+        quoted = [citation.collection for citation in answer.citations if citation.collection in self.names]
+        return self.reader(quoted[0] if quoted else None)
+
     def writer(self, name: str | None) -> rag.KnowledgeBase | None:
         """The collection to add documents to, when the visitor may change it; else None."""
         if self.collections is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from rag.answer.computed import computed_answer
@@ -51,6 +51,30 @@ def _identified(answers: Iterator[Answer], answer_id: str) -> Iterator[Answer]:
         close = getattr(answers, "close", None)
         if close is not None:
             close()
+
+
+def on_final(answers: Iterator[Answer], record: Callable[[Answer, float], None]) -> Iterator[Answer]:
+    """The answers, then record(final answer, milliseconds since the first was asked for).
+
+    A stream the caller stops reading (the chat's time limit) records the latest answer it got;
+    a stream that fails records nothing.
+    """
+    started = time.perf_counter()
+    latest: Answer | None = None
+    finished = False
+    try:
+        for latest in answers:
+            yield latest
+        finished = True
+    except GeneratorExit:
+        finished = True
+        raise
+    finally:
+        close = getattr(answers, "close", None)
+        if close is not None:
+            close()
+        if finished and latest is not None:
+            record(latest, (time.perf_counter() - started) * 1000)
 
 
 def evidence_for(question: str, corpus: Corpus, options: AskOptions | None = None) -> Evidence:

@@ -28,7 +28,9 @@ class AskOptions:
 
     history: earlier turns ({"role", "content"} mappings) a follow-up refers to; query: the
     retrieval query to use instead of rewriting the question; k: passages the answer reads;
-    depth: passages ranked and kept on the answer (at least k: evaluation reads 20 of them).
+    depth: passages ranked and kept on the answer (at least k: evaluation reads 20 of them);
+    channel: where the question came from (ui, api, mcp, cli): a question that names one is
+    written to the index's question log (Settings.log_questions), with asked_by as who asked.
     """
 
     history: Sequence[Mapping[str, str]] = ()
@@ -37,6 +39,8 @@ class AskOptions:
     retrieval_mode: RetrievalMode | None = None
     answer_mode: AnswerMode | None = None
     depth: int | None = None
+    channel: str = ""
+    asked_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from rag.answer.question import AskOptions
-from rag.cli.options import open_from, print_json
+from rag.cli.options import local_user, open_from, print_json
 from rag.display import printable
 from rag.evaluation.feedback import format_summary, summary
 from rag.feedback import CITATION_FLAGS, CitationFlag, Feedback, FeedbackError, feedback_on, flag_of
@@ -51,9 +50,18 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the feedback given")
     parser.add_argument("--summary", action="store_true", help="summarise the feedback given")
     parser.add_argument(
-        "--delete", action="append", default=[], metavar="ID", help="delete feedback by id; repeatable"
+        "--delete",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="delete feedback by its id (fb-...), or a logged question by its answer's id (ans-...); repeatable",
     )
-    parser.add_argument("--delete-by", default=None, metavar="WHO", help="delete all feedback a person gave")
+    parser.add_argument(
+        "--delete-by",
+        default=None,
+        metavar="WHO",
+        help="delete all feedback a person gave and every question the log keeps of theirs",
+    )
     parser.add_argument(
         "--since", default="", metavar="DATE", help="with --list/--summary: from this date on"
     )
@@ -65,7 +73,9 @@ def run_feedback(args: argparse.Namespace) -> int:
     """rag feedback ANSWER (--up|--down) ... | --list | --summary"""
     with open_from(args) as base:
         if args.delete or args.delete_by is not None:
-            print(f"deleted {base.delete_feedback(args.delete, args.delete_by)} feedback")
+            feedback_gone = base.delete_feedback(args.delete, args.delete_by)
+            questions_gone = base.delete_questions(args.delete, args.delete_by)
+            print(f"deleted {feedback_gone} feedback and {questions_gone} logged questions")
             return 0
         if args.summary:
             values = summary(base, args.since)
@@ -79,7 +89,8 @@ def run_feedback(args: argparse.Namespace) -> int:
                 print("\n".join(map(format_feedback, given)) or "No feedback yet.")
             return 0
         if args.question is not None:
-            answer = base.ask(args.question, AskOptions()).to_dict()
+            asker = args.who if args.who is not None else local_user()
+            answer = base.ask(args.question, AskOptions(channel="cli", asked_by=asker)).to_dict()
         elif args.answer_json is not None:
             answer = read_answer(args.answer_json)
         else:
@@ -90,7 +101,7 @@ def run_feedback(args: argparse.Namespace) -> int:
             parse_flags(args.flag),
             comment=args.comment,
             corrected_answer=args.answer,
-            who=args.who if args.who is not None else getpass.getuser(),
+            who=args.who if args.who is not None else local_user(),
             channel="cli",
         )
         stored = base.add_feedback(feedback, passage=args.source)

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from rag.cli import audit, check, copy, documents, evaluate, feedback, query, serve, sync, ui
+from rag.cli import audit, check, copy, documents, evaluate, feedback, query, report, serve, sync, ui
 from rag.cli.options import common_arguments, run_reporting_errors
 from rag.display import printable
 
 # The command groups, in the order their subcommands are listed by `rag --help`.
-GROUPS = (documents, query, check, copy, evaluate, feedback, sync, ui, serve, audit)
+GROUPS = (documents, query, check, copy, evaluate, feedback, report, sync, ui, serve, audit)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ def index_location(value: str) -> Path | str:
 
 
 def common_arguments() -> argparse.ArgumentParser:
-    """The flags every command takes: --index, --model, --backend and --reranker."""
+    """The flags every command takes: --index, --model, --backend, --reranker, --no-question-log."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index",
@@ -47,6 +48,11 @@ def common_arguments() -> argparse.ArgumentParser:
         default=None,
         metavar="NAME_OR_PATH",
         help="a sentence-transformers CrossEncoder that reorders the best 20 passages (or RAG_RERANKER); off by default",
+    )
+    common.add_argument(
+        "--no-question-log",
+        action="store_true",
+        help="keep the questions asked out of the index's question log (or RAG_LOG_QUESTIONS=0)",
     )
     return common
 
@@ -101,12 +107,21 @@ def open_from(args: argparse.Namespace, **settings: Any) -> KnowledgeBase:
 
 
 def embedding_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The Settings fields of the model flags every command shares (None: not given)."""
+    """The Settings fields of the flags every command shares (None: not given)."""
     return {
         "embedding_model": args.model,
         "embedding_backend": args.backend,
         "reranker": getattr(args, "reranker", None),
+        "log_questions": False if getattr(args, "no_question_log", False) else None,
     }
+
+
+def local_user() -> str:
+    """The user name this command runs as ("" where the system has none to give)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 def print_json(value: Any) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rag.answer.question import AskOptions
-from rag.cli.options import add_llm_arguments, llm_settings, open_from, print_json
+from rag.cli.options import add_llm_arguments, llm_settings, local_user, open_from, print_json
 from rag.display import printable
 from rag.settings import RETRIEVAL_MODES
 from rag.types import Answer, Passage
@@ -28,7 +28,7 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     """rag ask QUESTION"""
-    options = AskOptions(k=args.k, retrieval_mode=args.mode)
+    options = AskOptions(k=args.k, retrieval_mode=args.mode, channel="cli", asked_by=local_user())
     with open_from(args, answer_mode=args.answer_mode, **llm_settings(args)) as base:
         if args.json:
             print_json(base.ask(args.text, options).to_dict())

@@ -32,6 +32,8 @@ def run_ui(args: argparse.Namespace) -> int:
         argv += ["--docs", str(folder)]
     if args.sync:
         argv.append("--sync")
+    if args.no_question_log:
+        os.environ["RAG_LOG_QUESTIONS"] = "0"
     if args.backend:
         os.environ["RAG_EMBEDDING_BACKEND"] = args.backend  # the UI reads its settings from RAG_*
     sys.stdout.flush()

@@ -1,13 +1,16 @@
 """Evaluation: metrics, datasets, per-question scoring, the runner behind rag.evaluate, reports.
 
 `__all__` is its public face, which ui/ and eval/ may import: the metrics and BEIR readers the
-benchmarks and calibration scripts use, and the question set made of feedback (eval/feedback_loop.py).
+benchmarks and calibration scripts use, and the question set made of feedback (eval/feedback_loop.py), the quality dashboard (the UI's
+Quality tab).
 """
 
 from rag.exports import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "answer_contains": "rag.evaluation.metrics",
+    "quality_dashboard": "rag.evaluation.dashboard",
+    "dashboard_html": "rag.evaluation.dashboard_page",
     "feedback_question_set": "rag.evaluation.feedback:regression_rows",
     "feedback_summary": "rag.evaluation.feedback:summary",
     "write_question_set": "rag.evaluation.feedback",

@@ -44,6 +44,22 @@ class Question:
     # A compound question's parts, each a tuple of acceptable answers: every part must be quoted.
     answer_parts: tuple[tuple[str, ...], ...] = ()
     kind: str = ""  # the kind of question, for per-kind reporting ("same-passage", "two-passage")
+    # The conversation a follow-up question was asked in ({"role", "content"} turns, oldest first):
+    # it is asked with it, so "and when did it open?" means what it meant then.
+    history: tuple[dict[str, str], ...] = ()
+
+
+def _history(value: object, path: Path, number: int) -> tuple[dict[str, str], ...]:
+    """A row's `history`: a list of {"role": "user"|"assistant", "content": text} turns."""
+    if value is None:
+        return ()
+    turns = value if isinstance(value, list) else None
+    if turns is None or not all(
+        isinstance(turn, dict) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)
+        for turn in turns
+    ):
+        raise EvalDataError(f'{path}:{number}: history must be a list of {{"role", "content"}} turns')
+    return tuple({"role": turn["role"], "content": turn["content"]} for turn in turns)
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
@@ -62,7 +78,7 @@ def read_jsonl(path: Path) -> Iterator[dict]:
 
 def load_questions(path: Path) -> list[Question]:
     """A question set: one {"id", "question", "answers", "reference_answer", "sources", "answerable",
-    "answer_parts", "kind"} a line."""
+    "answer_parts", "kind", "review", "history"} a line."""
     questions = []
     for number, row in enumerate(read_jsonl(path), start=1):
         if not str(row.get("question", "")).strip():
@@ -80,6 +96,7 @@ def load_questions(path: Path) -> list[Question]:
                     tuple(str(answer) for answer in part) for part in row.get("answer_parts") or ()
                 ),
                 kind=str(row.get("kind") or ""),
+                history=_history(row.get("history"), path, number),
             )
         )
     if not questions:

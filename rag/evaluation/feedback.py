@@ -85,15 +85,19 @@ def question_row(feedback: Feedback, stale: Sequence[StaleCitation] = ()) -> dic
     if stale:
         named = dict.fromkeys(f"{item.source} {item.state}" for item in stale)
         row["review"] = f"{REVIEW_STALE}: {', '.join(named)}"
+    if feedback.history:
+        row["history"] = [dict(turn) for turn in feedback.history]
     row["feedback"] = {"rating": feedback.rating, "given_at": feedback.created_at, "answer": feedback.answer}
     return row
 
 
 def regression_rows(base: KnowledgeBase, since: str = "") -> list[dict[str, Any]]:
     """The question set made of the feedback given since `since`; the latest feedback on a question wins."""
-    latest: dict[str, Feedback] = {}
+    latest: dict[tuple[str, str], Feedback] = {}
     for feedback in base.feedback(since):
-        latest[" ".join(feedback.question.split()).lower()] = feedback
+        # A follow-up is the same question only in the same conversation.
+        asked = " ".join(feedback.question.split()).lower()
+        latest[(asked, json.dumps(feedback.history, sort_keys=True))] = feedback
     return [question_row(feedback, stale_citations(base, feedback)) for feedback in latest.values()]
 
 

@@ -1,4 +1,4 @@
-"""Evaluation output: the terminal summary, results.json, report.md, PNG plots and comparisons."""
+"""Evaluation output: the terminal summary, results.json, report.md (with plots.py's PNGs) and comparisons."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rag.evaluation.plots import write_plots
 from rag.evaluation.runner import EvalResult
 
 # Lower is better for these; every other aggregate is a fraction where higher is better.
@@ -14,16 +15,6 @@ LOWER_IS_BETTER_SUFFIX = "_ms"
 LOWER_IS_BETTER_FRACTIONS = frozenset({"unsupported_sentence_share"})
 FRACTION_TOLERANCE = 0.01
 LATENCY_TOLERANCE = 0.25  # relative: timings on a shared laptop vary by tens of percent
-OUTCOME_COLOURS = {
-    "correct": "#2e7d32",
-    "hit": "#2e7d32",
-    "refused (correct)": "#66bb6a",
-    "top10": "#f9a825",
-    "answered, not found in answer": "#f9a825",
-    "refused (wrongly)": "#ef6c00",
-    "answered (should refuse)": "#c62828",
-    "miss": "#c62828",
-}
 
 
 def results_document(results: EvalResult | dict[str, Any]) -> dict[str, Any]:
@@ -120,55 +111,6 @@ def markdown_report(results: dict[str, Any], plot_names: list[str]) -> str:
             question = row["question"].replace("|", "\\|")[:120]
             lines.append(f"| {row['id']} | {question} | {row['outcome']} |")
     return "\n".join(lines) + "\n"
-
-
-def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
-    """metric_by_k.png, latency.png and outcomes.png (matplotlib with the Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written = []
-    curves = results.get("curves", {})
-    if curves.get("hit@k"):
-        figure, axes = plt.subplots(figsize=(6, 4))
-        for name, curve in curves.items():
-            axes.plot([int(k) for k in curve], list(curve.values()), marker="o", label=name)
-        axes.set(xscale="log", ylim=(0, 1.02), xlabel="k (documents)", ylabel="fraction of questions")
-        axes.set_title("Retrieval by k")
-        axes.grid(alpha=0.3)
-        axes.legend()
-        written.append(_save(figure, out_dir / "metric_by_k.png", plt))
-    timings = {
-        name: [row[f"{name}_ms"] for row in results["rows"] if f"{name}_ms" in row]
-        for name in ("search", "ask")
-    }
-    timings = {name: values for name, values in timings.items() if values}
-    if timings:
-        figure, axes = plt.subplots(figsize=(6, 4))
-        for name, values in timings.items():
-            axes.hist(values, bins=30, alpha=0.6, label=name)
-        axes.set(xlabel="milliseconds", ylabel="questions", title="Latency distribution")
-        axes.legend()
-        written.append(_save(figure, out_dir / "latency.png", plt))
-    counts = Counter(row["outcome"] for row in results["rows"])
-    if counts:
-        figure, axes = plt.subplots(figsize=(7, 0.5 * len(counts) + 1.5))
-        labels = list(counts)
-        colours = [OUTCOME_COLOURS.get(label, "#777777") for label in labels]
-        axes.barh(labels, [counts[label] for label in labels], color=colours)
-        axes.invert_yaxis()
-        axes.set(xlabel="questions", title="Outcome per question")
-        written.append(_save(figure, out_dir / "outcomes.png", plt))
-    return written
-
-
-def _save(figure: Any, path: Path, plt: Any) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
 
 
 def compare_eval_results(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, list[str]]:

@@ -118,7 +118,7 @@ class QuestionResult:
 
 def question_row(base: KnowledgeBase, question: Question) -> QuestionResult:
     """Search and ask one question; retrieval, answer, citation and timing results."""
-    answer = base.ask(question.question, AskOptions(depth=QUESTION_DEPTH))
+    answer = base.ask(question.question, AskOptions(history=question.history, depth=QUESTION_DEPTH))
     ranked = tuple(dedupe(passage.source for passage in answer.passages))
     retrieval: dict[str, float] = {}
     if question.answerable and question.sources:

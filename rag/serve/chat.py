@@ -46,7 +46,7 @@ class ChatRequest:
 
     def options(self) -> AskOptions:
         """The question's options for answer_stream."""
-        return AskOptions(history=self.history, k=self.k, retrieval_mode=self.mode)
+        return AskOptions(history=self.history, k=self.k, retrieval_mode=self.mode, channel="api")
 
 
 def list_models(collections: Collections, access: Access) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def completion(
     checked = checked_answer(answer, selection.settings.drop_unsupported)
     completion_id = _new_id()
     if recent is not None:
-        recent.remember(answer, request.names, completion_id)
+        recent.remember(answer, request.names, completion_id, history=request.history)
     choice = {"message": {"role": "assistant", "content": checked.text}, "finish_reason": "stop"}
     return _envelope("chat.completion", completion_id, request.model, choice) | evidence_json(answer, checked)
 
@@ -208,7 +208,7 @@ def completion_chunks(
             )
     assert final is not None, "ask_stream yields at least one answer"
     if recent is not None:
-        recent.remember(final, request.names, completion_id)
+        recent.remember(final, request.names, completion_id, history=request.history)
     collections.trail.asked(request.actor or LOCAL_USER, request.names, request.question, final)
     last = _envelope(
         "chat.completion.chunk", completion_id, request.model, {"delta": {}, "finish_reason": "stop"}

@@ -13,7 +13,7 @@ import numpy as np
 
 from rag.access.identity import Actor
 from rag.access.policy import OPEN, AccessPolicy
-from rag.answer.asking import answer_stream
+from rag.answer.asking import answer_stream, on_final
 from rag.answer.lexical import TermStatistics, pooled_statistics
 from rag.answer.question import AskOptions
 from rag.embedding import Embedder
@@ -23,6 +23,7 @@ from rag.knowledge_base import KnowledgeBase
 from rag.serve.audit import AuditTrail
 from rag.serve.source_names import SourceNames
 from rag.settings import RetrievalMode, Settings
+from rag.storage.question_log import asked_about
 from rag.types import Answer, Document, Passage
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -64,6 +65,17 @@ def fuse_collections(
         )
         for rank, index in enumerate(best, start=1)
     ]
+
+
+def answering_collection(answer: Answer, names: Sequence[str]) -> str:
+    """The collection that answered: the one its first citation quotes, the first asked for a refusal.
+
+    Its index keeps the question's log row and the feedback on the answer.
+    """
+    for citation in answer.citations:
+        if citation.collection in names:
+            return citation.collection
+    return names[0]
 
 
 @dataclass
@@ -111,6 +123,10 @@ class Collections:
         """The named collections as one corpus to search and ask (all of them when names is empty),
         as the actor may see them: only the documents they may read exist in it."""
         return Selection(self, [self.get(name).name for name in names] or self.names, actor)
+
+    def answered_in(self, answer: Answer) -> KnowledgeBase:
+        """The knowledge base of the collection that answered (answering_collection)."""
+        return self.base(answering_collection(answer, self.names))
 
     def reader(self, name: str, actor: Actor | None) -> KnowledgeBase:
         """One collection as the actor may see it (the whole of it for None)."""
@@ -234,8 +250,26 @@ class Selection:
         return pooled_statistics([base.term_statistics() for base in self._bases])
 
     def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[Answer]:
-        """Growing partial Answers; every citation names its collection."""
-        return answer_stream(question, self, options)
+        """Growing partial Answers; every citation names its collection.
+
+        A question that names its channel (options.channel) is logged in the collection that
+        answered it (its first citation's), a refusal in the first collection asked.
+        """
+        answers = answer_stream(question, self, options)
+        if options is None or not options.channel:
+            return answers
+        known = (
+            self.actor is not None and self.actor.kind != "local"
+        )  # the loopback owner is no one in particular
+        who = options.asked_by or (self.actor.name if known and self.actor is not None else "")
+        channel = options.channel
+
+        def record(answer: Answer, latency_ms: float) -> None:
+            name = answering_collection(answer, self.names)
+            base = self._bases[self.names.index(name)]
+            base.log_question(asked_about(answer, latency_ms, who, channel, name))
+
+        return on_final(answers, record)
 
     def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         """The final Answer of ask_stream."""

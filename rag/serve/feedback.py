@@ -2,7 +2,8 @@
 
 A client sends the id of a chat completion (`chatcmpl-...`) or of an /v1/ask answer (`ans-...`).
 The server keeps the last RECENT_ANSWERS answers it gave, so the feedback is stored with the
-question, the query and the citations as they were, in the index of the answer's first collection.
+question, the query and the citations as they were, in the index of the collection that answered
+(the one its first citation quotes; the first collection asked for a refusal).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.feedback import CitationFlag, FeedbackError, feedback_on, flag_of, rating_of
-from rag.serve.collections import Collections
+from rag.feedback import CitationFlag, FeedbackError, conversation, feedback_on, flag_of, rating_of
+from rag.serve.collections import Collections, answering_collection
 from rag.serve.errors import APIError, bad_request
 from rag.serve.keys import Access
 from rag.serve.requests import json_object
@@ -31,6 +32,7 @@ class GivenAnswer:
 
     answer: Answer
     collections: tuple[str, ...]
+    history: tuple[dict[str, str], ...] = ()  # the conversation the question was asked in
 
 
 class RecentAnswers:
@@ -41,9 +43,10 @@ class RecentAnswers:
         self._given: OrderedDict[str, GivenAnswer] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, answer: Answer, collections: Sequence[str], *ids: str) -> None:
-        """Keep an answer under its own id and any other (a chat completion's)."""
-        given = GivenAnswer(answer, tuple(collections))
+    def remember(self, answer: Answer, collections: Sequence[str], *ids: str, history: object = ()) -> None:
+        """Keep an answer, with the conversation it was asked in, under its own id and any other
+        (a chat completion's)."""
+        given = GivenAnswer(answer, tuple(collections), conversation(history))
         with self._lock:
             for key in dict.fromkeys((answer.id, *ids)):
                 if key:
@@ -86,10 +89,10 @@ def give(
             who=access.holder,
             channel=channel,
             collections=given.collections,
+            history=given.history,
         )
-        base = collections.reader(
-            given.collections[0], access.actor
-        )  # pasted words found only where they may read
+        # In the collection that answered; pasted words are found only where the caller may read.
+        base = collections.reader(answering_collection(given.answer, given.collections), access.actor)
         stored = base.add_feedback(feedback, passage=_text(request, "source"))
     except FeedbackError as error:
         raise bad_request(str(error)) from None

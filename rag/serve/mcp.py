@@ -48,7 +48,7 @@ def build_mcp(service: Service) -> MCPServer:
     async def ask(question: str, ctx: Context, collections: list[str] | None = None) -> dict[str, Any]:
         """An answer made of verbatim quotes; each citation has collection, source, offsets and quote."""
         return await call(
-            ctx, queries.ask, {"question": question, "collections": collections}, service.recent
+            ctx, queries.ask, {"question": question, "collections": collections}, service.recent, "mcp"
         )
 
     @server.tool()

@@ -38,11 +38,15 @@ def search(collections: Collections, access: Access, body: object) -> dict[str, 
 
 
 def ask(
-    collections: Collections, access: Access, body: object, recent: RecentAnswers | None = None
+    collections: Collections,
+    access: Access,
+    body: object,
+    recent: RecentAnswers | None = None,
+    channel: str = "api",
 ) -> dict[str, Any]:
     """POST /v1/ask {question, collections?, history?, k?, mode?}: Answer.to_dict(), its text,
     `answered` and notice as checked_answer gives them; its `id` is what POST /v1/feedback names
-    while `recent` remembers it."""
+    while `recent` remembers it. The question log records it under `channel` (api, or mcp)."""
     request = json_object(body)
     question = request.get("question")
     if not isinstance(question, str):
@@ -51,12 +55,14 @@ def ask(
     history = request.get("history") or []
     if not isinstance(history, list):
         history = []
-    options = AskOptions(history=history, k=k_field(request), retrieval_mode=mode_field(request))
+    options = AskOptions(
+        history=history, k=k_field(request), retrieval_mode=mode_field(request), channel=channel
+    )
     selection = collections.select(names, access.actor)
     answer = selection.ask(question, options)
     collections.trail.asked(access.actor, names, question, answer)
     if recent is not None:
-        recent.remember(answer, names)
+        recent.remember(answer, names, history=history)
     checked = checked_answer(answer, selection.settings.drop_unsupported)
     return answer.to_dict() | {
         "answer": checked.text,

@@ -30,14 +30,24 @@ CREATE TABLE IF NOT EXISTS feedback (
     better_source TEXT,
     settings TEXT NOT NULL,
     code_version TEXT NOT NULL,
-    collections TEXT NOT NULL
+    collections TEXT NOT NULL,
+    history TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS feedback_created ON feedback(created_at);
 """
 _COLUMNS = (
     "id, created_at, answer_id, who, channel, rating, question, query, answer, answered, citations,"
-    " comment, corrected_answer, better_source, settings, code_version, collections"
+    " comment, corrected_answer, better_source, settings, code_version, collections, history"
 )
+# Format version 6 adds the history column to an older table (add_history_column).
+
+
+def add_history_column(connection: sqlite3.Connection) -> None:
+    """Give a feedback table made before format 6 its history column (empty for older feedback)."""
+    if "history" not in {row[1] for row in connection.execute("PRAGMA table_info(feedback)")}:
+        connection.execute("ALTER TABLE feedback ADD COLUMN history TEXT NOT NULL DEFAULT '[]'")
+
+
 # Pasted words are matched across any run of white space (a copy from a PDF viewer rewraps lines).
 _GAP = r"\s+"
 MAX_PASSAGE_CHARS = 5000
@@ -47,7 +57,7 @@ def insert(connection: sqlite3.Connection, feedback: Feedback) -> None:
     """Store one feedback (already stamped with its id and time)."""
     source = feedback.better_source
     connection.execute(
-        f"INSERT INTO feedback ({_COLUMNS}) VALUES ({', '.join('?' * 17)})",
+        f"INSERT INTO feedback ({_COLUMNS}) VALUES ({', '.join('?' * 18)})",
         (
             feedback.id,
             feedback.created_at,
@@ -66,6 +76,7 @@ def insert(connection: sqlite3.Connection, feedback: Feedback) -> None:
             json.dumps(feedback.settings, ensure_ascii=False, default=str),
             feedback.code_version,
             json.dumps(list(feedback.collections)),
+            json.dumps([dict(turn) for turn in feedback.history], ensure_ascii=False),
         ),
     )
 
@@ -115,6 +126,7 @@ def _feedback(row: tuple) -> Feedback:
         settings=json.loads(row[14]),
         code_version=row[15],
         collections=tuple(json.loads(row[16])),
+        history=tuple(json.loads(row[17])),
     )
 
 

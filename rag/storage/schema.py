@@ -13,7 +13,15 @@ from rag.errors import IndexMismatchError
 from rag.language.analysis import index_text
 from rag.language.detection import SAMPLE_CHARS, detect_language
 from rag.language.structure import STRUCTURE_VERSION
-from rag.storage import audit, feedback_table, grants, page_boxes, sentence_vectors, structure_spans
+from rag.storage import (
+    audit,
+    feedback_table,
+    grants,
+    page_boxes,
+    question_log,
+    sentence_vectors,
+    structure_spans,
+)
 
 # 2: the locations table and chunks.search_text.
 # 3: documents.language and .script; chunks.terms, what the full-text index holds (the search
@@ -21,8 +29,10 @@ from rag.storage import audit, feedback_table, grants, page_boxes, sentence_vect
 # 4: the feedback table (storage/feedback_table.py), empty in an upgraded index.
 # 5: the page_boxes table (where a PDF's or a picture's characters sit on its pages), empty for
 # the documents of an older index until they are ingested again (or `rag optimize`).
+# 6: the question_log table (storage/question_log.py), empty in an upgraded index, and
+# feedback.history (the conversation before a follow-up), empty for older feedback.
 # Older indexes are upgraded in place, one step per version; nothing is embedded again.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # The upgrade to 3 detects the language of every document (about 700 a second on two busy
 # cores) and analyses every chunk (about 5,000 a second): it reads a batch at a time, and
 # shows progress bars where they take more than a few seconds.
@@ -111,7 +121,7 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
     connection.executescript(_TABLES + sentence_vectors.SCHEMA + feedback_table.SCHEMA)
     row = connection.execute("SELECT value FROM manifest WHERE key = 'format_version'").fetchone()
     if row is None:  # a new index (or one whose creation never finished): the current version's tables
-        connection.executescript(page_boxes.SCHEMA)
+        connection.executescript(page_boxes.SCHEMA + question_log.SCHEMA)
     if row is not None and row[0] == "1":
         _upgrade_from_version_1(connection, folder)
     if row is not None and row[0] in ("1", "2"):
@@ -120,7 +130,11 @@ def create_or_upgrade(connection: sqlite3.Connection, folder: Path) -> None:
         _upgrade_to_feedback(connection, folder)
     if row is not None and row[0] in ("1", "2", "3", "4"):
         _upgrade_to_page_boxes(connection, folder)
+    if row is not None and row[0] in ("1", "2", "3", "4", "5"):
+        _upgrade_to_question_log(connection, folder)
     connection.executescript(_TRIGGERS + _LANGUAGE_INDEX)
+    # An index made by a development build of format 6 before the column existed gains it too.
+    feedback_table.add_history_column(connection)
     grants.add_grants_table(connection)  # issue 23: per-document read grants
     audit.add_audit_table(connection)  # issue 23: the append-only audit trail
     has_structure = connection.execute(
@@ -163,6 +177,15 @@ def _upgrade_to_page_boxes(connection: sqlite3.Connection, folder: Path) -> None
     """Version 5 adds the page_boxes table, empty: old documents have no page geometry until ingested again."""
     with _upgrading(connection, folder, 5):
         for statement in filter(str.strip, page_boxes.SCHEMA.split(";")):
+            connection.execute(statement)
+
+
+def _upgrade_to_question_log(connection: sqlite3.Connection, folder: Path) -> None:
+    """Version 6 adds the question_log table, empty (questions asked before were not logged), and
+    the feedback table's history column."""
+    with _upgrading(connection, folder, 6):
+        feedback_table.add_history_column(connection)
+        for statement in filter(str.strip, question_log.SCHEMA.split(";")):
             connection.execute(statement)
 
 

@@ -16,9 +16,18 @@ import numpy as np
 from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import fts_expression, index_text
-from rag.storage import audit, feedback_table, grants, page_boxes, sentence_vectors, structure_spans
+from rag.storage import (
+    audit,
+    feedback_table,
+    grants,
+    page_boxes,
+    question_log,
+    sentence_vectors,
+    structure_spans,
+)
 from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.exported import ExportedChunk, ExportedDocument
+from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.scope import Scope
 from rag.storage.sqlite_errors import DATABASE_NAME, storage_error, translated
@@ -532,6 +541,38 @@ class Store:
             if keep_from:
                 feedback_table.delete(connection, before=keep_from)
         return stamped
+
+    @translated
+    def log_question(self, asked: AskedQuestion, keep_from: str = "") -> AskedQuestion:
+        """Append a question to the question log (questions asked before `keep_from` go); return it."""
+        if self.read_only:
+            raise StorageError(f"index {self.folder} is read-only here: questions cannot be logged in it")
+        # Like feedback: one row, not under the writer lock an ingest holds for minutes.
+        stamped = asked.stamped()
+        with self._transaction() as connection:
+            question_log.insert(connection, stamped)
+            if keep_from:
+                question_log.delete(connection, before=keep_from)
+        return stamped
+
+    @translated
+    def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
+        """The question log from `since` (ISO date or time) on, oldest first."""
+        return question_log.select(self._connect(), since, limit)
+
+    @translated
+    def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
+        """What the dashboard counts in the question log from `since` on (storage/question_log.py)."""
+        with self.snapshot() as connection:
+            return question_log.statistics(connection, since, top)
+
+    @translated
+    def delete_questions(
+        self, answer_ids: Sequence[str] = (), who: str | None = None, before: str = ""
+    ) -> int:
+        """Delete logged questions by answer id, by who asked, or asked before an ISO time; return how many."""
+        with self._transaction() as connection:
+            return question_log.delete(connection, answer_ids, who, before)
 
     @translated
     def remove_document(self, source: str) -> int:
