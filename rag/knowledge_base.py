@@ -378,7 +378,10 @@ class KnowledgeBase:
         answers = answer_stream(question, self, options)
         if options is None or not options.channel:
             return answers
-        who = options.asked_by or (self.reader.name if self.reader is not None else "")
+        reader = self.reader
+        # The folder's owner is no one in particular: a person or a key is named.
+        known = reader is not None and reader.kind != "local"
+        who = options.asked_by or (reader.name if known and reader is not None else "")
         channel = options.channel
         return on_final(answers, lambda answer, ms: self.log_question(asked_about(answer, ms, who, channel)))
 

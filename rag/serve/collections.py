@@ -258,9 +258,8 @@ class Selection:
         answers = answer_stream(question, self, options)
         if options is None or not options.channel:
             return answers
-        known = (
-            self.actor is not None and self.actor.kind != "local"
-        )  # the loopback owner is no one in particular
+        # The owner on loopback (no keys, no tokens) is no one in particular.
+        known = self.actor is not None and self.actor.kind != "local"
         who = options.asked_by or (self.actor.name if known and self.actor is not None else "")
         channel = options.channel
 
