@@ -139,6 +139,25 @@ def test_a_quote_across_a_page_break_is_highlighted_on_both_pages(
         assert fake_base.page_image(document.id, page, highlight=(start, end), width=300) != plain
 
 
+def test_highlight_boxes_and_the_thumbnail_show_where_the_quote_is(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    lines = [(72, 700, "F1", "Inspectors found no rust."), (72, 400, "F2", "The ferry leaves at noon daily.")]
+    document = ingested(fake_base, tmp_path, "ferry.pdf", positioned_pdf([lines]))
+    start = document.text.index("The ferry")
+    end = start + len("The ferry leaves at noon daily.")
+    ((left, top, right, bottom),) = fake_base.highlight_boxes(document.id, 1, (start, end))
+    assert 0.1 < left < 0.13 and 0.47 < top < bottom < 0.51 and right < 0.5  # 72 pt in, 392-400 pt down
+    thumbnail = Image.open(io.BytesIO(fake_base.quote_thumbnail(document.id, (start, end), width=200)))
+    assert thumbnail.width == 200 and thumbnail.height < 150
+    yellow = np.asarray(thumbnail.convert("RGB")).astype(int)
+    rows = ((yellow[..., 0] - yellow[..., 2]) > 60).mean(axis=1)
+    assert rows.max() > 0.5 and rows[0] == rows[-1] == 0  # the highlighted line, white around it
+    assert fake_base.highlight_boxes(document.id, 1, (0, 5)) != fake_base.highlight_boxes(
+        document.id, 1, (start, end)
+    )
+
+
 def test_a_huge_page_is_drawn_within_the_pixel_budget(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
     data = positioned_pdf([[(500, 9000, "F1", "A poster of ten thousand points.")]], size=(10_000, 10_000))
     document = ingested(fake_base, tmp_path, "poster.pdf", data)

@@ -180,3 +180,17 @@ def test_double_spaced_scan_question_is_answered(tmp_path: Path, real_embedder: 
                 base.document(citation.quote.document_id).text[citation.start : citation.end]
                 == citation.quote.text
             )
+
+
+@needs_tesseract
+def test_a_sentence_wrapped_on_the_scan_is_highlighted_on_both_its_lines(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    path = tmp_path / "bridges.png"
+    path.write_bytes(scan(REPORT, line_spacing=2.4, paragraph_gap=2.4))
+    assert fake_base.ingest([path]).count("failed") == 0
+    document = fake_base.document(str(path))
+    start = document.text.index(PRIMER)
+    first, second = fake_base.highlight_boxes(document.id, 1, (start, start + len(PRIMER)))
+    assert second[1] > first[3]  # "October with a zinc-rich primer." on the line below
+    assert first[2] > 0.8 and second[0] < 0.1  # from "The north bridge" at the line's end, to its start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import rag
 from rag.errors import DocumentError, NotFoundError
 from rag.pages import worker
 from rag.pages.render import PageRequest, draw_page
-from rag.pages.worker import PageDrawer
+from rag.pages.worker import DrawerPool, PageDrawer
 
 
 def crowded_pdf(operations: int) -> bytes:
@@ -79,3 +80,26 @@ def test_an_index_draws_its_pages_through_the_bounded_child(
             fake_base.page_image(str(path), 1)
     assert "\n" not in str(caught.value)
     assert fake_base.page_image(str(path), 1).startswith(b"\x89PNG")  # a new child draws the next one
+
+
+def test_a_slow_page_holds_up_one_drawer_not_the_others() -> None:
+    pool = DrawerPool(size=2, seconds=30)
+    slow_seconds: list[float] = []
+    crowded = crowded_pdf(400_000)
+
+    def draw_slow_page() -> None:
+        started = time.monotonic()
+        pool.draw(crowded, PageRequest("crowded.pdf", "pdf", 1, 1000))
+        slow_seconds.append(time.monotonic() - started)
+
+    try:
+        slow = threading.Thread(target=draw_slow_page)
+        slow.start()
+        time.sleep(0.5)  # the crowded page is being drawn in one child
+        started = time.monotonic()
+        assert pool.draw(positioned_pdf([[(72, 700, "F1", "Quick.")]]), PLAIN).startswith(b"\x89PNG")
+        quick_seconds = time.monotonic() - started
+        slow.join()
+        assert slow_seconds and quick_seconds < slow_seconds[0] - 0.5  # it did not wait its turn
+    finally:
+        pool.stop()
