@@ -231,7 +231,7 @@ def sync_sources_html(sources: Sequence[dict[str, object]]) -> str:
         since = (
             f"<br><span class='hint'>last change {escape(change.get('started_at'))}: "
             f"{escape(rag.sources.counts_text(change))}</span>"
-            if change and change.get("started_at") != last.get("started_at")
+            if change and change != last
             else ""
         )
         next_run = source.get("next_run")

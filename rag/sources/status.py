@@ -54,7 +54,7 @@ def summary(source: dict[str, Any]) -> str:
     line = f"{source['documents']} documents; last pass {last.get('started_at') or 'never'}"
     if last:
         line += f": {counts_text(last)}"
-    if change and change.get("started_at") != last.get("started_at"):
+    if change and change != last:  # a quiet pass came since (maybe within the same second)
         line += f"; last change {change['started_at']}: {counts_text(change)}"
     if source.get("failing_count"):
         line += f"; {source['failing_count']} failing"
