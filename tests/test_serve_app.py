@@ -523,11 +523,12 @@ def test_sources_route_shows_each_readable_collections_sync_status(served: Serve
     from rag.sources.state import SyncState
 
     state = SyncState(served.folders["alpha"])
-    state.source("/data/alpha-notes").last = {"added": 2, "error": ""}
+    state.source("/data/alpha-notes").last = {"added": 2, "error": "cannot read /data/alpha-notes/x.pdf"}
     state.save()
     (listed,) = client(served, ALPHA_KEY).get("/v1/sources").json()["data"]
-    assert listed["collection"] == "alpha" and listed["location"] == "/data/alpha-notes"
-    assert listed["last"]["added"] == 2
+    # The folder is named from its own name down, in errors too: the server's disk is not the caller's.
+    assert listed["collection"] == "alpha" and listed["location"] == "alpha-notes"
+    assert listed["last"]["added"] == 2 and listed["last"]["error"] == "cannot read alpha-notes/x.pdf"
     assert client(served, BETA_KEY).get("/v1/sources").json()["data"] == []
     assert client(served, BETA_KEY).get("/v1/sources", params={"collection": "alpha"}).status_code == 404
 

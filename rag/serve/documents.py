@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,11 +34,33 @@ def list_sources(collections: Collections, access: Access, requested: Sequence[s
     """GET /v1/sources: where each of the caller's collections syncs from, and its last pass."""
     names = readable(access, requested, collections.names, "collection")
     data = [
-        source | {"collection": name}
+        _shown_status(source) | {"collection": name}
         for name in names
         for source in sync_status(collections.base(name).folder)
     ]
     return {"object": "list", "data": data}
+
+
+def _shown_status(source: dict[str, Any]) -> dict[str, Any]:
+    """A source's status as a caller sees it: a synced folder named from its own name down (as the
+    documents it brings are), never by the server's path to it; other locations as they are."""
+    location = str(source["location"])
+    if not os.path.isabs(location):
+        return source
+    parent = os.path.dirname(location.rstrip("/")).rstrip("/") + "/"
+    shown = _without_prefix(source, parent)
+    return shown if isinstance(shown, dict) else source
+
+
+def _without_prefix(value: Any, prefix: str) -> Any:
+    """Every string inside a JSON-like value with the prefix taken out wherever it appears."""
+    if isinstance(value, str):
+        return value.replace(prefix, "")
+    if isinstance(value, list):
+        return [_without_prefix(item, prefix) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_prefix(item, prefix) for key, item in value.items()}
+    return value
 
 
 def upload(
