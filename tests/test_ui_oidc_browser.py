@@ -75,7 +75,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     port = free_port()
     command = [sys.executable, "-m", "rag", "serve", "--ui", "--model", "hashing-256", "--port", str(port)]
     command += ["--access", str(root / "access.toml"), "--oidc-issuer", provider.url]
-    command += ["--oidc-audience", "verbatim", "--oidc-client-id", "verbatim"]
+    command += ["--oidc-audience", "verbatim", "--oidc-client-id", "verbatim", "--ui-admin-group", "finance"]
     for name, folder in folders.items():
         command += ["--collection", f"{name}={folder}"]
     log = (root / "server.log").open("w")
@@ -217,6 +217,12 @@ def test_two_people_see_and_are_answered_only_from_their_groups_documents(
     fin.locator("#history-choice input").click()
     assert "holidays booked" not in " ".join(fin.locator("#history-choice li").all_inner_texts())
     fin.keyboard.press("Escape")
+    # An admin sees everyone's audit trail in the UI; nobody else does.
+    alice.get_by_role("tab", name="Audit").click()
+    alice.wait_for_function("document.querySelector('#audit').innerText.includes('Only people in an admin')")
+    fin.get_by_role("tab", name="Audit").click()
+    fin.wait_for_function("document.querySelector('#audit').innerText.includes('alice@example.org')")
+    assert "logged_in" in fin.locator("#audit").inner_text()
     fin.get_by_role("tab", name="Documents").click()
     # A writer removes a document of their collection.
     fin.locator("#remove-choice input").click()

@@ -75,3 +75,21 @@ def test_without_people_every_visitor_sees_everything(served: rag.Collections) -
     everyone = Views(served.base("alpha"), served).of(None)
     assert list(everyone.names) == ["alpha", "beta"] and everyone.may_write("beta")
     assert {info.source for info in everyone.reader("beta").documents()} == {"beta.md"}
+
+
+def test_only_people_in_an_admin_group_read_the_audit_trail(served: rag.Collections) -> None:
+    served.trail.asked(YARD, ["beta"], "When are boats launched?", served.select(["beta"], YARD).ask("boats"))
+    people = {"ed": EDITOR, "bo": YARD}
+    views = Views(
+        served.base("alpha"),
+        served,
+        lambda request: people.get(request.cookies.get("who", "")),
+        frozenset({"editors"}),
+    )
+    admin = views.of(visitor("ed"))
+    assert admin.is_admin and [(name, event.actor) for name, event in admin.audit_events()] == [
+        ("beta", "bo@example.org")
+    ]
+    assert admin.audit_events("someone-else") == []
+    bo = views.of(visitor("bo"))
+    assert not bo.is_admin and bo.audit_events() == []

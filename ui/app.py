@@ -41,11 +41,13 @@ class AppConfig:
     person_of: PersonOf | None = None
     # Where the page's log-out form posts (with people logging in).
     logout_url: str = ""
+    # People in these groups see the Audit tab: the trail of every served collection.
+    admin_groups: frozenset[str] = frozenset()
 
 
 def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
     """The whole page; launch it with ui.server.launch."""
-    views = Views(base, config.collections, config.person_of)
+    views = Views(base, config.collections, config.person_of, config.admin_groups)
     # Per person, nothing read from the index goes into the page as built (Gradio hands its
     # initial values to anyone who loads it): each visitor's share is filled in when the page loads.
     shown = None if views.is_per_person else views.of(None)
@@ -72,6 +74,9 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
                 quality = gr.HTML(_quality(base, config) if shown else "", elem_id="quality")
             with gr.Tab("Settings", id="settings") as settings_tab:
                 settings = _settings_tab(base, shown)
+            # Filled only for people in an admin group, checked on every event.
+            with gr.Tab("Audit", id="audit", visible=views.is_per_person) as audit_tab:
+                audit = _audit_tab(views)
         chat_tab.wire_chat(views, chat, settings, turns)
         refresh = [docs["table"], docs["choices"], settings["stats"], *docs["writing"]]
         chosen = [docs["collection"]]
@@ -109,10 +114,31 @@ def build_app(base: rag.KnowledgeBase, config: AppConfig) -> gr.Blocks:
                 [person, chat["collections"], docs["collection"], chat["history"], *refresh],
                 queue=False,
             )
+            audit_tab.select(audit["show"], [audit["person"]], audit["table"], queue=False)
         else:
             app.load(listing, chosen, refresh, queue=False)
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=ASK_CONCURRENCY)
     return app
+
+
+def _audit_tab(views: Views) -> dict[str, Any]:
+    """The latest audit events of every collection, optionally of one person (admins only)."""
+    parts: dict[str, Any] = {}
+    with gr.Row():
+        parts["person"] = gr.Textbox(label="Only this person or key", scale=4, elem_id="audit-person")
+        parts["refresh"] = gr.Button("Show", scale=1, min_width=80, elem_id="audit-refresh")
+    parts["table"] = gr.HTML("", elem_id="audit")
+
+    def show(person: str, request: gr.Request) -> str:
+        view = views.of(request)
+        if not view.is_admin:
+            return "<p class='hint'>Only people in an admin group see the audit trail.</p>"
+        return render.audit_html(view.audit_events(person or ""))
+
+    parts["show"] = show
+    parts["refresh"].click(show, [parts["person"]], parts["table"], queue=False)
+    parts["person"].submit(show, [parts["person"]], parts["table"], queue=False)
+    return parts
 
 
 def _person_html(view: View, logout_url: str) -> str:

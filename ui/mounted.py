@@ -42,6 +42,7 @@ def mount_chat_ui(api: Any, service: Any) -> None:
         collections=served,
         person_of=login.logins.person_of if login is not None else None,
         logout_url=login.logout_url if login is not None else "",
+        admin_groups=frozenset(service.oidc.admin_groups) if login is not None else frozenset(),
     )
     page = app_module.build_app(first, config)
     options: dict[str, Any] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 
@@ -318,3 +319,19 @@ def _languages_text(counts: object) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def audit_html(events: Sequence[tuple[str, object]]) -> str:
+    """The audit trail's latest events, newest first: time, collection, person, action, detail."""
+    if not events:
+        return "<p class='hint'>No audit events.</p>"
+    rows = "".join(
+        f"<tr><td>{escape(getattr(event, 'at', ''))}</td><td>{escape(name)}</td>"
+        f"<td>{escape(getattr(event, 'actor', ''))}</td><td>{escape(getattr(event, 'action', ''))}</td>"
+        f"<td><code>{escape(json.dumps(getattr(event, 'detail', {}), ensure_ascii=False, sort_keys=True))}</code></td></tr>"
+        for name, event in events
+    )
+    return (
+        "<table class='audit'><thead><tr><th>Time (UTC)</th><th>Collection</th><th>Who</th><th>Action</th>"
+        f"<th>Detail</th></tr></thead><tbody>{rows}</tbody></table>"
+    )

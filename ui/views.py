@@ -36,6 +36,18 @@ class View:
     writable: frozenset[str]
     collections: rag.Collections | None = None
     actor: Actor | None = None
+    is_admin: bool = False  # sees the audit trail of every collection
+
+    def audit_events(self, person: str = "", limit: int = 200) -> list[tuple[str, Any]]:
+        """(collection, event) pairs of the latest audit events, newest first: for admins only."""
+        if not self.is_admin or self.collections is None:
+            return []
+        found = [
+            (name, event)
+            for name in self.collections.names
+            for event in self.collections.base(name).sqlite_store().audit_events(actor=person.strip() or None)
+        ]
+        return sorted(found, key=lambda pair: pair[1].at, reverse=True)[:limit]
 
     @property
     def is_empty_handed(self) -> bool:
@@ -91,11 +103,16 @@ class Views:
     """Makes each event's View: the whole thing, or the logged-in person's share of it."""
 
     def __init__(
-        self, base: rag.KnowledgeBase, collections: rag.Collections | None, person_of: PersonOf | None = None
+        self,
+        base: rag.KnowledgeBase,
+        collections: rag.Collections | None,
+        person_of: PersonOf | None = None,
+        admin_groups: frozenset[str] = frozenset(),
     ) -> None:
         self.base = base
         self.collections = collections
         self.person_of = person_of
+        self.admin_groups = admin_groups
         # Each person's conversations (only when people log in: an anonymous page has no "person").
         self.histories = Histories() if person_of is not None else None
 
@@ -118,7 +135,7 @@ class Views:
         writable = policy.writable(actor, served.names) if policy is not None else frozenset()
         names = [name for name in served.names if name in readable]
         first = served.reader(names[0], actor) if names else self.base.for_reader(actor, _NOTHING)
-        return View(first, names, frozenset(writable), served, actor)
+        return View(first, names, frozenset(writable), served, actor, actor.in_any(self.admin_groups))
 
 
 # A view of no document at all, for a person who may read no collection.

@@ -79,6 +79,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="the client's secret (default: $RAG_OIDC_CLIENT_SECRET, which keeps it out of the process list)",
     )
     parser.add_argument(
+        "--ui-admin-group",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="people in this group see the audit trail in the chat UI (repeatable; with --oidc-client-id)",
+    )
+    parser.add_argument(
         "--audit-no-questions",
         action="store_true",
         help="keep the text of questions out of the audit trail (it still records who asked and what was quoted)",
@@ -178,6 +185,7 @@ def oidc_config(args: argparse.Namespace) -> OidcConfig | None:
         args.oidc_groups_claim,
         client_id=client_id,
         client_secret=secret,
+        admin_groups=tuple(args.ui_admin_group),
     )
 
 

@@ -64,6 +64,8 @@ class OidcConfig:
     # usually the audience too.
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
+    # People in these groups see the audit trail of every served collection in the chat UI.
+    admin_groups: tuple[str, ...] = ()
 
     def verifier(self) -> TokenVerifier:
         """The token verifier for this provider (keys are fetched on first use)."""
