@@ -92,3 +92,17 @@ def test_a_document_is_removed_by_the_name_the_caller_sees(folder_server: tuple[
     assert "orchard/cellar/pears.txt" not in [
         item["source"] for item in http.get("/v1/documents").json()["data"]
     ]
+
+
+def test_feedback_keeps_the_stored_source_of_a_citation_the_caller_saw_by_its_shown_name(
+    folder_server: tuple[str, Path],
+) -> None:
+    url, root = folder_server
+    http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+    answer = http.post("/v1/ask", json={"question": "When are apples picked?"}).json()
+    assert answer["citations"][0]["source"] == "orchard/apples.txt"
+    given = http.post("/v1/feedback", json={"id": answer["id"], "rating": "down"})
+    assert given.status_code == 200
+    with rag.open(root / "index") as base:
+        cited = next(item for item in base.feedback() if item.id == given.json()["id"]).citations[0]
+    assert cited.source == str((root / "orchard" / "apples.txt").absolute())

@@ -81,7 +81,7 @@ def give(
         )
     try:
         feedback = feedback_on(
-            given.answer.to_dict(),
+            _with_stored_sources(collections, given.answer.to_dict(), given.collections),
             rating_of(request.get("rating")),
             _flags(request),
             comment=_text(request, "comment"),
@@ -131,3 +131,17 @@ def _flags(request: dict[str, Any]) -> dict[int, list[CitationFlag]]:
     except FeedbackError as error:
         raise bad_request(str(error), "flag") from None
     return flags
+
+
+def _with_stored_sources(
+    collections: Collections, answer: dict[str, Any], names: Sequence[str]
+) -> dict[str, Any]:
+    """The answer as the caller saw it, its citations naming their stored sources again: feedback
+    tells a changed document from a removed one by its stored source."""
+    citations = []
+    for citation in answer["citations"]:
+        name = citation.get("collection") or names[0]
+        if name in collections.names:
+            citation = citation | {"source": collections.get(name).sources.stored(citation["source"])}
+        citations.append(citation)
+    return answer | {"citations": citations}
