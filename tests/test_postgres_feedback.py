@@ -6,12 +6,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
 import rag
 from rag.cli.main import main
 from rag.evaluation.dashboard import quality_dashboard
+from rag.serve import RunningServer, ServeConfig
 from rag.storage.question_log import AskedQuestion
 
 pytestmark = pytest.mark.postgres
@@ -148,3 +150,26 @@ def test_a_database_index_made_before_the_tables_gets_them_at_its_first_feedback
         answer = base.ask("When does the amber river flood?", rag.AskOptions(channel="ui"))
         stored = base.add_feedback(rag.feedback_on(answer.to_dict(), "helpful"))
         assert base.feedback() == [stored] and len(base.asked_questions()) == 1
+
+
+def test_a_served_database_collection_logs_the_question_and_takes_post_v1_feedback(
+    postgres_url: str, fake_embedder: rag.Embedder
+) -> None:
+    make_index(postgres_url, fake_embedder)
+    server = RunningServer(ServeConfig({"team": postgres_url}, port=0), embedder=fake_embedder)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            answer = http.post("/v1/ask", json={"question": "How long does a cedar boat take?"}).json()
+            body = {"id": answer["id"], "rating": "down", "citation": 1, "flag": "wrong_document"}
+            body |= {"source": "built in the  harbour", "comment": "wrong part"}
+            response = http.post("/v1/feedback", json=body)
+            assert response.status_code == 200, response.text
+    finally:
+        server.stop()
+    with rag.open(postgres_url, embedder=fake_embedder) as base:
+        (stored,) = base.feedback()
+        (asked,) = base.asked_questions()
+    assert (stored.id, stored.answer_id, stored.channel) == (response.json()["id"], answer["id"], "api")
+    assert stored.citations[0].flags == ("wrong_document",) and stored.comment == "wrong part"
+    assert stored.better_source is not None and stored.better_source.text == "built in the harbour"
+    assert (asked.answer_id, asked.channel, asked.collection) == (answer["id"], "api", "team")
