@@ -173,3 +173,31 @@ def test_a_served_database_collection_logs_the_question_and_takes_post_v1_feedba
     assert stored.citations[0].flags == ("wrong_document",) and stored.comment == "wrong part"
     assert stored.better_source is not None and stored.better_source.text == "built in the harbour"
     assert (asked.answer_id, asked.channel, asked.collection) == (answer["id"], "api", "team")
+
+
+def test_an_older_index_gets_its_own_tables_not_those_of_an_index_later_on_its_path(
+    postgres_url: str, fake_embedder: rag.Embedder
+) -> None:
+    schema = postgres_url.split("search_path%3D")[1].split(",")[0]
+    later = f"later_{schema}"  # a newer index, with the tables, in a schema after the older one's
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {later}")
+    later_url = postgres_url.replace(f"%3D{schema},", f"%3D{later},")
+    both_url = postgres_url.replace(f"%3D{schema},", f"%3D{schema},{later},")
+    try:
+        make_index(later_url, fake_embedder)
+        make_index(postgres_url, fake_embedder)
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute("DROP TABLE feedback, question_log")  # made before them
+        with rag.open(both_url, embedder=fake_embedder) as base:
+            assert base.feedback() == []
+            answer = base.ask("When does the amber river flood?", rag.AskOptions(channel="ui"))
+            stored = base.add_feedback(rag.feedback_on(answer.to_dict(), "helpful"))
+            assert base.feedback() == [stored] and len(base.asked_questions()) == 1
+        with rag.open(later_url, embedder=fake_embedder) as newer:
+            assert newer.feedback() == [] and newer.asked_questions() == []
+        with rag.open(postgres_url, embedder=fake_embedder) as older:
+            assert older.feedback() == [stored]
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {later} CASCADE")

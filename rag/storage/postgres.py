@@ -606,16 +606,34 @@ class PostgresStore:
         """Whether the feedback and question log tables are there; made first when `create` (a role
         that may not create tables writes to them once they are there)."""
         if not self._has_log_tables:
-            connection = self._connect()
-            query = "SELECT count(to_regclass(name)) FROM unnest(%s::text[]) AS name"
-            row = connection.execute(query, (["feedback", "question_log"],)).fetchone()
-            if create and (row is None or row[0] < 2):
+            self._has_log_tables = self._log_tables_found()
+            if create and not self._has_log_tables:
+                connection = self._connect()
                 with connection.transaction():
                     connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                     connection.execute(_LOG_TABLES)
-                row = (2,)
-            self._has_log_tables = row is not None and row[0] == 2
+                self._has_log_tables = self._log_tables_found()
+                if not self._has_log_tables:
+                    raise StorageError(
+                        f"the index in {self.location} is not in the first schema of its search_path:"
+                        " its feedback tables would be made elsewhere"
+                    )
         return self._has_log_tables
+
+    def _log_tables_found(self) -> bool:
+        """Whether both tables are found, in the schema of this index's documents (a table of that
+        name in another schema on the search path belongs to another index)."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT count(*) FROM unnest(%s::text[]) AS name JOIN pg_class found"
+                " ON found.oid = to_regclass(name) JOIN pg_class documents"
+                " ON documents.oid = to_regclass('documents') AND documents.relnamespace = found.relnamespace",
+                (["feedback", "question_log"],),
+            )
+            .fetchone()
+        )
+        return row is not None and row[0] == 2
 
     @_translated
     def add_feedback(self, given: Feedback, keep_from: str = "") -> Feedback:
