@@ -12,6 +12,7 @@ each, alternating, over the whole log and since a recent day. Prints one line pe
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sqlite3
 import tempfile
@@ -22,48 +23,53 @@ import psycopg
 
 import rag
 from eval.bundled_postgres import running_postgres
-from rag.storage.question_log import COLUMNS, AskedQuestion, CitedDocument, values_of
-from rag.storage.store import DATABASE_NAME
 
 RECENT = "2026-12-01"
+# The question log's columns (rag/storage/question_log.py); rows are written as the stores write them.
+COLUMNS = "asked_at, collection, question, answered, mode, latency_ms, cited, answer_id, who, channel"
 
 
-def logged_questions(count: int) -> list[AskedQuestion]:
-    """`count` questions spread over 336 days of 2026, the same every run."""
+def logged_questions(count: int) -> list[tuple[object, ...]]:
+    """`count` question-log rows spread over 336 days of 2026, the same every run."""
     chosen = random.Random(1)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for number in range(count):
         day = number * 336 // count
         source = f"doc{chosen.randrange(300)}.txt"
-        asked = AskedQuestion(
-            question=f"question {number}",
-            answered=bool(number % 5),
-            mode="extractive",
-            latency_ms=chosen.uniform(20, 2000),
-            cited=(CitedDocument("id-" + source, source),) if number % 5 else (),
-            answer_id=f"ans-{number}",
-            channel=chosen.choice(["ui", "api", "cli"]),
-            asked_at=f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T10:00:00+00:00",
+        cited = [["id-" + source, source]] if number % 5 else []
+        rows.append(
+            (
+                f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T10:00:00+00:00",
+                "",
+                f"question {number}",
+                int(bool(number % 5)),
+                "extractive",
+                round(chosen.uniform(20, 2000), 1),
+                json.dumps(cited),
+                f"ans-{number}",
+                "",
+                chosen.choice(["ui", "api", "cli"]),
+            )
         )
-        rows.append(asked)
     return rows
 
 
-def fill(location: Path | str, rows: list[AskedQuestion], embedder: rag.Embedder) -> None:
+def fill(location: Path | str, rows: list[tuple[object, ...]], embedder: rag.Embedder) -> None:
     """An index with one document and these rows in its question log (one transaction)."""
     with rag.open(location, embedder=embedder) as base:
         base.add_texts([rag.TextItem("doc1.txt", "The amber river floods the valley every spring.")])
-        base.feedback_store().log_question(rows[0])  # makes the table where it is missing
-    values = [values_of(row) for row in rows[1:]]
+        # A logged question makes the table where it is missing; it goes with the rows below.
+        base.ask("When does the amber river flood?", rag.AskOptions(channel="cli"))
     if isinstance(location, Path):
-        with sqlite3.connect(location / DATABASE_NAME) as connection:
+        with sqlite3.connect(location / "rag.sqlite") as connection:
+            connection.execute("DELETE FROM question_log")
             connection.executemany(
-                f"INSERT INTO question_log ({COLUMNS}) VALUES ({', '.join('?' * 10)})", values
+                f"INSERT INTO question_log ({COLUMNS}) VALUES ({', '.join('?' * 10)})", rows
             )
         return
     with psycopg.connect(location) as connection, connection.cursor() as cursor:
-        marks = ", ".join(["%s"] * 10)
-        cursor.executemany(f"INSERT INTO question_log ({COLUMNS}) VALUES ({marks})", values)
+        cursor.execute("DELETE FROM question_log")
+        cursor.executemany(f"INSERT INTO question_log ({COLUMNS}) VALUES ({', '.join(['%s'] * 10)})", rows)
         cursor.execute("ANALYZE question_log")
 
 
