@@ -29,6 +29,7 @@ def quality_dashboard(
 ) -> dict[str, Any]:
     """Every number the dashboard shows, JSON-ready: questions per day, answered share, feedback
     rates, the slowest questions, the most and never cited documents, the evaluation history.
+
     Index folders and PostgreSQL indexes alike: each keeps its own log and feedback.
     """
     logs = [base.question_statistics(since, top) for base in bases]
