@@ -158,12 +158,17 @@ class KnowledgeBase:
         return PostgresStore.create(self.url, self.dimension) if create else PostgresStore(self.url)
 
     def sqlite_store(self) -> Store:
-        """The SQLite store of an index folder: what only a folder has so far (page images, feedback,
-        grants, the audit trail) is a one-line error on a PostgreSQL index."""
+        """The SQLite store of an index folder: what only a folder has so far (page images, grants,
+        the audit trail) is a one-line error on a PostgreSQL index."""
         store = self.store
         if not isinstance(store, Store):
             raise RagError(f"{self.location} is a PostgreSQL index: this command needs an index folder")
         return store
+
+    def feedback_store(self) -> Store | PostgresStore:
+        """The store that keeps the index's feedback and question log: either engine."""
+        store = self.store
+        return store if isinstance(store, Store) else self._postgres_store()
 
     def create(self) -> None:
         """Create the index (a folder and its database, or the tables) if it does not exist yet."""
@@ -388,14 +393,13 @@ class KnowledgeBase:
     def log_question(self, asked: AskedQuestion) -> None:
         """Append a question to the question log; older ones than Settings.question_log_days go.
 
-        Nothing is written when the log is off (Settings.log_questions), the index is read-only
-        here or on PostgreSQL (no question log there yet); a failed write is one line on stderr,
-        never a failed answer.
+        Nothing is written when the log is off (Settings.log_questions) or the index folder is
+        read-only here; a failed write is one line on stderr, never a failed answer.
         """
-        if not self.settings.log_questions or self.url is not None or self._store is None:
+        if not self.settings.log_questions or self._store is None:
             return
-        store = self.sqlite_store()
-        if store.read_only:
+        store = self.feedback_store()
+        if isinstance(store, Store) and store.read_only:
             return
         days = self.settings.question_log_days
         keep_from = "" if days is None else _days_ago(days)
@@ -406,15 +410,15 @@ class KnowledgeBase:
 
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (an ISO date such as 2026-12-01) on, oldest first."""
-        return self.sqlite_store().asked_questions(since, limit)
+        return self.feedback_store().asked_questions(since, limit)
 
     def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
         """Questions per day, channels, latencies, the `top` slowest and citation counts from `since` on."""
-        return self.sqlite_store().question_statistics(since, top)
+        return self.feedback_store().question_statistics(since, top)
 
     def delete_questions(self, answer_ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete logged questions by their answer's id, or all a person asked; return how many went."""
-        return self.sqlite_store().delete_questions(answer_ids, who)
+        return self.feedback_store().delete_questions(answer_ids, who)
 
     def question_embedder(self) -> Embedder:
         """The embedder of one question: the search and the answer step share the question's
@@ -522,13 +526,13 @@ class KnowledgeBase:
         """
         days = self.settings.feedback_days
         if days == 0:
-            raise FeedbackError(f"feedback is turned off for {self.folder} (RAG_FEEDBACK_DAYS=0)")
+            raise FeedbackError(f"feedback is turned off for {self.location} (RAG_FEEDBACK_DAYS=0)")
         if passage.strip():
             feedback = replace(feedback, better_source=self._source_passage(passage))
         if not feedback.says_something:
             raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
         keep_from = "" if days is None else _days_ago(days)
-        return self.sqlite_store().add_feedback(
+        return self.feedback_store().add_feedback(
             replace(
                 feedback,
                 settings=feedback.settings or settings_snapshot(self.settings),
@@ -539,11 +543,11 @@ class KnowledgeBase:
 
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete feedback by id, or all a person gave; return how many went."""
-        return self.sqlite_store().delete_feedback(ids, who)
+        return self.feedback_store().delete_feedback(ids, who)
 
     def _source_passage(self, passage: str) -> SourcePassage:
         """Where pasted words are in a stored document; failing that, a document named by its source."""
-        found = self.sqlite_store().find_passage(passage)
+        found = self.feedback_store().find_passage(passage)
         try:
             if found is not None and self._reader is not None:
                 self.document(
@@ -554,7 +558,7 @@ class KnowledgeBase:
             source = self.resolve_source(passage.strip())
         except NotFoundError:
             raise FeedbackError(
-                f"the passage is not in any document of {self.folder}, nor is it a document's name:"
+                f"the passage is not in any document of {self.location}, nor is it a document's name:"
                 " paste words exactly as the document has them"
             ) from None
         document = self.store.document(source)
@@ -563,7 +567,7 @@ class KnowledgeBase:
 
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""
-        return self.sqlite_store().feedback(since, limit)
+        return self.feedback_store().feedback(since, limit)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its size and chunk count."""

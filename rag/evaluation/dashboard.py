@@ -30,10 +30,8 @@ def quality_dashboard(
     """Every number the dashboard shows, JSON-ready: questions per day, answered share, feedback
     rates, the slowest questions, the most and never cited documents, the evaluation history.
 
-    A PostgreSQL index keeps no question log or feedback yet: it is named in `not_counted`.
+    Index folders and PostgreSQL indexes alike: each keeps its own log and feedback.
     """
-    not_counted = [base.location for base in bases if base.url is not None]
-    bases = [base for base in bases if base.url is None]
     logs = [base.question_statistics(since, top) for base in bases]
     by_day: dict[str, Counter[str]] = {}
     channels: Counter[str] = Counter()
@@ -53,7 +51,6 @@ def quality_dashboard(
     return {
         "since": since,
         "indexes": [base.location for base in bases],
-        "not_counted": not_counted,
         "questions": questions,
         "answered": answered,
         "refused": questions - answered,

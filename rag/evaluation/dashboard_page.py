@@ -30,11 +30,6 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; 
 def dashboard_html(values: dict[str, Any]) -> str:
     """The dashboard fragment: totals, then each section with its chart and table."""
     parts = [_totals(values), _questions(values), _feedback(values), _slowest(values)]
-    if values["not_counted"]:
-        skipped = ", ".join(values["not_counted"])
-        parts.insert(
-            0, f"<p class='hint'>Not counted (PostgreSQL keeps no question log yet): {escape(skipped)}</p>"
-        )
     parts += [_documents(values), _history(values)]
     return "<div id='dashboard'>" + "".join(parts) + "</div>"
 

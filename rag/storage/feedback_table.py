@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from rag.feedback import CitationState, CitedSpan, Feedback, SourcePassage, rating_of
 
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_created ON feedback(created_at);
 """
-_COLUMNS = (
+COLUMNS = (
     "id, created_at, answer_id, who, channel, rating, question, query, answer, answered, citations,"
     " comment, corrected_answer, better_source, settings, code_version, collections, history"
 )
@@ -55,28 +56,45 @@ MAX_PASSAGE_CHARS = 5000
 
 def insert(connection: sqlite3.Connection, feedback: Feedback) -> None:
     """Store one feedback (already stamped with its id and time)."""
-    source = feedback.better_source
     connection.execute(
-        f"INSERT INTO feedback ({_COLUMNS}) VALUES ({', '.join('?' * 18)})",
-        (
-            feedback.id,
-            feedback.created_at,
-            feedback.answer_id,
-            feedback.who,
-            feedback.channel,
-            feedback.rating,
-            feedback.question,
-            feedback.query,
-            feedback.answer,
-            int(feedback.answered),
-            json.dumps([citation.to_dict() for citation in feedback.citations], ensure_ascii=False),
-            feedback.comment,
-            feedback.corrected_answer,
-            json.dumps(source.to_dict(), ensure_ascii=False) if source else None,
-            json.dumps(feedback.settings, ensure_ascii=False, default=str),
-            feedback.code_version,
-            json.dumps(list(feedback.collections)),
-            json.dumps([dict(turn) for turn in feedback.history], ensure_ascii=False),
+        f"INSERT INTO feedback ({COLUMNS}) VALUES ({', '.join('?' * 18)})", values_of(feedback)
+    )
+
+
+def values_of(feedback: Feedback) -> tuple[object, ...]:
+    """The row of one feedback, in COLUMNS order (both engines store these values)."""
+    source = feedback.better_source
+    return (
+        feedback.id,
+        feedback.created_at,
+        feedback.answer_id,
+        feedback.who,
+        feedback.channel,
+        feedback.rating,
+        feedback.question,
+        feedback.query,
+        feedback.answer,
+        int(feedback.answered),
+        json.dumps([citation.to_dict() for citation in feedback.citations], ensure_ascii=False),
+        feedback.comment,
+        feedback.corrected_answer,
+        json.dumps(source.to_dict(), ensure_ascii=False) if source else None,
+        json.dumps(feedback.settings, ensure_ascii=False, default=str),
+        feedback.code_version,
+        json.dumps(list(feedback.collections)),
+        json.dumps([dict(turn) for turn in feedback.history], ensure_ascii=False),
+    )
+
+
+def with_hashes(given: Feedback, hashes: dict[str, str]) -> Feedback:
+    """Feedback stamped with its id and time, each citation with its document's content hash
+    (hashes: document id -> content hash, of the cited documents still stored)."""
+    stamped = given.stamped()
+    return replace(
+        stamped,
+        citations=tuple(
+            replace(cited, content_hash=cited.content_hash or hashes.get(cited.document_id, ""))
+            for cited in stamped.citations
         ),
     )
 
@@ -84,10 +102,10 @@ def insert(connection: sqlite3.Connection, feedback: Feedback) -> None:
 def select(connection: sqlite3.Connection, since: str = "", limit: int | None = None) -> list[Feedback]:
     """Stored feedback given at or after `since` (an ISO date or time; "" for all), oldest first."""
     rows = connection.execute(
-        f"SELECT {_COLUMNS} FROM feedback WHERE created_at >= ? ORDER BY seq LIMIT ?",
+        f"SELECT {COLUMNS} FROM feedback WHERE created_at >= ? ORDER BY seq LIMIT ?",
         (since, -1 if limit is None else limit),
     )
-    return [_feedback(row) for row in rows]
+    return [from_row(row) for row in rows]
 
 
 def delete(
@@ -106,7 +124,8 @@ def delete(
     return deleted
 
 
-def _feedback(row: tuple) -> Feedback:
+def from_row(row: Sequence) -> Feedback:
+    """The feedback of a row read in COLUMNS order."""
     better = json.loads(row[13]) if row[13] else None
     return Feedback(
         id=row[0],
@@ -154,24 +173,30 @@ def document_state(connection: sqlite3.Connection, document_id: str, source: str
 
 def find_passage(connection: sqlite3.Connection, words: str) -> SourcePassage | None:
     """Where pasted words are in a stored document: verbatim first, else across any white space."""
+
+    def holding(part: str, limit: int) -> Iterable[Sequence]:
+        return connection.execute(
+            "SELECT id, source, text, content_hash FROM documents WHERE instr(text, ?) > 0 ORDER BY key LIMIT ?",
+            (part, limit),
+        )
+
+    return passage_in(words, holding)
+
+
+def passage_in(words: str, holding: Callable[[str, int], Iterable[Sequence]]) -> SourcePassage | None:
+    """Where pasted words are, in the documents holding(part, limit) reads: (id, source, text,
+    content hash) of at most `limit` (-1: every) documents holding the part verbatim, in key order."""
     words = words.strip()[:MAX_PASSAGE_CHARS]
     if not words:
         return None
-    row = connection.execute(
-        "SELECT id, source, text, content_hash FROM documents WHERE instr(text, ?) > 0 ORDER BY key LIMIT 1",
-        (words,),
-    ).fetchone()
-    if row is not None:
+    for row in holding(words, 1):
         start = row[2].find(words)
         return SourcePassage(row[0], row[1], start, start + len(words), words, row[3])
     pieces = words.split()
     pattern = re.compile(_GAP.join(re.escape(piece) for piece in pieces))
     longest = max(pieces, key=len)
     # Only documents holding the longest word verbatim are read whole.
-    for document_id, source, text, content_hash in connection.execute(
-        "SELECT id, source, text, content_hash FROM documents WHERE instr(text, ?) > 0 ORDER BY key",
-        (longest,),
-    ):
+    for document_id, source, text, content_hash in holding(longest, -1):
         match = pattern.search(text)
         if match is not None:
             return SourcePassage(document_id, source, match.start(), match.end(), match.group(), content_hash)

@@ -26,10 +26,12 @@ import psycopg
 from psycopg import sql
 
 from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
+from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
-from rag.storage import structure_spans
+from rag.storage import feedback_table, question_log, structure_spans
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedChunk, ExportedDocument
+from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument
@@ -117,6 +119,48 @@ CREATE TABLE IF NOT EXISTS structure_spans (
 );
 CREATE INDEX IF NOT EXISTS structure_spans_document ON structure_spans (document_key);
 """
+# Feedback and the question log: the SQLite folder's tables (storage/feedback_table.py,
+# storage/question_log.py) with the same columns, JSON kept as text. Made with the others; an
+# index made before them gets them at its first feedback or logged question.
+_LOG_TABLES = """
+CREATE TABLE IF NOT EXISTS feedback (
+    seq bigserial PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    created_at text NOT NULL,
+    answer_id text NOT NULL,
+    who text NOT NULL,
+    channel text NOT NULL,
+    rating text,
+    question text NOT NULL,
+    query text NOT NULL,
+    answer text NOT NULL,
+    answered integer NOT NULL,
+    citations text NOT NULL,
+    comment text NOT NULL,
+    corrected_answer text NOT NULL,
+    better_source text,
+    settings text NOT NULL,
+    code_version text NOT NULL,
+    collections text NOT NULL,
+    history text NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at);
+CREATE TABLE IF NOT EXISTS question_log (
+    seq bigserial PRIMARY KEY,
+    asked_at text NOT NULL,
+    collection text NOT NULL,
+    question text NOT NULL,
+    answered integer NOT NULL,
+    mode text NOT NULL,
+    latency_ms double precision NOT NULL,
+    cited text NOT NULL,
+    answer_id text NOT NULL,
+    who text NOT NULL,
+    channel text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS question_log_asked ON question_log (asked_at);
+CREATE INDEX IF NOT EXISTS question_log_who ON question_log (who);
+"""
 _OWN_TABLES = ("manifest", "documents", "chunks", "chunk_terms", "document_terms")
 
 # BM25 as FTS5 computes it: idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, and a chunk's
@@ -200,6 +244,7 @@ class PostgresStore:
         self.url = url
         self.location = public_location(url)
         self._local = threading.local()
+        self._has_log_tables = False  # known once seen (an index made before them has none)
         if not self._has_tables():
             raise IndexNotFoundError(
                 f"no index in {self.location}: create one with `rag ingest FILES --index {self.location}`"
@@ -210,7 +255,7 @@ class PostgresStore:
         """Open the index in the database, creating its tables (and pgvector) when missing."""
         store = cls.__new__(cls)
         store.url, store.location, store._local = url, public_location(url), threading.local()
-        statements = sql.SQL(_TABLES).format(dimension=sql.Literal(int(dimension)))
+        statements = sql.SQL(_TABLES + _LOG_TABLES).format(dimension=sql.Literal(int(dimension)))
         store._create_tables(statements)
         return cls(url)
 
@@ -554,6 +599,190 @@ class PostgresStore:
             sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
             structure=tuple(map(StructureSpan._make, spans)),
         )
+
+    # -- feedback and the question log (the SQLite folder's, storage/feedback_table.py) ------------
+
+    def _log_tables(self, create: bool) -> bool:
+        """Whether the feedback and question log tables are there; made first when `create` (a role
+        that may not create tables writes to them once they are there)."""
+        if not self._has_log_tables:
+            self._has_log_tables = self._log_tables_found()
+            if create and not self._has_log_tables:
+                connection = self._connect()
+                with connection.transaction():
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                    connection.execute(_LOG_TABLES)
+                self._has_log_tables = self._log_tables_found()
+                if not self._has_log_tables:
+                    raise StorageError(
+                        f"the index in {self.location} is not in the first schema of its search_path:"
+                        " its feedback tables would be made elsewhere"
+                    )
+        return self._has_log_tables
+
+    def _log_tables_found(self) -> bool:
+        """Whether both tables are found, in the schema of this index's documents (a table of that
+        name in another schema on the search path belongs to another index)."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT count(*) FROM unnest(%s::text[]) AS name JOIN pg_class found"
+                " ON found.oid = to_regclass(name) JOIN pg_class documents"
+                " ON documents.oid = to_regclass('documents') AND documents.relnamespace = found.relnamespace",
+                (["feedback", "question_log"],),
+            )
+            .fetchone()
+        )
+        return row is not None and row[0] == 2
+
+    @_translated
+    def add_feedback(self, given: Feedback, keep_from: str = "") -> Feedback:
+        """Store feedback with its id, time and the cited documents' content hashes; return it.
+        Feedback given before `keep_from` (an ISO time, the retention period's start) goes."""
+        self._log_tables(create=True)
+        connection = self._connect()
+        with connection.transaction():
+            cited = [cited.document_id for cited in given.citations]
+            hashes = connection.execute(
+                "SELECT id, content_hash FROM documents WHERE id = ANY(%s)", (cited,)
+            ).fetchall()
+            stamped = feedback_table.with_hashes(given, dict(hashes))
+            connection.execute(
+                f"INSERT INTO feedback ({feedback_table.COLUMNS}) VALUES ({', '.join(['%s'] * 18)})",
+                feedback_table.values_of(stamped),
+            )
+            if keep_from:
+                connection.execute("DELETE FROM feedback WHERE created_at < %s", (keep_from,))
+        return stamped
+
+    @_translated
+    def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
+        """Stored feedback given at or after `since` (ISO date or time), oldest first."""
+        if not self._log_tables(create=False):
+            return []
+        rows = self._connect().execute(
+            f"SELECT {feedback_table.COLUMNS} FROM feedback WHERE created_at >= %s ORDER BY seq LIMIT %s",
+            (since, limit),
+        )
+        return [feedback_table.from_row(row) for row in rows]
+
+    @_translated
+    def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None, before: str = "") -> int:
+        """Delete feedback by id, by who gave it, or given before an ISO time; return how many went."""
+        return self._delete_logged("feedback", ("id", "created_at"), ids, who, before)
+
+    def _delete_logged(
+        self, table: str, keys: tuple[str, str], ids: Sequence[str], who: str | None, before: str
+    ) -> int:
+        """Delete rows of the feedback or question log table by key, who, or time before; count them."""
+        if not self._log_tables(create=False):
+            return 0
+        key, time = (sql.Identifier(name) for name in keys)
+        connection, deleted = self._connect(), 0
+        with connection.transaction():
+            for condition, value in (
+                (sql.SQL("{} = ANY(%s)").format(key), list(ids) if ids else None),
+                (sql.SQL("who = %s"), who),
+                (sql.SQL("{} < %s").format(time), before or None),
+            ):
+                if value is not None:
+                    statement = sql.SQL("DELETE FROM {} WHERE ").format(sql.Identifier(table)) + condition
+                    deleted += connection.execute(statement, (value,)).rowcount
+        return deleted
+
+    @_translated
+    def document_state(self, document_id: str, source: str) -> CitationState:
+        """Whether a document cited in feedback is stored as it was, changed since, or removed."""
+        connection = self._connect()
+        if connection.execute("SELECT 1 FROM documents WHERE id = %s", (document_id,)).fetchone():
+            return "current"
+        if connection.execute("SELECT 1 FROM documents WHERE source = %s", (source,)).fetchone():
+            return "changed"
+        return "removed"
+
+    @_translated
+    def find_passage(self, words: str) -> SourcePassage | None:
+        """The first stored document holding the words (verbatim, or across any white space)."""
+        connection = self._connect()
+
+        def holding(part: str, limit: int) -> Iterator[Sequence[Any]]:
+            # A server-side cursor: documents are read one batch at a time, not all at once.
+            with connection.transaction(), connection.cursor(name="passage") as cursor:
+                cursor.execute(
+                    "SELECT id, source, text, content_hash FROM documents WHERE strpos(text, %s) > 0"
+                    " ORDER BY key LIMIT %s",
+                    (part, None if limit < 0 else limit),
+                )
+                yield from cursor
+
+        return feedback_table.passage_in(words, holding)
+
+    @_translated
+    def log_question(self, asked: AskedQuestion, keep_from: str = "") -> AskedQuestion:
+        """Append a question to the question log (questions asked before `keep_from` go); return it."""
+        self._log_tables(create=True)
+        stamped = asked.stamped()
+        connection = self._connect()
+        with connection.transaction():
+            connection.execute(
+                f"INSERT INTO question_log ({question_log.COLUMNS}) VALUES ({', '.join(['%s'] * 10)})",
+                question_log.values_of(stamped),
+            )
+            if keep_from:
+                connection.execute("DELETE FROM question_log WHERE asked_at < %s", (keep_from,))
+        return stamped
+
+    @_translated
+    def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
+        """The question log from `since` (ISO date or time) on, oldest first."""
+        if not self._log_tables(create=False):
+            return []
+        rows = self._connect().execute(
+            f"SELECT {question_log.COLUMNS} FROM question_log WHERE asked_at >= %s ORDER BY seq LIMIT %s",
+            (since, limit),
+        )
+        return [question_log.from_row(row) for row in rows]
+
+    @_translated
+    def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
+        """What the dashboard counts in the question log from `since` on (storage/question_log.py)."""
+        if not self._log_tables(create=False):
+            return question_log.counted([], [], [], {})
+        connection = self._connect()
+        # One snapshot for the three passes, as the SQLite store reads them.
+        with connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            days = connection.execute(
+                "SELECT substr(asked_at, 1, 10) AS day, channel, sum(answered), sum(1 - answered)"
+                " FROM question_log WHERE asked_at >= %s GROUP BY day, channel ORDER BY day",
+                (since,),
+            ).fetchall()
+            timed = connection.execute(
+                "SELECT latency_ms, seq FROM question_log WHERE asked_at >= %s ORDER BY latency_ms, seq",
+                (since,),
+            ).fetchall()
+            slowest = [
+                question_log.from_row(row)
+                for row in connection.execute(
+                    f"SELECT {question_log.COLUMNS} FROM question_log WHERE seq = ANY(%s)"
+                    " ORDER BY latency_ms DESC, seq DESC",
+                    ([seq for _, seq in timed[-top:]] if top > 0 else [],),
+                )
+            ]
+            # Each cited pair is [document id, source]; a question citing a source twice counts once.
+            cited = connection.execute(
+                "SELECT pair ->> 1 AS source, count(DISTINCT seq) FROM question_log,"
+                " jsonb_array_elements(cited::jsonb) AS pair WHERE asked_at >= %s GROUP BY source",
+                (since,),
+            ).fetchall()
+        return question_log.counted(days, timed, slowest, {source: int(count) for source, count in cited})
+
+    @_translated
+    def delete_questions(
+        self, answer_ids: Sequence[str] = (), who: str | None = None, before: str = ""
+    ) -> int:
+        """Delete logged questions by answer id, by who asked, or asked before an ISO time; return how many."""
+        return self._delete_logged("question_log", ("answer_id", "asked_at"), answer_ids, who, before)
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS question_log (
 CREATE INDEX IF NOT EXISTS question_log_asked ON question_log(asked_at);
 CREATE INDEX IF NOT EXISTS question_log_who ON question_log(who);
 """
-_COLUMNS = "asked_at, collection, question, answered, mode, latency_ms, cited, answer_id, who, channel"
+COLUMNS = "asked_at, collection, question, answered, mode, latency_ms, cited, answer_id, who, channel"
 
 
 @dataclass(frozen=True)
@@ -91,34 +91,39 @@ def asked_about(
 
 def insert(connection: sqlite3.Connection, asked: AskedQuestion) -> None:
     """Store one question (already stamped with its time)."""
-    cited = [[document.document_id, document.source] for document in asked.cited]
     connection.execute(
-        f"INSERT INTO question_log ({_COLUMNS}) VALUES ({', '.join('?' * 10)})",
-        (
-            asked.asked_at,
-            asked.collection,
-            asked.question,
-            int(asked.answered),
-            asked.mode,
-            round(asked.latency_ms, 1),
-            json.dumps(cited, ensure_ascii=False),
-            asked.answer_id,
-            asked.who,
-            asked.channel,
-        ),
+        f"INSERT INTO question_log ({COLUMNS}) VALUES ({', '.join('?' * 10)})", values_of(asked)
+    )
+
+
+def values_of(asked: AskedQuestion) -> tuple[object, ...]:
+    """The row of one question, in COLUMNS order (both engines store these values)."""
+    cited = [[document.document_id, document.source] for document in asked.cited]
+    return (
+        asked.asked_at,
+        asked.collection,
+        asked.question,
+        int(asked.answered),
+        asked.mode,
+        round(asked.latency_ms, 1),
+        json.dumps(cited, ensure_ascii=False),
+        asked.answer_id,
+        asked.who,
+        asked.channel,
     )
 
 
 def select(connection: sqlite3.Connection, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
     """Questions asked at or after `since` (an ISO date or time; "" for all), oldest first."""
     rows = connection.execute(
-        f"SELECT {_COLUMNS} FROM question_log WHERE asked_at >= ? ORDER BY seq LIMIT ?",
+        f"SELECT {COLUMNS} FROM question_log WHERE asked_at >= ? ORDER BY seq LIMIT ?",
         (since, -1 if limit is None else limit),
     )
-    return [_asked(row) for row in rows]
+    return [from_row(row) for row in rows]
 
 
-def _asked(row: tuple) -> AskedQuestion:
+def from_row(row: Sequence) -> AskedQuestion:
+    """The question of a row read in COLUMNS order."""
     return AskedQuestion(
         asked_at=row[0],
         collection=row[1],
@@ -168,17 +173,11 @@ def statistics(connection: sqlite3.Connection, since: str = "", top: int = 10) -
     100,000 rows); a `since` reads the recent part through the index.
     """
     after = "asked_at >= ?" if since else "+asked_at >= ?"
-    by_day: dict[str, dict[str, int]] = {}
-    channels: dict[str, int] = {}
-    for day, channel, answered, refused in connection.execute(
+    days = connection.execute(
         f"SELECT substr(asked_at, 1, 10) AS day, channel, sum(answered), sum(1 - answered) FROM question_log"
         f" WHERE {after} GROUP BY day, channel ORDER BY day",
         (since,),
-    ):
-        counts = by_day.setdefault(day, {"answered": 0, "refused": 0})
-        counts["answered"] += answered
-        counts["refused"] += refused
-        channels[channel] = channels.get(channel, 0) + answered + refused
+    ).fetchall()
     timed = connection.execute(
         f"SELECT latency_ms, seq FROM question_log WHERE {after} ORDER BY latency_ms", (since,)
     ).fetchall()
@@ -191,10 +190,25 @@ def statistics(connection: sqlite3.Connection, since: str = "", top: int = 10) -
             (since,),
         ).fetchall()
     )
+    return counted(days, timed, slowest, cited)
+
+
+def counted(
+    days: Iterable[Sequence], timed: Sequence[Sequence], slowest: list[AskedQuestion], cited: dict[str, int]
+) -> LogStatistics:
+    """The statistics of what an engine counted: (day, channel, answered, refused) rows, (latency,
+    seq) rows in ascending latency, the slowest questions and citation counts by source."""
+    by_day: dict[str, dict[str, int]] = {}
+    channels: dict[str, int] = {}
+    for day, channel, answered, refused in days:
+        counts = by_day.setdefault(day, {"answered": 0, "refused": 0})
+        counts["answered"] += int(answered)
+        counts["refused"] += int(refused)
+        channels[channel] = channels.get(channel, 0) + int(answered) + int(refused)
     ordered = dict(sorted(channels.items(), key=lambda item: -item[1]))
-    return LogStatistics(by_day, ordered, [latency for latency, _ in timed], slowest, cited)
+    return LogStatistics(by_day, ordered, [float(row[0]) for row in timed], slowest, cited)
 
 
 def _row(connection: sqlite3.Connection, seq: int) -> AskedQuestion:
-    row = connection.execute(f"SELECT {_COLUMNS} FROM question_log WHERE seq = ?", (seq,)).fetchone()
-    return _asked(row)
+    row = connection.execute(f"SELECT {COLUMNS} FROM question_log WHERE seq = ?", (seq,)).fetchone()
+    return from_row(row)

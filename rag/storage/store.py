@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -529,14 +529,7 @@ class Store:
             hashes = feedback_table.content_hashes(
                 connection, [cited.document_id for cited in given.citations]
             )
-            stamped = given.stamped()
-            stamped = replace(
-                stamped,
-                citations=tuple(
-                    replace(cited, content_hash=cited.content_hash or hashes.get(cited.document_id, ""))
-                    for cited in stamped.citations
-                ),
-            )
+            stamped = feedback_table.with_hashes(given, hashes)
             feedback_table.insert(connection, stamped)
             if keep_from:
                 feedback_table.delete(connection, before=keep_from)
