@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from rag.answer.calibration import ANY_LANGUAGE, RefusalRule, refusal_rule
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import PassageCoverage
 from rag.answer.measures import states_measure, without_measure
 from rag.answer.question_words import identifiers
 from rag.answer.scoring import ScoredSentence
+from rag.language.detection import UNDETERMINED, detect_language
 from rag.prompts import NOT_IN_DOCUMENTS_PATTERNS
 from rag.types import Document
 
@@ -35,28 +37,31 @@ def answering_sentences(
     document that never names an identifier the question asks about ("the AS-206",
     "internet2"): a passage about another flight or network. Below the threshold, nothing is.
     """
-    settings = evidence.settings
+    rule = _Rules(evidence)
     names = _Mentions(identifiers(evidence.query), evidence.document)
     # A sentence stating the asked measure in other words ("a country of 35 million" for "the
     # population") needs its passage to hold only the rest of the question.
     topic = PassageCoverage(without_measure(evidence.query), evidence.document, evidence.statistics)
-    admitted = [
-        item
-        for item in scored
+    admitted = []
+    for item in scored:
+        settings = rule(item)
         if (
             item.lexical
-            or item.score >= settings.refusal_sure_score
-            or coverage(item) >= settings.refusal_min_coverage
-            or (
-                states_measure(evidence.query, item.quote.text)
-                and topic(item) >= settings.refusal_min_coverage
-            )
-        )
-        and names.all_in(item.quote.document_id)
-    ]
-    if not admitted or admitted[0].score < settings.refusal_threshold:
+            or item.score >= settings.sure_score
+            or coverage(item) >= settings.min_coverage
+            or (states_measure(evidence.query, item.quote.text) and topic(item) >= settings.min_coverage)
+        ) and names.all_in(item.quote.document_id):
+            admitted.append(item)
+    if not admitted or admitted[0].score < rule(admitted[0]).threshold:
         return []
-    return [item for item in admitted if item.score >= settings.refusal_threshold]
+    return [item for item in admitted if item.score >= rule(item).threshold]
+
+
+def lowest_answering_score(evidence: Evidence, item: ScoredSentence | None) -> float:
+    """The score below which a sentence (the best one found, if any) cannot answer."""
+    if item is None:
+        return refusal_rule(evidence.settings, evidence.embedder.name, ANY_LANGUAGE).threshold
+    return _Rules(evidence)(item).threshold
 
 
 def refusal_notice(evidence: Evidence) -> str:
@@ -100,3 +105,24 @@ class _Mentions:
                 name in text or (name.endswith("s") and name[:-1] in text) for name in self.names
             )
         return self.known[document_id]
+
+
+class _Rules:
+    """The calibrated refusal rule of each sentence: its model, its document's language, and whether
+    the question is written in another language than that document."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.question_language = detect_language(evidence.question).language
+        self.known: dict[str, RefusalRule] = {}
+
+    def __call__(self, item: ScoredSentence) -> RefusalRule:
+        language = self.evidence.document(item.quote.document_id).language
+        if language not in self.known:
+            across = (
+                UNDETERMINED not in (language, self.question_language) and language != self.question_language
+            )
+            self.known[language] = refusal_rule(
+                self.evidence.settings, self.evidence.embedder.name, language, across
+            )
+        return self.known[language]

@@ -1,0 +1,48 @@
+"""The refusal rule calibrated for each embedding model and document language (python -m eval.calibrate).
+
+A model's sentence scores sit on its own scale (multilingual-e5's cosines run higher than
+MiniLM's), so the score below which an answer is refused, and the two coverage settings that go
+with it, are chosen per model on the honest xquad splits and read from REFUSAL_RULES. A Settings
+value that is set (refusal_threshold, refusal_min_coverage, refusal_sure_score) overrides the
+table; None, the default, means "as calibrated".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.settings import Settings
+
+ANY_LANGUAGE = "*"
+# The question is in another language than the document it is answered from.
+ACROSS_LANGUAGES = "across"
+
+
+@dataclass(frozen=True)
+class RefusalRule:
+    """Refuse below `threshold`; below `sure_score` a passage must cover `min_coverage` of the question."""
+
+    threshold: float
+    min_coverage: float
+    sure_score: float
+
+
+# Model -> the document's language (ANY_LANGUAGE: every other one; ACROSS_LANGUAGES: a question
+# in another language) -> rule. Tuned on articles 00-05/12-17, held out on 06-11/18-23
+# (docs/evaluation.md, "Refusal per model").
+REFUSAL_RULES: dict[str, dict[str, RefusalRule]] = {
+    "all-MiniLM-L6-v2": {ANY_LANGUAGE: RefusalRule(0.41, 0.4, 0.6)},
+}
+# A model never calibrated is given the rule of the bundled one.
+UNCALIBRATED = "all-MiniLM-L6-v2"
+
+
+def refusal_rule(settings: Settings, model: str, language: str, across: bool = False) -> RefusalRule:
+    """The rule for sentences of a document in `language` under `model`, with the settings' overrides."""
+    rules = REFUSAL_RULES.get(model.rsplit("/", 1)[-1], REFUSAL_RULES[UNCALIBRATED])
+    calibrated = (across and rules.get(ACROSS_LANGUAGES)) or rules.get(language) or rules[ANY_LANGUAGE]
+    return RefusalRule(
+        calibrated.threshold if settings.refusal_threshold is None else settings.refusal_threshold,
+        calibrated.min_coverage if settings.refusal_min_coverage is None else settings.refusal_min_coverage,
+        calibrated.sure_score if settings.refusal_sure_score is None else settings.refusal_sure_score,
+    )
