@@ -88,6 +88,7 @@ def refusal_metrics(rows: list[dict], rule: Rule) -> dict[str, float]:
         "sure_score": rule.sure_score,
         "refusal_precision": scores.get("refusal_precision", 1.0),
         "refusal_recall": scores.get("refusal_recall", 1.0),
+        "answerable_answered": sum(map(rule.answers, answerable)) / max(1, len(answerable)),
         "answerable_answered_and_contains": contains / max(1, len(answerable)),
     }
 
@@ -198,6 +199,9 @@ def table_entry(model: str, chosen: dict[str, Rule]) -> str:
     lines = [f'    "{model}": {{']
     for key, rule in chosen.items():
         name = {"*": "ANY_LANGUAGE", "across": "ACROSS_LANGUAGES"}.get(key, f'"{key}"')
+        if key.startswith("across:"):
+            name = f'f"{{ACROSS_LANGUAGES}}:{key.split(":")[1]}"'
+
         lines.append(
             f"        {name}: RefusalRule({rule.threshold}, {rule.min_coverage}, {rule.sure_score}),"
         )
@@ -247,6 +251,48 @@ def report(model: str, groups: dict[str, list[dict]], pooled_keys: Sequence[str]
     return out
 
 
+def halves(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Questions on articles 00-05/12-17, and on 06-11/18-23."""
+    return [row for row in rows if row["article"] % 12 < 6], [row for row in rows if row["article"] % 12 >= 6]
+
+
+def crossed(rows: list[dict], rules: tuple[Rule, Rule]) -> dict[str, float]:
+    """The metrics of each half under the rule fitted on the other half, averaged."""
+    first, second = halves(rows)
+    scored = [refusal_metrics(second, rules[0]), refusal_metrics(first, rules[1])]
+    return {
+        name: (scored[0][name] + scored[1][name]) / 2
+        for name in scored[0]
+        if "refusal" in name or "answer" in name
+    }
+
+
+def two_fold(groups: dict[str, list[dict]], keys: Sequence[str]) -> tuple[dict, dict[str, Rule]]:
+    """Whether each language is better refused by its own rule or by the one of all languages pooled.
+
+    Each way is fitted on one half of the articles and scored on the other, both ways round; a
+    language keeps its own rule only where that scores better. The rules returned are then
+    fitted on every question: the pooled one, and each own one that won.
+    """
+    lexical = groups[keys[0]][0]["lexical"]
+    pooled = tuple(
+        tuned([row for key in keys for row in halves(groups[key])[half]], lexical) for half in (0, 1)
+    )
+    scores: dict = {}
+    rules: dict[str, Rule] = {"*": tuned([row for key in keys for row in groups[key]], lexical)}
+    for key in keys:
+        own = tuple(tuned(halves(groups[key])[half], lexical) for half in (0, 1))
+        scores[key] = {"own": crossed(groups[key], own), "pooled": crossed(groups[key], pooled)}
+        objective = {
+            way: metrics["refusal_recall"] + metrics["answerable_answered"]
+            for way, metrics in scores[key].items()
+        }
+        scores[key]["kept"] = "own" if objective["own"] > objective["pooled"] else "pooled"
+        if scores[key]["kept"] == "own":
+            rules[key] = tuned(groups[key], lexical)
+    return scores, rules
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=rag.DEFAULT_MODEL, help="embedding model")
@@ -257,6 +303,7 @@ def main() -> None:
     parser.add_argument("--index-root", type=Path, default=None, help="one index folder per language here")
     parser.add_argument("--backend", choices=("onnx", "torch"), default=None, help="embedding backend")
     parser.add_argument("--rows", type=Path, default=None, help="also write every row here (JSON)")
+    parser.add_argument("--two-fold", action="store_true", help="choose per language or pooled by two folds")
     parser.add_argument(
         "--from-rows", type=Path, nargs="*", default=[], help="report on rows written before, asking nothing"
     )
@@ -274,13 +321,22 @@ def main() -> None:
         folder = root / f"xquad-{item.corpus_language}-00-11-{args.model.rsplit('/', 1)[-1]}"
         groups[item.group] = best_scores(item, folder, embedder)
         print(f"asked {item.group}: {len(groups[item.group])} questions", file=sys.stderr, flush=True)
-    if args.rows:
-        args.rows.write_text(json.dumps(groups))
+        if args.rows:  # after each group: a run cut short keeps what it asked
+            args.rows.write_text(json.dumps(groups))
     pooled = [("same-language", languages), ("across", [Asked(code, "en").group for code in across])]
     results = report(args.model, groups, pooled)
     print(json.dumps(results, indent=2))
     chosen = {"*": _rule(results["pooled same-language"]["chosen"])} if languages else {}
-    if across:
+    if args.two_fold and languages:
+        scores, chosen = two_fold(groups, languages)
+        print(json.dumps({"two_fold": scores}, indent=2))
+    if args.two_fold and across:
+        scores, rules = two_fold(groups, [Asked(code, "en").group for code in across])
+        print(json.dumps({"two_fold_across": scores}, indent=2))
+        chosen |= {
+            "across" + (f":{key.split('>')[-1]}" if key != "*" else ""): rule for key, rule in rules.items()
+        }
+    elif across:
         chosen["across"] = _rule(results["pooled across"]["chosen"])
     print(table_entry(args.model.rsplit("/", 1)[-1], chosen))
 

@@ -28,10 +28,18 @@ class RefusalRule:
 
 
 # Model -> the document's language (ANY_LANGUAGE: every other one; ACROSS_LANGUAGES: a question
-# in another language) -> rule. Tuned on articles 00-05/12-17, held out on 06-11/18-23
+# in another language, "across:LANG" one over documents in LANG) -> rule. Tuned on articles 00-05/12-17, held out on 06-11/18-23
 # (docs/evaluation.md, "Refusal per model").
 REFUSAL_RULES: dict[str, dict[str, RefusalRule]] = {
     "all-MiniLM-L6-v2": {ANY_LANGUAGE: RefusalRule(0.41, 0.4, 0.6)},
+    # Fitted on 200 sampled questions per language (python -m eval.calibrate --two-fold): one
+    # rule for all seven languages, where a language's own rule did not score better on the
+    # other half of the articles, both ways round.
+    "multilingual-e5-small": {
+        ANY_LANGUAGE: RefusalRule(0.66, 0.3, 0.8),
+        "es": RefusalRule(0.71, 0.3, 0.8),
+        "zh": RefusalRule(0.64, 0.3, 0.8),
+    },
 }
 # A model never calibrated is given the rule of the bundled one.
 UNCALIBRATED = "all-MiniLM-L6-v2"
@@ -40,7 +48,11 @@ UNCALIBRATED = "all-MiniLM-L6-v2"
 def refusal_rule(settings: Settings, model: str, language: str, across: bool = False) -> RefusalRule:
     """The rule for sentences of a document in `language` under `model`, with the settings' overrides."""
     rules = REFUSAL_RULES.get(model.rsplit("/", 1)[-1], REFUSAL_RULES[UNCALIBRATED])
-    calibrated = (across and rules.get(ACROSS_LANGUAGES)) or rules.get(language) or rules[ANY_LANGUAGE]
+    calibrated = (
+        (across and (rules.get(f"{ACROSS_LANGUAGES}:{language}") or rules.get(ACROSS_LANGUAGES)))
+        or rules.get(language)
+        or rules[ANY_LANGUAGE]
+    )
     return RefusalRule(
         calibrated.threshold if settings.refusal_threshold is None else settings.refusal_threshold,
         calibrated.min_coverage if settings.refusal_min_coverage is None else settings.refusal_min_coverage,
