@@ -10,13 +10,15 @@ fact is not in the index: the harder case). The settings are tuned on questions 
   must come from a passage that holds at least that share of the question's term weight.
 
 Each embedding model has its own rules (rag/answer/calibration.py), since its scores sit on
-its own scale. `--languages` names the languages tuned one by one (every language a model does
-not cover is scored lexically, and those are pooled: the threshold found there, subtracted from
-the model's, is what to add to LEXICAL_SCORE_SHIFT); `--across` names the languages whose
-articles are asked the English questions (cross-language), pooled into one rule.
-`--table` prints the rules to paste into REFUSAL_RULES.
-Run: .venv/bin/python -m eval.calibrate [--model NAME] [--languages en,de] [--across es,ru,hi]
-  [--limit N] [--index-root DIR] [--backend onnx|torch]
+its own scale. `--languages` names the languages asked in their own language; `--across` the
+languages whose articles are asked the English questions. `--two-fold` chooses, for each,
+between its own rule and one pooled over all of them: each is fitted on one half of the
+articles and scored on the other, both ways round, and a language keeps its own rule only
+where that scores better; the rules printed at the end (for REFUSAL_RULES) are fitted on every
+question. Languages a model does not cover are scored lexically: the threshold found for those,
+subtracted from the model's, is what to add to LEXICAL_SCORE_SHIFT.
+Run: .venv/bin/python -m eval.calibrate [--model NAME] [--languages en,de] [--across de,zh]
+  [--two-fold] [--limit N] [--rows FILE | --from-rows FILE...] [--index-root DIR] [--backend onnx|torch]
 """
 
 from __future__ import annotations

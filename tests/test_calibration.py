@@ -28,7 +28,12 @@ def test_a_question_across_languages_takes_that_rule_where_the_model_has_one() -
     settings = rag.Settings()
     for model, rules in REFUSAL_RULES.items():
         across = refusal_rule(settings, model, "de", across=True)
-        assert across == rules.get(ACROSS_LANGUAGES, rules.get("de", rules[ANY_LANGUAGE]))
+        expected = rules.get(f"{ACROSS_LANGUAGES}:de", rules.get(ACROSS_LANGUAGES, rules[ANY_LANGUAGE]))
+        assert across == expected
+        # A language with no rule of its own across languages takes the model's general one.
+        assert refusal_rule(settings, model, "xx", across=True) == rules.get(
+            ACROSS_LANGUAGES, rules[ANY_LANGUAGE]
+        )
 
 
 def test_settings_that_are_set_override_the_table() -> None:
