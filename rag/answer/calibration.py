@@ -38,11 +38,11 @@ REFUSAL_RULES: dict[str, dict[str, RefusalRule]] = {
     "multilingual-e5-small": {
         ANY_LANGUAGE: RefusalRule(0.66, 0.3, 0.8),
         "es": RefusalRule(0.71, 0.3, 0.8),
-        "zh": RefusalRule(0.64, 0.3, 0.8),
-        # English questions over German, Chinese and Arabic articles, each its own (--across).
+        "ru": RefusalRule(0.66, 0.2, 0.8),
+        "zh": RefusalRule(0.65, 0.2, 0.8),
+        # English questions over German, Chinese and Arabic articles (--across de,zh,ar).
         ACROSS_LANGUAGES: RefusalRule(0.53, 0.1, 0.6),
         f"{ACROSS_LANGUAGES}:de": RefusalRule(0.63, 0.1, 0.8),
-        f"{ACROSS_LANGUAGES}:zh": RefusalRule(0.53, 0.1, 0.6),
         f"{ACROSS_LANGUAGES}:ar": RefusalRule(0.25, 0.1, 0.6),
     },
 }
