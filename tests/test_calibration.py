@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import rag
-from rag.answer.calibration import ACROSS_LANGUAGES, ANY_LANGUAGE, REFUSAL_RULES, UNCALIBRATED, refusal_rule
+from rag.answer.calibration import (
+    ACROSS_LANGUAGES,
+    ANY_LANGUAGE,
+    REFUSAL_RULES,
+    UNCALIBRATED,
+    calibrated_across,
+    refusal_rule,
+)
 
 
 def test_each_calibrated_model_has_a_rule_for_any_language() -> None:
@@ -41,3 +48,8 @@ def test_settings_that_are_set_override_the_table() -> None:
     rule = refusal_rule(settings, UNCALIBRATED, "en")
     assert (rule.threshold, rule.sure_score) == (0.9, 0.95)
     assert rule.min_coverage == REFUSAL_RULES[UNCALIBRATED][ANY_LANGUAGE].min_coverage
+
+
+def test_only_a_model_calibrated_across_languages_has_its_questions_language_guessed() -> None:
+    assert not calibrated_across(UNCALIBRATED)
+    assert calibrated_across("intfloat/multilingual-e5-small")

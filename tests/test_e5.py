@@ -171,3 +171,14 @@ def test_an_index_built_with_minilm_refuses_e5(tmp_path: Path, real_embedder: ra
         base.add_texts(ENGLISH)
     with pytest.raises(rag.IndexMismatchError, match=E5_MODEL):
         rag.open(folder, rag.Settings(embedding_model=E5_MODEL))
+
+
+@pytest.mark.model
+def test_an_english_question_over_a_german_document_is_answered_in_german(
+    tmp_path: Path, e5: E5Embedder
+) -> None:
+    with rag.open(tmp_path / "index", embedder=e5) as base:
+        base.add_texts([*ENGLISH, GERMAN])
+        answer = base.ask("Where does the Rhine flow into the North Sea?")
+    assert answer.answered
+    assert answer.citations[0].quote.text in GERMAN.text

@@ -28,8 +28,9 @@ class RefusalRule:
 
 
 # Model -> the document's language (ANY_LANGUAGE: every other one; ACROSS_LANGUAGES: a question
-# in another language, "across:LANG" one over documents in LANG) -> rule. Tuned on articles 00-05/12-17, held out on 06-11/18-23
-# (docs/evaluation.md, "Refusal per model").
+# in another language, "across:LANG" one over documents in LANG) -> rule. MiniLM's was tuned on
+# English articles 00-05/12-17 and held out on 06-11/18-23; docs/evaluation.md, "Refusal per
+# model and language", has how e5's were chosen and what they score.
 REFUSAL_RULES: dict[str, dict[str, RefusalRule]] = {
     "all-MiniLM-L6-v2": {ANY_LANGUAGE: RefusalRule(0.41, 0.4, 0.6)},
     # Fitted on 200 sampled questions per language (python -m eval.calibrate --two-fold): one
@@ -40,14 +41,20 @@ REFUSAL_RULES: dict[str, dict[str, RefusalRule]] = {
         "es": RefusalRule(0.71, 0.3, 0.8),
         "ru": RefusalRule(0.66, 0.2, 0.8),
         "zh": RefusalRule(0.65, 0.2, 0.8),
-        # English questions over German, Chinese and Arabic articles (--across de,zh,ar).
-        ACROSS_LANGUAGES: RefusalRule(0.53, 0.1, 0.6),
-        f"{ACROSS_LANGUAGES}:de": RefusalRule(0.63, 0.1, 0.8),
-        f"{ACROSS_LANGUAGES}:ar": RefusalRule(0.25, 0.1, 0.6),
+        # English questions over German, Chinese and Arabic articles (--across de,zh,ar): a
+        # threshold only, since a passage in another language shares no words to cover.
+        ACROSS_LANGUAGES: RefusalRule(0.6, 0.0, 10.0),
+        f"{ACROSS_LANGUAGES}:de": RefusalRule(0.63, 0.0, 10.0),
     },
 }
 # A model never calibrated is given the rule of the bundled one.
 UNCALIBRATED = "all-MiniLM-L6-v2"
+
+
+def calibrated_across(model: str) -> bool:
+    """Whether the model has a rule of its own for questions asked across languages."""
+    rules = REFUSAL_RULES.get(model.rsplit("/", 1)[-1], {})
+    return any(key.startswith(ACROSS_LANGUAGES) for key in rules)
 
 
 def refusal_rule(settings: Settings, model: str, language: str, across: bool = False) -> RefusalRule:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from rag.answer.calibration import ANY_LANGUAGE, RefusalRule, refusal_rule
+from rag.answer.calibration import ANY_LANGUAGE, RefusalRule, calibrated_across, refusal_rule
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import PassageCoverage
 from rag.answer.measures import states_measure, without_measure
@@ -47,6 +47,8 @@ def answering_sentences(
         settings = rule(item)
         if (
             item.lexical
+            # A passage in another language than the question shares none of its words.
+            or rule.across(item)
             or item.score >= settings.sure_score
             or coverage(item) >= settings.min_coverage
             or (states_measure(evidence.query, item.quote.text) and topic(item) >= settings.min_coverage)
@@ -113,16 +115,22 @@ class _Rules:
 
     def __init__(self, evidence: Evidence) -> None:
         self.evidence = evidence
-        self.question_language = detect_language(evidence.question).language
+        # Detected only for a model with rules across languages: no language guess costs MiniLM a thing.
+        across = calibrated_across(evidence.embedder.name)
+        self.question_language = detect_language(evidence.question).language if across else UNDETERMINED
         self.known: dict[str, RefusalRule] = {}
 
     def __call__(self, item: ScoredSentence) -> RefusalRule:
         language = self.evidence.document(item.quote.document_id).language
         if language not in self.known:
-            across = (
-                UNDETERMINED not in (language, self.question_language) and language != self.question_language
-            )
             self.known[language] = refusal_rule(
-                self.evidence.settings, self.evidence.embedder.name, language, across
+                self.evidence.settings, self.evidence.embedder.name, language, self._across(language)
             )
         return self.known[language]
+
+    def across(self, item: ScoredSentence) -> bool:
+        """Whether the question is in another language than the sentence's document."""
+        return self._across(self.evidence.document(item.quote.document_id).language)
+
+    def _across(self, language: str) -> bool:
+        return UNDETERMINED not in (language, self.question_language) and language != self.question_language
