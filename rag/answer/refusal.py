@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from rag.answer.calibration import ANY_LANGUAGE, RefusalRule, calibrated_across, refusal_rule
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import PassageCoverage
 from rag.answer.measures import asks_count, counts_asked, holds_count, states_measure, without_measure
 from rag.answer.question_words import identifiers
 from rag.answer.scoring import ScoredSentence
+from rag.language.detection import UNDETERMINED, detect_language
 from rag.prompts import NOT_IN_DOCUMENTS_PATTERNS
 from rag.types import Document
 
@@ -38,30 +40,40 @@ def answering_sentences(
     never names an identifier the question asks about ("the AS-206", "internet2"): a passage
     about another flight or network. Below the threshold, nothing is.
     """
-    settings, query = evidence.settings, evidence.query
+    rule = _Rules(evidence)
+    query = evidence.query
     names = _Mentions(identifiers(query), evidence.document)
     # A sentence stating the asked measure in other words ("a country of 35 million" for "the
     # population") needs its passage to hold only the rest of the question.
     topic = PassageCoverage(without_measure(query), evidence.document, evidence.statistics)
     count = asks_count(query)
-    admitted = [
-        item
-        for item in scored
-        if holds_count(query, item.quote.text)
-        and (
-            item.lexical
-            or (
-                item.score >= settings.refusal_sure_score
-                and (not count or counts_asked(query, item.quote.text))
+    admitted = []
+    for item in scored:
+        settings = rule(item)
+        sure = item.score >= settings.sure_score and (not count or counts_asked(query, item.quote.text))
+        if (
+            holds_count(query, item.quote.text)
+            and (
+                item.lexical
+                # A passage in another language than the question shares none of its words.
+                or rule.across(item)
+                or sure
+                or coverage(item) >= settings.min_coverage
+                or (states_measure(query, item.quote.text) and topic(item) >= settings.min_coverage)
             )
-            or coverage(item) >= settings.refusal_min_coverage
-            or (states_measure(query, item.quote.text) and topic(item) >= settings.refusal_min_coverage)
-        )
-        and names.all_in(item.quote.document_id)
-    ]
-    if not admitted or admitted[0].score < settings.refusal_threshold:
+            and names.all_in(item.quote.document_id)
+        ):
+            admitted.append(item)
+    if not admitted or admitted[0].score < rule(admitted[0]).threshold:
         return []
-    return [item for item in admitted if item.score >= settings.refusal_threshold]
+    return [item for item in admitted if item.score >= rule(item).threshold]
+
+
+def lowest_answering_score(evidence: Evidence, item: ScoredSentence | None) -> float:
+    """The score below which a sentence (the best one found, if any) cannot answer."""
+    if item is None:
+        return refusal_rule(evidence.settings, evidence.embedder.name, ANY_LANGUAGE).threshold
+    return _Rules(evidence)(item).threshold
 
 
 def refusal_notice(evidence: Evidence) -> str:
@@ -105,3 +117,30 @@ class _Mentions:
                 name in text or (name.endswith("s") and name[:-1] in text) for name in self.names
             )
         return self.known[document_id]
+
+
+class _Rules:
+    """The calibrated refusal rule of each sentence: its model, its document's language, and whether
+    the question is written in another language than that document."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        # Detected only for a model with rules across languages: no language guess costs MiniLM a thing.
+        across = calibrated_across(evidence.embedder.name)
+        self.question_language = detect_language(evidence.question).language if across else UNDETERMINED
+        self.known: dict[str, RefusalRule] = {}
+
+    def __call__(self, item: ScoredSentence) -> RefusalRule:
+        language = self.evidence.document(item.quote.document_id).language
+        if language not in self.known:
+            self.known[language] = refusal_rule(
+                self.evidence.settings, self.evidence.embedder.name, language, self._across(language)
+            )
+        return self.known[language]
+
+    def across(self, item: ScoredSentence) -> bool:
+        """Whether the question is in another language than the sentence's document."""
+        return self._across(self.evidence.document(item.quote.document_id).language)
+
+    def _across(self, language: str) -> bool:
+        return UNDETERMINED not in (language, self.question_language) and language != self.question_language

@@ -207,4 +207,5 @@ def _overlap(question_stems: set[str], sentence: str) -> float:
 
 def _length_factor(sentence: str) -> float:
     """Headings and fragments are rarely answers: shrink scores of very short sentences."""
-    return min(1.0, len(words(sentence)) / MIN_QUOTE_WORDS)
+    # A Chinese sentence is one "word" to words(): its characters count, as in _lexical_score.
+    return min(1.0, max(len(words(sentence)), word_count(sentence)) / MIN_QUOTE_WORDS)

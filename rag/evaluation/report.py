@@ -30,7 +30,7 @@ def format_eval_summary(results: EvalResult | dict[str, Any]) -> str:
         f"{results['kind']} evaluation of {results['dataset']} on {results['index']}",
         f"{len(results['rows'])} questions in {results['seconds']:.1f}s; "
         f"mode {results['settings']['retrieval_mode']}, answer mode {results['settings']['answer_mode']}, "
-        f"top_k {results['settings']['top_k']}, refusal_threshold {results['settings']['refusal_threshold']}",
+        f"top_k {results['settings']['top_k']}, refusal_threshold {_threshold(results['settings'])}",
         "",
         f"{'metric':<26}{'value':>10}",
     ]
@@ -86,7 +86,7 @@ def markdown_report(results: dict[str, Any], plot_names: list[str]) -> str:
         f"- index: `{results['index']}` ({results['index_stats']['documents']} documents, "
         f"{results['index_stats']['chunks']} chunks, {results['index_stats']['embedding_model']})",
         f"- retrieval mode `{settings['retrieval_mode']}`, answer mode `{settings['answer_mode']}`, "
-        f"top_k {settings['top_k']}, refusal_threshold {settings['refusal_threshold']}",
+        f"top_k {settings['top_k']}, refusal_threshold {_threshold(settings)}",
         f"- run: {results['seconds']:.1f}s, {environment['finished_at']}, commit {environment['git_commit']}, "
         f"python {environment['python']}, {environment['cpus']} CPUs",
         "",
@@ -174,3 +174,9 @@ def is_regression(name: str, old: float, new: float) -> bool:
     if name in LOWER_IS_BETTER_FRACTIONS:
         return new > old + FRACTION_TOLERANCE
     return new < old - FRACTION_TOLERANCE
+
+
+def _threshold(settings: dict) -> str:
+    """The refusal threshold a run was given, or that the model's calibrated one was used."""
+    value = settings.get("refusal_threshold")
+    return "as calibrated for the model" if value is None else str(value)
