@@ -2,10 +2,11 @@
 
 Writes PDFs whose every glyph box is known from the file itself (fonts with declared widths,
 ascent and descent; each line placed by its text matrix): three fonts, a two-column page, a page
-shown turned 90 degrees, and words set with the fi and fl ligature glyphs. Ingests them (the
-hashing embedder: no model), takes quotes (a sentence inside a line of a column, a sentence across
-a line break), and compares the union of KnowledgeBase.highlight_boxes with the known boxes of
-the quoted characters and of every other character, on a grid of 8 cells per point:
+shown turned 90 degrees, words set with the fi and fl ligature glyphs, and justified, kerned
+lines. Ingests them (the hashing embedder: no model), takes quotes (a sentence inside a line of
+a column, a sentence across a line break), and compares the union of
+KnowledgeBase.highlight_boxes with the known boxes of the quoted characters and of every other
+character, on a grid of 8 cells per point:
 
 - coverage: share of the quoted glyphs' area under the highlight (goal >= 0.98);
 - spill: share of the other glyphs' area under it (goal <= 0.05), and that same area as a
@@ -72,6 +73,13 @@ class Line:
     font: str
     text: str
     size: float = 11
+    word_spacing: float = 0  # Tw: points added after each space, as a justified line has
+    char_spacing: float = 0  # Tc: points added after each glyph
+    kerned: bool = False  # set with a TJ array that moves the pairs of KERNING closer
+
+
+# Kerning of the kerned lines: thousandths of the size the second glyph moves back.
+KERNING = {"Te": 70, "To": 80, "Wa": 60, "Ve": 60, "Yo": 90, "AV": 70}
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,8 @@ def glyph_boxes(case: Case) -> list[list[Box | None]]:
         font = FONTS[line.font]
         boxes: list[Box | None] = []
         advance = 0.0
-        for code, characters in _codes(font, line.text):
+        codes = _codes(font, line.text)
+        for number, (code, characters) in enumerate(codes):
             glyph = font.widths[code] * line.size / 1000
             share = glyph / len(characters)
             for index, character in enumerate(characters):
@@ -118,9 +127,17 @@ def glyph_boxes(case: Case) -> list[list[Box | None]]:
                 boxes.append(
                     None if character == " " else _shown(case, line, (u0, v0, u1, v1), width, height)
                 )
-            advance += glyph
+            advance += glyph + line.char_spacing + (line.word_spacing if code == 32 else 0)
+            advance -= _kern(line, codes, number) * line.size / 1000
         result.append(boxes)
     return result
+
+
+def _kern(line: Line, codes: Sequence[tuple[int, str]], number: int) -> int:
+    """How far (thousandths of the size) the glyph after codes[number] moves back."""
+    if not line.kerned or number + 1 >= len(codes):
+        return 0
+    return KERNING.get(codes[number][1][-1] + codes[number + 1][1][0], 0)
 
 
 def _shown(
@@ -164,8 +181,15 @@ def pdf_bytes(case: Case) -> bytes:
     for line in case.lines:
         font = FONTS[line.font]
         matrix = f"0 1 -1 0 {line.x:g} {line.y:g}" if case.rotate == 90 else f"1 0 0 1 {line.x:g} {line.y:g}"
-        codes = "".join(f"{code:02X}" for code, _ in _codes(font, line.text))
-        content.append(f"BT /{font.name} {line.size:g} Tf {matrix} Tm <{codes}> Tj ET")
+        codes = _codes(font, line.text)
+        shown = "".join(
+            f"<{code:02X}>" + (f" {_kern(line, codes, number)} " if _kern(line, codes, number) else "")
+            for number, (code, _) in enumerate(codes)
+        )
+        content.append(
+            f"BT /{font.name} {line.size:g} Tf {line.char_spacing:g} Tc {line.word_spacing:g} Tw"
+            f" {matrix} Tm [{shown}] TJ ET"
+        )
     objects[2] = (
         f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {case.size[0]:g} {case.size[1]:g}] /Rotate {case.rotate}"
         f" /Resources << /Font <<{fonts} >> >> /Contents {len(objects) + 1} 0 R >>".encode()
@@ -226,6 +250,11 @@ RIGHT = [
     "service adds two crossings. Fares",
     "stay the same for commuters.",
 ]
+KERNED_LINES = [
+    "To Yolanda the AVON Water tests were late.",
+    "Tests at Wade Vale were done. Tomorrow the",
+    "Yorkshire team writes the report.",
+]
 LIGATURE_LINES = [
     "The office moved its workflow to the",
     "new floor. Staff find the offices quiet",
@@ -244,12 +273,17 @@ def cases() -> list[Case]:
     two_columns = _column(72, 700, "F1", LEFT, 14) + _column(330, 700, "F2", RIGHT, 14)
     rotated = _turned_column(72, 72, "F2", LEFT) + _turned_column(72, 400, "F1", RIGHT)
     ligatures = _column(72, 700, "F2", LIGATURE_LINES)
+    spaced = tuple(
+        Line(72, 700 - 15 * index, "F1", text, word_spacing=spacing, char_spacing=0.3, kerned=True)
+        for index, (text, spacing) in enumerate(zip(KERNED_LINES, (4.1, 2.6, 0), strict=True))
+    )
     right = len(LEFT)
     # Each page ends with a line of its own: pages with the same text would be one document.
     one_column += (Line(72, 500, "F1", "First page of the highlight test."),)
     two_columns += (Line(72, 500, "F1", "Second page of the highlight test."),)
     rotated += (Line(300, 72, "F1", "Third page of the highlight test."),)
     ligatures += (Line(72, 500, "F1", "Fourth page of the highlight test."),)
+    spaced += (Line(72, 500, "F1", "Fifth page of the highlight test."),)
     return [
         Case(
             "one column, Helvetica and Courier",
@@ -307,6 +341,17 @@ def cases() -> list[Case]:
                         piece(LIGATURE_LINES, 1, "Staff find the offices quiet"),
                         piece(LIGATURE_LINES, 2, "and the airflow steady."),
                     ),
+                ),
+            ),
+        ),
+        Case(
+            "justified and kerned, Helvetica",
+            spaced,
+            (
+                ("sentence in a justified line", (piece(KERNED_LINES, 1, "Tests at Wade Vale were done."),)),
+                (
+                    "sentence across a line break",
+                    (piece(KERNED_LINES, 1, "Tomorrow the"), piece(KERNED_LINES, 2, KERNED_LINES[2])),
                 ),
             ),
         ),

@@ -33,5 +33,6 @@ def test_the_cases_cover_fonts_columns_a_turned_page_and_ligatures() -> None:
     assert len({line.x for line in CASES["two columns, Helvetica and Times"].lines}) == 2
     texts = " ".join(line.text for case in every for line in case.lines if line.font == "F2")
     assert "office" in texts and "flow" in texts
+    assert any(line.kerned and line.word_spacing for case in every for line in case.lines)
     assert any(len(pieces) > 1 for case in every for _, pieces in case.quotes)  # across line breaks
     assert all(any(box is not None for box in boxes) for case in every for boxes in glyph_boxes(case))
