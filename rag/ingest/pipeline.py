@@ -218,31 +218,22 @@ class Batch:
             self.flush()
 
     def flush(self) -> None:
-        """Embed all pending chunks and new sentences in one pass, then commit each document in its
-        own transaction."""
+        """Embed all pending chunks in one call, then commit each document in its own transaction."""
         if not self.pending:
             return
         texts = [text for item in self.pending for text in item.search_texts()]
-        sentences = {text for item in self.pending for text in item.sentences}
-        # Sentences the index already holds (an edited file) are not embedded again.
-        stored = self.ingestor.store.sentence_vectors(sorted(sentences), self.ingestor.embedder.dimension)
-        # One pass: the model's length-sorted batches mix short sentences and long chunks, and a
-        # chunk that is also a sentence is embedded once.
-        unique = list(dict.fromkeys([*texts, *sorted(sentences - stored.keys())]))
-        by_text = dict(
-            zip(unique, self._embed(unique, len(texts), self.pending[-1].document.source), strict=True)
-        )
-        dimension = self.ingestor.embedder.dimension
-        vectors = (
-            np.stack([by_text[text] for text in texts]) if texts else np.empty((0, dimension), np.float32)
-        )
+        # Chunks and sentences are embedded in separate calls, never in one mixed pass: the
+        # model's vectors depend on what shares a batch, and a chunk must get the vector it gets
+        # anywhere else (a Ray worker, a re-ingest), not one that depends on the sentences beside it.
+        sentence_vectors = self._sentence_vectors({text for item in self.pending for text in item.sentences})
+        vectors = self._embed(texts, self.pending[-1].document.source)
         offset = 0
         for item in self.pending:
             count = len(item.document.spans)
             self.commit(
                 item,
                 vectors[offset : offset + count],
-                {text: stored[text] if text in stored else by_text[text] for text in item.sentences},
+                {text: sentence_vectors[text] for text in item.sentences},
             )
             offset += count
         self.pending = []
@@ -258,19 +249,19 @@ class Batch:
             )
         )
 
-    def _embed(self, texts: list[str], chunks: int, current: str) -> np.ndarray:
-        """Embed in slices, reporting progress after each: one long file must not look stuck.
-
-        Of the texts, `chunks` are chunks (the rest sentences): progress counts chunks.
-        """
+    def _embed(self, texts: list[str], current: str) -> np.ndarray:
+        """Embed in slices, reporting progress after each: one long file must not look stuck."""
         if len(texts) <= EMBED_BATCH_CHUNKS:
             return self.ingestor.embedder.embed(texts)
         slices = []
         for start in range(0, len(texts), EMBED_BATCH_CHUNKS):
             slices.append(self.ingestor.embedder.embed(texts[start : start + EMBED_BATCH_CHUNKS]))
-            done = min(start + EMBED_BATCH_CHUNKS, len(texts)) * chunks // len(texts)
-            self.report(self.chunks_embedded + done, current)
+            self.report(self.chunks_embedded + min(start + EMBED_BATCH_CHUNKS, len(texts)), current)
         return np.concatenate(slices)
+
+    def _sentence_vectors(self, sentences: set[str]) -> dict[str, np.ndarray]:
+        """Vectors of the sentences: those already in the index (an edited file) are not embedded again."""
+        return reuse_or_embed(self.ingestor.store, self.ingestor.embedder, sentences)[0]
 
     def _finish(self, result: FileResult) -> None:
         self.results.append(result)
