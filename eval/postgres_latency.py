@@ -35,7 +35,8 @@ import psycopg
 from eval.bundled_postgres import free_port
 from eval.engines import database
 from eval.engines_scale import DOCUMENT_CHUNKS, documents
-from rag.storage.postgres import PostgresStore
+
+THIS = Path(__file__).resolve().parents[1] / "rag" / "storage" / "postgres.py"
 
 DIMENSION = 384
 
@@ -91,8 +92,8 @@ def delayed(url: str, delay_ms: float) -> Iterator[str]:
 
 
 def store_class(path: Path) -> Any:
-    """PostgresStore of another version of rag/storage/postgres.py."""
-    spec = importlib.util.spec_from_file_location("baseline_postgres", path)
+    """PostgresStore of a version of rag/storage/postgres.py (both versions are loaded alike)."""
+    spec = importlib.util.spec_from_file_location(f"postgres_{path.stem}_{abs(hash(path))}", path)
     assert spec and spec.loader, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--postgres", default=None, help="an empty database (default: start the bundled one)")
     args = parser.parse_args(argv)
-    versions: dict[str, Any] = {"this": PostgresStore}
+    versions: dict[str, Any] = {"this": store_class(THIS)}
     if args.baseline:
         versions["baseline"] = store_class(args.baseline)
     vectors = np.random.default_rng(0).standard_normal((args.documents * DOCUMENT_CHUNKS, DIMENSION))
