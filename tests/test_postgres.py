@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -246,3 +247,25 @@ def test_a_folder_whose_grants_narrow_readers_is_not_copied_into_postgres(
     assert "do not enforce permissions yet" in capsys.readouterr().err
     with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
         assert not base.exists
+
+
+def test_a_write_that_fails_midway_keeps_the_old_document_and_the_next_write_works(postgres_url: str) -> None:
+    # The statements of a document go out pipelined; one failing after the old version was
+    # deleted (PostgreSQL refuses a NUL character in text) must roll all of them back.
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("a.txt", "Apples grow on trees in the orchard.")])
+        stored = next(base.store.export_documents(256))
+        broken = dataclasses.replace(
+            stored, chunks=(dataclasses.replace(stored.chunks[0], text="Apples\x00"), *stored.chunks[1:])
+        )
+        with pytest.raises(rag.StorageError):
+            base.store.import_document(broken)
+        kept = next(base.store.export_documents(256))
+        assert (kept.id, kept.text, [chunk.text for chunk in kept.chunks]) == (
+            stored.id,
+            stored.text,
+            [chunk.text for chunk in stored.chunks],
+        )
+        assert base.search("apples", mode="lexical")[0].text.startswith("Apples")
+        base.add_texts([rag.TextItem("b.txt", "Pears grow on trees in the orchard.")])
+        assert base.stats()["documents"] == 2

@@ -19,6 +19,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
@@ -228,6 +229,23 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+@contextmanager
+def _pipelined_transaction(connection: psycopg.Connection[Any]) -> Iterator[None]:
+    """One transaction whose statements go out together in psycopg's pipeline mode: the server
+    is waited for only where a result is read and once at the end (with the commit), not after
+    every statement. (psycopg's own transaction() would wait at its start and twice at its end.)
+    On any error the transaction is rolled back and the error raised."""
+    try:
+        with connection.pipeline():
+            connection.execute("BEGIN")
+            yield
+            connection.execute("COMMIT")
+    except BaseException:
+        if not connection.closed and connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            connection.execute("ROLLBACK")
+        raise
+
+
 def vector_literal(vector: np.ndarray) -> str:
     """pgvector's text form of a vector, sent as a bound parameter."""
     # Nine significant digits: every float32 reads back as itself (`rag copy` moves vectors exactly).
@@ -360,8 +378,8 @@ class PostgresStore:
             for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
         ]
         connection = self._connect()
-        with connection.transaction():
-            key = self._replace_document_row(
+        with _pipelined_transaction(connection):
+            key, chunk_ids = self._replace_document_row(
                 connection,
                 (
                     identifier,
@@ -376,9 +394,10 @@ class PostgresStore:
                     document.language,
                     document.script,
                 ),
+                len(chunks),
             )
             cursor = connection.cursor()
-            self._insert_chunks(cursor, key, chunks)
+            self._insert_chunks(cursor, (key, chunk_ids), chunks)
             cursor.executemany(
                 "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)"
                 " ON CONFLICT (document_key, start) DO UPDATE SET label = EXCLUDED.label",
@@ -397,8 +416,8 @@ class PostgresStore:
         of the same source, in one transaction: nothing is analysed or embedded again. Page
         positions are not kept here (page images with highlights need an index folder)."""
         connection = self._connect()
-        with connection.transaction():
-            key = self._replace_document_row(
+        with _pipelined_transaction(connection):
+            key, chunk_ids = self._replace_document_row(
                 connection,
                 (
                     document.id,
@@ -413,9 +432,10 @@ class PostgresStore:
                     document.language,
                     document.script,
                 ),
+                len(document.chunks),
             )
             cursor = connection.cursor()
-            self._insert_chunks(cursor, key, document.chunks)
+            self._insert_chunks(cursor, (key, chunk_ids), document.chunks)
             cursor.executemany(
                 "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)",
                 [(key, location.start, location.label) for location in document.locations],
@@ -428,8 +448,11 @@ class PostgresStore:
             connection.execute("SELECT nextval('generation')")
 
     @staticmethod
-    def _replace_document_row(connection: psycopg.Connection[Any], values: tuple[object, ...]) -> int:
-        """Delete the document of this source (its chunks go with it) and insert the new row.
+    def _replace_document_row(
+        connection: psycopg.Connection[Any], values: tuple[object, ...], chunks: int
+    ) -> tuple[int, list[int]]:
+        """Delete the document of this source (its chunks go with it) and insert the new row;
+        return its key and ids for its chunks, both answered in one round trip in a pipeline.
 
         values: id, source, title, text, metadata, page starts, content hash, size, added at (None:
         now, in UTC), language, script.
@@ -438,25 +461,26 @@ class PostgresStore:
         # Two writers of one source take turns; writers of different sources never wait.
         connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
         connection.execute("DELETE FROM documents WHERE source = %s", (source,))
-        row = connection.execute(
+        inserted = connection.execute(
             "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
             " size_bytes, added_at, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
             " coalesce(%s::timestamp AT TIME ZONE 'UTC', now()), %s, %s) RETURNING key",
             values,
-        ).fetchone()
+        )
+        allocated = connection.execute(
+            "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)", (chunks,)
+        )
+        row = inserted.fetchone()  # sends what is queued and waits for the answers
         assert row is not None
-        return int(row[0])
+        return int(row[0]), [int(found[0]) for found in allocated.fetchall()]
 
     @staticmethod
-    def _insert_chunks(cursor: psycopg.Cursor[Any], key: int, chunks: Sequence[ExportedChunk]) -> None:
-        """A document's chunks, their postings (FTS5's tokens of the analysed terms) and totals."""
-        chunk_ids = [
-            int(found[0])
-            for found in cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)",
-                (len(chunks),),
-            ).fetchall()
-        ]
+    def _insert_chunks(
+        cursor: psycopg.Cursor[Any], keys: tuple[int, list[int]], chunks: Sequence[ExportedChunk]
+    ) -> None:
+        """A document's chunks (keys: the document's, its chunks' ids), their postings (FTS5's
+        tokens of the analysed terms) and totals."""
+        key, chunk_ids = keys
         tokens = [fts_tokens(chunk.terms) for chunk in chunks]
         cursor.executemany(
             'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
@@ -476,10 +500,17 @@ class PostgresStore:
                 for chunk_id, chunk, chunk_tokens in zip(chunk_ids, chunks, tokens, strict=True)
             ],
         )
-        with cursor.copy("COPY chunk_terms (term, chunk_id, frequency, length) FROM STDIN") as copy:
-            for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True):
-                for term, frequency in Counter(chunk_tokens).items():
-                    copy.write_row((term, chunk_id, frequency, len(chunk_tokens)))
+        # One statement of arrays, not COPY: a pipeline cannot carry COPY.
+        postings = [
+            (term, chunk_id, frequency, len(chunk_tokens))
+            for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True)
+            for term, frequency in Counter(chunk_tokens).items()
+        ]
+        cursor.execute(
+            "INSERT INTO chunk_terms (term, chunk_id, frequency, length)"
+            " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::integer[], %s::integer[])",
+            [list(column) for column in zip(*postings, strict=True)] if postings else [[], [], [], []],
+        )
         cursor.execute(
             "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
             (key, len(chunk_ids), sum(map(len, tokens))),
