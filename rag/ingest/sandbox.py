@@ -23,8 +23,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import IO, Any
+from typing import Any
 
+from rag.child_process import limit_memory, read_frame, write_frame
 from rag.display import format_bytes
 from rag.errors import DocumentError
 from rag.ingest.formats import parser_modules
@@ -104,8 +105,8 @@ class _Helper:
                 process = self._running()
                 try:
                     assert process.stdin is not None and process.stdout is not None
-                    _write_frame(process.stdin, json.dumps(request).encode(), data)
-                    return dict(json.loads(_read_frame(process.stdout)[0]))
+                    write_frame(process.stdin, json.dumps(request).encode(), data)
+                    return dict(json.loads(read_frame(process.stdout)[0]))
                 except (OSError, ValueError):
                     self._process = None  # the helper itself died: start another, once
                     if attempt:
@@ -155,11 +156,11 @@ def serve() -> None:
     os.dup2(2, 1)  # a parser that prints must not write into the reply pipe
     while True:
         try:
-            header, data = _read_frame(requests)
+            header, data = read_frame(requests)
         except (OSError, ValueError):
             return  # the parent has gone
         reply = _run_child(json.loads(header), data)
-        _write_frame(replies, json.dumps(reply).encode(), b"")
+        write_frame(replies, json.dumps(reply).encode(), b"")
 
 
 def _run_child(request: dict[str, Any], data: bytes) -> dict[str, Any]:
@@ -176,7 +177,7 @@ def _run_child(request: dict[str, Any], data: bytes) -> dict[str, Any]:
 
 def _child(request: dict[str, Any], data: bytes, write_end: int) -> None:
     try:
-        _limit_memory(int(request["memory_bytes"]))
+        limit_memory(int(request["memory_bytes"]))
         cpu = int(float(request["seconds"])) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
         module, _, function = str(request["loader"]).partition(":")
@@ -236,27 +237,3 @@ def _collect(read_end: int, pid: int, seconds: float) -> dict[str, Any]:
 
 def _now() -> float:
     return time.monotonic()
-
-
-def _limit_memory(extra_bytes: int) -> None:
-    """Cap the address space at what this process uses now plus extra_bytes (Linux)."""
-    try:
-        with open("/proc/self/statm") as stream:
-            used = int(stream.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return  # no /proc (macOS): time limits still apply
-    resource.setrlimit(resource.RLIMIT_AS, (used + extra_bytes, used + extra_bytes))
-
-
-def _write_frame(stream: IO[bytes], header: bytes, data: bytes) -> None:
-    stream.write(f"{len(header)} {len(data)}\n".encode() + header + data)
-    stream.flush()
-
-
-def _read_frame(stream: IO[bytes]) -> tuple[bytes, bytes]:
-    sizes = stream.readline().split()
-    if len(sizes) != 2:
-        raise ValueError("the other end closed the pipe")
-    header = stream.read(int(sizes[0]))
-    data = stream.read(int(sizes[1]))
-    return header, data

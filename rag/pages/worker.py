@@ -13,15 +13,15 @@ import atexit
 import json
 import os
 import queue
-import resource
 import select
 import signal
 import subprocess
 import sys
 import threading
 from dataclasses import asdict
-from typing import IO, Any
+from typing import Any
 
+from rag.child_process import limit_memory, read_frame, write_frame
 from rag.errors import DocumentError, NotFoundError
 from rag.pages.render import PageRequest, draw_page
 
@@ -50,7 +50,7 @@ class PageDrawer:
             process = self._running()
             assert process.stdin is not None and process.stdout is not None
             try:
-                _write_frame(process.stdin, header, data)
+                write_frame(process.stdin, header, data)
                 reply, png = self._reply(process)
             except (OSError, ValueError):
                 self._stop(kill=True)
@@ -80,7 +80,7 @@ class PageDrawer:
         if not ready:
             self._stop(kill=True)
             return {"timeout": True}, b""
-        header, png = _read_frame(process.stdout)
+        header, png = read_frame(process.stdout)
         return dict(json.loads(header)), png
 
     def _running(self) -> subprocess.Popen[bytes]:
@@ -98,7 +98,7 @@ class PageDrawer:
             # The time limit is the drawing's: wait for the child's imports before any page starts.
             assert self._process.stdout is not None
             ready, _, _ = select.select([self._process.stdout], [], [], STARTUP_SECONDS)
-            if not ready or _read_frame(self._process.stdout)[0] != b'{"ready": true}':
+            if not ready or read_frame(self._process.stdout)[0] != b'{"ready": true}':
                 self._stop(kill=True)
                 raise DocumentError(f"the page drawer did not start within {STARTUP_SECONDS:g} s")
         return self._process
@@ -165,14 +165,14 @@ atexit.register(PAGE_DRAWER.stop)
 def serve(memory_bytes: int) -> None:
     """The child's loop: read a request and the file's bytes, draw, send back the PNG."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
-    _limit_memory(memory_bytes)
+    limit_memory(memory_bytes)
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # nothing printed may go into the reply pipe
-    _write_frame(replies, b'{"ready": true}', b"")
+    write_frame(replies, b'{"ready": true}', b"")
     while True:
         try:
-            header, data = _read_frame(requests)
+            header, data = read_frame(requests)
         except (OSError, ValueError):
             return  # the parent has gone
         fields = json.loads(header)
@@ -191,26 +191,4 @@ def serve(memory_bytes: int) -> None:
             reply = {
                 "error": f"page {request.page} of {request.name} could not be drawn ({type(error).__name__})"
             }
-        _write_frame(replies, json.dumps(reply).encode(), png)
-
-
-def _limit_memory(extra_bytes: int) -> None:
-    """Cap the address space at what this process uses now plus extra_bytes (Linux)."""
-    try:
-        with open("/proc/self/statm") as stream:
-            used = int(stream.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return  # no /proc (macOS): the time limit still applies
-    resource.setrlimit(resource.RLIMIT_AS, (used + extra_bytes, used + extra_bytes))
-
-
-def _write_frame(stream: IO[bytes], header: bytes, data: bytes) -> None:
-    stream.write(f"{len(header)} {len(data)}\n".encode() + header + data)
-    stream.flush()
-
-
-def _read_frame(stream: IO[bytes]) -> tuple[bytes, bytes]:
-    sizes = stream.readline().split()
-    if len(sizes) != 2:
-        raise ValueError("the other end closed the pipe")
-    return stream.read(int(sizes[0])), stream.read(int(sizes[1]))
+        write_frame(replies, json.dumps(reply).encode(), png)
