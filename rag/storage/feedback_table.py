@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from rag.feedback import CitationState, CitedSpan, Feedback, SourcePassage, rating_of
+from rag.storage.log_rows import delete_rows
 
 # Format version 4. Self-contained: nothing else in the index refers to it, and removing a
 # document leaves its feedback (and the citation's content hash shows the document is gone).
@@ -112,16 +113,7 @@ def delete(
     connection: sqlite3.Connection, ids: Sequence[str] = (), who: str | None = None, before: str = ""
 ) -> int:
     """Delete the feedback with these ids, given by `who`, or given before a time; return how many."""
-    deleted = 0
-    for start in range(0, len(ids), 500):
-        part = list(ids[start : start + 500])
-        marks = ",".join("?" * len(part))
-        deleted += connection.execute(f"DELETE FROM feedback WHERE id IN ({marks})", part).rowcount
-    if who is not None:
-        deleted += connection.execute("DELETE FROM feedback WHERE who = ?", (who,)).rowcount
-    if before:
-        deleted += connection.execute("DELETE FROM feedback WHERE created_at < ?", (before,)).rowcount
-    return deleted
+    return delete_rows(connection, "feedback", ("id", "created_at"), ids, who, before)
 
 
 def from_row(row: Sequence) -> Feedback:

@@ -678,9 +678,10 @@ class PostgresStore:
                 "SELECT id, content_hash FROM documents WHERE id = ANY(%s)", (cited,)
             ).fetchall()
             stamped = feedback_table.with_hashes(given, dict(hashes))
+            values = feedback_table.values_of(stamped)
             connection.execute(
-                f"INSERT INTO feedback ({feedback_table.COLUMNS}) VALUES ({', '.join(['%s'] * 18)})",
-                feedback_table.values_of(stamped),
+                f"INSERT INTO feedback ({feedback_table.COLUMNS}) VALUES ({', '.join(['%s'] * len(values))})",
+                values,
             )
             if keep_from:
                 connection.execute("DELETE FROM feedback WHERE created_at < %s", (keep_from,))
@@ -755,9 +756,10 @@ class PostgresStore:
         stamped = asked.stamped()
         connection = self._connect()
         with connection.transaction():
+            values = question_log.values_of(stamped)
             connection.execute(
-                f"INSERT INTO question_log ({question_log.COLUMNS}) VALUES ({', '.join(['%s'] * 10)})",
-                question_log.values_of(stamped),
+                f"INSERT INTO question_log ({question_log.COLUMNS}) VALUES ({', '.join(['%s'] * len(values))})",
+                values,
             )
             if keep_from:
                 connection.execute("DELETE FROM question_log WHERE asked_at < %s", (keep_from,))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from rag.storage.log_rows import delete_rows
 from rag.types import Answer
 
 SCHEMA = """
@@ -142,16 +143,7 @@ def delete(
     connection: sqlite3.Connection, answer_ids: Sequence[str] = (), who: str | None = None, before: str = ""
 ) -> int:
     """Delete the questions of these answers, those asked by `who`, or asked before a time; return how many."""
-    deleted = 0
-    for start in range(0, len(answer_ids), 500):
-        part = list(answer_ids[start : start + 500])
-        marks = ",".join("?" * len(part))
-        deleted += connection.execute(f"DELETE FROM question_log WHERE answer_id IN ({marks})", part).rowcount
-    if who is not None:
-        deleted += connection.execute("DELETE FROM question_log WHERE who = ?", (who,)).rowcount
-    if before:
-        deleted += connection.execute("DELETE FROM question_log WHERE asked_at < ?", (before,)).rowcount
-    return deleted
+    return delete_rows(connection, "question_log", ("answer_id", "asked_at"), answer_ids, who, before)
 
 
 @dataclass(frozen=True)
