@@ -35,7 +35,7 @@ from rag.storage.exported import ExportedChunk, ExportedDocument
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
-from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument
+from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, refuse_other_settings
 from rag.types import Chunk, Document, Location, StructureSpan, document_id
 
 FORMAT_VERSION = 1  # of the PostgreSQL schema; the SQLite folder format counts on its own
@@ -346,12 +346,9 @@ class PostgresStore:
                 f"the index in {self.location} has PostgreSQL format version {current['format_version']},"
                 f" this version of Verbatim reads {FORMAT_VERSION}"
             )
-        for key, value in expected.items():
-            if current.get(key) != value:
-                raise IndexMismatchError(
-                    f"the index in {self.location} was built with {key}={current.get(key)!r}, "
-                    f"not {value!r}: use the same setting, or another database or schema"
-                )
+        refuse_other_settings(
+            current, expected, f"the index in {self.location}", "another database or schema"
+        )
 
     @_translated
     def generation(self) -> int:

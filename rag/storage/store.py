@@ -246,12 +246,9 @@ class Store:
                 f"index {self.path.parent} has format version {current['format_version']}, "
                 f"this version of Verbatim reads {FORMAT_VERSION}: rebuild it in a new folder"
             )
-        for key, value in expected.items():
-            if current.get(key) != value:
-                raise IndexMismatchError(
-                    f"index {self.path.parent} was built with {key}={current.get(key)!r}, "
-                    f"not {value!r}: use the same setting, or ingest into a new index folder"
-                )
+        refuse_other_settings(
+            current, expected, f"index {self.path.parent}", "ingest into a new index folder"
+        )
 
     @translated
     def generation(self) -> int:
@@ -954,6 +951,18 @@ class Store:
     def audit_events(self, since: str | None = None, actor: str | None = None) -> list[AuditEvent]:
         """The audit trail, oldest first."""
         return audit.events(self._connect(), since, actor)
+
+
+def refuse_other_settings(
+    current: Mapping[str, str], expected: Mapping[str, str], index: str, instead: str
+) -> None:
+    """Refuse an index whose manifest was built with other settings (model, dimension, chunking)
+    than these, in either engine: `index` names it, `instead` says where else to write."""
+    for key, value in expected.items():
+        if current.get(key) != value:
+            raise IndexMismatchError(
+                f"{index} was built with {key}={current.get(key)!r}, not {value!r}: use the same setting, or {instead}"
+            )
 
 
 def _unless_same(search_text: str, text: str) -> str | None:
