@@ -21,6 +21,7 @@ import rag
 from rag.llm.client import OpenAIChatClient
 from rag.llm.server import start_server
 from rag.serve import Limits, RunningServer, ServeConfig
+from rag.serve.source_names import shown_names
 
 ALPHA_KEY = "alpha-reader-key-0001"
 BETA_KEY = "beta-reader-key-000001"
@@ -480,8 +481,11 @@ def served_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ser
     folders = build_collections(root, embedder)
     pdf = root / "bridge.pdf"
     pdf.write_bytes(positioned_pdf([[(72, 700, "F1", "The north bridge was repainted in October.")]]))
+    copy = root / "copy" / "bridge.pdf"  # the same text (so the same id), drawn at another place
+    copy.parent.mkdir()
+    copy.write_bytes(positioned_pdf([[(300, 400, "F1", "The north bridge was repainted in October.")]]))
     with rag.open(folders["alpha"], embedder=embedder) as base:
-        base.ingest([pdf])
+        base.ingest([pdf, copy])
         document_id = base.document(str(pdf)).id
     keys = root / "keys.json"
     keys.write_text(json.dumps(SERVE_KEYS))
@@ -517,6 +521,24 @@ def test_a_page_image_needs_a_key_that_reads_its_collection(served_pages: tuple[
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "highlight"
     text = client(served, ALPHA_KEY).get("/v1/documents/alpha.md/pages/1.png")
     assert text.status_code == 400 and "only PDFs and pictures" in text.json()["error"]["message"]
+
+
+def test_a_citations_source_picks_the_file_among_those_sharing_its_id(
+    served_pages: tuple[Served, str],
+) -> None:
+    served, document_id = served_pages
+    listed = client(served, ALPHA_KEY).get("/v1/documents").json()["data"]
+    shown = sorted(row["source"] for row in listed if row["id"] == document_id)
+    assert len(shown) == 2
+    path = f"/v1/documents/{document_id}/pages/1.png"
+    pages = [client(served, ALPHA_KEY).get(path, params={"source": name}) for name in shown]
+    assert [page.status_code for page in pages] == [200, 200] and pages[0].content != pages[1].content
+    with rag.open(served.folders["alpha"], embedder=rag.HashingEmbedder(256)) as base:
+        stored = {name: source for source, name in shown_names(base.store.sources(), []).items()}
+        for name, page in zip(shown, pages, strict=True):
+            assert page.content == base.page_image(stored[name], 1)
+    other = client(served, ALPHA_KEY).get(path, params={"source": "alpha.md"})
+    assert other.status_code == 404  # a source of another document is not this one
 
 
 def test_sources_route_shows_each_readable_collections_sync_status(served: Served) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RecordingEmbedder, build_collections
+from sample_files import positioned_pdf
 
 import rag
 from rag.serve.collections import check_name, fuse_collections
@@ -109,3 +110,28 @@ def test_one_collection_answers_a_language_the_model_lacks_as_its_index_does(tmp
     served = collections.select(["arabic"]).ask(question)
     assert [(c.source, c.score) for c in served.citations] == [(c.source, c.score) for c in direct.citations]
     assert {"warehouse-3", "warehouse-7"} <= {c.source for c in direct.citations}
+
+
+def test_a_served_page_is_drawn_from_the_file_its_shown_source_names(tmp_path: Path) -> None:
+    text = "The north bridge was repainted in October with a zinc-rich primer."
+    folder, index = tmp_path / "docs", tmp_path / "index"
+    for name, x in (("left.pdf", 72), ("right.pdf", 300)):  # the same text (one id), drawn elsewhere
+        (folder / name[:-4]).mkdir(parents=True)
+        (folder / name[:-4] / name).write_bytes(positioned_pdf([[(x, 700, "F1", text)]], size=(900, 792)))
+    embedder = rag.HashingEmbedder(64)
+    with rag.KnowledgeBase(index, embedder=embedder) as base:
+        base.ingest([folder])
+    collections = rag.open_collections({"docs": index}, embedder=embedder)
+    selection = collections.select(["docs"])
+    base = collections.base("docs")
+    span = (0, len(text))
+    for name in ("left", "right"):
+        stored = str(folder / name / f"{name}.pdf")
+        shown = selection.document(stored).source
+        assert shown != stored and selection.document(shown).source == shown
+        assert selection.page_image(shown, 1, span) == base.page_image(stored, 1, span)
+        assert selection.highlight_boxes(shown, 1, span) == base.highlight_boxes(stored, 1, span)
+        assert selection.quote_thumbnail(shown, span) == base.quote_thumbnail(stored, span)
+    assert base.page_image(str(folder / "left/left.pdf"), 1) != base.page_image(
+        str(folder / "right/right.pdf"), 1
+    )

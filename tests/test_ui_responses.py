@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -185,6 +187,33 @@ def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(
     pdf.unlink()
     missing = responses.open_citation(fake_base, turns, "cite-0-1")
     assert "No page image: the original of" in missing and citation.quote.text in missing
+
+
+def test_a_citation_opens_the_page_of_its_own_file_when_another_has_the_same_text(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    text = "The north bridge was repainted in October with a zinc-rich primer."
+    left, right = tmp_path / "a" / "left.pdf", tmp_path / "b" / "right.pdf"
+    for path, x in ((left, 72), (right, 300)):  # the same text, drawn at another place
+        path.parent.mkdir()
+        path.write_bytes(positioned_pdf([[(x, 700, "F1", text)]], size=(900, 792)))
+    fake_base.ingest([left, right])
+    assert fake_base.document(str(left)).id == fake_base.document(str(right)).id
+    turns = ask(fake_base, "When was the north bridge repainted?")
+    answer = turns[-1].answer
+    assert answer is not None
+    citation = answer.citations[0]
+    for path in (left, right):
+        cited = replace(answer, citations=(replace(citation, source=str(path)),))
+        opened = responses.open_citation(fake_base, [responses.Turn("q", cited)], "cite-0-1")
+        own = fake_base.page_image(str(path), 1, (citation.start, citation.end), viewer.VIEWER_PAGE_WIDTH)
+        assert base64.b64encode(own).decode("ascii") in opened
+        sources = responses.sources_for(fake_base, [responses.Turn("q", cited)])
+        thumbnail = fake_base.quote_thumbnail(
+            str(path), (citation.start, citation.end), viewer.THUMBNAIL_WIDTH
+        )
+        assert base64.b64encode(thumbnail).decode("ascii") in sources
+    assert fake_base.page_image(str(left), 1) != fake_base.page_image(str(right), 1)
 
 
 def test_a_quote_across_a_page_break_shows_both_pages(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:

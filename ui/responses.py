@@ -110,7 +110,7 @@ def sources_for(base: rag.Corpus, turns: Sequence[Turn]) -> str:
     thumbnails: dict[int, str] = {}
     for citation in answer.citations if answer is not None else ():
         try:
-            png = viewer.thumbnail_of(base, load(citation.quote.document_id), citation)
+            png = viewer.thumbnail_of(base, load(citation.source), citation)
         except rag.NotFoundError:
             continue
         thumbnails[citation.number] = viewer.thumbnail_html(png, number, citation)
@@ -149,7 +149,8 @@ def open_citation(base: rag.Corpus, turns: Sequence[Turn], target: str) -> str:
     if citation is None:
         return viewer.viewer_placeholder("That citation is no longer available.")
     try:
-        document = base.document(citation.quote.document_id)
+        # By its source: files with the same text share a document id, not their pages.
+        document = base.document(citation.source)
     except rag.NotFoundError:
         return viewer.viewer_placeholder("That document has been removed from the index.")
     turn, number = parse_target(target) or (0, 0)

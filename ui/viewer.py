@@ -74,8 +74,9 @@ def page_view_of(
     for number in shown:
         highlight_span = (citation.start, citation.end) if number in quoted else None
         try:
-            png = draw(document.id, number, highlight_span, VIEWER_PAGE_WIDTH)
-            boxes = base.highlight_boxes(document.id, number, highlight_span) if highlight_span else []  # type: ignore[attr-defined]
+            # The source names one file; the id is shared by every file with the same text.
+            png = draw(document.source, number, highlight_span, VIEWER_PAGE_WIDTH)
+            boxes = base.highlight_boxes(document.source, number, highlight_span) if highlight_span else []
         except rag.RagError as error:
             images.append(PageImage(number, problem=str(error)))
             break
@@ -164,7 +165,7 @@ def thumbnail_of(base: rag.Corpus, document: rag.Document, citation: rag.Citatio
     if document.metadata.get("type") not in PAGED_TYPES or draw is None:
         return b""
     try:
-        return bytes(draw(document.id, (citation.start, citation.end), THUMBNAIL_WIDTH))
+        return bytes(draw(document.source, (citation.start, citation.end), THUMBNAIL_WIDTH))
     except rag.RagError:
         return b""  # the Sources panel shows the quote's text anyway
 

@@ -224,9 +224,10 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         highlight: str | None = None,
         width: str | None = None,
         collection: str | None = None,
+        source: str | None = None,
     ) -> Response:
         requested = None if collection is None else collection.split(",")
-        query = {"highlight": highlight, "width": width}
+        query = {"highlight": highlight, "width": width, "source": source}
         image = await service.run(
             access, documents.page_image, collections, access, requested, document_id, page, query
         )

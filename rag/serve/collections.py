@@ -217,28 +217,33 @@ class Selection:
         highlight: tuple[int, int] | None = None,
         width: int | None = None,
     ) -> bytes:
-        """PNG of a page of a stored PDF or picture (KnowledgeBase.page_image), from the first
-        collection holding the document."""
-        return self._holding(document_id).page_image(document_id, page, highlight, width)
+        """PNG of a page of a stored PDF or picture (KnowledgeBase.page_image), by id or shown
+        source, from the first collection holding the document."""
+        base, stored = self._holding(document_id)
+        return base.page_image(stored, page, highlight, width)
 
     def highlight_boxes(
         self, document_id: str, page: int, highlight: tuple[int, int]
     ) -> list[tuple[float, float, float, float]]:
         """Where characters of a document are on its page (KnowledgeBase.highlight_boxes)."""
-        return self._holding(document_id).highlight_boxes(document_id, page, highlight)
+        base, stored = self._holding(document_id)
+        return base.highlight_boxes(stored, page, highlight)
 
     def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
         """The quote's region of its page (KnowledgeBase.quote_thumbnail)."""
-        return self._holding(document_id).quote_thumbnail(document_id, highlight, width)
+        base, stored = self._holding(document_id)
+        return base.quote_thumbnail(stored, highlight, width)
 
-    def _holding(self, document_id: str) -> KnowledgeBase:
-        """The first collection holding a document with pages of this id."""
-        for base in self._bases:
+    def _holding(self, document_id: str) -> tuple[KnowledgeBase, str]:
+        """The first collection holding a document with pages of this id or shown source, and
+        the id or stored source to ask it for."""
+        for base, sources in zip(self._bases, self._sources, strict=True):
+            stored = sources.stored(document_id)
             try:
-                base.sqlite_store().paged_file(document_id)
+                base.sqlite_store().paged_file(stored)
             except NotFoundError:
                 continue
-            return base
+            return base, stored
         raise NotFoundError(f"no document {document_id!r} in {', '.join(self.names)}")
 
     def is_empty(self) -> bool:

@@ -116,21 +116,26 @@ def page_image(
     page: int,
     query: dict[str, str | None],
 ) -> bytes:
-    """GET /v1/documents/{id}/pages/{n}.png: the page as PNG, ?highlight=START:END, ?width=PX.
+    """GET /v1/documents/{id}/pages/{n}.png: the page as PNG, ?highlight=START:END, ?width=PX,
+    ?source=NAME (a citation's source: files with the same text share an id, not their pages).
 
     The document is looked for in the requested collections (default: every one the key may
     read), in order; one the key may not read is never searched.
     """
     highlight = parse_highlight(query.get("highlight"))
     width = _positive(query.get("width"), "width")
+    source = query.get("source")
     for name in readable(access, requested, collections.names, "collection"):
         view = collections.reader(name, access.actor)  # a document the caller may not read is not there
+        wanted = collections.get(name).sources.stored(source) if source else document_id
         try:
-            view.document(document_id)
-            view.sqlite_store().paged_file(document_id)
+            found = view.document(wanted)
+            view.sqlite_store().paged_file(wanted)
         except NotFoundError:
             continue
-        return view.page_image(document_id, page, highlight, width)
+        if found.id != document_id and found.source != document_id:
+            continue  # the source names another document than the path
+        return view.page_image(wanted, page, highlight, width)
     raise APIError(404, f"no document {document_id!r} in the collections this key may read", "not_found")
 
 
