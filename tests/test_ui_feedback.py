@@ -57,7 +57,7 @@ def test_the_panel_offers_flags_for_the_latest_answers_citations_and_stores_them
     assert ("[1] wrong document", "1:wrong_document") in choices
     texts = ("not this quote", "", "Pemba island   paints the tower")
     status = feedback.panel_feedback(base, turns, "not_helpful", ["1:does_not_support"], texts, "")
-    assert "found in notes/zanzibar.md" in status
+    assert "found in zanzibar.md" in status  # by its name, as citations show it
     (stored,) = base.feedback()
     assert stored.citations[0].flags == ("does_not_support",) and stored.comment == "not this quote"
     assert stored.better_source is not None and stored.better_source.text == "Pemba island paints the tower"
@@ -116,3 +116,32 @@ def test_with_several_collections_feedback_and_the_question_go_to_the_collection
     assert served.base("alpha").asked_questions() == []
     values = quality_dashboard([served.base(name) for name in served.names])
     assert (values["questions"], values["never_cited_documents"]) == (1, ["alpha.md"])
+
+
+def test_a_visitor_is_told_feedback_was_stored_without_seeing_server_paths(
+    fake_base: rag.KnowledgeBase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "server-only" / "zanzibar.md"
+    notes.parent.mkdir()
+    notes.write_text(TEXT)
+    fake_base.ingest([notes])
+    turns = ask(fake_base, "Who paints the tower white?")
+    status = feedback.panel_feedback(
+        fake_base, turns, None, [], ("", "", "Pemba island paints the tower"), ""
+    )
+    assert "feedback stored" in status and "found in zanzibar.md" in status
+    assert str(tmp_path) not in status and "server-only" not in status
+    (stored,) = fake_base.feedback()
+    assert stored.better_source is not None and stored.better_source.source == str(notes)
+    missing = feedback.panel_feedback(fake_base, turns, None, [], ("", "", "words in no document"), "")
+    assert "not in any document" in missing and str(tmp_path) not in missing
+    assert str(notes) in capsys.readouterr().err  # the server's log keeps where the passage is
+
+
+def test_a_visitor_is_not_shown_the_index_folder_when_feedback_is_off(tmp_path: Path) -> None:
+    settings = rag.Settings(feedback_days=0)
+    with rag.open(tmp_path / "index", embedder=rag.HashingEmbedder(64), settings=settings) as base:
+        base.add_texts([rag.TextItem("notes/zanzibar.md", TEXT, "Zanzibar")])
+        turns = ask(base, "Who paints the tower white?")
+        status = feedback.thumb(base, turns, 1, True, "")
+    assert "error" in status and "feedback is turned off" in status and str(tmp_path) not in status

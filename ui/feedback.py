@@ -6,6 +6,7 @@ flags, a comment, the right answer and the right passage (pasted words, found in
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,14 +83,24 @@ def panel_feedback(
 
 
 def _store(base: Target, answer: rag.Answer, passage: str, **said: Any) -> str:
-    """Store what a person said about an answer (rag.feedback_on's arguments); the status to show."""
+    """Store what a person said about an answer (rag.feedback_on's arguments); the status to show.
+
+    A visitor is never shown a server path: the passage's file by its name (as citations show
+    it), the index as "the index"; the server's log keeps the full paths.
+    """
     target = base if isinstance(base, rag.KnowledgeBase) else base(answer)
     try:
         stored = target.add_feedback(rag.feedback_on(answer.to_dict(), channel="ui", **said), passage=passage)
+    except rag.FeedbackError as error:  # the visitor can fix it: say what, without the index's path
+        return _status(str(error).replace(target.location, "the index"), is_error=True)
     except rag.RagError as error:
-        return _status(str(error), is_error=True)
+        print(f"feedback: not stored in {target.location} ({error})", file=sys.stderr, flush=True)
+        return _status("Your feedback could not be stored; the server's log says why.", is_error=True)
     found = stored.better_source
-    where = f" The passage was found in {found.source}." if found is not None and found.text else ""
+    where = ""
+    if found is not None and found.text:
+        print(f"feedback {stored.id}: the passage is in {found.source}", file=sys.stderr, flush=True)
+        where = f" The passage was found in {found.source.rstrip('/').rsplit('/', 1)[-1]}."
     return _status(f"Thank you: feedback stored ({stored.id}).{where}")
 
 
