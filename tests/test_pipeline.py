@@ -125,3 +125,22 @@ def test_a_name_that_is_not_utf8_is_reported_and_the_rest_is_ingested(
     assert len(failed) == 1 and failed[0].source.endswith("kite\\xff\\xfe.txt")
     assert "not valid UTF-8" in failed[0].reason
     failed[0].source.encode("utf-8")  # printable and storable
+
+
+def test_a_folders_ragignore_keeps_the_files_it_names_out_of_an_ingest(tmp_path: Path) -> None:
+    for name in ("guide.md", "screenshots/chat.png", "drafts/plan.md", "drafts/keep/final.md", "sub/a.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".ragignore").write_text("# pictures of the UI, not documents\nscreenshots/\ndrafts/*.md\n")
+    (tmp_path / "sub" / ".ragignore").write_text("*.png\n")
+    files, rejected = discover([tmp_path])
+    found = sorted(path.relative_to(tmp_path).as_posix() for path in files)
+    assert found == ["drafts/keep/final.md", "guide.md"] and rejected == []
+    assert discover([tmp_path / "screenshots" / "chat.png"])[0] != []  # a file named outright is ingested
+
+
+def test_make_runs_sample_corpus_leaves_out_the_screenshots() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    assert any((docs / "screenshots").glob("*.png"))
+    files, _ = discover([docs])
+    assert files and not [path for path in files if "screenshots" in path.parts]

@@ -308,3 +308,10 @@ def test_a_source_with_readers_grants_them_on_each_document_it_brings(
     assert outsider.documents() == [] and len(member.documents()) == 6
     with pytest.raises(rag.SettingsError, match="read must be a non-empty list"):
         spec_from_location(str(docs), read=[])
+
+
+def test_a_folders_ragignore_is_honoured_by_sync(fake_base: rag.KnowledgeBase, docs: Path) -> None:
+    write(docs, "screenshots/chat.txt", "words of a picture")
+    (docs / ".ragignore").write_text("screenshots/\n")
+    one_pass(fake_base, docs)
+    assert sorted(Path(source).name for source in fake_base.store.sources()) == sorted(TEXTS)

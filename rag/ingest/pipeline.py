@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embedding import Embedder
+from rag.ingest.ignore import IgnoreRules
 from rag.ingest.loaders import is_supported
 from rag.ingest.overlap import prepared_ahead
 from rag.ingest.preparing import Blob, FilePreparer, Prepared
@@ -22,7 +23,8 @@ EMBED_BATCH_CHUNKS = 256
 
 
 def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[list[Path], list[FileResult]]:
-    """Files to ingest under the given paths (recursive, hidden entries skipped) and rejects.
+    """Files to ingest under the given paths (recursive; hidden entries and those a folder's
+    .ragignore names skipped) and rejects.
 
     A file is named by the path it was found at, not by where a symbolic link points, so
     that --prune removes it once the link is gone. Inside a folder, a link whose target lies
@@ -60,11 +62,17 @@ def _walk(root: Path, files: list[Path], rejected: list[FileResult], follow_link
         rejected.append(FileResult(printable_source(Path(error.filename or root)), "failed", reason=reason))
 
     real_root = root.resolve()
+    ignore = IgnoreRules()
     for folder, subfolders, names in os.walk(root, onerror=unreadable):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        ignore.enter(folder)
+        subfolders[:] = sorted(
+            name
+            for name in subfolders
+            if not name.startswith(".") and not ignore.ignores(os.path.join(folder, name), is_folder=True)
+        )
         for name in sorted(names):
             child = Path(folder) / name
-            if name.startswith("."):
+            if name.startswith(".") or ignore.ignores(str(child)):
                 continue
             if child.is_symlink() and not follow_links and _leaves(child, real_root):
                 reason = "symbolic link to a file outside the folder; give --follow-links to ingest it"

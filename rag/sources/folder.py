@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from rag.ingest.ignore import IgnoreRules
 from rag.ingest.loaders import SUPPORTED_SUFFIXES
 from rag.sources.base import Entry, SourceUnavailable
 
@@ -18,7 +19,7 @@ DEFAULT_SETTLE_SECONDS = 1.0
 
 
 class FolderSource:
-    """Files under a folder, filtered by include/exclude globs relative to it."""
+    """Files under a folder, filtered by include/exclude globs relative to it and its .ragignore files."""
 
     def __init__(
         self,
@@ -54,12 +55,18 @@ class FolderSource:
         now = time.time()
         found = []
         prefix = len(str(self.root)) + 1
+        ignore = IgnoreRules()
         for folder, subfolders, names in os.walk(self.root):
-            subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+            ignore.enter(folder)
+            subfolders[:] = sorted(
+                name
+                for name in subfolders
+                if not name.startswith(".") and not ignore.ignores(os.path.join(folder, name), is_folder=True)
+            )
             for name in sorted(names):
                 path = os.path.join(folder, name)
                 key = path[prefix:].replace(os.sep, "/")
-                if name.startswith(".") or not self.wanted(key):
+                if name.startswith(".") or not self.wanted(key) or ignore.ignores(path):
                     continue
                 try:
                     status = os.stat(path)
