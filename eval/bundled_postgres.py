@@ -5,31 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from eval.ports import POSTGRES_PORTS, free_port
 
-def _ports() -> range:
-    """18400-18449, or the range VERBATIM_POSTGRES_PORTS names ("7700-7749": machines shared by several runs)."""
-    first, _, last = os.environ.get("VERBATIM_POSTGRES_PORTS", "18400-18449").partition("-")
-    return range(int(first), int(last or first) + 1)
-
-
-PORTS = _ports()
 SERVER_USER = "pgserver"  # PostgreSQL refuses to run as root; pgserver makes this user for it
-
-
-def free_port() -> int:
-    """A port in this project's test range that nothing listens on."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1} for PostgreSQL")
 
 
 def _as_server_user() -> dict[str, object]:
@@ -54,7 +38,7 @@ def running_postgres() -> Iterator[str]:
         os.chmod(folder, 0o755)
         os.chown(folder, int(run_as["user"]), int(run_as["group"]))  # type: ignore[call-overload]
     data, log = folder / "data", folder / "server.log"
-    port = free_port()
+    port = free_port(POSTGRES_PORTS)  # an OS-picked one, or from VERBATIM_POSTGRES_PORTS
     pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
     try:
         subprocess.run(

@@ -5,7 +5,7 @@
 
 The same rows (one question in five refused, the others citing one of 300 documents) are written
 into a new index folder and into a schema of a PostgreSQL started on 127.0.0.1 (eval/bundled_postgres.py;
-its port range from VERBATIM_POSTGRES_PORTS); then `KnowledgeBase.question_statistics` is timed on
+on a free port, or one of VERBATIM_POSTGRES_PORTS); then `KnowledgeBase.question_statistics` is timed on
 each, alternating, over the whole log and since a recent day. Prints one line per measurement.
 """
 

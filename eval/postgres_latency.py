@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from eval.bundled_postgres import free_port
 from eval.engines import database
 from eval.engines_scale import DOCUMENT_CHUNKS, documents
+from eval.ports import POSTGRES_PORTS, listen_port
 
 THIS = Path(__file__).resolve().parents[1] / "rag" / "storage" / "postgres.py"
 
@@ -70,7 +70,7 @@ def delayed(url: str, delay_ms: float) -> Iterator[str]:
         return
     found = re.search(r"@127\.0\.0\.1:(\d+)/", url)
     assert found, url
-    target, port, loop = int(found.group(1)), free_port(), asyncio.new_event_loop()
+    target, loop = int(found.group(1)), asyncio.new_event_loop()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection("127.0.0.1", target)
@@ -80,7 +80,8 @@ def delayed(url: str, delay_ms: float) -> Iterator[str]:
             return_exceptions=True,
         )
 
-    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", port))
+    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", listen_port(POSTGRES_PORTS)))
+    port = server.sockets[0].getsockname()[1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:

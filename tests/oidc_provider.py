@@ -7,8 +7,6 @@ signs given claims with the current key (to make an expired token the provider i
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -21,23 +19,10 @@ import oidc_provider_mock
 import werkzeug.serving
 from authlib import jose
 
-# The ports this project's test servers may use: VERBATIM_TEST_PORTS=FIRST-LAST when several
-# test runs share a machine, each in its own range.
-_FIRST, _, _LAST = os.environ.get("VERBATIM_TEST_PORTS", "18450-18499").partition("-")
-PORTS = range(int(_FIRST), int(_LAST) + 1)
-REDIRECT_URI = "http://127.0.0.1:18499/callback"
+from eval.ports import listen_port
 
-
-def free_port() -> int:
-    """A free port in the range this project's test servers may use."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+# Where the flow says it would return: nothing listens there (the code is read from the redirect).
+REDIRECT_URI = "http://127.0.0.1:9/callback"
 
 
 class Provider:
@@ -68,9 +53,9 @@ class Provider:
             if flask.request.path == "/oauth2/token":
                 self.token_requests.append(dict(flask.request.form))
 
-        self.port = free_port()
+        self._server = werkzeug.serving.make_server("127.0.0.1", listen_port(), app, threaded=True)
+        self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = werkzeug.serving.make_server("127.0.0.1", self.port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 

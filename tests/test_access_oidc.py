@@ -18,9 +18,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from oidc_provider import Provider, free_port
+from oidc_provider import Provider
 
 import rag
+from eval.ports import listen_port
 from rag.serve import RunningServer, ServeConfig
 from rag.serve.service import OidcConfig
 
@@ -95,7 +96,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     config = ServeConfig(
         folders,
         keys_file=root / "keys.json",
-        port=free_port(),
+        port=listen_port(),
         access_file=root / "access.toml",
         oidc=OidcConfig(provider.url, "verbatim", refresh_cooldown=0.0),
     )

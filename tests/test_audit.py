@@ -91,14 +91,14 @@ def test_a_retention_pass_removes_only_old_events_and_leaves_a_note(
 def test_a_refused_mcp_call_is_in_the_audit_trail(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> None:
     import httpx
     from conftest import build_collections
-    from oidc_provider import free_port
 
+    from eval.ports import listen_port
     from rag.serve import RunningServer, ServeConfig
 
     folders = build_collections(tmp_path, fake_embedder)
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"alpha-reader-key-0001": ["alpha"]}))
-    server = RunningServer(ServeConfig(folders, keys_file=keys, port=free_port()), embedder=fake_embedder)
+    server = RunningServer(ServeConfig(folders, keys_file=keys, port=listen_port()), embedder=fake_embedder)
     try:
         refused = httpx.post(
             server.url + "/mcp",

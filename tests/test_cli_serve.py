@@ -11,6 +11,7 @@ import pytest
 from conftest import build_collections
 
 import rag
+from eval.ports import free_port
 from rag.cli.main import build_parser, main
 from rag.cli.serve import collection_folders, config_from
 
@@ -112,5 +113,7 @@ def test_bad_identity_flags_are_one_line_errors(
 ) -> None:
     (tmp_path / "index").mkdir()
     index = str(tmp_path / "index")
-    code, err = run(capsys, "serve", "--model", "hashing-256", "--index", index, "--port", "18460", *flags)
+    code, err = run(
+        capsys, "serve", "--model", "hashing-256", "--index", index, "--port", str(free_port()), *flags
+    )
     assert code == 2 and message in err and "Traceback" not in err

@@ -12,7 +12,7 @@ import pytest
 from conftest import RIVER_TEXTS
 
 import rag
-from eval.bundled_postgres import free_port
+from eval.ports import POSTGRES_PORTS, free_port
 from rag.cli.main import main
 
 pytestmark = pytest.mark.postgres
@@ -130,7 +130,7 @@ def test_cli_ingests_and_answers_over_a_database_url(
 
 
 def test_server_down_is_a_one_line_error_without_the_password() -> None:
-    url = f"postgresql://verbatim:hunter2@127.0.0.1:{free_port()}/verbatim"
+    url = f"postgresql://verbatim:hunter2@127.0.0.1:{free_port(POSTGRES_PORTS)}/verbatim"
     with pytest.raises(rag.RagError) as raised:
         rag.open(url, embedder=rag.HashingEmbedder(256))
     message = str(raised.value)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 import rag
+from eval.ports import listen_port
 from rag.sources.config import spec_from_location
 from rag.sources.runner import SyncOptions, sync_once
 from rag.sources.sync import PassReport
@@ -18,20 +18,12 @@ boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
 
-def free_port() -> int:
-    for port in range(18500, 18550):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 18500-18549")
-
-
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A moto S3 server on 127.0.0.1, credentials and endpoint in the standard AWS variables."""
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=listen_port(), verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]
     url = f"http://127.0.0.1:{port}"
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",

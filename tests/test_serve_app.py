@@ -489,12 +489,9 @@ def served_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ser
         document_id = base.document(str(pdf)).id
     keys = root / "keys.json"
     keys.write_text(json.dumps(SERVE_KEYS))
-    server = RunningServer(ServeConfig(folders, keys_file=keys, port=PAGES_PORT), embedder=embedder)
+    server = RunningServer(ServeConfig(folders, keys_file=keys, port=0), embedder=embedder)
     yield Served(server, folders), document_id
     server.stop()
-
-
-PAGES_PORT = 18553
 
 
 def test_a_page_image_comes_back_as_png_with_the_quote_highlighted(served_pages: tuple[Served, str]) -> None:

@@ -18,12 +18,11 @@ import httpx
 import pytest
 
 import rag
+from eval.ports import free_port, listen_port
 from rag.serve import RunningServer, ServeConfig
 from rag.serve.syncing import CollectionIndex
 
 REPO = Path(__file__).resolve().parents[1]
-PORT = 7561
-S3_PORTS = (7562, 7563)
 START_SECONDS = 120
 FOLLOW_SECONDS = 30.0
 
@@ -86,7 +85,7 @@ def sources_status(port: int) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def served_folder(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def served_folder(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
     """A folder synced once into an index (hashing embedder), then served with --sync."""
     docs, index = tmp_path / "docs", tmp_path / "index"
     docs.mkdir()
@@ -100,26 +99,27 @@ def served_folder(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    process = start_serve(index, PORT, tmp_path)
-    yield docs, index
+    port = free_port()
+    process = start_serve(index, port, tmp_path)
+    yield docs, index, port
     process.terminate()
     process.wait(timeout=20)
 
 
-def test_a_served_folder_follows_hand_edits_without_ingest(served_folder: tuple[Path, Path]) -> None:
-    docs, _ = served_folder
-    assert ask(PORT, "Who rings the copper bell?") == [f"{docs.name}/harbour.txt"]
+def test_a_served_folder_follows_hand_edits_without_ingest(served_folder: tuple[Path, Path, int]) -> None:
+    docs, _, port = served_folder
+    assert ask(port, "Who rings the copper bell?") == [f"{docs.name}/harbour.txt"]
 
     (docs / "ferry.txt").write_text("The ferry to the island leaves from pier seven every hour.\n")
-    eventually(lambda: f"{docs.name}/ferry.txt" in ask(PORT, "Where does the ferry leave from?"), "added")
+    eventually(lambda: f"{docs.name}/ferry.txt" in ask(port, "Where does the ferry leave from?"), "added")
 
     (docs / "orchard.txt").write_text("The orchard keeper grows saffron crocus beside the granite wall.\n")
     eventually(
         lambda: (
-            f"{docs.name}/orchard.txt" in ask(PORT, "What does the orchard keeper grow?")
+            f"{docs.name}/orchard.txt" in ask(port, "What does the orchard keeper grow?")
             and "saffron"
             in httpx.post(
-                f"http://127.0.0.1:{PORT}/v1/ask",
+                f"http://127.0.0.1:{port}/v1/ask",
                 json={"question": "What does the orchard keeper grow?"},
                 timeout=60,
             ).text
@@ -128,14 +128,14 @@ def test_a_served_folder_follows_hand_edits_without_ingest(served_folder: tuple[
     )
 
     (docs / "harbour.txt").rename(docs / "port.txt")
-    eventually(lambda: ask(PORT, "Who rings the copper bell?") == [f"{docs.name}/port.txt"], "renamed")
+    eventually(lambda: ask(port, "Who rings the copper bell?") == [f"{docs.name}/port.txt"], "renamed")
 
     (docs / "ferry.txt").unlink()
     eventually(
-        lambda: f"{docs.name}/ferry.txt" not in ask(PORT, "Where does the ferry leave from?"), "deleted"
+        lambda: f"{docs.name}/ferry.txt" not in ask(port, "Where does the ferry leave from?"), "deleted"
     )
 
-    (status,) = sources_status(PORT)
+    (status,) = sources_status(port)
     # Named as the documents are, from the folder's own name: the server's disk is not the caller's.
     assert status["location"] == docs.name and status["documents"] == 2
     assert status["last_change"]["removed"] == 1  # type: ignore[index]
@@ -145,7 +145,7 @@ def test_the_sync_thread_shares_the_served_model_and_an_upload_waits_for_a_pass(
     index = tmp_path / "index"
     with rag.open(index, embedder=rag.HashingEmbedder(256)) as base:
         base.add_texts([rag.TextItem("seed.txt", "A seed document about lighthouses.")])
-    server = RunningServer(ServeConfig({"default": index}, port=PORT))
+    server = RunningServer(ServeConfig({"default": index}, port=listen_port()))
     try:
         collection = server.service.collections.get("default")
         syncing = CollectionIndex(collection)
@@ -173,9 +173,9 @@ def test_the_sync_thread_shares_the_served_model_and_an_upload_waits_for_a_pass(
 def test_a_served_bucket_follows_changes_made_through_the_s3_api(tmp_path: Path) -> None:
     boto3 = pytest.importorskip("boto3")
     moto_server = pytest.importorskip("moto.server")
-    moto = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=S3_PORTS[0], verbose=False)
+    moto = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=listen_port(), verbose=False)
     moto.start()
-    endpoint = f"http://127.0.0.1:{S3_PORTS[0]}"
+    endpoint = f"http://127.0.0.1:{moto.get_host_and_port()[1]}"
     aws = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -201,8 +201,8 @@ def test_a_served_bucket_follows_changes_made_through_the_s3_api(tmp_path: Path)
         (index / "sources.toml").write_text(
             f'[[source]]\nlocation = "s3://handbook/docs/"\nendpoint = "{endpoint}"\nevery = "1s"\n'
         )
-        process = start_serve(index, S3_PORTS[1], tmp_path, aws)
-        port = S3_PORTS[1]
+        port = free_port()
+        process = start_serve(index, port, tmp_path, aws)
         eventually(
             lambda: ask(port, "Who rings the copper bell?") == ["s3://handbook/docs/bell.txt"], "first pass"
         )

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-PORT = 7917  # this project's range for UI servers in tests: 7910-7919
+from eval.ports import free_port
+
 HOSTILE_ENVIRONMENT = {
     "GRADIO_ALLOWED_PATHS": "/etc",
     "GRADIO_SERVER_NAME": "0.0.0.0",
@@ -27,13 +28,14 @@ HOSTILE_ENVIRONMENT = {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     workdir = tmp_path_factory.mktemp("ui-server")
     log = workdir / "server.log"
-    command = [sys.executable, "-m", "ui", "--index", str(workdir / "index"), "--port", str(PORT)]
+    port = free_port()
+    command = [sys.executable, "-m", "ui", "--index", str(workdir / "index"), "--port", str(port)]
     environment = (
         os.environ | HOSTILE_ENVIRONMENT | {"HF_HUB_OFFLINE": "1", "RAG_EMBEDDING_MODEL": "hashing-256"}
     )
     with log.open("w") as stream:
         process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, env=environment)
-    url = f"http://127.0.0.1:{PORT}"
+    url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
             if "is running at" in log.read_text() or process.poll() is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,12 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import rag
+from eval.ports import listen_port
 from rag.sources.config import spec_from_location
 from rag.sources.runner import SyncOptions, sync_once
 from rag.sources.sync import PassReport
 from rag.sources.web import WebSource
-
-PORTS = range(18500, 18550)
 
 
 class Site:
@@ -43,9 +41,10 @@ class Site:
         return "<urlset>" + "".join(f"<url><loc>{loc}</loc></url>" for loc in locs) + "</urlset>"
 
 
-def handler_for(site: Site, port: int) -> type[BaseHTTPRequestHandler]:
+def handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            port = self.server.server_address[1]
             if self.path in site.slow:
                 time.sleep(2)
             if self.path == "/index-sitemap.xml.gz":  # an index of one gzipped sitemap
@@ -87,19 +86,11 @@ def handler_for(site: Site, port: int) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 18500-18549")
-
-
 @pytest.fixture
 def site() -> Iterator[tuple[Site, str, ThreadingHTTPServer]]:
     content = Site()
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(content, port))
+    server = ThreadingHTTPServer(("127.0.0.1", listen_port()), handler_for(content))
+    port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield content, f"http://127.0.0.1:{port}", server

@@ -1,0 +1,35 @@
+"""Ports for test servers: picked by the operating system, or from a range the environment names."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from eval.ports import TEST_PORTS, free_port, listen_port
+
+
+def test_without_a_range_the_system_picks_ports_that_differ_and_are_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(TEST_PORTS, raising=False)
+    first, second = free_port(), free_port()
+    assert first != second and listen_port() == 0
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", first))  # nothing holds it
+
+
+def test_a_range_in_the_environment_is_kept_and_a_held_port_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        monkeypatch.setenv(TEST_PORTS, f"{port}-{port + 40}")
+        chosen = free_port()
+        assert port < chosen <= port + 40 and listen_port() not in (0, port, chosen)
+
+
+def test_a_malformed_range_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TEST_PORTS, "18800")
+    with pytest.raises(RuntimeError, match="FIRST-LAST"):
+        free_port()
