@@ -37,7 +37,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy rag
+	$(BIN)/mypy rag ui eval
 
 test: install browser lint
 	$(BIN)/python -m pytest -q -m ""

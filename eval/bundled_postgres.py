@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from eval.ports import POSTGRES_PORTS, free_port
@@ -16,15 +17,27 @@ from eval.ports import POSTGRES_PORTS, free_port
 SERVER_USER = "pgserver"  # PostgreSQL refuses to run as root; pgserver makes this user for it
 
 
-def _as_server_user() -> dict[str, object]:
-    """subprocess arguments that run a PostgreSQL binary as a non-root user when we are root."""
+@dataclass(frozen=True)
+class _ServerUser:
+    """Who runs the PostgreSQL binaries: a non-root user when we are root (None: ourselves)."""
+
+    user: int | None = None
+    group: int | None = None
+
+    def run(self, command: list[str], check: bool = True) -> None:
+        """Run a PostgreSQL binary as this user, its output captured."""
+        subprocess.run(command, check=check, capture_output=True, user=self.user, group=self.group)
+
+
+def _as_server_user() -> _ServerUser:
+    """The user to run PostgreSQL binaries as: ourselves, or a made one when we are root."""
     if os.geteuid() != 0:
-        return {}
+        return _ServerUser()
     from pgserver.utils import ensure_user_exists
 
     entry = ensure_user_exists(SERVER_USER)
     assert entry is not None
-    return {"user": entry.pw_uid, "group": entry.pw_gid}
+    return _ServerUser(entry.pw_uid, entry.pw_gid)
 
 
 @contextmanager
@@ -34,14 +47,14 @@ def running_postgres() -> Iterator[str]:
 
     folder = Path(tempfile.mkdtemp(prefix="verbatim-postgres-"))
     run_as = _as_server_user()
-    if run_as:
+    if run_as.user is not None and run_as.group is not None:
         os.chmod(folder, 0o755)
-        os.chown(folder, int(run_as["user"]), int(run_as["group"]))  # type: ignore[call-overload]
+        os.chown(folder, run_as.user, run_as.group)
     data, log = folder / "data", folder / "server.log"
     port = free_port(POSTGRES_PORTS)  # an OS-picked one, or from VERBATIM_POSTGRES_PORTS
     pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
     try:
-        subprocess.run(
+        run_as.run(
             [
                 str(POSTGRES_BIN_PATH / "initdb"),
                 "-D",
@@ -51,24 +64,12 @@ def running_postgres() -> Iterator[str]:
                 "--auth=trust",
                 "-E",
                 "UTF8",
-            ],
-            check=True,
-            capture_output=True,
-            **run_as,  # type: ignore[arg-type]
+            ]
         )
         options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off"
-        subprocess.run(
-            [pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"],
-            check=True,
-            capture_output=True,
-            **run_as,  # type: ignore[arg-type]
-        )
+        run_as.run([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"])
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run(
-                [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
-                capture_output=True,
-                **run_as,  # type: ignore[arg-type]
-            )
+            run_as.run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], check=False)
         shutil.rmtree(folder, ignore_errors=True)

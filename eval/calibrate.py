@@ -147,7 +147,7 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
     # applies no coverage rule to those scores.
     # Nor to a question in another language than the passage: they share no words to cover.
     lexical = not covers_language(embedder, asked.corpus_language) or ">" in asked.group
-    rows = []
+    rows: list[dict] = []
     for line in questions.splitlines():
         question = json.loads(line)
         if asked.ids is not None and question["id"] not in asked.ids:
@@ -220,7 +220,9 @@ def question_ids(limit: int | None, seed: int) -> frozenset[str] | None:
     return frozenset(random.Random(seed).sample(ids, min(limit, len(ids))))
 
 
-def report(model: str, groups: dict[str, list[dict]], pooled_keys: Sequence[str]) -> dict:
+def report(
+    model: str, groups: dict[str, list[dict]], pooled_keys: Sequence[tuple[str, Sequence[str]]]
+) -> dict:
     """Per group: the rule tuned on it, and the held-out metrics of that rule and of today's table."""
     out: dict = {"model": model, "groups": {}}
     for group, rows in groups.items():
@@ -278,13 +280,14 @@ def two_fold(groups: dict[str, list[dict]], keys: Sequence[str]) -> tuple[dict, 
     fitted on every question: the pooled one, and each own one that won.
     """
     lexical = groups[keys[0]][0]["lexical"]
-    pooled = tuple(
-        tuned([row for key in keys for row in halves(groups[key])[half]], lexical) for half in (0, 1)
+    pooled = (
+        tuned([row for key in keys for row in halves(groups[key])[0]], lexical),
+        tuned([row for key in keys for row in halves(groups[key])[1]], lexical),
     )
     scores: dict = {}
     rules: dict[str, Rule] = {"*": tuned([row for key in keys for row in groups[key]], lexical)}
     for key in keys:
-        own = tuple(tuned(halves(groups[key])[half], lexical) for half in (0, 1))
+        own = (tuned(halves(groups[key])[0], lexical), tuned(halves(groups[key])[1], lexical))
         scores[key] = {"own": crossed(groups[key], own), "pooled": crossed(groups[key], pooled)}
         objective = {
             way: metrics["refusal_recall"] + metrics["answerable_answered"]

@@ -67,7 +67,7 @@ def fill(location: Path | str, rows: list[tuple[object, ...]], embedder: rag.Emb
                 f"INSERT INTO question_log ({COLUMNS}) VALUES ({', '.join('?' * 10)})", rows
             )
         return
-    with psycopg.connect(location) as connection, connection.cursor() as cursor:
+    with psycopg.connect(location) as database, database.cursor() as cursor:
         cursor.execute("DELETE FROM question_log")
         cursor.executemany(f"INSERT INTO question_log ({COLUMNS}) VALUES ({', '.join(['%s'] * 10)})", rows)
         cursor.execute("ANALYZE question_log")

@@ -21,8 +21,10 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import rag
+from eval.ports import free_port
 
 RAG = [sys.executable, "-m", "rag"]
 WORDS = (
@@ -45,7 +47,7 @@ def write_files(folder: Path, count: int, rng: random.Random) -> None:
         os.utime(path, (past, past))
 
 
-def run_sync(folder: Path, index: Path, model: str) -> tuple[float, dict[str, object]]:
+def run_sync(folder: Path, index: Path, model: str) -> tuple[float, dict[str, Any]]:
     """(wall seconds, the pass report) of one `rag sync` process."""
     started = time.perf_counter()
     done = subprocess.run(
@@ -250,11 +252,15 @@ def main() -> int:
     parser.add_argument(
         "--watch-latency", type=int, default=0, help="time this many changes under `rag serve --sync` instead"
     )
-    parser.add_argument("--port", type=int, default=7570, help="for --watch-latency's server")
+    parser.add_argument(
+        "--port", type=int, default=None, help="for --watch-latency's server (default: a free one)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         if args.watch_latency:
-            result = watch_latency(args.files, args.model, Path(temporary), args.watch_latency, args.port)
+            result = watch_latency(
+                args.files, args.model, Path(temporary), args.watch_latency, args.port or free_port()
+            )
         elif args.kill_trials:
             result = kill_trials(args.kill_trials, args.files, args.model, Path(temporary), args.seed)
         else:

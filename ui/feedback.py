@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import rag
 from ui import render
@@ -18,7 +18,7 @@ FLAG_LABELS = {"does_not_support": "does not support the answer", "wrong_documen
 RATING_CHOICES = [("Helpful", "helpful"), ("Not helpful", "not_helpful")]
 # Where feedback on an answer is stored: the one index, or (several served collections) a function
 # giving the index of the collection that answered.
-Target = rag.KnowledgeBase | Callable[[rag.Answer], rag.KnowledgeBase]
+Target: TypeAlias = rag.KnowledgeBase | Callable[[rag.Answer], rag.KnowledgeBase]
 
 
 def turn_of_message(index: int | tuple[int, int] | Sequence[int]) -> int:
