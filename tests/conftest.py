@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -196,6 +197,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = RunningServer(config, embedder=embedder)
     yield Served(server, folders)
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium per test module (tests/browser.py; browser tests only)."""
+    from browser import chromium  # playwright loads only for the tests that drive a browser
+
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")

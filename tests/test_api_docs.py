@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from browser import rag_serve, start_server
 
 import rag
 
@@ -27,12 +25,6 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", API_DOC.read_text(encoding="utf-8"), re.S)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def documented_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """`rag serve` with the documented keys file, over the handbook (docs/) and papers collections."""
@@ -44,37 +36,13 @@ def documented_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
         base.ingest([ROOT / "docs"])
     with rag.open(root / "papers", embedder=embedder) as base:
         base.add_texts([rag.TextItem("paper.md", "A paper about citation accuracy in retrieval systems.")])
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "rag",
-        "serve",
-        "--model",
-        FAKE_MODEL,
-        "--keys",
-        str(keys),
-        "--port",
-        str(port),
-    ]
+    command = rag_serve("--model", FAKE_MODEL, "--keys", str(keys))
     command += ["--collection", f"handbook={root / 'handbook'}", "--collection", f"papers={root / 'papers'}"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    running = start_server(command, root / "server.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rag serve did not start: {server.stdout.read() if server.stdout else ''}")
-            time.sleep(0.2)
-        yield {"VERBATIM_URL": url, "VERBATIM_KEY": "editor-key-for-the-handbook", "work": str(root)}
+        yield {"VERBATIM_URL": running.url, "VERBATIM_KEY": "editor-key-for-the-handbook", "work": str(root)}
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        running.stop()
 
 
 def run(command: list[str], server: dict[str, str]) -> str:

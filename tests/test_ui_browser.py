@@ -4,40 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from browser import REPO, SCREENSHOTS, Server, start_ui, stop_ui
+from playwright.sync_api import Browser, Locator, Page
 
 import rag
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
-# Committed screenshots change only on request; a plain test run writes beside the venv.
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("VERBATIM_UPDATE_SCREENSHOTS")
-    else REPO / ".verbatim" / "screenshots"
-)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-START_TIMEOUT_SECONDS = 150
 ANSWER_TIMEOUT_MS = 60_000
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.md"
 HOSTILE_TEXT = (
@@ -59,63 +41,6 @@ LATENCY_QUESTIONS = (
 )
 
 
-@dataclass
-class Server:
-    """A running `python -m ui` and what the tests need to know about it."""
-
-    url: str
-    index: Path
-    process: subprocess.Popen[str]
-    log: Path
-    dialogs: list[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_ui(
-    workdir: Path,
-    docs: list[Path],
-    extra_args: tuple[str, ...] = (),
-    extra_env: dict[str, str] | None = None,
-    port: int | None = None,
-) -> Server:
-    """Start the UI on a temp index of the given folders and wait until it answers HTTP."""
-    index, log = workdir / "index", workdir / "server.log"
-    port = port or free_port()
-    command = [sys.executable, "-m", "ui", "--index", str(index), "--host", "127.0.0.1", "--port", str(port)]
-    for folder in docs:
-        command += ["--docs", str(folder)]
-    command += list(extra_args)
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(workdir / "gradio-tmp")}
-    env.pop("RAG_UI_USER", None)
-    env.pop("RAG_UI_PASSWORD", None)
-    env.update(extra_env or {})
-    with log.open("w") as stream:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=stream, stderr=subprocess.STDOUT, text=True
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the UI exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return Server(url, index, process, log)
-        except urllib.error.HTTPError:
-            return Server(url, index, process, log)  # it answers, behind a login
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    pytest.fail(f"the UI did not answer within {START_TIMEOUT_SECONDS} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The UI on the seeds plus one file whose name and text are hostile HTML."""
@@ -128,17 +53,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_ui(workdir, [SEEDS, hostile])
     yield running
     stop_ui(running)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for the module."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -349,7 +263,11 @@ def test_hostile_file_name_and_text_render_as_text(page: Page, server: Server) -
     assert "<script>" in answer.inner_text() or "<script>" in page.locator("#sources").inner_text()
     answer.locator("button.cite").first.click()
     page.locator("#viewer #quote-target").wait_for()
-    assert HOSTILE_NAME in page.locator("#viewer").inner_text()
+    # The cited file's name, as text: the ingested file, or its upload (the same text; the upload
+    # lost < and > on the way in), whichever the answer cited.
+    shown = page.locator("#viewer .viewer-head .source-file").inner_text()
+    assert shown in (HOSTILE_NAME, HOSTILE_NAME.replace("<", "").replace(">", ""))
+    assert shown == page.locator("#sources .source[data-number='1'] .source-file").inner_text()
     for area in ("#chatbot", "#sources", "#viewer", "#documents"):
         assert page.locator(f"{area} img, {area} script").count() == 0, area
     page.wait_for_timeout(300)
@@ -370,15 +288,6 @@ def test_index_and_system_files_are_not_served(page: Page, server: Server) -> No
         body = response.body()
         assert response.status in (403, 404), f"{target} served with {response.status}"
         assert b"SQLite format" not in body and b"root:" not in body
-
-
-def stop_ui(server: Server) -> None:
-    """Stop a server started by start_ui."""
-    server.process.terminate()
-    try:
-        server.process.wait(10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
 
 
 def test_login_is_required_when_the_variables_are_set(browser: Browser, tmp_path: Path) -> None:
@@ -505,9 +414,6 @@ def test_a_question_sent_while_an_answer_streams_is_answered_after_it(
         llm.server_close()
 
 
-SYNC_PORT = 7565
-
-
 def test_documents_tab_shows_each_synced_source_and_follows_a_watched_folder(
     browser: Browser, tmp_path: Path
 ) -> None:
@@ -527,7 +433,7 @@ def test_documents_tab_shows_each_synced_source_and_follows_a_watched_folder(
         check=False,
     )
     assert synced.returncode == 1, synced.stderr  # one file failed
-    running = start_ui(tmp_path, [], ("--sync",), port=SYNC_PORT)
+    running = start_ui(tmp_path, [], ("--sync",))
     try:
         tab = browser.new_page()
         tab.goto(running.url)

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
-from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, REPO, SEEDS, ask, save_screenshot, start_ui, stop_ui
+from browser import REPO, chromium, start_ui, stop_ui
+from playwright.sync_api import Page
+from test_ui_browser import SEEDS, ask, save_screenshot
 
 import rag
 
@@ -42,18 +43,13 @@ def quality(tab: Page, ready: str) -> str:
 def test_questions_and_thumbs_in_the_chat_show_on_the_dashboard_and_in_a_regression_set(
     tmp_path: Path,
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
     orchard = tmp_path / "orchard"
     orchard.mkdir()
     (orchard / "orchard.md").write_text(ORCHARD)
     runs = tmp_path / "runs"
     running = start_ui(tmp_path, [SEEDS, orchard], extra_env={"RAG_EVAL_RUNS": str(runs)})
     try:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             tab = browser.new_page(viewport={"width": 1280, "height": 900})
             tab.goto(running.url)
             tab.wait_for_selector("#question textarea")
@@ -111,6 +107,5 @@ def test_questions_and_thumbs_in_the_chat_show_on_the_dashboard_and_in_a_regress
             with rag.open(running.index) as base:
                 assert len(base.asked_questions()) == len(QUESTIONS)  # evaluation asks are not logged
             save_screenshot(tab, "quality-dashboard.png", full_page=True)
-            browser.close()
     finally:
         stop_ui(running)

@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from browser import REPO, rag_serve, start_server
 from conftest import build_collections
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 import rag
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 ADMIN_KEY = "admin-key-for-everything"
 READER_KEY = "alpha-reader-key-0001"
 SCREENSHOTS = REPO / ".verbatim" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -40,38 +27,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folders = build_collections(root, rag.HashingEmbedder(256))
     keys = root / "keys.json"
     keys.write_text(json.dumps({ADMIN_KEY: {"write": ["*"]}, READER_KEY: ["alpha"]}))
-    port = free_port()
-    command = [sys.executable, "-m", "rag", "serve", "--ui", "--model", "hashing-256", "--port", str(port)]
-    command += ["--keys", str(keys), "--collection", f"alpha={folders['alpha']}"]
-    command += ["--collection", f"beta={folders['beta']}"]
-    log = (root / "server.log").open("w")
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"HF_HUB_OFFLINE": "1"}
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(url + "/ui/", timeout=5).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail((root / "server.log").read_text())
-        time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
+    command = rag_serve("--ui", "--model", "hashing-256", "--keys", str(keys))
+    command += ["--collection", f"alpha={folders['alpha']}", "--collection", f"beta={folders['beta']}"]
+    running = start_server(command, root / "server.log", "/ui/")
+    yield running.url
+    running.stop()
 
 
 def log_in(browser: Browser, url: str, key: str) -> Page:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +16,14 @@ from pathlib import Path
 import httpx
 import oidc_provider_mock
 import pytest
-from oidc_provider import Provider, free_port
-from playwright.sync_api import Browser, Page, sync_playwright
+from browser import rag_serve, start_server
+from oidc_provider import Provider
+from playwright.sync_api import Browser, Page
 
 import rag
 
 pytestmark = [pytest.mark.browser, pytest.mark.oidc]
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 HANDBOOK = {
     "holidays.md": "Holidays are booked in the holiday planner before March. "
     "The research budget of each team is approved by its head. " * 4,
@@ -72,46 +70,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folders = {"handbook": build(root / "handbook", HANDBOOK), "finance": build(root / "finance", FINANCE)}
     (root / "access.toml").write_text(ACCESS)
     provider = Provider(USERS)
-    port = free_port()
-    command = [sys.executable, "-m", "rag", "serve", "--ui", "--model", "hashing-256", "--port", str(port)]
-    command += ["--access", str(root / "access.toml"), "--oidc-issuer", provider.url]
-    command += ["--oidc-audience", "verbatim", "--oidc-client-id", "verbatim", "--ui-admin-group", "finance"]
+    command = rag_serve("--ui", "--model", "hashing-256", "--access", str(root / "access.toml"))
+    command += ["--oidc-issuer", provider.url, "--oidc-audience", "verbatim", "--oidc-client-id", "verbatim"]
+    command += ["--ui-admin-group", "finance"]
     for name, folder in folders.items():
         command += ["--collection", f"{name}={folder}"]
-    log = (root / "server.log").open("w")
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "RAG_OIDC_CLIENT_SECRET": "the-client-secret"}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=5).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail((root / "server.log").read_text())
-        time.sleep(0.3)
-    yield World(url, provider, folders)
-    process.terminate()
-    process.wait(timeout=15)
+    env: dict[str, str | None] = {"RAG_OIDC_CLIENT_SECRET": "the-client-secret"}
+    running = start_server(command, root / "server.log", "/healthz", env)
+    yield World(running.url, provider, folders)
+    running.stop()
     provider.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 def log_in(browser: Browser, world: World, who: str) -> Page:

@@ -7,10 +7,8 @@ import base64
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,28 +16,15 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from browser import REPO, SCREENSHOTS, rag_serve, start_server
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sample_files import positioned_pdf
 
 import rag
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-# Committed screenshots change only on request; a plain test run writes beside the venv.
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("VERBATIM_UPDATE_SCREENSHOTS")
-    else REPO / ".verbatim" / "screenshots"
-)
 PORT = int(os.environ.get("VERBATIM_TEST_PAGES_PORT", "0")) or None
 PRIMER = "The north bridge was repainted in October with a zinc-rich primer."
 PAGES = [
@@ -61,12 +46,6 @@ class Served:
     pdf: Path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`rag serve --ui` (no keys, loopback) over an index of one generated three-page PDF."""
@@ -76,39 +55,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     index = root / "index"
     with rag.open(index, embedder=rag.HashingEmbedder(256)) as base:
         assert base.ingest([pdf]).count("failed") == 0
-    port = PORT or free_port()
-    command = [sys.executable, "-m", "rag", "serve", "--ui", "--model", "hashing-256", "--port", str(port)]
-    command += ["--collection", f"works={index}"]
-    log_path = root / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"HF_HUB_OFFLINE": "1"}
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(url + "/ui/", timeout=5).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(log_path.read_text())
-        time.sleep(0.3)
-    yield Served(url, index, pdf)
-    process.terminate()
-    process.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    command = rag_serve("--ui", "--model", "hashing-256", "--collection", f"works={index}")
+    running = start_server(command, root / "server.log", "/ui/", port=PORT)
+    yield Served(running.url, index, pdf)
+    running.stop()
 
 
 @pytest.fixture
