@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections import deque
 
 HOST = "127.0.0.1"
 TEST_PORTS = "VERBATIM_TEST_PORTS"
 POSTGRES_PORTS = "VERBATIM_POSTGRES_PORTS"
 
-# Ports this process handed out: a server given one may not have bound it yet.
-_handed_out: set[int] = set()
+# The ports this process handed out last: a server given one may not have bound it yet. In a
+# range, the search goes on from the last one handed out, so a range serves a whole test run.
+_recent: deque[int] = deque(maxlen=8)
 _lock = threading.Lock()
 
 
@@ -37,10 +39,17 @@ def free_port(variable: str = TEST_PORTS) -> int:
     the range `variable` names when it is set, else one the operating system picks."""
     ports = port_range(variable)
     with _lock:
-        for port in ports if ports is not None else (0,) * 20:
+        if ports is None:
+            candidates: list[int] = [0] * 20
+        else:
+            after = next((port for port in reversed(_recent) if port in ports), ports.start - 1)
+            start = after + 1 - ports.start
+            candidates = [ports[(start + step) % len(ports)] for step in range(len(ports))]
+        for port in candidates:
             chosen = _bindable(port)
-            if chosen is not None and chosen not in _handed_out:
-                _handed_out.add(chosen)
+            # A range is gone through in turn; the system may give a port it gave a moment ago.
+            if chosen is not None and (ports is not None or chosen not in _recent):
+                _recent.append(chosen)
                 return chosen
     where = f"in {ports.start}-{ports.stop - 1} ({variable})" if ports is not None else f"on {HOST}"
     raise RuntimeError(f"no free port {where}")
@@ -55,6 +64,9 @@ def listen_port(variable: str = TEST_PORTS) -> int:
 def _bindable(port: int) -> int | None:
     """The port (the one picked, for 0) when it can be bound on HOST now; None when it is held."""
     with socket.socket() as probe:
+        # As servers bind: a port whose last connections are closing (TIME_WAIT) is free to them,
+        # one something listens on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

@@ -13,6 +13,7 @@ import pytest
 import sample_files
 
 import rag
+from eval.ports import listen_port
 from rag.serve import RunningServer, ServeConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -193,7 +194,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folders = build_collections(root, embedder)
     keys = root / "keys.json"
     keys.write_text(json.dumps(SERVE_KEYS))
-    config = ServeConfig(folders, keys_file=keys, port=0)
+    config = ServeConfig(folders, keys_file=keys, port=listen_port())
     server = RunningServer(config, embedder=embedder)
     yield Served(server, folders)
     server.stop()

@@ -11,7 +11,7 @@ import pytest
 from conftest import build_collections
 
 import rag
-from eval.ports import free_port
+from eval.ports import free_port, listen_port
 from rag.cli.main import build_parser, main
 from rag.cli.serve import collection_folders, config_from
 
@@ -64,7 +64,7 @@ def test_default_collection_is_the_index_named_by_its_folder(tmp_path: Path) -> 
 def test_a_port_in_use_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "index").mkdir()
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
+        taken.bind(("127.0.0.1", listen_port()))
         taken.listen()
         port = str(taken.getsockname()[1])
         code, err = run(

@@ -9,6 +9,7 @@ import pytest
 from conftest import ScriptedChatModel
 
 import rag
+from eval.ports import listen_port
 from rag.answer.generated import build_messages
 from rag.llm.server import start_server
 from rag.search.rewrite import rewrite_follow_up, rewrite_query
@@ -37,7 +38,7 @@ def base(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> Iterator[rag.Kno
 def llm_base(
     base: rag.KnowledgeBase, model: ScriptedChatModel, **settings: object
 ) -> Iterator[rag.KnowledgeBase]:
-    server = start_server(model)
+    server = start_server(model, port=listen_port())
     llm_settings = base.settings.replace(answer_mode="llm", llm_base_url=server.base_url, **settings)
     try:
         with rag.open(base.folder, settings=llm_settings, embedder=base.embedder) as configured:

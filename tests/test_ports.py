@@ -33,3 +33,12 @@ def test_a_malformed_range_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(TEST_PORTS, "18800")
     with pytest.raises(RuntimeError, match="FIRST-LAST"):
         free_port()
+
+
+def test_a_small_range_serves_more_servers_than_it_has_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        first = probe.getsockname()[1]
+    monkeypatch.setenv(TEST_PORTS, f"{first}-{first + 2}")
+    chosen = [free_port() for _ in range(9)]  # each server started and stopped in turn
+    assert set(chosen) <= {first, first + 1, first + 2} and chosen[0] != chosen[1]

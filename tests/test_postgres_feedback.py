@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 import rag
+from eval.ports import listen_port
 from rag.cli.main import main
 from rag.evaluation.dashboard import quality_dashboard
 from rag.serve import RunningServer, ServeConfig
@@ -156,7 +157,7 @@ def test_a_served_database_collection_logs_the_question_and_takes_post_v1_feedba
     postgres_url: str, fake_embedder: rag.Embedder
 ) -> None:
     make_index(postgres_url, fake_embedder)
-    server = RunningServer(ServeConfig({"team": postgres_url}, port=0), embedder=fake_embedder)
+    server = RunningServer(ServeConfig({"team": postgres_url}, port=listen_port()), embedder=fake_embedder)
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
             answer = http.post("/v1/ask", json={"question": "How long does a cedar boat take?"}).json()

@@ -18,6 +18,7 @@ from conftest import ALPHA_TEXT, SERVE_KEYS, ScriptedChatModel, Served, build_co
 from sample_files import positioned_pdf
 
 import rag
+from eval.ports import listen_port
 from rag.llm.client import OpenAIChatClient
 from rag.llm.server import start_server
 from rag.serve import Limits, RunningServer, ServeConfig
@@ -302,7 +303,9 @@ def test_beyond_capacity_requests_are_refused_with_retry_after_never_hung(
     embedder = SlowEmbedder(0.0)
     folders = build_collections(tmp_path, embedder)
     limits = Limits(workers=1, queue=queue, wait_seconds=wait)
-    server = RunningServer(ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder)
+    server = RunningServer(
+        ServeConfig({"alpha": folders["alpha"]}, port=listen_port(), limits=limits), embedder=embedder
+    )
     embedder.seconds = 0.3
     try:
         responses = burst(server.url, 8)
@@ -342,7 +345,7 @@ def slow_server(tmp_path: Path, seconds: float, limits: Limits, keys: Path | Non
     """A server over alpha whose embedder takes `seconds` a call, taught that pace by three asks."""
     embedder = SlowEmbedder(0.0)
     folders = build_collections(tmp_path, embedder)
-    config = ServeConfig({"alpha": folders["alpha"]}, keys_file=keys, port=0, limits=limits)
+    config = ServeConfig({"alpha": folders["alpha"]}, keys_file=keys, port=listen_port(), limits=limits)
     server = RunningServer(config, embedder=embedder)
     embedder.seconds = seconds
     for _ in range(3):
@@ -401,14 +404,18 @@ def test_one_keys_burst_does_not_starve_another_keys_request(tmp_path: Path) -> 
 def test_refuses_to_bind_beyond_loopback_without_keys(tmp_path: Path) -> None:
     folders = build_collections(tmp_path, rag.HashingEmbedder(256))
     with pytest.raises(rag.SettingsError, match="--keys"):
-        RunningServer(ServeConfig(folders, host="0.0.0.0", port=0), embedder=rag.HashingEmbedder(256))
+        RunningServer(
+            ServeConfig(folders, host="0.0.0.0", port=listen_port()), embedder=rag.HashingEmbedder(256)
+        )
 
 
 def test_a_stream_abandoned_by_its_client_gives_its_slot_back(tmp_path: Path) -> None:
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
     limits = Limits(workers=1, queue=0)
-    server = RunningServer(ServeConfig({"alpha": folders["alpha"]}, port=0, limits=limits), embedder=embedder)
+    server = RunningServer(
+        ServeConfig({"alpha": folders["alpha"]}, port=listen_port(), limits=limits), embedder=embedder
+    )
     body = {"model": "alpha", "messages": [{"role": "user", "content": "When is the alpha harvest?"}]}
     try:
         for _ in range(3):
@@ -429,7 +436,9 @@ def test_a_stream_abandoned_by_its_client_gives_its_slot_back(tmp_path: Path) ->
 def test_real_model_answers_the_seeds_through_the_openai_client(
     seeds_base: rag.KnowledgeBase, real_embedder: rag.Embedder
 ) -> None:
-    server = RunningServer(ServeConfig({"seeds": seeds_base.folder}, port=0), embedder=real_embedder)
+    server = RunningServer(
+        ServeConfig({"seeds": seeds_base.folder}, port=listen_port()), embedder=real_embedder
+    )
     try:
         api = openai.OpenAI(base_url=server.url + "/v1", api_key="unused-without-keys")
         completion = api.chat.completions.create(
@@ -449,11 +458,11 @@ def test_real_model_answers_the_seeds_through_the_openai_client(
 
 def test_started_with_a_language_model_it_answers_in_llm_mode_with_verified_quotes(tmp_path: Path) -> None:
     writer = ScriptedChatModel("The alpha harvest starts in September [1].")
-    llm = start_server(writer)
+    llm = start_server(writer, port=listen_port())
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
     settings = rag.Settings(answer_mode="llm", llm_base_url=llm.base_url, llm_model="scripted")
-    config = ServeConfig({"alpha": folders["alpha"]}, port=0, settings=settings)
+    config = ServeConfig({"alpha": folders["alpha"]}, port=listen_port(), settings=settings)
     server = RunningServer(config, embedder=embedder)
     try:
         api = openai.OpenAI(base_url=server.url + "/v1", api_key="unused-without-keys")
@@ -489,7 +498,7 @@ def served_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ser
         document_id = base.document(str(pdf)).id
     keys = root / "keys.json"
     keys.write_text(json.dumps(SERVE_KEYS))
-    server = RunningServer(ServeConfig(folders, keys_file=keys, port=0), embedder=embedder)
+    server = RunningServer(ServeConfig(folders, keys_file=keys, port=listen_port()), embedder=embedder)
     yield Served(server, folders), document_id
     server.stop()
 

@@ -12,6 +12,7 @@ from conftest import build_collections
 from starlette.responses import PlainTextResponse
 
 import rag
+from eval.ports import listen_port
 from rag.serve import RunningServer, ServeConfig
 from rag.serve.guard import RequestGuard
 
@@ -30,7 +31,7 @@ def keyless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]
     """A key-less server on 127.0.0.1, with a page mounted at /ui and one extra allowed host name."""
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path_factory.mktemp("keyless"), embedder)
-    config = ServeConfig(folders, port=0, allowed_hosts=("rag.internal",))
+    config = ServeConfig(folders, port=listen_port(), allowed_hosts=("rag.internal",))
     server = RunningServer(config, mount=mount_page, embedder=embedder)
     yield server
     server.stop()
@@ -148,7 +149,7 @@ def test_keyed_server_refuses_a_foreign_origin_too(tmp_path: Path) -> None:
     folders = build_collections(tmp_path, embedder)
     keys = tmp_path / "keys.json"
     keys.write_text('{"alpha-reader-key-0001": ["alpha"]}')
-    server = RunningServer(ServeConfig(folders, keys_file=keys, port=0), embedder=embedder)
+    server = RunningServer(ServeConfig(folders, keys_file=keys, port=listen_port()), embedder=embedder)
     try:
         headers = {"Authorization": "Bearer alpha-reader-key-0001", "Origin": EVIL}
         assert (

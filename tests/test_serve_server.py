@@ -11,6 +11,7 @@ import pytest
 from conftest import build_collections
 
 import rag
+from eval.ports import listen_port
 from rag.serve import RunningServer, ServeConfig
 from rag.serve import capacity as capacity_module
 from rag.serve import server as server_module
@@ -41,7 +42,7 @@ def test_headers_trickled_byte_by_byte_are_cut_off(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(server_module, "HEADER_SECONDS", 1.0)
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
-    server = RunningServer(ServeConfig(folders, port=0), embedder=embedder)
+    server = RunningServer(ServeConfig(folders, port=listen_port()), embedder=embedder)
     host, port = server.url.removeprefix("http://").split(":")
     try:
         with (
@@ -63,7 +64,7 @@ def test_a_kept_alive_connection_is_timed_again_for_its_next_request(
     monkeypatch.setattr(server_module, "HEADER_SECONDS", 1.0)
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
-    server = RunningServer(ServeConfig(folders, port=0), embedder=embedder)
+    server = RunningServer(ServeConfig(folders, port=listen_port()), embedder=embedder)
     host, port = server.url.removeprefix("http://").split(":")
     try:
         with socket.create_connection((host, int(port))) as connection:
@@ -83,7 +84,7 @@ def test_past_the_connection_cap_a_request_gets_the_queues_json_429_with_retry_a
     assert capacity_module.connection_cap(limits) == 4  # the queue and its worker: it follows the queue
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
-    server = RunningServer(ServeConfig(folders, port=0, limits=limits), embedder=embedder)
+    server = RunningServer(ServeConfig(folders, port=listen_port(), limits=limits), embedder=embedder)
     host, port = server.url.removeprefix("http://").split(":")
     held = [socket.create_connection((host, int(port))) for _ in range(4)]
     try:

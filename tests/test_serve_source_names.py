@@ -12,6 +12,7 @@ import pytest
 from test_serve_mcp import call_tools, payload
 
 import rag
+from eval.ports import listen_port
 from rag.serve import RunningServer, ServeConfig
 from rag.serve.source_names import shown_names
 
@@ -43,7 +44,7 @@ def folder_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     keys = root / "keys.json"
     keys.write_text(json.dumps({KEY: {"write": ["orchard"]}}))
     server = RunningServer(
-        ServeConfig({"orchard": root / "index"}, keys_file=keys, port=0), embedder=embedder
+        ServeConfig({"orchard": root / "index"}, keys_file=keys, port=listen_port()), embedder=embedder
     )
     yield server.url, root
     server.stop()

@@ -15,6 +15,7 @@ import pytest
 from conftest import build_collections
 
 import rag
+from eval.ports import listen_port
 from rag.serve import Limits, RunningServer, ServeConfig
 from rag.serve import chat as chat_module
 
@@ -68,7 +69,8 @@ def test_dropped_streams_never_run_more_answers_than_workers(
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
     server = RunningServer(
-        ServeConfig({"alpha": folders["alpha"]}, port=0, limits=Limits(workers=workers)), embedder=embedder
+        ServeConfig({"alpha": folders["alpha"]}, port=listen_port(), limits=Limits(workers=workers)),
+        embedder=embedder,
     )
     host, port = server.url.removeprefix("http://").split(":")
     try:

@@ -12,6 +12,7 @@ import pytest
 from conftest import ScriptedChatModel, build_collections
 
 import rag
+from eval.ports import listen_port
 from rag.llm.server import start_server
 from rag.serve import RunningServer, ServeConfig
 from rag.serve.support import UNSUPPORTED_MARKER
@@ -24,14 +25,14 @@ QUESTION = "When does the alpha harvest start?"
 @pytest.fixture(params=[False, True], ids=["marked", "dropped"])
 def llm_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, bool]]:
     """A server answering through a scripted LLM that adds one unsupported sentence."""
-    llm = start_server(ScriptedChatModel(f"{SUPPORTED} [1] {PHISHING}"))
+    llm = start_server(ScriptedChatModel(f"{SUPPORTED} [1] {PHISHING}"), port=listen_port())
     embedder = rag.HashingEmbedder(256)
     folders = build_collections(tmp_path, embedder)
     settings = rag.Settings(
         answer_mode="llm", llm_base_url=llm.base_url, llm_model="scripted", drop_unsupported=request.param
     )
     server = RunningServer(
-        ServeConfig({"alpha": folders["alpha"]}, port=0, settings=settings), embedder=embedder
+        ServeConfig({"alpha": folders["alpha"]}, port=listen_port(), settings=settings), embedder=embedder
     )
     try:
         yield server.url, request.param

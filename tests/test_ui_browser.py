@@ -16,6 +16,7 @@ from browser import REPO, SCREENSHOTS, Server, start_ui, stop_ui
 from playwright.sync_api import Browser, Locator, Page
 
 import rag
+from eval.ports import listen_port
 
 pytestmark = pytest.mark.browser
 
@@ -382,7 +383,7 @@ def test_a_question_sent_while_an_answer_streams_is_answered_after_it(
 ) -> None:
     from rag.llm.server import start_server
 
-    llm = start_server(SlowChatModel())
+    llm = start_server(SlowChatModel(), port=listen_port())
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "lighthouse.md").write_text(

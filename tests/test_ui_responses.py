@@ -16,6 +16,7 @@ from conftest import ScriptedChatModel
 from sample_files import docx_bytes, positioned_pdf
 
 import rag
+from eval.ports import listen_port
 from rag.ingest import UPLOADS_FOLDER, check_upload, safe_file_name
 from rag.llm.server import start_server  # tests may use internals; ui/ may not
 from ui import documents, render, responses, security, viewer
@@ -123,7 +124,7 @@ def test_unsupported_sentences_are_marked_and_markers_kept() -> None:
 
 def test_llm_mode_streams_tokens_and_ends_with_sentence_support(base: rag.KnowledgeBase) -> None:
     reply = "The Zanzibar spice harbour shipped 4,200 tonnes of cloves in 2021 [1]. Cloves are blue [1]."
-    chat_server = start_server(ScriptedChatModel(reply))
+    chat_server = start_server(ScriptedChatModel(reply), port=listen_port())
     settings = base.settings.replace(llm_base_url=chat_server.base_url)
     try:
         with rag.open(base.folder, settings=settings, embedder=base.embedder) as llm_base:
