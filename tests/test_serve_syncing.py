@@ -135,6 +135,8 @@ def test_a_served_folder_follows_hand_edits_without_ingest(served_folder: tuple[
         lambda: f"{docs.name}/ferry.txt" not in ask(port, "Where does the ferry leave from?"), "deleted"
     )
 
+    # The pass removes the document, then records itself: its report may come a moment later.
+    eventually(lambda: sources_status(port)[0]["last_change"].get("removed") == 1, "reported")  # type: ignore[union-attr]
     (status,) = sources_status(port)
     # Named as the documents are, from the folder's own name: the server's disk is not the caller's.
     assert status["location"] == docs.name and status["documents"] == 2
