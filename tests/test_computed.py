@@ -149,3 +149,116 @@ def test_rendered_tables_keep_each_row_as_one_span() -> None:
     (table,) = tables_of(document)
     assert table.name == "crew" and table.columns == ("name", "age")
     assert [text[row.start : row.end] for row in table.rows] == ["name: Ada; age: 36", "name: Bo; age: 41"]
+
+
+VISITORS = (
+    "site,visitors_2019,visitors_2020,visitors_2021,region\n"
+    'Westgate,"120,000","90,000",-,Coast\n'
+    "Lakeside,0,4200,5100,Inland\n"
+    "Hilltop,-200,150,300,Inland\n"
+)
+HARVEST = "year,tonnes\n2019,1250.5\n2020,1400\n2021,1400\n"
+
+
+@pytest.fixture
+def pairs(tables: rag.KnowledgeBase, tmp_path: Path) -> rag.KnowledgeBase:
+    folder = tmp_path / "more"
+    folder.mkdir()
+    (folder / "site_visitors.csv").write_text(VISITORS)
+    (folder / "orchard_harvest.csv").write_text(HARVEST)
+    tables.ingest([folder])
+    return tables
+
+
+@pytest.mark.parametrize(
+    ("question", "operation", "result", "formula"),
+    [
+        (
+            "What is the ratio of the budget eur of Legal to Research in the department budgets?",
+            "ratio",
+            "≈ 1.06",
+            "1812337 [1] / 1717641 [2] ≈ 1.06",
+        ),
+        (
+            "How much larger is the budget eur of Legal than that of Research in percent?",
+            "percent",
+            "≈ 5.51 %",
+            "(1812337 [1] − 1717641 [2]) / 1717641 [2] × 100 ≈ 5.51 %",
+        ),
+        (
+            "By what percent did the visitors of Westgate change from 2019 to 2020 in the site visitors?",
+            "change",
+            "-25 %",
+            "(90,000 [1] − 120,000 [1]) / 120,000 [1] × 100 = -25 %",
+        ),
+        (
+            "By what percentage did the orchard harvest tonnes grow from 2019 to 2020?",
+            "change",
+            "≈ 11.96 %",
+            "(1400 [2] − 1250.5 [1]) / 1250.5 [1] × 100 ≈ 11.96 %",
+        ),
+        (
+            "By what percent did the visitors of Hilltop change from 2019 to 2020 in the site visitors?",
+            "change",
+            "175 %",
+            "(150 [1] − -200 [1]) / |-200 [1]| × 100 = 175 %",
+        ),
+        (
+            "How much did the visitors of Westgate change from 2019 to 2020 in the site visitors?",
+            "difference",
+            "-30,000",
+            "90,000 [1] − 120,000 [1] = -30,000",
+        ),
+        (
+            "How many times larger is the headcount of Research than that of Finance?",
+            "ratio",
+            "≈ 10.11",
+            "91 [1] / 9 [2] ≈ 10.11",
+        ),
+    ],
+)
+def test_ratios_and_percent_changes_are_computed_from_quoted_rows_with_their_formula(
+    pairs: rag.KnowledgeBase, question: str, operation: str, result: str, formula: str
+) -> None:
+    answer = pairs.ask(question)
+    assert answer.answered and answer.mode == "computed", (answer.text, answer.notice)
+    assert answer.computation is not None
+    computation = answer.computation
+    assert (computation.operation, computation.result, computation.formula) == (operation, result, formula)
+    assert formula in answer.text
+    assert ("rounded half to even to two decimals" in answer.text) == result.startswith("≈")
+    assert computation.rounding == ("rounded half to even to two decimals" if "≈" in result else "")
+    assert_inputs_are_verbatim_rows(pairs, answer)
+
+
+def test_a_percent_change_names_what_changed_and_travels_in_json(pairs: rag.KnowledgeBase) -> None:
+    answer = pairs.ask("By what percentage did the orchard harvest tonnes grow from 2019 to 2020?")
+    assert answer.text.startswith("Change in tonnes from 2019 to 2020: ")
+    assert [citation.quote.text for citation in answer.citations] == ["2019,1250.5", "2020,1400"]
+    computed = answer.to_dict()["computation"]
+    assert computed["operation"] == "change" and computed["result"] == "≈ 11.96 %"
+    assert computed["rounding"] == "rounded half to even to two decimals"
+
+
+@pytest.mark.parametrize(
+    ("question", "why"),
+    [
+        (
+            "By what percent did the visitors of Lakeside change from 2019 to 2020 in the site visitors?",
+            "zero",
+        ),
+        ("What is the ratio of the budget eur of Legal to Astronomy in the department budgets?", "no row"),
+        ("By what percent did the orchard harvest tonnes grow from 2019 to 2024?", "no row"),
+        (
+            "By what percent did the visitors of Westgate change from 2020 to 2022 in the site visitors?",
+            "no row",
+        ),
+    ],
+)
+def test_a_ratio_to_zero_or_a_missing_input_is_refused_not_guessed(
+    pairs: rag.KnowledgeBase, question: str, why: str
+) -> None:
+    answer = pairs.ask(question)
+    assert not answer.answered and answer.text == rag.NOT_FOUND, answer.text
+    assert answer.computation is None
+    assert why in answer.notice

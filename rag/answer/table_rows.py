@@ -20,6 +20,7 @@ _LINE = re.compile(r"[^\n]+")
 _SHEET = re.compile(r"^Sheet: (.+)$")
 _CURRENCY = re.compile(r"^[€$£¥₹]|[€$£¥₹]$|\b(?:EUR|USD|GBP|CHF|JPY)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+(?:\.\d+)?$")
+_YEAR = re.compile(r"1[5-9]\d\d|2[01]\d\d")
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,14 @@ class Table:
         return column in self._numeric_columns
 
     def label_column(self) -> str | None:
-        """The first column of names (not numbers): what a question calls a row by."""
-        return next((column for column in self.columns if not self.numeric(column)), None)
+        """The first column of names (not numbers): what a question calls a row by; in a table of
+        numbers only, its column of distinct years ("2019", "2020")."""
+        names = next((column for column in self.columns if not self.numeric(column)), None)
+        return names or next((column for column in self.columns if self._is_years(column)), None)
+
+    def _is_years(self, column: str) -> bool:
+        values = [row.cells.get(column, "").strip() for row in self.rows]
+        return bool(values) and len(set(values)) == len(values) and all(map(_YEAR.fullmatch, values))
 
     @cached_property
     def _numeric_columns(self) -> frozenset[str]:
