@@ -200,7 +200,9 @@ def test_a_sum_over_rows_is_computed_not_written_by_the_model(
     ]
 
 
-def test_a_percent_change_is_computed_not_written_by_the_model(base: rag.KnowledgeBase, tmp_path: Path) -> None:
+def test_a_percent_change_is_computed_not_written_by_the_model(
+    base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
     (tmp_path / "visitors.csv").write_text("site,visitors_2019,visitors_2020\nWestgate,120000,90000\n")
     base.ingest([tmp_path / "visitors.csv"])
     model = ScriptedChatModel("Visitors fell by 40 % [1].")

@@ -505,7 +505,9 @@ def test_a_computed_answer_shows_its_formula_with_clickable_markers(
     assert "class='formula'" in html and html.count("cite-2-1") == 2 and "3,529,978" in html
 
 
-def test_a_percent_change_shows_its_formula_and_its_rounding(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+def test_a_percent_change_shows_its_formula_and_its_rounding(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
     (tmp_path / "budgets.csv").write_text("department,budget_eur\nLegal,1812337\nResearch,1717641\n")
     fake_base.ingest([tmp_path / "budgets.csv"])
     turns = ask(fake_base, "How much larger is the budget eur of Legal than that of Research in percent?")
