@@ -1,8 +1,9 @@
 """The rows of the tables a document holds, each a span of its stored text with its cells by column.
 
-Two shapes are read: a .csv/.tsv kept as the file itself (each row location is a record), and
-the rendered tables of spreadsheets, Word, OpenDocument and HTML files: a header line
-"a | b | c" followed by rows "a: 1; b: 2; c: 3" (rag/tables.py writes both).
+Three shapes are read: a .csv/.tsv kept as the file itself (each row location is a record);
+the rendered tables of spreadsheets, Word and OpenDocument files: a header line "a | b | c"
+followed by rows "a: 1; b: 2; c: 3" (rag/tables.py writes both); and the tables found on PDF
+pages at ingest, kept in the document's metadata as the offsets of their header and cells.
 """
 
 from __future__ import annotations
@@ -96,9 +97,28 @@ def tables_of(document: Document) -> list[Table]:
     """Every table the document holds, in text order."""
     if document.is_table:
         return [_delimited(document)]
+    found = _positioned(document)
     if HEADER_SEPARATOR not in document.text:
-        return []  # no header line, so no rendered table: the answer step need not read it line by line
-    return _rendered(document)
+        return found  # no header line, so no rendered table: the answer step need not read it line by line
+    return found + _rendered(document)
+
+
+def _positioned(document: Document) -> list[Table]:
+    """The tables found on a PDF's pages at ingest (rag/ingest/pdf_tables.py), each row one line."""
+    tables = []
+    text = document.text
+    for found in document.metadata.get("tables", ()):
+        columns = tuple(clean_cell(text[start:end]) for start, end in found["header"])
+        rows = [
+            TableRow(
+                min(start for _, start, _ in cells),
+                max(end for _, _, end in cells),
+                {columns[column]: clean_cell(text[start:end]) for column, start, end in cells},
+            )
+            for cells in found["rows"]
+        ]
+        tables.append(Table(document, document.title or document.source, columns, tuple(rows)))
+    return tables
 
 
 def _delimited(document: Document) -> Table:
