@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sample_files import positioned_pdf
+from test_ui_browser import CHROMIUM, CHROMIUM_ARGS
 
 import rag
 from rag.answer.table_rows import tables_of
@@ -105,3 +107,52 @@ def test_numbers_are_computed_from_a_pdf_table_and_each_input_quotes_its_line(
     for citation in [*answer.citations, *change.citations]:
         document = fake_base.document(citation.quote.document_id)
         assert document.text[citation.start : citation.end] == citation.quote.text
+
+
+PRINTED = """<!doctype html><html><head><meta charset="utf-8"><style>
+body { font-family: serif; font-size: 12px } td, th { padding: 2px 10px } td.n { text-align: right }
+table { border-collapse: collapse } td, th { border: 1px solid #000 }
+</style></head><body>
+<p>The harbour authority publishes its figures every spring; this paragraph is long enough to wrap
+over several lines of the printed page, justified or not, and must never be read as a table.</p>
+<table><tr><th>route</th><th>passengers 2022</th><th>passengers 2023</th><th>operator</th></tr>
+<tr><td>Island Loop</td><td class="n">48,250</td><td class="n">52,110</td><td>Northline</td></tr>
+<tr><td>Harbour Shuttle</td><td class="n">130,400</td><td class="n">118,900</td><td>Citylink</td></tr>
+<tr><td>Fjord Express</td><td class="n">22,000</td><td class="n">27,500</td><td>Northline</td></tr></table>
+<table style="width: 300px"><tr><th>item</th><th>cost</th></tr>
+<tr><td>Dredging of the inner basin and the northern channel near the old pier</td><td class="n">1,250,000</td></tr>
+<tr><td>Lights</td><td class="n">84,500</td></tr></table>
+</body></html>"""
+
+
+@pytest.mark.browser
+def test_a_table_chromium_prints_to_pdf_is_found_and_a_wrapped_one_is_not() -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_content(PRINTED)
+            data = page.pdf()
+        finally:
+            browser.close()
+    loaded = load_pdf("report.pdf", data)
+    (found,) = loaded.metadata["tables"]
+    assert [loaded.text[start:end] for start, end in found["header"]] == [
+        "route",
+        "passengers 2022",
+        "passengers 2023",
+        "operator",
+    ]
+    rows = [[loaded.text[start:end] for _, start, end in row] for row in found["rows"]]
+    assert rows[1] == ["Harbour Shuttle", "130,400", "118,900", "Citylink"] and len(rows) == 3
+
+
+def test_a_table_right_under_another_starts_at_its_own_header() -> None:
+    first = (("site", "visitors"), ("North", "120"), ("South", "95"))
+    second = (("item", "cost"), ("Lights", "84,500"), ("Signs", "3,200"))
+    page = table_page(first + second)
+    found = load_pdf("two.pdf", positioned_pdf([page])).metadata["tables"]
+    assert [len(table["rows"]) for table in found] == [2, 2]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -26,6 +27,10 @@ from rag.types import PageGeometry
 # is about half a character wide, and justified prose rarely stretches one past one and a half.
 CELL_GAP_CHARACTERS = 2.0
 MIN_ROWS = 2
+# A table's rows are evenly spaced: the first may stand up to three line heights below the
+# header, each later one at most half a row further apart than the closest two so far.
+HEADER_GAP_LINES = 3.0
+ROW_GAP_PITCHES = 1.5
 _NUMBER = re.compile(r"^[(−\-+]?[€$£¥]?\s?\d[\d,.]*%?\)?$")
 # Two numbers a narrow gap apart may be two cells ("12 500" under columns a and b), or one number
 # with a space between its thousands: a table holding one is not read.
@@ -97,19 +102,47 @@ def _cells(words: list[_Word]) -> list[_Cell] | None:
 def _page_tables(text: str, lines: list[list[_Word]]) -> Iterator[dict[str, Any]]:
     header: list[_Cell] | None = None
     rows: list[list[list[int]]] = []
+    tops: list[int] = []  # of the header and each row so far
     for words in lines:
         cells = _cells(words)
-        row = _row(header, cells) if header and cells else None
-        if row is not None:
+        top = min(word.top for word in words)
+        row = _row(header, cells) if header and cells and _follows(tops, top, words) else None
+        if row is not None and _keeps_numbers(text, rows, row):
             rows.append(row)
+            tops.append(top)
             continue
         if header and _worth_keeping(text, rows):
             yield {"header": [[cell.start, cell.end] for cell in header], "rows": rows}
         rows = []
         is_header = cells and len(cells) >= 2 and not any(_is_number(text, cell) for cell in cells)
         header = cells if is_header else None
+        tops = [top]
     if header and _worth_keeping(text, rows):
         yield {"header": [[cell.start, cell.end] for cell in header], "rows": rows}
+
+
+def _follows(tops: list[int], top: int, words: list[_Word]) -> bool:
+    """Whether a line sits where the table's next row would: below the last, about one row's
+    height further (the header may stand a little apart); a wider gap starts something else."""
+    height = median(word.bottom - word.top for word in words)
+    step = top - tops[-1]
+    if len(tops) == 1:
+        return 0 < step <= HEADER_GAP_LINES * height
+    pitch = min(later - earlier for earlier, later in pairwise(tops))
+    return 0 < step <= ROW_GAP_PITCHES * pitch
+
+
+def _keeps_numbers(text: str, rows: list[list[list[int]]], row: list[list[int]]) -> bool:
+    """Whether the row has a number in every column that had one in every row so far (a line
+    of words under a column of numbers is the header of the next table, not a row)."""
+    numbers = {
+        column
+        for column, _, _ in (rows[0] if rows else ())
+        if all(
+            _NUMBER.match(text[start:end]) for later in rows for index, start, end in later if index == column
+        )
+    }
+    return all(_NUMBER.match(text[start:end]) for column, start, end in row if column in numbers)
 
 
 def _row(header: list[_Cell], cells: list[_Cell]) -> list[list[int]] | None:
