@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
+import docx
 import pytest
 from openpyxl import Workbook
 
@@ -262,3 +263,36 @@ def test_a_ratio_to_zero_or_a_missing_input_is_refused_not_guessed(
     assert not answer.answered and answer.text == rag.NOT_FOUND, answer.text
     assert answer.computation is None
     assert why in answer.notice
+
+
+def test_word_and_html_tables_are_computed_from_their_rows_without_a_header_line(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    word = docx.Document()
+    word.add_paragraph("Crew of the fleet, counted in May.")
+    table = word.add_table(rows=0, cols=3)
+    for values in (("vessel", "crew", "home port"), ("Aurora", "43", "Tromsø"), ("Kittiwake", "4", "Bergen")):
+        for cell, value in zip(table.add_row().cells, values, strict=True):
+            cell.text = value
+    data = io.BytesIO()
+    word.save(data)
+    (tmp_path / "fleet_crew.docx").write_bytes(data.getvalue())
+    (tmp_path / "clinic_staff.html").write_text(
+        "<html><body><p>Staff of the clinic.</p><table><tr><th>department</th><th>nurses</th>"
+        "<th>doctors</th></tr><tr><td>Cardiology</td><td>42</td><td>11</td></tr>"
+        "<tr><td>Oncology</td><td>35</td><td>14</td></tr></table></body></html>"
+    )
+    fake_base.ingest([tmp_path])
+    crew = fake_base.ask("What is the ratio of the crew of Aurora to Kittiwake in the fleet crew?")
+    assert crew.computation is not None and crew.computation.formula == "43 [1] / 4 [2] = 10.75"
+    assert crew.citations[0].quote.text == "vessel: Aurora; crew: 43; home port: Tromsø"
+    staff = fake_base.ask("What is the ratio of nurses to doctors in Cardiology in the clinic staff?")
+    assert staff.computation is not None and staff.computation.formula == "42 [1] / 11 [1] ≈ 3.82"
+    assert staff.citations[0].quote.text == "department: Cardiology; nurses: 42; doctors: 11"
+    for answer in (crew, staff):
+        assert_inputs_are_verbatim_rows(fake_base, answer)
+
+
+def test_lines_that_only_look_like_one_row_are_no_table() -> None:
+    text = "Note: the figures are provisional; Source: the harbour office.\n\nThe rest is prose: 12 ships."
+    assert tables_of(rag.Document("d", "notes.docx", "notes", text)) == []

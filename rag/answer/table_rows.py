@@ -1,8 +1,9 @@
 """The rows of the tables a document holds, each a span of its stored text with its cells by column.
 
 Three shapes are read: a .csv/.tsv kept as the file itself (each row location is a record);
-the rendered tables of spreadsheets, Word and OpenDocument files: a header line "a | b | c"
-followed by rows "a: 1; b: 2; c: 3" (rag/tables.py writes both); and the tables found on PDF
+the rendered tables of spreadsheets: a header line "a | b | c" followed by rows "a: 1; b: 2; c: 3"
+(rag/tables.py writes both), and of Word, OpenDocument and HTML files: the rows alone, two or
+more lines naming the same first column; and the tables found on PDF
 pages at ingest, kept in the document's metadata as the offsets of their header and cells.
 """
 
@@ -21,6 +22,9 @@ _LINE = re.compile(r"[^\n]+")
 _SHEET = re.compile(r"^Sheet: (.+)$")
 _CURRENCY = re.compile(r"^[€$£¥₹]|[€$£¥₹]$|\b(?:EUR|USD|GBP|CHF|JPY)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+(?:\.\d+)?$")
+_MAX_KEY = 80  # characters of a column name
+# A line that reads like a rendered row: "a: 1; b: 2".
+_KEYED_ROW = re.compile(rf"(?m)^[^:;\n]{{1,{_MAX_KEY}}}: [^;\n]*; [^:;\n]{{1,{_MAX_KEY}}}: ")
 _YEAR = re.compile(r"1[5-9]\d\d|2[01]\d\d")
 
 
@@ -98,8 +102,8 @@ def tables_of(document: Document) -> list[Table]:
     if document.is_table:
         return [_delimited(document)]
     found = _positioned(document)
-    if HEADER_SEPARATOR not in document.text:
-        return found  # no header line, so no rendered table: the answer step need not read it line by line
+    if HEADER_SEPARATOR not in document.text and not _KEYED_ROW.search(document.text):
+        return found  # no rendered table: the answer step need not read the text line by line
     return found + _rendered(document)
 
 
@@ -137,7 +141,8 @@ def _delimited(document: Document) -> Table:
 
 
 def _rendered(document: Document) -> list[Table]:
-    """Header lines "a | b" and the "a: 1; b: 2" lines under them; anything else ends a table."""
+    """Header lines "a | b" and the "a: 1; b: 2" lines under them, or two or more such lines without
+    a header (Word, OpenDocument and HTML tables) sharing their first column; anything else ends a table."""
     tables: list[Table] = []
     name = document.title or document.source
     columns: tuple[str, ...] = ()
@@ -149,19 +154,45 @@ def _rendered(document: Document) -> list[Table]:
         sheet = _SHEET.match(text)
         header = tuple(text.split(HEADER_SEPARATOR))
         cells = _pairs(text, columns) if columns else None
-        if cells:
-            rows.append(TableRow(line.start(), line.start() + len(text), cells))
+        keyed = None if columns else _keyed(text)
+        if keyed and rows and next(iter(rows[0].cells)) != next(iter(keyed)):
+            keyed = None  # another table's row
+        if cells or keyed:
+            rows.append(TableRow(line.start(), line.start() + len(text), cells or keyed or {}))
             continue
-        if rows:
-            tables.append(Table(document, name, columns, tuple(rows)))
+        tables.extend(_table(document, name, columns, rows))
         rows, columns = [], ()
-        if sheet:
+        keyed = _keyed(text)
+        if keyed:
+            rows.append(TableRow(line.start(), line.start() + len(text), keyed))
+        elif sheet:
             name = sheet.group(1)
         elif len(header) >= 2 and all(cell.strip() for cell in header):
             columns = tuple(cell.strip() for cell in header)
-    if rows:
-        tables.append(Table(document, name, columns, tuple(rows)))
+    tables.extend(_table(document, name, columns, rows))
     return tables
+
+
+def _table(document: Document, name: str, columns: tuple[str, ...], rows: list[TableRow]) -> list[Table]:
+    """The rows under their header as a table; rows without one are a table when there are two or
+    more, their columns in the order the rows name them."""
+    if columns and rows:
+        return [Table(document, name, columns, tuple(rows))]
+    if len(rows) < 2:
+        return []
+    named = tuple(dict.fromkeys(column for row in rows for column in row.cells))
+    return [Table(document, name, named, tuple(rows))]
+
+
+def _keyed(line: str) -> dict[str, str] | None:
+    """The cells of a row rendered without a header line, "a: 1; b: 2", or None."""
+    cells: dict[str, str] = {}
+    for piece in line.split(PAIR_SEPARATOR):
+        key, separator, value = piece.partition(": ")
+        if not separator or not key.strip() or key in cells or len(key) > _MAX_KEY:
+            return None
+        cells[key] = value
+    return cells if len(cells) >= 2 else None
 
 
 def _pairs(line: str, columns: tuple[str, ...]) -> dict[str, str] | None:
