@@ -12,6 +12,8 @@ from openpyxl import Workbook
 
 import rag
 from rag.answer.table_rows import number, tables_of
+from rag.serve.chat import evidence_json
+from rag.serve.support import checked_answer
 
 BUDGETS = (
     "department,budget_eur,headcount,floor\n"
@@ -296,3 +298,13 @@ def test_word_and_html_tables_are_computed_from_their_rows_without_a_header_line
 def test_lines_that_only_look_like_one_row_are_no_table() -> None:
     text = "Note: the figures are provisional; Source: the harbour office.\n\nThe rest is prose: 12 ships."
     assert tables_of(rag.Document("d", "notes.docx", "notes", text)) == []
+
+
+def test_a_chat_completion_carries_the_computation_next_to_the_citations(pairs: rag.KnowledgeBase) -> None:
+    answer = pairs.ask("By what percentage did the orchard harvest tonnes grow from 2019 to 2020?")
+    extra = evidence_json(answer, checked_answer(answer, drop_unsupported=False))
+    assert extra["computation"]["formula"] == "(1400 [2] − 1250.5 [1]) / 1250.5 [1] × 100 ≈ 11.96 %"
+    assert extra["computation"]["rounding"] == "rounded half to even to two decimals"
+    assert [citation["quote"] for citation in extra["citations"]] == ["2019,1250.5", "2020,1400"]
+    plain = pairs.ask("Who keeps the fleet register up to date?")
+    assert evidence_json(plain, checked_answer(plain, drop_unsupported=False))["computation"] is None
