@@ -308,3 +308,26 @@ def test_a_chat_completion_carries_the_computation_next_to_the_citations(pairs: 
     assert [citation["quote"] for citation in extra["citations"]] == ["2019,1250.5", "2020,1400"]
     plain = pairs.ask("Who keeps the fleet register up to date?")
     assert evidence_json(plain, checked_answer(plain, drop_unsupported=False))["computation"] is None
+
+
+@pytest.mark.parametrize(
+    ("question", "operation", "formula"),
+    [
+        (
+            "What is the total orchard harvest tonnes from 2019 to 2021?",
+            "sum",
+            "1250.5 [1] + 1400 [2] + 1400 [3] = 4,050.5",
+        ),
+        (
+            "What was the average orchard harvest tonnes between 2020 and 2021?",
+            "average",
+            "(1400 [1] + 1400 [2]) / 2 = 1,400",
+        ),
+    ],
+)
+def test_a_span_of_years_takes_every_year_in_it(
+    pairs: rag.KnowledgeBase, question: str, operation: str, formula: str
+) -> None:
+    answer = pairs.ask(question)
+    assert answer.computation is not None, answer.text
+    assert (answer.computation.operation, answer.computation.formula) == (operation, formula)

@@ -41,6 +41,9 @@ _THAN = re.compile(rf"\b(?:{_COMPARATIVE})\b.*\bthan\b", re.I)
 _PAIRWISE = re.compile(r"\b(?:combined|together|sum of)\b.*\band\b", re.I)
 _COUNT = re.compile(r"\bhow many\b|\bnumber of\b", re.I)
 _SUM = re.compile(r"\b(?:combined|together|sum|total|altogether|overall)\b", re.I)
+_YEARS = re.compile(
+    r"\b(?:from|between)\s+(1\d{3}|20\d{2})\s+(?:to|and|until|through)\s+(1\d{3}|20\d{2})\b", re.I
+)
 _FROM_TO = re.compile(r"\bfrom\b.+\bto\b", re.I)
 _HOW_MUCH = re.compile(r"\bhow (?:much|many)\b", re.I)
 
@@ -101,6 +104,13 @@ def _ask_of(question: str, table: Table) -> Ask | None:
     paired = _paired(question)
     if paired is not None and named:
         return _pair(question, table, named, numeric, paired)
+    years = _YEARS.search(question)
+    if years and table.is_years(label):
+        # "from 2019 to 2021" names every year between, not two rows.
+        low, high = sorted(int(year) for year in years.groups())
+        rows = tuple(row for row in rows if low <= int(row.cells[label]) <= high)
+        condition = ", ".join(filter(None, (condition, f"{label} {low} to {high}")))
+        named = []
     if _HIGHEST.search(question) and not named:
         return Ask(table, column, "max", rows, 0, condition)
     if _LOWEST.search(question) and not named:

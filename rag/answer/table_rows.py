@@ -54,9 +54,10 @@ class Table:
         """The first column of names (not numbers): what a question calls a row by; in a table of
         numbers only, its column of distinct years ("2019", "2020")."""
         names = next((column for column in self.columns if not self.numeric(column)), None)
-        return names or next((column for column in self.columns if self._is_years(column)), None)
+        return names or next((column for column in self.columns if self.is_years(column)), None)
 
-    def _is_years(self, column: str) -> bool:
+    def is_years(self, column: str) -> bool:
+        """Whether the column holds distinct years, one a row."""
         values = [row.cells.get(column, "").strip() for row in self.rows]
         return bool(values) and len(set(values)) == len(values) and all(map(_YEAR.fullmatch, values))
 
