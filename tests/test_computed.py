@@ -331,3 +331,17 @@ def test_a_span_of_years_takes_every_year_in_it(
     answer = pairs.ask(question)
     assert answer.computation is not None, answer.text
     assert (answer.computation.operation, answer.computation.formula) == (operation, formula)
+
+
+def test_a_column_of_percentages_compared_gives_points_not_a_percent_change(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    (tmp_path / "market_share.csv").write_text("company,share_percent\nNorthline,42.5%\nCitylink,30%\n")
+    fake_base.ingest([tmp_path / "market_share.csv"])
+    points = fake_base.ask("How much higher is the share percent of Northline than that of Citylink?")
+    assert points.computation is not None and points.computation.operation == "difference"
+    assert points.computation.formula == "42.5% [1] − 30% [2] = 12.5"
+    relative = fake_base.ask(
+        "By what percent is the share percent of Northline higher than that of Citylink?"
+    )
+    assert relative.computation is not None and relative.computation.result == "≈ 41.67 %"

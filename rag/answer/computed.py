@@ -101,7 +101,8 @@ def _ask_of(question: str, table: Table) -> Ask | None:
         return None
     named = _named_rows(question, table, label)
     rows, condition = _filtered(question, table, label, column)
-    paired = _paired(question)
+    # "How much higher is the share percent of A than of B" asks for points, not a percent change.
+    paired = _paired(_without_name(question, column))
     if paired is not None and named:
         return _pair(question, table, named, numeric, paired)
     years = _YEARS.search(question)
@@ -157,6 +158,12 @@ def _pair(
         return Ask(table, column, operation, tuple(named[:2])[::step], 2)
     pair = tuple(columns[:2])[::step]
     return Ask(table, pair[0], operation, (named[0], named[0]), 2, columns=pair)
+
+
+def _without_name(question: str, column: str) -> str:
+    """The question without the first mention of the column's name."""
+    name = r"[\s_-]+".join(re.escape(word) for word in words(column.replace("_", " ")))
+    return re.sub(name, " ", question, count=1, flags=re.I) if name else question
 
 
 def _tokens(text: str) -> list[str]:
