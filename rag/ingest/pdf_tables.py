@@ -90,7 +90,8 @@ def _cells(words: list[_Word]) -> list[_Cell] | None:
     cells = [_Cell(first.start, first.end, first.left, first.right)]
     for word in words[1:]:
         last = cells[-1]
-        if word.left < last.right or word.top > first.bottom or word.bottom < first.top:
+        # Runs of one word may touch or overlap by a rounding; half a character back is another line.
+        if word.left < last.right - gap / 4 or word.top > first.bottom or word.bottom < first.top:
             return None
         if word.left - last.right > gap:
             cells.append(_Cell(word.start, word.end, word.left, word.right))
