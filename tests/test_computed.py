@@ -297,7 +297,7 @@ def test_word_and_html_tables_are_computed_from_their_rows_without_a_header_line
 
 def test_lines_that_only_look_like_one_row_are_no_table() -> None:
     text = "Note: the figures are provisional; Source: the harbour office.\n\nThe rest is prose: 12 ships."
-    assert tables_of(rag.Document("d", "notes.docx", "notes", text)) == []
+    assert tables_of(rag.Document("d", "notes.docx", "notes", text, {"type": "docx"})) == []
 
 
 def test_a_chat_completion_carries_the_computation_next_to_the_citations(pairs: rag.KnowledgeBase) -> None:

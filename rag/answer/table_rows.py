@@ -23,6 +23,8 @@ _SHEET = re.compile(r"^Sheet: (.+)$")
 _CURRENCY = re.compile(r"^[€$£¥₹]|[€$£¥₹]$|\b(?:EUR|USD|GBP|CHF|JPY)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+(?:\.\d+)?$")
 _MAX_KEY = 80  # characters of a column name
+# The file types whose tables are written as rows without a header line (rag/tables.render_table).
+_ROWS_WITHOUT_HEADER = frozenset({"docx", "odt", "html", "epub", "pptx"})
 # A line that reads like a rendered row: "a: 1; b: 2".
 _KEYED_ROW = re.compile(rf"(?m)^[^:;\n]{{1,{_MAX_KEY}}}: [^;\n]*; [^:;\n]{{1,{_MAX_KEY}}}: ")
 _YEAR = re.compile(r"1[5-9]\d\d|2[01]\d\d")
@@ -103,9 +105,16 @@ def tables_of(document: Document) -> list[Table]:
     if document.is_table:
         return [_delimited(document)]
     found = _positioned(document)
-    if HEADER_SEPARATOR not in document.text and not _KEYED_ROW.search(document.text):
+    if HEADER_SEPARATOR not in document.text and not (
+        _headerless(document) and _KEYED_ROW.search(document.text)
+    ):
         return found  # no rendered table: the answer step need not read the text line by line
     return found + _rendered(document)
+
+
+def _headerless(document: Document) -> bool:
+    """Whether the document's loader writes table rows without a header line (Word, HTML...)."""
+    return document.metadata.get("type") in _ROWS_WITHOUT_HEADER
 
 
 def _positioned(document: Document) -> list[Table]:
@@ -148,6 +157,7 @@ def _rendered(document: Document) -> list[Table]:
     name = document.title or document.source
     columns: tuple[str, ...] = ()
     rows: list[TableRow] = []
+    headerless = _headerless(document)
     for line in _LINE.finditer(document.text):
         text = line.group().rstrip()
         if not text.strip():
@@ -155,7 +165,7 @@ def _rendered(document: Document) -> list[Table]:
         sheet = _SHEET.match(text)
         header = tuple(text.split(HEADER_SEPARATOR))
         cells = _pairs(text, columns) if columns else None
-        keyed = None if columns else _keyed(text)
+        keyed = _keyed(text) if headerless and not columns else None
         if keyed and rows and next(iter(rows[0].cells)) != next(iter(keyed)):
             keyed = None  # another table's row
         if cells or keyed:
@@ -163,7 +173,7 @@ def _rendered(document: Document) -> list[Table]:
             continue
         tables.extend(_table(document, name, columns, rows))
         rows, columns = [], ()
-        keyed = _keyed(text)
+        keyed = _keyed(text) if headerless else None
         if keyed:
             rows.append(TableRow(line.start(), line.start() + len(text), keyed))
         elif sheet:
