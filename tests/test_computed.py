@@ -345,3 +345,25 @@ def test_a_column_of_percentages_compared_gives_points_not_a_percent_change(
         "By what percent is the share percent of Northline higher than that of Citylink?"
     )
     assert relative.computation is not None and relative.computation.result == "≈ 41.67 %"
+
+
+@pytest.mark.parametrize(
+    ("question", "formula"),
+    [
+        (
+            "What percentage of the total headcount of the departments is Legal's?",
+            "62 [1] / (35 [2] + 91 [3] + 62 [1] + 9 [4] + 3 [5] + 1 [6]) × 100 ≈ 30.85 %",
+        ),
+        (
+            "What share of the total budget eur of the departments with floor North does Finance have?",
+            "1410998 [1] / (1717641 [2] + 1812337 [3] + 1410998 [1]) × 100 ≈ 28.56 %",
+        ),
+    ],
+)
+def test_a_share_of_a_total_quotes_the_row_and_every_row_of_the_total(
+    tables: rag.KnowledgeBase, question: str, formula: str
+) -> None:
+    answer = tables.ask(question)
+    assert answer.computation is not None and answer.computation.operation == "share", answer.text
+    assert answer.computation.formula == formula
+    assert_inputs_are_verbatim_rows(tables, answer)

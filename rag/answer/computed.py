@@ -1,5 +1,5 @@
 """Computed answers over table rows: a sum, total, average, count, highest, lowest, difference,
-ratio or percent change.
+ratio, percent change or share of a total.
 
 A quote cannot add two rows, so for such questions the rows are found in the retrieved tables,
 each input row is quoted verbatim and cited (sheet and row), the arithmetic is exact (Decimal,
@@ -44,6 +44,7 @@ _SUM = re.compile(r"\b(?:combined|together|sum|total|altogether|overall)\b", re.
 _YEARS = re.compile(
     r"\b(?:from|between)\s+(1\d{3}|20\d{2})\s+(?:to|and|until|through)\s+(1\d{3}|20\d{2})\b", re.I
 )
+_SHARE = re.compile(r"\bper\s?cent(?:age)?\b|%|\bshare\b|\bproportion\b|\bfraction\b", re.I)
 _FROM_TO = re.compile(r"\bfrom\b.+\bto\b", re.I)
 _HOW_MUCH = re.compile(r"\bhow (?:much|many)\b", re.I)
 
@@ -102,7 +103,8 @@ def _ask_of(question: str, table: Table) -> Ask | None:
     named = _named_rows(question, table, label)
     rows, condition = _filtered(question, table, label, column)
     # "How much higher is the share percent of A than of B" asks for points, not a percent change.
-    paired = _paired(_without_name(question, column))
+    asked = _without_name(question, column)
+    paired = _paired(asked)
     if paired is not None and named:
         return _pair(question, table, named, numeric, paired)
     years = _YEARS.search(question)
@@ -112,6 +114,9 @@ def _ask_of(question: str, table: Table) -> Ask | None:
         rows = tuple(row for row in rows if low <= int(row.cells[label]) <= high)
         condition = ", ".join(filter(None, (condition, f"{label} {low} to {high}")))
         named = []
+    if _SHARE.search(asked) and _SUM.search(asked) and len(named) == 1 and named[0] in rows:
+        # "What percentage of the total X is A's?": A, then every row of the total.
+        return Ask(table, column, "share", (named[0], *rows), 0, condition)
     if _HIGHEST.search(question) and not named:
         return Ask(table, column, "max", rows, 0, condition)
     if _LOWEST.search(question) and not named:

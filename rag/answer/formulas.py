@@ -16,7 +16,7 @@ from typing import Literal
 from rag.answer.table_rows import Table, TableRow, number
 
 Operation = Literal[
-    "lookup", "sum", "average", "count", "max", "min", "difference", "ratio", "change", "percent"
+    "lookup", "sum", "average", "count", "max", "min", "difference", "ratio", "change", "percent", "share"
 ]
 # The operations over two inputs where the second (ratio, percent) or first (change) is divided by.
 PAIRED: frozenset[str] = frozenset({"difference", "ratio", "change", "percent"})
@@ -170,6 +170,24 @@ def _magnitude(cited: str, value: Decimal) -> str:
     return f"|{cited}|" if value < 0 else cited
 
 
+def _share(ask: Ask, numbers: list[Decimal], cite: Cite, question: str) -> Worded:
+    """The first row's part of the total of all the rows (the first among them), in percent."""
+    total = sum(numbers[1:], Decimal(0))
+    if total == 0:
+        raise Undefined(f"the total {ask.column}{_scope(ask)} is 0, and a share of zero has no value.")
+    result = figure(numbers[0] / total * 100)
+    part = cite(ask.rows[0], ask.column)
+    formula = (
+        f"{part} / ({' + '.join(cite(row, ask.column) for row in ask.rows[1:])}) × 100 {result.equals} %"
+    )
+    note, rounding = _rounding(result)
+    text = (
+        f"Share of {ask.label(0)} in the total {ask.column} of {len(ask.rows) - 1} rows{_scope(ask)}:"
+        f" {formula}{note}"
+    )
+    return Worded(text, formula, f"{result.result} %", rounding)
+
+
 def _refuse_zero(ask: Ask, value: Decimal, index: int, what: str) -> None:
     if value == 0:
         raise Undefined(
@@ -229,6 +247,7 @@ OPERATIONS: dict[str, Callable[[Ask, list[Decimal], Cite, str], Worded | None]] 
     "ratio": _ratio,
     "change": _change,
     "percent": _percent,
+    "share": _share,
     "sum": _sum,
     "average": _average,
     "max": _extreme,
