@@ -156,3 +156,15 @@ def test_a_table_right_under_another_starts_at_its_own_header() -> None:
     page = table_page(first + second)
     found = load_pdf("two.pdf", positioned_pdf([page])).metadata["tables"]
     assert [len(table["rows"]) for table in found] == [2, 2]
+
+
+def test_a_table_continued_under_its_repeated_header_is_one_table(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    first, second = BUDGETS[:3], (BUDGETS[0], *BUDGETS[3:])
+    (tmp_path / "department_budgets.pdf").write_bytes(positioned_pdf([table_page(first), table_page(second)]))
+    fake_base.ingest([tmp_path / "department_budgets.pdf"])
+    answer = fake_base.ask("What is the total headcount of all departments in the department budgets?")
+    assert answer.computation is not None, answer.text
+    assert answer.computation.formula == "35 [1] + 3 [2] + 91 [3] + 62 [4] = 191"
+    assert [citation.page for citation in answer.citations] == [1, 1, 2, 2]

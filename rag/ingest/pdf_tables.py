@@ -59,9 +59,20 @@ def pdf_tables(text: str, geometry: Sequence[PageGeometry]) -> list[dict[str, An
     """The tables of the text-layer pages, as offsets into the text (the module docstring's form)."""
     tables: list[dict[str, Any]] = []
     for page in geometry:
-        if page.source == "text layer":
-            tables.extend(_page_tables(text, _lines(text, page)))
+        if page.source != "text layer":
+            continue
+        for table in _page_tables(text, _lines(text, page)):
+            # A table continued on the next page under its header repeated is one table: a total
+            # over it must add every page's rows.
+            if tables and _header_text(text, tables[-1]) == _header_text(text, table):
+                tables[-1]["rows"].extend(table["rows"])
+            else:
+                tables.append(table)
     return tables
+
+
+def _header_text(text: str, table: dict[str, Any]) -> list[str]:
+    return [text[start:end] for start, end in table["header"]]
 
 
 def _lines(text: str, page: PageGeometry) -> list[list[_Word]]:
