@@ -168,3 +168,16 @@ def test_a_table_continued_under_its_repeated_header_is_one_table(
     assert answer.computation is not None, answer.text
     assert answer.computation.formula == "35 [1] + 3 [2] + 91 [3] + 62 [4] = 191"
     assert [citation.page for citation in answer.citations] == [1, 1, 2, 2]
+
+
+def test_a_total_over_a_table_at_the_foot_of_a_page_says_rows_may_go_on_unread(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    overleaf = [(72, 700, "F1", "Research 1,717,641 91 North"), (72, 680, "F1", "Signed by the board.")]
+    (tmp_path / "department_budgets.pdf").write_bytes(positioned_pdf([table_page(BUDGETS[:3]), overleaf]))
+    fake_base.ingest([tmp_path / "department_budgets.pdf"])
+    total = fake_base.ask("What is the total headcount of all departments in the department budgets?")
+    assert total.computation is not None and total.computation.result == "38"
+    assert "rows continued on the next page without its header are not counted" in total.notice
+    single = fake_base.ask("What is the headcount of Marketing in the department budgets?")
+    assert single.computation is not None and "next page" not in single.notice

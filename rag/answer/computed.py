@@ -290,6 +290,7 @@ def _compose(evidence: Evidence, ask: Ask, passage: Passage) -> Answer | None:
         evidence.query,
         evidence.timings(),
         mode="computed",
-        notice=evidence.notice,
+        # A total over a table that may go on where its rows are not known says so.
+        notice=" ".join(filter(None, (evidence.notice, "" if ask.named else ask.table.note))),
         computation=computation,
     )

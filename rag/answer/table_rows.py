@@ -22,6 +22,10 @@ _LINE = re.compile(r"[^\n]+")
 _SHEET = re.compile(r"^Sheet: (.+)$")
 _CURRENCY = re.compile(r"^[€$£¥₹]|[€$£¥₹]$|\b(?:EUR|USD|GBP|CHF|JPY)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+(?:\.\d+)?$")
+CONTINUES = (
+    "The table runs to the foot of a page: rows continued on the next page without its header are"
+    " not counted."
+)
 _MAX_KEY = 80  # characters of a column name
 # The file types whose tables are written as rows without a header line (rag/tables.render_table).
 _ROWS_WITHOUT_HEADER = frozenset({"docx", "odt", "html", "epub", "pptx"})
@@ -47,6 +51,7 @@ class Table:
     name: str
     columns: tuple[str, ...]
     rows: tuple[TableRow, ...]
+    note: str = ""  # what an answer over all its rows must say (it may go on where rows are not known)
 
     def numeric(self, column: str) -> bool:
         """Whether most of the column's filled cells read as numbers."""
@@ -131,7 +136,8 @@ def _positioned(document: Document) -> list[Table]:
             )
             for cells in found["rows"]
         ]
-        tables.append(Table(document, document.title or document.source, columns, tuple(rows)))
+        note = CONTINUES if found.get("continues") else ""
+        tables.append(Table(document, document.title or document.source, columns, tuple(rows), note))
     return tables
 
 

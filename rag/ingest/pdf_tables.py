@@ -9,7 +9,9 @@ table written column by column) is no table: its rows are not known, so nothing 
 from it.
 
 The tables are kept in the document's metadata as offsets only:
-{"header": [[start, end], ...], "rows": [[[column, start, end], ...], ...]}.
+{"header": [[start, end], ...], "rows": [[[column, start, end], ...], ...]}, with "continues":
+true when the table runs to the foot of a page that has another after it (rows continued there
+without the header repeated are not known).
 """
 
 from __future__ import annotations
@@ -58,16 +60,22 @@ class _Cell:
 def pdf_tables(text: str, geometry: Sequence[PageGeometry]) -> list[dict[str, Any]]:
     """The tables of the text-layer pages, as offsets into the text (the module docstring's form)."""
     tables: list[dict[str, Any]] = []
+    last_page = max((page.page for page in geometry), default=0)
     for page in geometry:
         if page.source != "text layer":
             continue
         for table in _page_tables(text, _lines(text, page)):
+            continues = table.pop("ends_page", False) and page.page < last_page
             # A table continued on the next page under its header repeated is one table: a total
             # over it must add every page's rows.
             if tables and _header_text(text, tables[-1]) == _header_text(text, table):
                 tables[-1]["rows"].extend(table["rows"])
+                tables[-1].pop("continues", None)
+                table = tables[-1]
             else:
                 tables.append(table)
+            if continues:
+                table["continues"] = True  # rows on the next page without a header are not in it
     return tables
 
 
@@ -130,7 +138,8 @@ def _page_tables(text: str, lines: list[list[_Word]]) -> Iterator[dict[str, Any]
         header = cells if is_header else None
         tops = [top]
     if header and _worth_keeping(text, rows):
-        yield {"header": [[cell.start, cell.end] for cell in header], "rows": rows}
+        # Its last row is the page's last line: the table may go on over the page.
+        yield {"header": [[cell.start, cell.end] for cell in header], "rows": rows, "ends_page": True}
 
 
 def _follows(tops: list[int], top: int, words: list[_Word]) -> bool:
