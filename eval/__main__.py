@@ -1,6 +1,6 @@
 """python -m eval PRESET|DATASET [options]: run evaluations and write reports.
 
-Presets: seeds, docs, smoke (= seeds + docs), xquad, xquad-honest, tables, compound, scifact, and per language
+Presets: seeds, docs, smoke (= seeds + docs), xquad, xquad-honest, tables, tables-own, compound, scifact, and per language
 xquad-LANG and xquad-LANG-honest for de, es, ru, zh, ar, hi.
 Anything else is a question-set .jsonl or BEIR folder, run like `rag eval`.
 """

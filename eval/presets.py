@@ -48,6 +48,11 @@ PRESETS = {
         DATASETS / "tables-dev" / "docs",
         "tables-dev: lookups and numbers computed from CSV and XLSX rows",
     ),
+    "tables-own": Preset(
+        QUESTIONS / "tables-own.jsonl",
+        QUESTIONS / "tables-own",
+        "own questions on own tables: ratios, percent changes and refusals (CSV, HTML)",
+    ),
     "compound": Preset(
         DATASETS / "compound-dev" / "questions.jsonl",
         DATASETS / "compound-dev" / "corpus.jsonl",

@@ -252,8 +252,10 @@ class SentenceSupport:
 class Computation:
     """A number computed from quoted table rows: never a quote itself, always with its formula.
 
-    operation: lookup, sum, average, count, max, min or difference; formula: the inputs as
-    they read in their rows, each with its [n] marker, and the result.
+    operation: lookup, sum, average, count, max, min, difference, ratio, change (percent change
+    from the first input to the second) or percent (how much the first is above the second, in
+    percent); formula: the inputs as they read in their rows, each with its [n] marker, and the
+    result; rounding: how the result was rounded ("" when it is exact).
     """
 
     operation: str
@@ -261,6 +263,7 @@ class Computation:
     formula: str
     result: str
     table: str
+    rounding: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

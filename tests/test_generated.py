@@ -201,6 +201,19 @@ def test_a_sum_over_rows_is_computed_not_written_by_the_model(
     ]
 
 
+def test_a_percent_change_is_computed_not_written_by_the_model(
+    base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    (tmp_path / "visitors.csv").write_text("site,visitors_2019,visitors_2020\nWestgate,120000,90000\n")
+    base.ingest([tmp_path / "visitors.csv"])
+    model = ScriptedChatModel("Visitors fell by 40 % [1].")
+    for configured in llm_base(base, model):
+        final = configured.ask("By what percent did the visitors of Westgate change from 2019 to 2020?")
+        assert final.mode == "computed" and final.computation is not None
+        assert final.computation.formula == "(90000 [1] − 120000 [1]) / 120000 [1] × 100 = -25 %"
+        assert "40 %" not in final.text and final.citations[0].quote.text == "Westgate,120000,90000"
+
+
 def test_a_huge_chat_history_never_reaches_the_rewrite_prompt_whole(base: rag.KnowledgeBase) -> None:
     model = ScriptedChatModel("Kabul airport evacuation")
     big = "What about the Kabul airport " + "and the flights " * 25000  # 400,000 characters

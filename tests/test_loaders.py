@@ -413,3 +413,19 @@ def test_random_binary_without_nul_bytes_is_rejected(tmp_path: Path) -> None:
     noise = bytes(byte for byte in random.Random(7).randbytes(4000) if byte)
     with pytest.raises(DocumentError, match="looks binary"):
         load_file(write(tmp_path, "noise.txt", noise))
+
+
+def test_an_html_data_table_is_written_row_by_row_with_its_headers_and_a_layout_table_is_not(
+    tmp_path: Path,
+) -> None:
+    html = (
+        "<body><table><caption>Staff</caption><tr><th>department</th><th>nurses</th></tr>"
+        "<tr><td>Cardiology</td><td>42</td></tr><tr><td>Old <b>Town</b> clinic</td><td>7</td></tr></table>"
+        "<table><tr><th>menu</th><th>main</th></tr><tr><td>Home</td><td><p>A long</p><p>story.</p></td></tr></table>"
+        "<p>After.</p></body>"
+    )
+    loaded = load_file(write(tmp_path, "staff.html", html.encode()))
+    assert loaded.text == (
+        "Staff\ndepartment: Cardiology; nurses: 42\ndepartment: Old Town clinic; nurses: 7"
+        "\n\nmenu main\nHome\n\nA long\n\nstory.\n\nAfter."
+    )

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.question_words import answer_type_match
+from rag.answer.measures import counts_asked
+from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match, is_number
 
 
 @pytest.mark.parametrize(
@@ -28,3 +29,35 @@ def test_sentence_with_the_kind_of_answer_asked_for_matches(question: str, holds
 
 def test_a_number_the_question_already_gives_is_not_an_answer() -> None:
     assert answer_type_match("Wie viele Spiele gewann das Team 2015?", "Im Jahr 2015 gewann es.") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("word", "is_one"),
+    [
+        ("17", True),
+        ("five", True),
+        ("Twenty", True),
+        ("fourteen", True),
+        ("dozen", True),
+        ("twice", True),
+        ("party", False),
+        ("city", False),
+        ("canteen", False),
+        ("often", False),
+    ],
+)
+def test_one_list_of_number_words_reads_figures_and_english_words(word: str, is_one: bool) -> None:
+    assert is_number(word) is is_one
+
+
+def test_a_count_is_a_number_before_the_counted_word_not_a_word_ending_like_one() -> None:
+    question = "How many members did the delegation have?"
+    assert counts_asked(question, "The delegation had twenty members.")
+    assert not counts_asked(question, "The delegation met the party members.")
+
+
+def test_an_answer_in_number_words_answers_how_many_as_figures_do() -> None:
+    question = "How many ships did the navy send?"
+    assert answer_type_match(question, "The navy sent twelve ships.", ENGLISH_ANSWER_TYPES) == 1.0
+    assert answer_type_match(question, "The navy sent 12 ships.", ENGLISH_ANSWER_TYPES) == 1.0
+    assert answer_type_match(question, "The navy sent its ships.", ENGLISH_ANSWER_TYPES) == 0.0

@@ -249,6 +249,29 @@ def test_a_computed_answer_shows_its_formula_and_each_input_row_quoted(
     assert target.inner_text().strip() == "Research,1717641,North"
 
 
+def test_a_percent_change_shows_its_formula_its_rounding_and_its_quoted_rows(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    table = tmp_path / "ferry_passengers.csv"
+    table.write_text(
+        "route,passengers_2022,passengers_2023\nIsland Loop,48250,52111\nNight Ferry,9800,9800\n"
+    )
+    page.click("button[role=tab]:has-text('Documents')")
+    page.set_input_files("#upload input[type=file]", [str(table)])
+    page.wait_for_timeout(500)
+    page.click("#ingest")
+    page.wait_for_selector("#ingest-results table", timeout=ANSWER_TIMEOUT_MS)
+    page.click("button[role=tab]:has-text('Chat')")
+    answer = ask(page, "By what percent did the passengers of Island Loop change from 2022 to 2023?")
+    formula = answer.locator(".computed .formula")
+    assert "(52111 [1] − 48250 [1]) / 48250 [1] × 100 ≈ 8.00 %" in formula.inner_text()
+    assert "rounded half to even to two decimals" in answer.inner_text()
+    answer.locator(".computed button.cite").first.click()
+    target = page.locator("#viewer #quote-target")
+    target.wait_for()
+    assert target.inner_text().strip() == "Island Loop,48250,52111"
+
+
 def test_hostile_file_name_and_text_render_as_text(page: Page, server: Server) -> None:
     remote: list[str] = []
     page.on(

@@ -535,6 +535,20 @@ def test_a_computed_answer_shows_its_formula_with_clickable_markers(
     assert "class='formula'" in html and html.count("cite-2-1") == 2 and "3,529,978" in html
 
 
+def test_a_percent_change_shows_its_formula_and_its_rounding(
+    fake_base: rag.KnowledgeBase, tmp_path: Path
+) -> None:
+    (tmp_path / "budgets.csv").write_text("department,budget_eur\nLegal,1812337\nResearch,1717641\n")
+    fake_base.ingest([tmp_path / "budgets.csv"])
+    turns = ask(fake_base, "How much larger is the budget eur of Legal than that of Research in percent?")
+    answer = turns[-1].answer
+    assert answer is not None and answer.computation is not None
+    html = render.answer_html(answer, 3, True)
+    assert "Computed from the quoted rows, not a quote" in html
+    assert "× 100 ≈ 5.51 %" in html and "rounded half to even to two decimals" in html
+    assert html.count("cite-3-1") == 2 and html.count("cite-3-2") == 4
+
+
 def test_any_login_check_can_be_throttled() -> None:
     now = [0.0]
     check = security.ThrottledLogin(lambda _user, key: key == "right-key-0123456789", clock=lambda: now[0])

@@ -1,80 +1,85 @@
-"""Computed answers over table rows: a sum, total, average, count, highest, lowest or difference.
+"""Computed answers over table rows: a sum, total, average, count, highest, lowest, difference,
+ratio, percent change or share of a total.
 
 A quote cannot add two rows, so for such questions the rows are found in the retrieved tables,
-each input row is quoted verbatim and cited (sheet and row), the arithmetic is exact (Decimal),
-and the answer states the formula with its markers: "1717641 [1] + 1812337 [2] = 3,529,978".
-The result is never shown as a quote; only the rows are. A question that needs a row the table
-does not have is refused.
+each input row is quoted verbatim and cited (sheet and row), the arithmetic is exact (Decimal,
+rag/answer/formulas.py), and the answer states the formula with its markers:
+"1717641 [1] + 1812337 [2] = 3,529,978". The result is never shown as a quote; only the rows
+are. A question that needs a row the table does not have, or a ratio to zero, is refused.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from collections.abc import Sequence
 
 from rag.answer.evidence import Evidence
+from rag.answer.formulas import OPERATIONS, PAIRED, THRESHOLD, Ask, Operation, Undefined
 from rag.answer.quotes import verified_quote
 from rag.answer.refusal import NOT_FOUND
 from rag.answer.table_rows import Table, TableRow, number, tables_of
 from rag.terms import stem, words
 from rag.types import Answer, Citation, Computation, Passage
 
-MAX_DECIMALS = 4  # an exact result is shown whole up to this many decimal places
 MAX_INPUT_ROWS = 500  # rows one computed answer quotes; a larger table is summarised elsewhere
 _HIGHEST = re.compile(r"\b(?:highest|largest|biggest|greatest|most|maximum|top)\b", re.I)
 _LOWEST = re.compile(r"\b(?:lowest|smallest|least|fewest|minimum|bottom)\b", re.I)
 _AVERAGE = re.compile(r"\b(?:average|mean)\b", re.I)
-_DIFFERENCE = re.compile(
-    r"\bhow (?:much|many) (?:higher|more|lower|less|larger|smaller|bigger|greater|fewer)\b|\bdifference\b",
+_COMPARATIVE = r"higher|more|lower|less|larger|smaller|bigger|greater|fewer"
+_DIFFERENCE = re.compile(rf"\bhow (?:much|many) (?:{_COMPARATIVE})\b|\bdifference\b", re.I)
+# "the ratio of A to B", "how many times larger is A than B": A / B.
+_RATIO = re.compile(rf"\bratio\b|\bhow many times\b|\btimes (?:as|{_COMPARATIVE})\b", re.I)
+_PERCENT = re.compile(r"\bper\s?cent(?:age)?\b|%", re.I)
+# "by what percent did X change (grow, fall) from 2019 to 2020": (new - old) / old.
+_CHANGE = re.compile(
+    r"\b(?:chang|grow|grew|rise|rose|risen|increas|decreas|declin|fall|fell|drop|shr[iau]nk)\w*\b",
     re.I,
 )
+# "how much larger is A than B in percent", "by what percent is A higher than B": (A - B) / B.
+_THAN = re.compile(rf"\b(?:{_COMPARATIVE})\b.*\bthan\b", re.I)
 # "the combined X of A and B", "the sum of A and B": the question names the rows it adds.
 _PAIRWISE = re.compile(r"\b(?:combined|together|sum of)\b.*\band\b", re.I)
 _COUNT = re.compile(r"\bhow many\b|\bnumber of\b", re.I)
 _SUM = re.compile(r"\b(?:combined|together|sum|total|altogether|overall)\b", re.I)
-_ABOVE = r"above|over|more than|greater than|higher than|larger than|exceeding|at least"
-_BELOW = r"below|under|less than|fewer than|lower than|smaller than|at most"
-_THRESHOLD = re.compile(rf"\b({_ABOVE}|{_BELOW})\s+([-−]?[€$£]?\d[\d,.\s]*\d|\d)", re.I)
-_INCLUSIVE = ("at least", "at most")
-
-
-@dataclass(frozen=True)
-class _Ask:
-    """What a table question asks: an operation over one column of some rows of one table."""
-
-    table: Table
-    column: str
-    operation: str  # lookup, sum, average, count, max, min, difference
-    rows: tuple[TableRow, ...]  # the rows it is computed over, in the order they matter
-    named: int  # how many rows the question names (a lookup or difference needs them all)
-    condition: str = ""  # "floor North", "budget_eur above 1,410,998"
+_YEARS = re.compile(
+    r"\b(?:from|between)\s+(1\d{3}|20\d{2})\s+(?:to|and|until|through)\s+(1\d{3}|20\d{2})\b", re.I
+)
+_SHARE = re.compile(r"\bper\s?cent(?:age)?\b|%|\bshare\b|\bproportion\b|\bfraction\b", re.I)
+_FROM_TO = re.compile(r"\bfrom\b.+\bto\b", re.I)
+_HOW_MUCH = re.compile(r"\bhow (?:much|many)\b", re.I)
 
 
 def computed_answer(evidence: Evidence) -> Answer | None:
-    """The answer computed from quoted table rows, a refusal when a named row is missing, or None
-    when the question is not a question about a table's numbers."""
+    """The answer computed from quoted table rows, a refusal when a named row is missing or the
+    result has no value (a ratio to zero), or None when the question is not about a table's numbers."""
     ask = _understand(evidence)
     if ask is None:
         return None
     passage = next(p for p in evidence.passages if p.document_id == ask.table.document.id)
-    if ask.operation in ("lookup", "difference", "sum") and ask.named and len(ask.rows) < ask.named:
-        notice = f"The table {ask.table.name!r} has no row for every item the question names."
-        return Answer(
-            evidence.question,
-            NOT_FOUND,
-            False,
-            (),
-            evidence.ranked,
-            evidence.query,
-            evidence.timings(),
-            notice=notice,
+    if ask.operation in ("lookup", "sum", *PAIRED) and ask.named and len(ask.rows) < ask.named:
+        return _refused(
+            evidence, f"The table {ask.table.name!r} has no row or column for every item the question names."
         )
-    return _compose(evidence, ask, passage)
+    try:
+        return _compose(evidence, ask, passage)
+    except Undefined as error:
+        return _refused(evidence, f"Not computed from the table {ask.table.name!r}: {error}")
 
 
-def _understand(evidence: Evidence) -> _Ask | None:
+def _refused(evidence: Evidence, notice: str) -> Answer:
+    return Answer(
+        evidence.question,
+        NOT_FOUND,
+        False,
+        (),
+        evidence.ranked,
+        evidence.query,
+        evidence.timings(),
+        notice=notice,
+    )
+
+
+def _understand(evidence: Evidence) -> Ask | None:
     """The table and column the question names, the operation it asks for and the rows it needs."""
     question = evidence.query
     seen: set[str] = set()
@@ -89,32 +94,81 @@ def _understand(evidence: Evidence) -> _Ask | None:
     return None
 
 
-def _ask_of(question: str, table: Table) -> _Ask | None:
-    numeric = [column for column in table.columns if table.numeric(column)]
-    column = _named_column(question, numeric)
+def _ask_of(question: str, table: Table) -> Ask | None:
     label = table.label_column()
+    numeric = [column for column in table.columns if table.numeric(column) and column != label]
+    column = _named_column(question, numeric)
     if column is None or label is None or not table.rows or len(table.rows) > MAX_INPUT_ROWS:
         return None
     named = _named_rows(question, table, label)
     rows, condition = _filtered(question, table, label, column)
-    if _DIFFERENCE.search(question) and len(named) >= 1:
-        return _Ask(table, column, "difference", tuple(named[:2]), 2)
+    # "How much higher is the share percent of A than of B" asks for points, not a percent change.
+    asked = _without_name(question, column)
+    paired = _paired(asked)
+    if paired is not None and named:
+        return _pair(question, table, named, numeric, paired)
+    years = _YEARS.search(question)
+    if years and table.is_years(label):
+        # "from 2019 to 2021" names every year between, not two rows.
+        low, high = sorted(int(year) for year in years.groups())
+        rows = tuple(row for row in rows if low <= int(row.cells[label]) <= high)
+        condition = ", ".join(filter(None, (condition, f"{label} {low} to {high}")))
+        named = []
+    if _SHARE.search(asked) and _SUM.search(asked) and len(named) == 1 and named[0] in rows:
+        # "What percentage of the total X is A's?": A, then every row of the total.
+        return Ask(table, column, "share", (named[0], *rows), 0, condition)
     if _HIGHEST.search(question) and not named:
-        return _Ask(table, column, "max", rows, 0, condition)
+        return Ask(table, column, "max", rows, 0, condition)
     if _LOWEST.search(question) and not named:
-        return _Ask(table, column, "min", rows, 0, condition)
+        return Ask(table, column, "min", rows, 0, condition)
     if _AVERAGE.search(question):
-        return _Ask(table, column, "average", tuple(named) or rows, 0, condition)
-    threshold = _THRESHOLD.search(question)
+        return Ask(table, column, "average", tuple(named) or rows, 0, condition)
+    threshold = THRESHOLD.search(question)
     if _COUNT.search(question) and threshold:
-        return _Ask(table, column, "count", rows, 0, condition)
+        return Ask(table, column, "count", rows, 0, condition)
     if _SUM.search(question):
         if len(named) >= 2 or (_PAIRWISE.search(question) and not condition):
-            return _Ask(table, column, "sum", tuple(named), max(len(named), 2))
-        return _Ask(table, column, "sum", rows, 0, condition)
+            return Ask(table, column, "sum", tuple(named), max(len(named), 2))
+        return Ask(table, column, "sum", rows, 0, condition)
     if len(named) == 1:
-        return _Ask(table, column, "lookup", tuple(named), 1)
+        return Ask(table, column, "lookup", tuple(named), 1)
     return None
+
+
+def _paired(question: str) -> tuple[Operation, bool] | None:
+    """The operation over two inputs the question asks for, and whether its inputs are taken in
+    the reverse of the order the question names them ("how much did it change from A to B": B - A)."""
+    changes = bool(_CHANGE.search(question))
+    if _PERCENT.search(question) and (changes or _THAN.search(question)):
+        return ("change" if changes else "percent"), False
+    if _RATIO.search(question):
+        return "ratio", False
+    if _DIFFERENCE.search(question):
+        return "difference", False
+    if changes and _FROM_TO.search(question) and _HOW_MUCH.search(question):
+        return "difference", True
+    return None
+
+
+def _pair(
+    question: str, table: Table, named: list[TableRow], numeric: Sequence[str], paired: tuple[Operation, bool]
+) -> Ask:
+    """Two inputs: one column of two named rows, or two named columns ("visitors 2019" and
+    "visitors 2020") of one named row; fewer when the table lacks one (the answer is refused)."""
+    operation, reverse = paired
+    columns = _named_columns(question, numeric)
+    step = -1 if reverse else 1
+    if len(named) >= 2 or len(columns) < 2:
+        column = _named_column(question, numeric) or numeric[0]
+        return Ask(table, column, operation, tuple(named[:2])[::step], 2)
+    pair = tuple(columns[:2])[::step]
+    return Ask(table, pair[0], operation, (named[0], named[0]), 2, columns=pair)
+
+
+def _without_name(question: str, column: str) -> str:
+    """The question without the first mention of the column's name."""
+    name = r"[\s_-]+".join(re.escape(word) for word in words(column.replace("_", " ")))
+    return re.sub(name, " ", question, count=1, flags=re.I) if name else question
 
 
 def _tokens(text: str) -> list[str]:
@@ -122,7 +176,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _named_column(question: str, columns: Sequence[str]) -> str | None:
-    """The column whose words all stand in the question (the longest such name)."""
+    """The column whose words (but for its numbers) all stand in the question: the one whose
+    numbers stand there too, then the longest name."""
     asked = set(_tokens(question))
     found = [
         column
@@ -130,7 +185,15 @@ def _named_column(question: str, columns: Sequence[str]) -> str | None:
         if (names := [token for token in _tokens(column) if not token.isdigit()] or _tokens(column))
         and set(names) <= asked
     ]
-    return max(found, key=lambda column: len(_tokens(column)), default=None)
+    return max(found, key=lambda column: (set(_tokens(column)) <= asked, len(_tokens(column))), default=None)
+
+
+def _named_columns(question: str, columns: Sequence[str]) -> list[str]:
+    """The columns whose words, numbers included, all stand in the question, in the order the
+    question names them ("from 2019 to 2020")."""
+    asked = _tokens(question)
+    found = [column for column in columns if set(tokens := _tokens(column)) <= set(asked) and tokens]
+    return sorted(found, key=lambda column: max(asked.index(token) for token in _tokens(column)))
 
 
 def _mentions(question: str, value: str) -> bool:
@@ -168,7 +231,7 @@ def _filtered(question: str, table: Table, label: str, column: str) -> tuple[tup
         if chosen:
             rows = [row for row in rows if row.cells.get(other, "") in chosen]
             conditions.append(f"{other} {' or '.join(sorted(chosen))}")
-    threshold = _THRESHOLD.search(question)
+    threshold = THRESHOLD.search(question)
     if threshold and _COUNT.search(question):
         conditions.append(f"{column} {threshold.group(1).lower()} {threshold.group(2).strip()}")
     return tuple(row for row in rows if number(row.cells.get(column, "")) is not None), ", ".join(conditions)
@@ -177,18 +240,18 @@ def _filtered(question: str, table: Table, label: str, column: str) -> tuple[tup
 class _Citer:
     """Numbers the input rows in the order they are cited, each a verified quote of its row."""
 
-    def __init__(self, ask: _Ask, passage: Passage) -> None:
+    def __init__(self, ask: Ask, passage: Passage) -> None:
         self.ask = ask
         self.passage = passage
         self.markers: dict[int, int] = {}
         self.citations: list[Citation] = []
 
-    def __call__(self, row: TableRow) -> str:
-        """The row's value in the asked column as it reads, with the row's [n] marker."""
+    def __call__(self, row: TableRow, column: str) -> str:
+        """The row's value in the column as it reads, with the row's [n] marker."""
         if row.start not in self.markers:
             self.markers[row.start] = len(self.markers) + 1
             self.citations.append(self._citation(row, self.markers[row.start]))
-        return f"{row.cells[self.ask.column]} [{self.markers[row.start]}]"
+        return f"{row.cells[column]} [{self.markers[row.start]}]"
 
     def _citation(self, row: TableRow, marker: int) -> Citation:
         document, passage = self.ask.table.document, self.passage
@@ -205,126 +268,29 @@ class _Citer:
         )
 
 
-def _compose(evidence: Evidence, ask: _Ask, passage: Passage) -> Answer | None:
+def _compose(evidence: Evidence, ask: Ask, passage: Passage) -> Answer | None:
     """The answer text with a marker after each input value, its citations and the computation."""
-    values = [number(row.cells[ask.column]) for row in ask.rows]
+    values = [number(value) for value in ask.values()]
     if not ask.rows or any(value is None for value in values):
         return None
     cite = _Citer(ask, passage)
     numbers = [value for value in values if value is not None]
-    worded = _OPERATIONS[ask.operation](ask, numbers, cite, evidence.query)
+    worded = OPERATIONS[ask.operation](ask, numbers, cite, evidence.query)
     if worded is None:
         return None
-    text, formula, result = worded
-    computation = Computation(ask.operation, ask.column, formula, result, ask.table.name)
+    computation = Computation(
+        ask.operation, ask.column, worded.formula, worded.result, ask.table.name, worded.rounding
+    )
     return Answer(
         evidence.question,
-        text,
+        worded.text,
         True,
         tuple(cite.citations),
         evidence.ranked,
         evidence.query,
         evidence.timings(),
         mode="computed",
-        notice=evidence.notice,
+        # A total over a table that may go on where its rows are not known says so.
+        notice=" ".join(filter(None, (evidence.notice, "" if ask.named else ask.table.note))),
         computation=computation,
     )
-
-
-# (answer text, formula, result) of each operation, or None when it cannot be computed.
-Worded = tuple[str, str, str] | None
-
-
-def _name(ask: _Ask, row: TableRow) -> str:
-    return row.cells.get(ask.table.label_column() or ask.column, "")
-
-
-def _scope(ask: _Ask) -> str:
-    return f" ({ask.condition})" if ask.condition else ""
-
-
-def _lookup(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
-    row = ask.rows[0]
-    formula = f"{ask.column} of {_name(ask, row)}: {cite(row)}"
-    return formula, formula, row.cells[ask.column]
-
-
-def _difference(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
-    if len(ask.rows) < 2:
-        return None
-    first, second = ask.rows[:2]
-    result = _format(numbers[0] - numbers[1])
-    formula = f"{cite(first)} − {cite(second)} = {result}"
-    return f"{ask.column} of {_name(ask, first)} minus {_name(ask, second)}: {formula}", formula, result
-
-
-def _sum(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
-    result = _format(sum(numbers, Decimal(0)))
-    formula = f"{' + '.join(cite(row) for row in ask.rows)} = {result}"
-    return f"Total {ask.column} of {len(ask.rows)} rows{_scope(ask)}: {formula}", formula, result
-
-
-def _average(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
-    result = _format(sum(numbers, Decimal(0)) / len(numbers))
-    formula = f"({' + '.join(cite(row) for row in ask.rows)}) / {len(ask.rows)} = {result}"
-    return f"Average {ask.column} of {len(ask.rows)} rows{_scope(ask)}: {formula}", formula, result
-
-
-def _extreme(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
-    pick = max if ask.operation == "max" else min
-    best = pick(range(len(numbers)), key=lambda index: numbers[index])
-    winner = ask.rows[best]
-    word = "highest" if ask.operation == "max" else "lowest"
-    first = cite(winner)
-    others = ", ".join(cite(row) for index, row in enumerate(ask.rows) if index != best)
-    formula = f"{word} of {first}{', ' + others if others else ''}"
-    text = f"{_name(ask, winner)} has the {word} {ask.column}{_scope(ask)}: {first}"
-    return (
-        (f"{text}; the other {len(ask.rows) - 1} rows: {others}" if others else text),
-        formula,
-        _name(ask, winner),
-    )
-
-
-def _count(ask: _Ask, numbers: list[Decimal], cite: _Citer, question: str) -> Worded:
-    threshold = _THRESHOLD.search(question)
-    limit = number(threshold.group(2)) if threshold else None
-    if threshold is None or limit is None:
-        return None
-    keep = _comparison(threshold.group(1).lower(), limit)
-    matching = [row for row, value in zip(ask.rows, numbers, strict=True) if keep(value)]
-    rest = [row for row, value in zip(ask.rows, numbers, strict=True) if not keep(value)]
-    result = str(len(matching))
-    listed = ", ".join(cite(row) for row in matching) or "none"
-    formula = f"{result} of {len(ask.rows)}: {listed}"
-    text = f"{result} of {len(ask.rows)} rows have {ask.condition}: {listed}"
-    return (f"{text}; not: {', '.join(cite(row) for row in rest)}" if rest else text), formula, result
-
-
-_OPERATIONS: dict[str, Callable[[_Ask, list[Decimal], _Citer, str], Worded]] = {
-    "lookup": _lookup,
-    "difference": _difference,
-    "sum": _sum,
-    "average": _average,
-    "max": _extreme,
-    "min": _extreme,
-    "count": _count,
-}
-
-
-def _comparison(word: str, limit: Decimal) -> Callable[[Decimal], bool]:
-    inclusive = word in _INCLUSIVE
-    if re.fullmatch(_ABOVE, word):
-        return (lambda value: value >= limit) if inclusive else (lambda value: value > limit)
-    return (lambda value: value <= limit) if inclusive else (lambda value: value < limit)
-
-
-def _format(value: Decimal) -> str:
-    """An exact result as people write it, thousands separated; a quotient that does not end
-    within MAX_DECIMALS places is rounded to two and marked so ("≈ 22.45")."""
-    if value == value.to_integral_value():
-        return f"{int(value):,}"
-    exact = value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
-    if exact == value:
-        return f"{exact.normalize():,f}"
-    return f"≈ {value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"

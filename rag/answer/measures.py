@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.question_words import count_forms
+from rag.answer.question_words import count_forms, is_number
 from rag.terms import stem, words
 
 # "how many soldiers", "how much money": the thing counted is the word after the question words,
@@ -19,11 +19,6 @@ _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\b(?:\s+([^\W\d_]+))?", re.I)
 _ASKS_COUNT = re.compile(r"\bhow\s+many\b", re.I)
 _NOT_COUNTED = frozenset(
     "of is are was were be been do does did has have had will would can could should may might".split()
-)
-# A number written just before the counted word: "17 years", "five-member", "a dozen soldiers".
-_NUMBER_WORD = re.compile(
-    r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
-    r"|thousands?|millions?|billions?|\w+teen|\w+ty)$"
 )
 
 # Words that ask for a count of people; they are the measure, not the topic.
@@ -83,7 +78,8 @@ def counts_asked(question: str, sentence: str) -> bool:
         return False
     unit = stem(asked.group(1).lower())
     tokens = words(sentence)
+    # A number written just before the counted word: "17 years", "five-member", "a dozen soldiers".
     return any(
-        stem(token) == unit and any(_NUMBER_WORD.match(word) for word in tokens[max(0, index - 3) : index])
+        stem(token) == unit and any(is_number(word) for word in tokens[max(0, index - 3) : index])
         for index, token in enumerate(tokens)
     )

@@ -22,16 +22,21 @@ OTHER_ANSWER_TYPES = (
     (re.compile(alternatives(lambda pack: pack.asks_person), re.I), _NAME),
 )
 
+# English numbers in words, the one list every answer rule reads: counts ("five", "a dozen",
+# "forty"), multipliers ("once", "twice") and "none".
+NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty"
+    r"|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|once|twice|none"
+)
+
 # What an English question word asks for, and the surface form such an answer usually has.
 ENGLISH_ANSWER_TYPES = (
     (
         re.compile(
             r"^\s*(how (many|much|long|old|far|large|big|tall)|what (percentage|number|amount))\b", re.I
         ),
-        re.compile(
-            r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
-            re.I,
-        ),
+        re.compile(rf"\b\d[\d,.]*\b|\b(?:{NUMBER_WORDS})\b", re.I),
     ),
     (
         re.compile(r"^\s*(when|what year|in what year|which year)\b", re.I),
@@ -63,12 +68,12 @@ _ENGLISH_YEAR = re.compile(
 
 # Numbers in figures or words: what a count is written with ("1,500", "17", "five", "a dozen", "none");
 # not dates written with slashes ("9/11").
-_COUNT = re.compile(
-    r"(?<![\w.,/])\d(?:[\d,.]*\d)?(?![\w/])|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-    r"|(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty"
-    r"|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|once|twice|none)\b",
-    re.I,
-)
+_COUNT = re.compile(rf"(?<![\w.,/])\d(?:[\d,.]*\d)?(?![\w/])|\b(?:{NUMBER_WORDS})\b", re.I)
+
+
+def is_number(word: str) -> bool:
+    """Whether a word writes a number, in figures or words: "17", "five", "dozen"."""
+    return _COUNT.fullmatch(word) is not None
 
 
 def count_forms(text: str) -> set[str]:

@@ -1,8 +1,10 @@
 """The rows of the tables a document holds, each a span of its stored text with its cells by column.
 
-Two shapes are read: a .csv/.tsv kept as the file itself (each row location is a record), and
-the rendered tables of spreadsheets, Word, OpenDocument and HTML files: a header line
-"a | b | c" followed by rows "a: 1; b: 2; c: 3" (rag/tables.py writes both).
+Three shapes are read: a .csv/.tsv kept as the file itself (each row location is a record);
+the rendered tables of spreadsheets: a header line "a | b | c" followed by rows "a: 1; b: 2; c: 3"
+(rag/tables.py writes both), and of Word, OpenDocument and HTML files: the rows alone, two or
+more lines naming the same first column; and the tables found on PDF
+pages at ingest, kept in the document's metadata as the offsets of their header and cells.
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ _LINE = re.compile(r"[^\n]+")
 _SHEET = re.compile(r"^Sheet: (.+)$")
 _CURRENCY = re.compile(r"^[€$£¥₹]|[€$£¥₹]$|\b(?:EUR|USD|GBP|CHF|JPY)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+(?:\.\d+)?$")
+CONTINUES = (
+    "The table runs to the foot of a page: rows continued on the next page without its header are"
+    " not counted."
+)
+_MAX_KEY = 80  # characters of a column name
+# The file types whose tables are written as rows without a header line (rag/tables.render_table).
+_ROWS_WITHOUT_HEADER = frozenset({"docx", "odt", "html", "epub", "pptx"})
+# A line that reads like a rendered row: "a: 1; b: 2".
+_KEYED_ROW = re.compile(rf"(?m)^[^:;\n]{{1,{_MAX_KEY}}}: [^;\n]*; [^:;\n]{{1,{_MAX_KEY}}}: ")
+_YEAR = re.compile(r"1[5-9]\d\d|2[01]\d\d")
 
 
 @dataclass(frozen=True)
@@ -39,14 +51,22 @@ class Table:
     name: str
     columns: tuple[str, ...]
     rows: tuple[TableRow, ...]
+    note: str = ""  # what an answer over all its rows must say (it may go on where rows are not known)
 
     def numeric(self, column: str) -> bool:
         """Whether most of the column's filled cells read as numbers."""
         return column in self._numeric_columns
 
     def label_column(self) -> str | None:
-        """The first column of names (not numbers): what a question calls a row by."""
-        return next((column for column in self.columns if not self.numeric(column)), None)
+        """The first column of names (not numbers): what a question calls a row by; in a table of
+        numbers only, its column of distinct years ("2019", "2020")."""
+        names = next((column for column in self.columns if not self.numeric(column)), None)
+        return names or next((column for column in self.columns if self.is_years(column)), None)
+
+    def is_years(self, column: str) -> bool:
+        """Whether the column holds distinct years, one a row."""
+        values = [row.cells.get(column, "").strip() for row in self.rows]
+        return bool(values) and len(set(values)) == len(values) and all(map(_YEAR.fullmatch, values))
 
     @cached_property
     def _numeric_columns(self) -> frozenset[str]:
@@ -89,9 +109,36 @@ def tables_of(document: Document) -> list[Table]:
     """Every table the document holds, in text order."""
     if document.is_table:
         return [_delimited(document)]
-    if HEADER_SEPARATOR not in document.text:
-        return []  # no header line, so no rendered table: the answer step need not read it line by line
-    return _rendered(document)
+    found = _positioned(document)
+    if HEADER_SEPARATOR not in document.text and not (
+        _headerless(document) and _KEYED_ROW.search(document.text)
+    ):
+        return found  # no rendered table: the answer step need not read the text line by line
+    return found + _rendered(document)
+
+
+def _headerless(document: Document) -> bool:
+    """Whether the document's loader writes table rows without a header line (Word, HTML...)."""
+    return document.metadata.get("type") in _ROWS_WITHOUT_HEADER
+
+
+def _positioned(document: Document) -> list[Table]:
+    """The tables found on a PDF's pages at ingest (rag/ingest/pdf_tables.py), each row one line."""
+    tables = []
+    text = document.text
+    for found in document.metadata.get("tables", ()):
+        columns = tuple(clean_cell(text[start:end]) for start, end in found["header"])
+        rows = [
+            TableRow(
+                min(start for _, start, _ in cells),
+                max(end for _, _, end in cells),
+                {columns[column]: clean_cell(text[start:end]) for column, start, end in cells},
+            )
+            for cells in found["rows"]
+        ]
+        note = CONTINUES if found.get("continues") else ""
+        tables.append(Table(document, document.title or document.source, columns, tuple(rows), note))
+    return tables
 
 
 def _delimited(document: Document) -> Table:
@@ -110,11 +157,13 @@ def _delimited(document: Document) -> Table:
 
 
 def _rendered(document: Document) -> list[Table]:
-    """Header lines "a | b" and the "a: 1; b: 2" lines under them; anything else ends a table."""
+    """Header lines "a | b" and the "a: 1; b: 2" lines under them, or two or more such lines without
+    a header (Word, OpenDocument and HTML tables) sharing their first column; anything else ends a table."""
     tables: list[Table] = []
     name = document.title or document.source
     columns: tuple[str, ...] = ()
     rows: list[TableRow] = []
+    headerless = _headerless(document)
     for line in _LINE.finditer(document.text):
         text = line.group().rstrip()
         if not text.strip():
@@ -122,19 +171,45 @@ def _rendered(document: Document) -> list[Table]:
         sheet = _SHEET.match(text)
         header = tuple(text.split(HEADER_SEPARATOR))
         cells = _pairs(text, columns) if columns else None
-        if cells:
-            rows.append(TableRow(line.start(), line.start() + len(text), cells))
+        keyed = _keyed(text) if headerless and not columns else None
+        if keyed and rows and next(iter(rows[0].cells)) != next(iter(keyed)):
+            keyed = None  # another table's row
+        if cells or keyed:
+            rows.append(TableRow(line.start(), line.start() + len(text), cells or keyed or {}))
             continue
-        if rows:
-            tables.append(Table(document, name, columns, tuple(rows)))
+        tables.extend(_table(document, name, columns, rows))
         rows, columns = [], ()
-        if sheet:
+        keyed = _keyed(text) if headerless else None
+        if keyed:
+            rows.append(TableRow(line.start(), line.start() + len(text), keyed))
+        elif sheet:
             name = sheet.group(1)
         elif len(header) >= 2 and all(cell.strip() for cell in header):
             columns = tuple(cell.strip() for cell in header)
-    if rows:
-        tables.append(Table(document, name, columns, tuple(rows)))
+    tables.extend(_table(document, name, columns, rows))
     return tables
+
+
+def _table(document: Document, name: str, columns: tuple[str, ...], rows: list[TableRow]) -> list[Table]:
+    """The rows under their header as a table; rows without one are a table when there are two or
+    more, their columns in the order the rows name them."""
+    if columns and rows:
+        return [Table(document, name, columns, tuple(rows))]
+    if len(rows) < 2:
+        return []
+    named = tuple(dict.fromkeys(column for row in rows for column in row.cells))
+    return [Table(document, name, named, tuple(rows))]
+
+
+def _keyed(line: str) -> dict[str, str] | None:
+    """The cells of a row rendered without a header line, "a: 1; b: 2", or None."""
+    cells: dict[str, str] = {}
+    for piece in line.split(PAIR_SEPARATOR):
+        key, separator, value = piece.partition(": ")
+        if not separator or not key.strip() or key in cells or len(key) > _MAX_KEY:
+            return None
+        cells[key] = value
+    return cells if len(cells) >= 2 else None
 
 
 def _pairs(line: str, columns: tuple[str, ...]) -> dict[str, str] | None:

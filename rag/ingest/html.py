@@ -1,5 +1,10 @@
 """Visible text and title of an HTML page, with block structure kept as line breaks.
 
+A data table (its first row all <th> header cells, no table inside it, no line breaks inside
+its cells) is written as spreadsheets and Word tables are, "a | b" and then "a: 1; b: 2" per row
+(rag/tables.py), so that each row reads on its own and answers can compute from its numbers;
+any other table keeps its cells space-separated, one row a line.
+
 The page is read as a stream of tags (the standard library's tokenizer) and never built
 into a tree: time and memory stay linear in the size of the page, where a parse tree took
 about 2 s and 35 MB per MB of HTML (docs/reliability.md).
@@ -17,6 +22,7 @@ from pathlib import PurePath
 
 from rag.errors import DocumentError
 from rag.ingest.decoding import decode
+from rag.tables import render_table
 from rag.types import LoadedFile
 
 _INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template", "title", "svg", "iframe", "object"})
@@ -38,9 +44,29 @@ _NEWLINES_AROUND: dict[str, int] = {
 }
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _CELL_TAGS = frozenset({"td", "th"})
+# Inside a table these keep it a grid of one-line cells; any other block (a paragraph or list
+# in a cell) makes it a layout table, kept as text.
+_TABLE_PARTS = frozenset({"tr", "td", "th", "thead", "tbody", "tfoot", "caption", "colgroup"})
 _INLINE_WHITESPACE = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _FEED_CHARS = 1 << 16
+
+
+@dataclass
+class _Table:
+    """The cells of the outermost table being read, and where its first cell's text was written."""
+
+    depth: int  # of the <table> element among the open elements
+    rows: list[list[str]]
+    header_cells: list[bool]  # whether each cell of the first row is a <th>
+    start: int | None = None
+    is_grid: bool = True
+
+    def rendered(self) -> list[str] | None:
+        """Its rows as header and "column: value" lines, or None when it is no data table."""
+        rows = [row for row in self.rows if any(cell.strip() for cell in row)]
+        is_data = self.is_grid and len(rows) >= 2 and len(rows[0]) >= 2 and all(self.header_cells)
+        return render_table(rows) if is_data and self.start is not None else None
 
 
 @dataclass(frozen=True)
@@ -100,10 +126,13 @@ class _VisibleText(HTMLParser):
         self._in_title = False
         self._seen_title = False
         self._owed = 0
+        self._table: _Table | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _VOID_TAGS:
             if self._hidden_depth is None and tag == "br":
+                if self._table is not None:
+                    self._table.is_grid = False
                 self._write("\n")
             elif self._hidden_depth is None and tag == "hr":
                 self._owe(2)
@@ -117,6 +146,7 @@ class _VisibleText(HTMLParser):
             self._in_title = tag == "title" and not self._seen_title
             return
         self._preformatted += tag in _PREFORMATTED_TAGS
+        self._read_table(tag)
         self._separate(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -136,6 +166,8 @@ class _VisibleText(HTMLParser):
                     self._seen_title = self._seen_title or closed == "title"
             else:
                 self._preformatted -= closed in _PREFORMATTED_TAGS
+                if closed == "table" and self._table is not None and len(self._open) < self._table.depth:
+                    self._end_table(self._table)
                 self._separate(closed)
             if closed == tag:
                 return
@@ -146,7 +178,42 @@ class _VisibleText(HTMLParser):
         if self._hidden_depth is not None:
             return
         # Outside <pre> a newline in the source is just a space on screen.
-        self._write(data if self._preformatted else _INLINE_WHITESPACE.sub(" ", data))
+        text = data if self._preformatted else _INLINE_WHITESPACE.sub(" ", data)
+        table = self._table
+        if table is not None and table.rows and text.strip():
+            table.rows[-1][-1:] = [(table.rows[-1][-1:] or [""])[0] + text]
+            if table.start is None:
+                self._settle()  # the table starts after the newlines owed before it
+                table.start = self.output.tell()
+        self._write(text)
+
+    def _read_table(self, tag: str) -> None:
+        """Note a table's rows and cells as they open."""
+        table = self._table
+        if table is None:
+            if tag == "table":
+                self._table = _Table(len(self._open), [], [])
+            return
+        if tag == "tr":
+            table.rows.append([])
+        elif tag in _CELL_TAGS:
+            if not table.rows:
+                table.rows.append([])
+            table.rows[-1].append("")
+            if len(table.rows) == 1:
+                table.header_cells.append(tag == "th")
+        elif tag not in _TABLE_PARTS and (tag in _NEWLINES_AROUND or tag == "table"):
+            table.is_grid = False
+
+    def _end_table(self, table: _Table) -> None:
+        """Write a data table again as header and rows; leave any other table as it was written."""
+        self._table = None
+        rendered = table.rendered()
+        if rendered is None or table.start is None:
+            return
+        self.output.seek(table.start)
+        self.output.truncate()
+        self.output.write("\n".join(rendered))
 
     def _separate(self, tag: str) -> None:
         if tag in _CELL_TAGS:
@@ -159,10 +226,14 @@ class _VisibleText(HTMLParser):
 
     def _write(self, text: str) -> None:
         # Spaces between blocks must not settle the debt, or they would split it.
-        if self._owed and text.strip(" "):
-            self.output.write("\n" * self._owed)
-            self._owed = 0
+        if text.strip(" "):
+            self._settle()
         self.output.write(text)
+
+    def _settle(self) -> None:
+        """Write the newlines owed."""
+        self.output.write("\n" * self._owed)
+        self._owed = 0
 
 
 def _is_hidden(attributes: dict[str, str | None]) -> bool:

@@ -15,6 +15,7 @@ from pypdf import PasswordType, PdfReader
 from rag.display import format_bytes
 from rag.errors import DocumentError
 from rag.ingest.blocks import reason
+from rag.ingest.pdf_tables import pdf_tables
 from rag.settings import OcrSettings
 from rag.types import LoadedFile, Location, PageGeometry
 
@@ -44,6 +45,9 @@ def load_pdf(name: str, data: bytes, ocr: OcrSettings | None = None) -> LoadedFi
     text = PAGE_SEPARATOR.join(page_texts)
     page_starts = tuple(accumulate((len(page) + len(PAGE_SEPARATOR) for page in page_texts[:-1]), initial=0))
     geometry = _text_layer_geometry(name, data, page_texts, page_starts, set(blank_pages), warnings)
+    tables = pdf_tables(text, geometry)
+    if tables:
+        metadata = {**metadata, "tables": tables}
     geometry += [page.moved(page_starts[page.page - 1]) for page in ocr_geometry]
     locations: tuple[Location, ...] = ()
     if metadata:

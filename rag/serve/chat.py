@@ -125,7 +125,8 @@ def citation_json(citation: Citation) -> dict[str, Any]:
 
 def evidence_json(answer: Answer, checked: CheckedAnswer) -> dict[str, Any]:
     """The fields a chat completion adds to OpenAI's: citations, answered, the query used, notices,
-    each checked sentence with its support, and a compound question's parts, each with its own
+    each checked sentence with its support, a number computed from quoted table rows (its formula
+    and rounding; null for any other answer), and a compound question's parts, each with its own
     citations ([] for a single question)."""
     return {
         "citations": [citation_json(citation) for citation in answer.citations],
@@ -133,6 +134,7 @@ def evidence_json(answer: Answer, checked: CheckedAnswer) -> dict[str, Any]:
         "query": answer.query,
         "notice": checked.notice,
         "sentences": checked.sentences,
+        "computation": answer.computation.to_dict() if answer.computation else None,
         "answer_id": answer.id,
         "parts": [
             {
