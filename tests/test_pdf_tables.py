@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sample_files import positioned_pdf
-from test_ui_browser import CHROMIUM, CHROMIUM_ARGS
 
 import rag
 from rag.answer.table_rows import tables_of
@@ -126,18 +126,13 @@ over several lines of the printed page, justified or not, and must never be read
 
 
 @pytest.mark.browser
-def test_a_table_chromium_prints_to_pdf_is_found_and_a_wrapped_one_is_not() -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_content(PRINTED)
-            data = page.pdf()
-        finally:
-            browser.close()
+def test_a_table_chromium_prints_to_pdf_is_found_and_a_wrapped_one_is_not(browser: Any) -> None:
+    page = browser.new_page()
+    try:
+        page.set_content(PRINTED)
+        data = page.pdf()
+    finally:
+        page.close()
     loaded = load_pdf("report.pdf", data)
     (found,) = loaded.metadata["tables"]
     assert [loaded.text[start:end] for start, end in found["header"]] == [
