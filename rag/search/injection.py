@@ -71,4 +71,8 @@ def folded(text: str) -> str:
 def is_instruction(sentence: str) -> bool:
     """True for text addressed to an AI or telling its reader to act ("ignore previous instructions...")."""
     plain = folded(sentence)
-    return bool(_INSTRUCTION.search(plain) or _INSTRUCTION.search(plain.translate(_LOOK_ALIKES)))
+    if _INSTRUCTION.search(plain):
+        return True
+    # Searched again only when look-alikes changed it: the search is most of an ask's Python time.
+    read_as_latin = plain.translate(_LOOK_ALIKES)
+    return read_as_latin != plain and bool(_INSTRUCTION.search(read_as_latin))
