@@ -119,8 +119,13 @@ def test_bad_identity_flags_are_one_line_errors(
     assert code == 2 and message in err and "Traceback" not in err
 
 
-def test_processes_default_to_the_cores_and_to_one_with_the_ui(tmp_path: Path) -> None:
+def test_processes_default_to_the_cores_within_memory_and_to_one_with_the_ui(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     parser = build_parser()
+    monkeypatch.setattr("rag.cli.serve._available_mb", lambda: 1_000_000)
     assert process_count(parser.parse_args(["serve", "--index", str(tmp_path)])) == (os.cpu_count() or 1)
+    monkeypatch.setattr("rag.cli.serve._available_mb", lambda: 600)  # room for one model's process
+    assert process_count(parser.parse_args(["serve", "--index", str(tmp_path)])) == 1
     assert process_count(parser.parse_args(["serve", "--index", str(tmp_path), "--ui"])) == 1
     assert process_count(parser.parse_args(["serve", "--index", str(tmp_path), "--processes", "3"])) == 3

@@ -15,8 +15,10 @@ from rag.serve.limits import MAX_QUEUE, Limits
 from rag.serve.service import OidcConfig, ServeConfig
 from rag.settings import Settings, default_index_dir
 
-# Each process loads its own model (~100 MB with the default one): past this, memory, not cores, runs out.
 MAX_PROCESSES = 64
+# Each serving process loads its own model: 206-213 MB resident measured with the default one
+# (docs/performance.md). The default count keeps them all within half the memory available.
+MEMORY_PER_PROCESS_MB = 250
 
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -106,7 +108,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="serving processes sharing the port and the index (default: one per core; 1 with --ui)",
+        help="serving processes sharing the port and the index (default: one per core, within memory; 1 with --ui)",
     )
     parser.add_argument(
         "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once, per process"
@@ -200,10 +202,12 @@ def oidc_config(args: argparse.Namespace) -> OidcConfig | None:
 
 
 def process_count(args: argparse.Namespace) -> int:
-    """How many serving processes: --processes, else one per core (one with --ui, whose page keeps
-    each browser's state in the process that served it)."""
+    """How many serving processes: --processes, else one per core while half the available memory
+    holds them (one with --ui, whose page keeps each browser's state in the process that served it)."""
     if args.processes is None:
-        return 1 if args.ui else max(1, os.cpu_count() or 1)
+        return (
+            1 if args.ui else max(1, min(os.cpu_count() or 1, _available_mb() // 2 // MEMORY_PER_PROCESS_MB))
+        )
     if not 1 <= args.processes <= MAX_PROCESSES:
         raise SettingsError(f"--processes must be 1-{MAX_PROCESSES}")
     if args.ui and args.processes > 1:
@@ -232,3 +236,17 @@ def run_serve(args: argparse.Namespace) -> int:
     else:
         Supervisor(WorkerPlan(config, "ui" if args.ui else None), processes).run()
     return 0
+
+
+def _available_mb() -> int:
+    """Memory available to new processes, in MB (the physical memory free when the system does not say)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (ValueError, OSError):
+        return MEMORY_PER_PROCESS_MB * 2  # unknown: one process
