@@ -58,6 +58,7 @@ _OTHER_LANGUAGES = (
     r"|你现在是|你現在是|系统提示|系統提示",
 )
 _INSTRUCTION = re.compile("|".join(_ENGLISH + _OTHER_LANGUAGES), re.IGNORECASE)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def folded(text: str) -> str:
@@ -65,7 +66,12 @@ def folded(text: str) -> str:
     if text.isascii():
         return text
     normalized = unicodedata.normalize("NFKC", text)
-    return "".join(char for char in normalized if unicodedata.category(char) != "Cf")
+    # No ASCII character is a format one: only the runs of others are looked at, one by one.
+    return _NON_ASCII.sub(_without_format_characters, normalized)
+
+
+def _without_format_characters(run: re.Match[str]) -> str:
+    return "".join(char for char in run.group() if unicodedata.category(char) != "Cf")
 
 
 def is_instruction(sentence: str) -> bool:
