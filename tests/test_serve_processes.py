@@ -261,6 +261,19 @@ def test_a_killed_process_is_replaced_and_sigterm_stops_them_all(tmp_path: Path)
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
 
 
+def test_workers_stop_when_the_supervisor_is_killed_outright(tmp_path: Path) -> None:
+    with rag.open(tmp_path / "index", embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("river.md", RIVER)])
+    server = start(tmp_path / "index", tmp_path)
+    pids = server.pids()
+    server.process.kill()
+    server.process.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        assert time.monotonic() < deadline, "a serving process outlived its supervisor"
+        time.sleep(0.2)
+
+
 def test_a_bad_index_stops_the_server_with_its_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / "notes.txt").write_text("not an index")

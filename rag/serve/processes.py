@@ -97,7 +97,14 @@ def _work(plan: WorkerPlan, slot: int, listener: socket.socket, report: Connecti
             time.sleep(0.02)
         report.send(("serving", serving.banner(listener.getsockname()[1])))
 
+    def leave_with_the_supervisor() -> None:  # killed outright, it cannot stop its workers itself
+        while os.getppid() == supervisor:
+            time.sleep(1.0)
+        serving.server.should_exit = True
+
+    supervisor = os.getppid()
     threading.Thread(target=say_when_serving, daemon=True).start()
+    threading.Thread(target=leave_with_the_supervisor, daemon=True).start()
     serving.run([listener])
 
 
