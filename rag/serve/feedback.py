@@ -55,13 +55,14 @@ class RecentAnswers:
 
     def __init__(self, capacity: int = RECENT_ANSWERS) -> None:
         self.capacity = capacity
-        self._given: OrderedDict[str, GivenAnswer] = OrderedDict()
+        # Kept as given: the record feedback needs is made only when feedback comes.
+        self._given: OrderedDict[str, tuple[Answer, Sequence[str], object]] = OrderedDict()
         self._lock = threading.Lock()
 
     def remember(self, answer: Answer, collections: Sequence[str], *ids: str, history: object = ()) -> None:
         """Keep an answer, with the conversation it was asked in, under its own id and any other
         (a chat completion's)."""
-        given = GivenAnswer.of(answer, collections, history)
+        given = (answer, tuple(collections), history)
         with self._lock:
             for key in dict.fromkeys((answer.id, *ids)):
                 if key:
@@ -73,7 +74,8 @@ class RecentAnswers:
     def find(self, answer_id: str) -> GivenAnswer | None:
         """The answer given under this id, while it is remembered."""
         with self._lock:
-            return self._given.get(answer_id)
+            given = self._given.get(answer_id)
+        return None if given is None else GivenAnswer.of(*given)
 
 
 class SharedAnswers(RecentAnswers):

@@ -129,7 +129,8 @@ class Supervisor:
             number: signal.signal(number, self._on_signal) for number in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            self._workers = [self._start(plan, slot, listener) for slot in range(self.processes)]
+            for slot in range(self.processes):  # one at a time into the list: a failed start stops the others
+                self._workers.append(self._start(plan, slot, listener))
             banners = [self._await_serving(worker) for worker in self._workers]
             if self._stop.is_set():
                 return
