@@ -24,7 +24,7 @@ from typing import Any
 import rag
 from eval import scale, speed
 from eval.presets import DATASETS
-from eval.serve_load import run_load
+from eval.serve_load import compare_processes
 from rag.evaluation import read_beir_corpus
 
 
@@ -97,8 +97,12 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {key} | {shown} |")
         lines.append("")
     if results.get("serve_load"):
-        lines += ["## rag serve under load (seeds, concurrent chat completions)", "", "| measure | value |"]
-        lines += ["|---|---:|", *(f"| {key} | {value} |" for key, value in results["serve_load"].items()), ""]
+        runs = results["serve_load"]
+        lines += ["## rag serve under load (seeds, concurrent chat completions)", ""]
+        heads = [f"{run['processes']} proc., round {run['round']}" for run in runs]
+        lines += [f"| measure | {' | '.join(heads)} |", "|---|" + "---:|" * len(runs)]
+        lines += [f"| {key} | {' | '.join(str(run[key]) for run in runs)} |" for key in runs[0]]
+        lines.append("")
     if results.get("scale"):
         lines.append(scale.markdown(results["scale"]))
     return "\n".join(lines) + "\n"
@@ -124,6 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--serve-load", type=int, default=0, metavar="N", help="N concurrent chat requests to rag serve"
     )
+    parser.add_argument(
+        "--processes",
+        default="1,2",
+        metavar="N,M",
+        help="the load run serves with `rag serve --processes` each of these, side by side (default 1,2)",
+    )
+    parser.add_argument(
+        "--serve-rounds", type=int, default=1, help="load runs per process count, alternating"
+    )
     parser.add_argument("--skip-corpus", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-peer", action="store_true", help="skip the LangChain comparison (issue 9)")
@@ -134,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-quality", action="store_true", help="skip SciFact nDCG@10 per backend")
     parser.add_argument("--out", type=Path, default=Path(".verbatim/bench"))
     args = parser.parse_args(argv)
+    if not all(count.strip().isdigit() and int(count) >= 1 for count in args.processes.split(",")):
+        parser.error("--processes takes process counts separated by commas, e.g. 1,2")
     environment = f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
     results: dict[str, Any] = {"environment": environment}
     if not args.skip_peer:
@@ -167,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="verbatim-serve-load-"))
         try:
             print(f"rag serve: {args.serve_load} concurrent chat requests ...", file=sys.stderr)
-            results["serve_load"] = run_load(args.serve_load, work)
+            counts = [int(count) for count in args.processes.split(",")]
+            results["serve_load"] = compare_processes(args.serve_load, work, counts, args.serve_rounds)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+# Stems remembered: a language's working vocabulary, a few megabytes.
+STEMS_KEPT = 65536
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
 STOPWORDS = frozenset(
@@ -24,6 +27,7 @@ def words(text: str) -> list[str]:
     return [word.replace("’", "'") for word in WORD.findall(text.lower())]
 
 
+@lru_cache(maxsize=STEMS_KEPT)
 def stem(word: str) -> str:
     """A light suffix-stripping stem, enough to match 'treaties' with 'treaty'."""
     for suffix, replacement in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):

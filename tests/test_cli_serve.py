@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from conftest import build_collections
 import rag
 from eval.ports import free_port, listen_port
 from rag.cli.main import build_parser, main
-from rag.cli.serve import collection_folders, config_from
+from rag.cli.serve import collection_folders, config_from, process_count
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -44,6 +45,8 @@ def test_refuses_a_public_address_without_keys(tmp_path: Path, capsys: pytest.Ca
         (["--collection", "a,b=x"], "collection name 'a,b'"),
         (["--collection", "a=/nonexistent/folder"], "is not a folder"),
         (["--workers", "0"], "--workers must be 1-64"),
+        (["--processes", "0"], "--processes must be 1-64"),
+        (["--processes", "2", "--ui"], "--ui serves from one process"),
         (["--keys", "/nonexistent/keys.json"], "cannot read the keys file"),
     ],
 )
@@ -117,3 +120,15 @@ def test_bad_identity_flags_are_one_line_errors(
         capsys, "serve", "--model", "hashing-256", "--index", index, "--port", str(free_port()), *flags
     )
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_processes_default_to_the_cores_within_memory_and_to_one_with_the_ui(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parser = build_parser()
+    monkeypatch.setattr("rag.cli.serve._available_mb", lambda: 1_000_000)
+    assert process_count(parser.parse_args(["serve", "--index", str(tmp_path)])) == (os.cpu_count() or 1)
+    monkeypatch.setattr("rag.cli.serve._available_mb", lambda: 600)  # room for one model's process
+    assert process_count(parser.parse_args(["serve", "--index", str(tmp_path)])) == 1
+    assert process_count(parser.parse_args(["serve", "--index", str(tmp_path), "--ui"])) == 1
+    assert process_count(parser.parse_args(["serve", "--index", str(tmp_path), "--processes", "3"])) == 3

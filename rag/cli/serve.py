@@ -15,6 +15,11 @@ from rag.serve.limits import MAX_QUEUE, Limits
 from rag.serve.service import OidcConfig, ServeConfig
 from rag.settings import Settings, default_index_dir
 
+MAX_PROCESSES = 64
+# Each serving process loads its own model: 206-213 MB resident measured with the default one
+# (docs/performance.md). The default count keeps them all within half the memory available.
+MEMORY_PER_PROCESS_MB = 250
+
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add serve to the `rag` parser."""
@@ -99,7 +104,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ui", action="store_true", help="also serve the chat UI at /ui")
     parser.add_argument(
-        "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once"
+        "--processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="serving processes sharing the port and the index (default: one per core, within memory; 1 with --ui)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once, per process"
     )
     parser.add_argument(
         "--queue",
@@ -189,16 +201,52 @@ def oidc_config(args: argparse.Namespace) -> OidcConfig | None:
     )
 
 
+def process_count(args: argparse.Namespace) -> int:
+    """How many serving processes: --processes, else one per core while half the available memory
+    holds them (one with --ui, whose page keeps each browser's state in the process that served it)."""
+    if args.processes is None:
+        return (
+            1 if args.ui else max(1, min(os.cpu_count() or 1, _available_mb() // 2 // MEMORY_PER_PROCESS_MB))
+        )
+    if not 1 <= args.processes <= MAX_PROCESSES:
+        raise SettingsError(f"--processes must be 1-{MAX_PROCESSES}")
+    if args.ui and args.processes > 1:
+        raise SettingsError(
+            "--ui serves from one process (the chat page keeps each browser's session, queue and login "
+            "in the process that served it): leave out --processes, or run the UI in a server of its own"
+        )
+    return int(args.processes)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """rag serve: with --ui, the chat UI adds itself through its registered hook (rag never imports it)."""
     config = config_from(args)  # bad flags fail here, before anything loads
+    processes = process_count(args)
     try:
         # Imported here, so the other commands work where the serve extra is not installed.
         from rag.serve.hooks import serve_hook
+        from rag.serve.processes import Supervisor, WorkerPlan
         from rag.serve.server import serve
     except ImportError as error:
         raise SettingsError(
             f"rag serve needs {error.name or 'its libraries'}: pip install 'verbatim-rag[serve]'"
         ) from error
-    serve(config, serve_hook("ui") if args.ui else None)
+    if processes == 1:
+        serve(config, serve_hook("ui") if args.ui else None)
+    else:
+        Supervisor(WorkerPlan(config, "ui" if args.ui else None), processes).run()
     return 0
+
+
+def _available_mb() -> int:
+    """Memory available to new processes, in MB (the physical memory free when the system does not say)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (ValueError, OSError):
+        return MEMORY_PER_PROCESS_MB * 2  # unknown: one process

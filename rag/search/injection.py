@@ -58,6 +58,7 @@ _OTHER_LANGUAGES = (
     r"|你现在是|你現在是|系统提示|系統提示",
 )
 _INSTRUCTION = re.compile("|".join(_ENGLISH + _OTHER_LANGUAGES), re.IGNORECASE)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def folded(text: str) -> str:
@@ -65,10 +66,19 @@ def folded(text: str) -> str:
     if text.isascii():
         return text
     normalized = unicodedata.normalize("NFKC", text)
-    return "".join(char for char in normalized if unicodedata.category(char) != "Cf")
+    # No ASCII character is a format one: only the runs of others are looked at, one by one.
+    return _NON_ASCII.sub(_without_format_characters, normalized)
+
+
+def _without_format_characters(run: re.Match[str]) -> str:
+    return "".join(char for char in run.group() if unicodedata.category(char) != "Cf")
 
 
 def is_instruction(sentence: str) -> bool:
     """True for text addressed to an AI or telling its reader to act ("ignore previous instructions...")."""
     plain = folded(sentence)
-    return bool(_INSTRUCTION.search(plain) or _INSTRUCTION.search(plain.translate(_LOOK_ALIKES)))
+    if _INSTRUCTION.search(plain):
+        return True
+    # Searched again only when look-alikes changed it: the search is most of an ask's Python time.
+    read_as_latin = plain.translate(_LOOK_ALIKES)
+    return read_as_latin != plain and bool(_INSTRUCTION.search(read_as_latin))

@@ -8,10 +8,14 @@ question, the query and the citations as they were, in the index of the collecti
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rag.feedback import CitationFlag, FeedbackError, conversation, feedback_on, flag_of, rating_of
@@ -24,15 +28,26 @@ from rag.types import Answer
 # About 10 kB an answer with its passages: ten megabytes at most, and hours of answers on a busy server.
 RECENT_ANSWERS = 1000
 MAX_COMMENT_CHARS = 5000
+# The file where the processes of one server share their recent answers, and how often it is pruned.
+SHARED_ANSWERS_NAME = "recent-answers.sqlite"
+PRUNE_EVERY = 100
 
 
 @dataclass(frozen=True)
 class GivenAnswer:
-    """An answer this server gave, and the collections it was asked over."""
+    """An answer this server gave (as the client saw it), the collections it was asked over, and
+    the one that answered (whose index keeps the feedback)."""
 
-    answer: Answer
+    answer: dict[str, Any]
     collections: tuple[str, ...]
+    answering: str
     history: tuple[dict[str, str], ...] = ()  # the conversation the question was asked in
+
+    @classmethod
+    def of(cls, answer: Answer, collections: Sequence[str], history: object = ()) -> GivenAnswer:
+        """The record of an answer just given."""
+        names = tuple(collections)
+        return cls(answer.to_dict(), names, answering_collection(answer, names), conversation(history))
 
 
 class RecentAnswers:
@@ -40,13 +55,14 @@ class RecentAnswers:
 
     def __init__(self, capacity: int = RECENT_ANSWERS) -> None:
         self.capacity = capacity
-        self._given: OrderedDict[str, GivenAnswer] = OrderedDict()
+        # Kept as given: the record feedback needs is made only when feedback comes.
+        self._given: OrderedDict[str, tuple[Answer, Sequence[str], object]] = OrderedDict()
         self._lock = threading.Lock()
 
     def remember(self, answer: Answer, collections: Sequence[str], *ids: str, history: object = ()) -> None:
         """Keep an answer, with the conversation it was asked in, under its own id and any other
         (a chat completion's)."""
-        given = GivenAnswer(answer, tuple(collections), conversation(history))
+        given = (answer, tuple(collections), history)
         with self._lock:
             for key in dict.fromkeys((answer.id, *ids)):
                 if key:
@@ -58,7 +74,67 @@ class RecentAnswers:
     def find(self, answer_id: str) -> GivenAnswer | None:
         """The answer given under this id, while it is remembered."""
         with self._lock:
-            return self._given.get(answer_id)
+            given = self._given.get(answer_id)
+        return None if given is None else GivenAnswer.of(*given)
+
+
+class SharedAnswers(RecentAnswers):
+    """Recent answers kept in a small SQLite file that every serving process of one server shares
+    (`rag serve --processes N`): feedback reaches whichever process the client's connection lands on."""
+
+    def __init__(self, path: Path, capacity: int = RECENT_ANSWERS) -> None:
+        super().__init__(capacity)
+        self.path = path
+        self._local = threading.local()
+        self._written = 0
+        with closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("CREATE TABLE IF NOT EXISTS given (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # What is lost with the machine is lost with the server anyway: no fsync per answer.
+            connection.execute("PRAGMA synchronous=OFF")
+            self._local.connection = connection
+        return connection
+
+    def remember(self, answer: Answer, collections: Sequence[str], *ids: str, history: object = ()) -> None:
+        """Keep an answer under each of its ids, for every process; the oldest go past the capacity."""
+        given = GivenAnswer.of(answer, collections, history)
+        body = json.dumps(
+            {"answer": given.answer, "collections": given.collections, "answering": given.answering}
+            | {"history": given.history},
+            ensure_ascii=False,
+        )
+        rows = [(key, body) for key in dict.fromkeys((answer.id, *ids)) if key]
+        connection = self._connection()
+        with self._lock:
+            self._written += 1
+            prune = self._written % PRUNE_EVERY == 0
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany("INSERT OR REPLACE INTO given (id, body) VALUES (?, ?)", rows)
+            if prune:  # two ids per chat completion
+                connection.execute(
+                    "DELETE FROM given WHERE rowid <= (SELECT max(rowid) FROM given) - ?",
+                    (self.capacity * 2,),
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+
+    def find(self, answer_id: str) -> GivenAnswer | None:
+        """The answer given under this id by any of the processes, while it is remembered."""
+        row = self._connection().execute("SELECT body FROM given WHERE id = ?", (answer_id,)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        history = tuple(dict(turn) for turn in data["history"])
+        return GivenAnswer(data["answer"], tuple(data["collections"]), data["answering"], history)
 
 
 def give(
@@ -81,7 +157,7 @@ def give(
         )
     try:
         feedback = feedback_on(
-            _with_stored_sources(collections, given.answer.to_dict(), given.collections),
+            _with_stored_sources(collections, given.answer, given.collections),
             rating_of(request.get("rating")),
             _flags(request),
             comment=_text(request, "comment"),
@@ -92,7 +168,7 @@ def give(
             history=given.history,
         )
         # In the collection that answered; pasted words are found only where the caller may read.
-        base = collections.reader(answering_collection(given.answer, given.collections), access.actor)
+        base = collections.reader(given.answering, access.actor)
         stored = base.add_feedback(feedback, passage=_text(request, "source"))
     except FeedbackError as error:
         raise bad_request(str(error)) from None

@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import h11
@@ -17,6 +18,7 @@ from rag.embedding import Embedder
 from rag.errors import RagError, SettingsError
 from rag.serve.app import Mount, create_app
 from rag.serve.capacity import Capacity, connection_cap
+from rag.serve.feedback import SHARED_ANSWERS_NAME, SharedAnswers
 from rag.serve.guard import RequestGuard
 from rag.serve.service import ServeConfig, Service, open_service
 from rag.serve.syncing import start_syncing
@@ -104,27 +106,48 @@ def check_port_free(host: str, port: int) -> None:
             ) from error
 
 
+class Serving:
+    """One process's server: its collections opened and the model warmed, uvicorn built, not yet running."""
+
+    def __init__(
+        self, config: ServeConfig, mount: Mount | None = None, sync: bool | None = None, shared: str = ""
+    ) -> None:
+        self.config = config
+        self.service = open_service(config)
+        if shared:  # one of several processes: feedback may come to another than the one that answered
+            self.service.recent = SharedAnswers(Path(shared) / SHARED_ANSWERS_NAME)
+        for name in self.service.collections.names:
+            self.service.collections.base(name).embedder.embed(
+                ["warm up"]
+            )  # the first question does not wait
+        self.sync = config.sync if sync is None else sync
+        self.server = _uvicorn(create_app(self.service, _guard(config), mount), config, self.service)
+
+    def banner(self, port: int | None = None) -> str:
+        """The line that says where the API is and what it serves."""
+        service = self.service
+        shown = ", ".join(service.collections.names)
+        keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
+        where = f"http://{self.config.host}:{self.config.port if port is None else port}"
+        return f"Verbatim API at {where}/v1 (MCP at /mcp): {shown}{keys}"
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve (on `sockets` when given: listening sockets shared with other processes) until stopped."""
+        stop = threading.Event()
+        if self.sync:
+            start_syncing(self.service.collections, stop)
+        try:
+            self.server.run(sockets=sockets)
+        finally:
+            stop.set()
+
+
 def serve(config: ServeConfig, mount: Mount | None = None) -> None:
     """Open the collections, then serve HTTP and MCP on config.host:config.port until Ctrl+C."""
     check_port_free(config.host, config.port)
-    service = open_service(config)
-    for name in service.collections.names:
-        service.collections.base(name).embedder.embed(["warm up"])  # the first question does not wait
-    stop = threading.Event()
-    if config.sync:
-        start_syncing(service.collections, stop)
-    server = _uvicorn(create_app(service, _guard(config), mount), config, service)
-    shown = ", ".join(service.collections.names)
-    keys = f", {len(service.keys)} keys" if service.keys is not None else ", no keys (loopback only)"
-    print(
-        f"Verbatim API at http://{config.host}:{config.port}/v1 (MCP at /mcp): {shown}{keys}",
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
-        server.run()
-    finally:
-        stop.set()
+    serving = Serving(config, mount)
+    print(serving.banner(), file=sys.stderr, flush=True)
+    serving.run()
 
 
 class RunningServer:
