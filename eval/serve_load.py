@@ -18,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import httpx
 import numpy as np
 
 import rag
+from eval.ports import free_port
 from eval.presets import PRESETS
 from rag.serve import RunningServer, ServeConfig
 
@@ -132,16 +132,10 @@ def summary(alone: list[float], results: list[Any], wall: float, valid: int) -> 
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def served_by_processes(folder: Path, processes: int, log: Path) -> Iterator[tuple[str, list[int], float]]:
     """`rag serve --processes N` over folder: (its URL, the serving pids, seconds until it served)."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "rag", "serve", "--collection", f"seeds={folder}", "--port", str(port)]
     started = time.perf_counter()
     with log.open("w") as output:

@@ -21,29 +21,15 @@ from pathlib import Path
 import pytest
 
 import rag
+from eval.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "hashing-256"
 START_SECONDS = 120.0
 SERVE = [sys.executable, "-m", "rag", "serve", "--model", MODEL]
-_FIRST, _, _LAST = os.environ.get("VERBATIM_TEST_PORTS", "18450-18499").partition("-")
-PORTS = range(int(_FIRST), int(_LAST) + 1)
 RIVER = "The river Aldwater floods the lower meadows every spring, after the snow melts in the hills."
 HARBOUR = "The harbour of Quenby shelters forty fishing boats behind a granite breakwater."
 LATER = "The lighthouse of Sorrowby was painted red and white stripes in the year of the great storm."
-
-
-def free_port() -> int:
-    import socket
-
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 @dataclass
