@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ _NUMERIC_ENV: dict[str, tuple[str, type]] = {
     "RAG_APPROXIMATE_ABOVE": ("approximate_above", int),
     "RAG_FEEDBACK_DAYS": ("feedback_days", int),
     "RAG_QUESTION_LOG_DAYS": ("question_log_days", int),
+    "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float),
+    "RAG_REFUSAL_MIN_COVERAGE": ("refusal_min_coverage", float),
+    "RAG_REFUSAL_SURE_SCORE": ("refusal_sure_score", float),
 }
 _OFF_WORDS = frozenset({"0", "false", "no", "off"})
 _ON_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -178,6 +182,18 @@ class Settings:
             )
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise SettingsError("threads (RAG_THREADS) must be a whole number of at least 1")
+        self._check_refusal()
+
+    def _check_refusal(self) -> None:
+        for name in ("refusal_threshold", "refusal_sure_score"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise SettingsError(f"{name} (RAG_{name.upper()}) must be a score of 0 or more, not {value}")
+        coverage = self.refusal_min_coverage
+        if coverage is not None and not 0 <= coverage <= 1:
+            raise SettingsError(
+                f"refusal_min_coverage (RAG_REFUSAL_MIN_COVERAGE) must be a share from 0 to 1, not {coverage}"
+            )
 
     def replace(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""

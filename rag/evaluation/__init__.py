@@ -2,7 +2,8 @@
 
 `__all__` is its public face, which ui/ and eval/ may import: the metrics and BEIR readers the
 benchmarks and calibration scripts use, and the question set made of feedback (eval/feedback_loop.py), the quality dashboard (the UI's
-Quality tab).
+Quality tab), and the sentence boundaries the answer step quotes by (eval/near_miss.py removes
+whole sentences with them).
 """
 
 from rag.exports import lazy_exports as _lazy_exports
@@ -20,6 +21,7 @@ _EXPORTS = {
     "open_corpus_index": "rag.evaluation.datasets",
     "read_beir_corpus": "rag.evaluation.datasets:beir_items",
     "read_beir_queries": "rag.evaluation.datasets:load_beir_queries",
+    "split_sentences": "rag.language.sentences",
 }
 
 __all__ = sorted(_EXPORTS)
