@@ -296,9 +296,12 @@ def burst(url: str, count: int) -> list[httpx.Response]:
         return [future.result() for future in futures]
 
 
-@pytest.mark.parametrize(("queue", "wait", "refusal"), [(0, 30.0, 429), (20, 0.05, 503)])
+# No queue: refused at once (429). A queue with a deadline shorter than one answer: a request
+# waits and is refused when its deadline passes (503), or is refused at once (429) when the
+# service time measured so far already predicts it cannot be served in time (a busy machine).
+@pytest.mark.parametrize(("queue", "wait", "refusals"), [(0, 30.0, {429}), (20, 0.05, {429, 503})])
 def test_beyond_capacity_requests_are_refused_with_retry_after_never_hung(
-    tmp_path: Path, queue: int, wait: float, refusal: int
+    tmp_path: Path, queue: int, wait: float, refusals: set[int]
 ) -> None:
     embedder = SlowEmbedder(0.0)
     folders = build_collections(tmp_path, embedder)
@@ -312,9 +315,9 @@ def test_beyond_capacity_requests_are_refused_with_retry_after_never_hung(
     finally:
         server.stop()
     statuses = [response.status_code for response in responses]
-    assert set(statuses) <= {200, refusal} and statuses.count(200) >= 1 and refusal in statuses
+    assert set(statuses) <= {200} | refusals and statuses.count(200) >= 1 and set(statuses) & refusals
     for response in responses:
-        if response.status_code == refusal:
+        if response.status_code in refusals:
             assert int(response.headers["retry-after"]) >= 1
             assert response.json()["error"]["type"] in ("rate_limit_error", "server_error")
 
