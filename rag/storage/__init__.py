@@ -1,7 +1,8 @@
 """Storage: SQLite (the truth), FAISS vectors derived from it, and the writer lock.
 
 `__all__` is its public face, which ui/ and eval/ may import: building a vector index outside an
-index folder (eval/scale.py), and documents written as stored (eval/engines_scale.py).
+index folder (eval/scale.py), documents written as stored (eval/engines_scale.py), and the key
+a sentence's stored vector is found by (eval/pooled_chunks.py).
 """
 
 from rag.exports import lazy_exports as _lazy_exports
@@ -11,6 +12,7 @@ _EXPORTS = {
     "BuiltVectorIndex": "rag.storage.vectors.build:BuiltIndex",
     "ExportedChunk": "rag.storage.exported",
     "ExportedDocument": "rag.storage.exported",
+    "sentence_text_hash": "rag.storage.sentence_vectors:text_hash",
 }
 
 __all__ = sorted(_EXPORTS)
