@@ -166,6 +166,10 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
                 "candidates": [
                     {
                         "score": citation.score,
+                        # The parts eval.sentence_weights re-weighs: the passage's rank, and the
+                        # question-sentence cosine when the quote was embedded as it stands.
+                        "rank": citation.passage_rank,
+                        "similarity": similarity(embedder, question["question"], citation.quote.text),
                         "coverage": citation.coverage if citation.coverage is not None else 1.0,
                         # Quotes come from the document: its language's answers are the gold.
                         "contains": bool(answer_contains(citation.quote.text, answers[question["id"]])),
@@ -176,6 +180,12 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
         )
     base.close()
     return rows
+
+
+def similarity(embedder: rag.Embedder, question: str, text: str) -> float | None:
+    """The cosine of a question and a sentence the cached embedder embedded, else None."""
+    vectors = getattr(embedder, "cached", lambda text: None)(text)
+    return None if vectors is None else float(vectors @ embedder.embed_query(question))
 
 
 def balanced(rows: list[dict], rule: Rule) -> float:

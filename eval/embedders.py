@@ -89,6 +89,34 @@ def run_model(
     return rows
 
 
+def alternating_asks(folders: Sequence[Path], questions: Sequence[str]) -> dict[str, dict[str, float]]:
+    """p50 and p95 ms of whole asks on each built index, each question asked of one index after the
+    other (so both meet the same load); one warm-up question first. Keyed by the index's model."""
+    bases = [rag.open(folder) for folder in folders]
+    try:
+        for base in bases:
+            base.ask(questions[0])
+        seconds: list[list[float]] = [[] for _ in bases]
+        for question in questions:
+            for base, times in zip(bases, seconds, strict=True):
+                started = time.perf_counter()
+                base.ask(question)
+                times.append(time.perf_counter() - started)
+        results = {}
+        for base, times in zip(bases, seconds, strict=True):
+            p50, p95 = np.percentile(times, [50, 95])
+            name = f"{base.model_name} ({base.folder.name})"
+            results[name] = {
+                "ask_p50_ms": 1000 * float(p50),
+                "ask_p95_ms": 1000 * float(p95),
+                "asks": len(times),
+            }
+        return results
+    finally:
+        for base in bases:
+            base.close()
+
+
 def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     """One row per question set and corpus, hit@1 / hit@5 and ingest seconds per model."""
     models = list(results)
@@ -120,7 +148,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="embedding threads (RAG_THREADS)")
+    parser.add_argument(
+        "--ask-indexes",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="instead: time whole asks on these built indexes, alternating (e.g. a SciFact sample per model)",
+    )
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=None,
+        help="with --ask-indexes: a BEIR queries.jsonl (--limit of them)",
+    )
     args = parser.parse_args(argv)
+    if args.ask_indexes:
+        if args.questions is None:
+            parser.error("--ask-indexes needs --questions (a BEIR queries.jsonl)")
+        texts = [
+            str(row["text"])
+            for row in map(json.loads, args.questions.read_text(encoding="utf-8").splitlines())
+        ]
+        texts = random.Random(args.seed).sample(texts, min(args.limit, len(texts)))
+        print(json.dumps(alternating_asks(args.ask_indexes, texts), indent=2))
+        return 0
     ids = sorted(read_questions("en"))
     ids = random.Random(args.seed).sample(ids, min(args.limit, len(ids)))
     languages = args.languages.split(",")
