@@ -41,6 +41,17 @@ def reweighed(rows: list[dict], similarity: float, rank: float) -> list[dict]:
     return out
 
 
+def separation(rows: list[dict]) -> float:
+    """How often an answerable question's best score beats an unanswerable one's (ROC AUC; no threshold)."""
+    best = [
+        (row["candidates"][0]["score"] if row["candidates"] else -10.0, row["answerable"]) for row in rows
+    ]
+    answerable = [score for score, is_answerable in best if is_answerable]
+    refused = [score for score, is_answerable in best if not is_answerable]
+    wins = sum((mine > other) + 0.5 * (mine == other) for mine in answerable for other in refused)
+    return wins / max(1, len(answerable) * len(refused))
+
+
 def fitted(rows: list[dict], weights: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], Rule]:
     """The weights and threshold that score best on these rows."""
     best = max(
@@ -57,12 +68,40 @@ def held_out(rows: list[dict], weights: Sequence[tuple[float, float]]) -> dict:
     for fit, test in ((parts[0], parts[1]), (parts[1], parts[0])):
         pair, rule = fitted(fit, weights)
         chosen.append({"similarity": pair[0], "rank": pair[1], "threshold": rule.threshold})
-        scored.append(refusal_metrics(reweighed(test, *pair), rule))
-    keys = ("refusal_precision", "refusal_recall", "answerable_answered", "answerable_answered_and_contains")
+        scored.append(
+            refusal_metrics(reweighed(test, *pair), rule) | {"auc": separation(reweighed(test, *pair))}
+        )
+    keys = (
+        "auc",
+        "refusal_precision",
+        "refusal_recall",
+        "answerable_answered",
+        "answerable_answered_and_contains",
+    )
     return {
         "held_out": {key: round((scored[0][key] + scored[1][key]) / 2, 3) for key in keys},
         "fitted": chosen,
     }
+
+
+def markdown(results: dict) -> str:
+    """One row per group and way: held-out AUC, refusal P / R, answered, contains, the weights fitted."""
+    lines = [
+        "| English questions over | weights | AUC | refusal P / R | answered | contains | fitted on each half (similarity, rank; threshold) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for group, ways in results.items():
+        for way, result in ways.items():
+            scores = result["held_out"]
+            fits = "; ".join(
+                f"{fit['similarity']}, {fit['rank']}; {fit['threshold']}" for fit in result["fitted"]
+            )
+            lines.append(
+                f"| {group.split('>')[-1]} | {way} | {scores['auc']:.3f} | {scores['refusal_precision']:.3f} / "
+                f"{scores['refusal_recall']:.3f} | {scores['answerable_answered']:.3f} | "
+                f"{scores['answerable_answered_and_contains']:.3f} | {fits} |"
+            )
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, rows in chosen.items()
     }
     print(json.dumps(results, indent=2))
+    print(markdown(results))
     return 0
 
 

@@ -38,6 +38,7 @@ def test_held_out_scores_each_half_by_what_the_other_half_fitted() -> None:
         for article in (0, 1, 6, 7, 12, 13, 18, 19)
     ]
     result = held_out(rows, [(SIMILARITY, RANK)])
+    assert result["held_out"]["auc"] == 1.0
     assert result["held_out"]["refusal_precision"] == 1.0
     assert result["held_out"]["refusal_recall"] == 1.0
     assert result["held_out"]["answerable_answered"] == 1.0
