@@ -93,7 +93,7 @@ def markdown(results: dict) -> str:
     for group, ways in results.items():
         for way, result in ways.items():
             scores = result["held_out"]
-            fits = "; ".join(
+            fits = " / ".join(
                 f"{fit['similarity']}, {fit['rank']}; {fit['threshold']}" for fit in result["fitted"]
             )
             lines.append(
