@@ -34,7 +34,7 @@ from pathlib import Path
 
 import rag
 from eval.multilingual import CachedEmbedder, article, dataset_folder
-from rag.embedding import covers_language
+from rag.embedding import covers_language, embed_query
 from rag.evaluation import answer_contains, refusal_scores
 
 DEFAULTS = rag.Settings()
@@ -166,8 +166,8 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
                 "candidates": [
                     {
                         "score": citation.score,
-                        # The parts eval.sentence_weights re-weighs: the passage's rank, and the
-                        # question-sentence cosine when the quote was embedded as it stands.
+                        # The parts eval.sentence_weights re-weighs: the passage's rank and the
+                        # cosine of question and quote.
                         "rank": citation.passage_rank,
                         "similarity": similarity(embedder, question["question"], citation.quote.text),
                         "coverage": citation.coverage if citation.coverage is not None else 1.0,
@@ -182,10 +182,9 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
     return rows
 
 
-def similarity(embedder: rag.Embedder, question: str, text: str) -> float | None:
-    """The cosine of a question and a sentence the cached embedder embedded, else None."""
-    vectors = getattr(embedder, "cached", lambda text: None)(text)
-    return None if vectors is None else float(vectors @ embedder.embed_query(question))
+def similarity(embedder: rag.Embedder, question: str, text: str) -> float:
+    """The cosine of a question and a quoted sentence (embedded once by the cached embedder)."""
+    return float(embedder.embed([text])[0] @ embed_query(embedder, question))
 
 
 def balanced(rows: list[dict], rule: Rule) -> float:

@@ -50,10 +50,6 @@ class CachedEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._vectors[text] for text in texts])
 
-    def cached(self, text: str) -> np.ndarray | None:
-        """The vector of a text embedded before, or None."""
-        return self._vectors.get(text)
-
     def embed_query(self, text: str) -> np.ndarray:
         # A model with a query side (multilingual-e5) embeds questions apart from passages.
         if text not in self._questions:

@@ -2,13 +2,14 @@
 
 The sentence score (rag/answer/scoring.py) is 0.65 x similarity + 0.25 x word overlap + 0.10 /
 passage rank + small answer-type terms; across scripts the overlap is zero, so the score is
-similarity and rank alone. This re-weighs the candidates of rows written by
-`python -m eval.calibrate --rows` (each candidate carries its rank and, when the quote was
-embedded as it stands, its similarity): score' = score + (a - 0.65) x similarity + (b - 0.10) /
+similarity, rank and the answer-type terms. This re-weighs the candidates of rows written by
+`python -m eval.calibrate --rows` (each candidate carries its passage rank and its cosine
+with the question): score' = score + (a - 0.65) x similarity + (b - 0.10) /
 rank. For every pair of weights a threshold is fitted on one half of the articles and scored on
 the other, both ways round (as eval.calibrate --two-fold does); the weights themselves are
 chosen on the fitting half too, so the held-out numbers are honest. Candidates without a
-similarity (a pair of sentences scored together) keep their score.
+similarity (rows written before it was recorded) keep their score. The re-weighing takes the
+length factor (below 1 only for sentences under five words) as 1.
 """
 
 from __future__ import annotations
