@@ -89,6 +89,28 @@ def run_model(
     return rows
 
 
+def alternating_ingest(models: Sequence[str], count: int, rounds: int, threads: int | None) -> list[str]:
+    """Seconds per 100 of the first `count` SciFact abstracts ingested into a fresh index, the
+    models taking turns (`rounds` times each), every model loaded before the first clock starts."""
+    items = read_beir_corpus(DATASETS / "scifact-train" / "corpus.jsonl")[:count]
+    embedders = {model: rag.make_embedder(model, threads=threads) for model in models}
+    for embedder in embedders.values():
+        embedder.embed(["load the model"])
+    lines = []
+    with tempfile.TemporaryDirectory() as work:
+        for turn in range(rounds):
+            for model, embedder in embedders.items():
+                with rag.open(Path(work) / f"{model}-{turn}", embedder=embedder) as base:
+                    started = time.perf_counter()
+                    base.add_texts(items)
+                    seconds = time.perf_counter() - started
+                lines.append(
+                    f"{model}: {seconds:.1f} s for {len(items)} abstracts, {100 * seconds / len(items):.1f} s per 100"
+                )
+                print(lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
 def alternating_asks(folders: Sequence[Path], questions: Sequence[str]) -> dict[str, dict[str, float]]:
     """p50 and p95 ms of whole asks on each built index, each question asked of one index after the
     other (so both meet the same load); one warm-up question first. Keyed by the index's model."""
@@ -161,7 +183,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="with --ask-indexes: a BEIR queries.jsonl (--limit of them)",
     )
+    parser.add_argument(
+        "--scifact-ingest",
+        type=int,
+        default=None,
+        help="instead: time the ingest of the first N SciFact abstracts, the models taking turns twice",
+    )
     args = parser.parse_args(argv)
+    if args.scifact_ingest:
+        print("\n".join(alternating_ingest(args.models.split(","), args.scifact_ingest, 2, args.threads)))
+        return 0
     if args.ask_indexes:
         if args.questions is None:
             parser.error("--ask-indexes needs --questions (a BEIR queries.jsonl)")
