@@ -153,6 +153,7 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
         if asked.ids is not None and question["id"] not in asked.ids:
             continue
         answer = base.ask(question["question"])
+        cosines = similarities(embedder, question["question"], [item.quote.text for item in answer.citations])
         if len(rows) % 50 == 49:
             print(f"{asked.group}: {len(rows) + 1} questions asked", file=sys.stderr, flush=True)
         source = question["sources"][0]
@@ -169,12 +170,12 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
                         # The parts eval.sentence_weights re-weighs: the passage's rank and the
                         # cosine of question and quote.
                         "rank": citation.passage_rank,
-                        "similarity": similarity(embedder, question["question"], citation.quote.text),
+                        "similarity": cosine,
                         "coverage": citation.coverage if citation.coverage is not None else 1.0,
                         # Quotes come from the document: its language's answers are the gold.
                         "contains": bool(answer_contains(citation.quote.text, answers[question["id"]])),
                     }
-                    for citation in answer.citations
+                    for citation, cosine in zip(answer.citations, cosines, strict=True)
                 ],
             }
         )
@@ -182,9 +183,11 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
     return rows
 
 
-def similarity(embedder: rag.Embedder, question: str, text: str) -> float:
-    """The cosine of a question and a quoted sentence (embedded once by the cached embedder)."""
-    return float(embedder.embed([text])[0] @ embed_query(embedder, question))
+def similarities(embedder: rag.Embedder, question: str, texts: list[str]) -> list[float]:
+    """The cosines of a question and its quoted sentences (each embedded once by the cached embedder)."""
+    if not texts:
+        return []
+    return [float(value) for value in embedder.embed(texts) @ embed_query(embedder, question)]
 
 
 def balanced(rows: list[dict], rule: Rule) -> float:
