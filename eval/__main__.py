@@ -3,6 +3,8 @@
 Presets: seeds, docs, smoke (= seeds + docs), xquad, xquad-honest, tables, tables-own, compound, scifact, and per language
 xquad-LANG and xquad-LANG-honest for de, es, ru, zh, ar, hi.
 Anything else is a question-set .jsonl or BEIR folder, run like `rag eval`.
+`--corpus-sample N` indexes N documents of a BEIR dataset instead of all (eval/corpus_sample.py):
+every one judged for the questions (--limit of them, shuffled by --seed) and random others.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import rag
+from eval.corpus_sample import SampleError, sample_beir
 from eval.presets import PRESETS, SMOKE, Preset
 
 
@@ -29,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--answer-mode", choices=rag.ANSWER_MODES, default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--corpus-sample", type=int, default=None, help="BEIR: index N documents (judged + random, --seed)"
+    )
     parser.add_argument("--out", type=Path, default=Path(".verbatim/eval"), help="one subfolder per run")
     parser.add_argument("--min-quote-validity", type=float, default=1.0, help="exit 1 below this")
     args = parser.parse_args(argv)
@@ -41,17 +47,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not preset.dataset.exists():
             print(f"skipping {name}: {preset.dataset} does not exist", file=sys.stderr)
             continue
+        if args.corpus_sample is not None:
+            try:
+                preset = sampled(preset, Path(name).stem, args)
+            except SampleError as error:
+                print(f"error: {name}: {error}", file=sys.stderr)
+                return 2
         print(f"== {name}: {preset.about}", file=sys.stderr)
         try:
             config = rag.EvalConfig(
                 preset.dataset,
                 index=args.index,
-                corpus=None if args.index else (preset.corpus if name in PRESETS else args.corpus),
+                corpus=None
+                if args.index
+                else (preset.corpus if name in PRESETS or args.corpus_sample else args.corpus),
                 k=args.k,
                 mode=args.mode,
                 answer_mode=args.answer_mode,
-                limit=args.limit,
-                seed=args.seed,
+                limit=None if args.corpus_sample is not None else args.limit,
+                seed=None if args.corpus_sample is not None else args.seed,
                 split=preset.split,
                 corpus_include=tuple(preset.corpus_include),
                 missing_sources_unanswerable=preset.missing_sources_unanswerable,
@@ -61,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {name}: {error}", file=sys.stderr)
             return 2
         print(rag.format_eval_summary(results) + "\n")
-        folder = args.out / Path(name).stem
+        folder = args.out / (preset.dataset.name if args.corpus_sample is not None else Path(name).stem)
         rag.write_eval_results(results, folder)
         print(f"report: {folder / 'report.md'}\n", file=sys.stderr)
         validity = results.aggregates.get("quote_validity", 1.0)
@@ -69,6 +83,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"FAIL: {name}: quote_validity {validity} < {args.min_quote_validity}", file=sys.stderr)
             failed = True
     return 1 if failed else 0
+
+
+def sampled(preset: Preset, name: str, args: argparse.Namespace) -> Preset:
+    """The preset over a BEIR folder of --corpus-sample documents, written under --out once."""
+    seed = args.seed or 0
+    label = f"{name}-sample-{args.corpus_sample}-seed-{seed}" + (
+        f"-questions-{args.limit}" if args.limit else ""
+    )
+    folder = sample_beir(
+        preset.dataset, preset.split, args.corpus_sample, seed, args.out / "samples" / label, args.limit
+    )
+    about = f"{preset.about}; sample of {args.corpus_sample} documents (seed {seed}): compare only with the same sample"
+    return Preset(folder, folder / "corpus.jsonl", about, split=preset.split)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import rag
 from eval.multilingual import CachedEmbedder, article, dataset_folder
-from rag.embedding import covers_language
+from rag.embedding import covers_language, embed_query
 from rag.evaluation import answer_contains, refusal_scores
 
 DEFAULTS = rag.Settings()
@@ -153,6 +153,7 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
         if asked.ids is not None and question["id"] not in asked.ids:
             continue
         answer = base.ask(question["question"])
+        cosines = similarities(embedder, question["question"], [item.quote.text for item in answer.citations])
         if len(rows) % 50 == 49:
             print(f"{asked.group}: {len(rows) + 1} questions asked", file=sys.stderr, flush=True)
         source = question["sources"][0]
@@ -166,16 +167,27 @@ def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict
                 "candidates": [
                     {
                         "score": citation.score,
+                        # The parts eval.sentence_weights re-weighs: the passage's rank and the
+                        # cosine of question and quote.
+                        "rank": citation.passage_rank,
+                        "similarity": cosine,
                         "coverage": citation.coverage if citation.coverage is not None else 1.0,
                         # Quotes come from the document: its language's answers are the gold.
                         "contains": bool(answer_contains(citation.quote.text, answers[question["id"]])),
                     }
-                    for citation in answer.citations
+                    for citation, cosine in zip(answer.citations, cosines, strict=True)
                 ],
             }
         )
     base.close()
     return rows
+
+
+def similarities(embedder: rag.Embedder, question: str, texts: list[str]) -> list[float]:
+    """The cosines of a question and its quoted sentences (each embedded once by the cached embedder)."""
+    if not texts:
+        return []
+    return [float(value) for value in embedder.embed(texts) @ embed_query(embedder, question)]
 
 
 def balanced(rows: list[dict], rule: Rule) -> float:

@@ -89,6 +89,56 @@ def run_model(
     return rows
 
 
+def alternating_ingest(models: Sequence[str], count: int, rounds: int, threads: int | None) -> list[str]:
+    """Seconds per 100 of the first `count` SciFact abstracts ingested into a fresh index, the
+    models taking turns (`rounds` times each), every model loaded before the first clock starts."""
+    items = read_beir_corpus(DATASETS / "scifact-train" / "corpus.jsonl")[:count]
+    embedders = {model: rag.make_embedder(model, threads=threads) for model in models}
+    for embedder in embedders.values():
+        embedder.embed(["load the model"])
+    lines = []
+    with tempfile.TemporaryDirectory() as work:
+        for turn in range(rounds):
+            for model, embedder in embedders.items():
+                with rag.open(Path(work) / f"{model}-{turn}", embedder=embedder) as base:
+                    started = time.perf_counter()
+                    base.add_texts(items)
+                    seconds = time.perf_counter() - started
+                lines.append(
+                    f"{model}: {seconds:.1f} s for {len(items)} abstracts, {100 * seconds / len(items):.1f} s per 100"
+                )
+                print(lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
+def alternating_asks(folders: Sequence[Path], questions: Sequence[str]) -> dict[str, dict[str, float]]:
+    """p50 and p95 ms of whole asks on each built index, each question asked of one index after the
+    other (so both meet the same load); one warm-up question first. Keyed by the index's model."""
+    bases = [rag.open(folder) for folder in folders]
+    try:
+        for base in bases:
+            base.ask(questions[0])
+        seconds: list[list[float]] = [[] for _ in bases]
+        for question in questions:
+            for base, times in zip(bases, seconds, strict=True):
+                started = time.perf_counter()
+                base.ask(question)
+                times.append(time.perf_counter() - started)
+        results = {}
+        for base, times in zip(bases, seconds, strict=True):
+            p50, p95 = np.percentile(times, [50, 95])
+            name = f"{base.model_name} ({base.folder.name})"
+            results[name] = {
+                "ask_p50_ms": 1000 * float(p50),
+                "ask_p95_ms": 1000 * float(p95),
+                "asks": len(times),
+            }
+        return results
+    finally:
+        for base in bases:
+            base.close()
+
+
 def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     """One row per question set and corpus, hit@1 / hit@5 and ingest seconds per model."""
     models = list(results)
@@ -120,7 +170,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="embedding threads (RAG_THREADS)")
+    parser.add_argument(
+        "--ask-indexes",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="instead: time whole asks on these built indexes, alternating (e.g. a SciFact sample per model)",
+    )
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=None,
+        help="with --ask-indexes: a BEIR queries.jsonl (--limit of them)",
+    )
+    parser.add_argument(
+        "--scifact-ingest",
+        type=int,
+        default=None,
+        help="instead: time the ingest of the first N SciFact abstracts, the models taking turns twice",
+    )
     args = parser.parse_args(argv)
+    if args.scifact_ingest:
+        print("\n".join(alternating_ingest(args.models.split(","), args.scifact_ingest, 2, args.threads)))
+        return 0
+    if args.ask_indexes:
+        if args.questions is None:
+            parser.error("--ask-indexes needs --questions (a BEIR queries.jsonl)")
+        texts = [
+            str(row["text"])
+            for row in map(json.loads, args.questions.read_text(encoding="utf-8").splitlines())
+        ]
+        texts = random.Random(args.seed).sample(texts, min(args.limit, len(texts)))
+        print(json.dumps(alternating_asks(args.ask_indexes, texts), indent=2))
+        return 0
     ids = sorted(read_questions("en"))
     ids = random.Random(args.seed).sample(ids, min(args.limit, len(ids)))
     languages = args.languages.split(",")
