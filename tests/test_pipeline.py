@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag
+from rag.ingest import pipeline
 from rag.ingest.pipeline import discover
 
 
@@ -144,3 +148,56 @@ def test_make_runs_sample_corpus_leaves_out_the_screenshots() -> None:
     assert any((docs / "screenshots").glob("*.png"))
     files, _ = discover([docs])
     assert files and not [path for path in files if "screenshots" in path.parts]
+
+
+class _PacedEmbedder:
+    """The hashing model, slowed to a fixed time per text: a model as slow as e5 on busy cores."""
+
+    def __init__(self, seconds_per_text: float) -> None:
+        self.model = rag.HashingEmbedder(256)
+        self.name, self.dimension = self.model.name, self.model.dimension
+        self.seconds_per_text = seconds_per_text
+        self.calls: list[int] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        time.sleep(self.seconds_per_text * len(texts))
+        return self.model.embed(texts)
+
+
+def test_a_slow_model_commits_small_batches_so_progress_keeps_moving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PROGRESS_SECONDS", 0.05)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(64):
+        (docs / f"note{n:02}.txt").write_text(f"Note {n}: the harbour ships {n} crates of cloves.\n")
+    embedder = _PacedEmbedder(0.005)
+    updates: list[rag.IngestProgress] = []
+    with rag.open(tmp_path / "index", embedder=embedder) as base:
+        base.ingest([docs], progress=updates.append)
+    # Batches of at most 16 one-chunk files (the first batch's size, and the least a batch is
+    # cut to), each committed before the next is embedded: not one batch of all 64.
+    assert max(embedder.calls) <= pipeline.FIRST_BATCH_CHUNKS and sum(embedder.calls) >= 64
+    first_commit = next(index for index, update in enumerate(updates) if update.done)
+    assert updates[first_commit].done <= pipeline.FIRST_BATCH_CHUNKS and updates[-1].done == 64
+
+
+def test_a_fast_model_grows_its_batches(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(300):
+        (docs / f"note{n:03}.txt").write_text(f"Note {n}: the harbour ships {n} crates of cloves.\n")
+    with rag.open(tmp_path / "index", embedder=rag.HashingEmbedder(256)) as base:
+        sizes: list[int] = []
+        real = pipeline.Batch.flush
+
+        def flush(batch: pipeline.Batch) -> None:
+            sizes.append(sum(len(item.document.spans) for item in batch.pending))
+            real(batch)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pipeline.Batch, "flush", flush)
+            base.ingest([docs])
+    assert sizes[0] == pipeline.FIRST_BATCH_CHUNKS and max(sizes) > pipeline.FIRST_BATCH_CHUNKS
