@@ -117,6 +117,9 @@ def test_a_copy_killed_midway_is_reported_by_check_and_resumed_to_a_whole_index(
     code, found = _check(postgres_url, capsys)
     assert code == 1 and not found["healthy"]
     assert any("left for the end of a load (rag copy from" in problem for problem in found["problems"])
+    capsys.readouterr()
+    assert main(["stats", "--index", postgres_url, *HASHING]) == 0
+    assert "a load left the HNSW index for its end" in capsys.readouterr().out
     with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as database:
         assert database.stats()["vector_index"] == "exact"  # searches read every vector meanwhile
         assert database.search("river floods in spring", k=3, mode="dense")
