@@ -124,13 +124,14 @@ def measure(
     made: list[ExportedDocument],
     questions: list[str],
     query_vectors: np.ndarray,
-    copy_from: str | None = None,
+    copy_from: tuple[str, str] | None = None,
 ) -> dict:
-    """Fill (or copy from the folder copy_from), optimize, search; add and remove one document."""
+    """Fill (or copy_from: `rag copy` of a folder into the base's URL), optimize, search; add and
+    remove one document."""
     chunks = sum(len(document.chunks) for document in made)
     extra: dict[str, float] = {}
     if copy_from is not None:
-        seconds, extra = copied(copy_from, base.location)
+        seconds, extra = copied(*copy_from)
         chunks = base.stats()["chunks"]
     else:
         base.add_texts([rag.TextItem("first.txt", "The first document makes the index and its manifest.")])
@@ -212,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
         folder_index = str(Path(folder) / "index")
         for engine in args.engines.split(","):
             location = folder_index if engine == "folder" else url
-            copy_from = folder_index if args.copy and engine == "postgres" else None
+            # The URL itself: the base's location is shown without its options (the schema).
+            copy_from = (folder_index, url) if args.copy and engine == "postgres" else None
             with rag.open(location, embedder=embedder) as base:
                 report[engine] = measure(base, made, questions, query_vectors, copy_from)
             report[f"load_after_{engine}"] = os.getloadavg()
