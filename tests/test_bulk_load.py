@@ -189,3 +189,29 @@ def test_an_ingest_into_an_empty_database_builds_the_index_at_its_end(postgres_u
         assert base.stats()["vector_index"] == "hnsw"
     assert steps[-1] == (chunks, chunks, "vectors indexed")
     assert _vector_index(postgres_url) == (True, "")
+
+
+def test_a_write_into_a_database_with_chunks_never_waits_for_its_readers(postgres_url: str) -> None:
+    import threading
+
+    import psycopg
+
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(_texts(2))
+    with psycopg.connect(postgres_url) as reader:
+        reader.execute("SELECT 1 FROM chunks LIMIT 1")  # a reader's open transaction holds the table
+        written: list[str] = []
+
+        def write() -> None:
+            with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+                base.add_texts(_texts(3)[2:])
+                written.append("done")
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=30)
+        finished = bool(written)
+        reader.rollback()
+    writer.join()
+    assert finished, "the write waited for a reader's transaction (a table lock)"
+    assert _vector_index(postgres_url) == (True, "")

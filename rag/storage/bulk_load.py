@@ -47,6 +47,10 @@ def start(store: PostgresStore, what: str) -> bool:
 
 
 def _start(connection: Any, what: str) -> bool:
+    # The common case, a live index with chunks: decided without a lock, so a write into it never
+    # takes the table lock DROP INDEX needs (which would wait for readers and block them).
+    if not unfinished(connection) and connection.execute("SELECT 1 FROM chunks LIMIT 1").fetchone():
+        return False
     if not connection.execute(_LOADER_LOCK).fetchone()[0]:
         return False  # another process is loading: its finish() builds the index
     try:
