@@ -7,7 +7,9 @@ recall@10 against exact search.
 Vectors as eval/scale.py makes them: drawn around k-means clusters of a real index's
 all-MiniLM-L6-v2 vectors, never uniform random; queries are the corpus's real queries, embedded.
 Documents of ten chunks of made-up words are written through each engine's `import_document`
-(what `rag copy` and, after embedding, ingest do), so the rate is the store's alone. Then
+(what `rag copy` and, after embedding, ingest do), so the rate is the store's alone; with --copy
+the database is instead filled by `rag copy` of the folder (the bulk load: rows first, the HNSW index
+built after them). Then
 `rag optimize` measures recall@10 of the vector index on query-like probes (FAISS IVF in a folder,
 pgvector HNSW in the database), the real queries measure it again against exact search
 (PostgreSQL), and hybrid search through rag.open is timed. One run; prints JSON.
@@ -96,13 +98,44 @@ def timed(action: Callable[[Any], object], runs: list[Any]) -> list[float]:
     return timings
 
 
+def copied(folder: str, url: str) -> tuple[float, dict[str, float]]:
+    """Copy the folder index into the database with `rag copy` (rows, then the HNSW index built
+    after them); return seconds, and the seconds of loading the rows and of building the index."""
+    started = time.perf_counter()
+    building: list[float] = []
+
+    def on_build(done: int, total: int, unit: str) -> None:
+        if not building:
+            building.append(time.perf_counter())
+        if done and done % 100_000 < 1000:
+            print(f"{url}: {done:,} of {total:,} {unit}", file=sys.stderr)
+
+    rag.copy_index(folder, url, index_progress=on_build)
+    finished = time.perf_counter()
+    built_from = building[0] if building else finished
+    return finished - started, {
+        "copy_rows_seconds": round(built_from - started, 1),
+        "hnsw_build_seconds": round(finished - built_from, 1),
+    }
+
+
 def measure(
-    base: rag.KnowledgeBase, made: list[ExportedDocument], questions: list[str], query_vectors: np.ndarray
+    base: rag.KnowledgeBase,
+    made: list[ExportedDocument],
+    questions: list[str],
+    query_vectors: np.ndarray,
+    copy_from: tuple[str, str] | None = None,
 ) -> dict:
-    """Fill, optimize, search; add and remove one document."""
-    base.add_texts([rag.TextItem("first.txt", "The first document makes the index and its manifest.")])
-    seconds = fill(base, made)
+    """Fill (or copy_from: `rag copy` of a folder into the base's URL), optimize, search; add and
+    remove one document."""
     chunks = sum(len(document.chunks) for document in made)
+    extra: dict[str, float] = {}
+    if copy_from is not None:
+        seconds, extra = copied(*copy_from)
+        chunks = base.stats()["chunks"]
+    else:
+        base.add_texts([rag.TextItem("first.txt", "The first document makes the index and its manifest.")])
+        seconds = fill(base, made)
     started = time.perf_counter()
     described = base.optimize()
     optimize_seconds = time.perf_counter() - started
@@ -112,6 +145,7 @@ def measure(
         "chunks": base.stats()["chunks"],
         "store_seconds": round(seconds, 1),
         "store_chunks_per_second": round(chunks / seconds, 1),
+        **extra,
         "optimize_seconds": round(optimize_seconds, 1),
         "vector_index": {
             key: described.get(key) for key in ("kind", "lists", "probes", "recall@10", "recall_queries")
@@ -156,6 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--postgres", default=None, help="an empty database (default: start the bundled one)")
     parser.add_argument("--engines", default="folder,postgres")
+    parser.add_argument(
+        "--copy",
+        action="store_true",
+        help="fill the database with `rag copy` of the folder measured first (bulk load: the HNSW index"
+        " built after the rows), instead of writing each document into it",
+    )
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]
     questions = [row["text"] for row in rows[: args.questions]]
@@ -170,10 +210,14 @@ def main(argv: list[str] | None = None) -> None:
         "load_before": os.getloadavg(),
     }
     with tempfile.TemporaryDirectory() as folder, database(args.postgres) as url:
+        folder_index = str(Path(folder) / "index")
         for engine in args.engines.split(","):
-            location = str(Path(folder) / "index") if engine == "folder" else url
+            location = folder_index if engine == "folder" else url
+            # The URL itself: the base's location is shown without its options (the schema).
+            copy_from = (folder_index, url) if args.copy and engine == "postgres" else None
             with rag.open(location, embedder=embedder) as base:
-                report[engine] = measure(base, made, questions, query_vectors)
+                report[engine] = measure(base, made, questions, query_vectors, copy_from)
+            report[f"load_after_{engine}"] = os.getloadavg()
     report["load_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 

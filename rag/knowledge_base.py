@@ -38,6 +38,7 @@ from rag.settings import (
     Settings,
     default_index_dir,
 )
+from rag.storage import bulk_load
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
@@ -240,14 +241,26 @@ class KnowledgeBase:
     @contextmanager
     def _writing(self, index_progress: BuildProgress | None = None) -> Iterator[None]:
         """Hold an index folder's write lock (a second writer fails at once instead of waiting);
-        PostgreSQL takes many writers, each document one transaction."""
+        PostgreSQL takes many writers, each document one transaction. Into a database that holds no
+        chunk yet, the rows are written first and the HNSW index built after them (bulk_load)."""
         self.create()
         with self._write_lock():
             manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
             self.store.check_or_write_manifest(manifest)
-            yield
             if self.url is None:
+                yield
                 self.vectors.after_write(self.sqlite_store(), index_progress)
+                return
+            store = self._postgres_store()
+            loading = bulk_load.start(store, "rag ingest")
+            try:
+                yield
+            except BaseException:
+                if loading:  # the index stays left for the end: the next load or `rag check --repair`
+                    bulk_load.let_go(store)
+                raise
+            if loading:
+                bulk_load.finish(store, index_progress)
 
     def _write_lock(self) -> AbstractContextManager[object]:
         return nullcontext() if self.url is not None else write_lock(self.folder)
@@ -628,7 +641,14 @@ class KnowledgeBase:
         if not chunks or self._dimension is None:
             return {"vector_index": "empty"}
         if self.url is not None:
-            return {"vector_index": "hnsw"}
+            store = self._postgres_store()
+            loading = store.with_connection(bulk_load.unfinished)
+            # While a load leaves the HNSW index for its end, every search reads every vector.
+            return (
+                {"vector_index": "exact", "vector_index_pending": loading}
+                if loading
+                else {"vector_index": "hnsw"}
+            )
         described = self.vectors.describe()
         if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
             self.vectors.sync(self.sqlite_store())

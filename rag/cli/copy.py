@@ -37,11 +37,13 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run_copy(args: argparse.Namespace) -> int:
     """rag copy SOURCE DESTINATION [--resume]"""
     bar = None if args.json else BuildProgressBar(unit="documents")
+    index_bar = None if args.json else BuildProgressBar(unit="vectors")
     try:
-        report = copy_index(args.source, args.destination, args.resume, bar)
+        report = copy_index(args.source, args.destination, args.resume, bar, index_bar)
     finally:
-        if bar is not None:
-            bar.close()
+        for shown in (bar, index_bar):
+            if shown is not None:
+                shown.close()
     if args.json:
         print_json(report.to_dict())
     else:

@@ -149,6 +149,11 @@ def run_stats(args: argparse.Namespace) -> int:
             "an older version ingested some documents without sentence vectors: `rag optimize`"
             " embeds them once, and answers stop embedding them at question time"
         )
+    if stats.get("vector_index_pending"):
+        print(
+            "a load left the HNSW index for its end and is running or did not finish: searches read every"
+            " vector until `rag copy --resume`, the next ingest or `rag check --repair` builds it"
+        )
     for info in documents:
         print(
             f"  {printable(info.source)}  ({info.language_label}, {info.chunks} chunks,"

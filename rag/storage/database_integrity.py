@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rag.language.analysis import index_text
+from rag.storage import bulk_load
 from rag.storage.integrity import MAX_LISTED, NORM_TOLERANCE, IndexCheck
 from rag.storage.postgres import FORMAT_VERSION, PostgresStore, fts_tokens, vector_literal
 from rag.types import document_id
@@ -136,6 +137,12 @@ def _vector_index_problem(connection: Any) -> str:
     row = connection.execute(
         "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass('chunks_vector')"
     ).fetchone()
+    loading = bulk_load.unfinished(connection)
+    if loading:
+        return (
+            f"the HNSW index of the chunk vectors is left for the end of a load ({loading}) that is"
+            " running or did not finish: finish it (`rag copy --resume`), or build the index with --repair"
+        )
     if row is None:
         return "the HNSW index of the chunk vectors is missing"
     return "" if row[0] else "the HNSW index of the chunk vectors is not valid (an interrupted build?)"
@@ -195,7 +202,8 @@ def _repair(connection: Any, findings: _Findings, result: IndexCheck, embed: Emb
             result.repaired.append("term totals counted again")
         if findings.vector_index:
             connection.execute("DROP INDEX IF EXISTS chunks_vector")
-            connection.execute("CREATE INDEX chunks_vector ON chunks USING hnsw (vector vector_ip_ops)")
+            bulk_load.build_vector_index(connection, None, None)
+            connection.execute("DELETE FROM manifest WHERE key = %s", (bulk_load.MARKER,))
             result.repaired.append("the HNSW index built again")
         connection.execute("SELECT nextval('generation')")
 
