@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -150,41 +149,39 @@ def test_make_runs_sample_corpus_leaves_out_the_screenshots() -> None:
     assert files and not [path for path in files if "screenshots" in path.parts]
 
 
-class _PacedEmbedder:
-    """The hashing model, slowed to a fixed time per text: a model as slow as e5 on busy cores."""
+class _SlowModel:
+    """The hashing model, saying (as a slow model such as e5 does) that it embeds 16 chunks at a time."""
 
-    def __init__(self, seconds_per_text: float) -> None:
+    def __init__(self) -> None:
         self.model = rag.HashingEmbedder(256)
         self.name, self.dimension = self.model.name, self.model.dimension
-        self.seconds_per_text = seconds_per_text
+        self.ingest_batch = 16
         self.calls: list[int] = []
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.calls.append(len(texts))
-        time.sleep(self.seconds_per_text * len(texts))
         return self.model.embed(texts)
 
 
 def test_a_slow_model_commits_small_batches_so_progress_keeps_moving(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(pipeline, "PROGRESS_SECONDS", 0.05)
     docs = tmp_path / "docs"
     docs.mkdir()
     for n in range(64):
         (docs / f"note{n:02}.txt").write_text(f"Note {n}: the harbour ships {n} crates of cloves.\n")
-    embedder = _PacedEmbedder(0.005)
+    embedder = _SlowModel()
     updates: list[rag.IngestProgress] = []
     with rag.open(tmp_path / "index", embedder=embedder) as base:
         base.ingest([docs], progress=updates.append)
-    # Batches of at most 16 one-chunk files (the first batch's size, and the least a batch is
-    # cut to), each committed before the next is embedded: not one batch of all 64.
-    assert max(embedder.calls) <= pipeline.FIRST_BATCH_CHUNKS and sum(embedder.calls) >= 64
+    # Batches of the 16 one-chunk files the model asks for, each committed before the next is
+    # embedded: not one batch of all 64.
+    assert max(embedder.calls) <= 16 and sum(embedder.calls) >= 64
     first_commit = next(index for index, update in enumerate(updates) if update.done)
-    assert updates[first_commit].done <= pipeline.FIRST_BATCH_CHUNKS and updates[-1].done == 64
+    assert updates[first_commit].done <= 16 and updates[-1].done == 64
 
 
-def test_a_fast_model_grows_its_batches(tmp_path: Path) -> None:
+def test_other_models_embed_full_batches(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     for n in range(300):
@@ -200,4 +197,4 @@ def test_a_fast_model_grows_its_batches(tmp_path: Path) -> None:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(pipeline.Batch, "flush", flush)
             base.ingest([docs])
-    assert sizes[0] == pipeline.FIRST_BATCH_CHUNKS and max(sizes) > pipeline.FIRST_BATCH_CHUNKS
+    assert sizes == [pipeline.EMBED_BATCH_CHUNKS, 300 - pipeline.EMBED_BATCH_CHUNKS]

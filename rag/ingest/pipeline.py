@@ -19,12 +19,11 @@ from rag.ingest.preparing import Blob, FilePreparer, Prepared
 from rag.storage.engine import DocumentStore
 from rag.types import FileResult, IngestProgress, IngestReport, ProgressCallback, TextItem
 
+# Chunks embedded (with their sentences) and committed together, unless the embedder names a
+# smaller batch (`ingest_batch`): a slow model (multilingual-e5-small took ~13 minutes for 256
+# chunks on two busy cores) must still show progress. A number, not a pace measured on the
+# clock: the same files make the same batches, so the same vectors, however busy the machine.
 EMBED_BATCH_CHUNKS = 256
-# A batch is sized so that embedding it (its chunks and their sentences) takes about this long:
-# a slow model (multilingual-e5-small on two busy cores took ~13 minutes for 256 chunks) still
-# reports progress every few seconds. The first batch is small, until the model's pace is known.
-PROGRESS_SECONDS = 10.0
-FIRST_BATCH_CHUNKS = 16
 
 
 def discover(paths: Sequence[Path], follow_links: bool = False) -> tuple[list[Path], list[FileResult]]:
@@ -220,7 +219,7 @@ class Batch:
         self.done = 0
         self.chunks_embedded = 0
         self.pending: list[Prepared] = []
-        self.batch_chunks = FIRST_BATCH_CHUNKS
+        self.batch_chunks = int(getattr(ingestor.embedder, "ingest_batch", EMBED_BATCH_CHUNKS))
 
     def add(self, outcome: Prepared | FileResult) -> None:
         """Queue a prepared document for embedding, or record a file that needs none."""
@@ -235,7 +234,6 @@ class Batch:
         """Embed all pending chunks in one call, then commit each document in its own transaction."""
         if not self.pending:
             return
-        began = time.perf_counter()
         texts = [text for item in self.pending for text in item.search_texts()]
         # Chunks and sentences are embedded in separate calls, never in one mixed pass: the
         # model's vectors depend on what shares a batch, and a chunk must get the vector it gets
@@ -252,13 +250,6 @@ class Batch:
             )
             offset += count
         self.pending = []
-        self._pace(len(texts), time.perf_counter() - began)
-
-    def _pace(self, chunks: int, seconds: float) -> None:
-        """Size the next batch to take about PROGRESS_SECONDS at the pace this one went."""
-        if chunks and seconds > 0:
-            fitting = int(PROGRESS_SECONDS * chunks / seconds)
-            self.batch_chunks = max(FIRST_BATCH_CHUNKS, min(EMBED_BATCH_CHUNKS, fitting))
 
     def commit(self, item: Prepared, vectors: np.ndarray, sentence_vectors: Mapping[str, np.ndarray]) -> None:
         """Store one embedded document, with its sentences' vectors, in its own transaction; count it done."""
