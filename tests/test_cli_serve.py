@@ -54,7 +54,11 @@ def test_bad_flags_are_one_line_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
 ) -> None:
     (tmp_path / "index").mkdir()
-    code, err = run(capsys, "serve", "--model", "hashing-256", "--index", str(tmp_path / "index"), *flags)
+    index = str(tmp_path / "index")
+    # A free port: were 8000 (the default) taken, the port's error could come first.
+    code, err = run(
+        capsys, "serve", "--model", "hashing-256", "--index", index, "--port", str(free_port()), *flags
+    )
     assert code == 2 and message in err and "Traceback" not in err
 
 
