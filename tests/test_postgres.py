@@ -269,3 +269,47 @@ def test_a_write_that_fails_midway_keeps_the_old_document_and_the_next_write_wor
         assert base.search("apples", mode="lexical")[0].text.startswith("Apples")
         base.add_texts([rag.TextItem("b.txt", "Pears grow on trees in the orchard.")])
         assert base.stats()["documents"] == 2
+
+
+def test_a_role_that_only_reads_asks_and_counts_and_is_told_why_it_cannot_write(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uuid
+    from urllib.parse import parse_qs, urlsplit
+
+    import psycopg
+    from psycopg import sql
+
+    (tmp_path / "tea.txt").write_text("Green tea is made from the unoxidised leaves of Camellia sinensis.\n")
+    fake = ["--model", "hashing-256"]
+    assert main(["ingest", str(tmp_path / "tea.txt"), "--index", postgres_url, *fake]) == 0
+    parts = urlsplit(postgres_url)
+    schema = parse_qs(parts.query)["options"][0].split("=", 1)[1].split(",")[0]
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as connection:
+        # The grants docs/storage.md gives a role that only reads.
+        for statement in (
+            "CREATE ROLE {role} LOGIN PASSWORD 'read-only-secret'",
+            "GRANT USAGE ON SCHEMA {schema} TO {role}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+            "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+        ):
+            connection.execute(
+                sql.SQL(statement).format(role=sql.Identifier(role), schema=sql.Identifier(schema))
+            )
+    reader = f"postgresql://{role}:read-only-secret@{parts.hostname}:{parts.port}{parts.path}?{parts.query}"
+    capsys.readouterr()
+    assert main(["ask", "What is green tea made from?", "--index", reader, *fake]) == 0
+    assert "Camellia sinensis" in capsys.readouterr().out
+    assert main(["stats", "--index", reader, *fake]) == 0
+    assert main(["check", "--index", reader, *fake]) == 0
+    capsys.readouterr()
+    assert main(["remove", str(tmp_path / "tea.txt"), "--index", reader, *fake]) == 2
+    err = capsys.readouterr().err
+    assert "permission denied" in err and "GRANT SELECT ON ALL SEQUENCES" in err
+    assert "read-only-secret" not in err and len(err.strip().splitlines()) == 1
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        assert base.store.counts()[0] == 1  # nothing was removed
+    with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        connection.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -216,6 +216,22 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+# What a role lacking a privilege is told: which grants a reader needs, and that writing needs more.
+_PRIVILEGE_ADVICE = (
+    "a role that only reads (ask, search, stats, check, serve) needs"
+    " GRANT USAGE ON SCHEMA s, GRANT SELECT ON ALL TABLES IN SCHEMA s and"
+    " GRANT SELECT ON ALL SEQUENCES IN SCHEMA s; ingest, remove, repair and feedback need a role that may write"
+)
+
+
+def _storage_error(location: str, error: psycopg.Error) -> StorageError:
+    """A one-line StorageError naming the database (not its password), with grants advice for a denied role."""
+    message = f"PostgreSQL at {location}: {_first_line(error)}"
+    if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        message += f" ({_PRIVILEGE_ADVICE})"
+    return StorageError(message)
+
+
 def _translated(method: Callable[..., T]) -> Callable[..., T]:
     """PostgreSQL's errors as one-line StorageErrors that name the database (not its password)."""
 
@@ -224,7 +240,7 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
         try:
             return method(self, *args, **kwargs)
         except psycopg.Error as error:
-            raise StorageError(f"PostgreSQL at {self.location}: {_first_line(error)}") from error
+            raise _storage_error(self.location, error) from error
 
     return wrapper
 
@@ -580,7 +596,7 @@ class PostgresStore:
                 if document is not None:  # removed meanwhile
                     yield document
         except psycopg.Error as error:
-            raise StorageError(f"PostgreSQL at {self.location}: {_first_line(error)}") from error
+            raise _storage_error(self.location, error) from error
 
     @staticmethod
     def _exported(connection: psycopg.Connection[Any], key: int, dimension: int) -> ExportedDocument | None:
@@ -907,7 +923,7 @@ class PostgresStore:
                         np.asarray([row[1] for row in rows], dtype=np.float32).reshape(-1, dimension),
                     )
         except psycopg.Error as error:
-            raise StorageError(f"PostgreSQL at {self.location}: {_first_line(error)}") from error
+            raise _storage_error(self.location, error) from error
 
     @_translated
     def sentence_vectors(self, texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
