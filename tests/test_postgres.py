@@ -308,8 +308,45 @@ def test_a_role_that_only_reads_asks_and_counts_and_is_told_why_it_cannot_write(
     err = capsys.readouterr().err
     assert "permission denied" in err and "GRANT SELECT ON ALL SEQUENCES" in err
     assert "read-only-secret" not in err and len(err.strip().splitlines()) == 1
+    _served_by_a_reader(tmp_path, reader, str(tmp_path / "tea.txt"))
     with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
         assert base.store.counts()[0] == 1  # nothing was removed
     with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as connection:
         connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
         connection.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _served_by_a_reader(tmp_path: Path, reader: str, source: str) -> None:
+    """`rag serve` over the read-only role: asks are answered, a write key's removal is a clear 4xx."""
+    import urllib.parse
+
+    import httpx
+
+    from eval.ports import listen_port
+    from rag.serve import RunningServer, ServeConfig
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"team-writer-key-00001": {"read": ["team"], "write": ["team"]}}))
+    config = ServeConfig({"team": reader}, keys_file=keys, port=listen_port())
+    server = RunningServer(config, embedder=rag.HashingEmbedder(256))
+    try:
+        headers = {"Authorization": "Bearer team-writer-key-00001"}
+        asked = httpx.post(
+            server.url + "/v1/ask",
+            json={"question": "What is green tea made from?"},
+            headers=headers,
+            timeout=60,
+        )
+        assert asked.status_code == 200 and "Camellia sinensis" in asked.text
+        shown = httpx.get(server.url + "/v1/documents", headers=headers, timeout=60).json()
+        name = next(
+            document["source"] for document in shown["data"] if document["source"].endswith("tea.txt")
+        )
+        removed = httpx.delete(
+            server.url + "/v1/documents/" + urllib.parse.quote(name), headers=headers, timeout=60
+        )
+        assert 400 <= removed.status_code < 500, removed.text
+        assert "GRANT SELECT ON ALL SEQUENCES" in removed.json()["error"]["message"]
+        assert "read-only-secret" not in removed.text and source not in removed.text
+    finally:
+        server.stop()
