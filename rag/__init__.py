@@ -84,6 +84,7 @@ _EXPORTS = {
     "NotFoundError": "rag.errors",
     "SettingsError": "rag.errors",
     "StorageError": "rag.errors",
+    "StoragePermissionError": "rag.errors",
     "LLMError": "rag.llm.base",
     "LLMResponseError": "rag.llm.base",
     "LLMUnavailableError": "rag.llm.base",

@@ -43,5 +43,9 @@ class StorageError(RagError):
     """The disk refused: full, read-only, or an I/O error."""
 
 
+class StoragePermissionError(StorageError):
+    """The database refused the role this work: a role that may only read, asked to write."""
+
+
 class AuthenticationError(RagError):
     """A bearer token that is not valid here: forged, expired, for another audience or issuer."""

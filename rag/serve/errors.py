@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.errors import IndexLockedError, NotFoundError, RagError
+from rag.errors import IndexLockedError, NotFoundError, RagError, StoragePermissionError
 
 # The `type` OpenAI's clients map each status to.
 _TYPES = {
@@ -61,6 +61,9 @@ def from_rag_error(error: RagError) -> APIError:
         return APIError(404, str(error), "not_found")
     if isinstance(error, IndexLockedError):
         return APIError(409, str(error), "index_locked", headers={"Retry-After": "5"})
+    if isinstance(error, StoragePermissionError):
+        # The operator's database and role are not the caller's business: the server's log has them.
+        return APIError(403, "the collection's database lets this server only read it", "read_only")
     return APIError(400, str(error), "invalid_request")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 from rag.access.policy import load_policy
 from rag.access.tokens import TokenVerifier
 from rag.embedding import Embedder
-from rag.errors import RagError, SettingsError
+from rag.errors import RagError, SettingsError, StoragePermissionError
 from rag.serve.auth import caller_access
 from rag.serve.collections import Collections, open_collections
 from rag.serve.errors import APIError, from_rag_error
@@ -107,6 +108,9 @@ class Service:
 def _api_errors(function: Callable[..., Result], *args: Any) -> Result:
     try:
         return function(*args)
+    except StoragePermissionError as error:  # the caller is told less; the operator reads this
+        print(f"refused by the database: {error}", file=sys.stderr, flush=True)
+        raise from_rag_error(error) from error
     except RagError as error:
         raise from_rag_error(error) from error
 

@@ -26,7 +26,13 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError, StorageError
+from rag.errors import (
+    IndexMismatchError,
+    IndexNotFoundError,
+    NotFoundError,
+    StorageError,
+    StoragePermissionError,
+)
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
 from rag.storage import feedback_table, question_log, structure_spans
@@ -228,7 +234,7 @@ def _storage_error(location: str, error: psycopg.Error) -> StorageError:
     """A one-line StorageError naming the database (not its password), with grants advice for a denied role."""
     message = f"PostgreSQL at {location}: {_first_line(error)}"
     if isinstance(error, psycopg.errors.InsufficientPrivilege):
-        message += f" ({_PRIVILEGE_ADVICE})"
+        return StoragePermissionError(f"{message} ({_PRIVILEGE_ADVICE})")
     return StorageError(message)
 
 
