@@ -195,15 +195,22 @@ def pdf_bytes(case: Case) -> bytes:
         f" /Resources << /Font <<{fonts} >> >> /Contents {len(objects) + 1} 0 R >>".encode()
     )
     objects.append(_stream(zlib.compress("\n".join(content).encode()), b" /Filter /FlateDecode"))
+    return pdf_of_objects(objects)
+
+
+def pdf_of_objects(objects: list[bytes], info: str = "") -> bytes:
+    """A PDF file of numbered objects (1 is the catalog) with its cross-reference table
+    (tests/sample_files.py builds its PDFs with it too)."""
     pdf = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(pdf))
         pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(pdf)
+    xref_offset = len(pdf)
     pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    pdf += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n".encode()
+    pdf += b"startxref\n%d\n%%%%EOF\n" % xref_offset
     return bytes(pdf)
 
 

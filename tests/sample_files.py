@@ -14,6 +14,8 @@ from docx.oxml import parse_xml
 from PIL import Image, ImageDraw, ImageFont
 from pptx.util import Inches
 
+from eval.highlight_accuracy import pdf_of_objects
+
 W_NAMESPACE = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 FOOTNOTES_XML = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <w:footnotes xmlns:w="{W_NAMESPACE}">
@@ -271,21 +273,6 @@ def positioned_pdf(
 
 def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def pdf_of_objects(objects: list[bytes], info: str = "") -> bytes:
-    """A PDF file of numbered objects (1 is the catalog) with its cross-reference table."""
-    pdf = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(pdf))
-        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref_offset = len(pdf)
-    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    pdf += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n".encode()
-    pdf += b"startxref\n%d\n%%%%EOF\n" % xref_offset
-    return bytes(pdf)
 
 
 def flate_bomb_pdf(megabytes: int = 200) -> bytes:
