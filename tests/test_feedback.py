@@ -93,14 +93,25 @@ def test_from_feedback_writes_a_set_that_rag_eval_runs(
     tmp_path: Path, fake_embedder: rag.Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = make_index(tmp_path / "index", fake_embedder)
-    with rag.open(folder, embedder=fake_embedder) as base:
+    index = ["--index", str(folder), "--model", "hashing-256"]
+    check_feedback_set_round_trip(folder, fake_embedder, index, tmp_path / "set.jsonl", capsys)
+
+
+def check_feedback_set_round_trip(
+    location: str | Path,
+    embedder: rag.Embedder,
+    index: list[str],
+    out: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Feedback on three answers of the amber/cedar index at `location` (a folder or a database)
+    becomes a question set that `rag eval` scores, and a cited document changed since marks its question."""
+    with rag.open(location, embedder=embedder) as base:
         corrected = base.ask("How long does a cedar boat take?").to_dict()
         base.add_feedback(rag.feedback_on(corrected, "not_helpful", corrected_answer="nine months"))
         pasted = base.ask("Where does the birch forest grow?").to_dict()
         base.add_feedback(rag.feedback_on(pasted, "not_helpful"), passage="on the northern hills")
         base.add_feedback(rag.feedback_on(base.ask("What is the amber river?").to_dict(), "not_helpful"))
-    out = tmp_path / "set.jsonl"
-    index = ["--index", str(folder), "--model", "hashing-256"]
     assert main(["eval", "--from-feedback", "--since", "2000-01-01", "--out", str(out), *index]) == 0
     rows = {row["question"]: row for row in map(json.loads, out.read_text().splitlines())}
     assert rows["How long does a cedar boat take?"]["answers"] == ["nine months"]
@@ -113,6 +124,12 @@ def test_from_feedback_writes_a_set_that_rag_eval_runs(
     assert results["aggregates"]["questions_to_review"] == 1
     assert results["aggregates"]["answer_contains"] == 1.0  # both gold answers are quoted now
     assert {row["outcome"] for row in results["rows"]} == {"correct", "to review"}
+    # A cited document changed since: the question is marked, not silently scored.
+    with rag.open(location, embedder=embedder) as base:
+        base.add_texts([rag.TextItem("cedar.txt", CEDAR.replace("nine", "ten"))])
+    assert main(["eval", "--from-feedback", "--out", str(out), *index]) == 0
+    rows = {row["question"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert rows["How long does a cedar boat take?"]["review"] == "stale: cedar.txt changed"
 
 
 def test_cli_gives_feedback_on_the_json_of_rag_ask(

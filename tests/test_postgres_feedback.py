@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from test_feedback import check_feedback_set_round_trip
 
 import rag
 from eval.ports import listen_port
@@ -58,29 +59,7 @@ def test_eval_from_feedback_of_a_database_writes_a_set_that_rag_eval_runs(
     postgres_url: str, fake_embedder: rag.Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = make_index(postgres_url, fake_embedder)
-    with rag.open(postgres_url, embedder=fake_embedder) as base:
-        corrected = base.ask("How long does a cedar boat take?").to_dict()
-        base.add_feedback(rag.feedback_on(corrected, "not_helpful", corrected_answer="nine months"))
-        pasted = base.ask("Where does the birch forest grow?").to_dict()
-        base.add_feedback(rag.feedback_on(pasted, "not_helpful"), passage="on the northern hills")
-        base.add_feedback(rag.feedback_on(base.ask("What is the amber river?").to_dict(), "not_helpful"))
-    out = tmp_path / "set.jsonl"
-    assert main(["eval", "--from-feedback", "--since", "2000-01-01", "--out", str(out), *index]) == 0
-    rows = {row["question"]: row for row in map(json.loads, out.read_text().splitlines())}
-    assert rows["How long does a cedar boat take?"]["answers"] == ["nine months"]
-    assert rows["Where does the birch forest grow?"]["sources"] == ["amber.txt"]
-    assert rows["What is the amber river?"]["review"] == "not_helpful"
-    capsys.readouterr()
-    assert main(["eval", str(out), "--json", *index]) == 0
-    results = json.loads(capsys.readouterr().out)
-    assert results["aggregates"]["questions_to_review"] == 1
-    assert results["aggregates"]["answer_contains"] == 1.0
-    # A cited document changed since: the question is marked, not silently scored.
-    with rag.open(postgres_url, embedder=fake_embedder) as base:
-        base.add_texts([rag.TextItem("cedar.txt", CEDAR.replace("nine", "ten"))])
-    assert main(["eval", "--from-feedback", "--out", str(out), *index]) == 0
-    rows = {row["question"]: row for row in map(json.loads, out.read_text().splitlines())}
-    assert rows["How long does a cedar boat take?"]["review"] == "stale: cedar.txt changed"
+    check_feedback_set_round_trip(postgres_url, fake_embedder, index, tmp_path / "set.jsonl", capsys)
 
 
 def test_questions_asked_through_a_channel_are_logged_and_counted_by_the_dashboard(
