@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser import REPO, SCREENSHOTS, Server, start_ui, stop_ui
@@ -93,6 +94,20 @@ def ask(page: Page, question: str) -> Locator:
         f"document.querySelectorAll('#chatbot .answer.final').length > {count}", timeout=ANSWER_TIMEOUT_MS
     )
     return finals.nth(count)
+
+
+def ingest_uploads(page: Page, *files: Any) -> str:
+    """Upload files on the Documents tab, ingest them, wait for the results, return to the chat;
+    the results table's text."""
+    page.click("button[role=tab]:has-text('Documents')")
+    for file in files:
+        page.set_input_files("#upload input[type=file]", [file])
+    page.wait_for_timeout(500)
+    page.click("#ingest")
+    page.wait_for_selector("#ingest-results table", timeout=ANSWER_TIMEOUT_MS)
+    results = page.locator("#ingest-results").inner_text()
+    page.click("button[role=tab]:has-text('Chat')")
+    return results
 
 
 FEEDBACK_PORT = int(os.environ.get("VERBATIM_TEST_FEEDBACK_PORT", "0")) or None
@@ -211,18 +226,10 @@ def test_uploaded_document_is_indexed_and_quoted(page: Page, server: Server, tmp
     )
     disguised = {"name": "photo.txt", "mimeType": "text/plain", "buffer": b"\x89PNG\r\n\x1a\n" + b"0" * 64}
     hostile = {"name": HOSTILE_NAME, "mimeType": "text/markdown", "buffer": HOSTILE_TEXT.encode()}
-    page.click("button[role=tab]:has-text('Documents')")
-    page.set_input_files("#upload input[type=file]", [str(notes)])
-    page.set_input_files("#upload input[type=file]", [disguised])
-    page.set_input_files("#upload input[type=file]", [hostile])
-    page.wait_for_timeout(500)
-    page.click("#ingest")
-    page.wait_for_selector("#ingest-results table", timeout=ANSWER_TIMEOUT_MS)
-    results = page.locator("#ingest-results").inner_text()
+    results = ingest_uploads(page, str(notes), disguised, hostile)
     assert "zanzibar-harbour.md" in results and "added" in results
     assert "photo.txt" in results and "PNG" in results
     assert (server.index / "uploads" / "zanzibar-harbour.md").is_file()
-    page.click("button[role=tab]:has-text('Chat')")
     answer = ask(page, "How many tonnes of cloves did the Zanzibar spice harbour ship?")
     assert "4,200 tonnes" in answer.inner_text()
     assert "zanzibar-harbour.md" in page.locator("#sources").inner_text()
@@ -233,12 +240,7 @@ def test_a_computed_answer_shows_its_formula_and_each_input_row_quoted(
 ) -> None:
     table = tmp_path / "department_budgets.csv"
     table.write_text("department,budget_eur,floor\nResearch,1717641,North\nLegal,1812337,North\n")
-    page.click("button[role=tab]:has-text('Documents')")
-    page.set_input_files("#upload input[type=file]", [str(table)])
-    page.wait_for_timeout(500)
-    page.click("#ingest")
-    page.wait_for_selector("#ingest-results table", timeout=ANSWER_TIMEOUT_MS)
-    page.click("button[role=tab]:has-text('Chat')")
+    ingest_uploads(page, str(table))
     answer = ask(page, "What is the combined budget eur of Legal and Research in the department budgets?")
     formula = answer.locator(".computed .formula")
     assert "1812337 [1] + 1717641 [2] = 3,529,978" in formula.inner_text()
@@ -256,12 +258,7 @@ def test_a_percent_change_shows_its_formula_its_rounding_and_its_quoted_rows(
     table.write_text(
         "route,passengers_2022,passengers_2023\nIsland Loop,48250,52111\nNight Ferry,9800,9800\n"
     )
-    page.click("button[role=tab]:has-text('Documents')")
-    page.set_input_files("#upload input[type=file]", [str(table)])
-    page.wait_for_timeout(500)
-    page.click("#ingest")
-    page.wait_for_selector("#ingest-results table", timeout=ANSWER_TIMEOUT_MS)
-    page.click("button[role=tab]:has-text('Chat')")
+    ingest_uploads(page, str(table))
     answer = ask(page, "By what percent did the passengers of Island Loop change from 2022 to 2023?")
     formula = answer.locator(".computed .formula")
     assert "(52111 [1] − 48250 [1]) / 48250 [1] × 100 ≈ 8.00 %" in formula.inner_text()
