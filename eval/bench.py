@@ -137,6 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--serve-rounds", type=int, default=1, help="load runs per process count, alternating"
     )
+    parser.add_argument(
+        "--serve-index",
+        default=None,
+        metavar="URL",
+        help="serve the load run's seeds from this PostgreSQL database (default: an index folder)",
+    )
     parser.add_argument("--skip-corpus", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-peer", action="store_true", help="skip the LangChain comparison (issue 9)")
@@ -183,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             print(f"rag serve: {args.serve_load} concurrent chat requests ...", file=sys.stderr)
             counts = [int(count) for count in args.processes.split(",")]
-            results["serve_load"] = compare_processes(args.serve_load, work, counts, args.serve_rounds)
+            results["serve_load"] = compare_processes(
+                args.serve_load, work, counts, args.serve_rounds, args.serve_index
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -83,12 +83,13 @@ def quotes_hold(base: rag.KnowledgeBase, payload: dict[str, Any]) -> bool:
     )
 
 
-def index_seeds(work: Path) -> Path:
-    """The seeds corpus indexed with the real model, in work/seeds-index."""
-    folder = work / "seeds-index"
-    with rag.open(folder) as base:
+def index_seeds(work: Path, location: str | None = None) -> Path | str:
+    """The seeds corpus indexed with the real model: in work/seeds-index, or into `location` (a
+    PostgreSQL URL, so that every serving process reads one database)."""
+    index: Path | str = location or work / "seeds-index"
+    with rag.open(index) as base:
         base.ingest([PRESETS["seeds"].corpus])
-    return folder
+    return index
 
 
 def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
@@ -133,7 +134,9 @@ def summary(alone: list[float], results: list[Any], wall: float, valid: int) -> 
 
 
 @contextmanager
-def served_by_processes(folder: Path, processes: int, log: Path) -> Iterator[tuple[str, list[int], float]]:
+def served_by_processes(
+    folder: Path | str, processes: int, log: Path
+) -> Iterator[tuple[str, list[int], float]]:
     """`rag serve --processes N` over folder: (its URL, the serving pids, seconds until it served)."""
     port = free_port()
     command = [sys.executable, "-m", "rag", "serve", "--collection", f"seeds={folder}", "--port", str(port)]
@@ -191,7 +194,7 @@ def _memory_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def load_processes(folder: Path, requests: int, processes: int, log: Path) -> dict[str, Any]:
+def load_processes(folder: Path | str, requests: int, processes: int, log: Path) -> dict[str, Any]:
     """One run against `rag serve --processes N`: the burst, then the sustained rate, with memory."""
     asked = questions()
     before = os.getloadavg()[0]
@@ -219,10 +222,11 @@ def load_processes(folder: Path, requests: int, processes: int, log: Path) -> di
 
 
 def compare_processes(
-    requests: int, work: Path, counts: Sequence[int], rounds: int = 1
+    requests: int, work: Path, counts: Sequence[int], rounds: int = 1, location: str | None = None
 ) -> list[dict[str, Any]]:
-    """The load run against `rag serve --processes N` for each N, alternating, `rounds` times over."""
-    folder = index_seeds(work)
+    """The load run against `rag serve --processes N` for each N, alternating, `rounds` times over;
+    the seeds are indexed in a folder under work, or into the database at `location`."""
+    folder = index_seeds(work, location)
     runs = []
     for round_number in range(1, rounds + 1):
         for processes in counts:
