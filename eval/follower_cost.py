@@ -23,20 +23,19 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import rag
 from eval.engines import percentile
 from eval.scale import exact_neighbours, recall, unit_rows
-from rag.settings import Settings
-from rag.storage.postgres import PostgresStore
-from rag.storage.vectors.build import build_vector_index
+from rag.storage import build_vector_index
 
 K = 10
 
 
-def read_all(store: PostgresStore, dimension: int) -> tuple[np.ndarray, np.ndarray, float]:
+def read_all(store: Any, dimension: int) -> tuple[np.ndarray, np.ndarray, float]:
     """(chunk ids, vectors, seconds): every stored vector, read as a follower starting would."""
     started = time.perf_counter()
     ids, rows = [], []
@@ -67,16 +66,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     texts = [json.loads(line)["text"] for line in args.queries.read_text().splitlines() if line.strip()]
     with rag.open(args.real_index) as real:
-        embedded = unit_rows(real.embedder.embed(texts[: 2 * args.questions]))
+        embedder = real.embedder
+        embedded = unit_rows(embedder.embed(texts[: 2 * args.questions]))
     queries, probes = embedded[: args.questions], embedded[args.questions :]
     report: dict[str, object] = {"load_before": os.getloadavg()}
-    store = PostgresStore(args.postgres)
-    try:
+    with rag.open(args.postgres, embedder=embedder) as base:
+        store: Any = base.store  # the PostgreSQL store: its vectors, HNSW search and generation
         ids, vectors, read_seconds = read_all(store, queries.shape[1])
         report |= {"chunks": len(ids), "follower_read_seconds": round(read_seconds, 1)}
         truth = ids[exact_neighbours(vectors, queries, K)]
         started = time.perf_counter()
-        built = build_vector_index(vectors, Settings().approximate_above, probe_queries=probes)
+        built = build_vector_index(vectors, rag.Settings().approximate_above, probe_queries=probes)
         build_seconds = time.perf_counter() - started
         faiss_ms = timed_ms(lambda query: built.search(query, K), queries)
         _, found = built.search(queries, K)
@@ -98,8 +98,6 @@ def main(argv: list[str] | None = None) -> None:
             "recall@10": round(recall(hnsw_found, truth), 4),
         }
         report["generation_read_p50_ms"] = round(statistics.median(check_ms), 2)
-    finally:
-        store.close()
     report["load_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 

@@ -255,6 +255,45 @@ def test_a_killed_process_is_replaced_and_sigterm_stops_them_all(tmp_path: Path)
     assert not any(is_running(pid) for pid in pids)
 
 
+def test_a_process_that_stops_answering_is_killed_and_replaced(tmp_path: Path) -> None:
+    hung = 4.0
+    with rag.open(tmp_path / "index", embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("river.md", RIVER)])
+    server = start(tmp_path / "index", tmp_path, "--hung-seconds", str(hung))
+    try:
+        time.sleep(2.5 * hung)  # idle, both give signs of life: neither is taken for hung
+        assert "stopped answering" not in server.log.read_text()
+        stopped = min(server.pids())
+        os.kill(stopped, signal.SIGSTOP)  # alive, holding its connections, answering nothing
+        deadline = time.monotonic() + START_SECONDS
+        while "serves again" not in server.log.read_text():
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.2)
+        log = server.log.read_text()
+        assert f"(pid {stopped}) stopped answering" in log
+        assert f"(pid {stopped}) was killed by SIGKILL" in log
+        assert not is_running(stopped) and len(server.pids()) == 2
+        for connection in one_connection_each(server).values():
+            assert cited(connection, "When does the Aldwater flood?") == ["river.md"]
+            connection.close()
+    finally:
+        pids = server.pids()
+        assert stop(server) == 0
+    assert not any(is_running(pid) for pid in pids)
+
+
+def test_hung_seconds_too_short_is_a_one_line_error(tmp_path: Path) -> None:
+    finished = subprocess.run(
+        [*SERVE, "--index", str(tmp_path / "index"), "--processes", "2", "--hung-seconds", "0.5"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=START_SECONDS,
+    )
+    assert finished.returncode == 2
+    assert finished.stderr.strip().splitlines() == ["error: --hung-seconds must be at least 3"]
+
+
 def test_workers_stop_when_the_supervisor_is_killed_outright(tmp_path: Path) -> None:
     with rag.open(tmp_path / "index", embedder=rag.HashingEmbedder(256)) as base:
         base.add_texts([rag.TextItem("river.md", RIVER)])

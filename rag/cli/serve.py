@@ -12,6 +12,7 @@ from rag.cli.options import add_llm_arguments, embedding_settings, index_locatio
 from rag.errors import SettingsError
 from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
 from rag.serve.limits import MAX_QUEUE, Limits
+from rag.serve.processes import DEFAULT_HUNG_SECONDS, MIN_HUNG_SECONDS
 from rag.serve.service import OidcConfig, ServeConfig
 from rag.settings import Settings, default_index_dir
 
@@ -109,6 +110,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="serving processes sharing the port and the index (default: one per core, within memory; 1 with --ui)",
+    )
+    parser.add_argument(
+        "--hung-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with several processes: one whose server gives no sign of life for S seconds (a blocked"
+        f" event loop, a stopped process) is killed and replaced (default {DEFAULT_HUNG_SECONDS:g})",
     )
     parser.add_argument(
         "--workers", type=int, default=max(1, os.cpu_count() or 1), help="answers run at once, per process"
@@ -218,10 +227,20 @@ def process_count(args: argparse.Namespace) -> int:
     return int(args.processes)
 
 
+def hung_seconds(args: argparse.Namespace) -> float:
+    """--hung-seconds, checked: long enough for a busy process's once-a-second sign of life."""
+    if args.hung_seconds is None:
+        return DEFAULT_HUNG_SECONDS
+    if not args.hung_seconds >= MIN_HUNG_SECONDS:
+        raise SettingsError(f"--hung-seconds must be at least {MIN_HUNG_SECONDS:g}")
+    return float(args.hung_seconds)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """rag serve: with --ui, the chat UI adds itself through its registered hook (rag never imports it)."""
     config = config_from(args)  # bad flags fail here, before anything loads
     processes = process_count(args)
+    hung = hung_seconds(args)
     try:
         # Imported here, so the other commands work where the serve extra is not installed.
         from rag.serve.hooks import serve_hook
@@ -234,7 +253,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if processes == 1:
         serve(config, serve_hook("ui") if args.ui else None)
     else:
-        Supervisor(WorkerPlan(config, "ui" if args.ui else None), processes).run()
+        plan = WorkerPlan(config, "ui" if args.ui else None, hung_seconds=hung)
+        Supervisor(plan, processes).run()
     return 0
 
 

@@ -40,6 +40,12 @@ STOP_SECONDS = 10.0
 MOST_DEATHS = 10
 DEATH_WINDOW_SECONDS = 60.0
 POLL_SECONDS = 0.2
+# A serving worker says it is alive this often, while its event loop ticked within LOOP_STALE_SECONDS;
+# one silent for WorkerPlan.hung_seconds (a blocked loop, a stopped process) is killed and replaced.
+HEARTBEAT_SECONDS = 1.0
+LOOP_STALE_SECONDS = 2.0
+DEFAULT_HUNG_SECONDS = 60.0
+MIN_HUNG_SECONDS = 3.0
 LISTEN_BACKLOG = 2048
 
 
@@ -51,6 +57,7 @@ class WorkerPlan:
     config: ServeConfig
     mount_name: str | None = None
     shared_folder: str = ""
+    hung_seconds: float = DEFAULT_HUNG_SECONDS  # silent this long while serving: killed and replaced
 
 
 @dataclass
@@ -58,6 +65,7 @@ class _Worker:
     slot: int
     process: BaseProcess
     report: Connection
+    last_alive: float = 0.0  # when it last said it was alive (monotonic); 0 until it serves
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -92,10 +100,17 @@ def _work(plan: WorkerPlan, slot: int, listener: socket.socket, report: Connecti
         report.send(("failed", message))
         sys.exit(2)
 
-    def say_when_serving() -> None:
+    def say_when_serving_then_alive() -> None:  # one thread: a pipe is not for two senders at once
         while not serving.server.started and not serving.server.should_exit:
             time.sleep(0.02)
         report.send(("serving", serving.banner(listener.getsockname()[1])))
+        while not serving.server.should_exit:
+            time.sleep(HEARTBEAT_SECONDS)
+            if serving.server.loop_age() < LOOP_STALE_SECONDS:
+                try:
+                    report.send(("alive", ""))
+                except OSError:  # the supervisor is gone: leave_with_the_supervisor stops us
+                    return
 
     def leave_with_the_supervisor() -> None:  # killed outright, it cannot stop its workers itself
         while os.getppid() == supervisor:
@@ -103,7 +118,7 @@ def _work(plan: WorkerPlan, slot: int, listener: socket.socket, report: Connecti
         serving.server.should_exit = True
 
     supervisor = os.getppid()
-    threading.Thread(target=say_when_serving, daemon=True).start()
+    threading.Thread(target=say_when_serving_then_alive, daemon=True).start()
     threading.Thread(target=leave_with_the_supervisor, daemon=True).start()
     serving.run([listener])
 
@@ -138,7 +153,12 @@ class Supervisor:
             _say(f"{banners[0]}; {self.processes} processes (pids {pids})")
             while not self._stop.wait(POLL_SECONDS):
                 for worker in self._workers:
-                    if not worker.process.is_alive() and not self._stop.is_set():
+                    if self._stop.is_set():
+                        break
+                    if not worker.process.is_alive():
+                        self._replace(plan, worker, listener)
+                    elif self._is_hung(worker):
+                        self._kill_hung(worker)
                         self._replace(plan, worker, listener)
         finally:
             self._stop_all()
@@ -168,6 +188,7 @@ class Supervisor:
                 if worker.report.poll(POLL_SECONDS):
                     status, text = worker.report.recv()
                     if status == "serving":
+                        worker.last_alive = time.monotonic()
                         return str(text)
                     raise RagError(str(text))
             except (EOFError, OSError):  # gone without a word (killed, out of memory)
@@ -180,6 +201,25 @@ class Supervisor:
                     f"serving process {worker.slot + 1} did not start within {START_SECONDS:.0f} s"
                 )
         return ""
+
+    def _is_hung(self, worker: _Worker) -> bool:
+        """Whether a serving worker has been silent longer than the plan allows (its messages read)."""
+        try:
+            while worker.report.poll(0):
+                if worker.report.recv()[0] == "alive":
+                    worker.last_alive = time.monotonic()
+        except (EOFError, OSError):  # it is ending: is_alive will say so
+            return False
+        return bool(worker.last_alive) and time.monotonic() - worker.last_alive > self.plan.hung_seconds
+
+    def _kill_hung(self, worker: _Worker) -> None:
+        silent = time.monotonic() - worker.last_alive
+        _say(
+            f"serving process {worker.slot + 1} (pid {worker.process.pid}) stopped answering"
+            f" ({silent:.0f} s without a sign of life); killing it"
+        )
+        worker.process.kill()  # SIGKILL: a stopped or blocked process cannot act on SIGTERM
+        worker.process.join(STOP_SECONDS)
 
     def _replace(self, plan: WorkerPlan, worker: _Worker, listener: socket.socket) -> None:
         """Start a new process in a dead worker's place (a server dying often is stopped instead)."""

@@ -71,10 +71,25 @@ class _HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
-def _uvicorn(app: Any, config: ServeConfig, service: Service) -> uvicorn.Server:
+class _TickingServer(uvicorn.Server):
+    """uvicorn's server, noting when its event loop last ran its tick (every 0.1 s while serving):
+    a loop blocked or a process stopped shows as a tick that ages (`loop_age`)."""
+
+    last_tick = 0.0
+
+    async def on_tick(self, counter: int) -> bool:
+        self.last_tick = time.monotonic()
+        return await super().on_tick(counter)
+
+    def loop_age(self) -> float:
+        """Seconds since the event loop last ticked (0 before it first did)."""
+        return time.monotonic() - self.last_tick if self.last_tick else 0.0
+
+
+def _uvicorn(app: Any, config: ServeConfig, service: Service) -> _TickingServer:
     # The cap is ours, not uvicorn's limit_concurrency (a plain-text 503 with no Retry-After).
     capacity = Capacity(app, connection_cap(config.limits), service.gate.retry_after)
-    server = uvicorn.Server(
+    server = _TickingServer(
         uvicorn.Config(
             capacity,
             host=config.host,
