@@ -135,3 +135,32 @@ def test_a_served_page_is_drawn_from_the_file_its_shown_source_names(tmp_path: P
     assert base.page_image(str(folder / "left/left.pdf"), 1) != base.page_image(
         str(folder / "right/right.pdf"), 1
     )
+
+
+def test_a_citation_opens_the_document_of_its_own_collection_when_both_show_the_same_name(
+    tmp_path: Path,
+) -> None:
+    from ui import responses
+
+    embedder = rag.HashingEmbedder(256)
+    texts = {
+        "alpha": "The Orchard of Pellham grows nine kinds of apple on the eastern slope.",
+        "beta": "The boatyard of Pellham launches a fishing boat every spring from the eastern slip.",
+    }
+    folders = {name: tmp_path / name for name in texts}
+    for name, text in texts.items():
+        with rag.open(folders[name], embedder=embedder) as base:
+            base.add_texts([rag.TextItem("notes.md", text)])  # one shown name in both collections
+    selection = rag.open_collections(folders, embedder=embedder).select(["alpha", "beta"])
+    assert selection.document("notes.md").text == texts["alpha"]  # by name alone: the first holding it
+    turns = list(
+        responses.stream_turns(
+            selection, "When does the boatyard launch a fishing boat?", [], rag.AskOptions()
+        )
+    )[-1]
+    citation = turns[-1].answer.citations[0]  # type: ignore[union-attr]
+    assert citation.collection == "beta" and citation.source == "notes.md"
+    assert selection.narrowed_to("beta").document("notes.md").text == texts["beta"]
+    assert selection.narrowed_to("nowhere") is selection
+    viewer = responses.open_citation(selection, turns, "cite-0-1")
+    assert "boatyard of Pellham" in viewer and "Orchard" not in viewer

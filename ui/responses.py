@@ -148,6 +148,11 @@ def open_citation(base: rag.Corpus, turns: Sequence[Turn], target: str) -> str:
     citation = find_citation(turns, target)
     if citation is None:
         return viewer.viewer_placeholder("That citation is no longer available.")
+    # Served collections (a Selection) may each show a file under the same name: look in the
+    # citation's own collection.
+    narrowed_to = getattr(base, "narrowed_to", None)
+    if narrowed_to is not None and citation.collection:
+        base = narrowed_to(citation.collection)
     try:
         # By its source: files with the same text share a document id, not their pages.
         document = base.document(citation.source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -199,6 +200,19 @@ class Selection:
             return [replace(passage, collection=self.names[0]) for passage in ranked[self.names[0]]]
         same_model = len({base.model_name for base in self._bases}) == 1
         return fuse_collections(ranked, k, self.settings.rrf_k, same_model)
+
+    def narrowed_to(self, name: str) -> Selection:
+        """Only the collection `name` of this selection (a citation's), as the same actor sees it:
+        two collections may each hold a file shown under the same name. The whole selection when
+        the name is "" or not one of it."""
+        if name not in self.names or len(self.names) == 1:
+            return self
+        position = self.names.index(name)
+        narrowed = copy.copy(self)
+        narrowed.names = [name]
+        narrowed._bases, narrowed._sources = [self._bases[position]], [self._sources[position]]
+        narrowed._first = self._bases[position]
+        return narrowed
 
     def document(self, document_id: str) -> Document:
         """A stored document by id or shown source, from the first collection holding it."""
