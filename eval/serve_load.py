@@ -83,13 +83,17 @@ def quotes_hold(base: rag.KnowledgeBase, payload: dict[str, Any]) -> bool:
     )
 
 
-def index_seeds(work: Path, location: str | None = None) -> Path | str:
-    """The seeds corpus indexed with the real model: in work/seeds-index, or into `location` (a
-    PostgreSQL URL, so that every serving process reads one database)."""
-    index: Path | str = location or work / "seeds-index"
-    with rag.open(index) as base:
+def fill_seeds(location: Path | str) -> None:
+    """Index the seeds corpus with the real model at location (a folder or a PostgreSQL URL)."""
+    with rag.open(location) as base:
         base.ingest([PRESETS["seeds"].corpus])
-    return index
+
+
+def index_seeds(work: Path) -> Path:
+    """The seeds corpus indexed with the real model, in work/seeds-index."""
+    folder = work / "seeds-index"
+    fill_seeds(folder)
+    return folder
 
 
 def run_load(requests: int, work: Path, port: int = 0) -> dict[str, Any]:
@@ -226,7 +230,9 @@ def compare_processes(
 ) -> list[dict[str, Any]]:
     """The load run against `rag serve --processes N` for each N, alternating, `rounds` times over;
     the seeds are indexed in a folder under work, or into the database at `location`."""
-    folder = index_seeds(work, location)
+    folder: Path | str = index_seeds(work) if location is None else location
+    if location is not None:  # one database every serving process reads
+        fill_seeds(location)
     runs = []
     for round_number in range(1, rounds + 1):
         for processes in counts:
