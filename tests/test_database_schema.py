@@ -220,3 +220,32 @@ def test_an_index_of_a_newer_format_is_refused(postgres_url: str, capsys: pytest
     assert main(["ingest", "--index", postgres_url, *FAKE, "/nonexistent"]) == 2
     assert "use a newer Verbatim" in capsys.readouterr().err
     assert format_version(postgres_url) == "3"
+
+
+def test_optimize_upgrades_format_1_and_reads_page_positions_from_the_unchanged_originals(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    from sample_files import positioned_pdf
+
+    pdf = tmp_path / "ferry.pdf"
+    pdf.write_bytes(positioned_pdf([[(72, 700, "F1", "The ferry leaves at noon daily.")]]))
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.ingest([pdf])
+        document = base.document(str(pdf))
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        for statement in TO_FORMAT_1:
+            connection.execute(statement)
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        plain = base.page_image(document.id, 1, width=200)  # format 1 shows pages, unmarked
+        assert plain.startswith(b"\x89PNG")
+        with pytest.raises(
+            rag.DocumentError, match=r"ingested before page positions were stored.*rag optimize"
+        ):
+            base.page_image(document.id, 1, highlight=(0, 9))
+        assert format_version(postgres_url) == "1"
+        filled = base.optimize()
+        assert (
+            filled["documents_given_page_positions"] == 1 and filled["documents_without_page_positions"] == 0
+        )
+        assert format_version(postgres_url) == "2"
+        assert base.page_image(document.id, 1, highlight=(0, 9), width=200) != plain
