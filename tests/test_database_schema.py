@@ -180,6 +180,8 @@ def test_a_role_that_only_reads_never_upgrades_format_1(
             and len(err.strip().splitlines()) == 1
         )
         assert main(["remove", "notes/amber.txt", "--index", reader, *FAKE]) == 2
+        err = capsys.readouterr().err
+        assert "upgrading the index from format 1 to 2" in err and "rag check --repair" in err
         _served_over_format_1(reader)
     assert format_version(postgres_url) == "1" and shape(postgres_url) == before
 

@@ -142,17 +142,26 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+# The change counter is a sequence (writers never wait on it), and a sequence moves before the
+# transaction that moves it commits: a reader finding its scope in between (rag/access/scoping.py)
+# would cache the state before the change under the number after it. So a change bumps it once
+# more after its commit: a scope found before that is never the one kept for the committed state.
+_BUMP = "SELECT nextval('generation')"
+
+
 @contextmanager
 def _pipelined_transaction(connection: psycopg.Connection[Any]) -> Iterator[None]:
     """One transaction whose statements go out together in psycopg's pipeline mode: the server
-    is waited for only where a result is read and once at the end (with the commit), not after
-    every statement. (psycopg's own transaction() would wait at its start and twice at its end.)
-    On any error the transaction is rolled back and the error raised."""
+    is waited for only where a result is read and once at the end (with the commit, and the change
+    counter bumped after it), not after every statement. (psycopg's own transaction() would wait
+    at its start and twice at its end.) On any error the transaction is rolled back and the error
+    raised."""
     try:
         with connection.pipeline():
             connection.execute("BEGIN")
             yield
             connection.execute("COMMIT")
+            connection.execute(_BUMP)
     except BaseException:
         if not connection.closed and connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             connection.execute("ROLLBACK")
@@ -217,11 +226,18 @@ class PostgresStore:
         if found >= FORMAT_VERSION or found == 0:
             return found
         connection = self._connect()
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            found = schema.format_in(connection)  # another writer may have upgraded it meanwhile
-            schema.refuse_newer(self.location, found)
-            schema.upgrade(connection, found)
+        try:
+            with connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                found = schema.format_in(connection)  # another writer may have upgraded it meanwhile
+                schema.refuse_newer(self.location, found)
+                schema.upgrade(connection, found)
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise StoragePermissionError(
+                f"PostgreSQL at {self.location}: {_first_line(error)} (upgrading the index from format"
+                f" {found} to {FORMAT_VERSION} creates tables: run `rag check --repair --index {self.location}`"
+                " once with a role that may create them in its schema, such as its owner)"
+            ) from error
         self._format_seen = 0
         return found
 
@@ -354,7 +370,6 @@ class PostgresStore:
             )
             if with_boxes:
                 page_boxes.insert(cursor, page_boxes.rows_of(key, document.geometry))
-            connection.execute("SELECT nextval('generation')")
         return identifier
 
     @_translated
@@ -396,7 +411,6 @@ class PostgresStore:
             page_boxes.insert(
                 cursor, [(key, page, source, runs) for page, source, runs in document.page_boxes]
             )
-            connection.execute("SELECT nextval('generation')")
 
     @staticmethod
     def _replace_document_row(
@@ -500,7 +514,7 @@ class PostgresStore:
             if row is None:
                 raise NotFoundError(f"no document with source {source!r} in the index")
             connection.execute("DELETE FROM documents WHERE key = %s", (row[0],))
-            connection.execute("SELECT nextval('generation')")
+        connection.execute(_BUMP)
         return int(row[1])
 
     @_translated
@@ -813,7 +827,7 @@ class PostgresStore:
             if row is None or row[1] != text:
                 return False
             page_boxes.insert(connection.cursor(), page_boxes.rows_of(int(row[0]), geometry))
-            connection.execute("SELECT nextval('generation')")
+        connection.execute(_BUMP)
         return True
 
     # -- reads ------------------------------------------------------------------------------
@@ -1103,13 +1117,13 @@ class PostgresStore:
 
     @_translated
     def set_grants(self, sources: Sequence[str], read: frozenset[str] | None, set_by: str) -> None:
-        """Narrow who may read each of these sources, in one transaction that bumps the generation
-        (readers' cached scopes are found again)."""
+        """Narrow who may read each of these sources, in one transaction; the change counter is
+        bumped after it commits (_BUMP), so every reader's scope is found again with the grant."""
         self._has_format_2("narrowing who may read a document")
         connection = self._connect()
         with connection.transaction():
             grants.set_grants(connection, sources, read, set_by)
-            connection.execute("SELECT nextval('generation')")
+        connection.execute(_BUMP)
 
     @_translated
     def grants(self) -> dict[str, frozenset[str]]:
