@@ -182,7 +182,10 @@ def test_a_role_that_only_reads_never_upgrades_format_1(
         assert main(["remove", "notes/amber.txt", "--index", reader, *FAKE]) == 2
         err = capsys.readouterr().err
         assert "upgrading the index from format 1 to 2" in err and "rag check --repair" in err
+        capsys.readouterr()
         _served_over_format_1(reader)
+        logged = capsys.readouterr().err
+        assert "audit: cannot record in rivers" in logged and "rag check --repair" in logged
     assert format_version(postgres_url) == "1" and shape(postgres_url) == before
 
 
