@@ -13,7 +13,6 @@ composed as a literal by psycopg.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
@@ -37,7 +36,7 @@ from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
 from rag.storage import feedback_table, question_log, structure_spans
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.database import audit, grants, page_boxes, schema
+from rag.storage.database import audit, exporting, grants, page_boxes, schema
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedChunk, ExportedDocument
@@ -545,61 +544,11 @@ class PostgresStore:
             with_boxes = self._has_format_2()
             for key in keys:
                 with connection.transaction():  # one document, as one commit left it
-                    document = self._exported(connection, key, dimension)
-                    if document is not None and with_boxes:
-                        document = dataclasses.replace(
-                            document, page_boxes=page_boxes.exported(connection, key)
-                        )
+                    document = exporting.exported(connection, key, dimension, with_boxes)
                 if document is not None:  # removed meanwhile
                     yield document
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
-
-    @staticmethod
-    def _exported(connection: psycopg.Connection[Any], key: int, dimension: int) -> ExportedDocument | None:
-        row = connection.execute(
-            "SELECT id, source, title, text, metadata, page_starts, content_hash, size_bytes,"
-            " to_char(added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), language, script"
-            " FROM documents WHERE key = %s",
-            (key,),
-        ).fetchone()
-        if row is None:
-            return None
-        chunks = tuple(
-            ExportedChunk(start, end, text, search_text, terms, np.asarray(vector, dtype=np.float32))
-            for start, end, text, search_text, terms, vector in connection.execute(
-                'SELECT start, "end", text, search_text, terms, vector::real[] FROM chunks'
-                " WHERE document_key = %s ORDER BY id",
-                (key,),
-            )
-        )
-        assert all(len(chunk.vector) == dimension for chunk in chunks)  # the column's type holds it
-        locations = connection.execute(
-            "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (key,)
-        )
-        vectors = connection.execute(
-            "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = %s ORDER BY ctid", (key,)
-        )
-        spans = connection.execute(
-            'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (key,)
-        )
-        return ExportedDocument(
-            id=row[0],
-            source=row[1],
-            title=row[2],
-            text=row[3],
-            metadata=row[4],
-            page_starts=tuple(row[5]),
-            content_hash=row[6],
-            size_bytes=int(row[7]),
-            added_at=row[8],
-            language=row[9],
-            script=row[10],
-            chunks=chunks,
-            locations=tuple(map(Location._make, locations)),
-            sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
-            structure=tuple(map(StructureSpan._make, spans)),
-        )
 
     # -- feedback and the question log (the SQLite folder's, storage/feedback_table.py) ------------
 
