@@ -310,15 +310,20 @@ def test_served_a_grant_keeps_a_document_from_everyone_outside_its_groups(
 ) -> None:
     """`rag serve --access` over either engine: a writer narrows a document through the API, and a
     person without the group never sees it in search, answers, quotes or the documents list; the
-    audit trail names who narrowed it and who asked."""
+    audit trail names who narrowed it and who asked; the page viewer highlights a PDF's quote."""
     import httpx
+    from sample_files import positioned_pdf
 
     from eval.ports import listen_port
     from rag.serve import RunningServer, ServeConfig
 
     embedder = rag.HashingEmbedder(256)
+    pdf = tmp_path / "ferry.pdf"
+    pdf.write_bytes(positioned_pdf([[(72, 700, "F1", "The ferry leaves at noon daily.")]]))
     with rag.open(index_location, embedder=embedder) as base:
         base.add_texts([rag.TextItem(source, text) for source, text in HANDBOOK.items()])
+        base.ingest([pdf])
+        ferry = base.document(str(pdf)).id
     (tmp_path / "access.toml").write_text(ACCESS)
     (tmp_path / "keys.json").write_text(json.dumps(GROUPED_KEYS))
     config = ServeConfig(
@@ -341,6 +346,13 @@ def test_served_a_grant_keeps_a_document_from_everyone_outside_its_groups(
 
     try:
         assert "receipts" in seen_by("staff-key-000000000001")  # before the grant, staff read it
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": "Bearer staff-key-000000000001"}, timeout=60
+        ) as http:
+            plain = http.get(f"/v1/documents/{ferry}/pages/1.png")
+            marked = http.get(f"/v1/documents/{ferry}/pages/1.png", params={"highlight": "0:9"})
+        assert plain.status_code == marked.status_code == 200, marked.text
+        assert marked.content.startswith(b"\x89PNG") and marked.content != plain.content
         with httpx.Client(base_url=server.url, timeout=60) as http:
             narrowed = http.put(
                 "/v1/documents/travel.txt/readers",
