@@ -159,15 +159,16 @@ class KnowledgeBase:
         return PostgresStore.create(self.url, self.dimension) if create else PostgresStore(self.url)
 
     def sqlite_store(self) -> Store:
-        """The SQLite store of an index folder: what only a folder has so far (page images, grants,
-        the audit trail) is a one-line error on a PostgreSQL index."""
+        """The SQLite store of an index folder: what only a folder has (its FAISS index's journal,
+        renames without embedding again) is a one-line error on a PostgreSQL index."""
         store = self.store
         if not isinstance(store, Store):
             raise RagError(f"{self.location} is a PostgreSQL index: this command needs an index folder")
         return store
 
-    def feedback_store(self) -> Store | PostgresStore:
-        """The store that keeps the index's feedback and question log: either engine."""
+    def engine_store(self) -> Store | PostgresStore:
+        """The index's store as its engine has it, either engine: what both keep beyond the
+        DocumentStore protocol (grants, the audit trail, page positions, feedback, the question log)."""
         store = self.store
         return store if isinstance(store, Store) else self._postgres_store()
 
@@ -252,6 +253,7 @@ class KnowledgeBase:
                 self.vectors.after_write(self.sqlite_store(), index_progress)
                 return
             store = self._postgres_store()
+            store.upgrade()  # a writer brings an older format up to date; a reader never does
             loading = bulk_load.start(store, "rag ingest")
             try:
                 yield
@@ -411,7 +413,7 @@ class KnowledgeBase:
         """
         if not self.settings.log_questions or self._store is None:
             return
-        store = self.feedback_store()
+        store = self.engine_store()
         if isinstance(store, Store) and store.read_only:
             return
         days = self.settings.question_log_days
@@ -423,15 +425,15 @@ class KnowledgeBase:
 
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (an ISO date such as 2026-12-01) on, oldest first."""
-        return self.feedback_store().asked_questions(since, limit)
+        return self.engine_store().asked_questions(since, limit)
 
     def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
         """Questions per day, channels, latencies, the `top` slowest and citation counts from `since` on."""
-        return self.feedback_store().question_statistics(since, top)
+        return self.engine_store().question_statistics(since, top)
 
     def delete_questions(self, answer_ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete logged questions by their answer's id, or all a person asked; return how many went."""
-        return self.feedback_store().delete_questions(answer_ids, who)
+        return self.engine_store().delete_questions(answer_ids, who)
 
     def question_embedder(self) -> Embedder:
         """The embedder of one question: the search and the answer step share the question's
@@ -496,7 +498,7 @@ class KnowledgeBase:
                 " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
                 " original files), or ask for the page without a highlight"
             )
-        runs = self.sqlite_store().page_runs(paged, page)
+        runs = self.engine_store().page_runs(paged, page)
         return quote_boxes(decode(runs), start, end) if runs is not None else []
 
     def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
@@ -520,7 +522,7 @@ class KnowledgeBase:
 
         if self._reader is not None:
             self.document(document_id)  # a reader's view: a document they may not read is not there
-        paged = self.sqlite_store().paged_file(document_id)
+        paged = self.engine_store().paged_file(document_id)
         if paged.file_type not in render.PAGED_TYPES:
             raise DocumentError(render.no_page_images(paged.source, paged.file_type))
         if not 1 <= page <= max(paged.pages, 1):
@@ -545,7 +547,7 @@ class KnowledgeBase:
         if not feedback.says_something:
             raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
         keep_from = "" if days is None else _days_ago(days)
-        return self.feedback_store().add_feedback(
+        return self.engine_store().add_feedback(
             replace(
                 feedback,
                 settings=feedback.settings or settings_snapshot(self.settings),
@@ -556,11 +558,11 @@ class KnowledgeBase:
 
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete feedback by id, or all a person gave; return how many went."""
-        return self.feedback_store().delete_feedback(ids, who)
+        return self.engine_store().delete_feedback(ids, who)
 
     def _source_passage(self, passage: str) -> SourcePassage:
         """Where pasted words are in a stored document; failing that, a document named by its source."""
-        found = self.feedback_store().find_passage(passage)
+        found = self.engine_store().find_passage(passage)
         try:
             if found is not None and self._reader is not None:
                 self.document(
@@ -580,7 +582,7 @@ class KnowledgeBase:
 
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""
-        return self.feedback_store().feedback(since, limit)
+        return self.engine_store().feedback(since, limit)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its size and chunk count."""
@@ -590,12 +592,12 @@ class KnowledgeBase:
         """Narrow who may read one document to these groups (None lifts it); return its stored source."""
         stored = self.resolve_source(source)  # a view finds only what its reader may read
         with self._writing():
-            self.sqlite_store().set_grant(stored, groups, actor.name)
+            self.engine_store().set_grant(stored, groups, actor.name)
         return stored
 
     def readers_of(self, source: str) -> frozenset[str] | None:
         """The groups a document's grant narrows it to, or None."""
-        return self.sqlite_store().grant_of(self.resolve_source(source))
+        return self.engine_store().grant_of(self.resolve_source(source))
 
     def stats(self) -> dict[str, Any]:
         """Counts, model, chunker settings and sizes on disk (a reader's view: counts of what they may read)."""
@@ -685,9 +687,11 @@ class KnowledgeBase:
         return described | filled
 
     def _optimize_database(self, sentence_progress: BuildProgress | None) -> dict[str, Any]:
-        """PostgreSQL: fill in sentence vectors, vacuum, and measure HNSW's recall@10 against exact search."""
+        """PostgreSQL: fill in sentence vectors and page positions, vacuum, and measure HNSW's recall@10
+        against exact search."""
         store = self._postgres_store()
-        filled = self._fill_sentence_vectors(sentence_progress)
+        store.upgrade()  # optimize writes: an older format is brought up to date first
+        filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
         store.vacuum()
         chunks = store.counts()[1]
         snippets = probe_texts(store.sample_texts(PROBE_COUNT))
@@ -728,10 +732,11 @@ class KnowledgeBase:
         from rag.pages.render import read_original
 
         preparer = self._preparer()
-        missing = self.sqlite_store().documents_without_page_boxes()
+        store = self.engine_store()
+        missing = store.documents_without_page_boxes()
         given = 0
         for source in missing:
-            paged = self.sqlite_store().paged_file(source)
+            paged = store.paged_file(source)
             try:
                 data = read_original(source, paged.content_hash)
                 loaded = load_bytes(
@@ -739,7 +744,7 @@ class KnowledgeBase:
                 )
             except RagError:
                 continue
-            if loaded.geometry and self.sqlite_store().add_page_boxes(source, loaded.text, loaded.geometry):
+            if loaded.geometry and store.add_page_boxes(source, loaded.text, loaded.geometry):
                 given += 1
         return {
             "documents_given_page_positions": given,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -223,9 +224,9 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh schema of the session's PostgreSQL for one test, dropped after it."""
+@contextmanager
+def fresh_schema(postgres_server: str) -> Iterator[str]:
+    """The URL of a new schema of the session's PostgreSQL (first on its search_path), dropped after."""
     import uuid
 
     import psycopg
@@ -237,3 +238,17 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     yield f"{postgres_server}?options=-csearch_path%3D{schema},public"
     with psycopg.connect(postgres_server, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh schema of the session's PostgreSQL for one test, dropped after it."""
+    with fresh_schema(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def other_postgres_url(postgres_server: str) -> Iterator[str]:
+    """A second fresh schema, for a test that needs two database indexes."""
+    with fresh_schema(postgres_server) as url:
+        yield url

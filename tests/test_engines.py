@@ -287,3 +287,89 @@ def test_a_reader_never_finds_a_document_the_rules_keep_from_them(
         allowed = base.for_reader(hr, rule)
         assert allowed.search("salaries", k=1, mode="lexical")[0].source.endswith("payroll-2026.txt")
         assert allowed.stats()["documents"] == 4
+
+
+ACCESS = """
+[collections.handbook]
+read = ["staff"]
+write = ["editors"]
+"""
+GROUPED_KEYS = {
+    "editor-key-00000000001": {"read": [], "groups": ["staff", "editors"], "name": "eve"},
+    "staff-key-000000000001": {"read": [], "groups": ["staff"], "name": "sam"},
+    "finance-key-0000000001": {"read": [], "groups": ["staff", "finance"], "name": "fin"},
+}
+# Words only the travel document holds (never in a question): a response holding one leaked it.
+TRAVEL_MARKERS = ("travel", "receipts", "refunded")
+# Questions only the travel document answers, in other words than its own markers.
+TRAVEL_QUESTIONS = ("Which costs are settled within a month?", "costs attached month")
+
+
+def test_served_a_grant_keeps_a_document_from_everyone_outside_its_groups(
+    index_location: Path | str, tmp_path: Path
+) -> None:
+    """`rag serve --access` over either engine: a writer narrows a document through the API, and a
+    person without the group never sees it in search, answers, quotes or the documents list; the
+    audit trail names who narrowed it and who asked; the page viewer highlights a PDF's quote."""
+    import httpx
+    from sample_files import positioned_pdf
+
+    from eval.ports import listen_port
+    from rag.serve import RunningServer, ServeConfig
+
+    embedder = rag.HashingEmbedder(256)
+    pdf = tmp_path / "ferry.pdf"
+    pdf.write_bytes(positioned_pdf([[(72, 700, "F1", "The ferry leaves at noon daily.")]]))
+    with rag.open(index_location, embedder=embedder) as base:
+        base.add_texts([rag.TextItem(source, text) for source, text in HANDBOOK.items()])
+        base.ingest([pdf])
+        ferry = base.document(str(pdf)).id
+    (tmp_path / "access.toml").write_text(ACCESS)
+    (tmp_path / "keys.json").write_text(json.dumps(GROUPED_KEYS))
+    config = ServeConfig(
+        {"handbook": index_location},
+        keys_file=tmp_path / "keys.json",
+        port=listen_port(),
+        access_file=tmp_path / "access.toml",
+    )
+    server = RunningServer(config, embedder=embedder)
+
+    def seen_by(key: str) -> str:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        ) as http:
+            bodies = [http.get("/v1/documents").text, http.get("/v1/stats").text]
+            for question in TRAVEL_QUESTIONS:
+                bodies.append(http.post("/v1/search", json={"query": question, "k": 10}).text)
+                bodies.append(http.post("/v1/ask", json={"question": question}).text)
+        return "\n".join(bodies).lower()
+
+    try:
+        assert "receipts" in seen_by("staff-key-000000000001")  # before the grant, staff read it
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": "Bearer staff-key-000000000001"}, timeout=60
+        ) as http:
+            plain = http.get(f"/v1/documents/{ferry}/pages/1.png")
+            marked = http.get(f"/v1/documents/{ferry}/pages/1.png", params={"highlight": "0:9"})
+        assert plain.status_code == marked.status_code == 200, marked.text
+        assert marked.content.startswith(b"\x89PNG") and marked.content != plain.content
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            narrowed = http.put(
+                "/v1/documents/travel.txt/readers",
+                json={"read": ["finance"]},
+                headers={"Authorization": "Bearer editor-key-00000000001"},
+            )
+        assert narrowed.status_code == 200, narrowed.text
+        staff = seen_by("staff-key-000000000001")
+        assert [marker for marker in TRAVEL_MARKERS if marker in staff] == []
+        assert "handbook/security.txt" in staff  # what staff may read, they still see
+        finance = seen_by("finance-key-0000000001")
+        assert "receipts" in finance and "handbook/travel.txt" in finance
+        base = server.service.collections.base("handbook")
+        assert base.readers_of("handbook/travel.txt") == frozenset({"finance"})
+        events = base.engine_store().audit_events()
+        assert ("eve", "narrowed") in [(event.actor, event.action) for event in events]
+        asked = [event for event in events if event.action == "asked" and event.actor == "sam"]
+        assert asked and all("travel" not in json.dumps(event.detail["quoted"]) for event in asked[-2:])
+    finally:
+        server.stop()

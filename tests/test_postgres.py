@@ -236,17 +236,39 @@ def test_optimize_measures_hnsw_recall_against_exact_search(
     assert described["recall_queries"] == chunks  # one probe a chunk, up to 300
 
 
-def test_a_folder_whose_grants_narrow_readers_is_not_copied_into_postgres(
-    river_index: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+def test_copy_carries_grants_and_page_positions_both_ways(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rag.access.identity import Actor
+    from sample_files import positioned_pdf
 
-    with rag.open(river_index, embedder=rag.HashingEmbedder(256)) as base:
+    from rag.access import Actor, CollectionRule
+
+    pdf = tmp_path / "ferry.pdf"
+    pdf.write_bytes(
+        positioned_pdf(
+            [[(72, 700, "F1", "Inspectors found no rust."), (72, 400, "F2", "The ferry leaves at noon.")]]
+        )
+    )
+    folder, back = tmp_path / "index", tmp_path / "back"
+    with rag.open(folder, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        base.ingest([pdf])
         base.set_readers("notes/amber.txt", frozenset({"finance"}), Actor("admin"))
-    assert main(["copy", str(river_index), postgres_url]) == 2
-    assert "do not enforce permissions yet" in capsys.readouterr().err
-    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
-        assert not base.exists
+        document = base.document(str(pdf))
+        start = document.text.index("The ferry")
+        boxes = base.highlight_boxes(document.id, 1, (start, start + 9))
+    assert boxes
+    assert main(["copy", str(folder), postgres_url]) == 0
+    assert "not copied" not in capsys.readouterr().out  # grants and page positions were
+    assert main(["copy", postgres_url, str(back)]) == 0
+    staff = Actor("sam", frozenset({"staff"}), "person")
+    for location in (postgres_url, back):
+        with rag.open(location, embedder=rag.HashingEmbedder(256)) as base:
+            assert base.readers_of("notes/amber.txt") == frozenset({"finance"})
+            assert base.highlight_boxes(document.id, 1, (start, start + 9)) == boxes
+            view = base.for_reader(staff, CollectionRule(read=frozenset({"staff"})))
+            assert all(passage.source != "notes/amber.txt" for passage in view.search("amber river", k=10))
+            assert base.check().is_healthy, base.check().problems
 
 
 def test_a_write_that_fails_midway_keeps_the_old_document_and_the_next_write_works(postgres_url: str) -> None:

@@ -108,7 +108,7 @@ def test_feedback_and_questions_are_deleted_by_person_id_and_retention(
     with rag.open(postgres_url, settings, embedder=fake_embedder) as base:
         assert base.asked_questions() == [] and base.feedback() == [bos]
         old = AskedQuestion("an old question", True, "extractive", 12.0, asked_at="2020-01-01T00:00:00+00:00")
-        base.feedback_store().log_question(old)  # written before a retention period was set
+        base.engine_store().log_question(old)  # written before a retention period was set
         base.ask("When does the amber river flood?", rag.AskOptions(channel="cli"))
         assert [asked.question for asked in base.asked_questions()] == ["When does the amber river flood?"]
         base.add_feedback(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,19 @@ TWO_COLUMNS = [
     (320, 686, "F3", "in May, when the summer"),
     (320, 672, "F1", "service adds two crossings."),
 ]
+
+
+ENGINES = ["folder", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def any_base(
+    request: pytest.FixtureRequest, tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> Iterator[rag.KnowledgeBase]:
+    """An empty knowledge base in a temp folder, or in a PostgreSQL schema: the page viewer on both."""
+    location = tmp_path / "index" if request.param == "folder" else request.getfixturevalue("postgres_url")
+    with rag.open(location, embedder=fake_embedder) as base:
+        yield base
 
 
 def ingested(base: rag.KnowledgeBase, folder: Path, name: str, data: bytes) -> rag.Document:
@@ -140,20 +154,20 @@ def test_a_quote_across_a_page_break_is_highlighted_on_both_pages(
 
 
 def test_highlight_boxes_and_the_thumbnail_show_where_the_quote_is(
-    fake_base: rag.KnowledgeBase, tmp_path: Path
+    any_base: rag.KnowledgeBase, tmp_path: Path
 ) -> None:
     lines = [(72, 700, "F1", "Inspectors found no rust."), (72, 400, "F2", "The ferry leaves at noon daily.")]
-    document = ingested(fake_base, tmp_path, "ferry.pdf", positioned_pdf([lines]))
+    document = ingested(any_base, tmp_path, "ferry.pdf", positioned_pdf([lines]))
     start = document.text.index("The ferry")
     end = start + len("The ferry leaves at noon daily.")
-    ((left, top, right, bottom),) = fake_base.highlight_boxes(document.id, 1, (start, end))
+    ((left, top, right, bottom),) = any_base.highlight_boxes(document.id, 1, (start, end))
     assert 0.1 < left < 0.13 and 0.47 < top < bottom < 0.51 and right < 0.5  # 72 pt in, 392-400 pt down
-    thumbnail = Image.open(io.BytesIO(fake_base.quote_thumbnail(document.id, (start, end), width=200)))
+    thumbnail = Image.open(io.BytesIO(any_base.quote_thumbnail(document.id, (start, end), width=200)))
     assert thumbnail.width == 200 and thumbnail.height < 150
     yellow = np.asarray(thumbnail.convert("RGB")).astype(int)
     rows = ((yellow[..., 0] - yellow[..., 2]) > 60).mean(axis=1)
     assert rows.max() > 0.5 and rows[0] == rows[-1] == 0  # the highlighted line, white around it
-    assert fake_base.highlight_boxes(document.id, 1, (0, 5)) != fake_base.highlight_boxes(
+    assert any_base.highlight_boxes(document.id, 1, (0, 5)) != any_base.highlight_boxes(
         document.id, 1, (start, end)
     )
 
@@ -194,22 +208,22 @@ def test_an_index_from_before_page_boxes_is_upgraded_says_so_and_optimize_fills_
         )
 
 
-def test_a_page_comes_only_from_the_unchanged_original(fake_base: rag.KnowledgeBase, tmp_path: Path) -> None:
-    document = ingested(fake_base, tmp_path, "bridges.pdf", positioned_pdf([TWO_COLUMNS]))
+def test_a_page_comes_only_from_the_unchanged_original(any_base: rag.KnowledgeBase, tmp_path: Path) -> None:
+    document = ingested(any_base, tmp_path, "bridges.pdf", positioned_pdf([TWO_COLUMNS]))
     (tmp_path / "bridges.pdf").write_bytes(positioned_pdf([TWO_COLUMNS[:2]]))
     with pytest.raises(NotFoundError, match="changed since it was ingested"):
-        fake_base.page_image(document.id, 1, width=321)
+        any_base.page_image(document.id, 1, width=321)
     (tmp_path / "bridges.pdf").unlink()
     with pytest.raises(NotFoundError, match="cannot be read"):
-        fake_base.page_image(document.id, 1, width=322)
+        any_base.page_image(document.id, 1, width=322)
     with pytest.raises(NotFoundError, match="not a page 2"):
-        fake_base.page_image(document.id, 2)
+        any_base.page_image(document.id, 2)
 
 
-def test_text_documents_have_no_page_images(fake_base: rag.KnowledgeBase) -> None:
-    fake_base.add_texts([rag.TextItem("notes.md", "Plain notes without pages.")])
+def test_text_documents_have_no_page_images(any_base: rag.KnowledgeBase) -> None:
+    any_base.add_texts([rag.TextItem("notes.md", "Plain notes without pages.")])
     with pytest.raises(DocumentError, match="only PDFs and pictures have page images"):
-        fake_base.page_image("notes.md", 1)
+        any_base.page_image("notes.md", 1)
 
 
 def test_the_page_cache_keeps_recent_pages_within_its_bytes() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,18 +28,30 @@ HR = Actor("hana", frozenset({"staff", "hr"}), "person")
 QUESTIONS = ("When is the holiday bonus paid?", "holiday planner", "salaries", "lost badges")
 
 
-def build(folder: Path, embedder: rag.Embedder, sources: list[str]) -> rag.KnowledgeBase:
-    base = rag.open(folder, embedder=embedder)
+ENGINES = ["folder", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def build(location: Path | str, embedder: rag.Embedder, sources: list[str]) -> rag.KnowledgeBase:
+    base = rag.open(location, embedder=embedder)
     base.add_texts([rag.TextItem(source, TOPICS[source]) for source in sources])
     return base
 
 
-@pytest.fixture
-def bases(tmp_path: Path, fake_embedder: rag.HashingEmbedder) -> tuple[rag.KnowledgeBase, rag.KnowledgeBase]:
-    """The whole handbook, and the same handbook built without the payroll document."""
-    everything = build(tmp_path / "all", fake_embedder, list(TOPICS))
-    without = build(tmp_path / "without", fake_embedder, [s for s in TOPICS if "payroll" not in s])
-    return everything, without
+@pytest.fixture(params=ENGINES)
+def bases(
+    request: pytest.FixtureRequest, tmp_path: Path, fake_embedder: rag.HashingEmbedder
+) -> Iterator[tuple[rag.KnowledgeBase, rag.KnowledgeBase]]:
+    """The whole handbook, and the same handbook built without the payroll document: two index
+    folders, or two PostgreSQL schemas."""
+    if request.param == "folder":
+        locations: tuple[Path | str, Path | str] = (tmp_path / "all", tmp_path / "without")
+    else:
+        locations = (request.getfixturevalue("postgres_url"), request.getfixturevalue("other_postgres_url"))
+    everything = build(locations[0], fake_embedder, list(TOPICS))
+    without = build(locations[1], fake_embedder, [s for s in TOPICS if "payroll" not in s])
+    yield everything, without
+    everything.close()
+    without.close()
 
 
 def ranking(passages: list[rag.Passage]) -> list[tuple[str, int, int]]:

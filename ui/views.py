@@ -45,7 +45,7 @@ class View:
         found = [
             (name, event)
             for name in self.collections.names
-            for event in self.collections.base(name).sqlite_store().audit_events(actor=person.strip() or None)
+            for event in self.collections.base(name).engine_store().audit_events(actor=person.strip() or None)
         ]
         return sorted(found, key=lambda pair: pair[1].at, reverse=True)[:limit]
 

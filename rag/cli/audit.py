@@ -39,9 +39,9 @@ def run_audit(args: argparse.Namespace) -> int:
         raise SettingsError("--prune-older-than must be a number of days, 0 or more")
     with open_from(args) as base:
         if days is not None:
-            cutoff, removed = base.sqlite_store().prune_audit(days, "local")
+            cutoff, removed = base.engine_store().prune_audit(days, "local")
             print(f"Removed {removed} audit events from before {cutoff}", file=sys.stderr)
-        events = base.sqlite_store().audit_events(args.since, args.user)
+        events = base.engine_store().audit_events(args.since, args.user)
     if args.json:
         print_json([event.to_dict() for event in events])
         return 0

@@ -61,6 +61,6 @@ def format_copy(report: CopyReport) -> str:
         lines.append(f"skipped {report.skipped:,} documents already there with the same content")
     if report.left_behind:
         kept = ", ".join(f"{count:,} {name}" for name, count in report.left_behind.items())
-        lines.append(f"not copied (kept by index folders only): {kept}")
+        lines.append(f"not copied (a copy carries neither feedback nor the audit trail): {kept}")
     lines.append(f"check it with: rag check --index {printable(report.destination)}")
     return "\n".join(lines)

@@ -49,7 +49,7 @@ def stale_citations(base: KnowledgeBase, feedback: Feedback) -> list[StaleCitati
         named.append((0, feedback.better_source.document_id, feedback.better_source.source))
     found = []
     for number, document_id, source in named:
-        state = base.feedback_store().document_state(document_id, source)
+        state = base.engine_store().document_state(document_id, source)
         if state != "current":
             found.append(StaleCitation(feedback.id, number, source, state))
     return found

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from rag.errors import RagError
 from rag.ingest.pipeline import Ingestor
 from rag.ingest.preparing import Blob
+from rag.storage.scope import ScopedStore
 from rag.storage.store import Store
 from rag.types import IngestReport, ProgressCallback
 
@@ -47,16 +48,16 @@ class IndexWriter:
 
     def readers(self) -> dict[str, frozenset[str]]:
         """The groups each narrowed source (stored or not yet) may be read by."""
-        return self._folder_store("per-source readers").grants()
+        return self._granting_store().grants()
 
     def set_readers(self, sources: Sequence[str], groups: frozenset[str]) -> None:
         """Narrow who may read these sources, before or after they are stored."""
-        self._folder_store("per-source readers").set_grants(sources, groups, SYNC_ACTOR)
+        self._granting_store().set_grants(sources, groups, SYNC_ACTOR)
 
-    def _folder_store(self, what: str) -> Store:
+    def _granting_store(self) -> ScopedStore:
         store = self.ingestor.store
-        if not isinstance(store, Store):
-            raise RagError(f"{what} need an index folder (not yet PostgreSQL)")
+        if not isinstance(store, ScopedStore):
+            raise RagError("this index's engine keeps no per-source readers")
         return store
 
     def remove(self, source: str) -> int:

@@ -96,7 +96,7 @@ class AuditTrail:
             if base is None or not base.exists:
                 continue
             try:
-                base.sqlite_store().record(actor.name, action, detail)
+                base.engine_store().record(actor.name, action, detail)
                 self._keep_within_retention(name, base)
             except RagError as error:  # a read-only index cannot keep a trail: say so, answer anyway
                 print(f"audit: cannot record in {name} ({error})", file=sys.stderr, flush=True)
@@ -109,4 +109,4 @@ class AuditTrail:
             if now - self._pruned_at.get(name, -PRUNE_EVERY_SECONDS) < PRUNE_EVERY_SECONDS:
                 return
             self._pruned_at[name] = now
-        base.sqlite_store().prune_audit(self.keep_days, "retention")
+        base.engine_store().prune_audit(self.keep_days, "retention")

@@ -254,7 +254,7 @@ class Selection:
         for base, sources in zip(self._bases, self._sources, strict=True):
             stored = sources.stored(document_id)
             try:
-                base.sqlite_store().paged_file(stored)
+                base.engine_store().paged_file(stored)
             except NotFoundError:
                 continue
             return base, stored

@@ -130,7 +130,7 @@ def page_image(
         wanted = collections.get(name).sources.stored(source) if source else document_id
         try:
             found = view.document(wanted)
-            view.sqlite_store().paged_file(wanted)
+            view.engine_store().paged_file(wanted)
         except NotFoundError:
             continue
         if found.id != document_id and found.source != document_id:

@@ -94,13 +94,7 @@ def copy_index(
         raise IndexMismatchError(
             f"the manifest of {report.source} lacks {', '.join(missing)}: run `rag check --index {report.source}`"
         )
-    left_behind = _left_behind(origin, destination)
-    if left_behind.get("document grants"):
-        raise RagError(
-            f"{report.source} narrows who may read {left_behind['document grants']} documents, and PostgreSQL"
-            " indexes do not enforce permissions yet: copying would let every reader read them"
-        )
-    report.left_behind = {name: count for name, count in left_behind.items() if count}
+    report.left_behind = {name: count for name, count in _left_behind(origin, destination).items() if count}
     dimension = int(manifest["dimension"])
     target = _create_engine(destination, dimension)
     try:
@@ -115,6 +109,8 @@ def copy_index(
             loading = not isinstance(target, Store) and bulk_load.start(
                 target, f"rag copy from {report.source}"
             )
+            # Before the documents: a reader of the destination never sees one before its grant.
+            _copy_grants(origin, target, report.source)
             _copy_documents(origin, target, report, progress)
             if isinstance(target, Store):
                 # Built now, from the copied vectors, so the first question does not wait for it.
@@ -144,11 +140,20 @@ def _copy_documents(
             progress(done, max(total, done), "documents")
 
 
+def _copy_grants(origin: Engine, target: Engine, source: str) -> None:
+    """Every grant of the source (a grant may name a source not stored), one transaction a set of groups."""
+    by_groups: dict[frozenset[str], list[str]] = {}
+    for granted, groups in origin.grants().items():
+        by_groups.setdefault(groups, []).append(granted)
+    for groups, sources in by_groups.items():
+        target.set_grants(sorted(sources), groups, f"rag copy from {source}")
+
+
 def _left_behind(origin: Engine, destination: str | Path) -> dict[str, int]:
-    """What only an index folder keeps, when a folder is copied into a database."""
+    """What a copy does not carry (feedback, the audit trail), when a folder is copied into a database."""
     if not isinstance(origin, Store) or not (isinstance(destination, str) and is_database_url(destination)):
         return {}
-    return origin.folder_only_counts()
+    return origin.uncopied_counts()
 
 
 def _locked(destination: str | Path) -> AbstractContextManager[object]:

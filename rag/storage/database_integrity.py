@@ -18,8 +18,9 @@ import numpy as np
 
 from rag.language.analysis import index_text
 from rag.storage import bulk_load
+from rag.storage.database.schema import FORMAT_VERSION
 from rag.storage.integrity import MAX_LISTED, NORM_TOLERANCE, IndexCheck
-from rag.storage.postgres import FORMAT_VERSION, PostgresStore, fts_tokens, vector_literal
+from rag.storage.postgres import PostgresStore, fts_tokens, vector_literal
 from rag.types import document_id
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -71,8 +72,20 @@ class _Findings:
 
 
 def check_database(store: PostgresStore, repair: bool = False, embed: Embed | None = None) -> IndexCheck:
-    """Check a PostgreSQL index; with repair, rebuild what is derived (re-embedding needs embed)."""
-    return store.with_connection(lambda connection: _check(connection, store.location, repair, embed))
+    """Check a PostgreSQL index; with repair, upgrade an older format in place and rebuild what is
+    derived (re-embedding needs embed)."""
+    found = store.format_version()
+    result = store.with_connection(lambda connection: _check(connection, store.location, repair, embed))
+    if 0 < found < FORMAT_VERSION:
+        result.problems.insert(
+            0,
+            f"format version {found}: readable, but grants, the audit trail and page positions need"
+            f" {FORMAT_VERSION}; `rag check --repair` upgrades it in place",
+        )
+        if repair:
+            store.upgrade()
+            result.repaired.insert(0, f"upgraded in place from format version {found} to {FORMAT_VERSION}")
+    return result
 
 
 def _check(connection: Any, location: str, repair: bool, embed: Embed | None) -> IndexCheck:
@@ -88,10 +101,9 @@ def _inspect(connection: Any) -> _Findings:
     findings = _Findings()
     manifest = dict(connection.execute("SELECT key, value FROM manifest").fetchall())
     findings.manifest = [f"manifest: {key} is missing" for key in MANIFEST_KEYS if key not in manifest]
-    if manifest.get("format_version", str(FORMAT_VERSION)) != str(FORMAT_VERSION):
-        findings.manifest.append(
-            f"manifest: format_version {manifest['format_version']!r} is not {FORMAT_VERSION}"
-        )
+    version = manifest.get("format_version", str(FORMAT_VERSION))
+    if not version.isdigit() or int(version) > FORMAT_VERSION:  # an older one: check_database
+        findings.manifest.append(f"manifest: format_version {version!r} is not one this Verbatim reads")
     column = connection.execute(
         "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'chunks'::regclass AND attname = 'vector'"
     ).fetchone()

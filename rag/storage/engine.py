@@ -138,7 +138,7 @@ class DocumentStore(Protocol):
         ...
 
     def has_grants(self) -> bool:
-        """Whether any document's readers were narrowed through the API (index folders only)."""
+        """Whether any document's readers were narrowed through the API."""
         ...
 
     def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:

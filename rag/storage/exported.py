@@ -2,7 +2,7 @@
 
 Everything is carried as stored, nothing is computed again: the document's id and times, each
 chunk's offsets, text, analysed terms and vector, the sentence vectors by their text hash, the
-structure spans, and the page positions (kept by an index folder only).
+structure spans, and the page positions.
 """
 
 from __future__ import annotations
@@ -54,4 +54,4 @@ class ExportedDocument:
     locations: tuple[Location, ...] = ()
     sentence_vectors: tuple[tuple[int, bytes], ...] = ()  # (text hash, float16 bytes)
     structure: tuple[StructureSpan, ...] = ()
-    page_boxes: tuple[tuple[int, str, bytes], ...] = ()  # (page, source, encoded runs): folders only
+    page_boxes: tuple[tuple[int, str, bytes], ...] = ()  # (page, source, encoded runs)

@@ -27,7 +27,6 @@ import psycopg
 from psycopg import sql
 
 from rag.errors import (
-    IndexMismatchError,
     IndexNotFoundError,
     NotFoundError,
     StorageError,
@@ -36,16 +35,17 @@ from rag.errors import (
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
 from rag.storage import feedback_table, question_log, structure_spans
+from rag.storage.audit import AuditAction, AuditEvent
+from rag.storage.database import audit, exporting, grants, page_boxes, schema
+from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedChunk, ExportedDocument
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
-from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, refuse_other_settings
-from rag.types import Chunk, Document, Location, StructureSpan, document_id
+from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile, refuse_other_settings
+from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan, document_id
 
-FORMAT_VERSION = 1  # of the PostgreSQL schema; the SQLite folder format counts on its own
-SCHEMA_LOCK = 7_316_032_022  # advisory lock held while a schema is created (any number, fixed)
 # SQLite FTS5's bm25() constants, so both engines give a chunk the same lexical score.
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -59,116 +59,6 @@ MAX_EF_SEARCH = 1000
 _TOKEN = re.compile(r"[0-9A-Za-z\u0080-\U0010ffff]+")
 T = TypeVar("T")
 
-_TABLES = """
-CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE IF NOT EXISTS manifest (key text PRIMARY KEY, value text NOT NULL);
-CREATE SEQUENCE IF NOT EXISTS generation;
-CREATE TABLE IF NOT EXISTS documents (
-    key bigserial PRIMARY KEY,
-    id text NOT NULL,
-    source text NOT NULL UNIQUE,
-    title text NOT NULL,
-    text text NOT NULL,
-    metadata jsonb NOT NULL,
-    page_starts jsonb NOT NULL,
-    content_hash text NOT NULL,
-    size_bytes bigint NOT NULL,
-    added_at timestamptz NOT NULL DEFAULT now(),
-    language text NOT NULL DEFAULT 'und',
-    script text NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS documents_id ON documents (id);
-CREATE INDEX IF NOT EXISTS documents_language ON documents (language);
-CREATE TABLE IF NOT EXISTS chunks (
-    id bigserial PRIMARY KEY,
-    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
-    start integer NOT NULL,
-    "end" integer NOT NULL,
-    text text NOT NULL,
-    search_text text,
-    terms text NOT NULL,
-    length integer NOT NULL,
-    vector vector({dimension}) NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_document ON chunks (document_key);
-CREATE INDEX IF NOT EXISTS chunks_vector ON chunks USING hnsw (vector vector_ip_ops);
-CREATE TABLE IF NOT EXISTS chunk_terms (
-    term text NOT NULL,
-    chunk_id bigint NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
-    frequency integer NOT NULL,
-    length integer NOT NULL,
-    PRIMARY KEY (term, chunk_id) INCLUDE (frequency, length)
-);
-CREATE TABLE IF NOT EXISTS document_terms (
-    document_key bigint PRIMARY KEY REFERENCES documents (key) ON DELETE CASCADE,
-    chunks integer NOT NULL,
-    terms bigint NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunk_terms_chunk ON chunk_terms (chunk_id);
-CREATE TABLE IF NOT EXISTS locations (
-    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
-    start integer NOT NULL,
-    label text NOT NULL,
-    PRIMARY KEY (document_key, start)
-);
-CREATE TABLE IF NOT EXISTS sentence_vectors (
-    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
-    text_hash bigint NOT NULL,
-    vector bytea NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sentence_vectors_hash ON sentence_vectors (text_hash);
-CREATE INDEX IF NOT EXISTS sentence_vectors_document ON sentence_vectors (document_key);
-CREATE TABLE IF NOT EXISTS structure_spans (
-    document_key bigint NOT NULL REFERENCES documents (key) ON DELETE CASCADE,
-    kind text NOT NULL,
-    start integer NOT NULL,
-    "end" integer NOT NULL
-);
-CREATE INDEX IF NOT EXISTS structure_spans_document ON structure_spans (document_key);
-"""
-# Feedback and the question log: the SQLite folder's tables (storage/feedback_table.py,
-# storage/question_log.py) with the same columns, JSON kept as text. Made with the others; an
-# index made before them gets them at its first feedback or logged question.
-_LOG_TABLES = """
-CREATE TABLE IF NOT EXISTS feedback (
-    seq bigserial PRIMARY KEY,
-    id text NOT NULL UNIQUE,
-    created_at text NOT NULL,
-    answer_id text NOT NULL,
-    who text NOT NULL,
-    channel text NOT NULL,
-    rating text,
-    question text NOT NULL,
-    query text NOT NULL,
-    answer text NOT NULL,
-    answered integer NOT NULL,
-    citations text NOT NULL,
-    comment text NOT NULL,
-    corrected_answer text NOT NULL,
-    better_source text,
-    settings text NOT NULL,
-    code_version text NOT NULL,
-    collections text NOT NULL,
-    history text NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at);
-CREATE TABLE IF NOT EXISTS question_log (
-    seq bigserial PRIMARY KEY,
-    asked_at text NOT NULL,
-    collection text NOT NULL,
-    question text NOT NULL,
-    answered integer NOT NULL,
-    mode text NOT NULL,
-    latency_ms double precision NOT NULL,
-    cited text NOT NULL,
-    answer_id text NOT NULL,
-    who text NOT NULL,
-    channel text NOT NULL
-);
-CREATE INDEX IF NOT EXISTS question_log_asked ON question_log (asked_at);
-CREATE INDEX IF NOT EXISTS question_log_who ON question_log (who);
-"""
-_OWN_TABLES = ("manifest", "documents", "chunks", "chunk_terms", "document_terms")
 
 # BM25 as FTS5 computes it: idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, and a chunk's
 # length is its count of terms, over the average of all chunks. The totals come from one narrow
@@ -251,17 +141,26 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+# The change counter is a sequence (writers never wait on it), and a sequence moves before the
+# transaction that moves it commits: a reader finding its scope in between (rag/access/scoping.py)
+# would cache the state before the change under the number after it. So a change bumps it once
+# more after its commit: a scope found before that is never the one kept for the committed state.
+_BUMP = "SELECT nextval('generation')"
+
+
 @contextmanager
 def _pipelined_transaction(connection: psycopg.Connection[Any]) -> Iterator[None]:
     """One transaction whose statements go out together in psycopg's pipeline mode: the server
-    is waited for only where a result is read and once at the end (with the commit), not after
-    every statement. (psycopg's own transaction() would wait at its start and twice at its end.)
-    On any error the transaction is rolled back and the error raised."""
+    is waited for only where a result is read and once at the end (with the commit, and the change
+    counter bumped after it), not after every statement. (psycopg's own transaction() would wait
+    at its start and twice at its end.) On any error the transaction is rolled back and the error
+    raised."""
     try:
         with connection.pipeline():
             connection.execute("BEGIN")
             yield
             connection.execute("COMMIT")
+            connection.execute(_BUMP)
     except BaseException:
         if not connection.closed and connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             connection.execute("ROLLBACK")
@@ -285,6 +184,7 @@ class PostgresStore:
         self.location = public_location(url)
         self._local = threading.local()
         self._has_log_tables = False  # known once seen (an index made before them has none)
+        self._format_seen = 0  # the format version once it is this code's (it never goes back)
         if not self._has_tables():
             raise IndexNotFoundError(
                 f"no index in {self.location}: create one with `rag ingest FILES --index {self.location}`"
@@ -295,25 +195,68 @@ class PostgresStore:
         """Open the index in the database, creating its tables (and pgvector) when missing."""
         store = cls.__new__(cls)
         store.url, store.location, store._local = url, public_location(url), threading.local()
-        statements = sql.SQL(_TABLES + _LOG_TABLES).format(dimension=sql.Literal(int(dimension)))
+        statements = sql.SQL(schema.TABLES + schema.LOG_TABLES).format(dimension=sql.Literal(int(dimension)))
         store._create_tables(statements)
         return cls(url)
 
     @_translated
     def _create_tables(self, statements: sql.Composed) -> None:
+        """The tables of a new index, of this format; an index of an older one is upgraded with them."""
         connection = self._connect()
         with connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             connection.execute(statements)
+            found = schema.format_in(connection)
+            schema.refuse_newer(self.location, found)
+            schema.upgrade(connection, found)
+
+    @_translated
+    def format_version(self) -> int:
+        """The index's PostgreSQL format version (0 before its first manifest is written)."""
+        if self._format_seen < FORMAT_VERSION:
+            self._format_seen = schema.format_in(self._connect())
+        return self._format_seen
+
+    @_translated
+    def upgrade(self) -> int:
+        """Bring an index of an older format up to this code's in place, in one transaction with the
+        manifest's new version (writers only: a reader never calls it); return the format it had."""
+        found = self.format_version()
+        if found >= FORMAT_VERSION or found == 0:
+            return found
+        connection = self._connect()
+        try:
+            with connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                found = schema.format_in(connection)  # another writer may have upgraded it meanwhile
+                schema.refuse_newer(self.location, found)
+                schema.upgrade(connection, found)
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise StoragePermissionError(
+                f"PostgreSQL at {self.location}: {_first_line(error)} (upgrading the index from format"
+                f" {found} to {FORMAT_VERSION} creates tables: run `rag check --repair --index {self.location}`"
+                " once with a role that may create them in its schema, such as its owner)"
+            ) from error
+        self._format_seen = 0
+        return found
+
+    def _has_format_2(self, what: str = "") -> bool:
+        """Whether the index has format 2's tables; with `what`, a one-line error when it has not."""
+        found = self.format_version()
+        if found < 2 and what:
+            raise schema.needs_upgrade(self.location, what, found)
+        return found >= 2
 
     @_translated
     def _has_tables(self) -> bool:
         row = (
             self._connect()
-            .execute("SELECT count(to_regclass(name)) FROM unnest(%s::text[]) AS name", (list(_OWN_TABLES),))
+            .execute(
+                "SELECT count(to_regclass(name)) FROM unnest(%s::text[]) AS name", (list(schema.OWN_TABLES),)
+            )
             .fetchone()
         )
-        return row is not None and row[0] == len(_OWN_TABLES)
+        return row is not None and row[0] == len(schema.OWN_TABLES)
 
     def _connect(self) -> psycopg.Connection[Any]:
         connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
@@ -363,11 +306,8 @@ class PostgresStore:
                     list({"format_version": str(FORMAT_VERSION), **expected}.items()),
                 )
                 return
-        if current["format_version"] != str(FORMAT_VERSION):
-            raise IndexMismatchError(
-                f"the index in {self.location} has PostgreSQL format version {current['format_version']},"
-                f" this version of Verbatim reads {FORMAT_VERSION}"
-            )
+        # An older format is read as it is (a writer upgrades it first: upgrade); a newer one is refused.
+        schema.refuse_newer(self.location, schema.parse_format(current["format_version"]))
         refuse_other_settings(
             current, expected, f"the index in {self.location}", "another database or schema"
         )
@@ -396,6 +336,7 @@ class PostgresStore:
             )
             for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
         ]
+        with_boxes = bool(document.geometry) and self._has_format_2()  # format 1 keeps none
         connection = self._connect()
         with _pipelined_transaction(connection):
             key, chunk_ids = self._replace_document_row(
@@ -426,14 +367,16 @@ class PostgresStore:
             self._insert_structure(
                 cursor, key, structure_spans.spans_of(document.text, document.metadata or {})
             )
-            connection.execute("SELECT nextval('generation')")
+            if with_boxes:
+                page_boxes.insert(cursor, page_boxes.rows_of(key, document.geometry))
         return identifier
 
     @_translated
     def import_document(self, document: ExportedDocument) -> None:
         """Write a document read out of another index as it was stored (`rag copy`), replacing one
-        of the same source, in one transaction: nothing is analysed or embedded again. Page
-        positions are not kept here (page images with highlights need an index folder)."""
+        of the same source, in one transaction: nothing is analysed or embedded again."""
+        if document.page_boxes:
+            self._has_format_2("page positions")
         connection = self._connect()
         with _pipelined_transaction(connection):
             key, chunk_ids = self._replace_document_row(
@@ -464,7 +407,9 @@ class PostgresStore:
                 [(key, hash_value, blob) for hash_value, blob in document.sentence_vectors],
             )
             self._insert_structure(cursor, key, document.structure)
-            connection.execute("SELECT nextval('generation')")
+            page_boxes.insert(
+                cursor, [(key, page, source, runs) for page, source, runs in document.page_boxes]
+            )
 
     @staticmethod
     def _replace_document_row(
@@ -568,7 +513,7 @@ class PostgresStore:
             if row is None:
                 raise NotFoundError(f"no document with source {source!r} in the index")
             connection.execute("DELETE FROM documents WHERE key = %s", (row[0],))
-            connection.execute("SELECT nextval('generation')")
+        connection.execute(_BUMP)
         return int(row[1])
 
     @_translated
@@ -596,59 +541,14 @@ class PostgresStore:
         try:
             connection = self._connect()
             keys = [int(row[0]) for row in connection.execute("SELECT key FROM documents ORDER BY key")]
+            with_boxes = self._has_format_2()
             for key in keys:
                 with connection.transaction():  # one document, as one commit left it
-                    document = self._exported(connection, key, dimension)
+                    document = exporting.exported(connection, key, dimension, with_boxes)
                 if document is not None:  # removed meanwhile
                     yield document
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
-
-    @staticmethod
-    def _exported(connection: psycopg.Connection[Any], key: int, dimension: int) -> ExportedDocument | None:
-        row = connection.execute(
-            "SELECT id, source, title, text, metadata, page_starts, content_hash, size_bytes,"
-            " to_char(added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), language, script"
-            " FROM documents WHERE key = %s",
-            (key,),
-        ).fetchone()
-        if row is None:
-            return None
-        chunks = tuple(
-            ExportedChunk(start, end, text, search_text, terms, np.asarray(vector, dtype=np.float32))
-            for start, end, text, search_text, terms, vector in connection.execute(
-                'SELECT start, "end", text, search_text, terms, vector::real[] FROM chunks'
-                " WHERE document_key = %s ORDER BY id",
-                (key,),
-            )
-        )
-        assert all(len(chunk.vector) == dimension for chunk in chunks)  # the column's type holds it
-        locations = connection.execute(
-            "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (key,)
-        )
-        vectors = connection.execute(
-            "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = %s ORDER BY ctid", (key,)
-        )
-        spans = connection.execute(
-            'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (key,)
-        )
-        return ExportedDocument(
-            id=row[0],
-            source=row[1],
-            title=row[2],
-            text=row[3],
-            metadata=row[4],
-            page_starts=tuple(row[5]),
-            content_hash=row[6],
-            size_bytes=int(row[7]),
-            added_at=row[8],
-            language=row[9],
-            script=row[10],
-            chunks=chunks,
-            locations=tuple(map(Location._make, locations)),
-            sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
-            structure=tuple(map(StructureSpan._make, spans)),
-        )
 
     # -- feedback and the question log (the SQLite folder's, storage/feedback_table.py) ------------
 
@@ -661,7 +561,7 @@ class PostgresStore:
                 connection = self._connect()
                 with connection.transaction():
                     connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                    connection.execute(_LOG_TABLES)
+                    connection.execute(schema.LOG_TABLES)
                 self._has_log_tables = self._log_tables_found()
                 if not self._has_log_tables:
                     raise StorageError(
@@ -835,6 +735,49 @@ class PostgresStore:
     ) -> int:
         """Delete logged questions by answer id, by who asked, or asked before an ISO time; return how many."""
         return self._delete_logged("question_log", ("answer_id", "asked_at"), answer_ids, who, before)
+
+    # -- page positions for the page viewer (storage/database/page_boxes.py) -------------------------
+
+    @_translated
+    def paged_file(self, document_id: str) -> PagedFile:
+        """Where the document with this id (or source) came from, and whether its pages have boxes."""
+        connection = self._connect()
+        row = connection.execute(
+            "SELECT key, id, source, content_hash, metadata ->> 'type', jsonb_array_length(page_starts)"
+            " FROM documents WHERE id = %s OR source = %s LIMIT 1",
+            (document_id, document_id),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no document {document_id!r} in the index")
+        has_geometry = self._has_format_2() and page_boxes.has_any(connection, int(row[0]))
+        return PagedFile(int(row[0]), row[1], row[2], row[3], row[4] or "", int(row[5]), has_geometry)
+
+    @_translated
+    def page_runs(self, paged: PagedFile, page: int) -> bytes | None:
+        """The encoded word boxes of one page (rag.pages.geometry.decode); None when it has none."""
+        return page_boxes.load(self._connect(), paged.key, page) if self._has_format_2() else None
+
+    @_translated
+    def documents_without_page_boxes(self) -> list[str]:
+        """Sources of the PDFs and pictures that have no page positions, oldest first."""
+        self._has_format_2("page positions")
+        return page_boxes.without_boxes(self._connect())
+
+    @_translated
+    def add_page_boxes(self, source: str, text: str, geometry: Sequence[PageGeometry]) -> bool:
+        """Store page positions for a document whose stored text is `text`, in one transaction;
+        False when it is gone or its text is not that (another file's positions never land)."""
+        self._has_format_2("page positions")
+        connection = self._connect()
+        with connection.transaction():
+            row = connection.execute(
+                "SELECT key, text FROM documents WHERE source = %s FOR UPDATE", (source,)
+            ).fetchone()
+            if row is None or row[1] != text:
+                return False
+            page_boxes.insert(connection.cursor(), page_boxes.rows_of(int(row[0]), geometry))
+        connection.execute(_BUMP)
+        return True
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -1106,17 +1049,62 @@ class PostgresStore:
 
     # -- readers' scopes (rag/access/scoping.py) --------------------------------------------------
 
+    @_translated
     def has_grants(self) -> bool:
-        """Never: grants are kept by index folders only (a scope here comes from the access rules)."""
-        return False
+        """Whether any document's readers were narrowed through the API (never, in format 1)."""
+        return self._has_format_2() and grants.has_grants(self._connect())
 
     @_translated
     def document_rows(self) -> list[tuple[int, str, frozenset[str] | None]]:
-        """(key, source, None) of every document: what a reader's scope is found from."""
-        return [
-            (int(key), str(source), None)
-            for key, source in self._connect().execute("SELECT key, source FROM documents")
-        ]
+        """(key, source, groups granted or None) of every document: what a reader's scope is found from."""
+        return grants.document_rows(self._connect(), self._has_format_2())
+
+    @_translated
+    def set_grant(self, source: str, read: frozenset[str] | None, set_by: str) -> None:
+        """Narrow who may read a stored document (None: lift the narrowing)."""
+        self.set_grants([source], read, set_by)
+
+    @_translated
+    def set_grants(self, sources: Sequence[str], read: frozenset[str] | None, set_by: str) -> None:
+        """Narrow who may read each of these sources, in one transaction; the change counter is
+        bumped after it commits (_BUMP), so every reader's scope is found again with the grant."""
+        self._has_format_2("narrowing who may read a document")
+        connection = self._connect()
+        with connection.transaction():
+            grants.set_grants(connection, sources, read, set_by)
+        connection.execute(_BUMP)
+
+    @_translated
+    def grants(self) -> dict[str, frozenset[str]]:
+        """Every grant by source, stored documents or not."""
+        return grants.all_grants(self._connect()) if self._has_format_2() else {}
+
+    @_translated
+    def grant_of(self, source: str) -> frozenset[str] | None:
+        """The groups a document's grant names, or None."""
+        return grants.grant_of(self._connect(), source) if self._has_format_2() else None
+
+    # -- the audit trail (storage/database/audit.py) -----------------------------------------------
+
+    @_translated
+    def record(self, actor: str, action: AuditAction, detail: dict[str, object]) -> None:
+        """Append one event to the audit trail."""
+        self._has_format_2("the audit trail")
+        audit.append(self._connect(), actor, action, detail)
+
+    @_translated
+    def prune_audit(self, days: float, actor: str) -> tuple[str, int]:
+        """Remove audit events older than `days` days: (the cutoff time, how many went)."""
+        self._has_format_2("the audit trail")
+        connection = self._connect()
+        with connection.transaction():
+            return audit.prune(connection, days, actor)
+
+    @_translated
+    def audit_events(self, since: str | None = None, actor: str | None = None) -> list[AuditEvent]:
+        """The audit trail, oldest first."""
+        self._has_format_2("the audit trail")
+        return audit.events(self._connect(), since, actor)
 
     @_translated
     def scope_of(self, document_keys: frozenset[int]) -> Scope:

@@ -9,9 +9,10 @@ filtered afterwards, so ranks, counts and refusals are those of an index without
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Scope:
 
 
 class ScopeSource(Protocol):
-    """What a reader's scope is found from: both engines offer it (grants only an index folder)."""
+    """What a reader's scope is found from: both engines offer it."""
 
     def generation(self) -> int:
         """Bumped by every committed change, grants included: scopes are cached per generation."""
@@ -66,13 +67,14 @@ class ScopeSource(Protocol):
         ...
 
 
+@runtime_checkable
 class ScopedStore(Protocol):
     """What a storage engine offers readers' scopes, grants and the audit trail.
 
-    `Store` (SQLite) implements it; the PostgreSQL engine implements ScopeSource (no grants, no audit
-    trail), with the scope as `WHERE document_key = ANY(%s)` and pgvector's filtered search. Besides
-    these, every read a question makes takes `scope=`: `lexical_search`, `languages`, `counts`,
-    `term_document_counts`, `documents`, `document`; and the vector index's `search`.
+    Both engines implement it: `Store` (SQLite) and `PostgresStore` (format 2; the scope as
+    `WHERE document_key = ANY(%s)` and pgvector's filtered search). Besides these, every read a
+    question makes takes `scope=`: `lexical_search`, `languages`, `counts`, `term_document_counts`,
+    `documents`, `document`; and the vector index's `search`.
     """
 
     def generation(self) -> int:
@@ -93,6 +95,14 @@ class ScopedStore(Protocol):
 
     def set_grant(self, source: str, read: frozenset[str] | None, set_by: str) -> None:
         """Narrow who may read a stored document (None lifts it)."""
+        ...
+
+    def set_grants(self, sources: Sequence[str], read: frozenset[str], set_by: str) -> None:
+        """Narrow who may read each of these sources (stored or not yet), in one transaction."""
+        ...
+
+    def grants(self) -> dict[str, frozenset[str]]:
+        """Every grant by source, stored documents or not."""
         ...
 
     def grant_of(self, source: str) -> frozenset[str] | None:

@@ -492,15 +492,13 @@ class Store:
         )
 
     @translated
-    def folder_only_counts(self) -> dict[str, int]:
-        """What only an index folder keeps, counted: grants, feedback, audit events, page positions."""
+    def uncopied_counts(self) -> dict[str, int]:
+        """What `rag copy` leaves behind, counted: feedback entries and audit events."""
         connection = self._connect()
         counts = {}
         for name, query in (
-            ("document grants", "SELECT count(*) FROM document_grants"),
             ("feedback entries", "SELECT count(*) FROM feedback"),
             ("audit events", "SELECT count(*) FROM audit_events"),
-            ("documents with page positions", "SELECT count(DISTINCT document_key) FROM page_boxes"),
         ):
             try:
                 counts[name] = int(connection.execute(query).fetchone()[0])

@@ -1,0 +1,60 @@
+"""One document of a PostgreSQL index read out whole, as `rag copy` carries it (storage/exported.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rag.storage.database import page_boxes
+from rag.storage.exported import ExportedChunk, ExportedDocument
+from rag.types import Location, StructureSpan
+
+
+def exported(connection: Any, key: int, dimension: int, with_boxes: bool) -> ExportedDocument | None:
+    """The document of this key with everything stored for it (its page positions when the index
+    keeps them: format 2), read in the caller's transaction; None when it is gone."""
+    row = connection.execute(
+        "SELECT id, source, title, text, metadata, page_starts, content_hash, size_bytes,"
+        " to_char(added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), language, script"
+        " FROM documents WHERE key = %s",
+        (key,),
+    ).fetchone()
+    if row is None:
+        return None
+    chunks = tuple(
+        ExportedChunk(start, end, text, search_text, terms, np.asarray(vector, dtype=np.float32))
+        for start, end, text, search_text, terms, vector in connection.execute(
+            'SELECT start, "end", text, search_text, terms, vector::real[] FROM chunks'
+            " WHERE document_key = %s ORDER BY id",
+            (key,),
+        )
+    )
+    assert all(len(chunk.vector) == dimension for chunk in chunks)  # the column's type holds it
+    locations = connection.execute(
+        "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (key,)
+    )
+    vectors = connection.execute(
+        "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = %s ORDER BY ctid", (key,)
+    )
+    spans = connection.execute(
+        'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (key,)
+    )
+    return ExportedDocument(
+        id=row[0],
+        source=row[1],
+        title=row[2],
+        text=row[3],
+        metadata=row[4],
+        page_starts=tuple(row[5]),
+        content_hash=row[6],
+        size_bytes=int(row[7]),
+        added_at=row[8],
+        language=row[9],
+        script=row[10],
+        chunks=chunks,
+        locations=tuple(map(Location._make, locations)),
+        sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
+        structure=tuple(map(StructureSpan._make, spans)),
+        page_boxes=page_boxes.exported(connection, key) if with_boxes else (),
+    )
