@@ -119,9 +119,10 @@ class Asked:
 
 def best_scores(asked: Asked, folder: Path, embedder: rag.Embedder) -> list[dict]:
     """Every question asked of an index of articles 00-11, never refusing."""
-    # Every candidate sentence with its score and coverage: no refusal, no margin, no quote limit.
+    # Every candidate sentence with its score and coverage: no refusal (a threshold of 0: Settings
+    # refuses a negative one, and every threshold tried is above it), no margin, no quote limit.
     settings = rag.Settings(
-        refusal_threshold=-10.0, refusal_min_coverage=0.0, max_quotes=10_000, quote_margin=100.0
+        refusal_threshold=0.0, refusal_min_coverage=0.0, max_quotes=10_000, quote_margin=100.0
     )
     base = rag.open(folder, settings, embedder=embedder)
     if base.is_empty():

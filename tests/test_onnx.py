@@ -105,6 +105,25 @@ def test_texts_embedded_alone_match_torch_too(
     assert cosines.min() >= 0.97, dict(zip(TEXTS, cosines.round(4), strict=True))
 
 
+def test_span_vectors_come_from_the_same_pass_as_the_text_vectors(onnx_embedder: rag.Embedder) -> None:
+    ferry = "Harbour\nThe ferry leaves at seven. Gulls nest on the old pier."
+    texts = [ferry, ABSTRACT * 4, "hello"]
+    first, second = (8, 34), (35, len(ferry))
+    spans = [[first, second, (0, 0)], [(0, 80), (len(ABSTRACT * 4) - 60, len(ABSTRACT * 4))], []]
+    vectors, pooled = onnx_embedder.embed_with_spans(texts, spans)  # type: ignore[attr-defined]
+    # The texts' vectors are the ones embed gives: the spans cost no second pass and change nothing.
+    np.testing.assert_array_equal(vectors, onnx_embedder.embed(texts))
+    alone = onnx_embedder.embed([ferry[slice(*first)], ferry[slice(*second)]])
+    ferry_pooled = np.vstack(pooled[0][:2])
+    np.testing.assert_allclose(np.linalg.norm(ferry_pooled, axis=1), 1.0, atol=1e-5)
+    # Each sentence's pooled vector is nearer its own sentence embedded alone than the other one.
+    similarities = ferry_pooled @ alone.T
+    assert similarities[0, 0] > similarities[0, 1] and similarities[1, 1] > similarities[1, 0]
+    # No token in an empty span; the end of a text over 256 word pieces was cut off before the model.
+    assert pooled[0][2] is None and pooled[1][0] is not None and pooled[1][1] is None
+    assert pooled[2] == []
+
+
 def test_length_batches_cover_every_row_once_within_the_budget() -> None:
     lengths = [5, 256, 30, 256, 12, 100, 7]
     batches = list(length_batches(lengths, 300))

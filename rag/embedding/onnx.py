@@ -59,6 +59,18 @@ class OnnxEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return an (n, dimension) float32 array of unit vectors, in the order given."""
+        return self.embed_with_spans(texts, [() for _ in texts])[0]
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """The texts' unit vectors, and for each (start, end) character span of a text the unit
+        mean of the token vectors inside it, from the same forward pass.
+
+        A span is None where the text's tokens were cut at the model's length before its end,
+        or where no token falls inside it. The texts' vectors are exactly what embed gives.
+        """
+        span_vectors: list[list[np.ndarray | None]] = [[None] * len(wanted) for wanted in spans]
         with self._lock:
             # A single text is a query: one thread answers it in about a millisecond and leaves
             # the other cores to FAISS and SQLite; batches get all the threads.
@@ -66,7 +78,7 @@ class OnnxEmbedder:
             width = int(session.get_outputs()[0].shape[-1])
             vectors = np.zeros((len(texts), width), dtype=np.float32)
             if not texts:
-                return vectors
+                return vectors, span_vectors
             encodings = self._tokenizer.encode_batch(
                 [without_surrogates(text) for text in texts]
             )  # tokenizers refuse them
@@ -75,8 +87,11 @@ class OnnxEmbedder:
                 feeds = self._feeds([token_ids[row] for row in rows], session)
                 hidden = session.run(None, feeds)[0]
                 vectors[rows] = pool(hidden, feeds["attention_mask"], self.layout.pooling)
+                for position, row in enumerate(rows):
+                    if spans[row]:
+                        span_vectors[row] = spans_pooled(hidden[position], encodings[row], spans[row])
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return vectors / np.maximum(norms, 1e-12), span_vectors
 
     def _session(self, threads: int) -> Any:
         if threads not in self._sessions:
@@ -117,6 +132,29 @@ def pool(hidden: np.ndarray, attention_mask: np.ndarray, mode: str) -> np.ndarra
     if mode == "max":
         return np.where(mask > 0, hidden, -1e9).max(axis=1)
     return (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+
+
+def spans_pooled(
+    hidden: np.ndarray, encoding: Any, spans: Sequence[tuple[int, int]]
+) -> list[np.ndarray | None]:
+    """The unit mean of one text's token vectors inside each character span (None: none, or cut off)."""
+    inside = [mask == 0 for mask in encoding.special_tokens_mask]
+    offsets = np.array([offset for offset, kept in zip(encoding.offsets, inside, strict=True) if kept])
+    rows = np.flatnonzero(inside)
+    reached = int(offsets[-1, 1]) if len(offsets) else 0
+    truncated = bool(encoding.overflowing)
+    pooled: list[np.ndarray | None] = []
+    for start, end in spans:
+        if truncated and end > reached:
+            pooled.append(None)
+            continue
+        chosen = rows[(offsets[:, 1] > start) & (offsets[:, 0] < end)] if len(offsets) else rows
+        if not len(chosen):
+            pooled.append(None)
+            continue
+        mean = hidden[chosen].mean(axis=0)
+        pooled.append((mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32))
+    return pooled
 
 
 def _inference_session(graph: Path, threads: int) -> Any:
