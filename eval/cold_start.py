@@ -27,7 +27,7 @@ ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 def child_environment(tree: Path) -> dict[str, str]:
     """The environment of a run from `tree`: bytecode cached as an installed package has it (with
-    PYTHONDONTWRITEBYTECODE set, every run would compile each module from source: +0.3 s)."""
+    PYTHONDONTWRITEBYTECODE set, every run would compile each module from source, a quarter second)."""
     environment = os.environ | ENV | {"PYTHONPATH": str(tree)}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     return environment
