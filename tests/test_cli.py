@@ -244,11 +244,12 @@ def test_show_writes_the_page_with_the_highlight_the_api_draws(
 
 
 # What `rag ask` must not load: the serving stack, token checks, sync, evaluation, progress bars,
-# the LLM clients. Each costs a cold start tens of milliseconds (docs/performance.md).
+# the LLM clients, the writer lock. Each costs a cold start tens of milliseconds (docs/performance.md).
 NOT_FOR_ASKING = (
     "asyncio",
     "cryptography",
     "fastapi",
+    "filelock",
     "jwt",
     "multiprocessing",
     "tqdm",
