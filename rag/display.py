@@ -10,8 +10,6 @@ import sys
 import time
 from typing import TextIO
 
-from tqdm import tqdm
-
 from rag.types import IngestProgress
 
 __all__ = ["IngestProgressBar", "format_bytes"]
@@ -46,6 +44,8 @@ class ProgressBar:
     """A tqdm bar counting `unit`s on stderr; call it with (done, total), close it when finished."""
 
     def __init__(self, unit: str, stream: TextIO | None = None, total: int = 0) -> None:
+        from tqdm import tqdm  # here: a command that draws no bar does not pay for loading it
+
         stream = stream or sys.stderr
         interval = TERMINAL_REDRAW_SECONDS if stream.isatty() else LOG_REDRAW_SECONDS
         self._bar = tqdm(

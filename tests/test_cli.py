@@ -241,3 +241,47 @@ def test_show_writes_the_page_with_the_highlight_the_api_draws(
         capsys, "show", "bridge.pdf", "--highlight", "16", "--out", str(out), "--index", index
     )
     assert code != 0 and "START:END" in error
+
+
+# What `rag ask` must not load: the serving stack, token checks, sync, evaluation, progress bars,
+# the LLM clients, the writer lock. Each costs a cold start tens of milliseconds (docs/performance.md).
+NOT_FOR_ASKING = (
+    "asyncio",
+    "cryptography",
+    "fastapi",
+    "filelock",
+    "jwt",
+    "multiprocessing",
+    "tqdm",
+    "uvicorn",
+    "importlib.metadata",
+    "http.client",
+    "rag.access.tokens",
+    "rag.evaluation.runner",
+    "rag.ingest.loaders",
+    "rag.llm.client",
+    "rag.serve.limits",
+    "rag.serve.service",
+    "rag.sources.sync",
+    "rag.storage.copying",
+)
+ASK_AND_LIST_MODULES = """
+import json, sys
+from rag.cli.main import main
+code = main(sys.argv[1:])
+print(json.dumps(sorted(set(json.loads({not_for_asking!r})) & set(sys.modules))), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_ask_loads_no_serving_sync_evaluation_or_progress_code(tmp_path: Path, docs: Path) -> None:
+    index = str(tmp_path / "index")
+    assert main(["ingest", str(docs), "--index", index, *FAKE, "--json"]) == 0
+    code = ASK_AND_LIST_MODULES.format(not_for_asking=json.dumps(NOT_FOR_ASKING))
+    asked = subprocess.run(
+        [sys.executable, "-c", code, "ask", "What are coffee beans?", "--index", index, *FAKE],
+        capture_output=True,
+        text=True,
+    )
+    assert asked.returncode == 0 and "Coffea" in asked.stdout, asked.stderr
+    assert json.loads(asked.stderr.strip().splitlines()[-1]) == []

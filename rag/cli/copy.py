@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.cli.options import index_location, print_json
 from rag.display import BuildProgressBar, printable
-from rag.storage.copying import CopyReport, copy_index
+
+if TYPE_CHECKING:
+    from rag.storage.copying import CopyReport
 
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -36,6 +38,8 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_copy(args: argparse.Namespace) -> int:
     """rag copy SOURCE DESTINATION [--resume]"""
+    from rag.storage.copying import copy_index
+
     bar = None if args.json else BuildProgressBar(unit="documents")
     index_bar = None if args.json else BuildProgressBar(unit="vectors")
     try:

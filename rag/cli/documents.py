@@ -10,8 +10,6 @@ from rag.cli.options import open_from, print_json
 from rag.display import BuildProgressBar, IngestProgressBar, format_bytes, printable
 from rag.errors import RagError
 from rag.settings import ENGINES
-from rag.sources.status import status as sync_status
-from rag.sources.status import summary as sync_summary
 from rag.types import IngestReport
 
 
@@ -131,6 +129,8 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     """rag stats"""
+    from rag.sources.status import status as sync_status
+
     with open_from(args) as base:
         stats = base.stats()
         documents = base.documents() if args.documents else []
@@ -164,6 +164,8 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def _print_sources(synced: list[dict[str, Any]]) -> None:
     """What `rag sync --status` shows, a line per synced source and its last failures."""
+    from rag.sources.status import summary as sync_summary
+
     if synced:
         print("sources (rag sync --status for more):")
     for source in synced:

@@ -9,10 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from rag.cli.options import add_llm_arguments, embedding_settings, llm_settings, open_from, print_json
-from rag.evaluation.datasets import EvalDataError, is_beir_folder
-from rag.evaluation.feedback import regression_rows, write_question_set
-from rag.evaluation.report import compare_eval_results, format_eval_summary, write_eval_results
-from rag.evaluation.runner import EvalConfig, evaluate
 from rag.settings import RETRIEVAL_MODES, Settings, default_index_dir
 
 
@@ -74,6 +70,10 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     """rag eval DATASET | rag eval --compare A B"""
+    from rag.evaluation.datasets import EvalDataError, is_beir_folder
+    from rag.evaluation.report import format_eval_summary, write_eval_results
+    from rag.evaluation.runner import EvalConfig, evaluate
+
     if args.compare:
         return run_compare(args.compare[0], args.compare[1], args.fail_on_regression)
     if args.from_feedback:
@@ -111,6 +111,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_from_feedback(args: argparse.Namespace) -> int:
     """rag eval --from-feedback [--since DATE] [--out SET.jsonl]"""
+    from rag.evaluation.feedback import regression_rows, write_question_set
+
     with open_from(args) as base:
         rows = regression_rows(base, args.since)
     if args.out is None:
@@ -129,6 +131,9 @@ def run_from_feedback(args: argparse.Namespace) -> int:
 
 def run_compare(before_path: Path, after_path: Path, fail_on_regression: bool) -> int:
     """Print the metric differences of two results.json files; regressions are flagged."""
+    from rag.evaluation.datasets import EvalDataError
+    from rag.evaluation.report import compare_eval_results
+
     runs = []
     for path in (before_path, after_path):
         try:

@@ -11,7 +11,6 @@ from typing import Any
 from rag.answer.question import AskOptions
 from rag.cli.options import local_user, open_from, print_json
 from rag.display import printable
-from rag.evaluation.feedback import format_summary, summary
 from rag.feedback import CITATION_FLAGS, CitationFlag, Feedback, FeedbackError, feedback_on, flag_of
 
 
@@ -78,6 +77,8 @@ def run_feedback(args: argparse.Namespace) -> int:
             print(f"deleted {feedback_gone} feedback and {questions_gone} logged questions")
             return 0
         if args.summary:
+            from rag.evaluation.feedback import format_summary, summary
+
             values = summary(base, args.since)
             print_json(values) if args.json else print(format_summary(values))
             return 0

@@ -10,8 +10,6 @@ from typing import Any
 
 from rag.cli.options import open_from, print_json
 from rag.errors import RagError
-from rag.evaluation.dashboard import quality_dashboard
-from rag.evaluation.dashboard_page import report_page
 
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -52,6 +50,9 @@ def run_folders(given: list[Path] | None) -> list[Path]:
 
 def run_report(args: argparse.Namespace) -> int:
     """rag report [--out report.html] [--runs DIR ...] [--since DATE] [--json]"""
+    from rag.evaluation.dashboard import quality_dashboard
+    from rag.evaluation.dashboard_page import report_page
+
     with open_from(args) as base:
         values = quality_dashboard([base], run_folders(args.runs), args.since)
     if args.json:

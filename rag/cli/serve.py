@@ -6,15 +6,15 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.cli.options import add_llm_arguments, embedding_settings, index_location, llm_settings
 from rag.errors import SettingsError
-from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
-from rag.serve.limits import MAX_QUEUE, Limits
-from rag.serve.processes import DEFAULT_HUNG_SECONDS, MIN_HUNG_SECONDS
-from rag.serve.service import OidcConfig, ServeConfig
+from rag.serve.defaults import DEFAULT_HUNG_SECONDS, MAX_QUEUE, MIN_HUNG_SECONDS
 from rag.settings import Settings, default_index_dir
+
+if TYPE_CHECKING:
+    from rag.serve.service import OidcConfig, ServeConfig
 
 MAX_PROCESSES = 64
 # Each serving process loads its own model: 206-213 MB resident measured with the default one
@@ -128,7 +128,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=MAX_QUEUE,
         help="a safety cap on waiting requests; each is admitted while its predicted wait fits 30 s",
     )
-    parser.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB)
+    # None: the uploads' default, looked up when serving (the parser of every command loads no ingest code).
+    parser.add_argument("--max-upload-mb", type=int, default=None)
     parser.add_argument(
         "--sync",
         action="store_true",
@@ -159,9 +160,14 @@ def collection_folders(specs: Sequence[str], index: Path | str | None) -> dict[s
 
 def config_from(args: argparse.Namespace) -> ServeConfig:
     """The ServeConfig the flags describe."""
+    from rag.ingest.uploads import DEFAULT_MAX_UPLOAD_MB
+    from rag.serve.limits import Limits
+    from rag.serve.service import ServeConfig
+
+    max_upload_mb = DEFAULT_MAX_UPLOAD_MB if args.max_upload_mb is None else args.max_upload_mb
     if not 1 <= args.workers <= 64 or not 0 <= args.queue <= MAX_QUEUE:
         raise SettingsError(f"--workers must be 1-64 and --queue 0-{MAX_QUEUE}")
-    if args.max_upload_mb < 1:
+    if max_upload_mb < 1:
         raise SettingsError("--max-upload-mb must be at least 1")
     if args.audit_keep_days is not None and not 0 < args.audit_keep_days <= 100_000:
         raise SettingsError("--audit-keep-days must be a number of days above 0")
@@ -170,7 +176,7 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
     )
     if args.answer_mode is None and (settings.llm_base_url or settings.llm_local_path):
         settings = settings.replace(answer_mode="llm")  # started with an LLM: answer with it
-    limits = Limits(workers=args.workers, queue=args.queue, max_upload_bytes=args.max_upload_mb * 1024 * 1024)
+    limits = Limits(workers=args.workers, queue=args.queue, max_upload_bytes=max_upload_mb * 1024 * 1024)
     folders = collection_folders(args.collection, args.index)
     return ServeConfig(
         folders,
@@ -190,6 +196,8 @@ def config_from(args: argparse.Namespace) -> ServeConfig:
 
 def oidc_config(args: argparse.Namespace) -> OidcConfig | None:
     """The provider of --oidc-issuer and --oidc-audience (both or neither)."""
+    from rag.serve.service import OidcConfig
+
     if args.oidc_issuer is None and args.oidc_audience is None:
         if args.oidc_client_id:
             raise SettingsError("--oidc-client-id needs --oidc-issuer URL and --oidc-audience AUD")

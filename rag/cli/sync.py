@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.cli.options import open_from, print_json
 from rag.display import printable
-from rag.sources.config import SourceSpec, parse_duration, spec_from_location
-from rag.sources.runner import DEFAULT_EVERY_SECONDS, SyncOptions, declared_specs, sync_once, watch
-from rag.sources.status import status
-from rag.sources.sync import PassReport
+
+if TYPE_CHECKING:
+    from rag.sources.config import SourceSpec
+    from rag.sources.sync import PassReport
 
 
 def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -63,6 +63,8 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _given_specs(args: argparse.Namespace) -> list[SourceSpec]:
+    from rag.sources.config import spec_from_location
+
     options = {
         "include": args.include,
         "exclude": args.exclude,
@@ -76,6 +78,10 @@ def _given_specs(args: argparse.Namespace) -> list[SourceSpec]:
 
 def run_sync(args: argparse.Namespace) -> int:
     """rag sync [SOURCE...] [--watch] [--status]"""
+    from rag.sources.config import parse_duration
+    from rag.sources.runner import DEFAULT_EVERY_SECONDS, SyncOptions, declared_specs, sync_once, watch
+    from rag.sources.status import status
+
     with open_from(args) as base:
         if args.status:
             return _print_status(status(base.folder), args.json)

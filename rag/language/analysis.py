@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 import snowballstemmer
-import stopwordsiso
 
 from rag.language.scripts import FOLDED_SCRIPTS, characters, is_unspaced, script_of, strip_marks, tokens
 from rag.language.vocabulary import all_words, vocabulary
@@ -112,6 +111,8 @@ def stop_words(language: str) -> frozenset[str]:
     pack = vocabulary(language)
     if pack is not None and pack.stop_words is not None:
         return pack.stop_words
+    import stopwordsiso  # here: most questions' languages carry their own list (it loads importlib.metadata)
+
     return frozenset(stopwordsiso.stopwords(language)) if stopwordsiso.has_lang(language) else frozenset()
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from rag.llm.base import ChatModel, LLMUnavailableError
-from rag.llm.client import OpenAIChatClient
-from rag.llm.local import find_bundled_llm, load_local_model
 from rag.settings import Settings
 
 
 def chat_model_for(settings: Settings) -> ChatModel:
     """The configured model: an HTTP endpoint, else a local model file or folder, else the bundled one."""
+    # Imported here: an extractive answer (the default) loads neither the HTTP client nor the local runner.
+    from rag.llm.client import OpenAIChatClient
+    from rag.llm.local import find_bundled_llm, load_local_model
+
     if settings.llm_base_url:
         return OpenAIChatClient(
             settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout

@@ -19,13 +19,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from rag.serve.defaults import MAX_QUEUE
 from rag.serve.errors import APIError
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_MESSAGES = 100
 MAX_K = 50
-# A safety cap only: admission follows the predicted wait, which refuses far earlier at any real pace.
-MAX_QUEUE = 10_000
 # Weight of the newest hold time in the smoothed service time.
 SMOOTHING = 0.2
 

@@ -31,6 +31,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from rag.errors import RagError, SettingsError
+from rag.serve.defaults import DEFAULT_HUNG_SECONDS
 from rag.serve.service import ServeConfig
 
 # A worker must say it serves within this (loading the model; the first ONNX export can take a minute).
@@ -44,8 +45,6 @@ POLL_SECONDS = 0.2
 # one silent for WorkerPlan.hung_seconds (a blocked loop, a stopped process) is killed and replaced.
 HEARTBEAT_SECONDS = 1.0
 LOOP_STALE_SECONDS = 2.0
-DEFAULT_HUNG_SECONDS = 60.0
-MIN_HUNG_SECONDS = 3.0
 LISTEN_BACKLOG = 2048
 
 

@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from rag.errors import IndexLockedError, StorageError
 
 LOCK_NAME = ".write.lock"
@@ -16,6 +14,8 @@ LOCK_NAME = ".write.lock"
 @contextmanager
 def write_lock(folder: Path) -> Iterator[None]:
     """Hold the folder's write lock; raise IndexLockedError instead of waiting for another writer."""
+    from filelock import FileLock, Timeout  # here: a reader never locks, and filelock takes ~15 ms to load
+
     lock = FileLock(folder / LOCK_NAME, timeout=0, is_singleton=False, thread_local=False)
     try:
         lock.acquire()
