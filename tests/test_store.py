@@ -6,7 +6,10 @@ import multiprocessing
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -191,3 +194,30 @@ def test_chunk_vectors_are_read_by_id_and_unknown_ids_are_skipped(
         expected = fake_embedder.embed([passage.text])[0]
         assert float(found[passage.chunk_id] @ expected) == pytest.approx(1.0, abs=1e-5)
         assert base.store.chunk_vectors([passage.chunk_id], fake_embedder.dimension + 1) == {}
+
+
+def test_processes_creating_one_index_at_once_all_find_it_whole(tmp_path: Path) -> None:
+    # Several `rag serve` processes on an empty folder create its index at the same moment.
+    folder = tmp_path / "index"
+    start_at = time.time() + 2.0
+    script = (
+        "import sys, time; from pathlib import Path; from rag.storage.store import Store; "
+        f"time.sleep(max(0.0, {start_at} - time.time())); "
+        "store = Store.create(Path(sys.argv[1])); store._check_is_index(); print(store.counts())"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(folder)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    results = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0] * 8, [error for _, error in results]
+    assert [out.strip() for out, _ in results] == ["(0, 0)"] * 8
+    assert sorted(path.name for path in folder.iterdir() if path.name.endswith(".new")) == []
+    with rag.open(folder, embedder=rag.HashingEmbedder(64)) as base:
+        base.add_texts([rag.TextItem("a.txt", "The index made by one of them takes documents.")])
+        assert base.stats()["documents"] == 1

@@ -149,16 +149,10 @@ class Store:
     @classmethod
     def create(cls, folder: Path) -> Store:
         """Open the index in `folder`, creating the folder and an empty database when missing."""
-        path = folder / DATABASE_NAME
         try:
             folder.mkdir(parents=True, exist_ok=True)
             if not cls.exists_in(folder):
-                connection = sqlite3.connect(path, isolation_level=None)
-                try:
-                    connection.execute("PRAGMA journal_mode=WAL")
-                    create_or_upgrade(connection, folder)
-                finally:
-                    connection.close()
+                _create_database(folder)
         except sqlite3.Error as error:
             raise storage_error(error, folder) from error
         except OSError as error:
@@ -966,3 +960,31 @@ def refuse_other_settings(
 def _unless_same(search_text: str, text: str) -> str | None:
     """NULL when a chunk is found by its own text, so that text is not stored twice."""
     return None if search_text == text else search_text
+
+
+def _create_database(folder: Path) -> None:
+    """Make the folder's database whole, then put it in place in one step: a process that opens the
+    folder meanwhile (several `rag serve` processes on an empty folder) finds either no database or
+    all of it, never a half-made one. The first to put one in place wins; the others' are dropped."""
+    path = folder / DATABASE_NAME
+    made = folder / f".{DATABASE_NAME}.{os.getpid()}.{threading.get_ident()}.new"
+    made.unlink(missing_ok=True)
+    connection = sqlite3.connect(made, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        create_or_upgrade(connection, folder)
+    finally:
+        connection.close()  # the last connection folds its write-ahead log into the file
+    try:
+        if path.is_file() and path.stat().st_size == 0:  # what a crash at creation left before
+            os.replace(made, path)
+            return
+        try:
+            os.link(made, path)  # fails when another process put its database in place first
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(made, path)
+    finally:
+        made.unlink(missing_ok=True)
