@@ -37,11 +37,12 @@ def _sequence(items: list[tuple[Any, Any]]) -> tuple[Strings | None, Strings | N
         if code is _codes.AT:  # zero width: the strings on either side stay adjacent
             continue
         forms, needed = _item(code, argument)
+        best = _better(best, needed)  # a part's own strings may be fewer than the run's
         if forms is not None and run is not None and len(run) * len(forms) <= MOST_FORMS:
             run = frozenset(before + after for before in run for after in forms)
             continue
         whole = False
-        best = _better(_better(best, run), needed)
+        best = _better(best, run)
         run = forms if forms is not None else frozenset({""})
     best = _better(best, run)
     return (run if whole else None), best
