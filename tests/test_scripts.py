@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from rag.language import scripts
 from rag.language.scripts import dominant_script, script_counts, space_unspaced, tokens, word_count
 
 
@@ -24,3 +25,14 @@ def test_word_count_counts_two_chinese_characters_as_a_word() -> None:
 
 def test_space_unspaced_separates_each_chinese_character() -> None:
     assert space_unspaced("丢了308分").split() == ["丢", "了", "308", "分"]
+
+
+def test_ascii_text_is_cut_into_the_tokens_of_the_full_pattern() -> None:
+    # ASCII text takes a shortcut (the standard library's matcher): the same tokens, letter by letter.
+    every_ascii = "".join(map(chr, range(128)))
+    for character in every_ascii:
+        assert tokens(character) == scripts._TOKEN.findall(character), repr(character)
+    texts = [every_ascii, "It's 2021: x2 = y_3, F-16s (and COVID-19).", every_ascii[::-1] * 3]
+    for text in texts:
+        assert tokens(text) == scripts._TOKEN.findall(text)
+        assert word_count(text) == len(scripts._TOKEN.findall(text))
