@@ -36,3 +36,21 @@ def test_ascii_text_is_cut_into_the_tokens_of_the_full_pattern() -> None:
     for text in texts:
         assert tokens(text) == scripts._TOKEN.findall(text)
         assert word_count(text) == len(scripts._TOKEN.findall(text))
+
+
+def test_no_character_beyond_ascii_that_the_shortcut_skips_is_part_of_a_token() -> None:
+    # Text whose characters beyond ASCII are all outside _TOKEN_CHARACTER takes the ASCII shortcut:
+    # no such character, in any company, is part of a token.
+    every_character = "".join(chr(point) for point in range(0x80, 0x110000) if not 0xD800 <= point < 0xE000)
+    skipped = scripts._TOKEN_CHARACTER.sub("", every_character)
+    assert len(skipped) > 10_000
+    assert scripts._TOKEN.findall(skipped) == []
+    between = "x".join(skipped[::97])
+    assert tokens(between) == scripts._TOKEN.findall(between) == ["x"] * (len(skipped[::97]) - 1)
+    text = "The “harbour” — 4,200 tonnes… of cloves\u00a0in 2021 ’tis ©"
+    assert (
+        tokens(text)
+        == scripts._TOKEN.findall(text)
+        == ["The", "harbour", "4", "200", "tonnes", "of", "cloves", "in", "2021", "tis"]
+    )
+    assert word_count(text) == 10
