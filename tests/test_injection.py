@@ -177,8 +177,16 @@ def test_the_anchored_search_answers_as_the_whole_pattern(shared_dir: Path) -> N
     assert len(texts) > 5_000
     flagged = 0
     for text in texts:
-        for plain in {injection.folded(text), injection.folded(text).translate(injection.LOOK_ALIKES)}:
-            expected = bool(injection.INSTRUCTION.search(plain))
-            assert injection.holds_instruction(plain) == expected, plain
-            flagged += expected
+        plain = injection.folded(text)
+        read_as_latin = plain.translate(injection.LOOK_ALIKES)
+        for searched in {plain, read_as_latin}:
+            assert injection.holds_instruction(searched) == bool(injection.INSTRUCTION.search(searched)), (
+                searched
+            )
+        # As is_instruction was: the whole pattern over the text, then over its Latin reading if it differs.
+        expected = bool(injection.INSTRUCTION.search(plain)) or (
+            read_as_latin != plain and bool(injection.INSTRUCTION.search(read_as_latin))
+        )
+        assert injection.is_instruction(text) == expected, text
+        flagged += expected
     assert flagged > 50  # the check saw texts on both sides

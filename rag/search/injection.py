@@ -25,6 +25,7 @@ LOOK_ALIKES = str.maketrans(
     "\u03bf\u03b1\u03b5\u03b9\u03bd\u03c1\u03c4\u03ba\u039f\u0391\u0395\u0399\u039d\u03a1\u03a4\u039a",
     "aeopcyxijsdhABEKMHOPCTXIoaeivptkOAEINPTK",
 )
+_LOOK_ALIKE_LETTER = re.compile("[" + "".join(re.escape(chr(point)) for point in LOOK_ALIKES) + "]")
 _ENGLISH = (
     # Overriding the rules a model was given.
     r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}"
@@ -93,9 +94,10 @@ def is_instruction(sentence: str) -> bool:
     plain = folded(sentence)
     if holds_instruction(plain):
         return True
-    # Searched again only when look-alikes changed it.
-    read_as_latin = plain.translate(LOOK_ALIKES)
-    return read_as_latin != plain and holds_instruction(read_as_latin)
+    # Searched again only when look-alikes would change it (the test is cheaper than translating).
+    if _LOOK_ALIKE_LETTER.search(plain) is None:
+        return False
+    return holds_instruction(plain.translate(LOOK_ALIKES))
 
 
 def holds_instruction(text: str) -> bool:
@@ -104,4 +106,7 @@ def holds_instruction(text: str) -> bool:
     if not text.isascii() and OTHER_CASES.search(text):
         return bool(INSTRUCTION.search(text))
     lowered = text.lower()
-    return any(needed in lowered and wording.search(text) for needed, wording in _ANCHORED_WORDINGS)
+    for needed, wording in _ANCHORED_WORDINGS:  # noqa: SIM110 (any() over a generator costs a fifth more)
+        if needed in lowered and wording.search(text):
+            return True
+    return False
