@@ -54,3 +54,14 @@ def test_no_character_beyond_ascii_that_the_shortcut_skips_is_part_of_a_token() 
         == ["The", "harbour", "4", "200", "tonnes", "of", "cloves", "in", "2021", "tis"]
     )
     assert word_count(text) == 10
+
+
+def test_only_tokens_of_a_script_without_spaces_are_unspaced() -> None:
+    assert [scripts.is_unspaced(token) for token in ("", "NFL", "été", "黑豹队", "ภาษาไทย", "9")] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]

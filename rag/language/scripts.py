@@ -84,6 +84,8 @@ def dominant_script(counts: Counter[str]) -> str:
 
 def is_unspaced(token: str) -> bool:
     """True for a token of a script written without spaces (Chinese, Japanese, Thai...)."""
+    if token[:1].isascii():  # every such script is beyond ASCII; most tokens are inside it
+        return False
     return bool(_WIDE.match(token))
 
 
