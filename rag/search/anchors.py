@@ -10,9 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# The standard library's own parser: the anchors come from the same tree the matcher runs.
-_parser: Any = importlib.import_module("re._parser")
-_codes: Any = importlib.import_module("re._constants")
+# The standard library's own parser: the anchors come from the same tree the matcher runs. It is
+# a private module (Python 3.11 on); without it no pattern has anchors, and each is searched.
+try:
+    _parser: Any = importlib.import_module("re._parser")
+    _codes: Any = importlib.import_module("re._constants")
+except ImportError:  # a Python that moved it
+    _parser = _codes = None
 
 # Above this many, the strings a part can match are no longer spelled out one by one.
 MOST_FORMS = 64
@@ -21,8 +25,10 @@ Strings = frozenset[str]
 
 def anchors(pattern: str, flags: int = 0) -> Strings | None:
     """Strings one of which every match of pattern holds (in the pattern's letter case), or None
-    when no string is needed (say `\\d+`); of the sets the pattern's parts
-    give, the one cheapest to test."""
+    when no string is needed (say `\\d+`); of the sets the pattern's parts give, the one
+    cheapest to test."""
+    if _parser is None:
+        return None
     found = _sequence(list(_parser.parse(pattern, flags)))[1]
     # A string that holds another anchor adds nothing: a text with it holds the shorter one too.
     return found and frozenset(text for text in found if not any(other in text for other in found - {text}))
