@@ -47,15 +47,15 @@ def compare_answers(old_tree: Path, presets: list[str], work: Path) -> int:
         answers = {}
         for name, tree in (("old", old_tree), ("new", THIS_TREE)):
             output = work / f"{preset}-{name}.jsonl"
-            index = work / f"index-{preset}-{name}"
-            _run_in(tree, "answers", *_files(preset), str(index), str(output))
+            folder = work / f"index-{preset}-{name}"
+            _run_in(tree, "answers", *_files(preset), str(folder), str(output))
             answers[name] = output.read_text(encoding="utf-8").splitlines()
         old, new = answers["old"], answers["new"]
         different = [
-            index for index, (before, after) in enumerate(zip(old, new, strict=True)) if before != after
+            number for number, (before, after) in enumerate(zip(old, new, strict=True)) if before != after
         ]
-        for index in different[:3]:
-            print(f"  {preset} question {index}:\n    old {old[index][:300]}\n    new {new[index][:300]}")
+        for number in different[:3]:
+            print(f"  {preset} question {number}:\n    old {old[number][:300]}\n    new {new[number][:300]}")
         answered = sum(json.loads(line)["answered"] for line in new)
         print(f"{preset}: {len(new)} questions ({answered} answered), {len(different)} answered differently")
         differing += len(different)
