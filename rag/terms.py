@@ -24,7 +24,8 @@ STOPWORDS = frozenset(
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
-    return [word.replace("’", "'") for word in WORD.findall(text.lower())]
+    found = WORD.findall(text.lower())
+    return [word.replace("’", "'") for word in found] if "’" in text else found
 
 
 @lru_cache(maxsize=STEMS_KEPT)

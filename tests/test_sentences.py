@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from rag.language import sentences
 from rag.language.sentences import quotable_texts, sentence_texts, sentences_around, split_sentences
 from rag.types import Document
 
@@ -124,3 +125,23 @@ def test_the_quotable_texts_of_prose_are_its_sentences() -> None:
     text = "Green tea cools quickly in a cup. Milk softens its bitter taste."
     prose = Document("id", "tea.txt", "tea", text, {})
     assert quotable_texts(prose) == ["Green tea cools quickly in a cup.", "Milk softens its bitter taste."]
+
+
+def _safe_start_of_the_whole_reach(text: str, index: int) -> int:
+    """_safe_start as it was: the last safe start of one scan over the whole reach."""
+    if index <= 0:
+        return 0
+    safe = index
+    for match in sentences._SAFE_START.finditer(
+        text, max(0, index - sentences.MAX_SENTENCE_REACH), index + 1
+    ):
+        safe = match.end()
+    return safe if safe <= index else index
+
+
+def test_the_safe_start_found_near_the_index_is_the_one_of_the_whole_reach() -> None:
+    texts = ["".join(random.Random(seed).choice(MIXED_PIECES) for _ in range(10)) for seed in range(4)]
+    texts += ["a" * 5000 + " b", "x" * 300 + "。」" * 40 + "。」 y z", " " * 200 + "word" * 1100 + "。\n！x"]
+    for text in texts:
+        for index in range(len(text) + 2):
+            assert sentences._safe_start(text, index) == _safe_start_of_the_whole_reach(text, index), index

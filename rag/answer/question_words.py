@@ -8,6 +8,7 @@ capitalised words); the other one serves the languages scored by lexical evidenc
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rag.language.vocabulary import alternatives
 
@@ -81,17 +82,37 @@ def count_forms(text: str) -> set[str]:
     return _answer_forms(_COUNT, text, skip_years=True)
 
 
-def answer_type_match(question: str, sentence: str, table: AnswerTypes = OTHER_ANSWER_TYPES) -> float:
-    """1.0 when the sentence holds what the question word asks for (a number, a date, a name)
-    beyond what the question itself already says; the first matching question word decides.
+@dataclass(frozen=True)
+class AnswerType:
+    """What a question's question word asks for: the look of an answer, and what the question
+    itself already says in that look (a sentence must hold more)."""
+
+    looks_like: re.Pattern[str]
+    skip_years: bool
+    given: frozenset[str]
+
+
+def answer_type(question: str, table: AnswerTypes = OTHER_ANSWER_TYPES) -> AnswerType | None:
+    """The answer type of the first question word of the table the question holds, if any.
     In English a year does not answer a question for a count."""
     for asks, looks_like in table:
         if asks.search(question):
             years = table is ENGLISH_ANSWER_TYPES and table[0][0] is asks
-            found = _answer_forms(looks_like, sentence, years)
-            given = _answer_forms(looks_like, question, years)
-            return 1.0 if found - given else 0.0
-    return 0.0
+            return AnswerType(looks_like, years, frozenset(_answer_forms(looks_like, question, years)))
+    return None
+
+
+def holds_answer_type(asked: AnswerType | None, sentence: str) -> float:
+    """1.0 when the sentence holds an answer of the asked type beyond what the question says."""
+    if asked is None:
+        return 0.0
+    return 1.0 if _answer_forms(asked.looks_like, sentence, asked.skip_years) - asked.given else 0.0
+
+
+def answer_type_match(question: str, sentence: str, table: AnswerTypes = OTHER_ANSWER_TYPES) -> float:
+    """1.0 when the sentence holds what the question word asks for (a number, a date, a name)
+    beyond what the question itself already says; the first matching question word decides."""
+    return holds_answer_type(answer_type(question, table), sentence)
 
 
 def _answer_forms(looks_like: re.Pattern[str], text: str, skip_years: bool) -> set[str]:

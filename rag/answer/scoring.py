@@ -10,7 +10,13 @@ import numpy as np
 from rag.answer.evidence import Evidence
 from rag.answer.lexical import lexical_evidence, question_weights
 from rag.answer.measures import counts_asked
-from rag.answer.question_words import ENGLISH_ANSWER_TYPES, answer_type_match
+from rag.answer.question_words import (
+    ENGLISH_ANSWER_TYPES,
+    AnswerType,
+    answer_type,
+    answer_type_match,
+    holds_answer_type,
+)
 from rag.answer.quotes import (
     QuotedSentence,
     follows_in_paragraph,
@@ -54,11 +60,13 @@ class ScoredSentence:
 
 @dataclass(frozen=True)
 class _Asked:
-    """The question as every sentence is compared with it: its words, stems and vector."""
+    """The question as every sentence is compared with it: its words, stems, vector and the
+    answer type its English question word asks for (read once, not once a sentence)."""
 
     text: str
     stems: set[str]
     vector: np.ndarray
+    answer_type: AnswerType | None
 
 
 def score_sentences(evidence: Evidence) -> list[ScoredSentence]:
@@ -83,7 +91,8 @@ def score_sentences(evidence: Evidence) -> list[ScoredSentence]:
     question_vector = embed_query(evidence.embedder, question)
     vectors = np.vstack([question_vector, evidence.embedder.embed([item.readable for item in items])])
     similarities = vectors[1:] @ vectors[0]
-    asked = _Asked(question, {stem(term) for term in content_terms(question)}, vectors[0])
+    stems = {stem(term) for term in content_terms(question)}
+    asked = _Asked(question, stems, vectors[0], answer_type(question, ENGLISH_ANSWER_TYPES))
     weights: dict[str, dict[str, float]] = {}
     antecedents = _antecedents(items, load_document)
     scored = []
@@ -169,13 +178,14 @@ def _in_context(
 
 def _dense_score(asked: _Asked, sentence: str, similarity: float, rank: int) -> float:
     """Similarity first, then English word overlap, passage rank and the expected answer type."""
+    sentence_words = words(sentence)  # split once, for the overlap and the length
     return (
         SIMILARITY_WEIGHT * similarity
-        + OVERLAP_WEIGHT * _overlap(asked.stems, sentence)
+        + OVERLAP_WEIGHT * _overlap(asked.stems, sentence_words)
         + RANK_WEIGHT / rank
-        + ANSWER_TYPE_WEIGHT * answer_type_match(asked.text, sentence, ENGLISH_ANSWER_TYPES)
+        + ANSWER_TYPE_WEIGHT * holds_answer_type(asked.answer_type, sentence)
         + QUANTITY_WEIGHT * counts_asked(asked.text, sentence)
-    ) * _length_factor(sentence)
+    ) * _length_factor(sentence, sentence_words)
 
 
 def _lexical_score(question: str, sentence: str, evidence: float, similarity: float, rank: int) -> float:
@@ -198,14 +208,15 @@ def _in_frame(item: QuotedSentence, load_document: Callable[[str], Document]) ->
     )
 
 
-def _overlap(question_stems: set[str], sentence: str) -> float:
+def _overlap(question_stems: set[str], sentence_words: list[str]) -> float:
     if not question_stems:
         return 0.0
-    sentence_stems = {stem(word) for word in words(sentence)}
+    sentence_stems = {stem(word) for word in sentence_words}
     return len(question_stems & sentence_stems) / len(question_stems)
 
 
-def _length_factor(sentence: str) -> float:
+def _length_factor(sentence: str, sentence_words: list[str] | None = None) -> float:
     """Headings and fragments are rarely answers: shrink scores of very short sentences."""
+    counted = words(sentence) if sentence_words is None else sentence_words
     # A Chinese sentence is one "word" to words(): its characters count, as in _lexical_score.
-    return min(1.0, max(len(words(sentence)), word_count(sentence)) / MIN_QUOTE_WORDS)
+    return min(1.0, max(len(counted), word_count(sentence)) / MIN_QUOTE_WORDS)

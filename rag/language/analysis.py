@@ -69,11 +69,12 @@ _stemmers = threading.local()  # Snowball stemmer objects keep state: one set pe
 def index_terms(text: str, language: str) -> list[str]:
     """The terms a document in this language is indexed by, in text order."""
     terms: list[str] = []
+    stemmed_as = language if language in STEMMERS else "und"  # word_term's choice, made once
     for token in tokens(text):
         if is_unspaced(token):
             terms.extend(bigrams(token))
         else:
-            terms.append(word_term(token, language))
+            terms.append(_word_term(token, stemmed_as))
     return terms
 
 

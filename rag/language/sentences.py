@@ -159,7 +159,15 @@ def _safe_start(text: str, index: int) -> int:
     """
     if index <= 0:
         return 0
-    safe = index
-    for match in _SAFE_START.finditer(text, max(0, index - MAX_SENTENCE_REACH), index + 1):
-        safe = match.end()
-    return safe if safe <= index else index
+    lowest, reach = max(0, index - MAX_SENTENCE_REACH), 64
+    # The last match nearest index is the one a scan of the whole reach ends with (a match never
+    # spans a whitespace, and one inside a run of 。！？ ends where the run's does), so the window
+    # grows only while it finds none.
+    while True:
+        low = max(lowest, index - reach)
+        safe = index
+        for match in _SAFE_START.finditer(text, low, index + 1):
+            safe = match.end()
+        if safe != index or low == lowest:
+            return safe if safe <= index else index
+        reach *= 4

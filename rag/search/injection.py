@@ -16,13 +16,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rag.search.anchors import anchors
+
 # Cyrillic and Greek letters that look like Latin ones: "ign\u043ere" reads as "ignore".
-_LOOK_ALIKES = str.maketrans(
+LOOK_ALIKES = str.maketrans(
     "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u04bb"
     "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406"
     "\u03bf\u03b1\u03b5\u03b9\u03bd\u03c1\u03c4\u03ba\u039f\u0391\u0395\u0399\u039d\u03a1\u03a4\u039a",
     "aeopcyxijsdhABEKMHOPCTXIoaeivptkOAEINPTK",
 )
+_LOOK_ALIKE_LETTER = re.compile("[" + "".join(re.escape(chr(point)) for point in LOOK_ALIKES) + "]")
 _ENGLISH = (
     # Overriding the rules a model was given.
     r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}"
@@ -57,7 +60,19 @@ _OTHER_LANGUAGES = (
     r"(?:忽略|无视|無視|忘记|忘記|不要理会)[^。！？\n]{0,20}(?:指令|指示|说明|說明|规则|規則|提示)"
     r"|你现在是|你現在是|系统提示|系統提示",
 )
-_INSTRUCTION = re.compile("|".join(_ENGLISH + _OTHER_LANGUAGES), re.IGNORECASE)
+WORDINGS = _ENGLISH + _OTHER_LANGUAGES
+INSTRUCTION = re.compile("|".join(WORDINGS), re.IGNORECASE)
+# Each wording alone, after each string one of its matches holds (in lower case): the text matches
+# INSTRUCTION exactly when it matches one of the wordings, and a wording is searched only when
+# the text holds one of its strings (a substring test costs a fraction of a search).
+_ANCHORED_WORDINGS = tuple(
+    (needed.lower(), re.compile(wording, re.IGNORECASE))
+    for wording in WORDINGS
+    for needed in sorted(anchors(wording, re.IGNORECASE) or {""})
+)
+# Letters that ignoring case matches with a letter of those strings but that lower() does not turn
+# into it ("İ" and "ı" match "i", "ſ" matches "s", old Cyrillic forms): a text with one is searched whole.
+OTHER_CASES = re.compile("[\u0130\u0131\u017f\u1c80-\u1c88]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
@@ -77,8 +92,21 @@ def _without_format_characters(run: re.Match[str]) -> str:
 def is_instruction(sentence: str) -> bool:
     """True for text addressed to an AI or telling its reader to act ("ignore previous instructions...")."""
     plain = folded(sentence)
-    if _INSTRUCTION.search(plain):
+    if holds_instruction(plain):
         return True
-    # Searched again only when look-alikes changed it: the search is most of an ask's Python time.
-    read_as_latin = plain.translate(_LOOK_ALIKES)
-    return read_as_latin != plain and bool(_INSTRUCTION.search(read_as_latin))
+    # Searched again only when look-alikes would change it (the test is cheaper than translating).
+    if _LOOK_ALIKE_LETTER.search(plain) is None:
+        return False
+    return holds_instruction(plain.translate(LOOK_ALIKES))
+
+
+def holds_instruction(text: str) -> bool:
+    """Whether the pattern of known wordings matches the text (no folding): the same answer as one
+    search of the whole pattern, from the few wordings whose strings the text holds."""
+    if not text.isascii() and OTHER_CASES.search(text):
+        return bool(INSTRUCTION.search(text))
+    lowered = text.lower()
+    for needed, wording in _ANCHORED_WORDINGS:  # noqa: SIM110 (any() over a generator costs a fifth more)
+        if needed in lowered and wording.search(text):
+            return True
+    return False
