@@ -34,7 +34,8 @@ import numpy as np
 
 import rag
 from eval.engines import database, percentile
-from eval.scale import _words, clustered_vectors, fit_clusters, real_vectors, unit_rows
+from eval.follower_cost import read_all
+from eval.scale import _words, clustered_vectors, exact_neighbours, fit_clusters, real_vectors, unit_rows
 from rag.storage import ExportedChunk, ExportedDocument
 
 DOCUMENT_CHUNKS = 10
@@ -156,14 +157,16 @@ def measure(
     store = base.store
     if hasattr(store, "exact_search"):
         found_ms = timed(lambda vector: store.dense_search(vector[None, :], K), list(query_vectors))
-        exact_ms = timed(lambda vector: store.exact_search(vector[None, :], K), list(query_vectors[:50]))
         _, found = store.dense_search(query_vectors, K)
-        _, exact = store.exact_search(query_vectors, K)
+        # The truth by brute force over the vectors the database holds, here: an exact search run
+        # inside the database once came back as fast as HNSW and agreeing with it (1.000) at 1M
+        # chunks, where eval/follower_cost.py measured 0.71 against this truth.
+        ids, stored, _ = read_all(store, query_vectors.shape[1])
+        exact = ids[exact_neighbours(stored, query_vectors, K)]
         hits = sum(len(set(a.tolist()) & set(b.tolist())) for a, b in zip(found, exact, strict=True))
         result |= {
             "hnsw_search_p50_ms": round(statistics.median(found_ms), 1),
             "hnsw_search_p95_ms": round(percentile(found_ms, 95), 1),
-            "exact_search_p50_ms": round(statistics.median(exact_ms), 1),
             "hnsw_recall@10_real_queries": round(hits / exact.size, 4),
         }
     add = timed(
