@@ -26,10 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 
 import rag
+from eval.load_client import LoadClient
 from eval.ports import free_port
 from eval.presets import PRESETS
 from rag.serve import RunningServer, ServeConfig
@@ -48,31 +48,31 @@ def questions() -> list[str]:
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
-async def chat(client: httpx.AsyncClient, url: str, question: str) -> tuple[int, float, dict[str, Any], str]:
+async def chat(client: LoadClient, question: str) -> tuple[int, float, dict[str, Any], str]:
     """(status, seconds, JSON body, Retry-After) of one chat completion."""
     body = {"model": "seeds", "messages": [{"role": "user", "content": question}]}
     start = time.perf_counter()
+    response = await client.post("/v1/chat/completions", json.dumps(body).encode())
+    seconds = time.perf_counter() - start
+    if response.status == 0:
+        return 0, seconds, {"error": response.body.decode()}, ""
     try:
-        response = await client.post(url + "/v1/chat/completions", json=body)
-    except httpx.HTTPError as error:
-        return 0, time.perf_counter() - start, {"error": str(error)}, ""
-    try:
-        payload = response.json() if response.content else {}
+        payload = json.loads(response.body) if response.body else {}
     except ValueError:  # not the API's answer (uvicorn's own 503 past its connection limit)
-        payload = {"error": response.text[:200]}
-    return response.status_code, time.perf_counter() - start, payload, response.headers.get("Retry-After", "")
+        payload = {"error": response.body[:200].decode("utf-8", "replace")}
+    return response.status, seconds, payload, response.headers.get("retry-after", "")
 
 
 async def send(url: str, asked: list[str], requests: int) -> tuple[list[float], list[Any], float]:
-    """(one-at-a-time latencies in ms, the burst's results, the burst's wall seconds)."""
-    limits = httpx.Limits(max_connections=requests, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, limits=limits) as client:
-        await chat(client, url, asked[0])  # load the model before the clock starts
-        # One at a time first: the same machine's unloaded pace, to compare the burst with.
-        alone = [(await chat(client, url, asked[n % len(asked)]))[1] * 1000 for n in range(BASELINE_REQUESTS)]
-        started = time.perf_counter()
-        results = await asyncio.gather(*(chat(client, url, asked[n % len(asked)]) for n in range(requests)))
-        return alone, list(results), time.perf_counter() - started
+    """(one-at-a-time latencies in ms, the burst's results, the burst's wall seconds); every
+    request of the burst on a connection of its own, as that many clients would."""
+    client = LoadClient(url, keep_alive=False, timeout=TIMEOUT_SECONDS)
+    await chat(client, asked[0])  # load the model before the clock starts
+    # One at a time first: the same machine's unloaded pace, to compare the burst with.
+    alone = [(await chat(client, asked[n % len(asked)]))[1] * 1000 for n in range(BASELINE_REQUESTS)]
+    started = time.perf_counter()
+    results = await asyncio.gather(*(chat(client, asked[n % len(asked)]) for n in range(requests)))
+    return alone, list(results), time.perf_counter() - started
 
 
 def quotes_hold(base: rag.KnowledgeBase, payload: dict[str, Any]) -> bool:
@@ -166,22 +166,23 @@ def served_by_processes(
 
 
 async def sustain(url: str, asked: list[str], clients: int, seconds: float) -> tuple[int, float]:
-    """(answers, wall seconds) of `clients` clients each asking again as soon as answered."""
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, limits=limits) as client:
-        started = time.perf_counter()
-        answered = 0
+    """(answers, wall seconds) of `clients` clients each asking again as soon as answered, each
+    on its own kept-alive connection."""
+    started = time.perf_counter()
+    answered = 0
 
-        async def loop(offset: int) -> None:
-            nonlocal answered
-            asked_count = offset
-            while time.perf_counter() - started < seconds:
-                status = (await chat(client, url, asked[asked_count % len(asked)]))[0]
-                answered += status == 200
-                asked_count += clients
+    async def loop(offset: int) -> None:
+        nonlocal answered
+        client = LoadClient(url, keep_alive=True, timeout=TIMEOUT_SECONDS)
+        asked_count = offset
+        while time.perf_counter() - started < seconds:
+            status = (await chat(client, asked[asked_count % len(asked)]))[0]
+            answered += status == 200
+            asked_count += clients
+        await client.close()
 
-        await asyncio.gather(*(loop(offset) for offset in range(clients)))
-        return answered, time.perf_counter() - started
+    await asyncio.gather(*(loop(offset) for offset in range(clients)))
+    return answered, time.perf_counter() - started
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -205,7 +206,9 @@ def load_processes(folder: Path | str, requests: int, processes: int, log: Path)
     with served_by_processes(folder, processes, log) as (url, pids, start_seconds):
         alone, results, wall = asyncio.run(send(url, asked, requests))
         cpu_before = sum(_cpu_seconds(pid) for pid in pids)
+        client_before = time.process_time()
         answers, sustained_wall = asyncio.run(sustain(url, asked, SUSTAINED_CLIENTS, SUSTAINED_SECONDS))
+        client_cpu = time.process_time() - client_before
         cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu_before
         memory = [_memory_mb(pid) for pid in pids]
     with rag.open(folder) as base:
@@ -220,6 +223,8 @@ def load_processes(folder: Path | str, requests: int, processes: int, log: Path)
         # The server's CPU while sustained: cores it kept busy, and CPU per answer (what more cores buy).
         "sustained_server_cores_busy": round(cpu / sustained_wall, 2),
         "sustained_server_cpu_ms_per_answer": round(cpu * 1000 / max(1, answers), 1),
+        # The load client's own CPU (this process), which the server's cores share.
+        "sustained_client_cpu_ms_per_request": round(client_cpu * 1000 / max(1, answers), 1),
         "load_average_before": round(before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),
     }
