@@ -136,3 +136,37 @@ def test_processes_default_to_the_cores_within_memory_and_to_one_with_the_ui(
     assert process_count(parser.parse_args(["serve", "--index", str(tmp_path)])) == 1
     assert process_count(parser.parse_args(["serve", "--index", str(tmp_path), "--ui"])) == 1
     assert process_count(parser.parse_args(["serve", "--index", str(tmp_path), "--processes", "3"])) == 3
+
+
+def test_the_banner_comes_once_the_port_takes_connections(tmp_path: Path) -> None:
+    with rag.open(tmp_path / "index", embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("a.md", "The lantern is kept in the north tower.")])
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "rag",
+        "serve",
+        "--index",
+        str(tmp_path / "index"),
+        "--model",
+        "hashing-256",
+    ]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--processes", "1"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"HF_HUB_OFFLINE": "1"},
+    )
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:
+            if "Verbatim API at" in line:
+                break
+        else:
+            pytest.fail("rag serve ended without its banner")
+        with socket.create_connection(("127.0.0.1", port), timeout=5):  # refused if it came early
+            pass
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -161,7 +161,14 @@ def serve(config: ServeConfig, mount: Mount | None = None) -> None:
     """Open the collections, then serve HTTP and MCP on config.host:config.port until Ctrl+C."""
     check_port_free(config.host, config.port)
     serving = Serving(config, mount)
-    print(serving.banner(), file=sys.stderr, flush=True)
+
+    def say_when_listening() -> None:  # the banner promises a server that takes connections
+        while not serving.server.started and not serving.server.should_exit:
+            time.sleep(0.02)
+        if serving.server.started:
+            print(serving.banner(), file=sys.stderr, flush=True)
+
+    threading.Thread(target=say_when_listening, daemon=True).start()
     serving.run()
 
 
