@@ -376,3 +376,31 @@ def _served_by_a_reader(tmp_path: Path, reader: str, source: str) -> None:
         assert "postgresql://" not in removed.text and source not in removed.text
     finally:
         server.stop()
+
+
+def test_an_index_is_made_in_the_first_schema_of_the_search_path_not_found_in_a_later_one(
+    postgres_url: str, postgres_server: str
+) -> None:
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    embedder = rag.HashingEmbedder(64)
+    with rag.open(postgres_url, embedder=embedder) as base:  # an index in the fixture's schema
+        base.add_texts([rag.TextItem("first.txt", "The first team keeps its notes here.")])
+    first_schema = postgres_url.split("search_path%3D", 1)[1].split(",", 1)[0]
+    second_schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(second_schema)))
+    try:
+        # The second team's URL names its own schema first, the first team's after it.
+        second_url = f"{postgres_server}?options=-csearch_path%3D{second_schema},{first_schema},public"
+        with rag.open(second_url, embedder=embedder) as base:
+            base.add_texts([rag.TextItem("second.txt", "The second team keeps its notes apart.")])
+            assert [document.source for document in base.documents()] == ["second.txt"]
+        with rag.open(postgres_url, embedder=embedder) as base:
+            assert [document.source for document in base.documents()] == ["first.txt"]
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(second_schema)))

@@ -252,7 +252,11 @@ class PostgresStore:
         row = (
             self._connect()
             .execute(
-                "SELECT count(to_regclass(name)) FROM unnest(%s::text[]) AS name", (list(schema.OWN_TABLES),)
+                # In the first schema of the search path only: the tables of an index in a later
+                # schema belong to another index (several may share a database, a schema each).
+                "SELECT count(to_regclass(format('%%I.%%I', current_schema(), name)))"
+                " FROM unnest(%s::text[]) AS name",
+                (list(schema.OWN_TABLES),),
             )
             .fetchone()
         )
