@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
     from rag.pages.render import PageRequest
+    from rag.storage.database.follower import DatabaseVectors
     from rag.storage.postgres import PostgresStore
 
 
@@ -95,6 +96,7 @@ class KnowledgeBase:
         )
         self._dimension = _recorded_dimension(recorded, self.location)
         self._vectors: VectorIndex | None = None
+        self._follower: DatabaseVectors | None = None  # a PostgreSQL index's FAISS, when chosen
         # Loaded at the first search that needs it; any object with score(query, texts) will do.
         self.reranker: Reranker | None = (
             CrossEncoderScorer(self.settings.reranker) if self.settings.reranker else None
@@ -224,9 +226,17 @@ class KnowledgeBase:
     def _vector_search(self) -> VectorSearch:
         """Nearest chunk vectors: FAISS following SQLite, or pgvector in the database."""
         if self.url is not None:
+            from rag.storage.database import follower
             from rag.storage.postgres import PostgresVectors
 
-            return PostgresVectors(self._postgres_store())
+            store = self._postgres_store()
+            if self.settings.postgres_vectors == "faiss" and follower.has_journal(store):
+                if self._follower is None:
+                    self._follower = follower.DatabaseVectors(
+                        store, self.dimension, self.settings.approximate_above, self.embedder.embed
+                    )
+                return self._follower
+            return PostgresVectors(store)
         return FolderVectors(self.vectors, self.sqlite_store())
 
     @property
