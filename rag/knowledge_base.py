@@ -39,6 +39,7 @@ from rag.settings import (
     default_index_dir,
 )
 from rag.storage import bulk_load
+from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
     from rag.pages.render import PageRequest
-    from rag.storage.database.follower import DatabaseVectors
     from rag.storage.postgres import PostgresStore
 
 
@@ -226,13 +226,12 @@ class KnowledgeBase:
     def _vector_search(self) -> VectorSearch:
         """Nearest chunk vectors: FAISS following SQLite, or pgvector in the database."""
         if self.url is not None:
-            from rag.storage.database import follower
             from rag.storage.postgres import PostgresVectors
 
             store = self._postgres_store()
-            if self.settings.postgres_vectors == "faiss" and follower.has_journal(store):
+            if self.settings.postgres_vectors == "faiss" and has_journal(store):
                 if self._follower is None:
-                    self._follower = follower.DatabaseVectors(
+                    self._follower = DatabaseVectors(
                         store, self.dimension, self.settings.approximate_above, self.embedder.embed
                     )
                 return self._follower
@@ -656,11 +655,11 @@ class KnowledgeBase:
             store = self._postgres_store()
             loading = store.with_connection(bulk_load.unfinished)
             # While a load leaves the HNSW index for its end, every search reads every vector.
-            return (
-                {"vector_index": "exact", "vector_index_pending": loading}
-                if loading
-                else {"vector_index": "hnsw"}
-            )
+            if loading:
+                return {"vector_index": "exact", "vector_index_pending": loading}
+            if self._follower is not None or self.settings.postgres_vectors == "faiss":
+                return self._follower_stats()
+            return {"vector_index": "hnsw"}
         described = self.vectors.describe()
         if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
             self.vectors.sync(self.sqlite_store())
@@ -674,6 +673,20 @@ class KnowledgeBase:
                 "vector_built_at": described["built_at"],
             }
         return stats
+
+    def _follower_stats(self) -> dict[str, Any]:
+        """The reader-side FAISS index of a PostgreSQL index, when it is the one searched."""
+        vectors = self._vector_search()
+        if not isinstance(vectors, DatabaseVectors):
+            return {"vector_index": "hnsw", "vector_follower": "needs format 3: rag check --repair"}
+        described = vectors.describe()
+        if described["kind"] == "not built":
+            return {"vector_index": "faiss follower (built at the first search)"}
+        return {
+            "vector_index": f"faiss follower, {described['kind']}",
+            "vector_recall@10": described["recall@10"],
+            "vector_journal_position": described["journal_position"],
+        }
 
     def optimize(
         self, progress: BuildProgress | None = None, sentence_progress: BuildProgress | None = None

@@ -66,6 +66,8 @@ def test_a_reader_finds_a_document_another_process_adds_and_never_one_it_removed
         write(postgres_url, "remove", "walrus.txt")
         assert all(p.source != "walrus.txt" for p in reader.search("walrus otters", k=50, mode="dense"))
         assert followed_ids(reader.retriever.vectors) == chunk_ids(postgres_url)  # type: ignore[arg-type]
+        stats = reader.stats()
+        assert stats["vector_index"] == "faiss follower, exact" and stats["vector_journal_position"] > 0
 
 
 def test_journal_numbers_follow_commit_order_not_the_order_of_the_writes(postgres_url: str) -> None:
