@@ -181,3 +181,21 @@ def test_a_reader_of_format_2_searches_hnsw_until_a_writer_upgrades_it(postgres_
         assert followed_ids(vectors) == chunk_ids(postgres_url)
         write(postgres_url, "remove", "walrus.txt")
         assert all(p.source != "walrus.txt" for p in reader.search("walruses ice", k=50, mode="dense"))
+
+
+def test_check_finds_a_disabled_journal_trigger_and_repair_makes_it_again(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        assert base.check().is_healthy
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute("ALTER TABLE chunks DISABLE TRIGGER vector_journal_append")
+        found = base.check()
+        assert any("journals vector changes" in problem for problem in found.problems), found.problems
+        repaired = base.check(repair=True)
+        assert any("journals vector changes made again" in line for line in repaired.repaired)
+        assert base.check().is_healthy
+        before = chunk_ids(postgres_url)
+        base.add_texts([rag.TextItem("walrus.txt", "Walruses rest on the ice.")])
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            journalled = {int(row[0]) for row in connection.execute("SELECT chunk_id FROM vector_journal")}
+        assert chunk_ids(postgres_url) - before <= journalled

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.storage.database.schema import JOURNAL_FORMAT
 from rag.storage.scope import Scope
 from rag.storage.vectors import ann
 from rag.storage.vectors.build import BuildInfo, build, whole_rows
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from rag.storage.postgres import PostgresStore
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-FORMAT = 3  # the PostgreSQL format version that keeps the journal
 BATCH = 10_000
 
 # The chunks named in the journal since a position, each once with its last number, and the vector
@@ -145,7 +145,7 @@ class DatabaseVectors:
 
 def has_journal(store: PostgresStore) -> bool:
     """Whether the index keeps the change journal a follower needs (format 3 on)."""
-    return store.format_version() >= FORMAT
+    return store.format_version() >= JOURNAL_FORMAT
 
 
 def _one(connection: Any, statement: str) -> int:

@@ -21,6 +21,7 @@ FORMAT_VERSION = 3
 SCHEMA_LOCK = 7_316_032_022  # advisory lock held while a schema is created or upgraded (any number, fixed)
 # Advisory lock a writer takes at its commit, just before its journal rows are numbered.
 JOURNAL_LOCK = 7_316_032_023
+JOURNAL_FORMAT = 3  # the format that keeps vector_journal
 
 TABLES = """
 CREATE EXTENSION IF NOT EXISTS vector;
