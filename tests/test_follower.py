@@ -199,3 +199,21 @@ def test_check_finds_a_disabled_journal_trigger_and_repair_makes_it_again(postgr
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             journalled = {int(row[0]) for row in connection.execute("SELECT chunk_id FROM vector_journal")}
         assert chunk_ids(postgres_url) - before <= journalled
+
+
+def test_a_follower_grown_past_the_exact_size_is_rebuilt_beside_the_one_in_use(postgres_url: str) -> None:
+    notes = [
+        rag.TextItem(f"note{i}.txt", f"Note {i} about river {i % 7} and valley {i % 5}.") for i in range(90)
+    ]
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(notes[:30])
+        vectors = follower.DatabaseVectors(base.engine_store(), 256, approximate_above=50)  # type: ignore[arg-type]
+        assert followed_ids(vectors) == chunk_ids(postgres_url) and vectors.kind == "exact"
+        base.add_texts(notes[30:])
+        deadline = time.monotonic() + 60
+        while vectors.kind != "ivf-sq8":  # searches go on, on the exact index, while it builds
+            assert followed_ids(vectors) == chunk_ids(postgres_url)
+            assert time.monotonic() < deadline, "never rebuilt"
+            time.sleep(0.05)
+        base.remove("note3.txt")
+        assert followed_ids(vectors) == chunk_ids(postgres_url) and len(chunk_ids(postgres_url)) == 89

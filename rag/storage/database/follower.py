@@ -23,7 +23,7 @@ import numpy as np
 from rag.storage.database.schema import JOURNAL_FORMAT
 from rag.storage.scope import Scope
 from rag.storage.vectors import ann
-from rag.storage.vectors.build import BuildInfo, build, whole_rows
+from rag.storage.vectors.build import BuildInfo, build, due_step, whole_rows
 from rag.storage.vectors.recall import PROBE_COUNT, probe_texts
 from rag.types import BuildProgress
 
@@ -55,6 +55,8 @@ class DatabaseVectors:
         self._index: ann.Index | None = None
         self._build: BuildInfo | None = None
         self.position = 0  # the last journal number applied
+        self._churn = 0  # vectors added or removed since the build
+        self._rebuilding: threading.Thread | None = None
         self._lock = threading.Lock()  # FAISS must not search an index being added to
 
     @property
@@ -100,13 +102,41 @@ class DatabaseVectors:
 
     def _fresh(self, progress: BuildProgress | None = None) -> ann.Index:
         if self._index is None:
-            self.store.with_connection(lambda connection: self._built(connection, progress))
+            self._take(self.store.with_connection(lambda connection: self._built(connection, progress)))
         else:
             self.store.with_connection(self._catch_up)
+            self._rebuild_when_due()
         assert self._index is not None
         return self._index
 
-    def _built(self, connection: Any, progress: BuildProgress | None) -> None:
+    def _take(self, built: tuple[ann.Index, BuildInfo, int]) -> None:
+        self._index, self._build, self.position = built
+        self._churn = 0
+
+    def _rebuild_when_due(self) -> None:
+        """Build afresh beside the index in use, as a folder's writer would (another kind for the size
+        now, or lists trained on too few of the vectors): searches go on meanwhile, and the new index
+        catches up from its own position at the first search after it is taken."""
+        count = int(self._index.ntotal) if self._index is not None else 0
+        if (
+            self._rebuilding is not None
+            or due_step(self._build, True, count, self._churn, 0, self.approximate_above) != "rebuild"
+        ):
+            return
+
+        def rebuild() -> None:
+            try:
+                built = self.store.with_connection(lambda connection: self._built(connection, None))
+                with self._lock:
+                    self._take(built)
+            finally:
+                self.store.close()  # this thread's connection
+                self._rebuilding = None
+
+        self._rebuilding = threading.Thread(target=rebuild, name="follower-rebuild", daemon=True)
+        self._rebuilding.start()
+
+    def _built(self, connection: Any, progress: BuildProgress | None) -> tuple[ann.Index, BuildInfo, int]:
         """Build from every vector, in one snapshot with the journal's last number."""
         with connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -121,7 +151,7 @@ class DatabaseVectors:
                 lambda: self._probes(_texts_of(connection, _sample_ids(connection, PROBE_COUNT, seed=1))),
                 progress,
             )
-        self._index, self._build, self.position = index, build_info, position
+        return index, build_info, position
 
     def _catch_up(self, connection: Any) -> None:
         """Apply the journal rows past the position: remove every chunk they name, add back those
@@ -137,6 +167,7 @@ class DatabaseVectors:
             vectors = np.asarray([row[2] for row in present], dtype=np.float32).reshape(-1, self.dimension)
             ann.add(self._index, *whole_rows(added_ids, vectors))
         self.position = max(self.position, max(int(row[1]) for row in rows))
+        self._churn += len(touched) + len(present)
 
     def _probes(self, texts: Sequence[str]) -> np.ndarray | None:
         snippets = probe_texts(texts)
