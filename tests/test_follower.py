@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -33,6 +34,13 @@ WRITER = (
     "        else:\n"
     "            base.remove(name)\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where followers save their built index: the test's own folder."""
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / follower.CACHE_FOLDER
 
 
 def write(url: str, action: str, *names: str) -> None:
@@ -217,3 +225,27 @@ def test_a_follower_grown_past_the_exact_size_is_rebuilt_beside_the_one_in_use(p
             time.sleep(0.05)
         base.remove("note3.txt")
         assert followed_ids(vectors) == chunk_ids(postgres_url) and len(chunk_ids(postgres_url)) == 89
+
+
+def test_a_restarted_follower_takes_its_saved_index_and_catches_up_unless_the_journal_started_again(
+    postgres_url: str, cache_folder: Path
+) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        store: Any = base.engine_store()
+        first = follower.DatabaseVectors(store, 256, approximate_above=50_000)
+        followed_ids(first)
+        assert len(list(cache_folder.glob("*/vectors.faiss"))) == 1
+        base.add_texts([rag.TextItem("walrus.txt", "Walruses rest on the ice.")])
+        base.remove(RIVER_TEXTS[0].source)
+        restarted = follower.DatabaseVectors(store, 256, approximate_above=50_000)
+        assert followed_ids(restarted) == chunk_ids(postgres_url)
+        assert restarted.describe()["built_at"] == first.describe()["built_at"]
+        assert restarted._build is not None and first._build is not None
+        assert restarted._build.id == first._build.id  # loaded, not built again
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute("TRUNCATE vector_journal RESTART IDENTITY")  # numbers start again
+        base.add_texts([rag.TextItem(f"seal{i}.txt", f"Seal {i} sleeps on the rocks.") for i in range(12)])
+        again = follower.DatabaseVectors(store, 256, approximate_above=50_000)
+        assert followed_ids(again) == chunk_ids(postgres_url)
+        assert again._build is not None and again._build.id != first._build.id  # built afresh

@@ -14,17 +14,22 @@ so reading `seq > position` never skips a change committed later.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.errors import StorageError
+from rag.settings import default_cache_dir
 from rag.storage.database.schema import JOURNAL_FORMAT
 from rag.storage.scope import Scope
 from rag.storage.vectors import ann
 from rag.storage.vectors.build import BuildInfo, build, due_step, whole_rows
 from rag.storage.vectors.recall import PROBE_COUNT, probe_texts
+from rag.storage.vectors.saved import read_base, write_base
 from rag.types import BuildProgress
 
 if TYPE_CHECKING:
@@ -32,6 +37,10 @@ if TYPE_CHECKING:
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 BATCH = 10_000
+CACHE_FOLDER = "postgres-vectors"  # under the user cache folder (RAG_CACHE_DIR): one folder an index
+# What names an index's cache: its database and schema, and the journal table's object id, which a
+# schema dropped and made again, or restored from a dump, does not keep.
+_IDENTITY = "SELECT current_database(), current_schema(), 'vector_journal'::regclass::oid::bigint"
 
 # The chunks named in the journal since a position, each once with its last number, and the vector
 # each holds now (NULL: gone). One statement reads it all in one snapshot.
@@ -102,7 +111,8 @@ class DatabaseVectors:
 
     def _fresh(self, progress: BuildProgress | None = None) -> ann.Index:
         if self._index is None:
-            self._take(self.store.with_connection(lambda connection: self._built(connection, progress)))
+            self.store.with_connection(lambda connection: self._start(connection, progress))
+            self.store.with_connection(self._catch_up)
         else:
             self.store.with_connection(self._catch_up)
             self._rebuild_when_due()
@@ -112,6 +122,62 @@ class DatabaseVectors:
     def _take(self, built: tuple[ann.Index, BuildInfo, int]) -> None:
         self._index, self._build, self.position = built
         self._churn = 0
+
+    def _start(self, connection: Any, progress: BuildProgress | None) -> None:
+        """Take the index this machine saved for this database when it still follows it, else build
+        one from every vector and save it: a restart catches up instead of reading everything."""
+        folder = self._cache_folder(connection)
+        saved = read_base(folder)
+        if saved is not None and self._load(connection, *saved):
+            return
+        built = self._built(connection, progress)
+        self._save(connection, built)
+        self._take(built)
+
+    def _cache_folder(self, connection: Any) -> Path:
+        database, schema, table = connection.execute(_IDENTITY).fetchone()
+        identity = f"{self.store.location}|{database}|{schema}|{table}|{self.dimension}"
+        return default_cache_dir() / CACHE_FOLDER / hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+    def _load(self, connection: Any, meta: dict[str, Any], data: bytes) -> bool:
+        """Take a saved index when it was saved from this journal (its position is still in it, naming
+        the same chunk: a journal started again, a restored backup, reuses numbers but not both) and
+        is of the kind this size wants."""
+        try:
+            position, chunk, build_info = (
+                int(meta["position"]),
+                meta["position_chunk"],
+                BuildInfo.from_dict(meta["build"]),
+            )
+            index = ann.from_bytes(data)
+        except (KeyError, TypeError, ValueError):
+            return False
+        if (
+            index.d != self.dimension
+            or index.ntotal != meta.get("count")
+            or chunk != _chunk_at(connection, position)
+            or due_step(build_info, True, int(index.ntotal), 0, 0, self.approximate_above) == "rebuild"
+        ):
+            return False
+        self._take((index, build_info, position))
+        return True
+
+    def _save(self, connection: Any, built: tuple[ann.Index, BuildInfo, int]) -> None:
+        """Save a built index with its position, best effort: a reader that cannot write its cache
+        folder builds again at its next start."""
+        index, build_info, position = built
+        meta = {
+            "position": position,
+            "position_chunk": _chunk_at(connection, position),
+            "count": int(index.ntotal),
+            "build": build_info.to_dict(),
+        }
+        folder = self._cache_folder(connection)
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_base(folder, ann.to_bytes(index), meta, mode=0o600)
+        except (OSError, StorageError):
+            pass
 
     def _rebuild_when_due(self) -> None:
         """Build afresh beside the index in use, as a folder's writer would (another kind for the size
@@ -126,7 +192,13 @@ class DatabaseVectors:
 
         def rebuild() -> None:
             try:
-                built = self.store.with_connection(lambda connection: self._built(connection, None))
+
+                def built_and_saved(connection: Any) -> tuple[ann.Index, BuildInfo, int]:
+                    built = self._built(connection, None)
+                    self._save(connection, built)  # before it is shared: nothing adds to it meanwhile
+                    return built
+
+                built = self.store.with_connection(built_and_saved)
                 with self._lock:
                     self._take(built)
             finally:
@@ -177,6 +249,12 @@ class DatabaseVectors:
 def has_journal(store: PostgresStore) -> bool:
     """Whether the index keeps the change journal a follower needs (format 3 on)."""
     return store.format_version() >= JOURNAL_FORMAT
+
+
+def _chunk_at(connection: Any, position: int) -> int | None:
+    """The chunk the journal row of this number names (None for 0, or a number it does not hold)."""
+    row = connection.execute("SELECT chunk_id FROM vector_journal WHERE seq = %s", (position,)).fetchone()
+    return int(row[0]) if row else None
 
 
 def _one(connection: Any, statement: str) -> int:
