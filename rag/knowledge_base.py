@@ -113,6 +113,8 @@ class KnowledgeBase:
         """
         if self._store is not None:
             _ = self.vectors  # made once, here, so that every view shares it
+            if self.url is not None:
+                self._vector_search()  # a PostgreSQL index's follower too (made, not yet built)
         view = copy.copy(self)
         view._reader = (actor, rule)
         return view

@@ -16,6 +16,7 @@ from conftest import RIVER_TEXTS
 from test_database_schema import TO_FORMAT_2, format_version, reading_role
 
 import rag
+from rag.access import Actor
 from rag.storage.database import follower
 from rag.storage.database.schema import FORMAT_VERSION
 
@@ -76,6 +77,15 @@ def test_a_reader_finds_a_document_another_process_adds_and_never_one_it_removed
         assert followed_ids(reader.retriever.vectors) == chunk_ids(postgres_url)  # type: ignore[arg-type]
         stats = reader.stats()
         assert stats["vector_index"] == "faiss follower, exact" and stats["vector_journal_position"] > 0
+
+
+def test_every_view_of_a_reader_shares_one_follower(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as writer:
+        writer.add_texts(RIVER_TEXTS)
+    with rag.open(postgres_url, settings=FAISS, embedder=rag.HashingEmbedder(256)) as reader:
+        sam = Actor("sam", frozenset({"staff"}), "person")
+        views = [reader.for_reader(sam) for _ in range(2)]  # one a request, as rag serve makes them
+        assert views[0].retriever.vectors is views[1].retriever.vectors is reader.retriever.vectors
 
 
 def test_journal_numbers_follow_commit_order_not_the_order_of_the_writes(postgres_url: str) -> None:
