@@ -231,13 +231,11 @@ class KnowledgeBase:
             from rag.storage.postgres import PostgresVectors
 
             store = self._postgres_store()
-            if self.settings.postgres_vectors == "faiss" and has_journal(store):
-                if self._follower is None:
-                    self._follower = DatabaseVectors(
-                        store, self.dimension, self.settings.approximate_above, self.embedder.embed
-                    )
-                return self._follower
-            return PostgresVectors(store)
+            if self._follower is None and self.settings.postgres_vectors == "faiss" and has_journal(store):
+                self._follower = DatabaseVectors(
+                    store, self.dimension, self.settings.approximate_above, self.embedder.embed
+                )
+            return self._follower if self._follower is not None else PostgresVectors(store)
         return FolderVectors(self.vectors, self.sqlite_store())
 
     @property

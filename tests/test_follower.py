@@ -189,6 +189,10 @@ def test_a_reader_of_format_2_searches_hnsw_until_a_writer_upgrades_it(postgres_
         with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as writer:
             writer.add_texts([rag.TextItem("walrus.txt", "Walruses rest on the ice.")])
         assert format_version(postgres_url) == str(FORMAT_VERSION)
+        # Its SELECT was granted before the journal was made: it keeps HNSW, and answers.
+        with rag.open(reader_url, settings=FAISS, embedder=rag.HashingEmbedder(256)) as reader:
+            assert reader.retriever.vectors.kind == "hnsw"
+            assert reader.search("walruses ice", k=1, mode="dense")[0].source == "walrus.txt"
     with (
         reading_role(postgres_url) as reader_url,
         rag.open(reader_url, settings=FAISS, embedder=rag.HashingEmbedder(256)) as reader,

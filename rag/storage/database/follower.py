@@ -40,6 +40,7 @@ BATCH = 10_000
 CACHE_FOLDER = "postgres-vectors"  # under the user cache folder (RAG_CACHE_DIR): one folder an index
 # What names an index's cache: its database and schema, and the journal table's object id, which a
 # schema dropped and made again, or restored from a dump, does not keep.
+_MAY_READ = "SELECT has_table_privilege('vector_journal', 'SELECT')::int"
 _IDENTITY = "SELECT current_database(), current_schema(), 'vector_journal'::regclass::oid::bigint"
 
 # The chunks named in the journal since a position, each once with its last number, and the vector
@@ -247,8 +248,11 @@ class DatabaseVectors:
 
 
 def has_journal(store: PostgresStore) -> bool:
-    """Whether the index keeps the change journal a follower needs (format 3 on)."""
-    return store.format_version() >= JOURNAL_FORMAT
+    """Whether the index keeps the change journal a follower needs (format 3 on) and this role may
+    read it (a role granted SELECT on the tables before an upgrade made the journal may not)."""
+    if store.format_version() < JOURNAL_FORMAT:
+        return False
+    return bool(store.with_connection(lambda connection: _one(connection, _MAY_READ)))
 
 
 def _chunk_at(connection: Any, position: int) -> int | None:
