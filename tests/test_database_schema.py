@@ -19,6 +19,16 @@ from rag.cli.main import main
 from rag.storage.database import schema
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def searched_by_hnsw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is read before and after an upgrade is compared through one vector search: pgvector's
+    (an upgrade to format 3 would otherwise move a reader to its own FAISS index, which orders the
+    river notes' tied scores differently; tests/test_follower.py covers that switch)."""
+    monkeypatch.setenv("RAG_POSTGRES_VECTORS", "hnsw")
+
+
 FAKE = ["--model", "hashing-256"]
 # What format 3 added, dropped again: what is left is an index of format 2.
 TO_FORMAT_2 = (
