@@ -2,14 +2,15 @@
 
 pgvector's HNSW missed recall@10 at a million chunks (0.71-0.75 at ef_search 100) where FAISS's
 IVF lists of 8-bit codes, fed from the same rows, kept 0.96 at a tenth of the time (docs/scale.md).
-So a reader of an index of format 3 may search its own FAISS index instead (RAG_POSTGRES_VECTORS=faiss):
-built at its first search from every vector, read in one repeatable-read snapshot together with the
-journal's last number, by vectors/build.py's rules (exact up to approximate_above, IVF tuned on
-query-like probes above); before each search it reads the journal rows past its position, in one
-statement (one snapshot), and replaces the vectors of the chunks they name with what chunks holds
-now: a chunk gone is removed, a new or changed one added. A document whose removal committed
-before a search began is never found by it. Journal numbers follow commit order (schema.FORMAT_3),
-so reading `seq > position` never skips a change committed later.
+So a reader of an index of format 3 searches its own FAISS index (RAG_POSTGRES_VECTORS=faiss, the
+default; hnsw keeps pgvector's). At its first search it takes the copy this machine saved, or builds
+one from every vector, read in one repeatable-read snapshot with the journal's last number, by
+vectors/build.py's rules (exact up to approximate_above, IVF tuned on query-like probes above).
+Before each search it reads the journal rows past its position in one statement (one snapshot) and
+replaces the vectors of the chunks they name with what chunks holds now: a chunk gone is removed,
+a new or changed one added. A document whose removal committed before a search began is never
+found by it. Journal numbers follow commit order (schema.FORMAT_3), so reading `seq > position`
+never skips a change committed later.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ if TYPE_CHECKING:
 Embed = Callable[[Sequence[str]], np.ndarray]
 BATCH = 10_000
 CACHE_FOLDER = "postgres-vectors"  # under the user cache folder (RAG_CACHE_DIR): one folder an index
+_MAY_READ = "SELECT has_table_privilege('vector_journal', 'SELECT')::int"
 # What names an index's cache: its database and schema, and the journal table's object id, which a
 # schema dropped and made again, or restored from a dump, does not keep.
-_MAY_READ = "SELECT has_table_privilege('vector_journal', 'SELECT')::int"
 _IDENTITY = "SELECT current_database(), current_schema(), 'vector_journal'::regclass::oid::bigint"
 
 # The chunks named in the journal since a position, each once with its last number, and the vector
