@@ -710,8 +710,9 @@ class KnowledgeBase:
         return described | filled
 
     def _optimize_database(self, sentence_progress: BuildProgress | None) -> dict[str, Any]:
-        """PostgreSQL: fill in sentence vectors and page positions, vacuum, and measure HNSW's recall@10
-        against exact search."""
+        """PostgreSQL: fill in sentence vectors and page positions, vacuum, measure HNSW's recall@10
+        against exact search, and build the reader-side FAISS index when it is the one searched
+        (saved on this machine, so the next process here starts from it)."""
         store = self._postgres_store()
         store.upgrade()  # optimize writes: an older format is brought up to date first
         filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
@@ -724,12 +725,17 @@ class KnowledgeBase:
             _, found = store.dense_search(queries, RECALL_K)
             _, exact = store.exact_search(queries, RECALL_K)
             recall = round(recall_at(found, exact), 3)
-        return {
+        described: dict[str, Any] = {
             "kind": "hnsw",
             "vectors": chunks,
             "recall@10": recall,
             "recall_queries": len(snippets),
-        } | filled
+        }
+        vectors = self._vector_search()
+        if isinstance(vectors, DatabaseVectors):  # what readers search: built (and saved) here now
+            vectors.sync()
+            described["follower"] = vectors.describe()
+        return described | filled
 
     def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:
         """Store vectors for the sentences of documents that have none (one document at a time,

@@ -77,6 +77,9 @@ def test_a_reader_finds_a_document_another_process_adds_and_never_one_it_removed
         assert followed_ids(reader.retriever.vectors) == chunk_ids(postgres_url)  # type: ignore[arg-type]
         stats = reader.stats()
         assert stats["vector_index"] == "faiss follower, exact" and stats["vector_journal_position"] > 0
+    with rag.open(postgres_url, settings=FAISS, embedder=rag.HashingEmbedder(256)) as writer:
+        described = writer.optimize()["follower"]
+        assert described["kind"] == "exact" and described["vectors"] == len(chunk_ids(postgres_url))
 
 
 def test_every_view_of_a_reader_shares_one_follower(postgres_url: str) -> None:
