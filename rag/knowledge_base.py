@@ -701,7 +701,7 @@ class KnowledgeBase:
         files, when those are unchanged and give the same text; the others stay without).
         """
         if self.url is not None:
-            return self._optimize_database(sentence_progress)
+            return self._optimize_database(progress, sentence_progress)
         store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
             filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
@@ -709,7 +709,9 @@ class KnowledgeBase:
             store.optimize_text_index()
         return described | filled
 
-    def _optimize_database(self, sentence_progress: BuildProgress | None) -> dict[str, Any]:
+    def _optimize_database(
+        self, progress: BuildProgress | None, sentence_progress: BuildProgress | None
+    ) -> dict[str, Any]:
         """PostgreSQL: fill in sentence vectors and page positions, vacuum, measure HNSW's recall@10
         against exact search, and build the reader-side FAISS index when it is the one searched
         (saved on this machine, so the next process here starts from it)."""
@@ -733,7 +735,7 @@ class KnowledgeBase:
         }
         vectors = self._vector_search()
         if isinstance(vectors, DatabaseVectors):  # what readers search: built (and saved) here now
-            vectors.sync()
+            vectors.sync(progress)
             described["follower"] = vectors.describe()
         return described | filled
 
