@@ -130,7 +130,7 @@ class Settings:
     approximate_above: int = 50_000
     # A PostgreSQL index's vector search (RAG_POSTGRES_VECTORS): "faiss" follows the database in
     # this process (an index of format 3 whose journal the role may read; else pgvector's HNSW):
-    # at 100k chunks recall@10 0.969 at 0.31 ms where HNSW gave 0.958 at 3.3 ms (docs/scale.md).
+    # at 100k chunks recall@10 0.969 at 0.31-0.36 ms where HNSW gave 0.92-0.96 at 3.3-3.4 ms (docs/scale.md).
     postgres_vectors: PostgresVectorSearch = "faiss"
     answer_mode: AnswerMode = "extractive"
     llm_base_url: str = ""
