@@ -39,6 +39,7 @@ from rag.settings import (
     default_index_dir,
 )
 from rag.storage import bulk_load
+from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
@@ -95,6 +96,7 @@ class KnowledgeBase:
         )
         self._dimension = _recorded_dimension(recorded, self.location)
         self._vectors: VectorIndex | None = None
+        self._follower: DatabaseVectors | None = None  # a PostgreSQL index's FAISS, when chosen
         # Loaded at the first search that needs it; any object with score(query, texts) will do.
         self.reranker: Reranker | None = (
             CrossEncoderScorer(self.settings.reranker) if self.settings.reranker else None
@@ -111,6 +113,8 @@ class KnowledgeBase:
         """
         if self._store is not None:
             _ = self.vectors  # made once, here, so that every view shares it
+            if self.url is not None:
+                self._vector_search()  # a PostgreSQL index's follower too (made, not yet built)
         view = copy.copy(self)
         view._reader = (actor, rule)
         return view
@@ -226,7 +230,12 @@ class KnowledgeBase:
         if self.url is not None:
             from rag.storage.postgres import PostgresVectors
 
-            return PostgresVectors(self._postgres_store())
+            store = self._postgres_store()
+            if self._follower is None and self.settings.postgres_vectors == "faiss" and has_journal(store):
+                self._follower = DatabaseVectors(
+                    store, self.dimension, self.settings.approximate_above, self.embedder.embed
+                )
+            return self._follower if self._follower is not None else PostgresVectors(store)
         return FolderVectors(self.vectors, self.sqlite_store())
 
     @property
@@ -646,11 +655,11 @@ class KnowledgeBase:
             store = self._postgres_store()
             loading = store.with_connection(bulk_load.unfinished)
             # While a load leaves the HNSW index for its end, every search reads every vector.
-            return (
-                {"vector_index": "exact", "vector_index_pending": loading}
-                if loading
-                else {"vector_index": "hnsw"}
-            )
+            if loading:
+                return {"vector_index": "exact", "vector_index_pending": loading}
+            if self._follower is not None or self.settings.postgres_vectors == "faiss":
+                return self._follower_stats()
+            return {"vector_index": "hnsw"}
         described = self.vectors.describe()
         if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
             self.vectors.sync(self.sqlite_store())
@@ -665,6 +674,20 @@ class KnowledgeBase:
             }
         return stats
 
+    def _follower_stats(self) -> dict[str, Any]:
+        """The reader-side FAISS index of a PostgreSQL index, when it is the one searched."""
+        vectors = self._vector_search()
+        if not isinstance(vectors, DatabaseVectors):
+            return {"vector_index": "hnsw", "vector_follower": "needs format 3: rag check --repair"}
+        described = vectors.describe()
+        if described["kind"] == "not built":
+            return {"vector_index": "faiss follower (built at the first search)"}
+        return {
+            "vector_index": f"faiss follower, {described['kind']}",
+            "vector_recall@10": described["recall@10"],
+            "vector_journal_position": described["journal_position"],
+        }
+
     def optimize(
         self, progress: BuildProgress | None = None, sentence_progress: BuildProgress | None = None
     ) -> dict[str, Any]:
@@ -678,7 +701,7 @@ class KnowledgeBase:
         files, when those are unchanged and give the same text; the others stay without).
         """
         if self.url is not None:
-            return self._optimize_database(sentence_progress)
+            return self._optimize_database(progress, sentence_progress)
         store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
             filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
@@ -686,9 +709,12 @@ class KnowledgeBase:
             store.optimize_text_index()
         return described | filled
 
-    def _optimize_database(self, sentence_progress: BuildProgress | None) -> dict[str, Any]:
-        """PostgreSQL: fill in sentence vectors and page positions, vacuum, and measure HNSW's recall@10
-        against exact search."""
+    def _optimize_database(
+        self, progress: BuildProgress | None, sentence_progress: BuildProgress | None
+    ) -> dict[str, Any]:
+        """PostgreSQL: fill in sentence vectors and page positions, vacuum, measure HNSW's recall@10
+        against exact search, and build the reader-side FAISS index when it is the one searched
+        (saved on this machine, so the next process here starts from it)."""
         store = self._postgres_store()
         store.upgrade()  # optimize writes: an older format is brought up to date first
         filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
@@ -701,12 +727,17 @@ class KnowledgeBase:
             _, found = store.dense_search(queries, RECALL_K)
             _, exact = store.exact_search(queries, RECALL_K)
             recall = round(recall_at(found, exact), 3)
-        return {
+        described: dict[str, Any] = {
             "kind": "hnsw",
             "vectors": chunks,
             "recall@10": recall,
             "recall_queries": len(snippets),
-        } | filled
+        }
+        vectors = self._vector_search()
+        if isinstance(vectors, DatabaseVectors):  # what readers search: built (and saved) here now
+            vectors.sync(progress)
+            described["follower"] = vectors.describe()
+        return described | filled
 
     def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:
         """Store vectors for the sentences of documents that have none (one document at a time,

@@ -19,6 +19,14 @@ from rag.storage import bulk_load
 from rag.storage.postgres import PostgresStore
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def searched_by_hnsw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about pgvector's HNSW index: readers search through it (not the follower)."""
+    monkeypatch.setenv("RAG_POSTGRES_VECTORS", "hnsw")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 HASHING = ["--model", "hashing-256"]
 

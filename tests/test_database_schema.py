@@ -19,9 +19,27 @@ from rag.cli.main import main
 from rag.storage.database import schema
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def searched_by_hnsw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is read before and after an upgrade is compared through one vector search: pgvector's
+    (an upgrade to format 3 would otherwise move a reader to its own FAISS index, which orders the
+    river notes' tied scores differently; tests/test_follower.py covers that switch)."""
+    monkeypatch.setenv("RAG_POSTGRES_VECTORS", "hnsw")
+
+
 FAKE = ["--model", "hashing-256"]
-# What format 2 added, dropped again: what is left is an index of format 1.
+# What format 3 added, dropped again: what is left is an index of format 2.
+TO_FORMAT_2 = (
+    "DROP TRIGGER vector_journal_append ON chunks",
+    "DROP FUNCTION vector_journal_append()",
+    "DROP TABLE vector_journal",
+    "UPDATE manifest SET value = '2' WHERE key = 'format_version'",
+)
+# What formats 2 and 3 added, dropped again: what is left is an index of format 1.
 TO_FORMAT_1 = (
+    *TO_FORMAT_2[:-1],
     "DROP TABLE document_grants, audit_events, audit_prune_permit, page_boxes",
     "DROP FUNCTION audit_events_append_only()",
     "UPDATE manifest SET value = '1' WHERE key = 'format_version'",
@@ -181,7 +199,8 @@ def test_a_role_that_only_reads_never_upgrades_format_1(
         )
         assert main(["remove", "notes/amber.txt", "--index", reader, *FAKE]) == 2
         err = capsys.readouterr().err
-        assert "upgrading the index from format 1 to 2" in err and "rag check --repair" in err
+        assert f"upgrading the index from format 1 to {schema.FORMAT_VERSION}" in err
+        assert "rag check --repair" in err
         capsys.readouterr()
         _served_over_format_1(reader)
         logged = capsys.readouterr().err
@@ -218,13 +237,15 @@ def test_an_index_of_a_newer_format_is_refused(postgres_url: str, capsys: pytest
         connection.execute(
             "UPDATE manifest SET value = %s WHERE key = 'format_version'", (str(schema.FORMAT_VERSION + 1),)
         )
+    newer, current = schema.FORMAT_VERSION + 1, schema.FORMAT_VERSION
     with pytest.raises(
-        rag.IndexMismatchError, match=r"format version 3, this version of Verbatim reads up to 2"
+        rag.IndexMismatchError,
+        match=rf"format version {newer}, this version of Verbatim reads up to {current}",
     ):
         rag.open(postgres_url, embedder=rag.HashingEmbedder(256))
     assert main(["ingest", "--index", postgres_url, *FAKE, "/nonexistent"]) == 2
     assert "use a newer Verbatim" in capsys.readouterr().err
-    assert format_version(postgres_url) == "3"
+    assert format_version(postgres_url) == str(newer)
 
 
 def test_optimize_upgrades_format_1_and_reads_page_positions_from_the_unchanged_originals(
@@ -252,5 +273,5 @@ def test_optimize_upgrades_format_1_and_reads_page_positions_from_the_unchanged_
         assert (
             filled["documents_given_page_positions"] == 1 and filled["documents_without_page_positions"] == 0
         )
-        assert format_version(postgres_url) == "2"
+        assert format_version(postgres_url) == str(schema.FORMAT_VERSION)
         assert base.page_image(document.id, 1, highlight=(0, 9), width=200) != plain

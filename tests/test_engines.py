@@ -17,7 +17,13 @@ from conftest import SEEDS
 import rag
 from rag.cli.main import main
 
-ENGINES = ["folder", pytest.param("postgres", marks=pytest.mark.postgres)]
+# postgres-faiss: the same database searched by each reader's own FAISS index following the
+# database's change journal (RAG_POSTGRES_VECTORS=faiss, rag/storage/database/follower.py).
+ENGINES = [
+    "folder",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("postgres-faiss", marks=pytest.mark.postgres),
+]
 SEED_QUESTIONS = [
     json.loads(line)["question"]
     for line in (Path(__file__).resolve().parents[1] / "eval" / "questions" / "seeds.jsonl")
@@ -33,10 +39,13 @@ NOTES = {
 
 
 @pytest.fixture(params=ENGINES)
-def index_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+def index_location(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path | str:
     """An index folder, or a PostgreSQL URL of an empty schema."""
     if request.param == "folder":
         return tmp_path / "index"
+    monkeypatch.setenv("RAG_POSTGRES_VECTORS", "faiss" if request.param == "postgres-faiss" else "hnsw")
     return str(request.getfixturevalue("postgres_url"))
 
 

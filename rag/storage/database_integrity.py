@@ -18,6 +18,7 @@ import numpy as np
 
 from rag.language.analysis import index_text
 from rag.storage import bulk_load
+from rag.storage.database import schema
 from rag.storage.database.schema import FORMAT_VERSION
 from rag.storage.integrity import MAX_LISTED, NORM_TOLERANCE, IndexCheck
 from rag.storage.postgres import PostgresStore, fts_tokens, vector_literal
@@ -69,6 +70,7 @@ class _Findings:
     bad_terms: list[int] = field(default_factory=list)  # analysed terms or postings differ
     wrong_totals: int = 0
     vector_index: str = ""  # what is wrong with the HNSW index, if anything
+    journal: str = ""  # what is wrong with format 3's change journal, if anything
 
 
 def check_database(store: PostgresStore, repair: bool = False, embed: Embed | None = None) -> IndexCheck:
@@ -79,8 +81,9 @@ def check_database(store: PostgresStore, repair: bool = False, embed: Embed | No
     if 0 < found < FORMAT_VERSION:
         result.problems.insert(
             0,
-            f"format version {found}: readable, but grants, the audit trail and page positions need"
-            f" {FORMAT_VERSION}; `rag check --repair` upgrades it in place",
+            f"format version {found}: readable, but grants, the audit trail and page positions need 2,"
+            f" a reader's own FAISS index (RAG_POSTGRES_VECTORS=faiss) {FORMAT_VERSION};"
+            " `rag check --repair` upgrades it in place",
         )
         if repair:
             store.upgrade()
@@ -122,7 +125,21 @@ def _inspect(connection: Any) -> _Findings:
     findings.bad_terms = _bad_terms(connection)
     findings.wrong_totals = int(connection.execute(_WRONG_TOTALS).fetchone()[0])
     findings.vector_index = _vector_index_problem(connection)
+    if version.isdigit() and int(version) >= schema.JOURNAL_FORMAT:
+        findings.journal = _journal_problem(connection)
     return findings
+
+
+def _journal_problem(connection: Any) -> str:
+    row = connection.execute(
+        "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'chunks'::regclass AND tgname = 'vector_journal_append'"
+    ).fetchone()
+    if row is None or row[0] == "D":
+        return (
+            "the trigger that journals vector changes is missing or disabled: readers following the"
+            " journal miss changes (--repair makes it again; restart those readers)"
+        )
+    return ""
 
 
 def _bad_terms(connection: Any) -> list[int]:
@@ -175,8 +192,7 @@ def _describe(findings: _Findings) -> list[str]:
     )
     if findings.wrong_totals:
         problems.append(f"term totals: {findings.wrong_totals} documents' chunk and term counts are wrong")
-    if findings.vector_index:
-        problems.append(findings.vector_index)
+    problems += [problem for problem in (findings.vector_index, findings.journal) if problem]
     return problems
 
 
@@ -217,6 +233,9 @@ def _repair(connection: Any, findings: _Findings, result: IndexCheck, embed: Emb
             bulk_load.build_vector_index(connection, None, None)
             connection.execute("DELETE FROM manifest WHERE key = %s", (bulk_load.MARKER,))
             result.repaired.append("the HNSW index built again")
+        if findings.journal:
+            connection.execute(schema.STEPS[schema.JOURNAL_FORMAT])
+            result.repaired.append("the trigger that journals vector changes made again")
         connection.execute("SELECT nextval('generation')")
 
 

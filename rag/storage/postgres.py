@@ -244,7 +244,7 @@ class PostgresStore:
         """Whether the index has format 2's tables; with `what`, a one-line error when it has not."""
         found = self.format_version()
         if found < 2 and what:
-            raise schema.needs_upgrade(self.location, what, found)
+            raise schema.needs_upgrade(self.location, what, found, 2)
         return found >= 2
 
     @_translated

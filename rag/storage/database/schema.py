@@ -16,8 +16,12 @@ from rag.errors import IndexMismatchError
 # feedback and the question log (made at the first feedback in an index made before them).
 # 2: document_grants (who may read a document), audit_events (the append-only trail) and
 # page_boxes (where a page's characters sit), each empty in an upgraded index.
-FORMAT_VERSION = 2
+# 3: vector_journal, the change journal a reader's FAISS index follows (database/follower.py).
+FORMAT_VERSION = 3
 SCHEMA_LOCK = 7_316_032_022  # advisory lock held while a schema is created or upgraded (any number, fixed)
+# Advisory lock a writer takes at its commit, just before its journal rows are numbered.
+JOURNAL_LOCK = 7_316_032_023
+JOURNAL_FORMAT = 3  # the format that keeps vector_journal
 
 TABLES = """
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -169,8 +173,38 @@ CREATE TABLE IF NOT EXISTS page_boxes (
     PRIMARY KEY (document_key, page)
 );
 """
+# Format 3's change journal: a row for every chunk inserted, deleted or given a new vector. The
+# rows are made by a deferred trigger, so they are numbered at the commit of the transaction that
+# made the change, under JOURNAL_LOCK: the lock is held from the first of them until the commit is
+# visible, so journal numbers are taken in commit order, and a reader that has seen number n has
+# seen every committed row below n (its `seq > last` never skips a row committed later). Only the
+# tail of each commit is serialised, not the writes before it: writers of different documents still
+# write at once. A chunk's latest state is read from chunks itself, so `added` is informative.
+FORMAT_3 = """
+CREATE TABLE IF NOT EXISTS vector_journal (
+    seq bigserial PRIMARY KEY,
+    chunk_id bigint NOT NULL,
+    added boolean NOT NULL
+);
+CREATE OR REPLACE FUNCTION vector_journal_append() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7316032023);
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO vector_journal (chunk_id, added) VALUES (OLD.id, false);
+    ELSE
+        INSERT INTO vector_journal (chunk_id, added) VALUES (NEW.id, true);
+    END IF;
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS vector_journal_append ON chunks;
+CREATE CONSTRAINT TRIGGER vector_journal_append AFTER INSERT OR DELETE OR UPDATE OF vector ON chunks
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION vector_journal_append();
+"""
+assert str(JOURNAL_LOCK) in FORMAT_3
 # The statements that bring an index of the version before each up to it, in order.
-STEPS = {2: FORMAT_2}
+STEPS = {2: FORMAT_2, 3: FORMAT_3}
 
 
 def format_in(connection: Any) -> int:
@@ -208,10 +242,10 @@ def refuse_newer(location: str, found: int) -> None:
         )
 
 
-def needs_upgrade(location: str, what: str, found: int) -> IndexMismatchError:
-    """The one-line error of a reader asking an older index for what only FORMAT_VERSION keeps."""
+def needs_upgrade(location: str, what: str, found: int, needed: int) -> IndexMismatchError:
+    """The one-line error of a reader asking an older index for what only format `needed` keeps."""
     return IndexMismatchError(
-        f"{what} needs PostgreSQL format version {FORMAT_VERSION} and the index in {location} has"
+        f"{what} needs PostgreSQL format version {needed} and the index in {location} has"
         f" {found}: upgrade it in place with `rag check --repair --index {location}` (a role that may"
         " create tables; nothing is embedded again)"
     )

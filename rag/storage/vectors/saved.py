@@ -64,13 +64,15 @@ def read_base(folder: Path) -> tuple[dict[str, Any], bytes] | None:
     return None
 
 
-def write_base(folder: Path, data: bytes, meta: dict[str, Any]) -> dict[str, Any]:
-    """Save an index and its meta (given its sha256 and size); return the meta written."""
+def write_base(folder: Path, data: bytes, meta: dict[str, Any], mode: int | None = None) -> dict[str, Any]:
+    """Save an index and its meta (given its sha256 and size); return the meta written. mode: the
+    files' permissions (None: those of the folder's database)."""
     meta = {**meta, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     try:
         meta["previous_sha256"] = _sha256_of(folder / VECTORS_NAME)
-        # Readable by whoever may read the database: a shared index is not rebuilt by each reader.
-        mode = stat.S_IMODE((folder / DATABASE_NAME).stat().st_mode)
+        if mode is None:
+            # Readable by whoever may read the database: a shared index is not rebuilt by each reader.
+            mode = stat.S_IMODE((folder / DATABASE_NAME).stat().st_mode)
         _atomic_write(folder / VECTORS_META_NAME, json.dumps(meta).encode(), mode)
         _atomic_write(folder / VECTORS_NAME, data, mode)
     except OSError as error:
