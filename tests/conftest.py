@@ -252,3 +252,39 @@ def other_postgres_url(postgres_server: str) -> Iterator[str]:
     """A second fresh schema, for a test that needs two database indexes."""
     with fresh_schema(postgres_server) as url:
         yield url
+
+
+def schema_of(url: str) -> str:
+    """The first schema of a test database URL's search_path (what postgres_url made)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(url).query)["options"][0].split("=", 1)[1].split(",")[0]
+
+
+@contextmanager
+def reading_role(url: str) -> Iterator[str]:
+    """The URL of a new role that may only read the schema (docs/storage.md's grants), dropped after."""
+    import uuid
+    from urllib.parse import urlsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url.split("?")[0], autocommit=True) as connection:
+        for statement in (
+            "CREATE ROLE {role} LOGIN PASSWORD 'read-only-secret'",
+            "GRANT USAGE ON SCHEMA {schema} TO {role}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+            "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+        ):
+            connection.execute(
+                sql.SQL(statement).format(role=sql.Identifier(role), schema=sql.Identifier(schema_of(url)))
+            )
+    try:
+        yield f"postgresql://{role}:read-only-secret@{parts.hostname}:{parts.port}{parts.path}?{parts.query}"
+    finally:
+        with psycopg.connect(url.split("?")[0], autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            connection.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

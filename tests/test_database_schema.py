@@ -3,15 +3,11 @@ writer (never by a reader), and one of a newer format than the code is refused."
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
-from conftest import RIVER_TEXTS
+from conftest import RIVER_TEXTS, reading_role, schema_of
 from psycopg import sql
 
 import rag
@@ -55,10 +51,6 @@ UNION ALL
 SELECT 'function', proname FROM pg_proc WHERE pronamespace = %(schema)s::text::regnamespace
 ORDER BY 1, 2
 """
-
-
-def schema_of(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["options"][0].split("=", 1)[1].split(",")[0]
 
 
 def shape(url: str) -> list[tuple[str, str]]:
@@ -159,27 +151,6 @@ def test_a_writer_upgrades_format_1_in_place_keeping_everything(
         assert base.check().is_healthy, base.check().problems
         base.engine_store().record("alice", "asked", {"question": "floods?"})
         assert [event.actor for event in base.engine_store().audit_events()] == ["alice"]
-
-
-@contextmanager
-def reading_role(url: str) -> Iterator[str]:
-    """The URL of a new role that may only read the schema (docs/storage.md's grants), dropped after."""
-    parts = urlsplit(url)
-    role = f"reader_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url.split("?")[0], autocommit=True) as connection:
-        for statement in (
-            "CREATE ROLE {role} LOGIN PASSWORD 'read-only-secret'",
-            "GRANT USAGE ON SCHEMA {schema} TO {role}",
-            "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
-            "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
-        ):
-            connection.execute(
-                sql.SQL(statement).format(role=sql.Identifier(role), schema=sql.Identifier(schema_of(url)))
-            )
-    yield f"postgresql://{role}:read-only-secret@{parts.hostname}:{parts.port}{parts.path}?{parts.query}"
-    with psycopg.connect(url.split("?")[0], autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-        connection.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def test_a_role_that_only_reads_never_upgrades_format_1(

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
-from conftest import RIVER_TEXTS
-from test_database_schema import TO_FORMAT_2, format_version, reading_role
+from conftest import RIVER_TEXTS, reading_role
+from test_database_schema import TO_FORMAT_2, format_version
 
 import rag
 from rag.access import Actor

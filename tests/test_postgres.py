@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import RIVER_TEXTS
+from conftest import RIVER_TEXTS, reading_role, schema_of
 
 import rag
 from eval.ports import POSTGRES_PORTS, free_port
@@ -296,30 +296,17 @@ def test_a_write_that_fails_midway_keeps_the_old_document_and_the_next_write_wor
 def test_a_role_that_only_reads_asks_and_counts_and_is_told_why_it_cannot_write(
     tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import uuid
-    from urllib.parse import parse_qs, urlsplit
-
-    import psycopg
-    from psycopg import sql
-
     (tmp_path / "tea.txt").write_text("Green tea is made from the unoxidised leaves of Camellia sinensis.\n")
     fake = ["--model", "hashing-256"]
     assert main(["ingest", str(tmp_path / "tea.txt"), "--index", postgres_url, *fake]) == 0
-    parts = urlsplit(postgres_url)
-    schema = parse_qs(parts.query)["options"][0].split("=", 1)[1].split(",")[0]
-    role = f"reader_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as connection:
-        # The grants docs/storage.md gives a role that only reads.
-        for statement in (
-            "CREATE ROLE {role} LOGIN PASSWORD 'read-only-secret'",
-            "GRANT USAGE ON SCHEMA {schema} TO {role}",
-            "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
-            "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
-        ):
-            connection.execute(
-                sql.SQL(statement).format(role=sql.Identifier(role), schema=sql.Identifier(schema))
-            )
-    reader = f"postgresql://{role}:read-only-secret@{parts.hostname}:{parts.port}{parts.path}?{parts.query}"
+    with reading_role(postgres_url) as reader:  # the grants docs/storage.md gives a role that only reads
+        _reads_but_cannot_write(tmp_path, postgres_url, reader, capsys)
+
+
+def _reads_but_cannot_write(
+    tmp_path: Path, postgres_url: str, reader: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = ["--model", "hashing-256"]
     capsys.readouterr()
     assert main(["ask", "What is green tea made from?", "--index", reader, *fake]) == 0
     assert "Camellia sinensis" in capsys.readouterr().out
@@ -335,9 +322,6 @@ def test_a_role_that_only_reads_asks_and_counts_and_is_told_why_it_cannot_write(
     assert "refused by the database" in logged and "GRANT SELECT ON ALL SEQUENCES" in logged
     with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
         assert base.store.counts()[0] == 1  # nothing was removed
-    with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-        connection.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def _served_by_a_reader(tmp_path: Path, reader: str, source: str) -> None:
@@ -389,7 +373,7 @@ def test_an_index_is_made_in_the_first_schema_of_the_search_path_not_found_in_a_
     embedder = rag.HashingEmbedder(64)
     with rag.open(postgres_url, embedder=embedder) as base:  # an index in the fixture's schema
         base.add_texts([rag.TextItem("first.txt", "The first team keeps its notes here.")])
-    first_schema = postgres_url.split("search_path%3D", 1)[1].split(",", 1)[0]
+    first_schema = schema_of(postgres_url)
     second_schema = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(second_schema)))
