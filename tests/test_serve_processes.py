@@ -227,6 +227,20 @@ def test_uploads_to_two_processes_at_once_are_stored_or_refused_in_a_word(server
     assert all(name in sources for name, code in zip(names, statuses, strict=True) if code == 200)
 
 
+def replaced(server: Server) -> str:
+    """Wait until a process of the server serves again in a lost one's place; check that both
+    processes answer; return the server's log."""
+    deadline = time.monotonic() + START_SECONDS
+    while "serves again" not in server.log.read_text():
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.2)
+    assert len(server.pids()) == 2
+    for connection in one_connection_each(server).values():
+        assert cited(connection, "When does the Aldwater flood?") == ["river.md"]
+        connection.close()
+    return server.log.read_text()
+
+
 def test_a_killed_process_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) -> None:
     with rag.open(tmp_path / "index", embedder=rag.HashingEmbedder(256)) as base:
         base.add_texts([rag.TextItem("river.md", RIVER)])
@@ -240,15 +254,9 @@ def test_a_killed_process_is_replaced_and_sigterm_stops_them_all(tmp_path: Path)
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
             assert cited(connection, "When does the Aldwater flood?") == ["river.md"]
             connection.close()
-        deadline = time.monotonic() + START_SECONDS
-        while "serves again" not in server.log.read_text():
-            assert time.monotonic() < deadline, server.log.read_text()
-            time.sleep(0.2)
-        assert f"(pid {killed}) was killed by SIGKILL" in server.log.read_text()
-        assert killed not in server.pids() and len(server.pids()) == 2
-        for connection in one_connection_each(server).values():
-            assert cited(connection, "When does the Aldwater flood?") == ["river.md"]
-            connection.close()
+        log = replaced(server)
+        assert f"(pid {killed}) was killed by SIGKILL" in log
+        assert killed not in server.pids()
     finally:
         pids = server.pids()
         assert stop(server) == 0
@@ -265,17 +273,10 @@ def test_a_process_that_stops_answering_is_killed_and_replaced(tmp_path: Path) -
         assert "stopped answering" not in server.log.read_text()
         stopped = min(server.pids())
         os.kill(stopped, signal.SIGSTOP)  # alive, holding its connections, answering nothing
-        deadline = time.monotonic() + START_SECONDS
-        while "serves again" not in server.log.read_text():
-            assert time.monotonic() < deadline, server.log.read_text()
-            time.sleep(0.2)
-        log = server.log.read_text()
+        log = replaced(server)
         assert f"(pid {stopped}) stopped answering" in log
         assert f"(pid {stopped}) was killed by SIGKILL" in log
-        assert not is_running(stopped) and len(server.pids()) == 2
-        for connection in one_connection_each(server).values():
-            assert cited(connection, "When does the Aldwater flood?") == ["river.md"]
-            connection.close()
+        assert not is_running(stopped)
     finally:
         pids = server.pids()
         assert stop(server) == 0
