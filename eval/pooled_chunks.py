@@ -28,8 +28,9 @@ from rag.storage import sentence_text_hash
 DERIVED = ("vectors.faiss", "vectors.json", ".eval-complete", ".write.lock")
 
 
-def pool(source: Path, target: Path, model: str = rag.DEFAULT_MODEL) -> dict[str, int]:
-    """Copy the index folder and pool its chunk vectors; counts of what was done."""
+def copy_index_folder(source: Path, target: Path) -> None:
+    """Copy an index folder's database (its write-ahead log folded in first) to a new folder,
+    leaving out what is derived from it; SystemExit with a one-line error for a bad folder."""
     if not (source / "rag.sqlite").is_file():
         raise SystemExit(f"error: {source} is not an index folder (no rag.sqlite)")
     if target.exists():
@@ -37,6 +38,11 @@ def pool(source: Path, target: Path, model: str = rag.DEFAULT_MODEL) -> dict[str
     with sqlite3.connect(source / "rag.sqlite") as original:
         original.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(*DERIVED, "rag.sqlite-*"))
+
+
+def pool(source: Path, target: Path, model: str = rag.DEFAULT_MODEL) -> dict[str, int]:
+    """Copy the index folder and pool its chunk vectors; counts of what was done."""
+    copy_index_folder(source, target)
     embedder = rag.make_embedder(model)
     headers: dict[str, np.ndarray] = {}
     counts = {"chunks": 0, "sentences": 0, "missing": 0, "headers": 0}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sqlite3
 import sys
 import time
@@ -32,10 +31,10 @@ from typing import Protocol
 import numpy as np
 
 import rag
+from eval.pooled_chunks import copy_index_folder
 from rag.evaluation import split_sentences
 from rag.storage import sentence_text_hash
 
-DERIVED = ("vectors.faiss", "vectors.json", ".eval-complete", ".write.lock")
 BATCH_CHUNKS = 256  # rag/ingest/pipeline.py EMBED_BATCH_CHUNKS: the same batches give the same vectors
 
 
@@ -83,13 +82,7 @@ class Pending:
 
 def pool(source: Path, target: Path, model: str = rag.DEFAULT_MODEL) -> Counts:
     """Copy the index folder and replace its sentence vectors by token-pooled ones."""
-    if not (source / "rag.sqlite").is_file():
-        raise SystemExit(f"error: {source} is not an index folder (no rag.sqlite)")
-    if target.exists():
-        raise SystemExit(f"error: {target} exists; give a new folder")
-    with sqlite3.connect(source / "rag.sqlite") as original:
-        original.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*DERIVED, "rag.sqlite-*"))
+    copy_index_folder(source, target)
     embedder = onnx_embedder(model)
     counts = Counts()
     pending = Pending()
