@@ -58,6 +58,17 @@ def test_a_folder_of_documents_is_refused_not_turned_into_an_index(tmp_path: Pat
     assert [path.name for path in plain.iterdir()] == ["notes.txt"]  # nothing written
 
 
+def test_a_folder_another_process_is_making_an_index_in_is_not_called_taken(tmp_path: Path) -> None:
+    # Several `rag serve` processes start on one empty folder: what the first writes while it makes
+    # the database (its temporary copy, with the log files) must not make the others refuse it.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in (".rag.sqlite.4242.1.new", ".rag.sqlite.4242.1.new-wal", ".rag.sqlite.4242.1.new-shm"):
+        (empty / name).write_bytes(b"")
+    collections = rag.open_collections({"x": empty}, embedder=rag.HashingEmbedder(64))
+    assert collections.names == ["x"] and (empty / "rag.sqlite").stat().st_size > 0
+
+
 def test_answer_over_two_collections_cites_the_right_one_with_verbatim_quotes(tmp_path: Path) -> None:
     embedder = rag.HashingEmbedder(256)
     collections = rag.open_collections(build_collections(tmp_path, embedder), embedder=embedder)

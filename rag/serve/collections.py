@@ -25,6 +25,7 @@ from rag.serve.audit import AuditTrail
 from rag.serve.source_names import SourceNames
 from rag.settings import RetrievalMode, Settings
 from rag.storage.question_log import asked_about
+from rag.storage.store import Store
 from rag.types import Answer, Document, Passage
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -326,7 +327,7 @@ def open_collections(
             )
         base = KnowledgeBase(folder, settings, embedder)
         if not base.exists:
-            if any(folder.iterdir()):
+            if Store.holds_other_files(folder):
                 # Only ingest creates an index in a folder that holds something (the documents
                 # folder given by mistake, say); an empty one is an index to fill by uploads.
                 raise NotFoundError(

@@ -146,6 +146,13 @@ class Store:
         path = folder / DATABASE_NAME
         return path.is_file() and path.stat().st_size > 0
 
+    @staticmethod
+    def holds_other_files(folder: Path) -> bool:
+        """Whether the folder holds anything but a database being made: what another process
+        creating the index there writes first is not a reason to call the folder taken."""
+        making = f".{DATABASE_NAME}."
+        return any(not entry.name.startswith(making) for entry in folder.iterdir())
+
     @classmethod
     def create(cls, folder: Path) -> Store:
         """Open the index in `folder`, creating the folder and an empty database when missing."""
