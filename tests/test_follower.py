@@ -266,3 +266,38 @@ def test_a_restarted_follower_takes_its_saved_index_and_catches_up_unless_the_jo
         again = follower.DatabaseVectors(store, 256, approximate_above=50_000)
         assert followed_ids(again) == chunk_ids(postgres_url)
         assert again._build is not None and again._build.id != first._build.id  # built afresh
+
+
+def test_every_vector_is_read_whole_by_the_binary_copy_however_its_blocks_are_cut(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as writer:
+        writer.add_texts(RIVER_TEXTS)
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        expected = {
+            int(row[0]): np.asarray(row[1], dtype=np.float32)
+            for row in connection.execute("SELECT id, vector::real[] FROM chunks")
+        }
+        with (
+            connection.cursor() as cursor,
+            cursor.copy("COPY (SELECT id, vector FROM chunks) TO STDOUT (FORMAT BINARY)") as copy,
+        ):
+            copied = b"".join(bytes(block) for block in copy)
+        read = np.concatenate([ids for ids, _ in follower._all_vectors(connection, 256)])
+    assert len(expected) > 3
+    monkeypatch.setattr(follower, "BATCH", 2)  # batches end inside the stream, not only at its end
+    for size in (1, 5, 64, len(copied)):
+        blocks = [copied[start : start + size] for start in range(0, len(copied), size)]
+        batches = [
+            follower._batch(rows, 256) for rows in follower._copied_rows(blocks, follower._binary_rows(256))
+        ]
+        ids = np.concatenate([batch[0] for batch in batches])
+        vectors = np.concatenate([batch[1] for batch in batches])
+        assert sorted(ids.tolist()) == sorted(expected)
+        for found, vector in zip(ids, vectors, strict=True):
+            assert np.array_equal(vector, expected[int(found)])  # bit for bit
+    assert sorted(read.tolist()) == sorted(expected)
+    with pytest.raises(rag.StorageError, match="ended before their last row"):
+        list(follower._copied_rows([copied[:-7]], follower._binary_rows(256)))
+    with pytest.raises(rag.StorageError, match="not the \\(id, vector\\) rows"):
+        [follower._batch(rows, 128) for rows in follower._copied_rows([copied], follower._binary_rows(256))]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -268,13 +268,76 @@ def _one(connection: Any, statement: str) -> int:
 
 
 def _all_vectors(connection: Any, dimension: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(chunk ids, vectors) batches of every chunk, read through a cursor of the caller's snapshot."""
-    with connection.cursor(name="follower_vectors") as cursor:
-        cursor.execute("SELECT id, vector::real[] FROM chunks ORDER BY id")
-        while rows := cursor.fetchmany(BATCH):
-            rows = [row for row in rows if len(row[1]) == dimension]
-            ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-            yield ids, np.asarray([row[1] for row in rows], dtype=np.float32).reshape(-1, dimension)
+    """(chunk ids, vectors) batches of every chunk, read in the caller's snapshot by one binary
+    COPY: every row is the same number of bytes, so a block of rows is read as one numpy record
+    array instead of a million rows of floats parsed from text (137 s for 1M vectors that way)."""
+    statement = (
+        "COPY (SELECT id, vector FROM chunks WHERE vector_dims(vector) = {}) TO STDOUT (FORMAT BINARY)"
+    )
+    with connection.cursor() as cursor, cursor.copy(statement.format(int(dimension))) as copy:
+        for rows in _copied_rows(copy, _binary_rows(dimension)):
+            yield _batch(rows, dimension)
+
+
+# A binary COPY: a signature, flags and the length of a header extension, then per row its field
+# count, each field's length and bytes (big-endian), and -1 as a field count at the end.
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_HEADER_BYTES = 19
+_COPY_TRAILER = b"\xff\xff"
+
+
+def _copied_rows(blocks: Iterable[Any], rows: np.dtype) -> Iterator[np.ndarray]:
+    """The rows of a binary COPY of fixed-size rows, BATCH at a time, as record arrays."""
+    buffer = bytearray()
+    header = True
+    for block in blocks:
+        buffer += block
+        if header:
+            if len(buffer) < _COPY_HEADER_BYTES:
+                continue
+            if bytes(buffer[:11]) != _COPY_SIGNATURE:
+                raise StorageError("the vectors read from the database are not a binary COPY")
+            skip = _COPY_HEADER_BYTES + int.from_bytes(buffer[15:19], "big")
+            if len(buffer) < skip:
+                continue
+            del buffer[:skip]
+            header = False
+        whole = len(buffer) // rows.itemsize
+        if whole >= BATCH:
+            yield np.frombuffer(bytes(buffer[: whole * rows.itemsize]), dtype=rows)
+            del buffer[: whole * rows.itemsize]
+    if header or bytes(buffer[-2:]) != _COPY_TRAILER or (len(buffer) - 2) % rows.itemsize:
+        raise StorageError("the vectors read from the database ended before their last row")
+    if len(buffer) > 2:
+        yield np.frombuffer(bytes(buffer[:-2]), dtype=rows)
+
+
+def _binary_rows(dimension: int) -> np.dtype:
+    """One row of (id bigint, vector) in a binary COPY: pgvector sends a vector as its dimension,
+    an unused word and the float4 numbers."""
+    return np.dtype(
+        [
+            ("fields", ">i2"),
+            ("id_length", ">i4"),
+            ("id", ">i8"),
+            ("vector_length", ">i4"),
+            ("dimension", ">i2"),
+            ("unused", ">i2"),
+            ("vector", ">f4", (dimension,)),
+        ]
+    )
+
+
+def _batch(rows: np.ndarray, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) of a block of binary COPY rows, after checking each is the row expected."""
+    if (
+        (rows["fields"] != 2).any()
+        or (rows["id_length"] != 8).any()
+        or (rows["vector_length"] != 4 + 4 * dimension).any()
+        or (rows["dimension"] != dimension).any()
+    ):
+        raise StorageError("the vectors read from the database are not the (id, vector) rows expected")
+    return rows["id"].astype(np.int64), np.ascontiguousarray(rows["vector"], dtype=np.float32)
 
 
 def _sample_ids(connection: Any, count: int, seed: int = 0) -> list[int]:
