@@ -22,7 +22,14 @@ from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
-from rag.errors import DocumentError, IndexDamagedError, IndexNotFoundError, NotFoundError, RagError
+from rag.errors import (
+    DocumentError,
+    IndexDamagedError,
+    IndexNotFoundError,
+    NotFoundError,
+    RagError,
+    SettingsError,
+)
 from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
 from rag.language.sentences import quotable_texts
 from rag.pages.cache import PAGE_CACHE
@@ -39,6 +46,7 @@ from rag.settings import (
     default_index_dir,
 )
 from rag.storage import bulk_load
+from rag.storage.database import hnsw
 from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
@@ -160,7 +168,9 @@ class KnowledgeBase:
         assert self.url is not None
         if isinstance(self._store, PostgresStore):
             return self._store
-        return PostgresStore.create(self.url, self.dimension) if create else PostgresStore(self.url)
+        if create:
+            return PostgresStore.create(self.url, self.dimension, self.settings.postgres_vectors)
+        return PostgresStore(self.url)
 
     def sqlite_store(self) -> Store:
         """The SQLite store of an index folder: what only a folder has (its FAISS index's journal,
@@ -657,9 +667,7 @@ class KnowledgeBase:
             # While a load leaves the HNSW index for its end, every search reads every vector.
             if loading:
                 return {"vector_index": "exact", "vector_index_pending": loading}
-            if self._follower is not None or self.settings.postgres_vectors == "faiss":
-                return self._follower_stats()
-            return {"vector_index": "hnsw"}
+            return self._database_vector_stats()
         described = self.vectors.describe()
         if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
             self.vectors.sync(self.sqlite_store())
@@ -674,10 +682,19 @@ class KnowledgeBase:
             }
         return stats
 
-    def _follower_stats(self) -> dict[str, Any]:
-        """The reader-side FAISS index of a PostgreSQL index, when it is the one searched."""
+    def _database_vector_stats(self) -> dict[str, Any]:
+        """What a PostgreSQL index's vectors are searched with here: this process's FAISS index
+        following the database, pgvector's HNSW index, or (neither) a scan of every vector."""
         vectors = self._vector_search()
         if not isinstance(vectors, DatabaseVectors):
+            store = self._postgres_store()
+            if not store.with_connection(hnsw.has_hnsw):
+                return {
+                    "vector_index": "exact scan: the database keeps no HNSW index (readers follow it with"
+                    " FAISS; `rag optimize --postgres-vectors hnsw` builds one)"
+                }
+            if self.settings.postgres_vectors == hnsw.HNSW:
+                return {"vector_index": "hnsw"}
             return {"vector_index": "hnsw", "vector_follower": "needs format 3: rag check --repair"}
         described = vectors.describe()
         if described["kind"] == "not built":
@@ -689,7 +706,10 @@ class KnowledgeBase:
         }
 
     def optimize(
-        self, progress: BuildProgress | None = None, sentence_progress: BuildProgress | None = None
+        self,
+        progress: BuildProgress | None = None,
+        sentence_progress: BuildProgress | None = None,
+        postgres_vectors: str | None = None,
     ) -> dict[str, Any]:
         """Rebuild the vector index from SQLite (retrain, re-measure recall), compact full text, and
         embed the sentences of documents ingested before sentence vectors were stored.
@@ -699,9 +719,15 @@ class KnowledgeBase:
         `documents_given_page_positions` with `documents_without_page_positions` (PDFs and
         pictures ingested before page positions were stored: read again from their original
         files, when those are unchanged and give the same text; the others stay without).
+        `postgres_vectors` (`hnsw` or `faiss`, PostgreSQL only) builds or drops the database's HNSW
+        index first (storage/database/hnsw.py).
         """
         if self.url is not None:
-            return self._optimize_database(progress, sentence_progress)
+            return self._optimize_database(progress, sentence_progress, postgres_vectors)
+        if postgres_vectors is not None:
+            raise SettingsError(
+                f"{self.location} is an index folder: --postgres-vectors is for a PostgreSQL index"
+            )
         store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
             filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
@@ -710,33 +736,38 @@ class KnowledgeBase:
         return described | filled
 
     def _optimize_database(
-        self, progress: BuildProgress | None, sentence_progress: BuildProgress | None
+        self, progress: BuildProgress | None, sentence_progress: BuildProgress | None, vectors: str | None
     ) -> dict[str, Any]:
-        """PostgreSQL: fill in sentence vectors and page positions, vacuum, measure HNSW's recall@10
-        against exact search, and build the reader-side FAISS index when it is the one searched
-        (saved on this machine, so the next process here starts from it)."""
+        """PostgreSQL: build or drop the HNSW index when asked, fill in sentence vectors and page
+        positions, vacuum, measure HNSW's recall@10 against exact search when the index keeps one,
+        and build the reader-side FAISS index when it is the one searched (saved on this machine,
+        so the next process here starts from it)."""
         store = self._postgres_store()
         store.upgrade()  # optimize writes: an older format is brought up to date first
+        if vectors is not None:
+            bulk_load.keep_index_for(store, vectors, progress)
         filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
         store.vacuum()
         chunks = store.counts()[1]
-        snippets = probe_texts(store.sample_texts(PROBE_COUNT))
-        recall = None
-        if snippets:
-            queries = self.embedder.embed(snippets)
-            _, found = store.dense_search(queries, RECALL_K)
-            _, exact = store.exact_search(queries, RECALL_K)
-            recall = round(recall_at(found, exact), 3)
-        described: dict[str, Any] = {
-            "kind": "hnsw",
-            "vectors": chunks,
-            "recall@10": recall,
-            "recall_queries": len(snippets),
-        }
-        vectors = self._vector_search()
-        if isinstance(vectors, DatabaseVectors):  # what readers search: built (and saved) here now
-            vectors.sync(progress)
-            described["follower"] = vectors.describe()
+        described: dict[str, Any] = {"kind": hnsw.FAISS, "vectors": chunks}
+        if store.with_connection(hnsw.has_hnsw):
+            snippets = probe_texts(store.sample_texts(PROBE_COUNT))
+            recall = None
+            if snippets:
+                queries = self.embedder.embed(snippets)
+                _, found = store.dense_search(queries, RECALL_K)
+                _, exact = store.exact_search(queries, RECALL_K)
+                recall = round(recall_at(found, exact), 3)
+            described = {
+                "kind": hnsw.HNSW,
+                "vectors": chunks,
+                "recall@10": recall,
+                "recall_queries": len(snippets),
+            }
+        searched = self._vector_search()
+        if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now
+            searched.sync(progress)
+            described["follower"] = searched.describe()
         return described | filled
 
     def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:

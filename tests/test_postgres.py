@@ -17,6 +17,7 @@ from rag.cli.main import main
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[1]
+HNSW = rag.Settings(postgres_vectors="hnsw")  # a new index made with it keeps pgvector's HNSW index
 VARIED_TEXTS = [
     *RIVER_TEXTS,
     rag.TextItem("tea.txt", "Green tea is made from unoxidised leaves of Camellia sinensis grown in Asia."),
@@ -188,7 +189,7 @@ def test_check_rebuilds_lost_postings_totals_and_the_hnsw_index(
 ) -> None:
     import psycopg
 
-    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+    with rag.open(postgres_url, settings=HNSW, embedder=rag.HashingEmbedder(256)) as base:
         base.add_texts(VARIED_TEXTS)
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute("DELETE FROM chunk_terms WHERE term = 'coffe'")
@@ -223,17 +224,52 @@ def test_check_reports_a_damaged_document_and_never_guesses_its_text(
     assert "could not repair: document tea.txt: remove it and ingest its file again" in out
 
 
-def test_optimize_measures_hnsw_recall_against_exact_search(
-    postgres_url: str, capsys: pytest.CaptureFixture[str]
+def has_hnsw_index(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        return bool(connection.execute("SELECT to_regclass('chunks_vector') IS NOT NULL").fetchone()[0])
+
+
+def test_a_new_index_keeps_no_hnsw_and_optimize_builds_or_drops_it_on_request(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
         base.add_texts(VARIED_TEXTS)
         chunks = base.stats()["chunks"]
-    assert main(["optimize", "--index", postgres_url, "--model", "hashing-256", "--json"]) == 0
+    assert not has_hnsw_index(postgres_url)  # readers follow the journal: no graph to keep at each write
+    fake = ["--index", postgres_url, "--model", "hashing-256"]
+    assert main(["check", *fake]) == 0  # no HNSW index is not a problem here
+    capsys.readouterr()
+    assert main(["optimize", *fake, "--json"]) == 0
     described = json.loads(capsys.readouterr().out)
-    assert described["kind"] == "hnsw" and described["vectors"] == chunks
+    assert described["kind"] == "faiss" and described["vectors"] == chunks
+    assert described["follower"]["vectors"] == chunks
+    with rag.open(postgres_url, settings=HNSW, embedder=rag.HashingEmbedder(256)) as reader:
+        assert reader.stats()["vector_index"].startswith("exact scan: the database keeps no HNSW index")
+        assert reader.search("coffee beans", mode="dense")[0].source == "coffee.md"
+
+    assert main(["optimize", *fake, "--postgres-vectors", "hnsw", "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert has_hnsw_index(postgres_url) and described["kind"] == "hnsw"
     assert described["recall@10"] == 1.0  # a few chunks: HNSW finds them all
     assert described["recall_queries"] == chunks  # one probe a chunk, up to 300
+    with rag.open(postgres_url, settings=HNSW, embedder=rag.HashingEmbedder(256)) as reader:
+        assert reader.stats()["vector_index"] == "hnsw"
+        reader.add_texts([rag.TextItem("late.txt", "Late notes about cocoa beans roasted in Ghana.")])
+    assert main(["check", *fake]) == 0
+    capsys.readouterr()
+
+    assert main(["optimize", *fake, "--postgres-vectors", "faiss"]) == 0
+    assert "none in the database" in capsys.readouterr().out
+    assert not has_hnsw_index(postgres_url)
+    assert main(["check", *fake]) == 0
+    with rag.open(tmp_path / "folder", embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(VARIED_TEXTS[:1])
+    folder = ["--index", str(tmp_path / "folder"), "--model", "hashing-256"]
+    assert main(["optimize", *folder, "--postgres-vectors", "hnsw"]) == 2
+    assert "--postgres-vectors is for a PostgreSQL index" in capsys.readouterr().err
 
 
 def test_copy_carries_grants_and_page_positions_both_ways(

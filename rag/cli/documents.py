@@ -57,6 +57,13 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "vectors; rebuild the vector index from the stored vectors: choose its kind by size, train "
         "an approximate one afresh and measure its recall; then merge the full-text index.",
     )
+    optimize.add_argument(
+        "--postgres-vectors",
+        choices=("faiss", "hnsw"),
+        help="PostgreSQL index: faiss drops the database's HNSW index (readers search their own FAISS"
+        " index, following its change journal: faster writes), hnsw builds it (for readers that search"
+        " through pgvector: RAG_POSTGRES_VECTORS=hnsw, or roles that may not read the journal)",
+    )
     optimize.add_argument("--json", action="store_true")
     optimize.set_defaults(run=run_optimize)
 
@@ -180,7 +187,7 @@ def run_optimize(args: argparse.Namespace) -> int:
         building = None if args.json else BuildProgressBar()
         filling = None if args.json else BuildProgressBar(unit="documents")
         try:
-            described = base.optimize(building, filling)
+            described = base.optimize(building, filling, args.postgres_vectors)
         finally:
             for bar in (filling, building):
                 if bar is not None:
@@ -205,6 +212,10 @@ def run_optimize(args: argparse.Namespace) -> int:
             " positions (their original files moved, changed or read differently): ingest them again"
         )
     print(format_vector_index(described))
+    if described.get("follower"):
+        print(
+            f"this machine's FAISS index following the database: {format_vector_index(described['follower'])}"
+        )
     return 0
 
 
@@ -235,14 +246,16 @@ def _is_document_id(value: str) -> bool:
 
 def format_vector_index(described: dict[str, Any]) -> str:
     """One line: the kind of vector index, its size, and its measured recall when approximate."""
-    line = f"vector index: {described['kind']}, {described.get('vectors', 0):,} vectors"
+    kind = described["kind"]
+    if kind == "faiss":  # a PostgreSQL index kept without HNSW: each reader searches its own FAISS
+        kind = "none in the database (readers search their own FAISS index)"
+    line = f"vector index: {kind}, {described.get('vectors', 0):,} vectors"
     if described.get("kind") == "hnsw" and described.get("recall@10") is not None:
         line += f", recall@10 {described['recall@10']} against exact search on {described['recall_queries']} query-like probes"
     if described.get("lists"):
-        line += (
-            f", {described['probes']} of {described['lists']:,} lists probed,"
-            f" recall@10 {described['recall@10']} on {described['recall_queries']} query-like probes"
-        )
+        line += f", {described['probes']} of {described['lists']:,} lists probed, recall@10 {described['recall@10']}"
+        if described.get("recall_queries"):
+            line += f" on {described['recall_queries']} query-like probes"
     return line
 
 

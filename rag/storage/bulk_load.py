@@ -12,6 +12,9 @@ reports (and `--repair` clears by building the index), and which the next load o
 (`rag copy --resume`, or an ingest) takes over and finishes. A session advisory lock marks the
 loader that is alive: a second writer meanwhile inserts rows as usual and leaves the build to it.
 Readers search exactly (every vector read) while the index is missing: right answers, slower.
+
+An index kept for readers' own FAISS indexes (database/hnsw.py) has no HNSW index at all: its
+loads are plain inserts. keep_index_for() builds or drops the index when that choice changes.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from rag.errors import SettingsError
+from rag.storage.database import hnsw, schema
 from rag.types import BuildProgress
 
 if TYPE_CHECKING:
     from rag.storage.postgres import PostgresStore
 
 MARKER = "bulk_load"  # the manifest entry present while the HNSW index is left for the end of a load
-VECTOR_INDEX = "CREATE INDEX IF NOT EXISTS chunks_vector ON chunks USING hnsw (vector vector_ip_ops)"
 # Per vector in pgvector's in-memory graph: the float32 numbers plus neighbour lists and headers
 # (m = 16: 32 neighbours on layer 0), rounded up; the graph is built in memory when it fits.
 GRAPH_BYTES_OVERHEAD = 512
@@ -47,6 +51,8 @@ def start(store: PostgresStore, what: str) -> bool:
 
 
 def _start(connection: Any, what: str) -> bool:
+    if not hnsw.has_hnsw(connection):
+        return False  # an index kept for readers' FAISS indexes has no HNSW index to leave for the end
     # The common case, a live index with chunks: decided without a lock, so a write into it never
     # takes the table lock DROP INDEX needs (which would wait for readers and block them).
     if not unfinished(connection) and connection.execute("SELECT 1 FROM chunks LIMIT 1").fetchone():
@@ -120,7 +126,7 @@ def build_vector_index(connection: Any, store: PostgresStore | None, progress: B
     if watcher is not None:
         watcher.start()
     try:
-        connection.execute(VECTOR_INDEX)
+        connection.execute(hnsw.VECTOR_INDEX)
     finally:
         if watcher is not None:
             watcher.stop()
@@ -173,3 +179,36 @@ class _Progress:
             pass
         finally:
             self.store.close()
+
+
+def keep_index_for(store: PostgresStore, kept: str, progress: BuildProgress | None = None) -> bool:
+    """Build (`hnsw`) or drop (`faiss`) the HNSW index and record the choice, in one transaction;
+    True when anything changed. Dropping needs the change journal (format 3) readers follow."""
+    if kept not in (hnsw.HNSW, hnsw.FAISS):
+        raise SettingsError(f"the vector search an index is kept for is hnsw or faiss, not {kept!r}")
+
+    def change(connection: Any) -> bool:
+        with connection.transaction():
+            if kept == hnsw.FAISS and schema.format_in(connection) < schema.JOURNAL_FORMAT:
+                raise SettingsError(
+                    f"{store.location} keeps no change journal for readers' FAISS indexes (format"
+                    f" {schema.format_in(connection)}): run `rag check --repair --index {store.location}` first"
+                )
+            if unfinished(connection):
+                raise SettingsError(
+                    f"a load of {store.location} is running or did not finish: finish it first"
+                    " (`rag copy --resume`, or `rag check --repair`)"
+                )
+            exists = connection.execute("SELECT to_regclass('chunks_vector') IS NOT NULL").fetchone()[0]
+            if hnsw.kept_for(connection) == kept and exists == (kept == hnsw.HNSW):
+                return False
+            if kept == hnsw.HNSW:
+                connection.execute("DROP INDEX IF EXISTS chunks_vector")  # an invalid one is built again
+                build_vector_index(connection, store, progress)
+            else:
+                connection.execute("DROP INDEX IF EXISTS chunks_vector")
+            hnsw.record(connection, kept)
+            connection.execute("SELECT nextval('generation')")
+            return True
+
+    return bool(store.with_connection(change))

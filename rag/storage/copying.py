@@ -70,7 +70,8 @@ def _create_engine(location: str | Path, dimension: int) -> Engine:
     if isinstance(location, str) and is_database_url(location):
         from rag.storage.postgres import PostgresStore
 
-        return PostgresStore.create(location, dimension)
+        # Kept for the vector search its readers are set to (RAG_POSTGRES_VECTORS), as an ingest would.
+        return PostgresStore.create(location, dimension, Settings.from_env().postgres_vectors)
     return Store.create(Path(location))
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.language.analysis import index_text
 from rag.storage import bulk_load
-from rag.storage.database import schema
+from rag.storage.database import hnsw, schema
 from rag.storage.database.schema import FORMAT_VERSION
 from rag.storage.integrity import MAX_LISTED, NORM_TOLERANCE, IndexCheck
 from rag.storage.postgres import PostgresStore, fts_tokens, vector_literal
@@ -172,6 +172,8 @@ def _vector_index_problem(connection: Any) -> str:
             f"the HNSW index of the chunk vectors is left for the end of a load ({loading}) that is"
             " running or did not finish: finish it (`rag copy --resume`), or build the index with --repair"
         )
+    if not hnsw.has_hnsw(connection):
+        return ""  # kept for readers' FAISS indexes: no HNSW index is expected
     if row is None:
         return "the HNSW index of the chunk vectors is missing"
     return "" if row[0] else "the HNSW index of the chunk vectors is not valid (an interrupted build?)"

@@ -36,7 +36,7 @@ from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
 from rag.storage import feedback_table, question_log, structure_spans
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.database import audit, exporting, grants, page_boxes, schema
+from rag.storage.database import audit, exporting, grants, hnsw, page_boxes, schema
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedChunk, ExportedDocument
@@ -191,16 +191,17 @@ class PostgresStore:
             )
 
     @classmethod
-    def create(cls, url: str, dimension: int) -> PostgresStore:
-        """Open the index in the database, creating its tables (and pgvector) when missing."""
+    def create(cls, url: str, dimension: int, vectors: str = hnsw.FAISS) -> PostgresStore:
+        """Open the index in the database, creating its tables (and pgvector) when missing; a new
+        index is kept for `vectors` (database/hnsw.py: `faiss`, no HNSW index; or `hnsw`)."""
         store = cls.__new__(cls)
         store.url, store.location, store._local = url, public_location(url), threading.local()
         statements = sql.SQL(schema.TABLES + schema.LOG_TABLES).format(dimension=sql.Literal(int(dimension)))
-        store._create_tables(statements)
+        store._create_tables(statements, vectors)
         return cls(url)
 
     @_translated
-    def _create_tables(self, statements: sql.Composed) -> None:
+    def _create_tables(self, statements: sql.Composed, vectors: str) -> None:
         """The tables of a new index, of this format; an index of an older one is upgraded with them."""
         connection = self._connect()
         with connection.transaction():
@@ -209,6 +210,15 @@ class PostgresStore:
             found = schema.format_in(connection)
             schema.refuse_newer(self.location, found)
             schema.upgrade(connection, found)
+            fresh = (
+                not found
+                and not connection.execute("SELECT 1 FROM manifest WHERE key = %s", (hnsw.KEY,)).fetchone()
+            )
+            if fresh:  # a new index: kept for the vector search its maker chose
+                hnsw.record(connection, vectors)
+                connection.execute(
+                    hnsw.VECTOR_INDEX if vectors == hnsw.HNSW else "DROP INDEX IF EXISTS chunks_vector"
+                )
 
     @_translated
     def format_version(self) -> int:

@@ -55,7 +55,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector vector({dimension}) NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks (document_key);
-CREATE INDEX IF NOT EXISTS chunks_vector ON chunks USING hnsw (vector vector_ip_ops);
 CREATE TABLE IF NOT EXISTS chunk_terms (
     term text NOT NULL,
     chunk_id bigint NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
