@@ -5,7 +5,8 @@ alternately (each command a fresh `rag` process, each database write into a fres
     python -m eval.bulk_load_rates --corpus FOLDER --old-code /tmp/old --rounds 2
 
 Per round: `rag ingest CORPUS` into a new folder, into PostgreSQL with each version (the order
-alternates between rounds), `rag copy` of a folder index of CORPUS into PostgreSQL with each
+alternates between rounds), then each --add folder ingested into the index just filled (writes
+into an index that holds chunks, which no bulk load speeds up), `rag copy` of a folder index of CORPUS into PostgreSQL with each
 version, and the folder copied into another folder and a database copied back into a folder (the
 SQLite side of a copy). The hashing embedder by default, so the store is what is timed. The
 database is --postgres (a schema is made for each write) or the bundled server. Prints one JSON
@@ -75,24 +76,31 @@ def _row(round_number: int, what: str, engine: str, seconds: float, chunks: int,
     return row
 
 
+def _ingest(
+    round_number: int, engine: str, code: Path, corpus: list[Path], index: str, model: str
+) -> list[dict]:
+    """Ingest the first corpus into a new index and time it; then each further one into the index
+    it filled (writes into an index that holds chunks: no bulk load), timed as `add`."""
+    rows = []
+    for step, folder in enumerate(corpus):
+        load = os.getloadavg()[0]
+        seconds, report = _rag(code, "ingest", str(folder), "--index", index, "--model", model)
+        what = "ingest" if step == 0 else "add to a filled index"
+        rows.append(_row(round_number, what, engine, seconds, report["chunks_embedded"], load))
+    return rows
+
+
 def measure_round(
-    round_number: int, corpus: Path, versions: dict[str, Path], server: str, work: Path, model: str
+    round_number: int, corpus: list[Path], versions: dict[str, Path], server: str, work: Path, model: str
 ) -> list[dict]:
     """One round: ingests, then copies, each version in this round's order."""
     order = list(versions) if round_number % 2 == 0 else list(reversed(versions))
     source, folder = work / "source", work / "folder"
-    rows = []
     shutil.rmtree(folder, ignore_errors=True)
-    load = os.getloadavg()[0]
-    seconds, report = _rag(versions["new"], "ingest", str(corpus), "--index", str(folder), "--model", model)
-    rows.append(_row(round_number, "ingest", "folder", seconds, report["chunks_embedded"], load))
+    rows = _ingest(round_number, "folder", versions["new"], corpus, str(folder), model)
     for version in order:
         url, name = _schema(server)
-        load = os.getloadavg()[0]
-        seconds, report = _rag(versions[version], "ingest", str(corpus), "--index", url, "--model", model)
-        rows.append(
-            _row(round_number, "ingest", f"postgres {version}", seconds, report["chunks_embedded"], load)
-        )
+        rows += _ingest(round_number, f"postgres {version}", versions[version], corpus, url, model)
         _drop(server, name)
     for version in order:
         url, name = _schema(server)
@@ -118,6 +126,13 @@ def main(argv: list[str] | None = None) -> None:
     """Measure and print every row, then all of them as one JSON list."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True, help="a folder of files to ingest")
+    parser.add_argument(
+        "--add",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder then ingested into the filled index (repeatable)",
+    )
     parser.add_argument("--old-code", type=Path, required=True, help="a checkout of the version to compare")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--first-round", type=int, default=0, help="0 starts with this code, 1 with the old")
@@ -130,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         _rag(ROOT, "ingest", str(args.corpus), "--index", str(work / "source"), "--model", args.model)
         rows = []
         for round_number in range(args.first_round, args.first_round + args.rounds):
-            rows += measure_round(round_number, args.corpus, versions, server, work, args.model)
+            rows += measure_round(round_number, [args.corpus, *args.add], versions, server, work, args.model)
     print(json.dumps(rows))
 
 

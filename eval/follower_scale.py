@@ -10,7 +10,8 @@ its IVF lists on, are drawn the same way and held out. The database is filled as
 an empty one (rows first, the HNSW index built after them). Searches run from this process. Writes
 are measured alternating: one document of ten chunks written, then removed, with the journal's
 trigger on and off, first with the HNSW index and then without it. A second process's start (the
-copy the first saved, caught up past one more write) is timed too. One run; prints JSON.
+copy the first saved, caught up past one more write) is timed too. --without-hnsw measures the
+follower alone, as a new index is kept (storage/database/hnsw.py). One run; prints JSON.
 """
 
 from __future__ import annotations
@@ -126,6 +127,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--write-rounds", type=int, default=20)
     parser.add_argument("--postgres", default=None, help="an empty database (default: start the bundled one)")
+    parser.add_argument(
+        "--without-hnsw",
+        action="store_true",
+        help="the follower alone, as a new index is kept (no HNSW index built, searched or written through)",
+    )
     args = parser.parse_args(argv)
     drawn = synthetic(args.chunks + args.questions + PROBES + 2 * args.write_rounds * 10)
     vectors, rest = drawn[: args.chunks], drawn[args.chunks :]
@@ -144,14 +150,17 @@ def main(argv: list[str] | None = None) -> None:
                 [rag.TextItem("first.txt", "The first document makes the index and its manifest.")]
             )
             store: Any = base.store  # the PostgreSQL store: rows written as stored, HNSW search
-            execute(url, "DROP INDEX chunks_vector")  # as a bulk load does: rows first, the graph after
+            execute(
+                url, "DROP INDEX IF EXISTS chunks_vector"
+            )  # as a bulk load does: rows first, the graph after
             started = time.perf_counter()
             for done, document in enumerate(documents(vectors), start=1):
                 store.import_document(document)
                 if done % 2000 == 0:
                     print(f"{done * 10:,} chunks in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             rows_seconds = time.perf_counter() - started
-            execute(url, "SET maintenance_work_mem = '1GB'", HNSW)
+            if not args.without_hnsw:
+                execute(url, "SET maintenance_work_mem = '1GB'", HNSW)
             report["fill"] = {
                 "rows_seconds": round(rows_seconds, 1),
                 "hnsw_build_seconds": round(time.perf_counter() - started - rows_seconds, 1),
@@ -170,21 +179,22 @@ def main(argv: list[str] | None = None) -> None:
                 restarted.retriever.vectors.sync()
                 report["faiss_follower"]["restart_seconds"] = round(time.perf_counter() - started, 2)
             base.remove("second.txt")
-            store.dense_search(queries[:1], K)  # sets ef_search on the connection
-            for name, search in (
-                ("faiss_follower", lambda query: follower.search(query[None, :], K)),
-                ("hnsw_ef_search_100", lambda query: store.dense_search(query[None, :], K)),
-            ):
+            searches = [("faiss_follower", lambda query: follower.search(query[None, :], K))]
+            if not args.without_hnsw:
+                store.dense_search(queries[:1], K)  # sets ef_search on the connection
+                searches.append(("hnsw_ef_search_100", lambda query: store.dense_search(query[None, :], K)))
+            for name, search in searches:
                 timings = timed_ms(search, list(queries))
                 found = np.concatenate([search(query)[1] for query in queries])
                 report.setdefault(name, {}).update(
                     summary(timings) | {"recall@10_queries": recall(found, truth)}
                 )
-            store.with_connection(lambda connection: connection.execute("SET hnsw.ef_search = 400"))
-            timings = timed_ms(lambda query: store.dense_search(query[None, :], K), list(queries))
-            found = store.dense_search(queries, K)[1]
-            report["hnsw_ef_search_400"] = summary(timings) | {"recall@10_queries": recall(found, truth)}
-            report["writes_with_hnsw"] = writes(store, url, extra, args.write_rounds)
+            if not args.without_hnsw:
+                store.with_connection(lambda connection: connection.execute("SET hnsw.ef_search = 400"))
+                timings = timed_ms(lambda query: store.dense_search(query[None, :], K), list(queries))
+                found = store.dense_search(queries, K)[1]
+                report["hnsw_ef_search_400"] = summary(timings) | {"recall@10_queries": recall(found, truth)}
+                report["writes_with_hnsw"] = writes(store, url, extra, args.write_rounds)
             caught_up = []
             for number in range(10):
                 document = documents(extra[number * 10 : number * 10 + 10], seed=100 + number)[0]
@@ -193,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
                 caught_up += timed_ms(lambda query: follower.search(query[None, :], K), [queries[number]])
                 store.remove_document(document.source)
             report["faiss_follower"]["search_after_one_write"] = summary(caught_up)
-            execute(url, "DROP INDEX chunks_vector")
+            execute(url, "DROP INDEX IF EXISTS chunks_vector")
             report["writes_without_hnsw"] = writes(store, url, extra, args.write_rounds)
     report["load_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))

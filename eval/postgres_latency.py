@@ -35,6 +35,7 @@ import psycopg
 from eval.engines import database
 from eval.engines_scale import DOCUMENT_CHUNKS, documents
 from eval.ports import POSTGRES_PORTS, listen_port
+from rag.storage.database.hnsw import VECTOR_INDEX
 
 THIS = Path(__file__).resolve().parents[1] / "rag" / "storage" / "postgres.py"
 
@@ -128,9 +129,12 @@ def main(argv: list[str] | None = None) -> None:
                 with psycopg.connect(url, autocommit=True) as connection:
                     connection.execute(f"CREATE SCHEMA {schema}")  # a fixed, made-up name
                 store = versions[name].create(f"{reached}?options=-csearch_path%3D{schema},public", DIMENSION)
-                if args.without_hnsw:
-                    with psycopg.connect(url, autocommit=True) as connection:
-                        connection.execute(f"DROP INDEX {schema}.chunks_vector")
+                with psycopg.connect(url, autocommit=True) as connection:  # either version's default
+                    if args.without_hnsw:
+                        connection.execute(f"DROP INDEX IF EXISTS {schema}.chunks_vector")
+                    else:
+                        connection.execute(f"SET search_path = {schema}, public")
+                        connection.execute(VECTOR_INDEX)
                 started = time.perf_counter()
                 for document in made:
                     store.import_document(document)
