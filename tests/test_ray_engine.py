@@ -16,6 +16,7 @@ from sample_files import docx_bytes
 
 import rag
 from eval.ray_cluster import local_cluster
+from rag.cli.main import main
 from rag.ingest.ray_engine import ray_runtime
 from rag.storage.store import DATABASE_NAME
 
@@ -220,3 +221,27 @@ def test_a_ray_runtime_started_here_listens_on_loopback_only() -> None:
     assert len({pid for pid, _, _ in opened}) >= 4  # the driver, the GCS, the raylet, a worker
     assert {address for _, address, _ in opened} <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, opened
     assert node == "127.0.0.1"
+
+
+@pytest.mark.postgres
+def test_ray_ingest_into_postgresql_stores_what_the_local_path_stores(
+    tmp_path: Path, postgres_url: str, fake_embedder: rag.HashingEmbedder
+) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    local = rag.open(tmp_path / "local", embedder=fake_embedder)
+    database = rag.open(postgres_url, embedder=fake_embedder)
+    with ray_runtime(cpus=2):
+        first = (local.ingest([corpus]), database.ingest([corpus], engine="ray"))
+        assert statuses(first[0]) == statuses(first[1])
+        (corpus / "harbour.md").write_text("# Harbour\n\nThe harbour froze over in January.\n")
+        second = (local.ingest([corpus]), database.ingest([corpus], engine="ray"))
+    assert statuses(second[0]) == statuses(second[1])
+    assert ("harbour.md", "updated") in {
+        (Path(source).name, status) for source, status, _ in statuses(second[1])
+    }
+    for key in ("documents", "chunks", "languages"):
+        assert database.stats()[key] == local.stats()[key]
+    expected = {Path(info.source).name: (info.id, info.chunks) for info in local.documents()}
+    assert {Path(info.source).name: (info.id, info.chunks) for info in database.documents()} == expected
+    assert top_results(local) == top_results(database)
+    assert main(["check", "--index", postgres_url, "--model", "hashing-256"]) == 0
