@@ -284,6 +284,9 @@ def test_every_vector_is_read_whole_by_the_binary_copy_however_its_blocks_are_cu
         ):
             copied = b"".join(bytes(block) for block in copy)
         read = np.concatenate([ids for ids, _ in follower._all_vectors(connection, 256)])
+        some = sorted(expected)[::2]
+        sample = follower._vectors_of(connection, some, 256)  # what an IVF index is trained on
+    assert sorted(map(bytes, sample)) == sorted(bytes(expected[found]) for found in some)
     assert len(expected) > 3
     monkeypatch.setattr(follower, "BATCH", 2)  # batches end inside the stream, not only at its end
     for size in (1, 5, 64, len(copied)):
