@@ -718,6 +718,7 @@ class KnowledgeBase:
         store = self._postgres_store()
         store.upgrade()  # optimize writes: an older format is brought up to date first
         filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
+        pruned = store.prune_vector_journal()  # what followers no longer need (a late one builds afresh)
         store.vacuum()
         chunks = store.counts()[1]
         snippets = probe_texts(store.sample_texts(PROBE_COUNT))
@@ -732,6 +733,7 @@ class KnowledgeBase:
             "vectors": chunks,
             "recall@10": recall,
             "recall_queries": len(snippets),
+            **pruned,
         }
         vectors = self._vector_search()
         if isinstance(vectors, DatabaseVectors):  # what readers search: built (and saved) here now

@@ -82,7 +82,8 @@ def check_database(store: PostgresStore, repair: bool = False, embed: Embed | No
         result.problems.insert(
             0,
             f"format version {found}: readable, but grants, the audit trail and page positions need 2,"
-            f" a reader's own FAISS index (RAG_POSTGRES_VECTORS=faiss) {FORMAT_VERSION};"
+            f" a reader's own FAISS index (RAG_POSTGRES_VECTORS=faiss) 3, pruning its change journal"
+            f" (rag optimize), a journalled TRUNCATE and a journal lock per schema {FORMAT_VERSION};"
             " `rag check --repair` upgrades it in place",
         )
         if repair:
@@ -126,18 +127,22 @@ def _inspect(connection: Any) -> _Findings:
     findings.wrong_totals = int(connection.execute(_WRONG_TOTALS).fetchone()[0])
     findings.vector_index = _vector_index_problem(connection)
     if version.isdigit() and int(version) >= schema.JOURNAL_FORMAT:
-        findings.journal = _journal_problem(connection)
+        findings.journal = _journal_problem(connection, int(version))
     return findings
 
 
-def _journal_problem(connection: Any) -> str:
-    row = connection.execute(
-        "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'chunks'::regclass AND tgname = 'vector_journal_append'"
-    ).fetchone()
-    if row is None or row[0] == "D":
+def _journal_problem(connection: Any, version: int) -> str:
+    triggers = dict(
+        connection.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'chunks'::regclass"
+            " AND tgname IN ('vector_journal_append', 'vector_journal_reset')"
+        ).fetchall()
+    )
+    needed = ["vector_journal_append"] + (["vector_journal_reset"] if version >= schema.PRUNED_FORMAT else [])
+    if any(triggers.get(name, "D") == "D" for name in needed):
         return (
-            "the trigger that journals vector changes is missing or disabled: readers following the"
-            " journal miss changes (--repair makes it again; restart those readers)"
+            "a trigger that journals vector changes (of rows, or a TRUNCATE) is missing or disabled:"
+            " readers following the journal miss changes (--repair makes it again; restart those readers)"
         )
     return ""
 
@@ -234,7 +239,8 @@ def _repair(connection: Any, findings: _Findings, result: IndexCheck, embed: Emb
             connection.execute("DELETE FROM manifest WHERE key = %s", (bulk_load.MARKER,))
             result.repaired.append("the HNSW index built again")
         if findings.journal:
-            connection.execute(schema.STEPS[schema.JOURNAL_FORMAT])
+            for version in range(schema.JOURNAL_FORMAT, schema.format_in(connection) + 1):
+                connection.execute(schema.STEPS[version])
             result.repaired.append("the trigger that journals vector changes made again")
         connection.execute("SELECT nextval('generation')")
 
