@@ -14,6 +14,7 @@ from conftest import RIVER_TEXTS
 from test_follower import FAISS, chunk_ids, followed_ids
 
 import rag
+from rag.cli.main import main
 from rag.storage.database import follower, journal, schema
 
 pytestmark = pytest.mark.postgres
@@ -72,6 +73,22 @@ def test_optimize_prunes_what_is_older_than_a_week_and_keeps_the_last_row(postgr
         assert described["journal_pruned_upto"] < again["journal_pruned_upto"] < last[0][0]
         assert base.optimize()["journal_rows_pruned"] == 0  # nothing more to prune: the floor stays
         assert base.check().is_healthy
+
+
+def test_rag_optimize_says_how_much_of_the_journal_it_pruned(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        execute(postgres_url, BACKDATE)
+        base.add_texts([WALRUS])
+    floor = execute(
+        postgres_url, "SELECT max(seq) FROM vector_journal WHERE written_at < now() - interval '7 days'"
+    )
+    assert main(["optimize", "--index", postgres_url, "--model", "hashing-256"]) == 0
+    out = capsys.readouterr().out
+    assert f"rows of the change journal, up to number {floor[0][0]:,}" in out, out
+    assert main(["check", "--index", postgres_url, "--model", "hashing-256"]) == 0
 
 
 def test_a_follower_that_fell_behind_a_prune_builds_afresh_and_misses_nothing(postgres_url: str) -> None:

@@ -209,8 +209,9 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION vector_journal_appen
 """
 # Format 4. The journal is pruned (database/journal.py), by a time each row was written at: a
 # clock read at the commit, under the lock, so it grows with the numbers (rows a format 3 index had
-# are given the upgrade's time). The lock is one per schema: writers of two indexes in one database
-# no longer take turns, while those of one schema still number in commit order. A TRUNCATE of chunks
+# are given the upgrade's time). The lock is one per schema (the hash of the name of the schema
+# chunks is in): writers of two indexes in one database no longer take turns, while those of one
+# schema still number in commit order (a collision of two names' hashes only makes them take turns). A TRUNCATE of chunks
 # (or of documents, CASCADE) runs no row trigger: a statement trigger journals a reset (chunk 0, an
 # id no chunk has) under the same lock, so a follower builds afresh from what is left.
 FORMAT_4 = """
@@ -219,7 +220,7 @@ ALTER TABLE vector_journal ALTER COLUMN written_at SET DEFAULT clock_timestamp()
 CREATE OR REPLACE FUNCTION vector_journal_append() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(731603202, hashtext(current_schema()));
+    PERFORM pg_advisory_xact_lock(731603202, hashtext(TG_TABLE_SCHEMA));
     IF TG_OP = 'DELETE' THEN
         INSERT INTO vector_journal (chunk_id, added) VALUES (OLD.id, false);
     ELSE
@@ -231,7 +232,7 @@ $$;
 CREATE OR REPLACE FUNCTION vector_journal_reset() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(731603202, hashtext(current_schema()));
+    PERFORM pg_advisory_xact_lock(731603202, hashtext(TG_TABLE_SCHEMA));
     INSERT INTO vector_journal (chunk_id, added) VALUES (0, false);
     RETURN NULL;
 END
