@@ -247,7 +247,25 @@ def test_a_writer_upgrades_format_3_in_place_and_a_reader_of_it_never_prunes(pos
         assert writer.search("walrus ice", mode="dense") == []
 
 
-def test_check_finds_a_disabled_truncate_trigger_and_repair_makes_it_again(postgres_url: str) -> None:
+def test_a_format_3_trigger_still_numbering_after_the_upgrade_numbers_alone(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS[:1])
+    with psycopg.connect(postgres_url) as straggler, psycopg.connect(postgres_url) as writer:
+        # What format 3's trigger takes; one that waited for it while the upgrade held it runs on.
+        straggler.execute("SELECT pg_advisory_xact_lock(%s)", (schema.JOURNAL_LOCK,))
+        writer.execute("SET lock_timeout = '300ms'")
+        writer.execute(COPY_A_CHUNK)
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            writer.commit()  # format 4's numbering waits: the two never number side by side
+        straggler.commit()
+        writer.execute(COPY_A_CHUNK)
+        writer.commit()
+    assert len(execute(postgres_url, "SELECT seq FROM vector_journal")) == len(chunk_ids(postgres_url))
+
+
+def test_check_finds_a_disabled_truncate_trigger_or_a_missing_written_at_and_repair_mends_them(
+    postgres_url: str,
+) -> None:
     with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
         base.add_texts(RIVER_TEXTS)
         execute(postgres_url, "ALTER TABLE chunks DISABLE TRIGGER vector_journal_reset")
@@ -260,3 +278,7 @@ def test_check_finds_a_disabled_truncate_trigger_and_repair_makes_it_again(postg
         assert execute(postgres_url, "SELECT chunk_id FROM vector_journal ORDER BY seq DESC LIMIT 1") == [
             (0,)
         ]
+        execute(postgres_url, "ALTER TABLE vector_journal DROP COLUMN written_at")
+        assert any("written_at" in problem for problem in base.check().problems)
+        base.check(repair=True)
+        assert base.check().is_healthy and base.optimize()["journal_rows_pruned"] == 0

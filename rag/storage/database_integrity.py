@@ -144,6 +144,14 @@ def _journal_problem(connection: Any, version: int) -> str:
             "a trigger that journals vector changes (of rows, or a TRUNCATE) is missing or disabled:"
             " readers following the journal miss changes (--repair makes it again; restart those readers)"
         )
+    dated = connection.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = 'vector_journal'::regclass AND attname = 'written_at'"
+        " AND NOT attisdropped"
+    ).fetchone()
+    if version >= schema.PRUNED_FORMAT and dated is None:
+        return (
+            "the change journal has no written_at column: `rag optimize` cannot prune it (--repair adds it)"
+        )
     return ""
 
 

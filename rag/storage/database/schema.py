@@ -211,7 +211,9 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION vector_journal_appen
 # clock read at the commit, under the lock, so it grows with the numbers (rows a format 3 index had
 # are given the upgrade's time). The lock is one per schema (the hash of the name of the schema
 # chunks is in): writers of two indexes in one database no longer take turns, while those of one
-# schema still number in commit order (a collision of two names' hashes only makes them take turns). A TRUNCATE of chunks
+# schema still number in commit order (a collision of two names' hashes only makes them take turns).
+# Each also takes format 3's lock, shared: a format 3 trigger still running when the upgrade commits
+# (it waited for that lock, which the upgrade holds) numbers alone, not beside format 4's. A TRUNCATE of chunks
 # (or of documents, CASCADE) runs no row trigger: a statement trigger journals a reset (chunk 0, an
 # id no chunk has) under the same lock, so a follower builds afresh from what is left.
 FORMAT_4 = """
@@ -220,6 +222,7 @@ ALTER TABLE vector_journal ALTER COLUMN written_at SET DEFAULT clock_timestamp()
 CREATE OR REPLACE FUNCTION vector_journal_append() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock_shared(7316032023);
     PERFORM pg_advisory_xact_lock(731603202, hashtext(TG_TABLE_SCHEMA));
     IF TG_OP = 'DELETE' THEN
         INSERT INTO vector_journal (chunk_id, added) VALUES (OLD.id, false);
@@ -232,6 +235,7 @@ $$;
 CREATE OR REPLACE FUNCTION vector_journal_reset() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock_shared(7316032023);
     PERFORM pg_advisory_xact_lock(731603202, hashtext(TG_TABLE_SCHEMA));
     INSERT INTO vector_journal (chunk_id, added) VALUES (0, false);
     RETURN NULL;
@@ -240,7 +244,8 @@ $$;
 CREATE OR REPLACE TRIGGER vector_journal_reset AFTER TRUNCATE ON chunks
 FOR EACH STATEMENT EXECUTE FUNCTION vector_journal_reset();
 """
-assert str(JOURNAL_LOCK) in FORMAT_3 and FORMAT_4.count(str(JOURNAL_LOCK_CLASS)) == 2
+assert str(JOURNAL_LOCK) in FORMAT_3
+assert FORMAT_4.count(f"({JOURNAL_LOCK_CLASS},") == FORMAT_4.count(f"({JOURNAL_LOCK})") == 2
 # The statements that bring an index of the version before each up to it, in order.
 STEPS = {2: FORMAT_2, 3: FORMAT_3, 4: FORMAT_4}
 
