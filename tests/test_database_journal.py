@@ -282,3 +282,41 @@ def test_check_finds_a_disabled_truncate_trigger_or_a_missing_written_at_and_rep
         assert any("written_at" in problem for problem in base.check().problems)
         base.check(repair=True)
         assert base.check().is_healthy and base.optimize()["journal_rows_pruned"] == 0
+
+
+def test_a_follower_whose_journal_was_numbered_anew_below_its_position_builds_afresh(
+    postgres_url: str,
+) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        store: Any = base.engine_store()
+        vectors = follower.DatabaseVectors(store, 256, approximate_above=50_000)
+        assert followed_ids(vectors) == chunk_ids(postgres_url) and vectors.position > 10
+        execute(postgres_url, "TRUNCATE vector_journal RESTART IDENTITY")  # by hand: numbers start again
+        base.remove(RIVER_TEXTS[0].source)  # journalled as number 1..n, below the follower's position
+        assert followed_ids(vectors) == chunk_ids(postgres_url)
+
+
+def test_check_finds_a_journal_numbered_below_its_floor_and_repair_numbers_on_past_it(
+    postgres_url: str,
+) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        execute(postgres_url, BACKDATE)
+        base.add_texts([WALRUS])
+        floor = base.optimize()["journal_pruned_upto"]
+        execute(postgres_url, "TRUNCATE vector_journal RESTART IDENTITY")
+        base.remove(WALRUS.source)
+        found = base.check()
+        assert any("below its pruned floor" in problem for problem in found.problems), found.problems
+        repaired = base.check(repair=True)
+        assert any("numbered on past its pruned floor" in line for line in repaired.repaired)
+        assert base.check().is_healthy
+        assert execute(
+            postgres_url, "SELECT seq, chunk_id FROM vector_journal ORDER BY seq DESC LIMIT 1"
+        ) == [(floor + 1, journal.RESET)]
+        store: Any = base.engine_store()
+        vectors = follower.DatabaseVectors(store, 256, approximate_above=50_000)
+        assert followed_ids(vectors) == chunk_ids(postgres_url) and vectors.position == floor + 1
+        base.add_texts([WALRUS])
+        assert followed_ids(vectors) == chunk_ids(postgres_url)

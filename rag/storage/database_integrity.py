@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.language.analysis import index_text
 from rag.storage import bulk_load
-from rag.storage.database import schema
+from rag.storage.database import journal, schema
 from rag.storage.database.schema import FORMAT_VERSION
 from rag.storage.integrity import MAX_LISTED, NORM_TOLERANCE, IndexCheck
 from rag.storage.postgres import PostgresStore, fts_tokens, vector_literal
@@ -71,6 +71,7 @@ class _Findings:
     wrong_totals: int = 0
     vector_index: str = ""  # what is wrong with the HNSW index, if anything
     journal: str = ""  # what is wrong with format 3's change journal, if anything
+    journal_floor: str = ""  # format 4's: its numbers below its pruned floor
 
 
 def check_database(store: PostgresStore, repair: bool = False, embed: Embed | None = None) -> IndexCheck:
@@ -128,6 +129,8 @@ def _inspect(connection: Any) -> _Findings:
     findings.vector_index = _vector_index_problem(connection)
     if version.isdigit() and int(version) >= schema.JOURNAL_FORMAT:
         findings.journal = _journal_problem(connection, int(version))
+    if version.isdigit() and int(version) >= schema.PRUNED_FORMAT:
+        findings.journal_floor = journal.floor_problem(connection)
     return findings
 
 
@@ -205,7 +208,9 @@ def _describe(findings: _Findings) -> list[str]:
     )
     if findings.wrong_totals:
         problems.append(f"term totals: {findings.wrong_totals} documents' chunk and term counts are wrong")
-    problems += [problem for problem in (findings.vector_index, findings.journal) if problem]
+    problems += [
+        problem for problem in (findings.vector_index, findings.journal, findings.journal_floor) if problem
+    ]
     return problems
 
 
@@ -246,6 +251,9 @@ def _repair(connection: Any, findings: _Findings, result: IndexCheck, embed: Emb
             bulk_load.build_vector_index(connection, None, None)
             connection.execute("DELETE FROM manifest WHERE key = %s", (bulk_load.MARKER,))
             result.repaired.append("the HNSW index built again")
+        if findings.journal_floor:
+            journal.number_past_floor(connection)
+            result.repaired.append("the change journal numbered on past its pruned floor, with a reset")
         if findings.journal:
             for version in range(schema.JOURNAL_FORMAT, schema.format_in(connection) + 1):
                 connection.execute(schema.STEPS[version])

@@ -11,8 +11,9 @@ replaces the vectors of the chunks they name with what chunks holds now: a chunk
 a new or changed one added. A document whose removal committed before a search began is never
 found by it. Journal numbers follow commit order (schema.FORMAT_3), so reading `seq > position`
 never skips a change committed later. When the journal no longer reaches back to the position
-(pruned past it: database/journal.py) or holds a TRUNCATE's reset, it builds afresh instead.
-Saved copies are evicted when unused for long or past a size cap (database/vector_cache.py).
+(pruned past it: database/journal.py), was numbered anew below it, or holds a TRUNCATE's reset, it
+builds afresh instead. Saved copies are evicted when unused for long or past a size cap
+(database/vector_cache.py).
 """
 
 from __future__ import annotations
@@ -233,12 +234,15 @@ class DatabaseVectors:
         found = connection.execute(journal.CHANGES, (self.position,)).fetchall()
         if self._index is None:
             return
-        if found[0][0] > self.position or any(row[1] == journal.RESET for row in found):
+        upto, last = found[0][0], found[0][1]
+        # Pruned past the position, numbered anew below it (a journal emptied by hand, a restored
+        # backup), or chunks truncated: catching up could miss a change.
+        if upto > self.position or last < self.position or any(row[2] == journal.RESET for row in found):
             built = self._built(connection, None)
             self._save(connection, built)
             self._take(built)
             return
-        rows = [row[1:] for row in found if row[1] is not None]
+        rows = [row[2:] for row in found if row[2] is not None]
         if not rows:
             return
         touched = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))

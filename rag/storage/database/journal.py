@@ -18,15 +18,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from rag.storage.database.schema import JOURNAL_LOCK_CLASS
+
 PRUNED_KEY = "vector_journal_pruned"
 KEEP_DAYS = 7.0
 RESET = 0  # the chunk a TRUNCATE's journal row names: no chunk has id 0 (bigserial starts at 1)
 
-# The floor, then each chunk named past a position once with its last number, and the vector it
-# holds now (NULL: gone). The floor's row comes even when no journal row does.
+# The floor and the journal's last number, then each chunk named past a position once with its last
+# number, and the vector it holds now (NULL: gone). The first two come even when no journal row does.
 CHANGES = """
-SELECT f.upto, j.chunk_id, j.seq, c.vector::real[]
-FROM (SELECT coalesce(max(value::bigint), 0) AS upto FROM manifest WHERE key = 'vector_journal_pruned') f
+SELECT f.upto, f.last, j.chunk_id, j.seq, c.vector::real[]
+FROM (
+    SELECT coalesce(max(value::bigint), 0) AS upto, (SELECT coalesce(max(seq), 0) FROM vector_journal) AS last
+    FROM manifest WHERE key = 'vector_journal_pruned'
+) f
 LEFT JOIN (SELECT chunk_id, max(seq) AS seq FROM vector_journal WHERE seq > %s GROUP BY chunk_id) j ON true
 LEFT JOIN chunks c ON c.id = j.chunk_id
 """
@@ -61,3 +66,34 @@ def prune(connection: Any, keep_days: float = KEEP_DAYS) -> dict[str, int]:
                 (PRUNED_KEY, str(upto)),
             )
         return {"journal_pruned_upto": max(upto, pruned_upto(connection)), "journal_rows_pruned": removed}
+
+
+def floor_problem(connection: Any) -> str:
+    """What is wrong when the journal's numbers are below its floor (emptied or restarted by hand), or ''."""
+    row = connection.execute(
+        "SELECT (SELECT coalesce(max(value::bigint), 0) FROM manifest WHERE key = %s),"
+        " (SELECT coalesce(max(seq), 0) FROM vector_journal)",
+        (PRUNED_KEY,),
+    ).fetchone()
+    upto, last = int(row[0]), int(row[1])
+    if upto <= last:
+        return ""
+    return (
+        f"the change journal's last number {last} is below its pruned floor {upto} (emptied or restarted"
+        " by hand?): followers would build afresh at every search (--repair numbers on past the floor"
+        " and journals a reset)"
+    )
+
+
+def number_past_floor(connection: Any) -> None:
+    """Go on numbering past the floor, and journal a reset there (under the schema's journal lock, as
+    the trigger does): every follower, whatever its position, builds afresh once."""
+    connection.execute(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(n.nspname)) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = 'chunks'::regclass",
+        (JOURNAL_LOCK_CLASS,),
+    )
+    connection.execute(
+        "SELECT setval(pg_get_serial_sequence('vector_journal', 'seq'), %s)", (pruned_upto(connection),)
+    )
+    connection.execute("INSERT INTO vector_journal (chunk_id, added) VALUES (%s, false)", (RESET,))
