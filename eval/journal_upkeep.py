@@ -5,7 +5,7 @@ each search, and a writer's commit tail under the journal lock.
 
 A small index is made through rag.open (format 4), then its journal is given `--rows` rows dated a
 month back, as a month of writes would leave. Measured: a follower's read before a search when
-nothing changed (the floor and the rows past its position, as rag/storage/database/journal.py's
+nothing changed (the floor, the last number and the rows past its position, as rag/storage/database/journal.py's
 CHANGES reads them; against format 3's statement, which had no floor), alternating; `rag optimize`'s
 prune of the old rows, and the table's size after it and after as many rows again (the freed space
 is reused); the commit tail of a transaction of 1,000 chunks under format 3's trigger (one lock for
@@ -32,8 +32,11 @@ FROM (SELECT chunk_id, max(seq) AS seq FROM vector_journal WHERE seq > %s GROUP 
 LEFT JOIN chunks c ON c.id = j.chunk_id
 """
 CHANGES_4 = """
-SELECT f.upto, j.chunk_id, j.seq, c.vector::real[]
-FROM (SELECT coalesce(max(value::bigint), 0) AS upto FROM manifest WHERE key = 'vector_journal_pruned') f
+SELECT f.upto, f.last, j.chunk_id, j.seq, c.vector::real[]
+FROM (
+    SELECT coalesce(max(value::bigint), 0) AS upto, (SELECT coalesce(max(seq), 0) FROM vector_journal) AS last
+    FROM manifest WHERE key = 'vector_journal_pruned'
+) f
 LEFT JOIN (SELECT chunk_id, max(seq) AS seq FROM vector_journal WHERE seq > %s GROUP BY chunk_id) j ON true
 LEFT JOIN chunks c ON c.id = j.chunk_id
 """
