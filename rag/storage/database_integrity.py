@@ -255,9 +255,13 @@ def _repair(connection: Any, findings: _Findings, result: IndexCheck, embed: Emb
             journal.number_past_floor(connection)
             result.repaired.append("the change journal numbered on past its pruned floor, with a reset")
         if findings.journal:
-            for version in range(schema.JOURNAL_FORMAT, schema.format_in(connection) + 1):
+            found = schema.format_in(connection)
+            for version in range(schema.JOURNAL_FORMAT, found + 1):
                 connection.execute(schema.STEPS[version])
-            result.repaired.append("the trigger that journals vector changes made again")
+            result.repaired.append(
+                "the trigger that journals vector changes made again"
+                + (", with the TRUNCATE trigger and written_at" if found >= schema.PRUNED_FORMAT else "")
+            )
         connection.execute("SELECT nextval('generation')")
 
 

@@ -213,9 +213,10 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION vector_journal_appen
 # chunks is in): writers of two indexes in one database no longer take turns, while those of one
 # schema still number in commit order (a collision of two names' hashes only makes them take turns).
 # Each also takes format 3's lock, shared: a format 3 trigger still running when the upgrade commits
-# (it waited for that lock, which the upgrade holds) numbers alone, not beside format 4's. A TRUNCATE of chunks
-# (or of documents, CASCADE) runs no row trigger: a statement trigger journals a reset (chunk 0, an
-# id no chunk has) under the same lock, so a follower builds afresh from what is left.
+# (it waited for that lock, which the upgrade holds) numbers alone, not beside format 4's. A
+# TRUNCATE of chunks (or of documents, CASCADE) runs no row trigger: a statement trigger journals a
+# reset (chunk 0, an id no chunk has) under the same lock, so a follower builds afresh from what is
+# left.
 FORMAT_4 = """
 ALTER TABLE vector_journal ADD COLUMN IF NOT EXISTS written_at timestamptz NOT NULL DEFAULT now();
 ALTER TABLE vector_journal ALTER COLUMN written_at SET DEFAULT clock_timestamp();
