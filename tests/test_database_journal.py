@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 import pytest
 from conftest import RIVER_TEXTS
@@ -40,13 +39,12 @@ def execute(url: str, statement: str) -> list[tuple[Any, ...]]:
         return cursor.fetchall() if cursor.description else []
 
 
-def sources_found(vectors: follower.DatabaseVectors, store: Any) -> set[str]:
-    """The sources of every chunk the follower holds."""
-    ids = followed_ids(vectors)
+def sources_of(url: str, ids: Any) -> set[str]:
+    """The sources of these chunks (-1, a padding id, names none)."""
+    listed = ",".join(str(int(found)) for found in ids if found != -1) or "NULL"
     rows = execute(
-        store.url,
-        "SELECT DISTINCT d.source FROM chunks c JOIN documents d ON d.key = c.document_key"
-        f" WHERE c.id IN ({','.join(map(str, ids)) or 'NULL'})",
+        url,
+        f"SELECT d.source FROM chunks c JOIN documents d ON d.key = c.document_key WHERE c.id IN ({listed})",
     )
     return {row[0] for row in rows}
 
@@ -96,7 +94,7 @@ def test_a_follower_that_fell_behind_a_prune_builds_afresh_and_misses_nothing(po
         base.add_texts(RIVER_TEXTS)
         store: Any = base.engine_store()
         behind = follower.DatabaseVectors(store, 256, approximate_above=50_000)
-        assert sources_found(behind, store) == {text.source for text in RIVER_TEXTS}
+        assert sources_of(postgres_url, followed_ids(behind)) == {text.source for text in RIVER_TEXTS}
         built = behind._build
         base.add_texts([WALRUS])
         base.remove(RIVER_TEXTS[0].source)
@@ -107,21 +105,12 @@ def test_a_follower_that_fell_behind_a_prune_builds_afresh_and_misses_nothing(po
         # Only the seal's rows are left past its position: catching up alone would keep the removed
         # document and miss the walrus.
         expected = {text.source for text in RIVER_TEXTS[1:]} | {"walrus.txt", "seal.txt"}
-        assert sources_found(behind, store) == expected
+        assert sources_of(postgres_url, followed_ids(behind)) == expected
         assert followed_ids(behind) == chunk_ids(postgres_url)
         assert behind._build is not built and behind.position >= pruned["journal_pruned_upto"]
         query = rag.HashingEmbedder(256).embed(["Walruses rest on the ice"])
         _, row_ids = behind.search(query, 1)
-        assert sources_found_of(store, row_ids[0]) == {"walrus.txt"}
-
-
-def sources_found_of(store: Any, ids: np.ndarray) -> set[str]:
-    listed = ",".join(str(int(found)) for found in ids if found != -1) or "NULL"
-    rows = execute(
-        store.url,
-        f"SELECT d.source FROM chunks c JOIN documents d ON d.key = c.document_key WHERE c.id IN ({listed})",
-    )
-    return {row[0] for row in rows}
+        assert sources_of(postgres_url, row_ids[0]) == {"walrus.txt"}
 
 
 def test_a_saved_copy_older_than_the_floor_is_not_taken(postgres_url: str, cache_folder: Path) -> None:
@@ -174,10 +163,9 @@ def test_a_truncate_and_new_rows_in_one_transaction_leave_a_follower_with_the_ne
         vectors = follower.DatabaseVectors(store, 256, approximate_above=50_000)
         followed_ids(vectors)
         with psycopg.connect(postgres_url) as connection:
-            kept = connection.execute("CREATE TEMP TABLE kept AS SELECT * FROM chunks LIMIT 2")
+            connection.execute("CREATE TEMP TABLE kept AS SELECT * FROM chunks LIMIT 2")
             connection.execute("TRUNCATE chunks CASCADE")
             connection.execute("INSERT INTO chunks SELECT * FROM kept")
-            del kept
         assert followed_ids(vectors) == chunk_ids(postgres_url) and len(chunk_ids(postgres_url)) == 2
 
 
