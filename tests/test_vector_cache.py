@@ -77,7 +77,7 @@ def test_a_copy_another_process_reads_is_not_removed(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_a_follower_saving_its_copy_evicts_stale_ones_and_loading_marks_its_own_used(
+def test_a_follower_saving_or_loading_its_copy_evicts_stale_ones_and_marks_its_own_used(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
@@ -91,7 +91,9 @@ def test_a_follower_saving_its_copy_evicts_stale_ones_and_loading_marks_its_own_
         assert not stale.exists() and own != stale
         month_ago = time.time() - 29 * DAY
         os.utime(own, (month_ago, month_ago))
+        another = saved_copy(root, "1" * 24, 1000, 31)
         restarted = follower.DatabaseVectors(store, 256, approximate_above=50_000)
         restarted.sync()
         assert restarted.describe()["vectors"] > 0
         assert own.stat().st_mtime > time.time() - 60  # loaded: used now
+        assert not another.exists()  # a load evicts too

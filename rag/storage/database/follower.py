@@ -127,8 +127,10 @@ class DatabaseVectors:
         folder = self._cache_folder(connection)
         with vector_cache.in_use(folder):
             saved = read_base(folder)
-            if saved is not None and self._load(connection, *saved):
-                return
+            loaded = saved is not None and self._load(connection, *saved)
+        if loaded:
+            vector_cache.evict(folder.parent, keep=folder)  # as a save does: a machine may only load
+            return
         built = self._built(connection, progress)
         self._save(connection, built)
         self._take(built)
