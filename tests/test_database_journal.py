@@ -3,6 +3,7 @@ with a floor followers respect, a journalled TRUNCATE, and a journal lock per sc
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 from conftest import RIVER_TEXTS
-from test_follower import FAISS, chunk_ids, followed_ids
+from test_follower import FAISS, chunk_ids, followed_ids, write
 
 import rag
 from rag.cli.main import main
@@ -308,3 +309,40 @@ def test_check_finds_a_journal_numbered_below_its_floor_and_repair_numbers_on_pa
         assert followed_ids(vectors) == chunk_ids(postgres_url) and vectors.position == floor + 1
         base.add_texts([WALRUS])
         assert followed_ids(vectors) == chunk_ids(postgres_url)
+
+
+def test_a_follower_searching_while_writers_write_and_the_journal_is_pruned_ends_with_every_chunk(
+    postgres_url: str,
+) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        store: Any = base.engine_store()
+        vectors = follower.DatabaseVectors(store, 256, approximate_above=50_000)
+        followed_ids(vectors)
+        builds = set()
+        stop = threading.Event()
+
+        def follow() -> None:
+            while not stop.is_set():
+                followed_ids(vectors)
+                builds.add(vectors._build.id if vectors._build is not None else None)
+                time.sleep(0.1)  # behind the pruning, now and then
+
+        def prune() -> None:
+            while not stop.is_set():
+                store.prune_vector_journal(keep_days=0)  # all but the last row, again and again
+                time.sleep(0.005)
+            store.close()
+
+        threads = [threading.Thread(target=follow), threading.Thread(target=prune)]
+        for thread in threads:
+            thread.start()
+        try:
+            write(postgres_url, "add", *[f"note{i}.txt" for i in range(20)])
+            write(postgres_url, "remove", *[text.source for text in RIVER_TEXTS[:3]], "note7.txt")
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        assert followed_ids(vectors) == chunk_ids(postgres_url)
+        assert len(builds) > 1  # it fell behind a prune, and built afresh
