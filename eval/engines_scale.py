@@ -36,7 +36,7 @@ import rag
 from eval.engines import database, percentile
 from eval.follower_cost import read_all
 from eval.scale import _words, clustered_vectors, exact_neighbours, fit_clusters, real_vectors, unit_rows
-from rag.storage import ExportedChunk, ExportedDocument, bulk_load
+from rag.storage import ExportedChunk, ExportedDocument, keep_database_vector_index
 
 DOCUMENT_CHUNKS = 10
 K = 10
@@ -129,7 +129,7 @@ def measure(
         # A new PostgreSQL index keeps no HNSW index (readers follow it with FAISS): built here, as
         # a bulk load built it after the rows, for the pgvector search measured below.
         started = time.perf_counter()
-        bulk_load.keep_index_for(base.store, "hnsw")
+        keep_database_vector_index(base.store, "hnsw")
         extra["hnsw_build_seconds"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     described = base.optimize()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from eval.engines import database
-from rag.storage.database import follower
+from rag.storage import read_database_vectors
 
 ROWS_PER_WRITE = 10_000
 
@@ -51,7 +51,7 @@ def _by_rows(connection: Any, dimension: int) -> int:
 
 def _by_copy(connection: Any, dimension: int) -> int:
     with connection.transaction():
-        return sum(len(ids) for ids, _ in follower._all_vectors(connection, dimension))
+        return sum(len(ids) for ids, _ in read_database_vectors(connection, dimension))
 
 
 def main(argv: list[str] | None = None) -> None:

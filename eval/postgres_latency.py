@@ -35,7 +35,7 @@ import psycopg
 from eval.engines import database
 from eval.engines_scale import DOCUMENT_CHUNKS, documents
 from eval.ports import POSTGRES_PORTS, listen_port
-from rag.storage.database.hnsw import VECTOR_INDEX
+from rag.storage import PGVECTOR_HNSW_INDEX
 
 THIS = Path(__file__).resolve().parents[1] / "rag" / "storage" / "postgres.py"
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
                         connection.execute(f"DROP INDEX IF EXISTS {schema}.chunks_vector")
                     else:
                         connection.execute(f"SET search_path = {schema}, public")
-                        connection.execute(VECTOR_INDEX)
+                        connection.execute(PGVECTOR_HNSW_INDEX)
                 started = time.perf_counter()
                 for document in made:
                     store.import_document(document)

@@ -747,9 +747,10 @@ class KnowledgeBase:
         if vectors is not None:
             bulk_load.keep_index_for(store, vectors, progress)
         filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
+        pruned = store.prune_vector_journal()  # what followers no longer need (a late one builds afresh)
         store.vacuum()
         chunks = store.counts()[1]
-        described: dict[str, Any] = {"kind": hnsw.FAISS, "vectors": chunks}
+        described: dict[str, Any] = {"kind": hnsw.FAISS, "vectors": chunks, **pruned}
         if store.with_connection(hnsw.has_hnsw):
             snippets = probe_texts(store.sample_texts(PROBE_COUNT))
             recall = None
@@ -763,6 +764,7 @@ class KnowledgeBase:
                 "vectors": chunks,
                 "recall@10": recall,
                 "recall_queries": len(snippets),
+                **pruned,
             }
         searched = self._vector_search()
         if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now

@@ -26,8 +26,11 @@ def searched_by_hnsw(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 FAKE = ["--model", "hashing-256"]
-# What format 3 added, dropped again: what is left is an index of format 2.
+# What formats 3 and 4 added, dropped again: what is left is an index of format 2.
 TO_FORMAT_2 = (
+    "DROP TRIGGER vector_journal_reset ON chunks",
+    "DROP FUNCTION vector_journal_reset()",
+    "DELETE FROM manifest WHERE key = 'vector_journal_pruned'",
     "DROP TRIGGER vector_journal_append ON chunks",
     "DROP FUNCTION vector_journal_append()",
     "DROP TABLE vector_journal",

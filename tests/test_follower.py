@@ -283,7 +283,7 @@ def test_every_vector_is_read_whole_by_the_binary_copy_however_its_blocks_are_cu
             cursor.copy("COPY (SELECT id, vector FROM chunks) TO STDOUT (FORMAT BINARY)") as copy,
         ):
             copied = b"".join(bytes(block) for block in copy)
-        read = np.concatenate([ids for ids, _ in follower._all_vectors(connection, 256)])
+        read = np.concatenate([ids for ids, _ in follower.read_vectors(connection, 256)])
         some = sorted(expected)[::2]
         sample = follower._vectors_of(connection, some, 256)  # what an IVF index is trained on
     assert sorted(map(bytes, sample)) == sorted(bytes(expected[found]) for found in some)

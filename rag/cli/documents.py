@@ -55,7 +55,8 @@ def add_commands(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="rebuild the vector index, compact the full-text index, fill in missing sentence vectors",
         description="Embed the sentences of documents an older version ingested without sentence "
         "vectors; rebuild the vector index from the stored vectors: choose its kind by size, train "
-        "an approximate one afresh and measure its recall; then merge the full-text index.",
+        "an approximate one afresh and measure its recall; then merge the full-text index. On "
+        "PostgreSQL: prune the change journal readers follow to its last week (docs/scale.md).",
     )
     optimize.add_argument(
         "--postgres-vectors",
@@ -210,6 +211,11 @@ def run_optimize(args: argparse.Namespace) -> int:
         print(
             f"{described['documents_without_page_positions']:,} PDFs and pictures still have no page"
             " positions (their original files moved, changed or read differently): ingest them again"
+        )
+    if described.get("journal_rows_pruned"):
+        print(
+            f"pruned {described['journal_rows_pruned']:,} rows of the change journal, up to number"
+            f" {described['journal_pruned_upto']:,} (readers behind it build their vector index afresh)"
         )
     print(format_vector_index(described))
     if described.get("follower"):

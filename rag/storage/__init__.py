@@ -2,7 +2,9 @@
 
 `__all__` is its public face, which ui/ and eval/ may import: building a vector index outside an
 index folder (eval/scale.py), documents written as stored (eval/engines_scale.py), and the key
-a sentence's stored vector is found by (eval/pooled_chunks.py).
+a sentence's stored vector is found by (eval/pooled_chunks.py), and for the PostgreSQL benchmarks
+the vectors read as a reader's FAISS index reads them (eval/follower_read.py), the HNSW index's
+statement and its build or drop (eval/postgres_latency.py, eval/engines_scale.py).
 """
 
 from rag.exports import lazy_exports as _lazy_exports
@@ -12,6 +14,9 @@ _EXPORTS = {
     "BuiltVectorIndex": "rag.storage.vectors.build:BuiltIndex",
     "ExportedChunk": "rag.storage.exported",
     "ExportedDocument": "rag.storage.exported",
+    "keep_database_vector_index": "rag.storage.bulk_load:keep_index_for",
+    "PGVECTOR_HNSW_INDEX": "rag.storage.database.hnsw:VECTOR_INDEX",
+    "read_database_vectors": "rag.storage.database.follower:read_vectors",
     "sentence_text_hash": "rag.storage.sentence_vectors:text_hash",
 }
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.language.analysis import index_text
 from rag.storage import bulk_load
-from rag.storage.database import hnsw, schema
+from rag.storage.database import hnsw, journal, schema
 from rag.storage.database.schema import FORMAT_VERSION
 from rag.storage.integrity import MAX_LISTED, NORM_TOLERANCE, IndexCheck
 from rag.storage.postgres import PostgresStore, fts_tokens, vector_literal
@@ -71,6 +71,7 @@ class _Findings:
     wrong_totals: int = 0
     vector_index: str = ""  # what is wrong with the HNSW index, if anything
     journal: str = ""  # what is wrong with format 3's change journal, if anything
+    journal_floor: str = ""  # format 4's: its numbers below its pruned floor
 
 
 def check_database(store: PostgresStore, repair: bool = False, embed: Embed | None = None) -> IndexCheck:
@@ -82,7 +83,8 @@ def check_database(store: PostgresStore, repair: bool = False, embed: Embed | No
         result.problems.insert(
             0,
             f"format version {found}: readable, but grants, the audit trail and page positions need 2,"
-            f" a reader's own FAISS index (RAG_POSTGRES_VECTORS=faiss) {FORMAT_VERSION};"
+            f" a reader's own FAISS index (RAG_POSTGRES_VECTORS=faiss) 3, pruning its change journal"
+            f" (rag optimize), a journalled TRUNCATE and a journal lock per schema {FORMAT_VERSION};"
             " `rag check --repair` upgrades it in place",
         )
         if repair:
@@ -126,18 +128,32 @@ def _inspect(connection: Any) -> _Findings:
     findings.wrong_totals = int(connection.execute(_WRONG_TOTALS).fetchone()[0])
     findings.vector_index = _vector_index_problem(connection)
     if version.isdigit() and int(version) >= schema.JOURNAL_FORMAT:
-        findings.journal = _journal_problem(connection)
+        findings.journal = _journal_problem(connection, int(version))
+    if version.isdigit() and int(version) >= schema.PRUNED_FORMAT:
+        findings.journal_floor = journal.floor_problem(connection)
     return findings
 
 
-def _journal_problem(connection: Any) -> str:
-    row = connection.execute(
-        "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'chunks'::regclass AND tgname = 'vector_journal_append'"
-    ).fetchone()
-    if row is None or row[0] == "D":
+def _journal_problem(connection: Any, version: int) -> str:
+    triggers = dict(
+        connection.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'chunks'::regclass"
+            " AND tgname IN ('vector_journal_append', 'vector_journal_reset')"
+        ).fetchall()
+    )
+    needed = ["vector_journal_append"] + (["vector_journal_reset"] if version >= schema.PRUNED_FORMAT else [])
+    if any(triggers.get(name, "D") == "D" for name in needed):
         return (
-            "the trigger that journals vector changes is missing or disabled: readers following the"
-            " journal miss changes (--repair makes it again; restart those readers)"
+            "a trigger that journals vector changes (of rows, or a TRUNCATE) is missing or disabled:"
+            " readers following the journal miss changes (--repair makes it again; restart those readers)"
+        )
+    dated = connection.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = 'vector_journal'::regclass AND attname = 'written_at'"
+        " AND NOT attisdropped"
+    ).fetchone()
+    if version >= schema.PRUNED_FORMAT and dated is None:
+        return (
+            "the change journal has no written_at column: `rag optimize` cannot prune it (--repair adds it)"
         )
     return ""
 
@@ -194,7 +210,9 @@ def _describe(findings: _Findings) -> list[str]:
     )
     if findings.wrong_totals:
         problems.append(f"term totals: {findings.wrong_totals} documents' chunk and term counts are wrong")
-    problems += [problem for problem in (findings.vector_index, findings.journal) if problem]
+    problems += [
+        problem for problem in (findings.vector_index, findings.journal, findings.journal_floor) if problem
+    ]
     return problems
 
 
@@ -235,9 +253,17 @@ def _repair(connection: Any, findings: _Findings, result: IndexCheck, embed: Emb
             bulk_load.build_vector_index(connection, None, None)
             connection.execute("DELETE FROM manifest WHERE key = %s", (bulk_load.MARKER,))
             result.repaired.append("the HNSW index built again")
+        if findings.journal_floor:
+            journal.number_past_floor(connection)
+            result.repaired.append("the change journal numbered on past its pruned floor, with a reset")
         if findings.journal:
-            connection.execute(schema.STEPS[schema.JOURNAL_FORMAT])
-            result.repaired.append("the trigger that journals vector changes made again")
+            found = schema.format_in(connection)
+            for version in range(schema.JOURNAL_FORMAT, found + 1):
+                connection.execute(schema.STEPS[version])
+            result.repaired.append(
+                "the trigger that journals vector changes made again"
+                + (", with the TRUNCATE trigger and written_at" if found >= schema.PRUNED_FORMAT else "")
+            )
         connection.execute("SELECT nextval('generation')")
 
 

@@ -31,3 +31,21 @@ def write_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+@contextmanager
+def file_lock(path: Path, timeout: float) -> Iterator[bool]:
+    """Hold the lock file at path and yield True; yield False, holding nothing, when another process
+    holds it past timeout seconds or the file cannot be made (best-effort callers go on without)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(path, timeout=timeout, is_singleton=False, thread_local=False)
+    try:
+        lock.acquire()
+    except (Timeout, OSError):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()

@@ -36,7 +36,7 @@ from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.language.analysis import index_text
 from rag.storage import feedback_table, question_log, structure_spans
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.database import audit, exporting, grants, hnsw, page_boxes, schema
+from rag.storage.database import audit, exporting, grants, hnsw, journal, page_boxes, schema
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedChunk, ExportedDocument
@@ -1010,6 +1010,17 @@ class PostgresStore:
         connection = self._connect()
         for table in ("documents", "chunks", "chunk_terms", "document_terms", "sentence_vectors"):
             connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+
+    @_translated
+    def prune_vector_journal(self, keep_days: float = journal.KEEP_DAYS) -> dict[str, int]:
+        """Remove the change journal's rows older than keep_days (format 4: a no-op before), and
+        vacuum it; return the floor followers now need and how many rows went."""
+        if self.format_version() < schema.PRUNED_FORMAT:
+            return {}
+        connection = self._connect()
+        pruned = journal.prune(connection, keep_days)
+        connection.execute("VACUUM (ANALYZE) vector_journal")
+        return pruned
 
     @_translated
     def has_chunks(self) -> bool:

@@ -10,7 +10,10 @@ Before each search it reads the journal rows past its position in one statement 
 replaces the vectors of the chunks they name with what chunks holds now: a chunk gone is removed,
 a new or changed one added. A document whose removal committed before a search began is never
 found by it. Journal numbers follow commit order (schema.FORMAT_3), so reading `seq > position`
-never skips a change committed later.
+never skips a change committed later. When the journal no longer reaches back to the position
+(pruned past it: database/journal.py), was numbered anew below it, or holds a TRUNCATE's reset, it
+builds afresh instead. Saved copies are evicted when unused for long or past a size cap
+(database/vector_cache.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 from rag.errors import StorageError
 from rag.settings import default_cache_dir
+from rag.storage.database import journal, vector_cache
 from rag.storage.database.schema import JOURNAL_FORMAT
 from rag.storage.scope import Scope
 from rag.storage.vectors import ann
@@ -43,14 +47,6 @@ _MAY_READ = "SELECT has_table_privilege('vector_journal', 'SELECT')::int"
 # What names an index's cache: its database and schema, and the journal table's object id, which a
 # schema dropped and made again, or restored from a dump, does not keep.
 _IDENTITY = "SELECT current_database(), current_schema(), 'vector_journal'::regclass::oid::bigint"
-
-# The chunks named in the journal since a position, each once with its last number, and the vector
-# each holds now (NULL: gone). One statement reads it all in one snapshot.
-_CHANGES = """
-SELECT j.chunk_id, j.seq, c.vector::real[]
-FROM (SELECT chunk_id, max(seq) AS seq FROM vector_journal WHERE seq > %s GROUP BY chunk_id) j
-LEFT JOIN chunks c ON c.id = j.chunk_id
-"""
 
 
 class DatabaseVectors:
@@ -129,8 +125,11 @@ class DatabaseVectors:
         """Take the index this machine saved for this database when it still follows it, else build
         one from every vector and save it: a restart catches up instead of reading everything."""
         folder = self._cache_folder(connection)
-        saved = read_base(folder)
-        if saved is not None and self._load(connection, *saved):
+        with vector_cache.in_use(folder):
+            saved = read_base(folder)
+            loaded = saved is not None and self._load(connection, *saved)
+        if loaded:
+            vector_cache.evict(folder.parent, keep=folder)  # as a save does: a machine may only load
             return
         built = self._built(connection, progress)
         self._save(connection, built)
@@ -155,7 +154,8 @@ class DatabaseVectors:
         except (KeyError, TypeError, ValueError):
             return False
         if (
-            index.d != self.dimension
+            position < journal.pruned_upto(connection)
+            or index.d != self.dimension
             or index.ntotal != meta.get("count")
             or chunk != _chunk_at(connection, position)
             or due_step(build_info, True, int(index.ntotal), 0, 0, self.approximate_above) == "rebuild"
@@ -175,11 +175,13 @@ class DatabaseVectors:
             "build": build_info.to_dict(),
         }
         folder = self._cache_folder(connection)
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_base(folder, ann.to_bytes(index), meta, mode=0o600)
-        except (OSError, StorageError):
-            pass
+        with vector_cache.in_use(folder):
+            try:
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                write_base(folder, ann.to_bytes(index), meta, mode=0o600)
+            except (OSError, StorageError):
+                pass
+        vector_cache.evict(folder.parent, keep=folder)  # the cache grows here: old copies go
 
     def _rebuild_when_due(self) -> None:
         """Build afresh beside the index in use, as a folder's writer would (another kind for the size
@@ -220,7 +222,7 @@ class DatabaseVectors:
                 self.dimension,
                 count,
                 self.approximate_above,
-                lambda: _all_vectors(connection, self.dimension),
+                lambda: read_vectors(connection, self.dimension),
                 lambda size: _vectors_of(connection, _sample_ids(connection, size), self.dimension),
                 lambda: self._probes(_texts_of(connection, _sample_ids(connection, PROBE_COUNT, seed=1))),
                 progress,
@@ -229,9 +231,21 @@ class DatabaseVectors:
 
     def _catch_up(self, connection: Any) -> None:
         """Apply the journal rows past the position: remove every chunk they name, add back those
-        that still have a vector."""
-        rows = connection.execute(_CHANGES, (self.position,)).fetchall()
-        if not rows or self._index is None:
+        that still have a vector. When the journal no longer reaches back to the position (pruned
+        past it) or says chunks were truncated, build afresh from every vector instead."""
+        found = connection.execute(journal.CHANGES, (self.position,)).fetchall()
+        if self._index is None:
+            return
+        upto, last = found[0][0], found[0][1]
+        # Pruned past the position, numbered anew below it (a journal emptied by hand, a restored
+        # backup), or chunks truncated: catching up could miss a change.
+        if upto > self.position or last < self.position or any(row[2] == journal.RESET for row in found):
+            built = self._built(connection, None)
+            self._save(connection, built)
+            self._take(built)
+            return
+        rows = [row[2:] for row in found if row[2] is not None]
+        if not rows:
             return
         touched = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         present = [row for row in rows if row[2] is not None and len(row[2]) == self.dimension]
@@ -267,7 +281,7 @@ def _one(connection: Any, statement: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _all_vectors(
+def read_vectors(
     connection: Any, dimension: int, ids: Sequence[int] | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(chunk ids, vectors) batches of every chunk (or of these ids), read in the caller's snapshot
@@ -351,8 +365,8 @@ def _sample_ids(connection: Any, count: int, seed: int = 0) -> list[int]:
 
 
 def _vectors_of(connection: Any, ids: Sequence[int], dimension: int) -> np.ndarray:
-    """The vectors of these chunks (a training sample), read as _all_vectors reads every one."""
-    batches = [vectors for _, vectors in _all_vectors(connection, dimension, ids)]
+    """The vectors of these chunks (a training sample), read as read_vectors reads every one."""
+    batches = [vectors for _, vectors in read_vectors(connection, dimension, ids)]
     return np.concatenate(batches) if batches else np.zeros((0, dimension), dtype=np.float32)
 
 

@@ -17,11 +17,16 @@ from rag.errors import IndexMismatchError
 # 2: document_grants (who may read a document), audit_events (the append-only trail) and
 # page_boxes (where a page's characters sit), each empty in an upgraded index.
 # 3: vector_journal, the change journal a reader's FAISS index follows (database/follower.py).
-FORMAT_VERSION = 3
+# 4: the journal is pruned (written_at, and the floor in the manifest: database/journal.py), a
+# TRUNCATE of chunks journals a reset, and the journal lock is one per schema, not per database.
+FORMAT_VERSION = 4
 SCHEMA_LOCK = 7_316_032_022  # advisory lock held while a schema is created or upgraded (any number, fixed)
-# Advisory lock a writer takes at its commit, just before its journal rows are numbered.
+# Format 3's advisory lock a writer took at its commit, just before its journal rows were numbered:
+# one for the whole database. Format 4 takes (JOURNAL_LOCK_CLASS, hash of the schema's name).
 JOURNAL_LOCK = 7_316_032_023
+JOURNAL_LOCK_CLASS = 731_603_202
 JOURNAL_FORMAT = 3  # the format that keeps vector_journal
+PRUNED_FORMAT = 4  # the format whose journal is pruned, and journals a TRUNCATE
 
 TABLES = """
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -201,9 +206,48 @@ DROP TRIGGER IF EXISTS vector_journal_append ON chunks;
 CREATE CONSTRAINT TRIGGER vector_journal_append AFTER INSERT OR DELETE OR UPDATE OF vector ON chunks
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION vector_journal_append();
 """
+# Format 4. The journal is pruned (database/journal.py), by a time each row was written at: a
+# clock read at the commit, under the lock, so it grows with the numbers (rows a format 3 index had
+# are given the upgrade's time). The lock is one per schema (the hash of the name of the schema
+# chunks is in): writers of two indexes in one database no longer take turns, while those of one
+# schema still number in commit order (a collision of two names' hashes only makes them take turns).
+# Each also takes format 3's lock, shared: a format 3 trigger still running when the upgrade commits
+# (it waited for that lock, which the upgrade holds) numbers alone, not beside format 4's. A
+# TRUNCATE of chunks (or of documents, CASCADE) runs no row trigger: a statement trigger journals a
+# reset (chunk 0, an id no chunk has) under the same lock, so a follower builds afresh from what is
+# left.
+FORMAT_4 = """
+ALTER TABLE vector_journal ADD COLUMN IF NOT EXISTS written_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE vector_journal ALTER COLUMN written_at SET DEFAULT clock_timestamp();
+CREATE OR REPLACE FUNCTION vector_journal_append() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(7316032023);
+    PERFORM pg_advisory_xact_lock(731603202, hashtext(TG_TABLE_SCHEMA));
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO vector_journal (chunk_id, added) VALUES (OLD.id, false);
+    ELSE
+        INSERT INTO vector_journal (chunk_id, added) VALUES (NEW.id, true);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION vector_journal_reset() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(7316032023);
+    PERFORM pg_advisory_xact_lock(731603202, hashtext(TG_TABLE_SCHEMA));
+    INSERT INTO vector_journal (chunk_id, added) VALUES (0, false);
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER vector_journal_reset AFTER TRUNCATE ON chunks
+FOR EACH STATEMENT EXECUTE FUNCTION vector_journal_reset();
+"""
 assert str(JOURNAL_LOCK) in FORMAT_3
+assert FORMAT_4.count(f"({JOURNAL_LOCK_CLASS},") == FORMAT_4.count(f"({JOURNAL_LOCK})") == 2
 # The statements that bring an index of the version before each up to it, in order.
-STEPS = {2: FORMAT_2, 3: FORMAT_3}
+STEPS = {2: FORMAT_2, 3: FORMAT_3, 4: FORMAT_4}
 
 
 def format_in(connection: Any) -> int:
@@ -224,6 +268,10 @@ def parse_format(value: str) -> int:
 def upgrade(connection: Any, found: int) -> None:
     """Bring an index of format `found` up to FORMAT_VERSION, in the caller's transaction (which
     holds SCHEMA_LOCK): each step's tables, then the manifest's version, committed together."""
+    if JOURNAL_FORMAT <= found < PRUNED_FORMAT:
+        # Format 3's writers number under one lock for the database: those already in their
+        # commit's tail finish before the trigger moves to the schema's own lock.
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (JOURNAL_LOCK,))
     for version in range(max(found, 1) + 1, FORMAT_VERSION + 1):
         connection.execute(STEPS[version])
     if found:
