@@ -182,17 +182,6 @@ def test_an_address_where_no_cluster_answers_is_a_one_line_error_and_creates_not
     assert not (tmp_path / "index").exists()
 
 
-def test_the_test_cluster_takes_the_next_block_of_ports_when_one_of_its_ports_is_held() -> None:
-    from eval.ray_cluster import BLOCK, HOST, free_block
-
-    first = free_block()
-    with socket.socket() as holder:
-        holder.bind((HOST, first + 7))  # one port of the block, as another program might
-        holder.listen()
-        assert free_block() >= first + BLOCK
-    assert free_block() == first
-
-
 def listening(process: psutil.Process) -> set[tuple[int, str, int]]:
     """(pid, address, port) of every TCP socket the process and its descendants listen on."""
     found = set()
@@ -220,3 +209,48 @@ def test_a_ray_runtime_started_here_listens_on_loopback_only() -> None:
     assert len({pid for pid, _, _ in opened}) >= 4  # the driver, the GCS, the raylet, a worker
     assert {address for _, address, _ in opened} <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, opened
     assert node == "127.0.0.1"
+
+
+def test_two_test_clusters_started_at_once_listen_only_on_ports_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from eval import ray_cluster
+
+    given: list[ray_cluster.ClusterPorts] = []
+    pick = ray_cluster.cluster_ports
+
+    def recorded(cpus: int) -> ray_cluster.ClusterPorts:
+        given.append(pick(cpus))
+        return given[-1]
+
+    monkeypatch.setattr(ray_cluster, "cluster_ports", recorded)
+    both_up, addresses, failures = threading.Barrier(3), [], []
+
+    def run() -> None:
+        try:
+            with local_cluster(cpus=1) as address:
+                addresses.append(address)
+                both_up.wait(timeout=300)  # the test looks at both clusters running at once
+                both_up.wait(timeout=300)
+        except RuntimeError as error:  # a cluster that failed to start: the test says why
+            failures.append(error)
+            both_up.abort()
+
+    before = listening(psutil.Process())
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        both_up.wait(timeout=300)
+        ports = [port for _, _, port in listening(psutil.Process()) - before]
+        assert len(set(addresses)) == 2
+        assert set(ports) <= given[0].all() | given[1].all()
+        assert not given[0].all() & given[1].all()
+        assert {address.rsplit(":", 1)[1] for address in addresses} <= {str(port) for port in ports}
+        both_up.wait(timeout=300)
+    finally:
+        for thread in threads:
+            thread.join(timeout=180)
+    assert not failures, failures
