@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -254,3 +255,37 @@ def test_two_test_clusters_started_at_once_listen_only_on_ports_of_their_own(
         for thread in threads:
             thread.join(timeout=180)
     assert not failures, failures
+
+
+def test_a_cluster_asking_for_a_token_is_named_as_the_likely_reason_and_the_token_then_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a machine where an earlier ray.init saved a token: `ray start` then asks for it.
+    (tmp_path / "home" / ".ray").mkdir(parents=True)
+    (tmp_path / "home" / ".ray" / "auth_token").write_text("0123456789abcdef" * 4)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the cluster's, as `ray start` turns it on
+    corpus = write_corpus(tmp_path / "corpus")
+    command = [sys.executable, "-m", "rag", "ingest", str(corpus), "--model", "hashing-256", "--json"]
+    driver = {name: value for name, value in os.environ.items() if name != "RAY_AUTH_MODE"}
+    with local_cluster(cpus=1) as address:
+        at = ["--engine", "ray", "--ray-address", address]
+        refused = subprocess.run(
+            [*command, "--index", str(tmp_path / "a"), *at],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=driver,
+        )
+        ran = subprocess.run(
+            [*command, "--index", str(tmp_path / "b"), *at],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=driver | {"RAY_AUTH_MODE": "token"},
+        )
+    last = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode == 2 and last.startswith(f"error: cannot reach the Ray cluster at {address}")
+    assert "set RAY_AUTH_MODE=token" in last
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["summary"]["added"] == 5
