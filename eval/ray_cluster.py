@@ -12,6 +12,7 @@ being bound), it is started again on other ports, twice at most; then the error 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -37,6 +38,9 @@ PORT_FLAGS = (
     "--metrics-export-port",
     "--dashboard-port",  # the dashboard itself is off; Ray still reserves its port
 )
+# With Ray's client installed (grpcio), `ray start --head` also serves it, on 10001 unless told;
+# without, the flag is refused.
+CLIENT_FLAG = "--ray-client-server-port"
 # Ports for worker processes: a worker takes one while it lives (Ray skips any that is taken).
 WORKER_PORTS_PER_CPU = 16
 START_ATTEMPTS = 3
@@ -78,8 +82,9 @@ class ClusterPorts:
 
 def cluster_ports(cpus: int) -> ClusterPorts:
     """Free ports for a cluster of `cpus` CPUs: WORKER_PORTS_PER_CPU a CPU for its workers."""
-    picked = free_ports(len(PORT_FLAGS) + WORKER_PORTS_PER_CPU * max(1, cpus))
-    return ClusterPorts(dict(zip(PORT_FLAGS, picked, strict=False)), tuple(picked[len(PORT_FLAGS) :]))
+    flags = (*PORT_FLAGS, CLIENT_FLAG) if importlib.util.find_spec("grpc") is not None else PORT_FLAGS
+    picked = free_ports(len(flags) + WORKER_PORTS_PER_CPU * max(1, cpus))
+    return ClusterPorts(dict(zip(flags, picked, strict=False)), tuple(picked[len(flags) :]))
 
 
 def _command(cpus: int, ports: ClusterPorts, temp_dir: Path) -> list[str]:
