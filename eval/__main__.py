@@ -3,6 +3,7 @@
 Presets: seeds, docs, smoke (= seeds + docs), xquad, xquad-honest, tables, tables-own, compound, scifact, and per language
 xquad-LANG and xquad-LANG-honest for de, es, ru, zh, ar, hi.
 Anything else is a question-set .jsonl or BEIR folder, run like `rag eval`.
+`--split SPLIT` chooses a BEIR folder's judgements, qrels/SPLIT.tsv (test, dev, train).
 `--corpus-sample N` indexes N documents of a BEIR dataset instead of all (eval/corpus_sample.py):
 every one judged for the questions (--limit of them, shuffled by --seed) and random others.
 """
@@ -10,6 +11,7 @@ every one judged for the questions (--limit of them, shuffled by --seed) and ran
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
+        "--split",
+        default=None,
+        help="BEIR folders: the qrels split, qrels/SPLIT.tsv (default: the preset's, else test)",
+    )
+    parser.add_argument(
         "--corpus-sample", type=int, default=None, help="BEIR: index N documents (judged + random, --seed)"
     )
     parser.add_argument("--out", type=Path, default=Path(".verbatim/eval"), help="one subfolder per run")
@@ -44,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         preset = PRESETS.get(name) or Preset(
             Path(name), args.corpus or Path(), "dataset given on the command line"
         )
+        if args.split is not None:
+            preset = dataclasses.replace(preset, split=args.split)
         if not preset.dataset.exists():
             print(f"skipping {name}: {preset.dataset} does not exist", file=sys.stderr)
             continue

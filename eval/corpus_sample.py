@@ -23,7 +23,11 @@ def judged(folder: Path, split: str) -> dict[str, dict[str, str]]:
     """query id -> {document id: grade} of the positive judgements in qrels/<split>.tsv."""
     path = folder / "qrels" / f"{split}.tsv"
     if not path.is_file():
-        raise SampleError(f"{path} is missing: a BEIR folder with qrels/{split}.tsv is needed for a sample")
+        splits = ", ".join(sorted(tsv.stem for tsv in (folder / "qrels").glob("*.tsv")))
+        raise SampleError(
+            f"{path} is missing: a sample needs a BEIR folder with qrels/{split}.tsv;"
+            f" pass --split with one of: {splits or 'none found'}"
+        )
     relevance: dict[str, dict[str, str]] = {}
     with path.open(encoding="utf-8") as stream:
         for row in csv.reader(stream, delimiter="\t"):

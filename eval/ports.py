@@ -2,8 +2,9 @@
 
 By default the operating system picks a free port, so two test runs on one machine never reach
 for the same one. A machine whose firewall or neighbours want a fixed range names it:
-VERBATIM_TEST_PORTS=18800-18824 (web, S3, OpenID Connect and chat servers),
-VERBATIM_POSTGRES_PORTS=18825-18849 (PostgreSQL).
+VERBATIM_TEST_PORTS=18800-18824 (web, S3, OpenID Connect and chat servers; a Ray cluster takes
+8 ports and 16 a CPU more, so the ray tests want about a hundred: 18800-18899),
+VERBATIM_POSTGRES_PORTS=18900-18924 (PostgreSQL). Two test runs at once need ranges of their own.
 """
 
 from __future__ import annotations
@@ -53,6 +54,21 @@ def free_port(variable: str = TEST_PORTS) -> int:
                 return chosen
     where = f"in {ports.start}-{ports.stop - 1} ({variable})" if ports is not None else f"on {HOST}"
     raise RuntimeError(f"no free port {where}")
+
+
+def free_ports(count: int, variable: str = TEST_PORTS) -> list[int]:
+    """`count` different ports that nothing holds (each as free_port finds one), for a server
+    that binds many (a Ray cluster); a range with fewer free ports is a one-line error."""
+    found: list[int] = []
+    for _ in range(count * 3):  # the operating system may pick a port it picked a moment ago
+        port = free_port(variable)
+        if port not in found:
+            found.append(port)
+            if len(found) == count:
+                return found
+    ports = port_range(variable)
+    where = f"in {ports.start}-{ports.stop - 1} ({variable})" if ports is not None else f"on {HOST}"
+    raise RuntimeError(f"{count} free ports are needed {where}, and only {len(found)} were found")
 
 
 def listen_port(variable: str = TEST_PORTS) -> int:

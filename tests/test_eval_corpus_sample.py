@@ -67,10 +67,33 @@ def test_eval_command_reports_a_sample_too_small_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = beir_folder(tmp_path)
-    code = main([str(folder), "--corpus-sample", "5", "--out", str(tmp_path / "out")])
+    code = main([str(folder), "--split", "train", "--corpus-sample", "5", "--out", str(tmp_path / "out")])
     assert code == 2
-    assert "error: " in capsys.readouterr().err
+    assert "smaller than the 20 documents" in capsys.readouterr().err
     # A question set that is not a BEIR folder cannot be sampled.
     questions = tmp_path / "questions.jsonl"
     questions.write_text('{"question": "q", "answers": ["a"]}\n')
     assert main([str(questions), "--corpus-sample", "5", "--out", str(tmp_path / "out")]) == 2
+
+
+def test_eval_command_split_chooses_the_qrels_and_names_the_ones_a_folder_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", "hashing-256")
+    monkeypatch.setenv("RAG_EVAL_CACHE", str(tmp_path / "cache"))
+    folder = beir_folder(tmp_path)
+    out = tmp_path / "out"
+    assert main([str(folder), "--mode", "lexical", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "qrels/test.tsv is missing; pass --split with one of: train" in error
+    assert main([str(folder), "--split", "dev", "--mode", "lexical", "--out", str(out)]) == 2
+    assert "qrels/dev.tsv is missing; pass --split with one of: train" in capsys.readouterr().err
+    assert main([str(folder), "--split", "train", "--mode", "lexical", "--out", str(out)]) == 0
+    assert len(json.loads((out / "beir" / "results.json").read_text())["rows"]) == 10
+    sample = [str(folder), "--split", "train", "--corpus-sample", "25", "--limit", "4", "--out", str(out)]
+    assert main([*sample, "--mode", "lexical"]) == 0
+    assert (
+        len(json.loads((out / "beir-sample-25-seed-0-questions-4" / "results.json").read_text())["rows"]) == 4
+    )
+    assert main([str(folder), "--split", "dev", "--corpus-sample", "25", "--out", str(out)]) == 2
+    assert "pass --split with one of: train" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from eval.ports import TEST_PORTS, free_port, listen_port
+from eval.ports import TEST_PORTS, free_port, free_ports, listen_port
 
 
 def test_without_a_range_the_system_picks_ports_that_differ_and_are_free(
@@ -42,3 +42,21 @@ def test_a_small_range_serves_more_servers_than_it_has_ports(monkeypatch: pytest
     monkeypatch.setenv(TEST_PORTS, f"{first}-{first + 2}")
     chosen = [free_port() for _ in range(9)]  # each server started and stopped in turn
     assert set(chosen) <= {first, first + 1, first + 2} and chosen[0] != chosen[1]
+
+
+def test_many_ports_at_once_differ_skip_a_held_one_and_too_few_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(TEST_PORTS, raising=False)
+    assert len(set(free_ports(60))) == 60  # the system may pick one twice: each is kept once
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        monkeypatch.setenv(TEST_PORTS, f"{port}-{port + 9}")
+        picked = free_ports(5)
+        assert len(set(picked)) == 5 and set(picked) <= set(range(port + 1, port + 10))
+        with pytest.raises(
+            RuntimeError, match=rf"^40 free ports are needed in {port}-{port + 9} \({TEST_PORTS}\)"
+        ):
+            free_ports(40)

@@ -307,6 +307,40 @@ def test_copy_carries_grants_and_page_positions_both_ways(
             assert base.check().is_healthy, base.check().problems
 
 
+def test_copy_keeps_who_set_each_grant_and_when_both_ways(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from rag.access import Actor
+    from rag.storage.sqlite_errors import DATABASE_NAME
+
+    # A session time zone other than UTC must not move the times (libpq reads PGTZ).
+    monkeypatch.setenv("PGTZ", "America/New_York")
+    folder, back = tmp_path / "index", tmp_path / "back"
+    with rag.open(folder, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        base.set_readers("notes/amber.txt", frozenset({"finance"}), Actor("ada@example.org"))
+        base.set_readers("notes/fjord.txt", frozenset({"finance", "staff"}), Actor("bo@example.org"))
+    with sqlite3.connect(folder / DATABASE_NAME) as connection:  # set long before the copy
+        connection.execute(
+            "UPDATE document_grants SET set_at = '2026-01-02 03:04:05' WHERE set_by LIKE 'ada%'"
+        )
+    with rag.open(folder, embedder=rag.HashingEmbedder(256)) as base:
+        original = base.store.export_grants()
+    assert [(grant.source, grant.set_by) for grant in original] == [
+        ("notes/amber.txt", "ada@example.org"),
+        ("notes/fjord.txt", "bo@example.org"),
+    ]
+    assert original[0].set_at == "2026-01-02 03:04:05"
+    assert main(["copy", str(folder), postgres_url]) == 0
+    assert main(["copy", postgres_url, str(back)]) == 0
+    for location in (postgres_url, back):
+        with rag.open(location, embedder=rag.HashingEmbedder(256)) as base:
+            assert base.store.export_grants() == original
+            assert base.readers_of("notes/fjord.txt") == frozenset({"finance", "staff"})
+
+
 def test_a_write_that_fails_midway_keeps_the_old_document_and_the_next_write_works(postgres_url: str) -> None:
     # The statements of a document go out pipelined; one failing after the old version was
     # deleted (PostgreSQL refuses a NUL character in text) must roll all of them back.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -183,17 +184,6 @@ def test_an_address_where_no_cluster_answers_is_a_one_line_error_and_creates_not
     assert not (tmp_path / "index").exists()
 
 
-def test_the_test_cluster_takes_the_next_block_of_ports_when_one_of_its_ports_is_held() -> None:
-    from eval.ray_cluster import BLOCK, HOST, free_block
-
-    first = free_block()
-    with socket.socket() as holder:
-        holder.bind((HOST, first + 7))  # one port of the block, as another program might
-        holder.listen()
-        assert free_block() >= first + BLOCK
-    assert free_block() == first
-
-
 def listening(process: psutil.Process) -> set[tuple[int, str, int]]:
     """(pid, address, port) of every TCP socket the process and its descendants listen on."""
     found = set()
@@ -245,3 +235,82 @@ def test_ray_ingest_into_postgresql_stores_what_the_local_path_stores(
     assert {Path(info.source).name: (info.id, info.chunks) for info in database.documents()} == expected
     assert top_results(local) == top_results(database)
     assert main(["check", "--index", postgres_url, "--model", "hashing-256"]) == 0
+
+
+def test_two_test_clusters_started_at_once_listen_only_on_ports_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from eval import ray_cluster
+
+    given: list[ray_cluster.ClusterPorts] = []
+    pick = ray_cluster.cluster_ports
+
+    def recorded(cpus: int) -> ray_cluster.ClusterPorts:
+        given.append(pick(cpus))
+        return given[-1]
+
+    monkeypatch.setattr(ray_cluster, "cluster_ports", recorded)
+    both_up, addresses, failures = threading.Barrier(3), [], []
+
+    def run() -> None:
+        try:
+            with local_cluster(cpus=1) as address:
+                addresses.append(address)
+                both_up.wait(timeout=300)  # the test looks at both clusters running at once
+                both_up.wait(timeout=300)
+        except RuntimeError as error:  # a cluster that failed to start: the test says why
+            failures.append(error)
+            both_up.abort()
+
+    before = listening(psutil.Process())
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        both_up.wait(timeout=300)
+        ports = [port for _, _, port in listening(psutil.Process()) - before]
+        assert len(set(addresses)) == 2
+        assert set(ports) <= given[0].all() | given[1].all()
+        assert not given[0].all() & given[1].all()
+        assert {address.rsplit(":", 1)[1] for address in addresses} <= {str(port) for port in ports}
+        both_up.wait(timeout=300)
+    finally:
+        for thread in threads:
+            thread.join(timeout=180)
+    assert not failures, failures
+
+
+def test_a_cluster_asking_for_a_token_is_named_as_the_likely_reason_and_the_token_then_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a machine where an earlier ray.init saved a token: `ray start` then asks for it.
+    (tmp_path / "home" / ".ray").mkdir(parents=True)
+    (tmp_path / "home" / ".ray" / "auth_token").write_text("0123456789abcdef" * 4)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the cluster's, as `ray start` turns it on
+    corpus = write_corpus(tmp_path / "corpus")
+    command = [sys.executable, "-m", "rag", "ingest", str(corpus), "--model", "hashing-256", "--json"]
+    driver = {name: value for name, value in os.environ.items() if name != "RAY_AUTH_MODE"}
+    with local_cluster(cpus=1) as address:
+        at = ["--engine", "ray", "--ray-address", address]
+        refused = subprocess.run(
+            [*command, "--index", str(tmp_path / "a"), *at],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=driver,
+        )
+        ran = subprocess.run(
+            [*command, "--index", str(tmp_path / "b"), *at],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=driver | {"RAY_AUTH_MODE": "token"},
+        )
+    last = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode == 2 and last.startswith(f"error: cannot reach the Ray cluster at {address}")
+    assert "set RAY_AUTH_MODE=token" in last
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["summary"]["added"] == 5

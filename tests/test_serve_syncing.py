@@ -254,3 +254,36 @@ def test_a_served_bucket_follows_changes_made_through_the_s3_api(tmp_path: Path)
             process.terminate()
             process.wait(timeout=20)
         moto.stop()
+
+
+@pytest.mark.postgres
+def test_serve_sync_syncs_folder_collections_and_says_a_postgresql_one_is_not_synced(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.serve.syncing import start_syncing
+
+    embedder = rag.HashingEmbedder(256)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    settled(notes / "tides.txt", "Spring tides follow the full moon.")
+    folder = tmp_path / "index"
+    with rag.open(folder, embedder=embedder) as base:
+        base.add_texts([rag.TextItem("seed.txt", "A seed document about lighthouses.")])
+    (folder / "sources.toml").write_text(f'[[source]]\nlocation = "{notes}"\n')
+    with rag.open(postgres_url, embedder=embedder) as base:
+        base.add_texts([rag.TextItem("seed.txt", "A seed document about harbours.")])
+    collections = rag.open_collections({"folder": folder, "database": postgres_url}, embedder=embedder)
+    stop = threading.Event()
+    try:
+        start_syncing(collections, stop)
+        deadline = time.monotonic() + FOLLOW_SECONDS
+        while time.monotonic() < deadline and len(collections.base("folder").documents()) < 2:
+            time.sleep(0.2)
+        assert {info.source for info in collections.base("folder").documents()} >= {str(notes / "tides.txt")}
+        notes_printed = capsys.readouterr().err
+        (line,) = [line for line in notes_printed.splitlines() if "database" in line]
+        assert "collection database is not synced: --sync keeps folder collections in step" in line
+        assert "is a PostgreSQL index" in line and "collection folder" not in notes_printed
+    finally:
+        stop.set()
+        collections.close()

@@ -315,3 +315,38 @@ def test_a_folders_ragignore_is_honoured_by_sync(fake_base: rag.KnowledgeBase, d
     (docs / ".ragignore").write_text("screenshots/\n")
     one_pass(fake_base, docs)
     assert sorted(Path(source).name for source in fake_base.store.sources()) == sorted(TEXTS)
+
+
+@pytest.mark.postgres
+def test_sync_of_an_index_in_postgresql_is_a_one_line_error_that_writes_nothing(
+    tmp_path: Path,
+    docs: Path,
+    postgres_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rag.cli.main import main
+    from ui.__main__ import main as ui_main
+
+    # Before, a pass kept what it remembered of each source in a folder named after the URL,
+    # under the working directory (with the URL's password in the path, when it had one).
+    monkeypatch.chdir(tmp_path)
+    before = set(tmp_path.iterdir())
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("seed.txt", "A seed note about the harbour.")])
+    fake = ["--model", "hashing-256"]
+    for argv in (["sync", str(docs)], ["sync", "--status"], ["sync", str(docs), "--watch"]):
+        assert main([*argv, "--index", postgres_url, *fake]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "sync keeps folder indexes in step" in error, error
+        assert "is a PostgreSQL index" in error
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        assert [info.source for info in base.documents()] == ["seed.txt"]
+        with pytest.raises(rag.RagError, match="sync keeps folder indexes"):
+            rag.sources.sync_once(base, [spec_from_location(str(docs))], SyncOptions())
+    assert main(["stats", "--index", postgres_url, *fake]) == 0
+    assert "sources" not in capsys.readouterr().out
+    # The chat UI on its own (python -m ui) says so before it serves anything.
+    assert ui_main(["--index", postgres_url, "--sync", "--model", "hashing-256", "--port", "1"]) == 2
+    assert "error: sync keeps folder indexes in step" in capsys.readouterr().err
+    assert set(tmp_path.iterdir()) == before

@@ -11,6 +11,7 @@ from conftest import build_collections
 
 import rag
 from rag.access import Actor, load_policy
+from ui import render
 from ui.views import NotLoggedIn, Views
 
 ACCESS = """
@@ -87,9 +88,33 @@ def test_only_people_in_an_admin_group_read_the_audit_trail(served: rag.Collecti
         frozenset({"editors"}),
     )
     admin = views.of(visitor("ed"))
-    assert admin.is_admin and [(name, event.actor) for name, event in admin.audit_events()] == [
+    assert admin.is_admin and [(name, event.actor) for name, event in admin.audit_events().events] == [
         ("beta", "bo@example.org")
     ]
-    assert admin.audit_events("someone-else") == []
+    assert admin.audit_events("someone-else").events == [] and admin.audit_events().unreadable == {}
     bo = views.of(visitor("bo"))
-    assert not bo.is_admin and bo.audit_events() == []
+    assert not bo.is_admin and bo.audit_events().events == []
+
+
+@pytest.mark.postgres
+def test_the_audit_trail_names_a_collection_too_old_for_one_and_shows_the_others(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from test_database_schema import format_1_index
+
+    embedder = rag.HashingEmbedder(256)
+    format_1_index(postgres_url)  # a PostgreSQL index of format 1 has no audit trail
+    locations: dict[str, Path | str] = {**build_collections(tmp_path, embedder), "rivers": postgres_url}
+    served = rag.open_collections(locations, embedder=embedder)
+    try:
+        served.trail.changed(YARD, "beta", "removed", {"source": "beta.md"})
+        views = Views(served.base("alpha"), served, lambda request: EDITOR, frozenset({"editors"}))
+        listing = views.of(visitor("ed")).audit_events()
+        assert [(name, event.action) for name, event in listing.events] == [("beta", "removed")]
+        assert list(listing.unreadable) == ["rivers"]
+        message = listing.unreadable["rivers"]
+        assert len(message.splitlines()) == 1 and "rag check --repair" in message
+        page = render.audit_html(listing.events, listing.unreadable)
+        assert "removed" in page and "rivers" in page and "rag check --repair" in page
+    finally:
+        served.close()

@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, ingest --docs folders, start the server."""
     parser = argparse.ArgumentParser(prog="python -m ui", description="The Verbatim chat UI.")
     parser.add_argument(
-        "--index", type=Path, default=None, help="index folder (default: $RAG_INDEX or ./index)"
+        "--index", default=None, help="index folder or postgresql:// URL (default: $RAG_INDEX or ./index)"
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, local only)"
@@ -63,6 +63,7 @@ def keep_in_step(base: rag.KnowledgeBase, stop: threading.Event) -> None:
                 counts = f"+{result.added} ~{result.updated} >{result.renamed} -{result.removed}"
                 print(f"sync {result.location}: {counts} {result.error}", file=sys.stderr, flush=True)
 
+    rag.sources.check_syncable(base)  # a PostgreSQL index: a one-line error before serving
     writer = rag.open(base.folder, embedder=base.embedder)
     if rag.sources.start_watching(writer, report, stop) is None:
         print("note: the index declares no sources (docs/sync.md); --sync does nothing", file=sys.stderr)

@@ -133,7 +133,8 @@ def _audit_tab(views: Views) -> dict[str, Any]:
         view = views.of(request)
         if not view.is_admin:
             return "<p class='hint'>Only people in an admin group see the audit trail.</p>"
-        return render.audit_html(view.audit_events(person or ""))
+        listing = view.audit_events(person or "")
+        return render.audit_html(listing.events, listing.unreadable)
 
     parts["show"] = show
     parts["refresh"].click(show, [parts["person"]], parts["table"], queue=False)

@@ -321,17 +321,22 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def audit_html(events: Sequence[tuple[str, object]]) -> str:
-    """The audit trail's latest events, newest first: time, collection, person, action, detail."""
+def audit_html(events: Sequence[tuple[str, object]], unreadable: Mapping[str, str] | None = None) -> str:
+    """The audit trail's latest events, newest first: time, collection, person, action, detail;
+    first, each collection whose trail could not be read and why."""
+    problems = "".join(
+        f"<p class='hint audit-unreadable'>{escape(name)}: {escape(reason)}</p>"
+        for name, reason in (unreadable or {}).items()
+    )
     if not events:
-        return "<p class='hint'>No audit events.</p>"
+        return problems + "<p class='hint'>No audit events.</p>"
     rows = "".join(
         f"<tr><td>{escape(getattr(event, 'at', ''))}</td><td>{escape(name)}</td>"
         f"<td>{escape(getattr(event, 'actor', ''))}</td><td>{escape(getattr(event, 'action', ''))}</td>"
         f"<td><code>{escape(json.dumps(getattr(event, 'detail', {}), ensure_ascii=False, sort_keys=True))}</code></td></tr>"
         for name, event in events
     )
-    return (
+    return problems + (
         "<table class='audit'><thead><tr><th>Time (UTC)</th><th>Collection</th><th>Who</th><th>Action</th>"
         f"<th>Detail</th></tr></thead><tbody>{rows}</tbody></table>"
     )

@@ -17,7 +17,7 @@ from ui import app as app_module
 from ui import assets, documents, security
 
 
-def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.KnowledgeBase:
+def open_base(index: Path | str, model: str | None, docs: Sequence[Path]) -> rag.KnowledgeBase:
     """Open the index and bring the --docs folders into it (incremental: unchanged files are skipped)."""
     base = rag.open(index, rag.Settings.from_env(embedding_model=model))
     for folder in docs:
@@ -25,10 +25,10 @@ def open_base(index: Path, model: str | None, docs: Sequence[Path]) -> rag.Knowl
             raise rag.NotFoundError(f"--docs {folder} does not exist; give a folder of documents")
     if not base.exists:
         # The UI adds documents, so it may start a new index; say so in case the folder is a typo.
-        print(f"Creating a new, empty index at {index}", file=sys.stderr, flush=True)
+        print(f"Creating a new, empty index at {base.location}", file=sys.stderr, flush=True)
         base.create()
     if docs:
-        print(f"Indexing {', '.join(map(str, docs))} into {index} …", file=sys.stderr, flush=True)
+        print(f"Indexing {', '.join(map(str, docs))} into {base.location} …", file=sys.stderr, flush=True)
         try:
             report = base.ingest(list(docs), prune=True, progress=IngestProgressBar())
         except rag.IndexLockedError as error:

@@ -28,6 +28,15 @@ class NotLoggedIn(gr.Error):
 
 
 @dataclass(frozen=True)
+class AuditListing:
+    """What the Audit tab shows: (collection, event) pairs, and each collection whose trail
+    could not be read with the one-line reason."""
+
+    events: list[tuple[str, Any]]
+    unreadable: dict[str, str]
+
+
+@dataclass(frozen=True)
 class View:
     """The index or collections as one visitor may see them."""
 
@@ -38,16 +47,21 @@ class View:
     actor: Actor | None = None
     is_admin: bool = False  # sees the audit trail of every collection
 
-    def audit_events(self, person: str = "", limit: int = 200) -> list[tuple[str, Any]]:
-        """(collection, event) pairs of the latest audit events, newest first: for admins only."""
+    def audit_events(self, person: str = "", limit: int = 200) -> AuditListing:
+        """The latest audit events of every collection, newest first, and why some could not be
+        read (a PostgreSQL index of format 1 has no trail yet): for admins only."""
         if not self.is_admin or self.collections is None:
-            return []
-        found = [
-            (name, event)
-            for name in self.collections.names
-            for event in self.collections.base(name).engine_store().audit_events(actor=person.strip() or None)
-        ]
-        return sorted(found, key=lambda pair: pair[1].at, reverse=True)[:limit]
+            return AuditListing([], {})
+        found: list[tuple[str, Any]] = []
+        unreadable: dict[str, str] = {}
+        for name in self.collections.names:
+            try:
+                events = self.collections.base(name).engine_store().audit_events(actor=person.strip() or None)
+            except rag.RagError as error:
+                unreadable[name] = str(error)
+                continue
+            found.extend((name, event) for event in events)
+        return AuditListing(sorted(found, key=lambda pair: pair[1].at, reverse=True)[:limit], unreadable)
 
     @property
     def is_empty_handed(self) -> bool:

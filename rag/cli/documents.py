@@ -142,7 +142,7 @@ def run_stats(args: argparse.Namespace) -> int:
     with open_from(args) as base:
         stats = base.stats()
         documents = base.documents() if args.documents else []
-        synced = sync_status(base.folder)
+        synced = sync_status(base.folder) if base.url is None else []  # sync keeps folders only
     if args.json:
         listed = [info.to_dict() for info in documents]
         synced_json = {"sources": synced} if synced else {}

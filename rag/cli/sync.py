@@ -79,10 +79,18 @@ def _given_specs(args: argparse.Namespace) -> list[SourceSpec]:
 def run_sync(args: argparse.Namespace) -> int:
     """rag sync [SOURCE...] [--watch] [--status]"""
     from rag.sources.config import parse_duration
-    from rag.sources.runner import DEFAULT_EVERY_SECONDS, SyncOptions, declared_specs, sync_once, watch
+    from rag.sources.runner import (
+        DEFAULT_EVERY_SECONDS,
+        SyncOptions,
+        check_syncable,
+        declared_specs,
+        sync_once,
+        watch,
+    )
     from rag.sources.status import status
 
     with open_from(args) as base:
+        check_syncable(base)
         if args.status:
             return _print_status(status(base.folder), args.json)
         every = parse_duration(args.every) if args.every else DEFAULT_EVERY_SECONDS

@@ -101,8 +101,8 @@ def _running(ray: ModuleType, address: str | None, cpus: int | None, started_her
             where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise RagError(
-                f"cannot reach {where} ({reason}); start one with `ray start --head`, or leave out"
-                " --ray-address to run Ray on this machine"
+                f"cannot reach {where} ({reason}); {_token_hint() if address else ''}start one with"
+                " `ray start --head`, or leave out --ray-address to run Ray on this machine"
             ) from error
     # Ray Data logs each execution, and warns that its own progress bars are off (ours are on).
     logging.getLogger("ray.data").setLevel(logging.ERROR)
@@ -111,6 +111,16 @@ def _running(ray: ModuleType, address: str | None, cpus: int | None, started_her
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _token_hint() -> str:
+    """Why a cluster may have refused this driver: `ray start` asks for a token whenever one is
+    saved on its machine (any earlier ray.init saves ~/.ray/auth_token), a driver sends its token
+    only when RAY_AUTH_MODE=token."""
+    saved = os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+    if os.environ.get("RAY_AUTH_MODE") or not (saved or (Path.home() / ".ray" / "auth_token").exists()):
+        return ""
+    return "if the cluster asks for a token (`ray start` does when ~/.ray/auth_token exists), set RAY_AUTH_MODE=token; else "
 
 
 def _keep_loopback(address: str | None) -> None:

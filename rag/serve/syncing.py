@@ -24,6 +24,7 @@ class CollectionIndex:
     def __init__(self, collection: Collection) -> None:
         self.collection = collection
         self.folder: Path = collection.base.folder
+        self.url = collection.base.url
         # Its own connections (the sync thread writes) but the served model, not a second copy.
         self.base = KnowledgeBase(self.folder, collection.base.settings, collection.base.embedder)
 
@@ -39,7 +40,12 @@ def start_syncing(collections: Collections, stop: threading.Event) -> None:
     for name in collections.names:
         collection = collections.get(name)
         if collection.base.url is not None:
-            print(f"note: collection {name} is in PostgreSQL: --sync keeps folders only", file=sys.stderr)
+            print(
+                f"note: collection {name} is not synced: --sync keeps folder collections in step, and"
+                f" {collection.base.location} is a PostgreSQL index (add and remove its documents with"
+                " `rag ingest` and `rag remove`, or through the API)",
+                file=sys.stderr,
+            )
             continue
 
         def report(reports: list[PassReport], name: str = name) -> None:

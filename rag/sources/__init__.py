@@ -2,7 +2,7 @@
 
 from rag.sources.base import Entry, Source, SourceUnavailable
 from rag.sources.config import SourceSpec, load_specs, make_source, spec_from_location
-from rag.sources.runner import SyncOptions, start_watching, sync_once, watch
+from rag.sources.runner import SyncOptions, check_syncable, start_watching, sync_once, watch
 from rag.sources.status import counts_text, next_text, status, summary
 from rag.sources.sync import PassReport
 
@@ -13,6 +13,7 @@ __all__ = [
     "SourceSpec",
     "SourceUnavailable",
     "SyncOptions",
+    "check_syncable",
     "counts_text",
     "load_specs",
     "make_source",

@@ -16,6 +16,7 @@ from rag.ingest.chunking import split_text
 from rag.sources.config import SOURCES_FILE, SourceSpec, load_specs, make_source, spec_from_dict
 from rag.sources.state import SyncState
 from rag.sources.sync import PassReport, SyncPass, Writer
+from rag.storage.engine import public_location
 
 DEFAULT_EVERY_SECONDS = 600.0
 DEBOUNCE_MILLISECONDS = 500
@@ -28,7 +29,22 @@ class Index(Protocol):
 
     folder: Path
 
+    @property
+    def url(self) -> str | None:
+        """The database URL of an index in PostgreSQL; None for a folder."""
+        ...
+
     def writing(self) -> AbstractContextManager[Writer]: ...
+
+
+def check_syncable(index: Index) -> None:
+    """A one-line error for an index in PostgreSQL: what a sync remembers of each source
+    (sync-state.json) is kept in the index folder, and a database index has none."""
+    if index.url is not None:
+        raise RagError(
+            f"sync keeps folder indexes in step; {public_location(index.url)} is a PostgreSQL index:"
+            " sync into a folder index, or add and remove its documents with `rag ingest` and `rag remove`"
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,7 @@ def declared_specs(folder: Path, given: Sequence[SourceSpec]) -> list[SourceSpec
 
 def sync_once(index: Index, specs: Sequence[SourceSpec], options: SyncOptions) -> list[PassReport]:
     """One pass of every source, under one write lock; the state is saved as each commit lands."""
+    check_syncable(index)
     reports = []
     with index.writing() as writer:
         state = SyncState(index.folder)
@@ -88,6 +105,7 @@ def watch(
     stop: threading.Event | None = None,
 ) -> None:
     """Sync now, then on folder events (debounced) and on each source's schedule, until stop is set."""
+    check_syncable(index)
     stop = stop or threading.Event()
     # The text splitter loads on first use (a second or more): load it now, not when a change waits.
     split_text("warm up", 100, 0)
@@ -122,7 +140,9 @@ def start_watching(
     index: Index, report: Callable[[list[PassReport]], None], stop: threading.Event
 ) -> threading.Thread | None:
     """Watch the index's declared sources in a daemon thread until stop is set (`--sync` of a
-    server); None when the index declares none. Give it its own KnowledgeBase: the thread writes."""
+    server); None when the index declares none. Give it its own KnowledgeBase: the thread writes.
+    An index in PostgreSQL is a one-line error (check_syncable)."""
+    check_syncable(index)
     try:
         specs = declared_specs(index.folder, [])
     except RagError:

@@ -111,7 +111,9 @@ def copy_index(
                 target, f"rag copy from {report.source}"
             )
             # Before the documents: a reader of the destination never sees one before its grant.
-            _copy_grants(origin, target, report.source)
+            copied_grants = origin.export_grants()  # who set each and when, as the source keeps them
+            if copied_grants:
+                target.import_grants(copied_grants)
             _copy_documents(origin, target, report, progress)
             if isinstance(target, Store):
                 # Built now, from the copied vectors, so the first question does not wait for it.
@@ -139,15 +141,6 @@ def _copy_documents(
             report.chunks += len(document.chunks)
         if progress is not None:
             progress(done, max(total, done), "documents")
-
-
-def _copy_grants(origin: Engine, target: Engine, source: str) -> None:
-    """Every grant of the source (a grant may name a source not stored), one transaction a set of groups."""
-    by_groups: dict[frozenset[str], list[str]] = {}
-    for granted, groups in origin.grants().items():
-        by_groups.setdefault(groups, []).append(granted)
-    for groups, sources in by_groups.items():
-        target.set_grants(sorted(sources), groups, f"rag copy from {source}")
 
 
 def _left_behind(origin: Engine, destination: str | Path) -> dict[str, int]:

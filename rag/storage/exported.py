@@ -1,4 +1,5 @@
-"""One stored document as every engine can read it out and write it in: what `rag copy` moves.
+"""One stored document (and one document grant) as every engine can read it out and write it in:
+what `rag copy` moves.
 
 Everything is carried as stored, nothing is computed again: the document's id and times, each
 chunk's offsets, text, analysed terms and vector, the sentence vectors by their text hash, the
@@ -55,3 +56,13 @@ class ExportedDocument:
     sentence_vectors: tuple[tuple[int, bytes], ...] = ()  # (text hash, float16 bytes)
     structure: tuple[StructureSpan, ...] = ()
     page_boxes: tuple[tuple[int, str, bytes], ...] = ()  # (page, source, encoded runs)
+
+
+@dataclass(frozen=True)
+class ExportedGrant:
+    """A document grant as stored: the groups that may read a source, who set it and when."""
+
+    source: str
+    read: frozenset[str]
+    set_by: str
+    set_at: str  # 'YYYY-MM-DD HH:MM:SS', UTC

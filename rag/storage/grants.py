@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+
+from rag.storage.exported import ExportedGrant
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS document_grants (
     source TEXT PRIMARY KEY,
@@ -67,3 +69,22 @@ def grant_of(connection: sqlite3.Connection, source: str) -> frozenset[str] | No
         return None
     row = connection.execute("SELECT read FROM document_grants WHERE source = ?", (source,)).fetchone()
     return None if row is None else frozenset(json.loads(row[0]))
+
+
+def exported_grants(connection: sqlite3.Connection) -> list[ExportedGrant]:
+    """Every grant as stored, with who set it and when (`rag copy`), by source."""
+    if not has_grants_table(connection):
+        return []
+    rows = connection.execute("SELECT source, read, set_by, set_at FROM document_grants ORDER BY source")
+    return [
+        ExportedGrant(str(source), frozenset(json.loads(read)), str(set_by), str(set_at))
+        for source, read, set_by, set_at in rows
+    ]
+
+
+def import_grants(connection: sqlite3.Connection, grants: Sequence[ExportedGrant]) -> None:
+    """Write grants read out of another index, keeping who set each and when."""
+    connection.executemany(
+        "INSERT OR REPLACE INTO document_grants (source, read, set_by, set_at) VALUES (?, ?, ?, ?)",
+        [(grant.source, json.dumps(sorted(grant.read)), grant.set_by, grant.set_at) for grant in grants],
+    )

@@ -39,7 +39,7 @@ from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.database import audit, exporting, grants, hnsw, journal, page_boxes, schema
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
 from rag.storage.engine import public_location
-from rag.storage.exported import ExportedChunk, ExportedDocument
+from rag.storage.exported import ExportedChunk, ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
@@ -1097,6 +1097,20 @@ class PostgresStore:
         connection = self._connect()
         with connection.transaction():
             grants.set_grants(connection, sources, read, set_by)
+        connection.execute(_BUMP)
+
+    @_translated
+    def export_grants(self) -> list[ExportedGrant]:
+        """Every grant with who set it and when, by source (`rag copy`; none in format 1)."""
+        return grants.exported_grants(self._connect()) if self._has_format_2() else []
+
+    @_translated
+    def import_grants(self, copied: Sequence[ExportedGrant]) -> None:
+        """Write grants read out of another index as they were set, in one transaction."""
+        self._has_format_2("narrowing who may read a document")
+        connection = self._connect()
+        with connection.transaction():
+            grants.import_grants(connection, copied)
         connection.execute(_BUMP)
 
     @_translated

@@ -26,7 +26,7 @@ from rag.storage import (
     structure_spans,
 )
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.exported import ExportedChunk, ExportedDocument
+from rag.storage.exported import ExportedChunk, ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.schema import FORMAT_VERSION, OWN_TABLES, create_or_upgrade
 from rag.storage.scope import Scope
@@ -910,6 +910,19 @@ class Store:
             grants.add_grants_table(connection)
             for source in sources:
                 grants.set_grant(connection, source, read, set_by)
+            self._bump_generation(connection)
+
+    @translated
+    def export_grants(self) -> list[ExportedGrant]:
+        """Every grant with who set it and when, by source (`rag copy`)."""
+        return grants.exported_grants(self._connect())
+
+    @translated
+    def import_grants(self, copied: Sequence[ExportedGrant]) -> None:
+        """Write grants read out of another index as they were set, in one transaction."""
+        with self._transaction() as connection:
+            grants.add_grants_table(connection)
+            grants.import_grants(connection, copied)
             self._bump_generation(connection)
 
     @translated

@@ -12,6 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from rag.storage.exported import ExportedGrant
+
 
 def set_grants(connection: Any, sources: Sequence[str], read: frozenset[str] | None, set_by: str) -> None:
     """Narrow who may read these sources to `read`; None lifts their grants."""
@@ -22,6 +24,26 @@ def set_grants(connection: Any, sources: Sequence[str], read: frozenset[str] | N
         "INSERT INTO document_grants (source, read, set_by) VALUES (%s, %s::jsonb, %s)"
         " ON CONFLICT (source) DO UPDATE SET read = EXCLUDED.read, set_by = EXCLUDED.set_by, set_at = now()",
         [(source, json.dumps(sorted(read)), set_by) for source in sources],
+    )
+
+
+def exported_grants(connection: Any) -> list[ExportedGrant]:
+    """Every grant as stored, with who set it and when (`rag copy`; the time as the folder keeps
+    it: UTC, to the second), by source."""
+    rows = connection.execute(
+        "SELECT source, read, set_by, to_char(set_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+        " FROM document_grants ORDER BY source"
+    )
+    return [ExportedGrant(str(source), frozenset(read), str(by), str(at)) for source, read, by, at in rows]
+
+
+def import_grants(connection: Any, grants: Sequence[ExportedGrant]) -> None:
+    """Write grants read out of another index, keeping who set each and when (a UTC time)."""
+    connection.cursor().executemany(
+        "INSERT INTO document_grants (source, read, set_by, set_at)"
+        " VALUES (%s, %s::jsonb, %s, %s::timestamp AT TIME ZONE 'UTC') ON CONFLICT (source) DO UPDATE"
+        " SET read = EXCLUDED.read, set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at",
+        [(grant.source, json.dumps(sorted(grant.read)), grant.set_by, grant.set_at) for grant in grants],
     )
 
 
