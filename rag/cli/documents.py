@@ -219,9 +219,8 @@ def run_optimize(args: argparse.Namespace) -> int:
         )
     print(format_vector_index(described))
     if described.get("follower"):
-        print(
-            f"this machine's FAISS index following the database: {format_vector_index(described['follower'])}"
-        )
+        followed = format_vector_index(described["follower"]).removeprefix("vector index: ")
+        print(f"this machine's FAISS index following the database: {followed}")
     return 0
 
 
