@@ -262,7 +262,9 @@ def test_a_new_index_keeps_no_hnsw_and_optimize_builds_or_drops_it_on_request(
     capsys.readouterr()
 
     assert main(["optimize", *fake, "--postgres-vectors", "faiss"]) == 0
-    assert "none in the database" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "vector index: none in the database" in said
+    assert f"this machine's FAISS index following the database: exact, {chunks + 1} vectors" in said
     assert not has_hnsw_index(postgres_url)
     assert main(["check", *fake]) == 0
     with rag.open(tmp_path / "folder", embedder=rag.HashingEmbedder(256)) as base:
