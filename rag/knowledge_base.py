@@ -45,8 +45,7 @@ from rag.settings import (
     Settings,
     default_index_dir,
 )
-from rag.storage import bulk_load
-from rag.storage.database import hnsw
+from rag.storage import bulk_load, upkeep
 from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
@@ -55,8 +54,6 @@ from rag.storage.question_log import AskedQuestion, LogStatistics, asked_about
 from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, PagedFile, Store
 from rag.storage.vectors.index import VectorIndex
-from rag.storage.vectors.recall import PROBE_COUNT, probe_texts, recall_at
-from rag.storage.vectors.recall import K as RECALL_K
 from rag.terms import without_surrogates
 from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, ProgressCallback, TextItem
 
@@ -662,12 +659,9 @@ class KnowledgeBase:
         if not chunks or self._dimension is None:
             return {"vector_index": "empty"}
         if self.url is not None:
-            store = self._postgres_store()
-            loading = store.with_connection(bulk_load.unfinished)
-            # While a load leaves the HNSW index for its end, every search reads every vector.
-            if loading:
-                return {"vector_index": "exact", "vector_index_pending": loading}
-            return self._database_vector_stats()
+            return upkeep.vector_stats(
+                self._postgres_store(), self._vector_search, self.settings.postgres_vectors
+            )
         described = self.vectors.describe()
         if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
             self.vectors.sync(self.sqlite_store())
@@ -681,29 +675,6 @@ class KnowledgeBase:
                 "vector_built_at": described["built_at"],
             }
         return stats
-
-    def _database_vector_stats(self) -> dict[str, Any]:
-        """What a PostgreSQL index's vectors are searched with here: this process's FAISS index
-        following the database, pgvector's HNSW index, or (neither) a scan of every vector."""
-        vectors = self._vector_search()
-        if not isinstance(vectors, DatabaseVectors):
-            store = self._postgres_store()
-            if not store.with_connection(hnsw.has_hnsw):
-                return {
-                    "vector_index": "exact scan: the database keeps no HNSW index (readers follow it with"
-                    " FAISS; `rag optimize --postgres-vectors hnsw` builds one)"
-                }
-            if self.settings.postgres_vectors == hnsw.HNSW:
-                return {"vector_index": "hnsw"}
-            return {"vector_index": "hnsw", "vector_follower": "needs format 3: rag check --repair"}
-        described = vectors.describe()
-        if described["kind"] == "not built":
-            return {"vector_index": "faiss follower (built at the first search)"}
-        return {
-            "vector_index": f"faiss follower, {described['kind']}",
-            "vector_recall@10": described["recall@10"],
-            "vector_journal_position": described["journal_position"],
-        }
 
     def optimize(
         self,
@@ -747,25 +718,7 @@ class KnowledgeBase:
         if vectors is not None:
             bulk_load.keep_index_for(store, vectors, progress)
         filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
-        pruned = store.prune_vector_journal()  # what followers no longer need (a late one builds afresh)
-        store.vacuum()
-        chunks = store.counts()[1]
-        described: dict[str, Any] = {"kind": hnsw.FAISS, "vectors": chunks, **pruned}
-        if store.with_connection(hnsw.has_hnsw):
-            snippets = probe_texts(store.sample_texts(PROBE_COUNT))
-            recall = None
-            if snippets:
-                queries = self.embedder.embed(snippets)
-                _, found = store.dense_search(queries, RECALL_K)
-                _, exact = store.exact_search(queries, RECALL_K)
-                recall = round(recall_at(found, exact), 3)
-            described = {
-                "kind": hnsw.HNSW,
-                "vectors": chunks,
-                "recall@10": recall,
-                "recall_queries": len(snippets),
-                **pruned,
-            }
+        described = upkeep.optimize(store, self.embedder.embed)
         searched = self._vector_search()
         if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now
             searched.sync(progress)
