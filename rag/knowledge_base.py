@@ -31,7 +31,6 @@ from rag.errors import (
     SettingsError,
 )
 from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
-from rag.language.sentences import quotable_texts
 from rag.pages.cache import PAGE_CACHE
 from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
@@ -701,7 +700,7 @@ class KnowledgeBase:
             )
         store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
-            filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
+            filled = self._backfill(sentence_progress)
             described = self.vectors.rebuild(store, progress)
             store.optimize_text_index()
         return described | filled
@@ -717,7 +716,7 @@ class KnowledgeBase:
         store.upgrade()  # optimize writes: an older format is brought up to date first
         if vectors is not None:
             bulk_load.keep_index_for(store, vectors, progress)
-        filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
+        filled = self._backfill(sentence_progress)
         described = upkeep.optimize(store, self.embedder.embed)
         searched = self._vector_search()
         if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now
@@ -725,48 +724,13 @@ class KnowledgeBase:
             described["follower"] = searched.describe()
         return described | filled
 
-    def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:
-        """Store vectors for the sentences of documents that have none (one document at a time,
-        each in its own transaction: an interrupted run keeps what it finished)."""
-        from rag.ingest.pipeline import reuse_or_embed
+    def _backfill(self, progress: BuildProgress | None) -> dict[str, int]:
+        """Sentence vectors, then page positions, for documents stored before either was kept."""
+        # Imported here: questions never load the ingest machinery and its file parsers.
+        from rag.ingest.backfill import fill_page_boxes, fill_sentence_vectors
 
-        missing = self.store.documents_without_sentence_vectors()
-        embedded = documents = 0
-        for done, document_id in enumerate(missing, start=1):
-            vectors, new = reuse_or_embed(
-                self.store, self.embedder, quotable_texts(self.store.document(document_id))
-            )
-            if vectors and self.store.add_sentence_vectors(document_id, vectors):
-                embedded, documents = embedded + new, documents + 1
-            if progress is not None:
-                progress(done, len(missing), "sentences")
-        return {"sentences_embedded": embedded, "documents_given_sentence_vectors": documents}
-
-    def _fill_page_boxes(self) -> dict[str, int]:
-        """Read page positions for PDFs and pictures ingested before they were stored, from their
-        unchanged original files (nothing is embedded: the text must come out the same)."""
-        from rag.ingest.loaders import load_bytes
-        from rag.pages.render import read_original
-
-        preparer = self._preparer()
-        store = self.engine_store()
-        missing = store.documents_without_page_boxes()
-        given = 0
-        for source in missing:
-            paged = store.paged_file(source)
-            try:
-                data = read_original(source, paged.content_hash)
-                loaded = load_bytes(
-                    Path(source).name, data, preparer.limits.max_bytes, preparer.ocr, preparer.limits.parse
-                )
-            except RagError:
-                continue
-            if loaded.geometry and store.add_page_boxes(source, loaded.text, loaded.geometry):
-                given += 1
-        return {
-            "documents_given_page_positions": given,
-            "documents_without_page_positions": len(missing) - given,
-        }
+        filled = fill_sentence_vectors(self.store, self.embedder, progress)
+        return filled | fill_page_boxes(self.engine_store(), self._preparer())
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
