@@ -35,7 +35,7 @@ _EXPORTS = {
     "Chunk": "rag.types",
     "Citation": "rag.types",
     "Document": "rag.types",
-    "DocumentInfo": "rag.storage.store",
+    "DocumentInfo": "rag.storage.records",
     "FileResult": "rag.types",
     "IngestProgress": "rag.types",
     "IngestReport": "rag.types",

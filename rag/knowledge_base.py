@@ -31,7 +31,6 @@ from rag.errors import (
     SettingsError,
 )
 from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
-from rag.language.sentences import quotable_texts
 from rag.pages.cache import PAGE_CACHE
 from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
@@ -45,8 +44,7 @@ from rag.settings import (
     Settings,
     default_index_dir,
 )
-from rag.storage import bulk_load
-from rag.storage.database import hnsw
+from rag.storage import bulk_load, upkeep
 from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
@@ -55,8 +53,6 @@ from rag.storage.question_log import AskedQuestion, LogStatistics, asked_about
 from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, PagedFile, Store
 from rag.storage.vectors.index import VectorIndex
-from rag.storage.vectors.recall import PROBE_COUNT, probe_texts, recall_at
-from rag.storage.vectors.recall import K as RECALL_K
 from rag.terms import without_surrogates
 from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, ProgressCallback, TextItem
 
@@ -662,12 +658,9 @@ class KnowledgeBase:
         if not chunks or self._dimension is None:
             return {"vector_index": "empty"}
         if self.url is not None:
-            store = self._postgres_store()
-            loading = store.with_connection(bulk_load.unfinished)
-            # While a load leaves the HNSW index for its end, every search reads every vector.
-            if loading:
-                return {"vector_index": "exact", "vector_index_pending": loading}
-            return self._database_vector_stats()
+            return upkeep.vector_stats(
+                self._postgres_store(), self._vector_search, self.settings.postgres_vectors
+            )
         described = self.vectors.describe()
         if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
             self.vectors.sync(self.sqlite_store())
@@ -681,29 +674,6 @@ class KnowledgeBase:
                 "vector_built_at": described["built_at"],
             }
         return stats
-
-    def _database_vector_stats(self) -> dict[str, Any]:
-        """What a PostgreSQL index's vectors are searched with here: this process's FAISS index
-        following the database, pgvector's HNSW index, or (neither) a scan of every vector."""
-        vectors = self._vector_search()
-        if not isinstance(vectors, DatabaseVectors):
-            store = self._postgres_store()
-            if not store.with_connection(hnsw.has_hnsw):
-                return {
-                    "vector_index": "exact scan: the database keeps no HNSW index (readers follow it with"
-                    " FAISS; `rag optimize --postgres-vectors hnsw` builds one)"
-                }
-            if self.settings.postgres_vectors == hnsw.HNSW:
-                return {"vector_index": "hnsw"}
-            return {"vector_index": "hnsw", "vector_follower": "needs format 3: rag check --repair"}
-        described = vectors.describe()
-        if described["kind"] == "not built":
-            return {"vector_index": "faiss follower (built at the first search)"}
-        return {
-            "vector_index": f"faiss follower, {described['kind']}",
-            "vector_recall@10": described["recall@10"],
-            "vector_journal_position": described["journal_position"],
-        }
 
     def optimize(
         self,
@@ -730,7 +700,7 @@ class KnowledgeBase:
             )
         store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
         with write_lock(self.folder):
-            filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
+            filled = self._backfill(sentence_progress)
             described = self.vectors.rebuild(store, progress)
             store.optimize_text_index()
         return described | filled
@@ -746,74 +716,21 @@ class KnowledgeBase:
         store.upgrade()  # optimize writes: an older format is brought up to date first
         if vectors is not None:
             bulk_load.keep_index_for(store, vectors, progress)
-        filled = self._fill_sentence_vectors(sentence_progress) | self._fill_page_boxes()
-        pruned = store.prune_vector_journal()  # what followers no longer need (a late one builds afresh)
-        store.vacuum()
-        chunks = store.counts()[1]
-        described: dict[str, Any] = {"kind": hnsw.FAISS, "vectors": chunks, **pruned}
-        if store.with_connection(hnsw.has_hnsw):
-            snippets = probe_texts(store.sample_texts(PROBE_COUNT))
-            recall = None
-            if snippets:
-                queries = self.embedder.embed(snippets)
-                _, found = store.dense_search(queries, RECALL_K)
-                _, exact = store.exact_search(queries, RECALL_K)
-                recall = round(recall_at(found, exact), 3)
-            described = {
-                "kind": hnsw.HNSW,
-                "vectors": chunks,
-                "recall@10": recall,
-                "recall_queries": len(snippets),
-                **pruned,
-            }
+        filled = self._backfill(sentence_progress)
+        described = upkeep.optimize(store, self.embedder.embed)
         searched = self._vector_search()
         if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now
             searched.sync(progress)
             described["follower"] = searched.describe()
         return described | filled
 
-    def _fill_sentence_vectors(self, progress: BuildProgress | None) -> dict[str, int]:
-        """Store vectors for the sentences of documents that have none (one document at a time,
-        each in its own transaction: an interrupted run keeps what it finished)."""
-        from rag.ingest.pipeline import reuse_or_embed
+    def _backfill(self, progress: BuildProgress | None) -> dict[str, int]:
+        """Sentence vectors, then page positions, for documents stored before either was kept."""
+        # Imported here: questions never load the ingest machinery and its file parsers.
+        from rag.ingest.backfill import fill_page_boxes, fill_sentence_vectors
 
-        missing = self.store.documents_without_sentence_vectors()
-        embedded = documents = 0
-        for done, document_id in enumerate(missing, start=1):
-            vectors, new = reuse_or_embed(
-                self.store, self.embedder, quotable_texts(self.store.document(document_id))
-            )
-            if vectors and self.store.add_sentence_vectors(document_id, vectors):
-                embedded, documents = embedded + new, documents + 1
-            if progress is not None:
-                progress(done, len(missing), "sentences")
-        return {"sentences_embedded": embedded, "documents_given_sentence_vectors": documents}
-
-    def _fill_page_boxes(self) -> dict[str, int]:
-        """Read page positions for PDFs and pictures ingested before they were stored, from their
-        unchanged original files (nothing is embedded: the text must come out the same)."""
-        from rag.ingest.loaders import load_bytes
-        from rag.pages.render import read_original
-
-        preparer = self._preparer()
-        store = self.engine_store()
-        missing = store.documents_without_page_boxes()
-        given = 0
-        for source in missing:
-            paged = store.paged_file(source)
-            try:
-                data = read_original(source, paged.content_hash)
-                loaded = load_bytes(
-                    Path(source).name, data, preparer.limits.max_bytes, preparer.ocr, preparer.limits.parse
-                )
-            except RagError:
-                continue
-            if loaded.geometry and store.add_page_boxes(source, loaded.text, loaded.geometry):
-                given += 1
-        return {
-            "documents_given_page_positions": given,
-            "documents_without_page_positions": len(missing) - given,
-        }
+        filled = fill_sentence_vectors(self.store, self.embedder, progress)
+        return filled | fill_page_boxes(self.engine_store(), self._preparer())
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""

@@ -115,7 +115,7 @@ def test_a_read_only_version_2_index_asks_for_write_access_not_a_rebuild(
         base.add_texts([rag.TextItem("rhein", RHINE_DE)])
     with sqlite3.connect(folder / DATABASE_NAME) as connection:
         connection.executescript(_DOWNGRADE_TO_2)
-    monkeypatch.setattr("rag.storage.store.os.access", lambda path, mode: False)
+    monkeypatch.setattr("rag.storage.sqlite.opening.os.access", lambda path, mode: False)
     with pytest.raises(rag.IndexMismatchError, match=r"format version 2 and is read-only.*write access"):
         rag.open(folder, embedder=fake_embedder)
 

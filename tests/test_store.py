@@ -18,7 +18,8 @@ import pytest
 from conftest import RIVER_TEXTS
 
 import rag
-from rag.storage.store import _DISTINCT_LANGUAGES, DATABASE_NAME
+from rag.storage.sqlite.searching import _DISTINCT_LANGUAGES
+from rag.storage.store import DATABASE_NAME
 
 
 @pytest.fixture

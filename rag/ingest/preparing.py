@@ -24,7 +24,7 @@ from rag.ingest.sandbox import ParseLimits
 from rag.language.detection import detect_language
 from rag.language.sentences import quotable_texts
 from rag.settings import OcrSettings
-from rag.storage.store import NewDocument
+from rag.storage.records import NewDocument
 from rag.types import Document, FileResult, LoadedFile, Location, PageGeometry, TextItem, TextSpan
 
 

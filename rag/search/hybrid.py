@@ -15,8 +15,8 @@ from rag.search.injection import is_instruction
 from rag.search.sentence_evidence import best_sentence_similarity
 from rag.settings import Settings
 from rag.storage.engine import DocumentStore, VectorSearch
+from rag.storage.records import ChunkRecord
 from rag.storage.scope import Scope
-from rag.storage.store import ChunkRecord
 from rag.terms import STOPWORDS
 from rag.types import Passage, page_number
 

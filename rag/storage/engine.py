@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.storage.exported import ExportedDocument
+from rag.storage.records import ChunkRecord, DocumentInfo, NewDocument
 from rag.storage.scope import Scope
-from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, Store
+from rag.storage.store import Store
 from rag.storage.vectors.ann import EXACT
 from rag.storage.vectors.index import VectorIndex
 from rag.types import Document
