@@ -304,3 +304,32 @@ def test_every_vector_is_read_whole_by_the_binary_copy_however_its_blocks_are_cu
         list(follower._copied_rows([copied[:-7]], follower._binary_rows(256)))
     with pytest.raises(rag.StorageError, match="not the \\(id, vector\\) rows"):
         [follower._batch(rows, 128) for rows in follower._copied_rows([copied], follower._binary_rows(256))]
+
+
+def test_a_server_builds_its_follower_before_serving_and_keeps_it_caught_up_while_idle(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eval.ports import listen_port
+    from rag.serve import RunningServer, ServeConfig, following
+
+    monkeypatch.setattr(following, "FOLLOW_SECONDS", 0.05)
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as writer:
+        writer.add_texts(RIVER_TEXTS)
+    server = RunningServer(
+        ServeConfig({"team": postgres_url}, port=listen_port()), embedder=rag.HashingEmbedder(256)
+    )
+    try:
+        vectors = server.service.collections.base("team").retriever.vectors
+        assert isinstance(vectors, follower.DatabaseVectors)
+        built = vectors.describe()
+        assert built["kind"] == "exact" and built["vectors"] == len(
+            chunk_ids(postgres_url)
+        )  # before any question
+        write(postgres_url, "add", "walrus.txt")
+        deadline = time.monotonic() + 10
+        while vectors.describe()["vectors"] == built["vectors"]:  # no question asked meanwhile
+            assert time.monotonic() < deadline, "the idle server did not catch up with the journal"
+            time.sleep(0.02)
+        assert followed_ids(vectors) == chunk_ids(postgres_url)
+    finally:
+        server.stop()

@@ -19,6 +19,7 @@ from rag.errors import RagError, SettingsError
 from rag.serve.app import Mount, create_app
 from rag.serve.capacity import Capacity, connection_cap
 from rag.serve.feedback import SHARED_ANSWERS_NAME, SharedAnswers
+from rag.serve.following import follow_before_serving, start_following
 from rag.serve.guard import RequestGuard
 from rag.serve.service import ServeConfig, Service, open_service
 from rag.serve.syncing import start_syncing
@@ -135,6 +136,7 @@ class Serving:
             self.service.collections.base(name).embedder.embed(
                 ["warm up"]
             )  # the first question does not wait
+        self.followed = follow_before_serving(self.service.collections)  # nor for a vector index
         self.sync = config.sync if sync is None else sync
         self.server = _uvicorn(create_app(self.service, _guard(config), mount), config, self.service)
 
@@ -151,6 +153,7 @@ class Serving:
         stop = threading.Event()
         if self.sync:
             start_syncing(self.service.collections, stop)
+        start_following(self.service.collections, self.followed, stop)
         try:
             self.server.run(sockets=sockets)
         finally:
@@ -180,9 +183,10 @@ class RunningServer:
     ) -> None:
         service = open_service(config, embedder)
         self.service = service
-        self._stop_syncing = threading.Event()
+        self._stop_syncing = threading.Event()  # and following
         if config.sync:
             start_syncing(service.collections, self._stop_syncing)
+        start_following(service.collections, follow_before_serving(service.collections), self._stop_syncing)
         self._server = _uvicorn(create_app(service, _guard(config), mount), config, service)
         self._thread = threading.Thread(target=self._server.run, name="rag-serve", daemon=True)
         self._thread.start()

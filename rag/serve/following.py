@@ -1,0 +1,61 @@
+"""A server's PostgreSQL collections, followed: each one's FAISS index (storage/database/follower.py)
+built before the server says it is serving, then caught up with the change journal every few
+seconds while it waits for questions.
+
+Without this the first question to a big collection waited for the whole build (73.9 s at a
+million chunks, docs/scale.md), and a server left idle for longer than the journal is kept
+(`rag optimize` prunes rows older than a week) built everything again at its next question. A
+catch-up that finds nothing new is one index lookup in the database.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from rag.errors import RagError
+from rag.serve.collections import Collections
+
+FOLLOW_SECONDS = 5.0  # how often an idle server catches its followers up
+
+
+def follow_before_serving(collections: Collections) -> list[str]:
+    """Build (or take this machine's saved copy of) each PostgreSQL collection's FAISS index, saying
+    so on stderr; return the names of the collections followed."""
+    followed = []
+    for name in collections.names:
+        base = collections.base(name)
+        if base.url is None:
+            continue
+        started = time.perf_counter()
+        if base.follow_database():
+            followed.append(name)
+            seconds = time.perf_counter() - started
+            if seconds >= 1.0:  # a build worth telling about (a saved copy takes well under that)
+                print(f"collection {name}: its vector index is ready ({seconds:.1f} s)", file=sys.stderr)
+    return followed
+
+
+def start_following(collections: Collections, names: list[str], stop: threading.Event) -> None:
+    """Catch the named collections' followers up every FOLLOW_SECONDS in a thread, until stop is set.
+    A database that cannot be reached is said once per collection, and tried again each round."""
+    if not names:
+        return
+
+    def follow() -> None:
+        failing: set[str] = set()
+        while not stop.wait(FOLLOW_SECONDS):
+            for name in names:
+                try:
+                    collections.base(name).follow_database()
+                except RagError as error:
+                    if name not in failing:
+                        print(
+                            f"collection {name}: cannot catch up with the database ({error})", file=sys.stderr
+                        )
+                    failing.add(name)
+                else:
+                    failing.discard(name)
+
+    threading.Thread(target=follow, name="follow-databases", daemon=True).start()
