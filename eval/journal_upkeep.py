@@ -73,6 +73,14 @@ def _median_ms(connection: Any, statement: str, position: int, runs: int = 200) 
     return statistics.median(times) * 1000
 
 
+def _value(connection: Any, statement: str) -> Any:
+    """The one value a statement returns (a one-line error when it returns no row)."""
+    row = connection.execute(statement).fetchone()
+    if row is None:
+        raise SystemExit(f"no row from: {statement}")
+    return row[0]
+
+
 def _size_mb(connection: Any) -> float:
     return round(connection.execute("SELECT pg_total_relation_size('vector_journal')").fetchone()[0] / 1e6, 1)
 
@@ -103,7 +111,7 @@ def measure(url: str, rows: int, rounds: int) -> dict[str, Any]:
         connection.execute("INSERT INTO vector_journal (chunk_id, added) VALUES (1, true)")  # this week's
         connection.execute("VACUUM (ANALYZE) vector_journal")
         result["journal_mb"] = _size_mb(connection)
-        last = int(connection.execute("SELECT max(seq) FROM vector_journal").fetchone()[0])
+        last = int(_value(connection, "SELECT max(seq) FROM vector_journal"))
         reads: dict[str, list[float]] = {"format_3": [], "format_4": []}
         for _ in range(rounds):
             reads["format_3"].append(_median_ms(connection, CHANGES_3, last))
@@ -121,9 +129,7 @@ def measure(url: str, rows: int, rounds: int) -> dict[str, Any]:
         result["journal_mb_after_prune"] = _size_mb(connection)
         connection.execute(OLD_ROWS, (rows,))
         result["journal_mb_after_as_many_rows_again"] = _size_mb(connection)
-        format_4 = connection.execute(
-            "SELECT pg_get_functiondef('vector_journal_append'::regproc)"
-        ).fetchone()[0]
+        format_4 = _value(connection, "SELECT pg_get_functiondef('vector_journal_append'::regproc)")
         tails: dict[str, list[float]] = {"format_3": [], "format_4": []}
         for _ in range(rounds):
             for name, trigger in (("format_3", TRIGGER_3), ("format_4", format_4)):
