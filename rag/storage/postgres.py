@@ -13,18 +13,16 @@ composed as a literal by psycopg.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
-import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.adapt import Dumper
 
 from rag.errors import (
     IndexNotFoundError,
@@ -33,18 +31,18 @@ from rag.errors import (
     StoragePermissionError,
 )
 from rag.feedback import CitationState, Feedback, SourcePassage
-from rag.language.analysis import index_text
-from rag.storage import feedback_table, question_log, structure_spans
+from rag.storage import feedback_table, question_log
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.database import audit, exporting, grants, hnsw, journal, page_boxes, schema
+from rag.storage.database import audit, exporting, grants, hnsw, journal, page_boxes, schema, writing
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
+from rag.storage.database.writing import fts_tokens
 from rag.storage.engine import public_location
-from rag.storage.exported import ExportedChunk, ExportedDocument, ExportedGrant
+from rag.storage.exported import ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile, refuse_other_settings
-from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan, document_id
+from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan
 
 # SQLite FTS5's bm25() constants, so both engines give a chunk the same lexical score.
 BM25_K1 = 1.2
@@ -55,8 +53,6 @@ MIN_EF_SEARCH = 100
 # MAX_EF_SEARCH candidates to keep enough of the scope's (scoped_search).
 EXACT_SCOPE_CHUNKS = 20_000
 MAX_EF_SEARCH = 1000
-# FTS5's ascii tokenizer: runs of ASCII letters and digits and of any non-ASCII character.
-_TOKEN = re.compile(r"[0-9A-Za-z\u0080-\U0010ffff]+")
 T = TypeVar("T")
 
 
@@ -102,11 +98,6 @@ SELECT language FROM found WHERE language IS NOT NULL
 """
 
 
-def fts_tokens(terms: str) -> list[str]:
-    """The tokens SQLite's ascii tokenizer makes of a chunk's analysed terms (ASCII lower-cased)."""
-    return [token.lower() for token in _TOKEN.findall(terms)]
-
-
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
@@ -141,30 +132,14 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-# The change counter is a sequence (writers never wait on it), and a sequence moves before the
-# transaction that moves it commits: a reader finding its scope in between (rag/access/scoping.py)
-# would cache the state before the change under the number after it. So a change bumps it once
-# more after its commit: a scope found before that is never the one kept for the committed state.
-_BUMP = "SELECT nextval('generation')"
+class _VectorDumper(Dumper):
+    """Sends writing.VectorBytes as they are, in binary (its oid: pgvector's `vector` type, set per connection)."""
 
+    format = psycopg.pq.Format.BINARY
 
-@contextmanager
-def _pipelined_transaction(connection: psycopg.Connection[Any]) -> Iterator[None]:
-    """One transaction whose statements go out together in psycopg's pipeline mode: the server
-    is waited for only where a result is read and once at the end (with the commit, and the change
-    counter bumped after it), not after every statement. (psycopg's own transaction() would wait
-    at its start and twice at its end.) On any error the transaction is rolled back and the error
-    raised."""
-    try:
-        with connection.pipeline():
-            connection.execute("BEGIN")
-            yield
-            connection.execute("COMMIT")
-            connection.execute(_BUMP)
-    except BaseException:
-        if not connection.closed and connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            connection.execute("ROLLBACK")
-        raise
+    def dump(self, obj: writing.VectorBytes) -> bytes:
+        """The vector's binary form."""
+        return obj.payload
 
 
 def vector_literal(vector: np.ndarray) -> str:
@@ -284,6 +259,19 @@ class PostgresStore:
                 ) from error
             self._local.connection = connection
             self._local.ef_search = 0  # a new session has pgvector's default
+            self._local.binary_vectors = False
+        return connection
+
+    def _writer(self) -> psycopg.Connection[Any]:
+        """This thread's connection, able to send chunk vectors in pgvector's binary form."""
+        connection = self._connect()
+        if not self._local.binary_vectors:
+            row = connection.execute("SELECT to_regtype('vector')::oid").fetchone()
+            if row and row[0]:  # (without pgvector, the write fails on the table it needs)
+                connection.adapters.register_dumper(
+                    writing.VectorBytes, type("VectorDumper", (_VectorDumper,), {"oid": int(row[0])})
+                )
+            self._local.binary_vectors = True
         return connection
 
     @_translated
@@ -298,6 +286,7 @@ class PostgresStore:
             connection.close()
             self._local.connection = None
             self._local.ef_search = 0
+            self._local.binary_vectors = False
 
     # -- manifest ---------------------------------------------------------------------------
 
@@ -337,53 +326,11 @@ class PostgresStore:
     @_translated
     def put_document(self, document: NewDocument) -> str:
         """Insert or replace a document and its chunks in one transaction; return its id."""
-        identifier = document_id(document.text)
-        search_texts = document.search_texts or [span.text for span in document.spans]
-        chunks = [
-            ExportedChunk(
-                span.start,
-                span.end,
-                span.text,
-                None if found == span.text else found,
-                index_text(found, document.language),
-                document.vectors[row],
-            )
-            for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
-        ]
-        with_boxes = bool(document.geometry) and self._has_format_2()  # format 1 keeps none
-        connection = self._connect()
-        with _pipelined_transaction(connection):
-            key, chunk_ids = self._replace_document_row(
-                connection,
-                (
-                    identifier,
-                    document.source,
-                    document.title,
-                    document.text,
-                    json.dumps(document.metadata or {}),
-                    json.dumps(list(document.page_starts)),
-                    document.content_hash,
-                    document.size_bytes,
-                    None,
-                    document.language,
-                    document.script,
-                ),
-                len(chunks),
-            )
-            cursor = connection.cursor()
-            self._insert_chunks(cursor, (key, chunk_ids), chunks)
-            cursor.executemany(
-                "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)"
-                " ON CONFLICT (document_key, start) DO UPDATE SET label = EXCLUDED.label",
-                [(key, location.start, location.label) for location in document.locations],
-            )
-            self._insert_sentence_vectors(cursor, key, document.sentence_vectors or {})
-            self._insert_structure(
-                cursor, key, structure_spans.spans_of(document.text, document.metadata or {})
-            )
-            if with_boxes:
-                page_boxes.insert(cursor, page_boxes.rows_of(key, document.geometry))
-        return identifier
+        rows = writing.rows_of_new(document)
+        if rows.page_boxes and not self._has_format_2():  # format 1 keeps none
+            rows = dataclasses.replace(rows, page_boxes=())
+        writing.write(self._writer(), rows)
+        return str(rows.values[0])
 
     @_translated
     def import_document(self, document: ExportedDocument) -> None:
@@ -391,144 +338,12 @@ class PostgresStore:
         of the same source, in one transaction: nothing is analysed or embedded again."""
         if document.page_boxes:
             self._has_format_2("page positions")
-        connection = self._connect()
-        with _pipelined_transaction(connection):
-            key, chunk_ids = self._replace_document_row(
-                connection,
-                (
-                    document.id,
-                    document.source,
-                    document.title,
-                    document.text,
-                    json.dumps(document.metadata),
-                    json.dumps(list(document.page_starts)),
-                    document.content_hash,
-                    document.size_bytes,
-                    document.added_at,
-                    document.language,
-                    document.script,
-                ),
-                len(document.chunks),
-            )
-            cursor = connection.cursor()
-            self._insert_chunks(cursor, (key, chunk_ids), document.chunks)
-            cursor.executemany(
-                "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)",
-                [(key, location.start, location.label) for location in document.locations],
-            )
-            cursor.executemany(
-                "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (%s, %s, %s)",
-                [(key, hash_value, blob) for hash_value, blob in document.sentence_vectors],
-            )
-            self._insert_structure(cursor, key, document.structure)
-            page_boxes.insert(
-                cursor, [(key, page, source, runs) for page, source, runs in document.page_boxes]
-            )
-
-    @staticmethod
-    def _replace_document_row(
-        connection: psycopg.Connection[Any], values: tuple[object, ...], chunks: int
-    ) -> tuple[int, list[int]]:
-        """Delete the document of this source (its chunks go with it) and insert the new row;
-        return its key and ids for its chunks, both answered in one round trip in a pipeline.
-
-        values: id, source, title, text, metadata, page starts, content hash, size, added at (None:
-        now, in UTC), language, script.
-        """
-        source = values[1]
-        # Two writers of one source take turns; writers of different sources never wait.
-        connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
-        connection.execute("DELETE FROM documents WHERE source = %s", (source,))
-        inserted = connection.execute(
-            "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
-            " size_bytes, added_at, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-            " coalesce(%s::timestamp AT TIME ZONE 'UTC', now()), %s, %s) RETURNING key",
-            values,
-        )
-        allocated = connection.execute(
-            "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)", (chunks,)
-        )
-        row = inserted.fetchone()  # sends what is queued and waits for the answers
-        assert row is not None
-        return int(row[0]), [int(found[0]) for found in allocated.fetchall()]
-
-    @staticmethod
-    def _insert_chunks(
-        cursor: psycopg.Cursor[Any], keys: tuple[int, list[int]], chunks: Sequence[ExportedChunk]
-    ) -> None:
-        """A document's chunks (keys: the document's, its chunks' ids), their postings (FTS5's
-        tokens of the analysed terms) and totals."""
-        key, chunk_ids = keys
-        tokens = [fts_tokens(chunk.terms) for chunk in chunks]
-        cursor.executemany(
-            'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::vector)",
-            [
-                (
-                    chunk_id,
-                    key,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    chunk.search_text,
-                    chunk.terms,
-                    len(chunk_tokens),
-                    vector_literal(chunk.vector),
-                )
-                for chunk_id, chunk, chunk_tokens in zip(chunk_ids, chunks, tokens, strict=True)
-            ],
-        )
-        # One statement of arrays, not COPY: a pipeline cannot carry COPY.
-        postings = [
-            (term, chunk_id, frequency, len(chunk_tokens))
-            for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True)
-            for term, frequency in Counter(chunk_tokens).items()
-        ]
-        cursor.execute(
-            "INSERT INTO chunk_terms (term, chunk_id, frequency, length)"
-            " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::integer[], %s::integer[])",
-            [list(column) for column in zip(*postings, strict=True)] if postings else [[], [], [], []],
-        )
-        cursor.execute(
-            "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
-            (key, len(chunk_ids), sum(map(len, tokens))),
-        )
-
-    @staticmethod
-    def _insert_structure(cursor: psycopg.Cursor[Any], key: int, spans: Sequence[StructureSpan]) -> None:
-        cursor.executemany(
-            'INSERT INTO structure_spans (document_key, kind, start, "end") VALUES (%s, %s, %s, %s)',
-            [(key, span.kind, span.start, span.end) for span in spans],
-        )
-
-    @staticmethod
-    def _insert_sentence_vectors(
-        cursor: psycopg.Cursor[Any], key: int, vectors: Mapping[str, np.ndarray]
-    ) -> None:
-        cursor.executemany(
-            "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (%s, %s, %s)",
-            [
-                (key, text_hash(text), np.asarray(vector, dtype=np.float16).tobytes())
-                for text, vector in vectors.items()
-            ],
-        )
+        writing.write(self._writer(), writing.rows_of_exported(document))
 
     @_translated
     def remove_document(self, source: str) -> int:
         """Delete a document and its chunks; return how many chunks went."""
-        connection = self._connect()
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
-            row = connection.execute(
-                "SELECT key, (SELECT count(*) FROM chunks WHERE document_key = documents.key)"
-                " FROM documents WHERE source = %s",
-                (source,),
-            ).fetchone()
-            if row is None:
-                raise NotFoundError(f"no document with source {source!r} in the index")
-            connection.execute("DELETE FROM documents WHERE key = %s", (row[0],))
-        connection.execute(_BUMP)
-        return int(row[1])
+        return writing.remove(self._connect(), source)
 
     @_translated
     def documents_without_sentence_vectors(self) -> list[str]:
@@ -542,13 +357,7 @@ class PostgresStore:
     @_translated
     def add_sentence_vectors(self, document_id: str, vectors: Mapping[str, np.ndarray]) -> bool:
         """Store sentence vectors for a document, in one transaction; False when it is gone."""
-        connection = self._connect()
-        with connection.transaction():
-            row = connection.execute("SELECT key FROM documents WHERE id = %s", (document_id,)).fetchone()
-            if row is None:
-                return False
-            self._insert_sentence_vectors(connection.cursor(), int(row[0]), vectors)
-        return True
+        return writing.add_sentence_vectors(self._connect(), document_id, vectors)
 
     def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
         """Every document with all that is stored for it, in the order they were added."""
@@ -790,7 +599,7 @@ class PostgresStore:
             if row is None or row[1] != text:
                 return False
             page_boxes.insert(connection.cursor(), page_boxes.rows_of(int(row[0]), geometry))
-        connection.execute(_BUMP)
+        connection.execute(writing.BUMP)
         return True
 
     # -- reads ------------------------------------------------------------------------------
@@ -1092,12 +901,12 @@ class PostgresStore:
     @_translated
     def set_grants(self, sources: Sequence[str], read: frozenset[str] | None, set_by: str) -> None:
         """Narrow who may read each of these sources, in one transaction; the change counter is
-        bumped after it commits (_BUMP), so every reader's scope is found again with the grant."""
+        bumped after it commits (writing.BUMP), so every reader's scope is found again with the grant."""
         self._has_format_2("narrowing who may read a document")
         connection = self._connect()
         with connection.transaction():
             grants.set_grants(connection, sources, read, set_by)
-        connection.execute(_BUMP)
+        connection.execute(writing.BUMP)
 
     @_translated
     def export_grants(self) -> list[ExportedGrant]:
@@ -1111,7 +920,7 @@ class PostgresStore:
         connection = self._connect()
         with connection.transaction():
             grants.import_grants(connection, copied)
-        connection.execute(_BUMP)
+        connection.execute(writing.BUMP)
 
     @_translated
     def grants(self) -> dict[str, frozenset[str]]:
