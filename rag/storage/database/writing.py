@@ -16,7 +16,7 @@ import json
 import re
 import struct
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -186,32 +186,6 @@ def write(connection: Any, rows: Rows) -> None:
     """Replace the document of this source by these rows, in one transaction."""
     with pipelined_transaction(connection):
         _send(connection, rows)
-
-
-def write_each(connection: Any, documents: Iterable[Rows]) -> Iterator[str]:
-    """Write each document in its own transaction, yielding its id once that has committed; the
-    next one's rows are made (documents is iterated) while the server writes the one before, so
-    this process and the server work at once. One document is in flight at a time: an error
-    rolls back that one only, as write() would."""
-    pending = ""
-    try:
-        with connection.pipeline() as pipeline:
-            for rows in documents:
-                if pending:
-                    pipeline.sync()  # waits for the commit of the one before
-                    yield pending
-                connection.execute("BEGIN")
-                _send(connection, rows)
-                connection.execute("COMMIT")
-                connection.execute(BUMP)
-                pending = str(rows.values[0])
-            if pending:
-                pipeline.sync()
-                yield pending
-    except BaseException:
-        if not connection.closed and connection.info.transaction_status.name != "IDLE":
-            connection.execute("ROLLBACK")
-        raise
 
 
 def _send(connection: Any, rows: Rows) -> None:
