@@ -31,9 +31,9 @@ from rag.errors import (
     StoragePermissionError,
 )
 from rag.feedback import CitationState, Feedback, SourcePassage
-from rag.storage import feedback_table, question_log
+from rag.storage import question_log
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.database import audit, exporting, grants, hnsw, journal, page_boxes, schema, writing
+from rag.storage.database import audit, exporting, grants, hnsw, journal, logs, page_boxes, schema, writing
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
 from rag.storage.database.writing import fts_tokens
 from rag.storage.engine import public_location
@@ -373,19 +373,15 @@ class PostgresStore:
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
 
-    # -- feedback and the question log (the SQLite folder's, storage/feedback_table.py) ------------
+    # -- feedback and the question log (storage/database/logs.py) -------------------------------------
 
     def _log_tables(self, create: bool) -> bool:
         """Whether the feedback and question log tables are there; made first when `create` (a role
         that may not create tables writes to them once they are there)."""
         if not self._has_log_tables:
-            self._has_log_tables = self._log_tables_found()
+            self._has_log_tables = logs.tables_found(self._connect())
             if create and not self._has_log_tables:
-                connection = self._connect()
-                with connection.transaction():
-                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                    connection.execute(schema.LOG_TABLES)
-                self._has_log_tables = self._log_tables_found()
+                self._has_log_tables = logs.create_tables(self._connect())
                 if not self._has_log_tables:
                     raise StorageError(
                         f"the index in {self.location} is not in the first schema of its search_path:"
@@ -393,171 +389,61 @@ class PostgresStore:
                     )
         return self._has_log_tables
 
-    def _log_tables_found(self) -> bool:
-        """Whether both tables are found, in the schema of this index's documents (a table of that
-        name in another schema on the search path belongs to another index)."""
-        row = (
-            self._connect()
-            .execute(
-                "SELECT count(*) FROM unnest(%s::text[]) AS name JOIN pg_class found"
-                " ON found.oid = to_regclass(name) JOIN pg_class documents"
-                " ON documents.oid = to_regclass('documents') AND documents.relnamespace = found.relnamespace",
-                (["feedback", "question_log"],),
-            )
-            .fetchone()
-        )
-        return row is not None and row[0] == 2
-
     @_translated
     def add_feedback(self, given: Feedback, keep_from: str = "") -> Feedback:
         """Store feedback with its id, time and the cited documents' content hashes; return it.
         Feedback given before `keep_from` (an ISO time, the retention period's start) goes."""
         self._log_tables(create=True)
-        connection = self._connect()
-        with connection.transaction():
-            cited = [cited.document_id for cited in given.citations]
-            hashes = connection.execute(
-                "SELECT id, content_hash FROM documents WHERE id = ANY(%s)", (cited,)
-            ).fetchall()
-            stamped = feedback_table.with_hashes(given, dict(hashes))
-            values = feedback_table.values_of(stamped)
-            connection.execute(
-                f"INSERT INTO feedback ({feedback_table.COLUMNS}) VALUES ({', '.join(['%s'] * len(values))})",
-                values,
-            )
-            if keep_from:
-                connection.execute("DELETE FROM feedback WHERE created_at < %s", (keep_from,))
-        return stamped
+        return logs.add_feedback(self._connect(), given, keep_from)
 
     @_translated
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Stored feedback given at or after `since` (ISO date or time), oldest first."""
-        if not self._log_tables(create=False):
-            return []
-        rows = self._connect().execute(
-            f"SELECT {feedback_table.COLUMNS} FROM feedback WHERE created_at >= %s ORDER BY seq LIMIT %s",
-            (since, limit),
-        )
-        return [feedback_table.from_row(row) for row in rows]
+        return logs.feedback(self._connect(), since, limit) if self._log_tables(create=False) else []
 
     @_translated
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None, before: str = "") -> int:
         """Delete feedback by id, by who gave it, or given before an ISO time; return how many went."""
-        return self._delete_logged("feedback", ("id", "created_at"), ids, who, before)
-
-    def _delete_logged(
-        self, table: str, keys: tuple[str, str], ids: Sequence[str], who: str | None, before: str
-    ) -> int:
-        """Delete rows of the feedback or question log table by key, who, or time before; count them."""
         if not self._log_tables(create=False):
             return 0
-        key, time = (sql.Identifier(name) for name in keys)
-        connection, deleted = self._connect(), 0
-        with connection.transaction():
-            for condition, value in (
-                (sql.SQL("{} = ANY(%s)").format(key), list(ids) if ids else None),
-                (sql.SQL("who = %s"), who),
-                (sql.SQL("{} < %s").format(time), before or None),
-            ):
-                if value is not None:
-                    statement = sql.SQL("DELETE FROM {} WHERE ").format(sql.Identifier(table)) + condition
-                    deleted += connection.execute(statement, (value,)).rowcount
-        return deleted
+        return logs.delete(self._connect(), "feedback", ids, who, before)
 
     @_translated
     def document_state(self, document_id: str, source: str) -> CitationState:
         """Whether a document cited in feedback is stored as it was, changed since, or removed."""
-        connection = self._connect()
-        if connection.execute("SELECT 1 FROM documents WHERE id = %s", (document_id,)).fetchone():
-            return "current"
-        if connection.execute("SELECT 1 FROM documents WHERE source = %s", (source,)).fetchone():
-            return "changed"
-        return "removed"
+        return logs.document_state(self._connect(), document_id, source)
 
     @_translated
     def find_passage(self, words: str) -> SourcePassage | None:
         """The first stored document holding the words (verbatim, or across any white space)."""
-        connection = self._connect()
-
-        def holding(part: str, limit: int) -> Iterator[Sequence[Any]]:
-            # A server-side cursor: documents are read one batch at a time, not all at once.
-            with connection.transaction(), connection.cursor(name="passage") as cursor:
-                cursor.execute(
-                    "SELECT id, source, text, content_hash FROM documents WHERE strpos(text, %s) > 0"
-                    " ORDER BY key LIMIT %s",
-                    (part, None if limit < 0 else limit),
-                )
-                yield from cursor
-
-        return feedback_table.passage_in(words, holding)
+        return logs.find_passage(self._connect(), words)
 
     @_translated
     def log_question(self, asked: AskedQuestion, keep_from: str = "") -> AskedQuestion:
         """Append a question to the question log (questions asked before `keep_from` go); return it."""
         self._log_tables(create=True)
-        stamped = asked.stamped()
-        connection = self._connect()
-        with connection.transaction():
-            values = question_log.values_of(stamped)
-            connection.execute(
-                f"INSERT INTO question_log ({question_log.COLUMNS}) VALUES ({', '.join(['%s'] * len(values))})",
-                values,
-            )
-            if keep_from:
-                connection.execute("DELETE FROM question_log WHERE asked_at < %s", (keep_from,))
-        return stamped
+        return logs.log_question(self._connect(), asked, keep_from)
 
     @_translated
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (ISO date or time) on, oldest first."""
-        if not self._log_tables(create=False):
-            return []
-        rows = self._connect().execute(
-            f"SELECT {question_log.COLUMNS} FROM question_log WHERE asked_at >= %s ORDER BY seq LIMIT %s",
-            (since, limit),
-        )
-        return [question_log.from_row(row) for row in rows]
+        return logs.asked_questions(self._connect(), since, limit) if self._log_tables(create=False) else []
 
     @_translated
     def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
         """What the dashboard counts in the question log from `since` on (storage/question_log.py)."""
         if not self._log_tables(create=False):
             return question_log.counted([], [], [], {})
-        connection = self._connect()
-        # One snapshot for the three passes, as the SQLite store reads them.
-        with connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            days = connection.execute(
-                "SELECT substr(asked_at, 1, 10) AS day, channel, sum(answered), sum(1 - answered)"
-                " FROM question_log WHERE asked_at >= %s GROUP BY day, channel ORDER BY day",
-                (since,),
-            ).fetchall()
-            timed = connection.execute(
-                "SELECT latency_ms, seq FROM question_log WHERE asked_at >= %s ORDER BY latency_ms, seq",
-                (since,),
-            ).fetchall()
-            slowest = [
-                question_log.from_row(row)
-                for row in connection.execute(
-                    f"SELECT {question_log.COLUMNS} FROM question_log WHERE seq = ANY(%s)"
-                    " ORDER BY latency_ms DESC, seq DESC",
-                    ([seq for _, seq in timed[-top:]] if top > 0 else [],),
-                )
-            ]
-            # Each cited pair is [document id, source]; a question citing a source twice counts once.
-            cited = connection.execute(
-                "SELECT pair ->> 1 AS source, count(DISTINCT seq) FROM question_log,"
-                " jsonb_array_elements(cited::jsonb) AS pair WHERE asked_at >= %s GROUP BY source",
-                (since,),
-            ).fetchall()
-        return question_log.counted(days, timed, slowest, {source: int(count) for source, count in cited})
+        return logs.question_statistics(self._connect(), since, top)
 
     @_translated
     def delete_questions(
         self, answer_ids: Sequence[str] = (), who: str | None = None, before: str = ""
     ) -> int:
         """Delete logged questions by answer id, by who asked, or asked before an ISO time; return how many."""
-        return self._delete_logged("question_log", ("answer_id", "asked_at"), answer_ids, who, before)
+        if not self._log_tables(create=False):
+            return 0
+        return logs.delete(self._connect(), "question_log", answer_ids, who, before)
 
     # -- page positions for the page viewer (storage/database/page_boxes.py) -------------------------
 
