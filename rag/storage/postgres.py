@@ -9,6 +9,10 @@ table of the analysed terms, with SQLite FTS5's formula and constants, so both e
 alike; vector search is pgvector's HNSW index over inner product (vectors are unit vectors).
 Every value reaches SQL as a bound parameter; the one number in DDL, the vector dimension, is
 composed as a literal by psycopg.
+
+This module holds the store's face and its connections (psycopg is imported here only); the SQL
+of each concern is in rag/storage/database/: writing.py (a document's rows), searching.py, logs.py
+(feedback and the question log), grants.py, audit.py, page_boxes.py, exporting.py, schema.py.
 """
 
 from __future__ import annotations
@@ -33,9 +37,19 @@ from rag.errors import (
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.storage import question_log
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.database import audit, exporting, grants, hnsw, journal, logs, page_boxes, schema, writing
+from rag.storage.database import (
+    audit,
+    exporting,
+    grants,
+    hnsw,
+    journal,
+    logs,
+    page_boxes,
+    schema,
+    searching,
+    writing,
+)
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
-from rag.storage.database.writing import fts_tokens
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
@@ -44,46 +58,8 @@ from rag.storage.sentence_vectors import text_hash
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile, refuse_other_settings
 from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan
 
-# SQLite FTS5's bm25() constants, so both engines give a chunk the same lexical score.
-BM25_K1 = 1.2
-BM25_B = 0.75
-# pgvector's HNSW search keeps this many candidates at least (its default is 40).
-MIN_EF_SEARCH = 100
-# A reader's scope: searched exactly up to this many chunks, or when HNSW would need more than
-# MAX_EF_SEARCH candidates to keep enough of the scope's (scoped_search).
-EXACT_SCOPE_CHUNKS = 20_000
-MAX_EF_SEARCH = 1000
 T = TypeVar("T")
 
-
-# BM25 as FTS5 computes it: idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, and a chunk's
-# length is its count of terms, over the average of all chunks. The totals come from one narrow
-# row per document and each posting carries its chunk's length: a query reads the postings of its
-# terms once, from the index that holds them (not the wide chunk rows, nor a row per chunk).
-_LEXICAL_SEARCH = """
-WITH postings AS MATERIALIZED (
-    SELECT term, chunk_id, frequency, length FROM chunk_terms WHERE term = ANY(%(terms)s::text[])
-),
-hits AS (SELECT term, count(*)::float8 AS hits FROM postings GROUP BY term),
-totals AS (
-    SELECT coalesce(sum(chunks), 0)::float8 AS rows,
-        greatest(coalesce(sum(terms)::float8 / nullif(sum(chunks), 0), 0), 1e-9) AS average
-    FROM document_terms
-)
-SELECT p.chunk_id, sum(
-    greatest(ln((t.rows - h.hits + 0.5) / (h.hits + 0.5)), 1e-6) * p.frequency * (%(k1)s + 1)
-    / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * p.length / t.average))
-) AS score
-FROM postings p JOIN hits h ON h.term = p.term CROSS JOIN totals t
-GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(limit)s
-"""
-
-# The same, keeping only the chunks of a reader's scope (the totals stay the whole index's, as FTS5's).
-_SCOPED_LEXICAL_SEARCH = _LEXICAL_SEARCH.replace(
-    "CROSS JOIN totals t\n",
-    "CROSS JOIN totals t JOIN chunks c ON c.id = p.chunk_id\nWHERE c.document_key = ANY(%(keys)s)\n",
-)
-assert _SCOPED_LEXICAL_SEARCH != _LEXICAL_SEARCH
 
 # Every search asks which languages the index holds: hop from one to the next in the language
 # index instead of reading every document's row.
@@ -140,12 +116,6 @@ class _VectorDumper(Dumper):
     def dump(self, obj: writing.VectorBytes) -> bytes:
         """The vector's binary form."""
         return obj.payload
-
-
-def vector_literal(vector: np.ndarray) -> str:
-    """pgvector's text form of a vector, sent as a bound parameter."""
-    # Nine significant digits: every float32 reads back as itself (`rag copy` moves vectors exactly).
-    return "[" + ",".join(f"{value:.9g}" for value in np.asarray(vector, dtype=np.float32)) + "]"
 
 
 class PostgresStore:
@@ -609,35 +579,17 @@ class PostgresStore:
     ) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better) of the chunks (of the scope) holding any of the
         analysed terms; as in FTS5, N and the average length are the whole index's."""
-        wanted = list(dict.fromkeys(token for term in terms for token in fts_tokens(term)))
-        if not wanted:
-            return []
-        rows = self._connect().execute(
-            _LEXICAL_SEARCH if scope is None else _SCOPED_LEXICAL_SEARCH,
-            {"terms": wanted, "k1": BM25_K1, "b": BM25_B, "limit": limit}
-            | ({} if scope is None else {"keys": sorted(scope.document_keys)}),
-        )
-        return [(int(row[0]), float(row[1])) for row in rows]
+        return searching.lexical(self._connect(), terms, limit, scope)
 
     @_translated
     def dense_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(cosines, chunk ids) of the k nearest chunks of each query; -1 ids pad a short list."""
-        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
-        row_ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
         connection = self._connect()
         if getattr(self._local, "ef_search", 0) < k:  # once per connection: a round trip less a search
-            ef_search = max(MIN_EF_SEARCH, k)
+            ef_search = max(searching.MIN_EF_SEARCH, k)
             connection.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
             self._local.ef_search = ef_search
-        for row, vector in enumerate(query_vectors):
-            literal = vector_literal(vector)
-            found = connection.execute(
-                "SELECT id, -(vector <#> %s::vector) FROM chunks ORDER BY vector <#> %s::vector LIMIT %s",
-                (literal, literal, k),
-            ).fetchall()
-            for column, (chunk_id, score) in enumerate(found):
-                row_ids[row, column], scores[row, column] = chunk_id, score
-        return scores, row_ids
+        return searching.nearest(connection, query_vectors, k)
 
     @_translated
     def scoped_search(self, query_vectors: np.ndarray, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
@@ -649,11 +601,10 @@ class PostgresStore:
         HNSW with ef_search raised by one over the share, and exactly again when that still comes short.
         """
         chunks = len(scope.chunk_ids)
-        share = chunks / max(self.counts()[1], 1)
         keys = sorted(scope.document_keys)
-        if chunks <= EXACT_SCOPE_CHUNKS or share * MAX_EF_SEARCH < 2 * max(MIN_EF_SEARCH, k):
+        ef_search = searching.scope_ef_search(chunks, chunks / max(self.counts()[1], 1), k)
+        if not ef_search:
             return self._filtered_search(query_vectors, k, keys, 0)
-        ef_search = min(MAX_EF_SEARCH, int(max(MIN_EF_SEARCH, k) / share) + 1)
         scores, row_ids = self._filtered_search(query_vectors, k, keys, ef_search)
         short = np.flatnonzero((row_ids == -1).any(axis=1)) if chunks >= k else np.array([], dtype=np.int64)
         if len(short):
@@ -665,24 +616,13 @@ class PostgresStore:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest chunks of these documents: through HNSW keeping ef_search candidates, or
         (ef_search 0) exactly, with index scans off so HNSW cannot be chosen."""
-        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
-        row_ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
         connection = self._connect()
         with connection.transaction():
             if ef_search:
                 connection.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
             else:
                 connection.execute("SET LOCAL enable_indexscan = off")
-            for row, vector in enumerate(query_vectors):
-                literal = vector_literal(vector)
-                found = connection.execute(
-                    "SELECT id, -(vector <#> %s::vector) FROM chunks WHERE document_key = ANY(%s)"
-                    " ORDER BY vector <#> %s::vector LIMIT %s",
-                    (literal, keys, literal, k),
-                ).fetchall()
-                for column, (chunk_id, score) in enumerate(found):
-                    row_ids[row, column], scores[row, column] = chunk_id, score
-        return scores, row_ids
+            return searching.nearest(connection, query_vectors, k, keys)
 
     @_translated
     def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
