@@ -523,3 +523,14 @@ def test_a_location_given_twice_keeps_its_last_label_as_in_a_folder(
                 Location(0, "last label"),
                 Location(25, "chapter two"),
             )
+
+
+def test_writing_without_pgvector_on_the_search_path_is_a_one_line_error(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS[:1])
+    without_public = postgres_url.replace("%2Cpublic", "").replace(",public", "")
+    assert without_public != postgres_url
+    with rag.open(without_public, embedder=rag.HashingEmbedder(256)) as base:
+        with pytest.raises(rag.StorageError, match="vector type is not on the search_path"):
+            base.add_texts(RIVER_TEXTS[1:2])
+        assert base.stats()["documents"] == 1

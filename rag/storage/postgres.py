@@ -237,10 +237,14 @@ class PostgresStore:
         connection = self._connect()
         if not self._local.binary_vectors:
             row = connection.execute("SELECT to_regtype('vector')::oid").fetchone()
-            if row and row[0]:  # (without pgvector, the write fails on the table it needs)
-                connection.adapters.register_dumper(
-                    writing.VectorBytes, type("VectorDumper", (_VectorDumper,), {"oid": int(row[0])})
+            if not row or not row[0]:
+                raise StorageError(
+                    f"PostgreSQL at {self.location}: pgvector's vector type is not on the search_path"
+                    " (add the schema it was created in, such as public, to the URL's search_path)"
                 )
+            connection.adapters.register_dumper(
+                writing.VectorBytes, type("VectorDumper", (_VectorDumper,), {"oid": int(row[0])})
+            )
             self._local.binary_vectors = True
         return connection
 

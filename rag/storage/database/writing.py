@@ -1,13 +1,14 @@
 """Writing a document into a PostgreSQL index: its row, chunks, postings, totals, locations,
 sentence vectors, structure spans and page positions, all in one transaction.
 
-The statements of a document go out together in psycopg's pipeline mode: the server is waited for
-twice, once for the document's key and its chunks' ids, once at the commit. Rows of a kind go in
-one statement of arrays each (`unnest`), not a statement a row, and chunk vectors travel in
-pgvector's binary form (VectorBytes, sent by the dumper rag/storage/postgres.py registers), so
-neither side spells out or parses 384 decimal numbers a chunk. COPY would load rows faster still
-but cannot ride in a pipeline: each table would cost its own round trips, which a database on
-another machine makes the larger cost (eval/postgres_latency.py).
+The statements of a document go out together in psycopg's pipeline mode and the server is waited
+for once, at the commit: the new document's key and its chunks' ids are taken by the server where
+they are needed, never read back first. Rows of a kind go in one statement of arrays each
+(`unnest`), not a statement a row, and chunk vectors travel in pgvector's binary form
+(VectorBytes, sent by the dumper rag/storage/postgres.py registers), so neither side spells out
+or parses 384 decimal numbers a chunk. COPY would load rows faster still but cannot ride in a
+pipeline: each table would cost its own round trips, which a database on another machine makes
+the larger cost (eval/postgres_latency.py; docs/scale.md, "One wait per document").
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SOURCE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 _INSERT_DOCUMENT = (
     "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
     " size_bytes, added_at, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-    " coalesce(%s::timestamp AT TIME ZONE 'UTC', now()), %s, %s) RETURNING key"
+    " coalesce(%s::timestamp AT TIME ZONE 'UTC', now()), %s, %s)"
 )
 # The key of the document this transaction inserted (the session's last value of its sequence).
 DOCUMENT_KEY = "currval(pg_get_serial_sequence('documents', 'key'))"
