@@ -9,7 +9,10 @@ each wait for the server shows as it would to a database on another machine.
 
 --without-hnsw drops pgvector's index before writing, to see what the rest costs.
 --baseline: another version of rag/storage/postgres.py, measured alternately with this one (one
-fresh schema per round). Documents of ten chunks of made-up words, 384-dimensional unit vectors.
+fresh schema per round). Only that file is swapped: since the write path moved to
+rag/storage/database/writing.py, a baseline of that layout writes through this tree's writing.py
+(compare two such versions with eval.bulk_load_rates --old-code, a whole tree). Documents of ten
+chunks of made-up words, 384-dimensional unit vectors.
 Prints JSON: chunks/s per round for each version, their medians and the load average.
 """
 

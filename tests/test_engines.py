@@ -271,9 +271,9 @@ def test_a_reader_never_finds_a_document_the_rules_keep_from_them(
     if hnsw:  # PostgreSQL searches a scope this small exactly; make it take HNSW's filtered path
         if isinstance(index_location, Path):
             pytest.skip("the folder's FAISS search has one path")
-        from rag.storage import postgres
+        from rag.storage.database import searching
 
-        monkeypatch.setattr(postgres, "EXACT_SCOPE_CHUNKS", 0)
+        monkeypatch.setattr(searching, "EXACT_SCOPE_CHUNKS", 0)
     rule = CollectionRule(
         read=frozenset({"staff"}), documents=(DocumentRule("*payroll*", frozenset({"hr"})),)
     )

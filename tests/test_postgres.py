@@ -460,3 +460,79 @@ def test_an_index_is_made_in_the_first_schema_of_the_search_path_not_found_in_a_
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(second_schema)))
+
+
+def _stored(location: str | Path) -> list[rag.storage.ExportedDocument]:
+    with rag.open(location, embedder=rag.HashingEmbedder(256)) as base:
+        return [dataclasses.replace(document, added_at="") for document in base.store.export_documents(256)]
+
+
+def test_a_document_written_to_postgres_stores_the_rows_a_folder_stores(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Every kind of row a write makes (chunks with their vectors and terms, sentence vectors in
+    # their order, structure spans, page positions, locations), written by ingest into each engine.
+    from sample_files import positioned_pdf
+
+    pdf = tmp_path / "ferry.pdf"
+    pdf.write_bytes(
+        positioned_pdf(
+            [[(72, 700, "F1", "Inspectors found no rust."), (72, 400, "F2", "The ferry leaves at noon.")]]
+        )
+    )
+    for location in (tmp_path / "index", postgres_url):
+        with rag.open(location, embedder=rag.HashingEmbedder(256)) as base:
+            base.add_texts(VARIED_TEXTS)
+            base.ingest([pdf])
+    folder, database = _stored(tmp_path / "index"), _stored(postgres_url)
+    assert [document.source for document in database] == [document.source for document in folder]
+    for written, expected in zip(database, folder, strict=True):
+        assert dataclasses.replace(written, chunks=()) == dataclasses.replace(expected, chunks=())
+        assert [dataclasses.replace(chunk, vector=None) for chunk in written.chunks] == [
+            dataclasses.replace(chunk, vector=None) for chunk in expected.chunks
+        ]
+        for chunk, same in zip(written.chunks, expected.chunks, strict=True):
+            assert chunk.vector.tobytes() == same.vector.tobytes()
+    assert any(document.sentence_vectors for document in database)
+    assert any(document.structure for document in database)
+    assert any(document.page_boxes for document in database)
+
+
+def test_a_location_given_twice_keeps_its_last_label_as_in_a_folder(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import numpy as np
+
+    from rag.storage.store import NewDocument
+    from rag.types import Location, TextSpan
+
+    text = "Chapter one begins here. Chapter two follows it."
+    document = NewDocument(
+        "book.txt",
+        "Book",
+        text,
+        "hash",
+        len(text),
+        [TextSpan(0, len(text), text)],
+        np.eye(1, 256, dtype=np.float32),
+        locations=(Location(0, "first label"), Location(25, "chapter two"), Location(0, "last label")),
+    )
+    for location in (tmp_path / "index", postgres_url):
+        with rag.open(location, embedder=rag.HashingEmbedder(256)) as base:
+            base.add_texts(RIVER_TEXTS[:1])  # makes the index
+            base.store.put_document(document)
+            assert base.document("book.txt").locations == (
+                Location(0, "last label"),
+                Location(25, "chapter two"),
+            )
+
+
+def test_writing_without_pgvector_on_the_search_path_is_a_one_line_error(postgres_url: str) -> None:
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS[:1])
+    without_public = postgres_url.replace("%2Cpublic", "").replace(",public", "")
+    assert without_public != postgres_url
+    with rag.open(without_public, embedder=rag.HashingEmbedder(256)) as base:
+        with pytest.raises(rag.StorageError, match="vector type is not on the search_path"):
+            base.add_texts(RIVER_TEXTS[1:2])
+        assert base.stats()["documents"] == 1

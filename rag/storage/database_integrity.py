@@ -20,8 +20,10 @@ from rag.language.analysis import index_text
 from rag.storage import bulk_load
 from rag.storage.database import hnsw, journal, schema
 from rag.storage.database.schema import FORMAT_VERSION
+from rag.storage.database.searching import vector_literal
+from rag.storage.database.writing import fts_tokens
 from rag.storage.integrity import MAX_LISTED, NORM_TOLERANCE, IndexCheck
-from rag.storage.postgres import PostgresStore, fts_tokens, vector_literal
+from rag.storage.postgres import PostgresStore
 from rag.types import document_id
 
 Embed = Callable[[Sequence[str]], np.ndarray]

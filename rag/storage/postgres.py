@@ -9,22 +9,24 @@ table of the analysed terms, with SQLite FTS5's formula and constants, so both e
 alike; vector search is pgvector's HNSW index over inner product (vectors are unit vectors).
 Every value reaches SQL as a bound parameter; the one number in DDL, the vector dimension, is
 composed as a literal by psycopg.
+
+This module holds the store's face and its connections (psycopg is imported here only); the SQL
+of each concern is in rag/storage/database/: writing.py (a document's rows), searching.py, logs.py
+(feedback and the question log), grants.py, audit.py, page_boxes.py, exporting.py, schema.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
-import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.adapt import Dumper
 
 from rag.errors import (
     IndexNotFoundError,
@@ -33,61 +35,31 @@ from rag.errors import (
     StoragePermissionError,
 )
 from rag.feedback import CitationState, Feedback, SourcePassage
-from rag.language.analysis import index_text
-from rag.storage import feedback_table, question_log, structure_spans
+from rag.storage import question_log
 from rag.storage.audit import AuditAction, AuditEvent
-from rag.storage.database import audit, exporting, grants, hnsw, journal, page_boxes, schema
+from rag.storage.database import (
+    audit,
+    exporting,
+    grants,
+    hnsw,
+    journal,
+    logs,
+    page_boxes,
+    schema,
+    searching,
+    writing,
+)
 from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
 from rag.storage.engine import public_location
-from rag.storage.exported import ExportedChunk, ExportedDocument, ExportedGrant
+from rag.storage.exported import ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile, refuse_other_settings
-from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan, document_id
+from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan
 
-# SQLite FTS5's bm25() constants, so both engines give a chunk the same lexical score.
-BM25_K1 = 1.2
-BM25_B = 0.75
-# pgvector's HNSW search keeps this many candidates at least (its default is 40).
-MIN_EF_SEARCH = 100
-# A reader's scope: searched exactly up to this many chunks, or when HNSW would need more than
-# MAX_EF_SEARCH candidates to keep enough of the scope's (scoped_search).
-EXACT_SCOPE_CHUNKS = 20_000
-MAX_EF_SEARCH = 1000
-# FTS5's ascii tokenizer: runs of ASCII letters and digits and of any non-ASCII character.
-_TOKEN = re.compile(r"[0-9A-Za-z\u0080-\U0010ffff]+")
 T = TypeVar("T")
 
-
-# BM25 as FTS5 computes it: idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, and a chunk's
-# length is its count of terms, over the average of all chunks. The totals come from one narrow
-# row per document and each posting carries its chunk's length: a query reads the postings of its
-# terms once, from the index that holds them (not the wide chunk rows, nor a row per chunk).
-_LEXICAL_SEARCH = """
-WITH postings AS MATERIALIZED (
-    SELECT term, chunk_id, frequency, length FROM chunk_terms WHERE term = ANY(%(terms)s::text[])
-),
-hits AS (SELECT term, count(*)::float8 AS hits FROM postings GROUP BY term),
-totals AS (
-    SELECT coalesce(sum(chunks), 0)::float8 AS rows,
-        greatest(coalesce(sum(terms)::float8 / nullif(sum(chunks), 0), 0), 1e-9) AS average
-    FROM document_terms
-)
-SELECT p.chunk_id, sum(
-    greatest(ln((t.rows - h.hits + 0.5) / (h.hits + 0.5)), 1e-6) * p.frequency * (%(k1)s + 1)
-    / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * p.length / t.average))
-) AS score
-FROM postings p JOIN hits h ON h.term = p.term CROSS JOIN totals t
-GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(limit)s
-"""
-
-# The same, keeping only the chunks of a reader's scope (the totals stay the whole index's, as FTS5's).
-_SCOPED_LEXICAL_SEARCH = _LEXICAL_SEARCH.replace(
-    "CROSS JOIN totals t\n",
-    "CROSS JOIN totals t JOIN chunks c ON c.id = p.chunk_id\nWHERE c.document_key = ANY(%(keys)s)\n",
-)
-assert _SCOPED_LEXICAL_SEARCH != _LEXICAL_SEARCH
 
 # Every search asks which languages the index holds: hop from one to the next in the language
 # index instead of reading every document's row.
@@ -100,11 +72,6 @@ WITH RECURSIVE found(language) AS (
 )
 SELECT language FROM found WHERE language IS NOT NULL
 """
-
-
-def fts_tokens(terms: str) -> list[str]:
-    """The tokens SQLite's ascii tokenizer makes of a chunk's analysed terms (ASCII lower-cased)."""
-    return [token.lower() for token in _TOKEN.findall(terms)]
 
 
 def _first_line(error: BaseException) -> str:
@@ -141,36 +108,14 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-# The change counter is a sequence (writers never wait on it), and a sequence moves before the
-# transaction that moves it commits: a reader finding its scope in between (rag/access/scoping.py)
-# would cache the state before the change under the number after it. So a change bumps it once
-# more after its commit: a scope found before that is never the one kept for the committed state.
-_BUMP = "SELECT nextval('generation')"
+class _VectorDumper(Dumper):
+    """Sends writing.VectorBytes as they are, in binary (its oid: pgvector's `vector` type, set per connection)."""
 
+    format = psycopg.pq.Format.BINARY
 
-@contextmanager
-def _pipelined_transaction(connection: psycopg.Connection[Any]) -> Iterator[None]:
-    """One transaction whose statements go out together in psycopg's pipeline mode: the server
-    is waited for only where a result is read and once at the end (with the commit, and the change
-    counter bumped after it), not after every statement. (psycopg's own transaction() would wait
-    at its start and twice at its end.) On any error the transaction is rolled back and the error
-    raised."""
-    try:
-        with connection.pipeline():
-            connection.execute("BEGIN")
-            yield
-            connection.execute("COMMIT")
-            connection.execute(_BUMP)
-    except BaseException:
-        if not connection.closed and connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            connection.execute("ROLLBACK")
-        raise
-
-
-def vector_literal(vector: np.ndarray) -> str:
-    """pgvector's text form of a vector, sent as a bound parameter."""
-    # Nine significant digits: every float32 reads back as itself (`rag copy` moves vectors exactly).
-    return "[" + ",".join(f"{value:.9g}" for value in np.asarray(vector, dtype=np.float32)) + "]"
+    def dump(self, obj: writing.VectorBytes) -> bytes:
+        """The vector's binary form."""
+        return obj.payload
 
 
 class PostgresStore:
@@ -284,6 +229,23 @@ class PostgresStore:
                 ) from error
             self._local.connection = connection
             self._local.ef_search = 0  # a new session has pgvector's default
+            self._local.binary_vectors = False
+        return connection
+
+    def _writer(self) -> psycopg.Connection[Any]:
+        """This thread's connection, able to send chunk vectors in pgvector's binary form."""
+        connection = self._connect()
+        if not self._local.binary_vectors:
+            row = connection.execute("SELECT to_regtype('vector')::oid").fetchone()
+            if not row or not row[0]:
+                raise StorageError(
+                    f"PostgreSQL at {self.location}: pgvector's vector type is not on the search_path"
+                    " (add the schema it was created in, such as public, to the URL's search_path)"
+                )
+            connection.adapters.register_dumper(
+                writing.VectorBytes, type("VectorDumper", (_VectorDumper,), {"oid": int(row[0])})
+            )
+            self._local.binary_vectors = True
         return connection
 
     @_translated
@@ -298,6 +260,7 @@ class PostgresStore:
             connection.close()
             self._local.connection = None
             self._local.ef_search = 0
+            self._local.binary_vectors = False
 
     # -- manifest ---------------------------------------------------------------------------
 
@@ -337,53 +300,11 @@ class PostgresStore:
     @_translated
     def put_document(self, document: NewDocument) -> str:
         """Insert or replace a document and its chunks in one transaction; return its id."""
-        identifier = document_id(document.text)
-        search_texts = document.search_texts or [span.text for span in document.spans]
-        chunks = [
-            ExportedChunk(
-                span.start,
-                span.end,
-                span.text,
-                None if found == span.text else found,
-                index_text(found, document.language),
-                document.vectors[row],
-            )
-            for row, (span, found) in enumerate(zip(document.spans, search_texts, strict=True))
-        ]
-        with_boxes = bool(document.geometry) and self._has_format_2()  # format 1 keeps none
-        connection = self._connect()
-        with _pipelined_transaction(connection):
-            key, chunk_ids = self._replace_document_row(
-                connection,
-                (
-                    identifier,
-                    document.source,
-                    document.title,
-                    document.text,
-                    json.dumps(document.metadata or {}),
-                    json.dumps(list(document.page_starts)),
-                    document.content_hash,
-                    document.size_bytes,
-                    None,
-                    document.language,
-                    document.script,
-                ),
-                len(chunks),
-            )
-            cursor = connection.cursor()
-            self._insert_chunks(cursor, (key, chunk_ids), chunks)
-            cursor.executemany(
-                "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)"
-                " ON CONFLICT (document_key, start) DO UPDATE SET label = EXCLUDED.label",
-                [(key, location.start, location.label) for location in document.locations],
-            )
-            self._insert_sentence_vectors(cursor, key, document.sentence_vectors or {})
-            self._insert_structure(
-                cursor, key, structure_spans.spans_of(document.text, document.metadata or {})
-            )
-            if with_boxes:
-                page_boxes.insert(cursor, page_boxes.rows_of(key, document.geometry))
-        return identifier
+        rows = writing.rows_of_new(document)
+        if rows.page_boxes and not self._has_format_2():  # format 1 keeps none
+            rows = dataclasses.replace(rows, page_boxes=())
+        writing.write(self._writer(), rows)
+        return str(rows.values[0])
 
     @_translated
     def import_document(self, document: ExportedDocument) -> None:
@@ -391,144 +312,12 @@ class PostgresStore:
         of the same source, in one transaction: nothing is analysed or embedded again."""
         if document.page_boxes:
             self._has_format_2("page positions")
-        connection = self._connect()
-        with _pipelined_transaction(connection):
-            key, chunk_ids = self._replace_document_row(
-                connection,
-                (
-                    document.id,
-                    document.source,
-                    document.title,
-                    document.text,
-                    json.dumps(document.metadata),
-                    json.dumps(list(document.page_starts)),
-                    document.content_hash,
-                    document.size_bytes,
-                    document.added_at,
-                    document.language,
-                    document.script,
-                ),
-                len(document.chunks),
-            )
-            cursor = connection.cursor()
-            self._insert_chunks(cursor, (key, chunk_ids), document.chunks)
-            cursor.executemany(
-                "INSERT INTO locations (document_key, start, label) VALUES (%s, %s, %s)",
-                [(key, location.start, location.label) for location in document.locations],
-            )
-            cursor.executemany(
-                "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (%s, %s, %s)",
-                [(key, hash_value, blob) for hash_value, blob in document.sentence_vectors],
-            )
-            self._insert_structure(cursor, key, document.structure)
-            page_boxes.insert(
-                cursor, [(key, page, source, runs) for page, source, runs in document.page_boxes]
-            )
-
-    @staticmethod
-    def _replace_document_row(
-        connection: psycopg.Connection[Any], values: tuple[object, ...], chunks: int
-    ) -> tuple[int, list[int]]:
-        """Delete the document of this source (its chunks go with it) and insert the new row;
-        return its key and ids for its chunks, both answered in one round trip in a pipeline.
-
-        values: id, source, title, text, metadata, page starts, content hash, size, added at (None:
-        now, in UTC), language, script.
-        """
-        source = values[1]
-        # Two writers of one source take turns; writers of different sources never wait.
-        connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
-        connection.execute("DELETE FROM documents WHERE source = %s", (source,))
-        inserted = connection.execute(
-            "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
-            " size_bytes, added_at, language, script) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-            " coalesce(%s::timestamp AT TIME ZONE 'UTC', now()), %s, %s) RETURNING key",
-            values,
-        )
-        allocated = connection.execute(
-            "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)", (chunks,)
-        )
-        row = inserted.fetchone()  # sends what is queued and waits for the answers
-        assert row is not None
-        return int(row[0]), [int(found[0]) for found in allocated.fetchall()]
-
-    @staticmethod
-    def _insert_chunks(
-        cursor: psycopg.Cursor[Any], keys: tuple[int, list[int]], chunks: Sequence[ExportedChunk]
-    ) -> None:
-        """A document's chunks (keys: the document's, its chunks' ids), their postings (FTS5's
-        tokens of the analysed terms) and totals."""
-        key, chunk_ids = keys
-        tokens = [fts_tokens(chunk.terms) for chunk in chunks]
-        cursor.executemany(
-            'INSERT INTO chunks (id, document_key, start, "end", text, search_text, terms, length, vector)'
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::vector)",
-            [
-                (
-                    chunk_id,
-                    key,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    chunk.search_text,
-                    chunk.terms,
-                    len(chunk_tokens),
-                    vector_literal(chunk.vector),
-                )
-                for chunk_id, chunk, chunk_tokens in zip(chunk_ids, chunks, tokens, strict=True)
-            ],
-        )
-        # One statement of arrays, not COPY: a pipeline cannot carry COPY.
-        postings = [
-            (term, chunk_id, frequency, len(chunk_tokens))
-            for chunk_id, chunk_tokens in zip(chunk_ids, tokens, strict=True)
-            for term, frequency in Counter(chunk_tokens).items()
-        ]
-        cursor.execute(
-            "INSERT INTO chunk_terms (term, chunk_id, frequency, length)"
-            " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::integer[], %s::integer[])",
-            [list(column) for column in zip(*postings, strict=True)] if postings else [[], [], [], []],
-        )
-        cursor.execute(
-            "INSERT INTO document_terms (document_key, chunks, terms) VALUES (%s, %s, %s)",
-            (key, len(chunk_ids), sum(map(len, tokens))),
-        )
-
-    @staticmethod
-    def _insert_structure(cursor: psycopg.Cursor[Any], key: int, spans: Sequence[StructureSpan]) -> None:
-        cursor.executemany(
-            'INSERT INTO structure_spans (document_key, kind, start, "end") VALUES (%s, %s, %s, %s)',
-            [(key, span.kind, span.start, span.end) for span in spans],
-        )
-
-    @staticmethod
-    def _insert_sentence_vectors(
-        cursor: psycopg.Cursor[Any], key: int, vectors: Mapping[str, np.ndarray]
-    ) -> None:
-        cursor.executemany(
-            "INSERT INTO sentence_vectors (document_key, text_hash, vector) VALUES (%s, %s, %s)",
-            [
-                (key, text_hash(text), np.asarray(vector, dtype=np.float16).tobytes())
-                for text, vector in vectors.items()
-            ],
-        )
+        writing.write(self._writer(), writing.rows_of_exported(document))
 
     @_translated
     def remove_document(self, source: str) -> int:
         """Delete a document and its chunks; return how many chunks went."""
-        connection = self._connect()
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (source,))
-            row = connection.execute(
-                "SELECT key, (SELECT count(*) FROM chunks WHERE document_key = documents.key)"
-                " FROM documents WHERE source = %s",
-                (source,),
-            ).fetchone()
-            if row is None:
-                raise NotFoundError(f"no document with source {source!r} in the index")
-            connection.execute("DELETE FROM documents WHERE key = %s", (row[0],))
-        connection.execute(_BUMP)
-        return int(row[1])
+        return writing.remove(self._connect(), source)
 
     @_translated
     def documents_without_sentence_vectors(self) -> list[str]:
@@ -542,13 +331,7 @@ class PostgresStore:
     @_translated
     def add_sentence_vectors(self, document_id: str, vectors: Mapping[str, np.ndarray]) -> bool:
         """Store sentence vectors for a document, in one transaction; False when it is gone."""
-        connection = self._connect()
-        with connection.transaction():
-            row = connection.execute("SELECT key FROM documents WHERE id = %s", (document_id,)).fetchone()
-            if row is None:
-                return False
-            self._insert_sentence_vectors(connection.cursor(), int(row[0]), vectors)
-        return True
+        return writing.add_sentence_vectors(self._connect(), document_id, vectors)
 
     def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
         """Every document with all that is stored for it, in the order they were added."""
@@ -564,19 +347,15 @@ class PostgresStore:
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
 
-    # -- feedback and the question log (the SQLite folder's, storage/feedback_table.py) ------------
+    # -- feedback and the question log (storage/database/logs.py) -------------------------------------
 
     def _log_tables(self, create: bool) -> bool:
         """Whether the feedback and question log tables are there; made first when `create` (a role
         that may not create tables writes to them once they are there)."""
         if not self._has_log_tables:
-            self._has_log_tables = self._log_tables_found()
+            self._has_log_tables = logs.tables_found(self._connect())
             if create and not self._has_log_tables:
-                connection = self._connect()
-                with connection.transaction():
-                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                    connection.execute(schema.LOG_TABLES)
-                self._has_log_tables = self._log_tables_found()
+                self._has_log_tables = logs.create_tables(self._connect())
                 if not self._has_log_tables:
                     raise StorageError(
                         f"the index in {self.location} is not in the first schema of its search_path:"
@@ -584,171 +363,61 @@ class PostgresStore:
                     )
         return self._has_log_tables
 
-    def _log_tables_found(self) -> bool:
-        """Whether both tables are found, in the schema of this index's documents (a table of that
-        name in another schema on the search path belongs to another index)."""
-        row = (
-            self._connect()
-            .execute(
-                "SELECT count(*) FROM unnest(%s::text[]) AS name JOIN pg_class found"
-                " ON found.oid = to_regclass(name) JOIN pg_class documents"
-                " ON documents.oid = to_regclass('documents') AND documents.relnamespace = found.relnamespace",
-                (["feedback", "question_log"],),
-            )
-            .fetchone()
-        )
-        return row is not None and row[0] == 2
-
     @_translated
     def add_feedback(self, given: Feedback, keep_from: str = "") -> Feedback:
         """Store feedback with its id, time and the cited documents' content hashes; return it.
         Feedback given before `keep_from` (an ISO time, the retention period's start) goes."""
         self._log_tables(create=True)
-        connection = self._connect()
-        with connection.transaction():
-            cited = [cited.document_id for cited in given.citations]
-            hashes = connection.execute(
-                "SELECT id, content_hash FROM documents WHERE id = ANY(%s)", (cited,)
-            ).fetchall()
-            stamped = feedback_table.with_hashes(given, dict(hashes))
-            values = feedback_table.values_of(stamped)
-            connection.execute(
-                f"INSERT INTO feedback ({feedback_table.COLUMNS}) VALUES ({', '.join(['%s'] * len(values))})",
-                values,
-            )
-            if keep_from:
-                connection.execute("DELETE FROM feedback WHERE created_at < %s", (keep_from,))
-        return stamped
+        return logs.add_feedback(self._connect(), given, keep_from)
 
     @_translated
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Stored feedback given at or after `since` (ISO date or time), oldest first."""
-        if not self._log_tables(create=False):
-            return []
-        rows = self._connect().execute(
-            f"SELECT {feedback_table.COLUMNS} FROM feedback WHERE created_at >= %s ORDER BY seq LIMIT %s",
-            (since, limit),
-        )
-        return [feedback_table.from_row(row) for row in rows]
+        return logs.feedback(self._connect(), since, limit) if self._log_tables(create=False) else []
 
     @_translated
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None, before: str = "") -> int:
         """Delete feedback by id, by who gave it, or given before an ISO time; return how many went."""
-        return self._delete_logged("feedback", ("id", "created_at"), ids, who, before)
-
-    def _delete_logged(
-        self, table: str, keys: tuple[str, str], ids: Sequence[str], who: str | None, before: str
-    ) -> int:
-        """Delete rows of the feedback or question log table by key, who, or time before; count them."""
         if not self._log_tables(create=False):
             return 0
-        key, time = (sql.Identifier(name) for name in keys)
-        connection, deleted = self._connect(), 0
-        with connection.transaction():
-            for condition, value in (
-                (sql.SQL("{} = ANY(%s)").format(key), list(ids) if ids else None),
-                (sql.SQL("who = %s"), who),
-                (sql.SQL("{} < %s").format(time), before or None),
-            ):
-                if value is not None:
-                    statement = sql.SQL("DELETE FROM {} WHERE ").format(sql.Identifier(table)) + condition
-                    deleted += connection.execute(statement, (value,)).rowcount
-        return deleted
+        return logs.delete(self._connect(), "feedback", ids, who, before)
 
     @_translated
     def document_state(self, document_id: str, source: str) -> CitationState:
         """Whether a document cited in feedback is stored as it was, changed since, or removed."""
-        connection = self._connect()
-        if connection.execute("SELECT 1 FROM documents WHERE id = %s", (document_id,)).fetchone():
-            return "current"
-        if connection.execute("SELECT 1 FROM documents WHERE source = %s", (source,)).fetchone():
-            return "changed"
-        return "removed"
+        return logs.document_state(self._connect(), document_id, source)
 
     @_translated
     def find_passage(self, words: str) -> SourcePassage | None:
         """The first stored document holding the words (verbatim, or across any white space)."""
-        connection = self._connect()
-
-        def holding(part: str, limit: int) -> Iterator[Sequence[Any]]:
-            # A server-side cursor: documents are read one batch at a time, not all at once.
-            with connection.transaction(), connection.cursor(name="passage") as cursor:
-                cursor.execute(
-                    "SELECT id, source, text, content_hash FROM documents WHERE strpos(text, %s) > 0"
-                    " ORDER BY key LIMIT %s",
-                    (part, None if limit < 0 else limit),
-                )
-                yield from cursor
-
-        return feedback_table.passage_in(words, holding)
+        return logs.find_passage(self._connect(), words)
 
     @_translated
     def log_question(self, asked: AskedQuestion, keep_from: str = "") -> AskedQuestion:
         """Append a question to the question log (questions asked before `keep_from` go); return it."""
         self._log_tables(create=True)
-        stamped = asked.stamped()
-        connection = self._connect()
-        with connection.transaction():
-            values = question_log.values_of(stamped)
-            connection.execute(
-                f"INSERT INTO question_log ({question_log.COLUMNS}) VALUES ({', '.join(['%s'] * len(values))})",
-                values,
-            )
-            if keep_from:
-                connection.execute("DELETE FROM question_log WHERE asked_at < %s", (keep_from,))
-        return stamped
+        return logs.log_question(self._connect(), asked, keep_from)
 
     @_translated
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (ISO date or time) on, oldest first."""
-        if not self._log_tables(create=False):
-            return []
-        rows = self._connect().execute(
-            f"SELECT {question_log.COLUMNS} FROM question_log WHERE asked_at >= %s ORDER BY seq LIMIT %s",
-            (since, limit),
-        )
-        return [question_log.from_row(row) for row in rows]
+        return logs.asked_questions(self._connect(), since, limit) if self._log_tables(create=False) else []
 
     @_translated
     def question_statistics(self, since: str = "", top: int = 10) -> LogStatistics:
         """What the dashboard counts in the question log from `since` on (storage/question_log.py)."""
         if not self._log_tables(create=False):
             return question_log.counted([], [], [], {})
-        connection = self._connect()
-        # One snapshot for the three passes, as the SQLite store reads them.
-        with connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            days = connection.execute(
-                "SELECT substr(asked_at, 1, 10) AS day, channel, sum(answered), sum(1 - answered)"
-                " FROM question_log WHERE asked_at >= %s GROUP BY day, channel ORDER BY day",
-                (since,),
-            ).fetchall()
-            timed = connection.execute(
-                "SELECT latency_ms, seq FROM question_log WHERE asked_at >= %s ORDER BY latency_ms, seq",
-                (since,),
-            ).fetchall()
-            slowest = [
-                question_log.from_row(row)
-                for row in connection.execute(
-                    f"SELECT {question_log.COLUMNS} FROM question_log WHERE seq = ANY(%s)"
-                    " ORDER BY latency_ms DESC, seq DESC",
-                    ([seq for _, seq in timed[-top:]] if top > 0 else [],),
-                )
-            ]
-            # Each cited pair is [document id, source]; a question citing a source twice counts once.
-            cited = connection.execute(
-                "SELECT pair ->> 1 AS source, count(DISTINCT seq) FROM question_log,"
-                " jsonb_array_elements(cited::jsonb) AS pair WHERE asked_at >= %s GROUP BY source",
-                (since,),
-            ).fetchall()
-        return question_log.counted(days, timed, slowest, {source: int(count) for source, count in cited})
+        return logs.question_statistics(self._connect(), since, top)
 
     @_translated
     def delete_questions(
         self, answer_ids: Sequence[str] = (), who: str | None = None, before: str = ""
     ) -> int:
         """Delete logged questions by answer id, by who asked, or asked before an ISO time; return how many."""
-        return self._delete_logged("question_log", ("answer_id", "asked_at"), answer_ids, who, before)
+        if not self._log_tables(create=False):
+            return 0
+        return logs.delete(self._connect(), "question_log", answer_ids, who, before)
 
     # -- page positions for the page viewer (storage/database/page_boxes.py) -------------------------
 
@@ -790,7 +459,7 @@ class PostgresStore:
             if row is None or row[1] != text:
                 return False
             page_boxes.insert(connection.cursor(), page_boxes.rows_of(int(row[0]), geometry))
-        connection.execute(_BUMP)
+        connection.execute(writing.BUMP)
         return True
 
     # -- reads ------------------------------------------------------------------------------
@@ -914,35 +583,17 @@ class PostgresStore:
     ) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better) of the chunks (of the scope) holding any of the
         analysed terms; as in FTS5, N and the average length are the whole index's."""
-        wanted = list(dict.fromkeys(token for term in terms for token in fts_tokens(term)))
-        if not wanted:
-            return []
-        rows = self._connect().execute(
-            _LEXICAL_SEARCH if scope is None else _SCOPED_LEXICAL_SEARCH,
-            {"terms": wanted, "k1": BM25_K1, "b": BM25_B, "limit": limit}
-            | ({} if scope is None else {"keys": sorted(scope.document_keys)}),
-        )
-        return [(int(row[0]), float(row[1])) for row in rows]
+        return searching.lexical(self._connect(), terms, limit, scope)
 
     @_translated
     def dense_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(cosines, chunk ids) of the k nearest chunks of each query; -1 ids pad a short list."""
-        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
-        row_ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
         connection = self._connect()
         if getattr(self._local, "ef_search", 0) < k:  # once per connection: a round trip less a search
-            ef_search = max(MIN_EF_SEARCH, k)
+            ef_search = max(searching.MIN_EF_SEARCH, k)
             connection.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
             self._local.ef_search = ef_search
-        for row, vector in enumerate(query_vectors):
-            literal = vector_literal(vector)
-            found = connection.execute(
-                "SELECT id, -(vector <#> %s::vector) FROM chunks ORDER BY vector <#> %s::vector LIMIT %s",
-                (literal, literal, k),
-            ).fetchall()
-            for column, (chunk_id, score) in enumerate(found):
-                row_ids[row, column], scores[row, column] = chunk_id, score
-        return scores, row_ids
+        return searching.nearest(connection, query_vectors, k)
 
     @_translated
     def scoped_search(self, query_vectors: np.ndarray, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
@@ -954,11 +605,10 @@ class PostgresStore:
         HNSW with ef_search raised by one over the share, and exactly again when that still comes short.
         """
         chunks = len(scope.chunk_ids)
-        share = chunks / max(self.counts()[1], 1)
         keys = sorted(scope.document_keys)
-        if chunks <= EXACT_SCOPE_CHUNKS or share * MAX_EF_SEARCH < 2 * max(MIN_EF_SEARCH, k):
+        ef_search = searching.scope_ef_search(chunks, chunks / max(self.counts()[1], 1), k)
+        if not ef_search:
             return self._filtered_search(query_vectors, k, keys, 0)
-        ef_search = min(MAX_EF_SEARCH, int(max(MIN_EF_SEARCH, k) / share) + 1)
         scores, row_ids = self._filtered_search(query_vectors, k, keys, ef_search)
         short = np.flatnonzero((row_ids == -1).any(axis=1)) if chunks >= k else np.array([], dtype=np.int64)
         if len(short):
@@ -970,24 +620,13 @@ class PostgresStore:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest chunks of these documents: through HNSW keeping ef_search candidates, or
         (ef_search 0) exactly, with index scans off so HNSW cannot be chosen."""
-        scores = np.full((len(query_vectors), k), -np.inf, dtype=np.float32)
-        row_ids = np.full((len(query_vectors), k), -1, dtype=np.int64)
         connection = self._connect()
         with connection.transaction():
             if ef_search:
                 connection.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
             else:
                 connection.execute("SET LOCAL enable_indexscan = off")
-            for row, vector in enumerate(query_vectors):
-                literal = vector_literal(vector)
-                found = connection.execute(
-                    "SELECT id, -(vector <#> %s::vector) FROM chunks WHERE document_key = ANY(%s)"
-                    " ORDER BY vector <#> %s::vector LIMIT %s",
-                    (literal, keys, literal, k),
-                ).fetchall()
-                for column, (chunk_id, score) in enumerate(found):
-                    row_ids[row, column], scores[row, column] = chunk_id, score
-        return scores, row_ids
+            return searching.nearest(connection, query_vectors, k, keys)
 
     @_translated
     def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1092,12 +731,12 @@ class PostgresStore:
     @_translated
     def set_grants(self, sources: Sequence[str], read: frozenset[str] | None, set_by: str) -> None:
         """Narrow who may read each of these sources, in one transaction; the change counter is
-        bumped after it commits (_BUMP), so every reader's scope is found again with the grant."""
+        bumped after it commits (writing.BUMP), so every reader's scope is found again with the grant."""
         self._has_format_2("narrowing who may read a document")
         connection = self._connect()
         with connection.transaction():
             grants.set_grants(connection, sources, read, set_by)
-        connection.execute(_BUMP)
+        connection.execute(writing.BUMP)
 
     @_translated
     def export_grants(self) -> list[ExportedGrant]:
@@ -1111,7 +750,7 @@ class PostgresStore:
         connection = self._connect()
         with connection.transaction():
             grants.import_grants(connection, copied)
-        connection.execute(_BUMP)
+        connection.execute(writing.BUMP)
 
     @_translated
     def grants(self) -> dict[str, frozenset[str]]:
