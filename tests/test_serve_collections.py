@@ -10,6 +10,7 @@ from sample_files import positioned_pdf
 
 import rag
 from rag.serve.collections import check_name, fuse_collections
+from rag.storage.store import Store
 
 
 def passage(rank: int, dense: float | None, source: str) -> rag.Passage:
@@ -67,6 +68,23 @@ def test_a_folder_another_process_is_making_an_index_in_is_not_called_taken(tmp_
         (empty / name).write_bytes(b"")
     collections = rag.open_collections({"x": empty}, embedder=rag.HashingEmbedder(64))
     assert collections.names == ["x"] and (empty / "rag.sqlite").stat().st_size > 0
+
+
+def test_an_index_another_process_finished_after_the_first_look_is_not_files_but_an_index(
+    tmp_path: Path,
+) -> None:
+    # The race that remained: a process looks (no database yet), another puts its database in
+    # place and writes beside it, then the first lists the folder. What it lists is an index.
+    folder = tmp_path / "index"
+    folder.mkdir()
+    assert not Store.holds_other_files(folder)
+    Store.create(folder).close()
+    (folder / "rag.sqlite-wal").write_bytes(b"")
+    assert not Store.holds_other_files(folder)
+    (folder / "notes.txt").write_text("notes")
+    assert not Store.holds_other_files(folder)  # an index that holds other files is still an index
+    (folder / "rag.sqlite").unlink()
+    assert Store.holds_other_files(folder)
 
 
 def test_answer_over_two_collections_cites_the_right_one_with_verbatim_quotes(tmp_path: Path) -> None:

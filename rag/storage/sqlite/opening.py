@@ -42,10 +42,13 @@ class Database:
 
     @staticmethod
     def holds_other_files(folder: Path) -> bool:
-        """Whether the folder holds anything but a database being made: what another process
-        creating the index there writes first is not a reason to call the folder taken."""
+        """Whether the folder holds files but no index: what another process creating the index
+        there writes first (its database being made) is not a reason to call the folder taken, and
+        neither is an index it finished between the caller's look and this one (the database is
+        put in place before anything else of an index is written, so it is looked for last)."""
         making = f".{DATABASE_NAME}."
-        return any(not entry.name.startswith(making) for entry in folder.iterdir())
+        others = any(not entry.name.startswith(making) for entry in folder.iterdir())
+        return others and not Database.exists_in(folder)
 
     @classmethod
     def create(cls, folder: Path) -> Self:
