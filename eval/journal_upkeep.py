@@ -25,34 +25,13 @@ import psycopg
 
 import rag
 from eval.engines import database
+from rag.storage import DATABASE_FORMAT_3, DATABASE_JOURNAL_CHANGES
 
+# Format 3's read before a search (no floor), as its follower ran it: what format 4's is compared with.
 CHANGES_3 = """
 SELECT j.chunk_id, j.seq, c.vector::real[]
 FROM (SELECT chunk_id, max(seq) AS seq FROM vector_journal WHERE seq > %s GROUP BY chunk_id) j
 LEFT JOIN chunks c ON c.id = j.chunk_id
-"""
-CHANGES_4 = """
-SELECT f.upto, f.last, j.chunk_id, j.seq, c.vector::real[]
-FROM (
-    SELECT coalesce(max(value::bigint), 0) AS upto, (SELECT coalesce(max(seq), 0) FROM vector_journal) AS last
-    FROM manifest WHERE key = 'vector_journal_pruned'
-) f
-LEFT JOIN (SELECT chunk_id, max(seq) AS seq FROM vector_journal WHERE seq > %s GROUP BY chunk_id) j ON true
-LEFT JOIN chunks c ON c.id = j.chunk_id
-"""
-TRIGGER_3 = """
-CREATE OR REPLACE FUNCTION vector_journal_append() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN
-    PERFORM pg_advisory_xact_lock(7316032023);
-    IF TG_OP = 'DELETE' THEN
-        INSERT INTO vector_journal (chunk_id, added) VALUES (OLD.id, false);
-    ELSE
-        INSERT INTO vector_journal (chunk_id, added) VALUES (NEW.id, true);
-    END IF;
-    RETURN NULL;
-END
-$$;
 """
 OLD_ROWS = (
     "INSERT INTO vector_journal (chunk_id, added, written_at)"
@@ -115,7 +94,7 @@ def measure(url: str, rows: int, rounds: int) -> dict[str, Any]:
         reads: dict[str, list[float]] = {"format_3": [], "format_4": []}
         for _ in range(rounds):
             reads["format_3"].append(_median_ms(connection, CHANGES_3, last))
-            reads["format_4"].append(_median_ms(connection, CHANGES_4, last))
+            reads["format_4"].append(_median_ms(connection, DATABASE_JOURNAL_CHANGES, last))
         result["read_before_search_p50_ms"] = {k: round(statistics.median(v), 3) for k, v in reads.items()}
     with rag.open(index, embedder=rag.HashingEmbedder(256)) as base:
         start = time.perf_counter()
@@ -132,7 +111,7 @@ def measure(url: str, rows: int, rounds: int) -> dict[str, Any]:
         format_4 = _value(connection, "SELECT pg_get_functiondef('vector_journal_append'::regproc)")
         tails: dict[str, list[float]] = {"format_3": [], "format_4": []}
         for _ in range(rounds):
-            for name, trigger in (("format_3", TRIGGER_3), ("format_4", format_4)):
+            for name, trigger in (("format_3", DATABASE_FORMAT_3), ("format_4", format_4)):
                 connection.execute(trigger)
                 tails[name].append(_commit_tail_ms(connection))
         connection.execute(format_4)

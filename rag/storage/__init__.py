@@ -4,7 +4,8 @@
 index folder (eval/scale.py), documents written as stored (eval/engines_scale.py), and the key
 a sentence's stored vector is found by (eval/pooled_chunks.py), and for the PostgreSQL benchmarks
 the vectors read as a reader's FAISS index reads them (eval/follower_read.py), the HNSW index's
-statement and its build or drop (eval/postgres_latency.py, eval/engines_scale.py).
+statement and its build or drop (eval/postgres_latency.py, eval/engines_scale.py), format 3's journal
+statements and the follower's journal read (eval/journal_upkeep.py).
 """
 
 from rag.exports import lazy_exports as _lazy_exports
@@ -12,6 +13,8 @@ from rag.exports import lazy_exports as _lazy_exports
 _EXPORTS = {
     "build_vector_index": "rag.storage.vectors.build",
     "BuiltVectorIndex": "rag.storage.vectors.build:BuiltIndex",
+    "DATABASE_FORMAT_3": "rag.storage.database.schema:FORMAT_3",
+    "DATABASE_JOURNAL_CHANGES": "rag.storage.database.journal:CHANGES",
     "ExportedChunk": "rag.storage.exported",
     "ExportedDocument": "rag.storage.exported",
     "keep_database_vector_index": "rag.storage.bulk_load:keep_index_for",
