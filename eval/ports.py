@@ -18,9 +18,13 @@ HOST = "127.0.0.1"
 TEST_PORTS = "VERBATIM_TEST_PORTS"
 POSTGRES_PORTS = "VERBATIM_POSTGRES_PORTS"
 
-# The ports this process handed out last: a server given one may not have bound it yet. In a
-# range, the search goes on from the last one handed out, so a range serves a whole test run.
-_recent: deque[int] = deque(maxlen=8)
+# The ports this process handed out: a server given one may not have bound it yet, and one that
+# has may have stopped (a Ray cluster gives up its workers' ports between tasks), so the operating
+# system's picks skip all of them, not only the last few: two clusters started at once take about
+# 50 ports between them. 4,096 is a seventh of Linux's ephemeral range. In a range, the search
+# goes on from the last one handed out, so a range serves a whole test run.
+REMEMBERED_PORTS = 4096
+_recent: deque[int] = deque(maxlen=REMEMBERED_PORTS)
 _lock = threading.Lock()
 
 
@@ -41,7 +45,7 @@ def free_port(variable: str = TEST_PORTS) -> int:
     ports = port_range(variable)
     with _lock:
         if ports is None:
-            candidates: list[int] = [0] * 20
+            candidates: list[int] = [0] * 64
         else:
             after = next((port for port in reversed(_recent) if port in ports), ports.start - 1)
             start = after + 1 - ports.start

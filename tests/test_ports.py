@@ -60,3 +60,13 @@ def test_many_ports_at_once_differ_skip_a_held_one_and_too_few_is_a_one_line_err
             RuntimeError, match=rf"^40 free ports are needed in {port}-{port + 9} \({TEST_PORTS}\)"
         ):
             free_ports(40)
+
+
+def test_the_system_s_picks_never_repeat_a_port_this_process_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two Ray clusters started at once take about 50 ports, and each port is picked, released and
+    # bound later: the system's random picks repeat within a few hundred, so each is remembered.
+    monkeypatch.delenv(TEST_PORTS, raising=False)
+    first, second = free_ports(300), free_ports(300)
+    assert not set(first) & set(second)
