@@ -247,7 +247,7 @@ def test_eval_runs_on_the_index_as_it_is(
 
 
 def rag_location(url: str) -> str:
-    """The URL as Verbatim shows it: without the password and options."""
+    """The URL as Verbatim shows it: without the password."""
     from rag.storage.engine import public_location
 
     return public_location(url)

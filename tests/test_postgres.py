@@ -139,6 +139,22 @@ def test_server_down_is_a_one_line_error_without_the_password() -> None:
     assert "hunter2" not in message and "\n" not in message
 
 
+def test_a_shown_url_keeps_the_schema_it_names_and_drops_every_password(postgres_url: str) -> None:
+    from rag.storage.engine import public_location
+
+    shown = public_location(
+        "postgresql://sam:hunter2@db:5433/kb?options=-csearch_path%3Dteam_a&PassWord=x2&sslmode=require"
+    )
+    assert shown == "postgresql://sam@db:5433/kb?options=-csearch_path%3Dteam_a&sslmode=require"
+    with (
+        rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base,
+        pytest.raises(rag.RagError) as raised,
+    ):
+        base.documents()
+    # The command the message suggests reaches this collection's schema, not the database's first.
+    assert f"--index {postgres_url}`" in str(raised.value)
+
+
 def test_a_database_without_an_index_is_not_found_for_readers(postgres_url: str) -> None:
     with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
         assert not base.exists and base.is_empty()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
@@ -30,15 +30,28 @@ def is_database_url(location: object) -> bool:
     return isinstance(location, str) and location.startswith(DATABASE_SCHEMES)
 
 
+# Connection parameters a URL's query may carry that are secrets: never shown.
+SECRET_URL_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def public_location(url: str) -> str:
-    """A database URL without its password or options: what messages and stats may show."""
+    """A database URL without its password: what messages and stats may show. Its other query
+    parameters stay, as written: the search_path in `options` names the collection's schema, so
+    two collections in one database read apart, and a command a message suggests reaches the same
+    index."""
     parts = urlsplit(url)
     user = f"{parts.username}@" if parts.username else ""
     try:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:  # a port that is not a number: the connection attempt says so
         port = ""
-    return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}"
+    kept = [
+        parameter
+        for parameter in parts.query.split("&")
+        if parameter and unquote(parameter.partition("=")[0]).strip().lower() not in SECRET_URL_PARAMETERS
+    ]
+    query = f"?{'&'.join(kept)}" if kept else ""
+    return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}{query}"
 
 
 class DocumentStore(Protocol):

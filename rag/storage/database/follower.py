@@ -137,7 +137,10 @@ class DatabaseVectors:
 
     def _cache_folder(self, connection: Any) -> Path:
         database, schema, table = connection.execute(_IDENTITY).fetchone()
-        identity = f"{self.store.location}|{database}|{schema}|{table}|{self.dimension}"
+        # The server and database as the URL names them, without its query: the schema is named
+        # by the server, and copies saved before shown URLs kept their query stay found.
+        server = self.store.location.partition("?")[0]
+        identity = f"{server}|{database}|{schema}|{table}|{self.dimension}"
         return default_cache_dir() / CACHE_FOLDER / hashlib.sha256(identity.encode()).hexdigest()[:24]
 
     def _load(self, connection: Any, meta: dict[str, Any], data: bytes) -> bool:
