@@ -45,6 +45,7 @@ from rag.settings import (
     default_index_dir,
 )
 from rag.storage import bulk_load, upkeep
+from rag.storage.database import vector_cache
 from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
 from rag.storage.integrity import IndexCheck, check_index
@@ -238,8 +239,11 @@ class KnowledgeBase:
 
             store = self._postgres_store()
             if self._follower is None and self.settings.postgres_vectors == "faiss" and has_journal(store):
+                limits = vector_cache.Limits.of(
+                    self.settings.vector_cache_days, self.settings.vector_cache_gb
+                )
                 self._follower = DatabaseVectors(
-                    store, self.dimension, self.settings.approximate_above, self.embedder.embed
+                    store, self.dimension, self.settings.approximate_above, self.embedder.embed, limits
                 )
             return self._follower if self._follower is not None else PostgresVectors(store)
         return FolderVectors(self.vectors, self.sqlite_store())
@@ -730,7 +734,7 @@ class KnowledgeBase:
         if vectors is not None:
             bulk_load.keep_index_for(store, vectors, progress)
         filled = self._backfill(sentence_progress)
-        described = upkeep.optimize(store, self.embedder.embed)
+        described = upkeep.optimize(store, self.embedder.embed, self.settings.journal_days)
         searched = self._vector_search()
         if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now
             searched.sync(progress)

@@ -66,6 +66,9 @@ _NUMERIC_ENV: dict[str, tuple[str, type]] = {
     "RAG_APPROXIMATE_ABOVE": ("approximate_above", int),
     "RAG_FEEDBACK_DAYS": ("feedback_days", int),
     "RAG_QUESTION_LOG_DAYS": ("question_log_days", int),
+    "RAG_JOURNAL_DAYS": ("journal_days", float),
+    "RAG_VECTOR_CACHE_DAYS": ("vector_cache_days", float),
+    "RAG_VECTOR_CACHE_GB": ("vector_cache_gb", float),
     "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float),
     "RAG_REFUSAL_MIN_COVERAGE": ("refusal_min_coverage", float),
     "RAG_REFUSAL_SURE_SCORE": ("refusal_sure_score", float),
@@ -132,6 +135,13 @@ class Settings:
     # this process (an index of format 3 whose journal the role may read; else pgvector's HNSW):
     # at 100k chunks recall@10 0.969 at 0.31-0.36 ms where HNSW gave 0.92-0.96 at 3.3-3.4 ms (docs/scale.md).
     postgres_vectors: PostgresVectorSearch = "faiss"
+    # A PostgreSQL index's change journal keeps journal_days of changes when `rag optimize` prunes
+    # it: a follower further behind builds afresh. A machine's saved copies of followers go after
+    # vector_cache_days unused, and the least recently used while all hold more than
+    # vector_cache_gb. None: 7 days, 30 days, 8 GB (storage/database/journal.py, vector_cache.py).
+    journal_days: float | None = None
+    vector_cache_days: float | None = None
+    vector_cache_gb: float | None = None
     answer_mode: AnswerMode = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""
@@ -192,6 +202,10 @@ class Settings:
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise SettingsError("threads (RAG_THREADS) must be a whole number of at least 1")
         self._check_refusal()
+        for name in ("journal_days", "vector_cache_days", "vector_cache_gb"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise SettingsError(f"{name} (RAG_{name.upper()}) must be a number above 0, not {value}")
 
     def _check_refusal(self) -> None:
         for name in ("refusal_threshold", "refusal_sure_score"):

@@ -74,6 +74,21 @@ def test_optimize_prunes_what_is_older_than_a_week_and_keeps_the_last_row(postgr
         assert base.check().is_healthy
 
 
+def test_optimize_keeps_the_days_of_journal_the_settings_give(postgres_url: str) -> None:
+    with rag.open(postgres_url, settings=FAISS, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS[:3])
+        execute(postgres_url, "UPDATE vector_journal SET written_at = written_at - interval '3 days'")
+        base.add_texts(RIVER_TEXTS[3:])
+        assert base.optimize()["journal_rows_pruned"] == 0  # three days old: within the week
+    with rag.open(
+        postgres_url, settings=FAISS.replace(journal_days=2.0), embedder=rag.HashingEmbedder(256)
+    ) as base:
+        three_days_old = execute(
+            postgres_url, "SELECT count(*) FROM vector_journal WHERE written_at < now() - interval '2 days'"
+        )[0][0]
+        assert three_days_old > 0 and base.optimize()["journal_rows_pruned"] == three_days_old
+
+
 def test_rag_optimize_says_how_much_of_the_journal_it_pruned(
     postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

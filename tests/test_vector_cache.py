@@ -39,7 +39,7 @@ def test_copies_unused_for_a_month_go_and_recent_ones_stay(tmp_path: Path) -> No
 
 def test_the_least_recently_used_go_until_all_fit_under_the_cap(tmp_path: Path) -> None:
     copies = [saved_copy(tmp_path, f"copy{age}", 10_000, age) for age in (1, 2, 3, 4)]
-    removed = vector_cache.evict(tmp_path, max_bytes=25_000)
+    removed = vector_cache.evict(tmp_path, limits=vector_cache.Limits(max_bytes=25_000))
     assert removed == [copies[3], copies[2]]  # oldest first, until 2 x 10 kB (and their json) fit
     assert copies[0].exists() and copies[1].exists()
 
@@ -97,3 +97,33 @@ def test_a_follower_saving_or_loading_its_copy_evicts_stale_ones_and_marks_its_o
         assert restarted.describe()["vectors"] > 0
         assert own.stat().st_mtime > time.time() - 60  # loaded: used now
         assert not another.exists()  # a load evicts too
+
+
+def test_the_limits_come_from_the_settings_and_nonsense_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAG_VECTOR_CACHE_DAYS", "2")
+    monkeypatch.setenv("RAG_VECTOR_CACHE_GB", "0.5")
+    settings = rag.Settings.from_env()
+    limits = vector_cache.Limits.of(settings.vector_cache_days, settings.vector_cache_gb)
+    assert limits == vector_cache.Limits(2.0, 512 * 1024**2)
+    assert vector_cache.Limits.of(None, None) == vector_cache.DEFAULT_LIMITS
+    monkeypatch.setenv("RAG_VECTOR_CACHE_GB", "0")
+    with pytest.raises(
+        rag.SettingsError, match=r"^vector_cache_gb \(RAG_VECTOR_CACHE_GB\) must be a number above 0"
+    ):
+        rag.Settings.from_env()
+
+
+@pytest.mark.postgres
+def test_a_knowledge_base_s_follower_evicts_by_the_days_its_settings_give(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "cache" / follower.CACHE_FOLDER
+    three_days = saved_copy(root, "0" * 24, 1000, 3)  # kept by the 30 days of the default
+    settings = rag.Settings(postgres_vectors="faiss", vector_cache_days=2)
+    with rag.open(postgres_url, settings=settings, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        assert base.follow_database()
+    assert not three_days.exists()

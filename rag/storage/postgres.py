@@ -651,13 +651,13 @@ class PostgresStore:
             connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
     @_translated
-    def prune_vector_journal(self, keep_days: float = journal.KEEP_DAYS) -> dict[str, int]:
-        """Remove the change journal's rows older than keep_days (format 4: a no-op before), and
-        vacuum it; return the floor followers now need and how many rows went."""
+    def prune_vector_journal(self, keep_days: float | None = None) -> dict[str, int]:
+        """Remove the change journal's rows older than keep_days (None: journal.KEEP_DAYS; format 4:
+        a no-op before), and vacuum it; return the floor followers now need and how many rows went."""
         if self.format_version() < schema.PRUNED_FORMAT:
             return {}
         connection = self._connect()
-        pruned = journal.prune(connection, keep_days)
+        pruned = journal.prune(connection, journal.KEEP_DAYS if keep_days is None else keep_days)
         connection.execute("VACUUM (ANALYZE) vector_journal")
         return pruned
 

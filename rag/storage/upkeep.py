@@ -17,10 +17,13 @@ if TYPE_CHECKING:
     from rag.storage.postgres import PostgresStore
 
 
-def optimize(store: PostgresStore, embed: Embed) -> dict[str, Any]:
-    """Prune the vector journal, vacuum, and measure HNSW's recall@10 against exact search when the
-    index keeps one: what the index's vectors are, for `rag optimize` to report."""
-    pruned = store.prune_vector_journal()  # what followers no longer need (a late one builds afresh)
+def optimize(store: PostgresStore, embed: Embed, journal_days: float | None = None) -> dict[str, Any]:
+    """Prune the vector journal to its last journal_days (None: the default), vacuum, and measure
+    HNSW's recall@10 against exact search when the index keeps one: what the index's vectors are,
+    for `rag optimize` to report."""
+    pruned = store.prune_vector_journal(
+        journal_days
+    )  # what followers no longer need (a late one builds afresh)
     store.vacuum()
     chunks = store.counts()[1]
     described: dict[str, Any] = {"kind": hnsw.FAISS, "vectors": chunks, **pruned}

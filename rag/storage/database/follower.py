@@ -53,9 +53,15 @@ class DatabaseVectors:
     """FAISS in this process over a PostgreSQL index's chunk vectors, caught up before each search."""
 
     def __init__(
-        self, store: PostgresStore, dimension: int, approximate_above: int, embed: Embed | None = None
+        self,
+        store: PostgresStore,
+        dimension: int,
+        approximate_above: int,
+        embed: Embed | None = None,
+        cache_limits: vector_cache.Limits = vector_cache.DEFAULT_LIMITS,
     ) -> None:
         self.store = store
+        self.cache_limits = cache_limits  # what this machine's saved copies may keep
         self.dimension = dimension
         self.approximate_above = approximate_above
         self._embed = embed  # makes the query-like probes an IVF index is tuned on
@@ -129,7 +135,9 @@ class DatabaseVectors:
             saved = read_base(folder)
             loaded = saved is not None and self._load(connection, *saved)
         if loaded:
-            vector_cache.evict(folder.parent, keep=folder)  # as a save does: a machine may only load
+            vector_cache.evict(
+                folder.parent, folder, self.cache_limits
+            )  # as a save does: a machine may only load
             return
         built = self._built(connection, progress)
         self._save(connection, built)
@@ -184,7 +192,7 @@ class DatabaseVectors:
                 write_base(folder, ann.to_bytes(index), meta, mode=0o600)
             except (OSError, StorageError):
                 pass
-        vector_cache.evict(folder.parent, keep=folder)  # the cache grows here: old copies go
+        vector_cache.evict(folder.parent, folder, self.cache_limits)  # the cache grows here: old copies go
 
     def _rebuild_when_due(self) -> None:
         """Build afresh beside the index in use, as a folder's writer would (another kind for the size

@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.storage.lock import file_lock
@@ -23,6 +24,26 @@ from rag.storage.lock import file_lock
 MAX_IDLE_DAYS = 30.0
 MAX_BYTES = 8 * 1024**3  # all copies together; one index of a million 384-number vectors is ~1.5 GB
 READ_WAIT_SECONDS = 10.0  # how long a reader waits for an eviction of its folder to finish
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a machine's saved copies may keep: copies used within max_idle_days, max_bytes in all
+    (Settings.vector_cache_days and vector_cache_gb; None there is these defaults)."""
+
+    max_idle_days: float = MAX_IDLE_DAYS
+    max_bytes: int = MAX_BYTES
+
+    @classmethod
+    def of(cls, days: float | None, gigabytes: float | None) -> Limits:
+        """The limits the settings name, the defaults where they name none."""
+        return cls(
+            MAX_IDLE_DAYS if days is None else days,
+            MAX_BYTES if gigabytes is None else int(gigabytes * 1024**3),
+        )
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def lock_path(folder: Path) -> Path:
@@ -41,17 +62,15 @@ def in_use(folder: Path) -> Iterator[None]:
             os.utime(folder)
 
 
-def evict(
-    root: Path, keep: Path | None = None, max_idle_days: float = MAX_IDLE_DAYS, max_bytes: int = MAX_BYTES
-) -> list[Path]:
-    """Remove the copies under root unused for max_idle_days, then the least recently used while
-    all hold more than max_bytes (never keep, nor one in use); return the folders removed."""
+def evict(root: Path, keep: Path | None = None, limits: Limits = DEFAULT_LIMITS) -> list[Path]:
+    """Remove the copies under root unused for the limits' days, then the least recently used while
+    all hold more than their bytes (never keep, nor one in use); return the folders removed."""
     copies = sorted(_copies(root, keep), key=lambda found: found[1])  # least recently used first
     total = sum(size for _, _, size in copies) + (_size(keep) if keep is not None else 0)
-    cutoff = time.time() - max_idle_days * 86_400
+    cutoff = time.time() - limits.max_idle_days * 86_400
     removed = []
     for folder, used, size in copies:
-        if used >= cutoff and total <= max_bytes:
+        if used >= cutoff and total <= limits.max_bytes:
             break
         if _remove(folder):
             removed.append(folder)
