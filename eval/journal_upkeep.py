@@ -43,11 +43,11 @@ COPY_CHUNKS = (
 )
 
 
-def _median_ms(connection: Any, statement: str, position: int, runs: int = 200) -> float:
+def _median_ms(connection: Any, statement: str, parameters: tuple[int, ...], runs: int = 200) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        connection.execute(statement, (position,)).fetchall()
+        connection.execute(statement, parameters).fetchall()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
 
@@ -93,8 +93,8 @@ def measure(url: str, rows: int, rounds: int) -> dict[str, Any]:
         last = int(_value(connection, "SELECT max(seq) FROM vector_journal"))
         reads: dict[str, list[float]] = {"format_3": [], "format_4": []}
         for _ in range(rounds):
-            reads["format_3"].append(_median_ms(connection, CHANGES_3, last))
-            reads["format_4"].append(_median_ms(connection, DATABASE_JOURNAL_CHANGES, last))
+            reads["format_3"].append(_median_ms(connection, CHANGES_3, (last,)))
+            reads["format_4"].append(_median_ms(connection, DATABASE_JOURNAL_CHANGES, (256, last)))
         result["read_before_search_p50_ms"] = {k: round(statistics.median(v), 3) for k, v in reads.items()}
     with rag.open(index, embedder=rag.HashingEmbedder(256)) as base:
         start = time.perf_counter()

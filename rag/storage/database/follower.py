@@ -135,9 +135,8 @@ class DatabaseVectors:
             saved = read_base(folder)
             loaded = saved is not None and self._load(connection, *saved)
         if loaded:
-            vector_cache.evict(
-                folder.parent, folder, self.cache_limits
-            )  # as a save does: a machine may only load
+            # As a save does: a machine that only loads copies keeps its cache in bounds too.
+            vector_cache.evict(folder.parent, folder, self.cache_limits)
             return
         built = self._built(connection, progress)
         self._save(connection, built)
@@ -244,7 +243,7 @@ class DatabaseVectors:
         """Apply the journal rows past the position: remove every chunk they name, add back those
         that still have a vector. When the journal no longer reaches back to the position (pruned
         past it) or says chunks were truncated, build afresh from every vector instead."""
-        found = connection.execute(journal.CHANGES, (self.position,)).fetchall()
+        found = connection.execute(journal.CHANGES, (self.dimension, self.position)).fetchall()
         if self._index is None:
             return
         upto, last = found[0][0], found[0][1]
@@ -259,14 +258,15 @@ class DatabaseVectors:
         if not rows:
             return
         touched = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        present = [row for row in rows if row[2] is not None and len(row[2]) == self.dimension]
         ann.remove(self._index, touched)
-        if present:
-            added_ids = np.fromiter((row[0] for row in present), dtype=np.int64, count=len(present))
-            vectors = np.asarray([row[2] for row in present], dtype=np.float32).reshape(-1, self.dimension)
-            ann.add(self._index, *whole_rows(added_ids, vectors))
+        held, added = [row[0] for row in rows if row[2]], 0
+        # Read after the journal, the vectors are as new or newer than the rows name; a change
+        # made in between has a later row, which the next catch-up applies again.
+        for ids, vectors in read_vectors(connection, self.dimension, held) if held else ():
+            ann.add(self._index, *whole_rows(ids, vectors))
+            added += len(ids)
         self.position = max(self.position, max(int(row[1]) for row in rows))
-        self._churn += len(touched) + len(present)
+        self._churn += len(touched) + added
 
     def _probes(self, texts: Sequence[str]) -> np.ndarray | None:
         snippets = probe_texts(texts)

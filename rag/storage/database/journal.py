@@ -25,9 +25,11 @@ KEEP_DAYS = 7.0
 RESET = 0  # the chunk a TRUNCATE's journal row names: no chunk has id 0 (bigserial starts at 1)
 
 # The floor and the journal's last number, then each chunk named past a position once with its last
-# number, and the vector it holds now (NULL: gone). The first two come even when no journal row does.
+# number, and whether it holds a vector of the dimension now (false: gone, or another dimension).
+# The first two come even when no journal row does. The vectors themselves are read by the
+# follower's binary COPY: fetched here as text they cost ~150 microseconds each.
 CHANGES = """
-SELECT f.upto, f.last, j.chunk_id, j.seq, c.vector::real[]
+SELECT f.upto, f.last, j.chunk_id, j.seq, vector_dims(c.vector) IS NOT DISTINCT FROM %s
 FROM (
     SELECT coalesce(max(value::bigint), 0) AS upto, (SELECT coalesce(max(seq), 0) FROM vector_journal) AS last
     FROM manifest WHERE key = 'vector_journal_pruned'
