@@ -248,18 +248,19 @@ class KnowledgeBase:
             return self._follower if self._follower is not None else PostgresVectors(store)
         return FolderVectors(self.vectors, self.sqlite_store())
 
-    def follow_database(self, progress: BuildProgress | None = None) -> bool:
+    def follow_database(self, progress: BuildProgress | None = None) -> dict[str, Any] | None:
         """Build this process's FAISS index over a PostgreSQL index's vectors now, or catch it up with
         the change journal: a server does this before its first question (which would otherwise wait
-        for the build) and while idle (so it never falls behind the journal's pruning). False when
-        there is nothing to follow: a folder, or an index searched through pgvector's HNSW."""
+        for the build) and while idle (so it never falls behind the journal's pruning). Return what
+        the index is now (kind, vectors, from_saved_copy, ...); None when there is nothing to
+        follow: a folder, or an index searched through pgvector's HNSW."""
         if self.url is None:
-            return False
+            return None
         vectors = self._vector_search()
         if not isinstance(vectors, DatabaseVectors):
-            return False
+            return None
         vectors.sync(progress)
-        return True
+        return vectors.describe()
 
     @property
     def retriever(self) -> Retriever:

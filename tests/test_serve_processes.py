@@ -37,7 +37,7 @@ class Server:
     process: subprocess.Popen[str]
     port: int
     log: Path
-    index: Path
+    index: Path | str
 
     def pids(self) -> set[int]:
         """The serving processes now: the banner's, less the ones replaced, plus their replacements."""
@@ -49,7 +49,7 @@ class Server:
         return pids | {int(pid) for pid in re.findall(r"serves again \(pid (\d+)\)", text)}
 
 
-def start(index: Path, workdir: Path, *flags: str) -> Server:
+def start(index: Path | str, workdir: Path, *flags: str) -> Server:
     port = free_port()
     log = workdir / f"serve-{port}.log"
     process = subprocess.Popen(
@@ -306,6 +306,26 @@ def test_workers_stop_when_the_supervisor_is_killed_outright(tmp_path: Path) -> 
     while any(is_running(pid) for pid in pids):
         assert time.monotonic() < deadline, "a serving process outlived its supervisor"
         time.sleep(0.2)
+
+
+@pytest.mark.postgres
+def test_with_a_postgresql_collection_one_process_builds_its_follower_and_the_other_takes_its_copy(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))  # no saved copy yet
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("river.md", RIVER), rag.TextItem("harbour.md", HARBOUR)])
+    server = start(postgres_url, tmp_path)
+    try:
+        log = server.log.read_text()
+        assert len(re.findall(r"its vector index is ready, built from \d+ vectors", log)) == 1, log
+        assert (
+            len(re.findall(r"its vector index is ready, taken from this machine's saved copy", log)) == 1
+        ), log
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        assert cited(connection, "When does the river flood the meadows?")[0] == "river.md"
+    finally:
+        assert stop(server) == 0
 
 
 def test_a_bad_index_stops_the_server_with_its_one_line_error(tmp_path: Path) -> None:

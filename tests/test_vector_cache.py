@@ -127,3 +127,34 @@ def test_a_knowledge_base_s_follower_evicts_by_the_days_its_settings_give(
         base.add_texts(RIVER_TEXTS)
         assert base.follow_database()
     assert not three_days.exists()
+
+
+@pytest.mark.postgres
+def test_followers_starting_at_once_on_one_machine_build_once_and_the_others_take_the_copy(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    builds = []
+    real_build = follower.build
+
+    def slow_build(*args: Any) -> Any:  # as a big index's build is: the others start meanwhile
+        builds.append(threading.current_thread().name)
+        time.sleep(1.0)
+        return real_build(*args)
+
+    monkeypatch.setattr(follower, "build", slow_build)
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(RIVER_TEXTS)
+        store: Any = base.engine_store()
+        followers = [follower.DatabaseVectors(store, 256, approximate_above=50_000) for _ in range(3)]
+        threads = [threading.Thread(target=each.sync, name=f"server-{n}") for n, each in enumerate(followers)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.2)
+        for thread in threads:
+            thread.join(60)
+        assert builds == ["server-0"]
+        assert [each.from_saved_copy for each in followers] == [False, True, True]
+        assert {each.describe()["vectors"] for each in followers} == {store.counts()[1]}

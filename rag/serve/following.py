@@ -22,18 +22,23 @@ FOLLOW_SECONDS = 5.0  # how often an idle server catches its followers up
 
 def follow_before_serving(collections: Collections) -> list[str]:
     """Build (or take this machine's saved copy of) each PostgreSQL collection's FAISS index, saying
-    so on stderr; return the names of the collections followed."""
+    which on stderr; return the names of the collections followed."""
     followed = []
     for name in collections.names:
         base = collections.base(name)
         if base.url is None:
             continue
         started = time.perf_counter()
-        if base.follow_database():
+        described = base.follow_database()
+        if described is not None:
             followed.append(name)
+            how = (
+                "taken from this machine's saved copy"
+                if described.get("from_saved_copy")
+                else f"built from {described.get('vectors', 0):,} vectors"
+            )
             seconds = time.perf_counter() - started
-            if seconds >= 1.0:  # a build worth telling about (a saved copy takes well under that)
-                print(f"collection {name}: its vector index is ready ({seconds:.1f} s)", file=sys.stderr)
+            print(f"collection {name}: its vector index is ready, {how} ({seconds:.1f} s)", file=sys.stderr)
     return followed
 
 

@@ -66,6 +66,7 @@ class DatabaseVectors:
         self.approximate_above = approximate_above
         self._embed = embed  # makes the query-like probes an IVF index is tuned on
         self._index: ann.Index | None = None
+        self.from_saved_copy = False  # whether the index in use started from this machine's saved copy
         self._build: BuildInfo | None = None
         self.position = 0  # the last journal number applied
         self._churn = 0  # vectors added or removed since the build
@@ -95,6 +96,7 @@ class DatabaseVectors:
             "recall@10": 1.0 if build_info.kind == ann.EXACT else build_info.recall,
             "journal_position": self.position,
             "built_at": build_info.built_at,
+            "from_saved_copy": self.from_saved_copy,
         }
 
     def search(
@@ -123,24 +125,26 @@ class DatabaseVectors:
         assert self._index is not None
         return self._index
 
-    def _take(self, built: tuple[ann.Index, BuildInfo, int]) -> None:
+    def _take(self, built: tuple[ann.Index, BuildInfo, int], from_saved_copy: bool = False) -> None:
         self._index, self._build, self.position = built
         self._churn = 0
+        self.from_saved_copy = from_saved_copy
 
     def _start(self, connection: Any, progress: BuildProgress | None) -> None:
         """Take the index this machine saved for this database when it still follows it, else build
         one from every vector and save it: a restart catches up instead of reading everything."""
         folder = self._cache_folder(connection)
-        with vector_cache.in_use(folder):
-            saved = read_base(folder)
-            loaded = saved is not None and self._load(connection, *saved)
-        if loaded:
-            # As a save does: a machine that only loads copies keeps its cache in bounds too.
-            vector_cache.evict(folder.parent, folder, self.cache_limits)
-            return
-        built = self._built(connection, progress)
-        self._save(connection, built)
-        self._take(built)
+        with vector_cache.building(folder):  # N servers started at once on a machine build once
+            with vector_cache.in_use(folder):
+                saved = read_base(folder)
+                loaded = saved is not None and self._load(connection, *saved)
+            if loaded:
+                # As a save does: a machine that only loads copies keeps its cache in bounds too.
+                vector_cache.evict(folder.parent, folder, self.cache_limits)
+                return
+            built = self._built(connection, progress)
+            self._save(connection, built)
+            self._take(built)
 
     def _cache_folder(self, connection: Any) -> Path:
         database, schema, table = connection.execute(_IDENTITY).fetchone()
@@ -171,7 +175,7 @@ class DatabaseVectors:
             or due_step(build_info, True, int(index.ntotal), 0, 0, self.approximate_above) == "rebuild"
         ):
             return False
-        self._take((index, build_info, position))
+        self._take((index, build_info, position), from_saved_copy=True)
         return True
 
     def _save(self, connection: Any, built: tuple[ann.Index, BuildInfo, int]) -> None:

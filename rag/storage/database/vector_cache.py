@@ -24,6 +24,9 @@ from rag.storage.lock import file_lock
 MAX_IDLE_DAYS = 30.0
 MAX_BYTES = 8 * 1024**3  # all copies together; one index of a million 384-number vectors is ~1.5 GB
 READ_WAIT_SECONDS = 10.0  # how long a reader waits for an eviction of its folder to finish
+# How long a reader waits for another process on this machine building the same index (73.9 s at a
+# million chunks); past it, it builds its own.
+BUILD_WAIT_SECONDS = 1800.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,16 @@ DEFAULT_LIMITS = Limits()
 def lock_path(folder: Path) -> Path:
     """The lock file of a copy's folder, beside it (a lock inside would go with the folder)."""
     return folder.with_name(folder.name + ".lock")
+
+
+@contextmanager
+def building(folder: Path) -> Iterator[None]:
+    """Be the one process on this machine that builds the index a copy's folder is for: another one
+    waits here, then takes the copy saved, instead of building it again at the same time."""
+    with suppress(OSError):
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with file_lock(folder.with_name(folder.name + ".build"), BUILD_WAIT_SECONDS):
+        yield
 
 
 @contextmanager
