@@ -262,6 +262,13 @@ class KnowledgeBase:
         vectors.sync(progress)
         return vectors.describe()
 
+    def prune_database_journal(self) -> dict[str, int] | None:
+        """Prune a PostgreSQL index's change journal to Settings.journal_days, as `rag optimize` does,
+        when this role may; None for a folder or a role that may only read."""
+        if self.url is None:
+            return None
+        return upkeep.prune_journal(self._postgres_store(), self.settings.journal_days)
+
     @property
     def retriever(self) -> Retriever:
         """The retriever over this index."""

@@ -361,3 +361,48 @@ def test_a_follower_searching_while_writers_write_and_the_journal_is_pruned_ends
                 thread.join()
         assert followed_ids(vectors) == chunk_ids(postgres_url)
         assert len(builds) > 1  # it fell behind a prune, and built afresh
+
+
+def test_a_server_whose_role_may_write_prunes_the_journal_and_one_that_may_only_read_leaves_it(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import reading_role
+
+    from eval.ports import listen_port
+    from rag.serve import RunningServer, ServeConfig, following
+
+    monkeypatch.setattr(following, "FOLLOW_SECONDS", 0.05)
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as writer:
+        writer.add_texts(RIVER_TEXTS)
+        execute(postgres_url, BACKDATE)
+        writer.add_texts([WALRUS])  # this week's: kept
+    count = "SELECT count(*) FROM vector_journal"
+    (before,) = execute(postgres_url, count)[0]
+    recent = execute(
+        postgres_url, "SELECT count(*) FROM vector_journal WHERE written_at > now() - interval '1 day'"
+    )
+    with reading_role(postgres_url) as reader_url:
+        server = RunningServer(
+            ServeConfig({"team": reader_url}, port=listen_port()), embedder=rag.HashingEmbedder(256)
+        )
+        try:
+            time.sleep(1.0)  # twenty rounds of catching up
+            vectors = server.service.collections.base("team").retriever.vectors
+            assert isinstance(vectors, follower.DatabaseVectors) and vectors.describe()["vectors"] > 0
+        finally:
+            server.stop()
+    assert execute(postgres_url, count)[0][0] == before
+    assert "cannot catch up" not in capsys.readouterr().err
+    server = RunningServer(
+        ServeConfig({"team": postgres_url}, port=listen_port()), embedder=rag.HashingEmbedder(256)
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while execute(postgres_url, count) != recent:
+            assert time.monotonic() < deadline, "the server did not prune the journal"
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    assert (
+        int(execute(postgres_url, f"SELECT value FROM manifest WHERE key = '{journal.PRUNED_KEY}'")[0][0]) > 0
+    )

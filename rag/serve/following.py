@@ -1,6 +1,7 @@
 """A server's PostgreSQL collections, followed: each one's FAISS index (storage/database/follower.py)
 built before the server says it is serving, then caught up with the change journal every few
-seconds while it waits for questions.
+seconds while it waits for questions; and, once a day when the server's role may write, the
+journal pruned as `rag optimize` prunes it.
 
 Without this the first question to a big collection waited for the whole build (73.9 s at a
 million chunks, docs/scale.md), and a server left idle for longer than the journal is kept
@@ -18,6 +19,9 @@ from rag.errors import RagError
 from rag.serve.collections import Collections
 
 FOLLOW_SECONDS = 5.0  # how often an idle server catches its followers up
+# How often a server whose role may write prunes each collection's change journal (its first round
+# too), so a team's journal stays bounded without anyone running `rag optimize`.
+PRUNE_SECONDS = 86_400.0
 
 
 def follow_before_serving(collections: Collections) -> list[str]:
@@ -50,10 +54,15 @@ def start_following(collections: Collections, names: list[str], stop: threading.
 
     def follow() -> None:
         failing: set[str] = set()
+        pruned: dict[str, float] = {}  # when each collection's journal was last pruned (monotonic)
         while not stop.wait(FOLLOW_SECONDS):
             for name in names:
                 try:
-                    collections.base(name).follow_database()
+                    base = collections.base(name)
+                    base.follow_database()
+                    if time.monotonic() - pruned.get(name, -PRUNE_SECONDS) >= PRUNE_SECONDS:
+                        base.prune_database_journal()  # nothing for a role that may only read
+                        pruned[name] = time.monotonic()
                 except RagError as error:
                     if name not in failing:
                         print(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rag.storage import bulk_load
-from rag.storage.database import hnsw
+from rag.storage.database import hnsw, journal
 from rag.storage.database.follower import DatabaseVectors, Embed
 from rag.storage.engine import VectorSearch
 from rag.storage.vectors.recall import PROBE_COUNT, probe_texts, recall_at
@@ -43,6 +43,14 @@ def optimize(store: PostgresStore, embed: Embed, journal_days: float | None = No
             **pruned,
         }
     return described
+
+
+def prune_journal(store: PostgresStore, journal_days: float | None = None) -> dict[str, int] | None:
+    """Prune the change journal to its last journal_days when this role may (None when it may not:
+    a reader's role); what `rag serve` does once a day, beside `rag optimize`."""
+    if not store.with_connection(journal.may_prune):
+        return None
+    return store.prune_vector_journal(journal_days)
 
 
 def vector_stats(store: PostgresStore, searched: Callable[[], VectorSearch], chosen: str) -> dict[str, Any]:

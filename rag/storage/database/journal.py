@@ -46,6 +46,17 @@ AND seq < (SELECT max(seq) FROM vector_journal)
 """
 
 
+def may_prune(connection: Any) -> bool:
+    """Whether this role may prune the journal: delete its rows and raise the manifest's floor (a
+    server's role may only read)."""
+    row = connection.execute(
+        "SELECT has_table_privilege('vector_journal', 'DELETE')"
+        " AND has_table_privilege('manifest', 'INSERT')"
+        " AND has_table_privilege('manifest', 'UPDATE')"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def pruned_upto(connection: Any) -> int:
     """The highest journal number pruned (0: none)."""
     row = connection.execute("SELECT value FROM manifest WHERE key = %s", (PRUNED_KEY,)).fetchone()
