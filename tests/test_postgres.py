@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,23 @@ def test_cli_ingests_and_answers_over_a_database_url(
     assert main(["ask", "What is green tea made from?", "--index", postgres_url, *fake, "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["answered"] and "Camellia" in answer["citations"][0]["quote"]
+
+
+def test_a_first_search_on_a_machine_shows_its_follower_being_built_and_a_later_one_does_not(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))  # no saved copy on this machine yet
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(
+            [rag.TextItem(f"note{n}.txt", f"Note {n} is about the tides of bay {n}.") for n in range(40)]
+        )
+    fake = ["--index", postgres_url, "--model", "hashing-256"]
+    assert main(["search", "tides of bay 7", *fake]) == 0
+    first = capsys.readouterr()
+    assert "note7.txt" in first.out and re.search(r"40/40 \[.*vectors", first.err), first.err
+    assert main(["search", "tides of bay 9", *fake]) == 0
+    again = capsys.readouterr()
+    assert "note9.txt" in again.out and "vectors" not in again.err  # taken from the saved copy
 
 
 def test_server_down_is_a_one_line_error_without_the_password() -> None:

@@ -11,7 +11,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 import rag
-from rag.display import IngestProgressBar
+from rag.display import BuildProgressBar, IngestProgressBar
 from rag.ingest import DEFAULT_MAX_UPLOAD_MB, UPLOADS_FOLDER
 from ui import app as app_module
 from ui import assets, documents, security
@@ -57,7 +57,14 @@ def open_base(index: Path | str, model: str | None, docs: Sequence[Path]) -> rag
             file=sys.stderr,
             flush=True,
         )
-    # Load the embedding model, FAISS and the SQLite pages now, so the first question does not wait.
+    # Load the embedding model, FAISS and the SQLite pages now, so the first question does not wait:
+    # for a PostgreSQL index, its FAISS follower too (a bar while a build reads every vector).
+    if base.url is not None:
+        building = BuildProgressBar()
+        try:
+            base.follow_database(building)
+        finally:
+            building.close()
     base.embedder.embed(["warm up"])
     base.search("warm up")
     return base
