@@ -349,6 +349,23 @@ def test_uploads_are_kept_and_ingested_with_per_file_results(base: rag.Knowledge
     assert documents.remove_document(base, "cranes.md")[0].startswith("Removed cranes.md")
 
 
+@pytest.mark.postgres
+def test_an_upload_to_a_postgresql_index_is_refused_and_nothing_is_written(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a folder named after the URL was made
+    (tmp_path / "cranes.md").write_text("# Cranes\n\nBlue cranes lift forty containers an hour.\n")
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("harbour.md", ZANZIBAR)])
+        updates = list(
+            documents.ingest_uploads(base, [tmp_path / "cranes.md"], base.folder / UPLOADS_FOLDER, 10**6)
+        )
+        assert [update.is_done for update in updates] == [True]
+        assert "is a PostgreSQL index: add documents with `rag ingest" in updates[0].progress
+        assert [info.source for info in base.documents()] == ["harbour.md"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cranes.md"]
+
+
 def test_office_upload_is_ingested_and_a_mislabelled_one_refused(
     base: rag.KnowledgeBase, tmp_path: Path
 ) -> None:

@@ -44,6 +44,12 @@ def ingest_uploads(
     base: rag.KnowledgeBase, files: Sequence[str | Path], uploads: Path, max_bytes: int
 ) -> Iterator[IngestUpdate]:
     """Check, keep and ingest uploaded files, yielding progress and finally the per-file results."""
+    if base.url is not None:  # uploads are kept in a folder beside the index, and a database has none
+        yield IngestUpdate(
+            f"{base.location} is a PostgreSQL index: add documents with `rag ingest PATH --index URL`.",
+            is_done=True,
+        )
+        return
     if not files:
         yield IngestUpdate("Choose one or more files first.", is_done=True)
         return

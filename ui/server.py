@@ -47,8 +47,10 @@ def open_base(index: Path | str, model: str | None, docs: Sequence[Path]) -> rag
             )
             for result in report.failed:
                 print(f"  failed: {result.source}: {result.reason}", file=sys.stderr, flush=True)
-    try:
-        recovered = documents.recover_uploads(base, base.folder / UPLOADS_FOLDER)
+    try:  # a PostgreSQL index keeps no uploads folder: uploads to it are refused
+        recovered = (
+            documents.recover_uploads(base, base.folder / UPLOADS_FOLDER) if base.url is None else None
+        )
     except rag.IndexLockedError:
         recovered = None
     if recovered is not None:
