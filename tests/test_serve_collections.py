@@ -193,3 +193,23 @@ def test_a_citation_opens_the_document_of_its_own_collection_when_both_show_the_
     assert selection.narrowed_to("nowhere") is selection
     viewer = responses.open_citation(selection, turns, "cite-0-1")
     assert "boatyard of Pellham" in viewer and "Orchard" not in viewer
+
+
+@pytest.mark.postgres
+def test_an_error_names_a_database_collection_by_its_name_not_its_server(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    from rag.serve.collections import open_collections
+
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("notes.md", "Otters sleep holding hands.")])
+        location = base.location
+    collections = open_collections({"team": postgres_url}, embedder=rag.HashingEmbedder(256))
+    try:
+        for shown in (location, location.partition("?")[0]):
+            message = collections.without_folders(
+                f"PostgreSQL at {shown}: permission denied for table chunks"
+            )
+            assert message == "PostgreSQL at collection team: permission denied for table chunks"
+    finally:
+        collections.close()

@@ -138,10 +138,17 @@ class Collections:
         return base.for_reader(actor, self.policy.rule(name) if self.policy is not None else OPEN)
 
     def without_folders(self, message: str) -> str:
-        """The message with each served folder named as its collection: the server's disk is not
-        the caller's business."""
+        """The message with each served folder or database named as its collection: the server's
+        disk and database are not the caller's business."""
         spellings = []
         for name, collection in self._by_name.items():
+            if collection.base.url is not None:
+                location = collection.base.location  # the URL without its password
+                spellings += [
+                    (location, f"collection {name}"),
+                    (location.partition("?")[0], f"collection {name}"),
+                ]
+                continue
             folder = collection.base.folder
             spellings += [
                 (str(path), f"collection {name}") for path in {folder, folder.absolute(), folder.resolve()}
