@@ -12,7 +12,7 @@ from typing import TextIO
 
 from rag.types import IngestProgress
 
-__all__ = ["IngestProgressBar", "format_bytes"]
+__all__ = ["BuildProgressBar", "IngestProgressBar", "format_bytes"]
 
 # C0 and C1 control characters (newlines too): in a file name they would move the cursor,
 # recolour the terminal or forge extra output lines. Bidirectional controls reorder what
