@@ -10,9 +10,11 @@ alike; vector search is pgvector's HNSW index over inner product (vectors are un
 Every value reaches SQL as a bound parameter; the one number in DDL, the vector dimension, is
 composed as a literal by psycopg.
 
-This module holds the store's face and its connections (psycopg is imported here only); the SQL
-of each concern is in rag/storage/database/: writing.py (a document's rows), searching.py, logs.py
-(feedback and the question log), grants.py, audit.py, page_boxes.py, exporting.py, schema.py.
+This module holds the store's face, its connections and the catching of PostgreSQL's errors
+(psycopg is imported here only); each method hands its connection to the SQL of its concern in
+rag/storage/database/: tables.py (making, upgrading, the manifest), writing.py (a document's
+rows), exporting.py, searching.py, logs.py (feedback and the question log), page_boxes.py,
+grants.py, audit.py; failures.py words the errors.
 """
 
 from __future__ import annotations
@@ -28,18 +30,14 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import Dumper
 
-from rag.errors import (
-    IndexNotFoundError,
-    NotFoundError,
-    StorageError,
-    StoragePermissionError,
-)
+from rag.errors import IndexNotFoundError, NotFoundError, StorageError
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.storage import question_log
 from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.database import (
     audit,
     exporting,
+    failures,
     grants,
     hnsw,
     journal,
@@ -47,15 +45,16 @@ from rag.storage.database import (
     page_boxes,
     schema,
     searching,
+    tables,
     writing,
 )
-from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
+from rag.storage.database.schema import FORMAT_VERSION
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
 from rag.storage.sentence_vectors import text_hash
-from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile, refuse_other_settings
+from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile
 from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan
 
 T = TypeVar("T")
@@ -74,25 +73,9 @@ SELECT language FROM found WHERE language IS NOT NULL
 """
 
 
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
-# What a role lacking a privilege is told: which grants a reader needs, and that writing needs more.
-_PRIVILEGE_ADVICE = (
-    "a role that only reads (ask, search, stats, check, serve) needs"
-    " GRANT USAGE ON SCHEMA s, GRANT SELECT ON ALL TABLES IN SCHEMA s and"
-    " GRANT SELECT ON ALL SEQUENCES IN SCHEMA s; ingest, remove, repair and feedback need a role that may write"
-)
-
-
 def _storage_error(location: str, error: psycopg.Error) -> StorageError:
     """A one-line StorageError naming the database (not its password), with grants advice for a denied role."""
-    message = f"PostgreSQL at {location}: {_first_line(error)}"
-    if isinstance(error, psycopg.errors.InsufficientPrivilege):
-        return StoragePermissionError(f"{message} ({_PRIVILEGE_ADVICE})")
-    return StorageError(message)
+    return failures.storage_error(location, error, isinstance(error, psycopg.errors.InsufficientPrivilege))
 
 
 def _translated(method: Callable[..., T]) -> Callable[..., T]:
@@ -148,22 +131,7 @@ class PostgresStore:
     @_translated
     def _create_tables(self, statements: sql.Composed, vectors: str) -> None:
         """The tables of a new index, of this format; an index of an older one is upgraded with them."""
-        connection = self._connect()
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            connection.execute(statements)
-            found = schema.format_in(connection)
-            schema.refuse_newer(self.location, found)
-            schema.upgrade(connection, found)
-            fresh = (
-                not found
-                and not connection.execute("SELECT 1 FROM manifest WHERE key = %s", (hnsw.KEY,)).fetchone()
-            )
-            if fresh:  # a new index: kept for the vector search its maker chose
-                hnsw.record(connection, vectors)
-                connection.execute(
-                    hnsw.VECTOR_INDEX if vectors == hnsw.HNSW else "DROP INDEX IF EXISTS chunks_vector"
-                )
+        tables.create(self._connect(), statements, vectors, self.location)
 
     @_translated
     def format_version(self) -> int:
@@ -179,19 +147,10 @@ class PostgresStore:
         found = self.format_version()
         if found >= FORMAT_VERSION or found == 0:
             return found
-        connection = self._connect()
         try:
-            with connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                found = schema.format_in(connection)  # another writer may have upgraded it meanwhile
-                schema.refuse_newer(self.location, found)
-                schema.upgrade(connection, found)
+            found = tables.upgrade(self._connect(), self.location)
         except psycopg.errors.InsufficientPrivilege as error:
-            raise StoragePermissionError(
-                f"PostgreSQL at {self.location}: {_first_line(error)} (upgrading the index from format"
-                f" {found} to {FORMAT_VERSION} creates tables: run `rag check --repair --index {self.location}`"
-                " once with a role that may create them in its schema, such as its owner)"
-            ) from error
+            raise failures.upgrade_denied(self.location, error, found) from error
         self._format_seen = 0
         return found
 
@@ -204,29 +163,17 @@ class PostgresStore:
 
     @_translated
     def _has_tables(self) -> bool:
-        row = (
-            self._connect()
-            .execute(
-                # In the first schema of the search path only: the tables of an index in a later
-                # schema belong to another index (several may share a database, a schema each).
-                "SELECT count(to_regclass(format('%%I.%%I', current_schema(), name)))"
-                " FROM unnest(%s::text[]) AS name",
-                (list(schema.OWN_TABLES),),
-            )
-            .fetchone()
-        )
-        return row is not None and row[0] == len(schema.OWN_TABLES)
+        """Whether this index's tables are in the URL's first schema."""
+        return tables.present(self._connect())
 
     def _connect(self) -> psycopg.Connection[Any]:
+        """This thread's connection, opened when it has none (autocommit: methods make their transactions)."""
         connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
         if connection is None or connection.closed:
             try:
                 connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
             except psycopg.Error as error:
-                raise StorageError(
-                    f"cannot connect to PostgreSQL at {self.location} ({_first_line(error)});"
-                    " is the server running, and the URL right?"
-                ) from error
+                raise failures.cannot_connect(self.location, error) from error
             self._local.connection = connection
             self._local.ef_search = 0  # a new session has pgvector's default
             self._local.binary_vectors = False
@@ -238,10 +185,7 @@ class PostgresStore:
         if not self._local.binary_vectors:
             row = connection.execute("SELECT to_regtype('vector')::oid").fetchone()
             if not row or not row[0]:
-                raise StorageError(
-                    f"PostgreSQL at {self.location}: pgvector's vector type is not on the search_path"
-                    " (add the schema it was created in, such as public, to the URL's search_path)"
-                )
+                raise failures.no_vector_type(self.location)
             connection.adapters.register_dumper(
                 writing.VectorBytes, type("VectorDumper", (_VectorDumper,), {"oid": int(row[0])})
             )
@@ -262,40 +206,24 @@ class PostgresStore:
             self._local.ef_search = 0
             self._local.binary_vectors = False
 
-    # -- manifest ---------------------------------------------------------------------------
+    # -- manifest (storage/database/tables.py) ----------------------------------------------------
 
     @_translated
     def manifest(self) -> dict[str, str]:
         """All manifest entries."""
-        return dict(self._connect().execute("SELECT key, value FROM manifest").fetchall())
+        return tables.manifest(self._connect())
 
     @_translated
     def check_or_write_manifest(self, expected: dict[str, str]) -> None:
         """Record the manifest of a new index, or fail if an existing one differs."""
-        connection = self._connect()
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            current = dict(connection.execute("SELECT key, value FROM manifest").fetchall())
-            if not current.get("format_version"):
-                connection.cursor().executemany(
-                    "INSERT INTO manifest (key, value) VALUES (%s, %s)"
-                    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                    list({"format_version": str(FORMAT_VERSION), **expected}.items()),
-                )
-                return
-        # An older format is read as it is (a writer upgrades it first: upgrade); a newer one is refused.
-        schema.refuse_newer(self.location, schema.parse_format(current["format_version"]))
-        refuse_other_settings(
-            current, expected, f"the index in {self.location}", "another database or schema"
-        )
+        tables.check_or_write_manifest(self._connect(), expected, self.location)
 
     @_translated
     def generation(self) -> int:
         """A counter that grows with every committed change (a sequence: writers never wait on it)."""
-        row = self._connect().execute("SELECT last_value, is_called FROM generation").fetchone()
-        return int(row[0]) if row and row[1] else 0
+        return tables.generation(self._connect())
 
-    # -- writes -----------------------------------------------------------------------------
+    # -- writes (storage/database/writing.py) ------------------------------------------------------
 
     @_translated
     def put_document(self, document: NewDocument) -> str:
@@ -357,10 +285,7 @@ class PostgresStore:
             if create and not self._has_log_tables:
                 self._has_log_tables = logs.create_tables(self._connect())
                 if not self._has_log_tables:
-                    raise StorageError(
-                        f"the index in {self.location} is not in the first schema of its search_path:"
-                        " its feedback tables would be made elsewhere"
-                    )
+                    raise failures.log_tables_elsewhere(self.location)
         return self._has_log_tables
 
     @_translated
@@ -578,6 +503,90 @@ class PostgresStore:
         return {by_hash[hash_value]: vector for (hash_value, _), vector in zip(rows, vectors, strict=True)}
 
     @_translated
+    def sample_texts(self, count: int) -> list[str]:
+        """The texts of up to `count` chunks, the same ones every time for the same chunks."""
+        rows = self._connect().execute("SELECT text FROM chunks ORDER BY md5(id::text) LIMIT %s", (count,))
+        return [str(row[0]) for row in rows]
+
+    @_translated
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids and languages."""
+        keys = sorted(document_keys)
+        connection = self._connect()
+        rows = connection.execute("SELECT id FROM chunks WHERE document_key = ANY(%s) ORDER BY id", (keys,))
+        chunk_ids = np.fromiter((row[0] for row in rows), dtype=np.int64)
+        languages = connection.execute(
+            "SELECT DISTINCT language FROM documents WHERE key = ANY(%s) ORDER BY language", (keys,)
+        )
+        return Scope(document_keys, chunk_ids, tuple(row[0] for row in languages))
+
+    @_translated
+    def has_chunks(self) -> bool:
+        """Whether any chunk is stored."""
+        return self._connect().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+
+    @_translated
+    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
+        """Number of documents and of chunks (of the scope)."""
+        if scope is not None:
+            return len(scope.document_keys), len(scope.chunk_ids)
+        row = (
+            self._connect()
+            .execute("SELECT count(*), coalesce(sum(chunks), 0) FROM document_terms")
+            .fetchone()
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    @_translated
+    def language_counts(self) -> dict[str, int]:
+        """How many documents each detected language has, most first."""
+        rows = self._connect().execute(
+            "SELECT language, count(*) FROM documents GROUP BY language ORDER BY count(*) DESC, language"
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    @_translated
+    def languages(self, scope: Scope | None = None) -> list[str]:
+        """The distinct languages of the stored documents (of the scope), in code order."""
+        if scope is not None:
+            return list(scope.languages)  # found with the scope, once
+        rows = self._connect().execute(_DISTINCT_LANGUAGES)
+        return [row[0] for row in rows]
+
+    @_translated
+    def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
+        """How many chunks (of the scope) hold each of the given terms (absent terms are left out)."""
+        if scope is None:
+            rows = self._connect().execute(
+                "SELECT term, count(*) FROM chunk_terms WHERE term = ANY(%s) GROUP BY term",
+                (list(dict.fromkeys(terms)),),
+            )
+        else:
+            rows = self._connect().execute(
+                "SELECT t.term, count(*) FROM chunk_terms t JOIN chunks c ON c.id = t.chunk_id"
+                " WHERE t.term = ANY(%s) AND c.document_key = ANY(%s) GROUP BY t.term",
+                (list(dict.fromkeys(terms)), sorted(scope.document_keys)),
+            )
+        return {row[0]: int(row[1]) for row in rows}
+
+    @_translated
+    def size_bytes(self) -> int:
+        """Bytes the index's tables take, with their indexes and out-of-line values."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    # -- searches (storage/database/searching.py) -------------------------------------------------
+
+    @_translated
     def lexical_search(
         self, terms: Sequence[str], limit: int, scope: Scope | None = None
     ) -> list[tuple[int, float]]:
@@ -637,11 +646,7 @@ class PostgresStore:
             connection.execute("SET LOCAL enable_bitmapscan = off")
             return self.dense_search(query_vectors, k)
 
-    @_translated
-    def sample_texts(self, count: int) -> list[str]:
-        """The texts of up to `count` chunks, the same ones every time for the same chunks."""
-        rows = self._connect().execute("SELECT text FROM chunks ORDER BY md5(id::text) LIMIT %s", (count,))
-        return [str(row[0]) for row in rows]
+    # -- upkeep for `rag optimize` ----------------------------------------------------------
 
     @_translated
     def vacuum(self) -> None:
@@ -660,56 +665,6 @@ class PostgresStore:
         pruned = journal.prune(connection, journal.KEEP_DAYS if keep_days is None else keep_days)
         connection.execute("VACUUM (ANALYZE) vector_journal")
         return pruned
-
-    @_translated
-    def has_chunks(self) -> bool:
-        """Whether any chunk is stored."""
-        return self._connect().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
-
-    @_translated
-    def language_counts(self) -> dict[str, int]:
-        """How many documents each detected language has, most first."""
-        rows = self._connect().execute(
-            "SELECT language, count(*) FROM documents GROUP BY language ORDER BY count(*) DESC, language"
-        )
-        return {row[0]: int(row[1]) for row in rows}
-
-    @_translated
-    def languages(self, scope: Scope | None = None) -> list[str]:
-        """The distinct languages of the stored documents (of the scope), in code order."""
-        if scope is not None:
-            return list(scope.languages)  # found with the scope, once
-        rows = self._connect().execute(_DISTINCT_LANGUAGES)
-        return [row[0] for row in rows]
-
-    @_translated
-    def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
-        """How many chunks (of the scope) hold each of the given terms (absent terms are left out)."""
-        if scope is None:
-            rows = self._connect().execute(
-                "SELECT term, count(*) FROM chunk_terms WHERE term = ANY(%s) GROUP BY term",
-                (list(dict.fromkeys(terms)),),
-            )
-        else:
-            rows = self._connect().execute(
-                "SELECT t.term, count(*) FROM chunk_terms t JOIN chunks c ON c.id = t.chunk_id"
-                " WHERE t.term = ANY(%s) AND c.document_key = ANY(%s) GROUP BY t.term",
-                (list(dict.fromkeys(terms)), sorted(scope.document_keys)),
-            )
-        return {row[0]: int(row[1]) for row in rows}
-
-    @_translated
-    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
-        """Number of documents and of chunks (of the scope)."""
-        if scope is not None:
-            return len(scope.document_keys), len(scope.chunk_ids)
-        row = (
-            self._connect()
-            .execute("SELECT count(*), coalesce(sum(chunks), 0) FROM document_terms")
-            .fetchone()
-        )
-        assert row is not None
-        return int(row[0]), int(row[1])
 
     # -- readers' scopes (rag/access/scoping.py) --------------------------------------------------
 
@@ -783,32 +738,6 @@ class PostgresStore:
         """The audit trail, oldest first."""
         self._has_format_2("the audit trail")
         return audit.events(self._connect(), since, actor)
-
-    @_translated
-    def scope_of(self, document_keys: frozenset[int]) -> Scope:
-        """The scope holding these documents, with their chunk ids and languages."""
-        keys = sorted(document_keys)
-        connection = self._connect()
-        rows = connection.execute("SELECT id FROM chunks WHERE document_key = ANY(%s) ORDER BY id", (keys,))
-        chunk_ids = np.fromiter((row[0] for row in rows), dtype=np.int64)
-        languages = connection.execute(
-            "SELECT DISTINCT language FROM documents WHERE key = ANY(%s) ORDER BY language", (keys,)
-        )
-        return Scope(document_keys, chunk_ids, tuple(row[0] for row in languages))
-
-    @_translated
-    def size_bytes(self) -> int:
-        """Bytes the index's tables take, with their indexes and out-of-line values."""
-        row = (
-            self._connect()
-            .execute(
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-            )
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
 
 
 class PostgresVectors:
