@@ -12,9 +12,9 @@ composed as a literal by psycopg.
 
 This module holds the store's face, its connections and the catching of PostgreSQL's errors
 (psycopg is imported here only); each method hands its connection to the SQL of its concern in
-rag/storage/database/: tables.py (making, upgrading, the manifest), writing.py (a document's
-rows), exporting.py, searching.py, logs.py (feedback and the question log), page_boxes.py,
-grants.py, audit.py; failures.py words the errors.
+rag/storage/database/: tables.py (making, upgrading, the manifest), reading.py, counting.py,
+writing.py (a document's rows), exporting.py, searching.py, logs.py (feedback and the question
+log), page_boxes.py, grants.py, audit.py; failures.py words the errors.
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import Dumper
 
-from rag.errors import IndexNotFoundError, NotFoundError, StorageError
+from rag.errors import IndexNotFoundError, StorageError
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.storage import question_log
 from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.database import (
     audit,
+    counting,
     exporting,
     failures,
     grants,
@@ -43,6 +44,7 @@ from rag.storage.database import (
     journal,
     logs,
     page_boxes,
+    reading,
     schema,
     searching,
     tables,
@@ -53,24 +55,10 @@ from rag.storage.engine import public_location
 from rag.storage.exported import ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
-from rag.storage.sentence_vectors import text_hash
 from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile
-from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan
+from rag.types import Document, PageGeometry
 
 T = TypeVar("T")
-
-
-# Every search asks which languages the index holds: hop from one to the next in the language
-# index instead of reading every document's row.
-_DISTINCT_LANGUAGES = """
-WITH RECURSIVE found(language) AS (
-    SELECT min(language) FROM documents
-    UNION ALL
-    SELECT (SELECT min(language) FROM documents WHERE language > found.language)
-    FROM found WHERE found.language IS NOT NULL
-)
-SELECT language FROM found WHERE language IS NOT NULL
-"""
 
 
 def _storage_error(location: str, error: psycopg.Error) -> StorageError:
@@ -250,11 +238,7 @@ class PostgresStore:
     @_translated
     def documents_without_sentence_vectors(self) -> list[str]:
         """Ids of the documents with text none of whose sentences has a stored vector."""
-        rows = self._connect().execute(
-            "SELECT id FROM documents d WHERE length(btrim(d.text)) > 0 AND NOT EXISTS"
-            " (SELECT 1 FROM sentence_vectors s WHERE s.document_key = d.key) ORDER BY d.key"
-        )
-        return [str(row[0]) for row in rows]
+        return reading.without_sentence_vectors(self._connect())
 
     @_translated
     def add_sentence_vectors(self, document_id: str, vectors: Mapping[str, np.ndarray]) -> bool:
@@ -263,15 +247,8 @@ class PostgresStore:
 
     def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
         """Every document with all that is stored for it, in the order they were added."""
-        try:
-            connection = self._connect()
-            keys = [int(row[0]) for row in connection.execute("SELECT key FROM documents ORDER BY key")]
-            with_boxes = self._has_format_2()
-            for key in keys:
-                with connection.transaction():  # one document, as one commit left it
-                    document = exporting.exported(connection, key, dimension, with_boxes)
-                if document is not None:  # removed meanwhile
-                    yield document
+        try:  # a generator: _translated would only wrap its making
+            yield from exporting.documents(self._connect(), dimension, self._has_format_2())
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
 
@@ -349,16 +326,7 @@ class PostgresStore:
     @_translated
     def paged_file(self, document_id: str) -> PagedFile:
         """Where the document with this id (or source) came from, and whether its pages have boxes."""
-        connection = self._connect()
-        row = connection.execute(
-            "SELECT key, id, source, content_hash, metadata ->> 'type', jsonb_array_length(page_starts)"
-            " FROM documents WHERE id = %s OR source = %s LIMIT 1",
-            (document_id, document_id),
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"no document {document_id!r} in the index")
-        has_geometry = self._has_format_2() and page_boxes.has_any(connection, int(row[0]))
-        return PagedFile(int(row[0]), row[1], row[2], row[3], row[4] or "", int(row[5]), has_geometry)
+        return page_boxes.paged_file(self._connect(), document_id, self._has_format_2())
 
     @_translated
     def page_runs(self, paged: PagedFile, page: int) -> bytes | None:
@@ -377,212 +345,98 @@ class PostgresStore:
         False when it is gone or its text is not that (another file's positions never land)."""
         self._has_format_2("page positions")
         connection = self._connect()
-        with connection.transaction():
-            row = connection.execute(
-                "SELECT key, text FROM documents WHERE source = %s FOR UPDATE", (source,)
-            ).fetchone()
-            if row is None or row[1] != text:
-                return False
-            page_boxes.insert(connection.cursor(), page_boxes.rows_of(int(row[0]), geometry))
-        connection.execute(writing.BUMP)
-        return True
+        added = page_boxes.add(connection, source, text, geometry)
+        if added:  # after the commit, as every change (writing.BUMP)
+            connection.execute(writing.BUMP)
+        return added
 
-    # -- reads ------------------------------------------------------------------------------
+    # -- reads (storage/database/reading.py, counting.py) -----------------------------------------
 
     @_translated
     def content_hashes(self, sources: Sequence[str]) -> dict[str, str]:
         """Map of each of these sources that is stored to the hash of the content it came from."""
-        rows = self._connect().execute(
-            "SELECT source, content_hash FROM documents WHERE source = ANY(%s)", (list(sources),)
-        )
-        return dict(rows.fetchall())
+        return reading.content_hashes(self._connect(), sources)
 
     @_translated
     def sources(self) -> list[str]:
         """All document sources, sorted."""
-        return [row[0] for row in self._connect().execute("SELECT source FROM documents ORDER BY source")]
+        return reading.sources(self._connect())
 
     @_translated
     def documents(self, scope: Scope | None = None) -> list[DocumentInfo]:
         """All documents (of the scope) with sizes and chunk counts, sorted by source."""
-        rows = self._connect().execute(
-            "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id),"
-            " to_char(d.added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), d.language, d.script"
-            " FROM documents d LEFT JOIN chunks c ON c.document_key = d.key"
-            " WHERE %(all)s OR d.key = ANY(%(keys)s) GROUP BY d.key ORDER BY d.source",
-            _scope_parameters(scope),
-        )
-        return [DocumentInfo(*row) for row in rows]
+        return reading.documents(self._connect(), scope)
 
     @_translated
     def document(self, document_id: str, scope: Scope | None = None) -> Document:
         """The full document with the given id (or source); one outside the scope does not exist."""
-        connection = self._connect()
-        row = connection.execute(
-            "SELECT id, source, title, text, metadata, page_starts, key, language FROM documents"
-            " WHERE id = %s OR source = %s LIMIT 1",
-            (document_id, document_id),
-        ).fetchone()
-        if row is None or (scope is not None and row[6] not in scope.document_keys):
-            raise NotFoundError(f"no document {document_id!r} in the index")
-        locations = connection.execute(
-            "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (row[6],)
-        )
-        spans = connection.execute(
-            'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (row[6],)
-        )
-        return Document(
-            id=row[0],
-            source=row[1],
-            title=row[2],
-            text=row[3],
-            metadata=row[4],
-            page_starts=tuple(row[5]),
-            locations=tuple(map(Location._make, locations)),
-            language=row[7],
-            structure=tuple(map(StructureSpan._make, spans)),
-        )
+        return reading.document(self._connect(), document_id, scope)
 
     @_translated
     def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
         """Chunks by id, with their document's source, title and pages."""
-        if not chunk_ids:
-            return {}
-        rows = self._connect().execute(
-            'SELECT c.id, d.id, c.start, c."end", c.text, d.source, d.title, d.page_starts,'
-            " (SELECT label FROM locations l WHERE l.document_key = d.key AND l.start <= c.start"
-            "  ORDER BY l.start DESC LIMIT 1)"
-            " FROM chunks c JOIN documents d ON d.key = c.document_key WHERE c.id = ANY(%s)",
-            (list(chunk_ids),),
-        )
-        return {row[0]: ChunkRecord(Chunk(*row[:5]), row[5], row[6], tuple(row[7]), row[8]) for row in rows}
+        return reading.chunk_records(self._connect(), chunk_ids)
 
     @_translated
     def chunk_vectors(self, chunk_ids: Sequence[int], dimension: int) -> dict[int, np.ndarray]:
         """The stored vectors of those chunks that exist."""
-        if not chunk_ids:
-            return {}
-        rows = self._connect().execute(
-            "SELECT id, vector::real[] FROM chunks WHERE id = ANY(%s)", (list(chunk_ids),)
-        )
-        return {int(row[0]): np.asarray(row[1], dtype=np.float32) for row in rows if len(row[1]) == dimension}
+        return reading.chunk_vectors(self._connect(), chunk_ids, dimension)
 
     def iter_vectors(self, dimension: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (row_ids, vectors) batches of every stored chunk vector, in chunk id order."""
-        try:
-            connection = self._connect()
-            with connection.transaction(), connection.cursor(name="vectors") as cursor:
-                cursor.execute("SELECT id, vector::real[] FROM chunks ORDER BY id")
-                while rows := cursor.fetchmany(batch):
-                    row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-                    yield (
-                        row_ids,
-                        np.asarray([row[1] for row in rows], dtype=np.float32).reshape(-1, dimension),
-                    )
+        try:  # a generator: _translated would only wrap its making
+            yield from reading.vectors(self._connect(), dimension, batch)
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
 
     @_translated
     def sentence_vectors(self, texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
         """Vectors stored at ingest for those of the sentence texts that have one (as unit float32)."""
-        by_hash = {text_hash(text): text for text in texts}
-        if not by_hash:
-            return {}
-        rows = [
-            (hash_value, blob)
-            for hash_value, blob in self._connect().execute(
-                "SELECT text_hash, vector FROM sentence_vectors WHERE text_hash = ANY(%s)", (list(by_hash),)
-            )
-            if len(blob) == 2 * dimension
-        ]
-        if not rows:
-            return {}
-        vectors = np.frombuffer(b"".join(bytes(blob) for _, blob in rows), dtype=np.float16)
-        vectors = vectors.reshape(len(rows), dimension).astype(np.float32)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return {by_hash[hash_value]: vector for (hash_value, _), vector in zip(rows, vectors, strict=True)}
+        return reading.sentence_vectors(self._connect(), texts, dimension)
 
     @_translated
     def sample_texts(self, count: int) -> list[str]:
         """The texts of up to `count` chunks, the same ones every time for the same chunks."""
-        rows = self._connect().execute("SELECT text FROM chunks ORDER BY md5(id::text) LIMIT %s", (count,))
-        return [str(row[0]) for row in rows]
+        return reading.sample_texts(self._connect(), count)
 
     @_translated
     def scope_of(self, document_keys: frozenset[int]) -> Scope:
         """The scope holding these documents, with their chunk ids and languages."""
-        keys = sorted(document_keys)
-        connection = self._connect()
-        rows = connection.execute("SELECT id FROM chunks WHERE document_key = ANY(%s) ORDER BY id", (keys,))
-        chunk_ids = np.fromiter((row[0] for row in rows), dtype=np.int64)
-        languages = connection.execute(
-            "SELECT DISTINCT language FROM documents WHERE key = ANY(%s) ORDER BY language", (keys,)
-        )
-        return Scope(document_keys, chunk_ids, tuple(row[0] for row in languages))
+        return reading.scope_of(self._connect(), document_keys)
 
     @_translated
     def has_chunks(self) -> bool:
         """Whether any chunk is stored."""
-        return self._connect().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+        return counting.has_chunks(self._connect())
 
     @_translated
     def counts(self, scope: Scope | None = None) -> tuple[int, int]:
         """Number of documents and of chunks (of the scope)."""
         if scope is not None:
             return len(scope.document_keys), len(scope.chunk_ids)
-        row = (
-            self._connect()
-            .execute("SELECT count(*), coalesce(sum(chunks), 0) FROM document_terms")
-            .fetchone()
-        )
-        assert row is not None
-        return int(row[0]), int(row[1])
+        return counting.counts(self._connect())
 
     @_translated
     def language_counts(self) -> dict[str, int]:
         """How many documents each detected language has, most first."""
-        rows = self._connect().execute(
-            "SELECT language, count(*) FROM documents GROUP BY language ORDER BY count(*) DESC, language"
-        )
-        return {row[0]: int(row[1]) for row in rows}
+        return counting.language_counts(self._connect())
 
     @_translated
     def languages(self, scope: Scope | None = None) -> list[str]:
         """The distinct languages of the stored documents (of the scope), in code order."""
         if scope is not None:
             return list(scope.languages)  # found with the scope, once
-        rows = self._connect().execute(_DISTINCT_LANGUAGES)
-        return [row[0] for row in rows]
+        return counting.languages(self._connect())
 
     @_translated
     def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
         """How many chunks (of the scope) hold each of the given terms (absent terms are left out)."""
-        if scope is None:
-            rows = self._connect().execute(
-                "SELECT term, count(*) FROM chunk_terms WHERE term = ANY(%s) GROUP BY term",
-                (list(dict.fromkeys(terms)),),
-            )
-        else:
-            rows = self._connect().execute(
-                "SELECT t.term, count(*) FROM chunk_terms t JOIN chunks c ON c.id = t.chunk_id"
-                " WHERE t.term = ANY(%s) AND c.document_key = ANY(%s) GROUP BY t.term",
-                (list(dict.fromkeys(terms)), sorted(scope.document_keys)),
-            )
-        return {row[0]: int(row[1]) for row in rows}
+        return counting.term_document_counts(self._connect(), terms, scope)
 
     @_translated
     def size_bytes(self) -> int:
         """Bytes the index's tables take, with their indexes and out-of-line values."""
-        row = (
-            self._connect()
-            .execute(
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-            )
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
+        return counting.size_bytes(self._connect())
 
     # -- searches (storage/database/searching.py) -------------------------------------------------
 
@@ -756,8 +610,3 @@ class PostgresVectors:
         if scope is None:
             return self.store.dense_search(query_vectors, k)
         return self.store.scoped_search(query_vectors, k, scope)
-
-
-def _scope_parameters(scope: Scope | None) -> dict[str, object]:
-    """A scope bound as `%(all)s OR key = ANY(%(keys)s)`."""
-    return {"all": scope is None, "keys": [] if scope is None else sorted(scope.document_keys)}
