@@ -14,7 +14,7 @@ This module holds the store's face, its connections and the catching of PostgreS
 (psycopg is imported here only); each method hands its connection to the SQL of its concern in
 rag/storage/database/: tables.py (making, upgrading, the manifest), reading.py, counting.py,
 writing.py (a document's rows), exporting.py, searching.py, logs.py (feedback and the question
-log), page_boxes.py, grants.py, audit.py; failures.py words the errors.
+log), page_boxes.py, grants.py, audit.py, vacuuming.py; failures.py words the errors.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from rag.storage.database import (
     schema,
     searching,
     tables,
+    vacuuming,
     writing,
 )
 from rag.storage.database.schema import FORMAT_VERSION
@@ -460,36 +461,8 @@ class PostgresStore:
 
     @_translated
     def scoped_search(self, query_vectors: np.ndarray, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
-        """dense_search over the scope's chunks only.
-
-        pgvector 0.6.2 filters HNSW's candidates after the index hands them over (it has no iterative
-        scan), so a filter keeping a small share of the chunks would leave fewer than k: a narrow scope
-        is searched exactly over its own chunks (found through chunks_document), a wide one through
-        HNSW with ef_search raised by one over the share, and exactly again when that still comes short.
-        """
-        chunks = len(scope.chunk_ids)
-        keys = sorted(scope.document_keys)
-        ef_search = searching.scope_ef_search(chunks, chunks / max(self.counts()[1], 1), k)
-        if not ef_search:
-            return self._filtered_search(query_vectors, k, keys, 0)
-        scores, row_ids = self._filtered_search(query_vectors, k, keys, ef_search)
-        short = np.flatnonzero((row_ids == -1).any(axis=1)) if chunks >= k else np.array([], dtype=np.int64)
-        if len(short):
-            scores[short], row_ids[short] = self._filtered_search(query_vectors[short], k, keys, 0)
-        return scores, row_ids
-
-    def _filtered_search(
-        self, query_vectors: np.ndarray, k: int, keys: list[int], ef_search: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The k nearest chunks of these documents: through HNSW keeping ef_search candidates, or
-        (ef_search 0) exactly, with index scans off so HNSW cannot be chosen."""
-        connection = self._connect()
-        with connection.transaction():
-            if ef_search:
-                connection.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
-            else:
-                connection.execute("SET LOCAL enable_indexscan = off")
-            return searching.nearest(connection, query_vectors, k, keys)
+        """dense_search over the scope's chunks only (exactly, or through HNSW for a wide scope)."""
+        return searching.scoped(self._connect(), query_vectors, k, scope, self.counts()[1])
 
     @_translated
     def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -500,14 +473,12 @@ class PostgresStore:
             connection.execute("SET LOCAL enable_bitmapscan = off")
             return self.dense_search(query_vectors, k)
 
-    # -- upkeep for `rag optimize` ----------------------------------------------------------
+    # -- upkeep for `rag optimize` (storage/database/vacuuming.py) ----------------------------------
 
     @_translated
     def vacuum(self) -> None:
         """Reclaim the rows of replaced and removed documents, and refresh the planner's statistics."""
-        connection = self._connect()
-        for table in ("documents", "chunks", "chunk_terms", "document_terms", "sentence_vectors"):
-            connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+        vacuuming.vacuum(self._connect())
 
     @_translated
     def prune_vector_journal(self, keep_days: float | None = None) -> dict[str, int]:
@@ -515,10 +486,7 @@ class PostgresStore:
         a no-op before), and vacuum it; return the floor followers now need and how many rows went."""
         if self.format_version() < schema.PRUNED_FORMAT:
             return {}
-        connection = self._connect()
-        pruned = journal.prune(connection, journal.KEEP_DAYS if keep_days is None else keep_days)
-        connection.execute("VACUUM (ANALYZE) vector_journal")
-        return pruned
+        return vacuuming.prune_journal(self._connect(), journal.KEEP_DAYS if keep_days is None else keep_days)
 
     # -- readers' scopes (rag/access/scoping.py) --------------------------------------------------
 
