@@ -10,9 +10,11 @@ alike; vector search is pgvector's HNSW index over inner product (vectors are un
 Every value reaches SQL as a bound parameter; the one number in DDL, the vector dimension, is
 composed as a literal by psycopg.
 
-This module holds the store's face and its connections (psycopg is imported here only); the SQL
-of each concern is in rag/storage/database/: writing.py (a document's rows), searching.py, logs.py
-(feedback and the question log), grants.py, audit.py, page_boxes.py, exporting.py, schema.py.
+This module holds the store's face, its connections and the catching of PostgreSQL's errors
+(psycopg is imported here only); each method hands its connection to the SQL of its concern in
+rag/storage/database/: tables.py (making, upgrading, the manifest), reading.py, counting.py,
+writing.py (a document's rows), exporting.py, searching.py, logs.py (feedback and the question
+log), page_boxes.py, grants.py, audit.py, vacuuming.py; failures.py words the errors.
 """
 
 from __future__ import annotations
@@ -28,71 +30,41 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import Dumper
 
-from rag.errors import (
-    IndexNotFoundError,
-    NotFoundError,
-    StorageError,
-    StoragePermissionError,
-)
+from rag.errors import IndexNotFoundError, StorageError
 from rag.feedback import CitationState, Feedback, SourcePassage
 from rag.storage import question_log
 from rag.storage.audit import AuditAction, AuditEvent
 from rag.storage.database import (
     audit,
+    counting,
     exporting,
+    failures,
     grants,
     hnsw,
     journal,
     logs,
     page_boxes,
+    reading,
     schema,
     searching,
+    tables,
+    vacuuming,
     writing,
 )
-from rag.storage.database.schema import FORMAT_VERSION, SCHEMA_LOCK
+from rag.storage.database.schema import FORMAT_VERSION
 from rag.storage.engine import public_location
 from rag.storage.exported import ExportedDocument, ExportedGrant
 from rag.storage.question_log import AskedQuestion, LogStatistics
 from rag.storage.scope import Scope
-from rag.storage.sentence_vectors import text_hash
-from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile, refuse_other_settings
-from rag.types import Chunk, Document, Location, PageGeometry, StructureSpan
+from rag.storage.store import ChunkRecord, DocumentInfo, NewDocument, PagedFile
+from rag.types import Document, PageGeometry
 
 T = TypeVar("T")
 
 
-# Every search asks which languages the index holds: hop from one to the next in the language
-# index instead of reading every document's row.
-_DISTINCT_LANGUAGES = """
-WITH RECURSIVE found(language) AS (
-    SELECT min(language) FROM documents
-    UNION ALL
-    SELECT (SELECT min(language) FROM documents WHERE language > found.language)
-    FROM found WHERE found.language IS NOT NULL
-)
-SELECT language FROM found WHERE language IS NOT NULL
-"""
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
-# What a role lacking a privilege is told: which grants a reader needs, and that writing needs more.
-_PRIVILEGE_ADVICE = (
-    "a role that only reads (ask, search, stats, check, serve) needs"
-    " GRANT USAGE ON SCHEMA s, GRANT SELECT ON ALL TABLES IN SCHEMA s and"
-    " GRANT SELECT ON ALL SEQUENCES IN SCHEMA s; ingest, remove, repair and feedback need a role that may write"
-)
-
-
 def _storage_error(location: str, error: psycopg.Error) -> StorageError:
     """A one-line StorageError naming the database (not its password), with grants advice for a denied role."""
-    message = f"PostgreSQL at {location}: {_first_line(error)}"
-    if isinstance(error, psycopg.errors.InsufficientPrivilege):
-        return StoragePermissionError(f"{message} ({_PRIVILEGE_ADVICE})")
-    return StorageError(message)
+    return failures.storage_error(location, error, isinstance(error, psycopg.errors.InsufficientPrivilege))
 
 
 def _translated(method: Callable[..., T]) -> Callable[..., T]:
@@ -148,22 +120,7 @@ class PostgresStore:
     @_translated
     def _create_tables(self, statements: sql.Composed, vectors: str) -> None:
         """The tables of a new index, of this format; an index of an older one is upgraded with them."""
-        connection = self._connect()
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            connection.execute(statements)
-            found = schema.format_in(connection)
-            schema.refuse_newer(self.location, found)
-            schema.upgrade(connection, found)
-            fresh = (
-                not found
-                and not connection.execute("SELECT 1 FROM manifest WHERE key = %s", (hnsw.KEY,)).fetchone()
-            )
-            if fresh:  # a new index: kept for the vector search its maker chose
-                hnsw.record(connection, vectors)
-                connection.execute(
-                    hnsw.VECTOR_INDEX if vectors == hnsw.HNSW else "DROP INDEX IF EXISTS chunks_vector"
-                )
+        tables.create(self._connect(), statements, vectors, self.location)
 
     @_translated
     def format_version(self) -> int:
@@ -179,19 +136,10 @@ class PostgresStore:
         found = self.format_version()
         if found >= FORMAT_VERSION or found == 0:
             return found
-        connection = self._connect()
         try:
-            with connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                found = schema.format_in(connection)  # another writer may have upgraded it meanwhile
-                schema.refuse_newer(self.location, found)
-                schema.upgrade(connection, found)
+            found = tables.upgrade(self._connect(), self.location)
         except psycopg.errors.InsufficientPrivilege as error:
-            raise StoragePermissionError(
-                f"PostgreSQL at {self.location}: {_first_line(error)} (upgrading the index from format"
-                f" {found} to {FORMAT_VERSION} creates tables: run `rag check --repair --index {self.location}`"
-                " once with a role that may create them in its schema, such as its owner)"
-            ) from error
+            raise failures.upgrade_denied(self.location, error, found) from error
         self._format_seen = 0
         return found
 
@@ -204,29 +152,17 @@ class PostgresStore:
 
     @_translated
     def _has_tables(self) -> bool:
-        row = (
-            self._connect()
-            .execute(
-                # In the first schema of the search path only: the tables of an index in a later
-                # schema belong to another index (several may share a database, a schema each).
-                "SELECT count(to_regclass(format('%%I.%%I', current_schema(), name)))"
-                " FROM unnest(%s::text[]) AS name",
-                (list(schema.OWN_TABLES),),
-            )
-            .fetchone()
-        )
-        return row is not None and row[0] == len(schema.OWN_TABLES)
+        """Whether this index's tables are in the URL's first schema."""
+        return tables.present(self._connect())
 
     def _connect(self) -> psycopg.Connection[Any]:
+        """This thread's connection, opened when it has none (autocommit: methods make their transactions)."""
         connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
         if connection is None or connection.closed:
             try:
                 connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
             except psycopg.Error as error:
-                raise StorageError(
-                    f"cannot connect to PostgreSQL at {self.location} ({_first_line(error)});"
-                    " is the server running, and the URL right?"
-                ) from error
+                raise failures.cannot_connect(self.location, error) from error
             self._local.connection = connection
             self._local.ef_search = 0  # a new session has pgvector's default
             self._local.binary_vectors = False
@@ -238,10 +174,7 @@ class PostgresStore:
         if not self._local.binary_vectors:
             row = connection.execute("SELECT to_regtype('vector')::oid").fetchone()
             if not row or not row[0]:
-                raise StorageError(
-                    f"PostgreSQL at {self.location}: pgvector's vector type is not on the search_path"
-                    " (add the schema it was created in, such as public, to the URL's search_path)"
-                )
+                raise failures.no_vector_type(self.location)
             connection.adapters.register_dumper(
                 writing.VectorBytes, type("VectorDumper", (_VectorDumper,), {"oid": int(row[0])})
             )
@@ -262,40 +195,24 @@ class PostgresStore:
             self._local.ef_search = 0
             self._local.binary_vectors = False
 
-    # -- manifest ---------------------------------------------------------------------------
+    # -- manifest (storage/database/tables.py) ----------------------------------------------------
 
     @_translated
     def manifest(self) -> dict[str, str]:
         """All manifest entries."""
-        return dict(self._connect().execute("SELECT key, value FROM manifest").fetchall())
+        return tables.manifest(self._connect())
 
     @_translated
     def check_or_write_manifest(self, expected: dict[str, str]) -> None:
         """Record the manifest of a new index, or fail if an existing one differs."""
-        connection = self._connect()
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            current = dict(connection.execute("SELECT key, value FROM manifest").fetchall())
-            if not current.get("format_version"):
-                connection.cursor().executemany(
-                    "INSERT INTO manifest (key, value) VALUES (%s, %s)"
-                    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                    list({"format_version": str(FORMAT_VERSION), **expected}.items()),
-                )
-                return
-        # An older format is read as it is (a writer upgrades it first: upgrade); a newer one is refused.
-        schema.refuse_newer(self.location, schema.parse_format(current["format_version"]))
-        refuse_other_settings(
-            current, expected, f"the index in {self.location}", "another database or schema"
-        )
+        tables.check_or_write_manifest(self._connect(), expected, self.location)
 
     @_translated
     def generation(self) -> int:
         """A counter that grows with every committed change (a sequence: writers never wait on it)."""
-        row = self._connect().execute("SELECT last_value, is_called FROM generation").fetchone()
-        return int(row[0]) if row and row[1] else 0
+        return tables.generation(self._connect())
 
-    # -- writes -----------------------------------------------------------------------------
+    # -- writes (storage/database/writing.py) ------------------------------------------------------
 
     @_translated
     def put_document(self, document: NewDocument) -> str:
@@ -322,11 +239,7 @@ class PostgresStore:
     @_translated
     def documents_without_sentence_vectors(self) -> list[str]:
         """Ids of the documents with text none of whose sentences has a stored vector."""
-        rows = self._connect().execute(
-            "SELECT id FROM documents d WHERE length(btrim(d.text)) > 0 AND NOT EXISTS"
-            " (SELECT 1 FROM sentence_vectors s WHERE s.document_key = d.key) ORDER BY d.key"
-        )
-        return [str(row[0]) for row in rows]
+        return reading.without_sentence_vectors(self._connect())
 
     @_translated
     def add_sentence_vectors(self, document_id: str, vectors: Mapping[str, np.ndarray]) -> bool:
@@ -335,15 +248,8 @@ class PostgresStore:
 
     def export_documents(self, dimension: int) -> Iterator[ExportedDocument]:
         """Every document with all that is stored for it, in the order they were added."""
-        try:
-            connection = self._connect()
-            keys = [int(row[0]) for row in connection.execute("SELECT key FROM documents ORDER BY key")]
-            with_boxes = self._has_format_2()
-            for key in keys:
-                with connection.transaction():  # one document, as one commit left it
-                    document = exporting.exported(connection, key, dimension, with_boxes)
-                if document is not None:  # removed meanwhile
-                    yield document
+        try:  # a generator: _translated would only wrap its making
+            yield from exporting.documents(self._connect(), dimension, self._has_format_2())
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
 
@@ -357,10 +263,7 @@ class PostgresStore:
             if create and not self._has_log_tables:
                 self._has_log_tables = logs.create_tables(self._connect())
                 if not self._has_log_tables:
-                    raise StorageError(
-                        f"the index in {self.location} is not in the first schema of its search_path:"
-                        " its feedback tables would be made elsewhere"
-                    )
+                    raise failures.log_tables_elsewhere(self.location)
         return self._has_log_tables
 
     @_translated
@@ -424,16 +327,7 @@ class PostgresStore:
     @_translated
     def paged_file(self, document_id: str) -> PagedFile:
         """Where the document with this id (or source) came from, and whether its pages have boxes."""
-        connection = self._connect()
-        row = connection.execute(
-            "SELECT key, id, source, content_hash, metadata ->> 'type', jsonb_array_length(page_starts)"
-            " FROM documents WHERE id = %s OR source = %s LIMIT 1",
-            (document_id, document_id),
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"no document {document_id!r} in the index")
-        has_geometry = self._has_format_2() and page_boxes.has_any(connection, int(row[0]))
-        return PagedFile(int(row[0]), row[1], row[2], row[3], row[4] or "", int(row[5]), has_geometry)
+        return page_boxes.paged_file(self._connect(), document_id, self._has_format_2())
 
     @_translated
     def page_runs(self, paged: PagedFile, page: int) -> bytes | None:
@@ -452,130 +346,100 @@ class PostgresStore:
         False when it is gone or its text is not that (another file's positions never land)."""
         self._has_format_2("page positions")
         connection = self._connect()
-        with connection.transaction():
-            row = connection.execute(
-                "SELECT key, text FROM documents WHERE source = %s FOR UPDATE", (source,)
-            ).fetchone()
-            if row is None or row[1] != text:
-                return False
-            page_boxes.insert(connection.cursor(), page_boxes.rows_of(int(row[0]), geometry))
-        connection.execute(writing.BUMP)
-        return True
+        added = page_boxes.add(connection, source, text, geometry)
+        if added:  # after the commit, as every change (writing.BUMP)
+            connection.execute(writing.BUMP)
+        return added
 
-    # -- reads ------------------------------------------------------------------------------
+    # -- reads (storage/database/reading.py, counting.py) -----------------------------------------
 
     @_translated
     def content_hashes(self, sources: Sequence[str]) -> dict[str, str]:
         """Map of each of these sources that is stored to the hash of the content it came from."""
-        rows = self._connect().execute(
-            "SELECT source, content_hash FROM documents WHERE source = ANY(%s)", (list(sources),)
-        )
-        return dict(rows.fetchall())
+        return reading.content_hashes(self._connect(), sources)
 
     @_translated
     def sources(self) -> list[str]:
         """All document sources, sorted."""
-        return [row[0] for row in self._connect().execute("SELECT source FROM documents ORDER BY source")]
+        return reading.sources(self._connect())
 
     @_translated
     def documents(self, scope: Scope | None = None) -> list[DocumentInfo]:
         """All documents (of the scope) with sizes and chunk counts, sorted by source."""
-        rows = self._connect().execute(
-            "SELECT d.id, d.source, d.title, d.size_bytes, length(d.text), count(c.id),"
-            " to_char(d.added_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), d.language, d.script"
-            " FROM documents d LEFT JOIN chunks c ON c.document_key = d.key"
-            " WHERE %(all)s OR d.key = ANY(%(keys)s) GROUP BY d.key ORDER BY d.source",
-            _scope_parameters(scope),
-        )
-        return [DocumentInfo(*row) for row in rows]
+        return reading.documents(self._connect(), scope)
 
     @_translated
     def document(self, document_id: str, scope: Scope | None = None) -> Document:
         """The full document with the given id (or source); one outside the scope does not exist."""
-        connection = self._connect()
-        row = connection.execute(
-            "SELECT id, source, title, text, metadata, page_starts, key, language FROM documents"
-            " WHERE id = %s OR source = %s LIMIT 1",
-            (document_id, document_id),
-        ).fetchone()
-        if row is None or (scope is not None and row[6] not in scope.document_keys):
-            raise NotFoundError(f"no document {document_id!r} in the index")
-        locations = connection.execute(
-            "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (row[6],)
-        )
-        spans = connection.execute(
-            'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (row[6],)
-        )
-        return Document(
-            id=row[0],
-            source=row[1],
-            title=row[2],
-            text=row[3],
-            metadata=row[4],
-            page_starts=tuple(row[5]),
-            locations=tuple(map(Location._make, locations)),
-            language=row[7],
-            structure=tuple(map(StructureSpan._make, spans)),
-        )
+        return reading.document(self._connect(), document_id, scope)
 
     @_translated
     def chunk_records(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:
         """Chunks by id, with their document's source, title and pages."""
-        if not chunk_ids:
-            return {}
-        rows = self._connect().execute(
-            'SELECT c.id, d.id, c.start, c."end", c.text, d.source, d.title, d.page_starts,'
-            " (SELECT label FROM locations l WHERE l.document_key = d.key AND l.start <= c.start"
-            "  ORDER BY l.start DESC LIMIT 1)"
-            " FROM chunks c JOIN documents d ON d.key = c.document_key WHERE c.id = ANY(%s)",
-            (list(chunk_ids),),
-        )
-        return {row[0]: ChunkRecord(Chunk(*row[:5]), row[5], row[6], tuple(row[7]), row[8]) for row in rows}
+        return reading.chunk_records(self._connect(), chunk_ids)
 
     @_translated
     def chunk_vectors(self, chunk_ids: Sequence[int], dimension: int) -> dict[int, np.ndarray]:
         """The stored vectors of those chunks that exist."""
-        if not chunk_ids:
-            return {}
-        rows = self._connect().execute(
-            "SELECT id, vector::real[] FROM chunks WHERE id = ANY(%s)", (list(chunk_ids),)
-        )
-        return {int(row[0]): np.asarray(row[1], dtype=np.float32) for row in rows if len(row[1]) == dimension}
+        return reading.chunk_vectors(self._connect(), chunk_ids, dimension)
 
     def iter_vectors(self, dimension: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (row_ids, vectors) batches of every stored chunk vector, in chunk id order."""
-        try:
-            connection = self._connect()
-            with connection.transaction(), connection.cursor(name="vectors") as cursor:
-                cursor.execute("SELECT id, vector::real[] FROM chunks ORDER BY id")
-                while rows := cursor.fetchmany(batch):
-                    row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-                    yield (
-                        row_ids,
-                        np.asarray([row[1] for row in rows], dtype=np.float32).reshape(-1, dimension),
-                    )
+        try:  # a generator: _translated would only wrap its making
+            yield from reading.vectors(self._connect(), dimension, batch)
         except psycopg.Error as error:
             raise _storage_error(self.location, error) from error
 
     @_translated
     def sentence_vectors(self, texts: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
         """Vectors stored at ingest for those of the sentence texts that have one (as unit float32)."""
-        by_hash = {text_hash(text): text for text in texts}
-        if not by_hash:
-            return {}
-        rows = [
-            (hash_value, blob)
-            for hash_value, blob in self._connect().execute(
-                "SELECT text_hash, vector FROM sentence_vectors WHERE text_hash = ANY(%s)", (list(by_hash),)
-            )
-            if len(blob) == 2 * dimension
-        ]
-        if not rows:
-            return {}
-        vectors = np.frombuffer(b"".join(bytes(blob) for _, blob in rows), dtype=np.float16)
-        vectors = vectors.reshape(len(rows), dimension).astype(np.float32)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return {by_hash[hash_value]: vector for (hash_value, _), vector in zip(rows, vectors, strict=True)}
+        return reading.sentence_vectors(self._connect(), texts, dimension)
+
+    @_translated
+    def sample_texts(self, count: int) -> list[str]:
+        """The texts of up to `count` chunks, the same ones every time for the same chunks."""
+        return reading.sample_texts(self._connect(), count)
+
+    @_translated
+    def scope_of(self, document_keys: frozenset[int]) -> Scope:
+        """The scope holding these documents, with their chunk ids and languages."""
+        return reading.scope_of(self._connect(), document_keys)
+
+    @_translated
+    def has_chunks(self) -> bool:
+        """Whether any chunk is stored."""
+        return counting.has_chunks(self._connect())
+
+    @_translated
+    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
+        """Number of documents and of chunks (of the scope)."""
+        if scope is not None:
+            return len(scope.document_keys), len(scope.chunk_ids)
+        return counting.counts(self._connect())
+
+    @_translated
+    def language_counts(self) -> dict[str, int]:
+        """How many documents each detected language has, most first."""
+        return counting.language_counts(self._connect())
+
+    @_translated
+    def languages(self, scope: Scope | None = None) -> list[str]:
+        """The distinct languages of the stored documents (of the scope), in code order."""
+        if scope is not None:
+            return list(scope.languages)  # found with the scope, once
+        return counting.languages(self._connect())
+
+    @_translated
+    def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
+        """How many chunks (of the scope) hold each of the given terms (absent terms are left out)."""
+        return counting.term_document_counts(self._connect(), terms, scope)
+
+    @_translated
+    def size_bytes(self) -> int:
+        """Bytes the index's tables take, with their indexes and out-of-line values."""
+        return counting.size_bytes(self._connect())
+
+    # -- searches (storage/database/searching.py) -------------------------------------------------
 
     @_translated
     def lexical_search(
@@ -597,36 +461,8 @@ class PostgresStore:
 
     @_translated
     def scoped_search(self, query_vectors: np.ndarray, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
-        """dense_search over the scope's chunks only.
-
-        pgvector 0.6.2 filters HNSW's candidates after the index hands them over (it has no iterative
-        scan), so a filter keeping a small share of the chunks would leave fewer than k: a narrow scope
-        is searched exactly over its own chunks (found through chunks_document), a wide one through
-        HNSW with ef_search raised by one over the share, and exactly again when that still comes short.
-        """
-        chunks = len(scope.chunk_ids)
-        keys = sorted(scope.document_keys)
-        ef_search = searching.scope_ef_search(chunks, chunks / max(self.counts()[1], 1), k)
-        if not ef_search:
-            return self._filtered_search(query_vectors, k, keys, 0)
-        scores, row_ids = self._filtered_search(query_vectors, k, keys, ef_search)
-        short = np.flatnonzero((row_ids == -1).any(axis=1)) if chunks >= k else np.array([], dtype=np.int64)
-        if len(short):
-            scores[short], row_ids[short] = self._filtered_search(query_vectors[short], k, keys, 0)
-        return scores, row_ids
-
-    def _filtered_search(
-        self, query_vectors: np.ndarray, k: int, keys: list[int], ef_search: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The k nearest chunks of these documents: through HNSW keeping ef_search candidates, or
-        (ef_search 0) exactly, with index scans off so HNSW cannot be chosen."""
-        connection = self._connect()
-        with connection.transaction():
-            if ef_search:
-                connection.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
-            else:
-                connection.execute("SET LOCAL enable_indexscan = off")
-            return searching.nearest(connection, query_vectors, k, keys)
+        """dense_search over the scope's chunks only (exactly, or through HNSW for a wide scope)."""
+        return searching.scoped(self._connect(), query_vectors, k, scope, self.counts()[1])
 
     @_translated
     def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -637,18 +473,12 @@ class PostgresStore:
             connection.execute("SET LOCAL enable_bitmapscan = off")
             return self.dense_search(query_vectors, k)
 
-    @_translated
-    def sample_texts(self, count: int) -> list[str]:
-        """The texts of up to `count` chunks, the same ones every time for the same chunks."""
-        rows = self._connect().execute("SELECT text FROM chunks ORDER BY md5(id::text) LIMIT %s", (count,))
-        return [str(row[0]) for row in rows]
+    # -- upkeep for `rag optimize` (storage/database/vacuuming.py) ----------------------------------
 
     @_translated
     def vacuum(self) -> None:
         """Reclaim the rows of replaced and removed documents, and refresh the planner's statistics."""
-        connection = self._connect()
-        for table in ("documents", "chunks", "chunk_terms", "document_terms", "sentence_vectors"):
-            connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+        vacuuming.vacuum(self._connect())
 
     @_translated
     def prune_vector_journal(self, keep_days: float | None = None) -> dict[str, int]:
@@ -656,60 +486,7 @@ class PostgresStore:
         a no-op before), and vacuum it; return the floor followers now need and how many rows went."""
         if self.format_version() < schema.PRUNED_FORMAT:
             return {}
-        connection = self._connect()
-        pruned = journal.prune(connection, journal.KEEP_DAYS if keep_days is None else keep_days)
-        connection.execute("VACUUM (ANALYZE) vector_journal")
-        return pruned
-
-    @_translated
-    def has_chunks(self) -> bool:
-        """Whether any chunk is stored."""
-        return self._connect().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
-
-    @_translated
-    def language_counts(self) -> dict[str, int]:
-        """How many documents each detected language has, most first."""
-        rows = self._connect().execute(
-            "SELECT language, count(*) FROM documents GROUP BY language ORDER BY count(*) DESC, language"
-        )
-        return {row[0]: int(row[1]) for row in rows}
-
-    @_translated
-    def languages(self, scope: Scope | None = None) -> list[str]:
-        """The distinct languages of the stored documents (of the scope), in code order."""
-        if scope is not None:
-            return list(scope.languages)  # found with the scope, once
-        rows = self._connect().execute(_DISTINCT_LANGUAGES)
-        return [row[0] for row in rows]
-
-    @_translated
-    def term_document_counts(self, terms: Sequence[str], scope: Scope | None = None) -> dict[str, int]:
-        """How many chunks (of the scope) hold each of the given terms (absent terms are left out)."""
-        if scope is None:
-            rows = self._connect().execute(
-                "SELECT term, count(*) FROM chunk_terms WHERE term = ANY(%s) GROUP BY term",
-                (list(dict.fromkeys(terms)),),
-            )
-        else:
-            rows = self._connect().execute(
-                "SELECT t.term, count(*) FROM chunk_terms t JOIN chunks c ON c.id = t.chunk_id"
-                " WHERE t.term = ANY(%s) AND c.document_key = ANY(%s) GROUP BY t.term",
-                (list(dict.fromkeys(terms)), sorted(scope.document_keys)),
-            )
-        return {row[0]: int(row[1]) for row in rows}
-
-    @_translated
-    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
-        """Number of documents and of chunks (of the scope)."""
-        if scope is not None:
-            return len(scope.document_keys), len(scope.chunk_ids)
-        row = (
-            self._connect()
-            .execute("SELECT count(*), coalesce(sum(chunks), 0) FROM document_terms")
-            .fetchone()
-        )
-        assert row is not None
-        return int(row[0]), int(row[1])
+        return vacuuming.prune_journal(self._connect(), journal.KEEP_DAYS if keep_days is None else keep_days)
 
     # -- readers' scopes (rag/access/scoping.py) --------------------------------------------------
 
@@ -784,32 +561,6 @@ class PostgresStore:
         self._has_format_2("the audit trail")
         return audit.events(self._connect(), since, actor)
 
-    @_translated
-    def scope_of(self, document_keys: frozenset[int]) -> Scope:
-        """The scope holding these documents, with their chunk ids and languages."""
-        keys = sorted(document_keys)
-        connection = self._connect()
-        rows = connection.execute("SELECT id FROM chunks WHERE document_key = ANY(%s) ORDER BY id", (keys,))
-        chunk_ids = np.fromiter((row[0] for row in rows), dtype=np.int64)
-        languages = connection.execute(
-            "SELECT DISTINCT language FROM documents WHERE key = ANY(%s) ORDER BY language", (keys,)
-        )
-        return Scope(document_keys, chunk_ids, tuple(row[0] for row in languages))
-
-    @_translated
-    def size_bytes(self) -> int:
-        """Bytes the index's tables take, with their indexes and out-of-line values."""
-        row = (
-            self._connect()
-            .execute(
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-            )
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
-
 
 class PostgresVectors:
     """pgvector's HNSW search over the chunk vectors (scores are exact cosines of the candidates)."""
@@ -827,8 +578,3 @@ class PostgresVectors:
         if scope is None:
             return self.store.dense_search(query_vectors, k)
         return self.store.scoped_search(query_vectors, k, scope)
-
-
-def _scope_parameters(scope: Scope | None) -> dict[str, object]:
-    """A scope bound as `%(all)s OR key = ANY(%(keys)s)`."""
-    return {"all": scope is None, "keys": [] if scope is None else sorted(scope.document_keys)}

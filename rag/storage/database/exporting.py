@@ -1,7 +1,9 @@
-"""One document of a PostgreSQL index read out whole, as `rag copy` carries it (storage/exported.py)."""
+"""Documents of a PostgreSQL index read out whole, one a transaction, as `rag copy` carries them
+(storage/exported.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -58,3 +60,13 @@ def exported(connection: Any, key: int, dimension: int, with_boxes: bool) -> Exp
         structure=tuple(map(StructureSpan._make, spans)),
         page_boxes=page_boxes.exported(connection, key) if with_boxes else (),
     )
+
+
+def documents(connection: Any, dimension: int, with_boxes: bool) -> Iterator[ExportedDocument]:
+    """Every document with all that is stored for it, in the order they were added."""
+    keys = [int(row[0]) for row in connection.execute("SELECT key FROM documents ORDER BY key")]
+    for key in keys:
+        with connection.transaction():  # one document, as one commit left it
+            document = exported(connection, key, dimension, with_boxes)
+        if document is not None:  # removed meanwhile
+            yield document

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rag.errors import NotFoundError
 from rag.pages.geometry import encode
+from rag.storage.records import PagedFile
 from rag.types import PageGeometry
 
 
@@ -54,3 +56,29 @@ def without_boxes(connection: Any) -> list[str]:
         " AND NOT EXISTS (SELECT 1 FROM page_boxes p WHERE p.document_key = d.key) ORDER BY d.key"
     )
     return [str(row[0]) for row in rows]
+
+
+def paged_file(connection: Any, document_id: str, keeps_boxes: bool) -> PagedFile:
+    """Where the document with this id (or source) came from; its pages have boxes only if `keeps_boxes`."""
+    row = connection.execute(
+        "SELECT key, id, source, content_hash, metadata ->> 'type', jsonb_array_length(page_starts)"
+        " FROM documents WHERE id = %s OR source = %s LIMIT 1",
+        (document_id, document_id),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no document {document_id!r} in the index")
+    has_geometry = keeps_boxes and has_any(connection, int(row[0]))
+    return PagedFile(int(row[0]), row[1], row[2], row[3], row[4] or "", int(row[5]), has_geometry)
+
+
+def add(connection: Any, source: str, text: str, geometry: Sequence[PageGeometry]) -> bool:
+    """Store a document's page positions in one transaction if its stored text is `text`; else False."""
+    # The text is compared under the row's lock: another file's positions never land.
+    with connection.transaction():
+        row = connection.execute(
+            "SELECT key, text FROM documents WHERE source = %s FOR UPDATE", (source,)
+        ).fetchone()
+        if row is None or row[1] != text:
+            return False
+        insert(connection.cursor(), rows_of(int(row[0]), geometry))
+    return True

@@ -106,3 +106,35 @@ def scope_ef_search(chunks: int, share: float, k: int) -> int:
     if chunks <= EXACT_SCOPE_CHUNKS or share * MAX_EF_SEARCH < 2 * max(MIN_EF_SEARCH, k):
         return 0
     return min(MAX_EF_SEARCH, int(max(MIN_EF_SEARCH, k) / share) + 1)
+
+
+def scoped(
+    connection: Any, query_vectors: np.ndarray, k: int, scope: Scope, index_chunks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """nearest over the scope's chunks only, in an index of `index_chunks` chunks."""
+    # pgvector 0.6.2 filters HNSW's candidates after the index hands them over (it has no iterative
+    # scan), so a filter keeping a small share of the chunks would leave fewer than k: a narrow scope
+    # is searched exactly over its own chunks (found through chunks_document), a wide one through
+    # HNSW with ef_search raised by one over the share, and exactly again when that still comes short.
+    chunks = len(scope.chunk_ids)
+    keys = sorted(scope.document_keys)
+    ef_search = scope_ef_search(chunks, chunks / max(index_chunks, 1), k)
+    if not ef_search:
+        return _filtered(connection, query_vectors, k, keys, 0)
+    scores, row_ids = _filtered(connection, query_vectors, k, keys, ef_search)
+    short = np.flatnonzero((row_ids == -1).any(axis=1)) if chunks >= k else np.array([], dtype=np.int64)
+    if len(short):
+        scores[short], row_ids[short] = _filtered(connection, query_vectors[short], k, keys, 0)
+    return scores, row_ids
+
+
+def _filtered(
+    connection: Any, query_vectors: np.ndarray, k: int, keys: list[int], ef_search: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest chunks of these documents: through HNSW keeping ef_search candidates, or (0) exactly."""
+    with connection.transaction():
+        if ef_search:
+            connection.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
+        else:
+            connection.execute("SET LOCAL enable_indexscan = off")  # so HNSW cannot be chosen
+        return nearest(connection, query_vectors, k, keys)
