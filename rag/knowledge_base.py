@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,15 +20,14 @@ from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import (
-    DocumentError,
     IndexDamagedError,
     IndexNotFoundError,
     NotFoundError,
     RagError,
     SettingsError,
 )
-from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
-from rag.pages.cache import PAGE_CACHE
+from rag.feedback import Feedback
+from rag.pages import images
 from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
 from rag.search.retriever import Retriever
@@ -44,7 +40,7 @@ from rag.settings import (
     Settings,
     default_index_dir,
 )
-from rag.storage import bulk_load, upkeep
+from rag.storage import bulk_load, logbook, upkeep
 from rag.storage.database import vector_cache
 from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
@@ -61,7 +57,6 @@ if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
     from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
-    from rag.pages.render import PageRequest
     from rag.storage.postgres import PostgresStore
 
 
@@ -443,17 +438,7 @@ class KnowledgeBase:
         Nothing is written when the log is off (Settings.log_questions) or the index folder is
         read-only here; a failed write is one line on stderr, never a failed answer.
         """
-        if not self.settings.log_questions or self._store is None:
-            return
-        store = self.engine_store()
-        if isinstance(store, Store) and store.read_only:
-            return
-        days = self.settings.question_log_days
-        keep_from = "" if days is None else _days_ago(days)
-        try:
-            store.log_question(asked, keep_from)
-        except RagError as error:
-            print(f"question log: not written to {self.location} ({error})", file=sys.stderr, flush=True)
+        logbook.log_question(self, asked)
 
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (an ISO date such as 2026-12-01) on, oldest first."""
@@ -497,18 +482,9 @@ class KnowledgeBase:
     ) -> bytes:
         """PNG of one page of a stored PDF or picture, `width` pixels wide (1,000 by default, scaled
         down for huge pages), with the document text's characters [start, end) highlighted."""
-        # Imported here: pdfium and Pillow load only when a page is shown.
-        from rag.pages import render
-
         paged = self._paged(document_id, page)
         boxes = self.highlight_boxes(document_id, page, highlight) if highlight is not None else []
-        request = render.PageRequest(
-            paged.source, paged.file_type, page, render.clamped_width(width), render.boxes_key(boxes)
-        )
-        key = (paged.id, paged.content_hash, _file_stamp(paged.source), request)
-        return PAGE_CACHE.get(
-            key, lambda: _drawn(render.read_original(paged.source, paged.content_hash), request)
-        )
+        return images.page_image(paged, page, boxes, width)
 
     def highlight_boxes(
         self, document_id: str, page: int, highlight: tuple[int, int]
@@ -516,50 +492,24 @@ class KnowledgeBase:
         """Where the document text's characters [start, end) are on one page of its PDF or picture:
         (left, top, right, bottom) boxes, one per line, as fractions of the page from its top left;
         [] when none of them is on that page."""
-        from rag.pages.geometry import decode, quote_boxes
-
         paged = self._paged(document_id, page)
-        start, end = highlight
-        if not 0 <= start < end:
-            raise DocumentError(
-                f"highlight {start}:{end} is not a span of the text: give START:END, START < END"
-            )
-        if not paged.has_geometry:
-            raise DocumentError(
-                f"{paged.source} was ingested before page positions were stored, so quotes cannot be"
-                " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
-                " original files), or ask for the page without a highlight"
-            )
-        runs = self.engine_store().page_runs(paged, page)
-        return quote_boxes(decode(runs), start, end) if runs is not None else []
+        images.check_highlight(paged, highlight)
+        return images.highlight_boxes(self.engine_store().page_runs(paged, page), highlight)
 
     def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
         """PNG of the region of the page where the characters [start, end) begin, highlighted,
         `width` pixels wide: a glimpse of the quote on its page."""
-        from rag.pages import render
-
         document = self.document(document_id)
         page = document.page_at(highlight[0]) or 1
         boxes = self.highlight_boxes(document_id, page, highlight)
-        if not boxes:
-            raise NotFoundError(
-                f"{document.source} has no page position for characters {highlight[0]}-{highlight[1]}"
-            )
-        page_png = self.page_image(document_id, page, highlight, render.DEFAULT_WIDTH)
-        return render.region_of(page_png, boxes, render.clamped_width(width))
+        images.check_quote_boxes(boxes, document.source, highlight)
+        return images.thumbnail(self.page_image(document_id, page, highlight), boxes, width)
 
     def _paged(self, document_id: str, page: int) -> PagedFile:
         """The stored file behind a document with pages, checked to have that page."""
-        from rag.pages import render
-
         if self._reader is not None:
             self.document(document_id)  # a reader's view: a document they may not read is not there
-        paged = self.engine_store().paged_file(document_id)
-        if paged.file_type not in render.PAGED_TYPES:
-            raise DocumentError(render.no_page_images(paged.source, paged.file_type))
-        if not 1 <= page <= max(paged.pages, 1):
-            raise NotFoundError(f"{paged.source} has {paged.pages} pages, not a page {page}")
-        return paged
+        return images.checked_page(self.engine_store().paged_file(document_id), page)
 
     def stored_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(chunk ids, vectors) batches of every stored chunk vector, in chunk id order."""
@@ -571,46 +521,11 @@ class KnowledgeBase:
 
         Settings.feedback_days 0 turns feedback off; n keeps it n days (older feedback goes).
         """
-        days = self.settings.feedback_days
-        if days == 0:
-            raise FeedbackError(f"feedback is turned off for {self.location} (RAG_FEEDBACK_DAYS=0)")
-        if passage.strip():
-            feedback = replace(feedback, better_source=self._source_passage(passage))
-        if not feedback.says_something:
-            raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
-        keep_from = "" if days is None else _days_ago(days)
-        return self.engine_store().add_feedback(
-            replace(
-                feedback,
-                settings=feedback.settings or settings_snapshot(self.settings),
-                code_version=feedback.code_version or code_version(),
-            ),
-            keep_from,
-        )
+        return logbook.add_feedback(self, feedback, passage)
 
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete feedback by id, or all a person gave; return how many went."""
         return self.engine_store().delete_feedback(ids, who)
-
-    def _source_passage(self, passage: str) -> SourcePassage:
-        """Where pasted words are in a stored document; failing that, a document named by its source."""
-        found = self.engine_store().find_passage(passage)
-        try:
-            if found is not None and self._reader is not None:
-                self.document(
-                    found.document_id
-                )  # a reader's view: words in a forbidden document are not found
-            if found is not None:
-                return found
-            source = self.resolve_source(passage.strip())
-        except NotFoundError:
-            raise FeedbackError(
-                f"the passage is not in any document of {self.location}, nor is it a document's name:"
-                " paste words exactly as the document has them"
-            ) from None
-        document = self.store.document(source)
-        content_hash = self.store.content_hashes([source]).get(source, "")
-        return SourcePassage(document.id, source, 0, len(document.text), "", content_hash)
 
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""
@@ -774,27 +689,6 @@ class KnowledgeBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _drawn(data: bytes, request: PageRequest) -> bytes:
-    """The page drawn in the page drawer's child process, within its time and memory limits."""
-    from rag.pages.worker import PAGE_DRAWER
-
-    return PAGE_DRAWER.draw(data, request)
-
-
-def _days_ago(days: int) -> str:
-    """The ISO time (UTC) `days` days ago: where a retention period starts."""
-    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-
-
-def _file_stamp(source: str) -> tuple[int, int]:
-    """(size, modification time) of a file, so a cached page of a changed file is drawn afresh."""
-    try:
-        stat = os.stat(source)
-    except OSError:
-        return (-1, -1)
-    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _recorded_dimension(recorded: dict[str, str], folder: str) -> int | None:
