@@ -24,7 +24,6 @@ from rag.errors import (
     IndexNotFoundError,
     NotFoundError,
     RagError,
-    SettingsError,
 )
 from rag.feedback import Feedback
 from rag.pages import images
@@ -548,64 +547,7 @@ class KnowledgeBase:
 
     def stats(self) -> dict[str, Any]:
         """Counts, model, chunker settings and sizes on disk (a reader's view: counts of what they may read)."""
-        scope = self._scope()
-        documents, chunks = self.store.counts(scope)
-        if scope is not None:
-            languages: dict[str, int] = {}
-            for info in self.documents():
-                languages[info.language] = languages.get(info.language, 0) + 1
-            return {
-                "documents": documents,
-                "chunks": chunks,
-                "languages": languages,
-                "embedding_model": self.model_name,
-                "dimension": self._dimension,
-                "chunk_size": self.settings.chunk_size,
-                "chunk_overlap": self.settings.chunk_overlap,
-            }
-        return {
-            "index": self.location,
-            "documents": documents,
-            "chunks": chunks,
-            "languages": self.store.language_counts(),
-            "embedding_model": self.model_name,
-            "embedding_backend": getattr(self.embedder, "backend", "custom"),
-            "dimension": self._dimension,
-            "chunk_size": self.settings.chunk_size,
-            "chunk_overlap": self.settings.chunk_overlap,
-            **self._vector_stats(chunks),
-            # Ingested by a version before sentence vectors: `rag optimize` embeds them once.
-            "documents_without_sentence_vectors": len(self.store.documents_without_sentence_vectors()),
-            "generation": self.store.generation(),
-            "size_bytes": self._size_bytes(),
-        }
-
-    def _size_bytes(self) -> int:
-        if self.url is not None:
-            return self._postgres_store().size_bytes()
-        return sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
-
-    def _vector_stats(self, chunks: int) -> dict[str, Any]:
-        """The vector index's kind and, when it is approximate, its lists and last measured recall."""
-        if not chunks or self._dimension is None:
-            return {"vector_index": "empty"}
-        if self.url is not None:
-            return upkeep.vector_stats(
-                self._postgres_store(), self._vector_search, self.settings.postgres_vectors
-            )
-        described = self.vectors.describe()
-        if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
-            self.vectors.sync(self.sqlite_store())
-            described = self.vectors.describe()
-        stats = {"vector_index": described["kind"], "vector_recall@10": described["recall@10"]}
-        if described["lists"]:
-            stats |= {
-                "vector_lists": described["lists"],
-                "vector_probes": described["probes"],
-                "vector_recall_queries": described["recall_queries"],
-                "vector_built_at": described["built_at"],
-            }
-        return stats
+        return upkeep.stats(self, self._scope(), self._dimension, self._vector_search)
 
     def optimize(
         self,
@@ -624,37 +566,9 @@ class KnowledgeBase:
         `postgres_vectors` (`hnsw` or `faiss`, PostgreSQL only) builds or drops the database's HNSW
         index first (storage/database/hnsw.py).
         """
-        if self.url is not None:
-            return self._optimize_database(progress, sentence_progress, postgres_vectors)
-        if postgres_vectors is not None:
-            raise SettingsError(
-                f"{self.location} is an index folder: --postgres-vectors is for a PostgreSQL index"
-            )
-        store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
-        with write_lock(self.folder):
-            filled = self._backfill(sentence_progress)
-            described = self.vectors.rebuild(store, progress)
-            store.optimize_text_index()
-        return described | filled
-
-    def _optimize_database(
-        self, progress: BuildProgress | None, sentence_progress: BuildProgress | None, vectors: str | None
-    ) -> dict[str, Any]:
-        """PostgreSQL: build or drop the HNSW index when asked, fill in sentence vectors and page
-        positions, vacuum, measure HNSW's recall@10 against exact search when the index keeps one,
-        and build the reader-side FAISS index when it is the one searched (saved on this machine,
-        so the next process here starts from it)."""
-        store = self._postgres_store()
-        store.upgrade()  # optimize writes: an older format is brought up to date first
-        if vectors is not None:
-            bulk_load.keep_index_for(store, vectors, progress)
-        filled = self._backfill(sentence_progress)
-        described = upkeep.optimize(store, self.embedder.embed, self.settings.journal_days)
-        searched = self._vector_search()
-        if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now
-            searched.sync(progress)
-            described["follower"] = searched.describe()
-        return described | filled
+        return upkeep.optimize_index(
+            self, progress, lambda: self._backfill(sentence_progress), self._vector_search, postgres_vectors
+        )
 
     def _backfill(self, progress: BuildProgress | None) -> dict[str, int]:
         """Sentence vectors, then page positions, for documents stored before either was kept."""
