@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +20,6 @@ from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
 from rag.errors import (
-    IndexDamagedError,
-    IndexNotFoundError,
     NotFoundError,
     RagError,
 )
@@ -31,15 +29,13 @@ from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
 from rag.search.retriever import Retriever
 from rag.settings import (
-    DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
-    DEFAULT_MODEL,
     ENGINES,
     RetrievalMode,
     Settings,
     default_index_dir,
 )
-from rag.storage import bulk_load, logbook, upkeep
+from rag.storage import logbook, opened, upkeep
 from rag.storage.database import vector_cache
 from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
@@ -84,16 +80,18 @@ class KnowledgeBase:
         self.folder = folder
         self.location = public_location(self.url) if self.url is not None else str(folder)
         # Nothing is written here: a missing index is created by the first ingest.
-        self._store: DocumentStore | None = self._open_existing()
+        self._store: DocumentStore | None = opened.open_existing(self.folder, self.url)
         recorded = self._store.manifest() if self._store is not None else {}
-        self.settings = self._resolve(settings or Settings.from_env(), embedder, recorded)
+        self.settings = opened.resolved(
+            settings or Settings.from_env(), embedder.name if embedder else None, recorded, self._store
+        )
         self.embedder = embedder or make_embedder(
             self.model_name,
             self.settings.batch_size,
             self.settings.embedding_backend,
             self.settings.threads,
         )
-        self._dimension = _recorded_dimension(recorded, self.location)
+        self._dimension = opened.recorded_dimension(recorded, self.location)
         self._vectors: VectorIndex | None = None
         self._follower: DatabaseVectors | None = None  # a PostgreSQL index's FAISS, when chosen
         # Loaded at the first search that needs it; any object with score(query, texts) will do.
@@ -128,16 +126,6 @@ class KnowledgeBase:
         if self._reader is None or self._store is None:
             return None
         return self._scopes.scope(self.store, *self._reader)
-
-    def _open_existing(self) -> DocumentStore | None:
-        if self.url is None:
-            return Store(self.folder) if Store.exists_in(self.folder) else None
-        from rag.storage.postgres import PostgresStore  # psycopg: only for a database URL
-
-        try:
-            return PostgresStore(self.url)
-        except IndexNotFoundError:
-            return None
 
     @property
     def exists(self) -> bool:
@@ -183,27 +171,6 @@ class KnowledgeBase:
             self._store = (
                 self._postgres_store(create=True) if self.url is not None else Store.create(self.folder)
             )
-
-    def _resolve(self, settings: Settings, embedder: Embedder | None, recorded: dict[str, str]) -> Settings:
-        model = settings.embedding_model or (embedder.name if embedder else None)
-        resolved = settings.replace(
-            embedding_model=model or recorded.get("embedding_model") or DEFAULT_MODEL,
-            chunk_size=settings.chunk_size or int(recorded.get("chunk_size", DEFAULT_CHUNK_SIZE)),
-            chunk_overlap=settings.chunk_overlap
-            if settings.chunk_overlap is not None
-            else int(recorded.get("chunk_overlap", DEFAULT_CHUNK_OVERLAP)),
-        )
-        if recorded.get("format_version"):
-            self.store.check_or_write_manifest(self._manifest_of(resolved))
-        return resolved
-
-    @staticmethod
-    def _manifest_of(settings: Settings) -> dict[str, str]:
-        return {
-            "embedding_model": str(settings.embedding_model),
-            "chunk_size": str(settings.chunk_size),
-            "chunk_overlap": str(settings.chunk_overlap),
-        }
 
     @property
     def model_name(self) -> str:
@@ -265,33 +232,8 @@ class KnowledgeBase:
 
     # -- writing ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _writing(self, index_progress: BuildProgress | None = None) -> Iterator[None]:
-        """Hold an index folder's write lock (a second writer fails at once instead of waiting);
-        PostgreSQL takes many writers, each document one transaction. Into a database that holds no
-        chunk yet, the rows are written first and the HNSW index built after them (bulk_load)."""
-        self.create()
-        with self._write_lock():
-            manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
-            self.store.check_or_write_manifest(manifest)
-            if self.url is None:
-                yield
-                self.vectors.after_write(self.sqlite_store(), index_progress)
-                return
-            store = self._postgres_store()
-            store.upgrade()  # a writer brings an older format up to date; a reader never does
-            loading = bulk_load.start(store, "rag ingest")
-            try:
-                yield
-            except BaseException:
-                if loading:  # the index stays left for the end: the next load or `rag check --repair`
-                    bulk_load.let_go(store)
-                raise
-            if loading:
-                bulk_load.finish(store, index_progress)
-
-    def _write_lock(self) -> AbstractContextManager[object]:
-        return nullcontext() if self.url is not None else write_lock(self.folder)
+    def _writing(self, index_progress: BuildProgress | None = None) -> AbstractContextManager[None]:
+        return opened.writing(self, index_progress)
 
     def _ingestor(self) -> Ingestor:
         # Imported here: questions never load the ingest machinery and its file parsers.
@@ -603,18 +545,3 @@ class KnowledgeBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _recorded_dimension(recorded: dict[str, str], folder: str) -> int | None:
-    if "dimension" not in recorded:
-        return None
-    try:
-        dimension = int(recorded["dimension"])
-    except ValueError:
-        dimension = 0
-    if dimension < 1:
-        raise IndexDamagedError(
-            f"the manifest of {folder} records dimension {recorded['dimension']!r};"
-            f" run `rag check --index {folder}`"
-        )
-    return dimension
