@@ -19,28 +19,17 @@ from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
-from rag.errors import (
-    NotFoundError,
-    RagError,
-)
+from rag.errors import RagError
 from rag.feedback import Feedback
 from rag.pages import images
 from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
 from rag.search.retriever import Retriever
-from rag.settings import (
-    DEFAULT_CHUNK_SIZE,
-    ENGINES,
-    RetrievalMode,
-    Settings,
-    default_index_dir,
-)
+from rag.settings import ENGINES, RetrievalMode, Settings, default_index_dir
 from rag.storage import logbook, opened, upkeep
-from rag.storage.database import vector_cache
-from rag.storage.database.follower import DatabaseVectors, has_journal
+from rag.storage.database.follower import DatabaseVectors
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
-from rag.storage.integrity import IndexCheck, check_index
-from rag.storage.lock import write_lock
+from rag.storage.integrity import IndexCheck
 from rag.storage.question_log import AskedQuestion, LogStatistics, asked_about
 from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, PagedFile, Store
@@ -50,7 +39,6 @@ from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, Pr
 
 if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
-    from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
     from rag.storage.postgres import PostgresStore
 
@@ -199,13 +187,8 @@ class KnowledgeBase:
             from rag.storage.postgres import PostgresVectors
 
             store = self._postgres_store()
-            if self._follower is None and self.settings.postgres_vectors == "faiss" and has_journal(store):
-                limits = vector_cache.Limits.of(
-                    self.settings.vector_cache_days, self.settings.vector_cache_gb
-                )
-                self._follower = DatabaseVectors(
-                    store, self.dimension, self.settings.approximate_above, self.embedder.embed, limits
-                )
+            if self._follower is None:
+                self._follower = opened.follower(store, self)  # None: pgvector searches
             return self._follower if self._follower is not None else PostgresVectors(store)
         return FolderVectors(self.vectors, self.sqlite_store())
 
@@ -237,24 +220,9 @@ class KnowledgeBase:
 
     def _ingestor(self) -> Ingestor:
         # Imported here: questions never load the ingest machinery and its file parsers.
-        from rag.ingest.pipeline import Ingestor
+        from rag.ingest import assembly
 
-        return Ingestor(self.store, self.embedder, self._preparer(), self.settings.follow_links)
-
-    def _preparer(self) -> FilePreparer:
-        from rag.ingest.preparing import FileLimits, FilePreparer
-        from rag.ingest.sandbox import ParseLimits
-
-        return FilePreparer(
-            int(self.settings.chunk_size or DEFAULT_CHUNK_SIZE),
-            int(self.settings.chunk_overlap or 0),
-            FileLimits(
-                self.settings.max_file_bytes,
-                self.settings.max_chunks_per_file,
-                ParseLimits(self.settings.parse_seconds, self.settings.parse_memory_mb * 1024 * 1024),
-            ),
-            self.settings.ocr,
-        )
+        return assembly.ingestor(self)
 
     def ingest(
         self,
@@ -315,17 +283,7 @@ class KnowledgeBase:
         """The stored source a user's name for a document refers to."""
         scope = self._scope()
         sources = self.store.sources() if scope is None else [info.source for info in self.documents()]
-        if source in sources:
-            return source
-        for absolute in (os.path.abspath(source), str(Path(source).resolve())):
-            if absolute in sources:
-                return absolute
-        matches = [name for name in sources if name.endswith("/" + source.lstrip("/"))]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise NotFoundError(f"{source!r} matches {len(matches)} documents; give the full source path")
-        raise NotFoundError(f"no document {source!r} in {self.location}; see `rag stats --documents`")
+        return opened.stored_source(sources, source, self.location)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -514,26 +472,16 @@ class KnowledgeBase:
 
     def _backfill(self, progress: BuildProgress | None) -> dict[str, int]:
         """Sentence vectors, then page positions, for documents stored before either was kept."""
-        # Imported here: questions never load the ingest machinery and its file parsers.
-        from rag.ingest.backfill import fill_page_boxes, fill_sentence_vectors
+        from rag.ingest import assembly  # questions never load the ingest machinery
 
-        filled = fill_sentence_vectors(self.store, self.embedder, progress)
-        return filled | fill_page_boxes(self.engine_store(), self._preparer())
+        return assembly.backfill(self, progress)
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
-        if self.url is not None:
-            from rag.storage.database_integrity import check_database
+        return upkeep.check(self, repair, self._forget_vectors)
 
-            return check_database(self._postgres_store(), repair, self.embedder.embed if repair else None)
-        if not repair:
-            return check_index(self.folder)
-        with write_lock(self.folder):
-            result = check_index(self.folder, repair=True, embed=self.embedder.embed)
-            if result.repaired:
-                self._vectors = None
-                self.vectors.rebuild(self.sqlite_store())
-        return result
+    def _forget_vectors(self) -> None:
+        self._vectors = None  # repaired: the next use builds the vector index again
 
     def close(self) -> None:
         """Release this thread's database connection."""

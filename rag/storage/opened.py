@@ -1,20 +1,26 @@
 """An index as the facade opens and writes it, either engine: the store a folder or a postgresql://
 URL already holds (none until the first ingest), settings resolved against its manifest, and one
-write at a time (a folder's lock, the manifest checked, the vectors brought up to date after it).
+write at a time (a folder's lock, the manifest checked, the vectors brought up to date after it),
+and which stored document a user's name for one refers to.
 
 `writing` takes the index as the `Written` protocol, which `KnowledgeBase` is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from rag.errors import IndexDamagedError, IndexNotFoundError
+import numpy as np
+
+from rag.errors import IndexDamagedError, IndexNotFoundError, NotFoundError
 from rag.settings import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, Settings
 from rag.storage import bulk_load
+from rag.storage.database import vector_cache
+from rag.storage.database.follower import DatabaseVectors, has_journal
 from rag.storage.engine import DocumentStore
 from rag.storage.lock import write_lock
 from rag.storage.store import Store
@@ -81,6 +87,28 @@ def recorded_dimension(recorded: dict[str, str], folder: str) -> int | None:
     return dimension
 
 
+def stored_source(sources: Sequence[str], source: str, location: str) -> str:
+    """The one of `sources` a user's name for a document refers to: itself, its absolute path, or
+    the one source it ends; NotFoundError names what to give instead."""
+    if source in sources:
+        return source
+    for absolute in (os.path.abspath(source), str(Path(source).resolve())):
+        if absolute in sources:
+            return absolute
+    matches = [name for name in sources if name.endswith("/" + source.lstrip("/"))]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NotFoundError(f"{source!r} matches {len(matches)} documents; give the full source path")
+    raise NotFoundError(f"no document {source!r} in {location}; see `rag stats --documents`")
+
+
+class Embeds(Protocol):
+    """An embedding model, as the vector index uses it (rag.embedding's `Embedder`)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class Written(Protocol):
     """What a write needs of an opened index (a `KnowledgeBase`)."""
 
@@ -97,6 +125,9 @@ class Written(Protocol):
     def dimension(self) -> int: ...
 
     @property
+    def embedder(self) -> Embeds: ...
+
+    @property
     def store(self) -> DocumentStore: ...
 
     @property
@@ -107,6 +138,18 @@ class Written(Protocol):
     def sqlite_store(self) -> Store: ...
 
     def engine_store(self) -> Store | PostgresStore: ...
+
+
+def follower(store: PostgresStore, index: Written) -> DatabaseVectors | None:
+    """A PostgreSQL index's FAISS follower in this process, when its settings choose FAISS and
+    the database keeps the change journal it follows; None: pgvector searches."""
+    settings = index.settings
+    if settings.postgres_vectors == "faiss" and has_journal(store):
+        limits = vector_cache.Limits.of(settings.vector_cache_days, settings.vector_cache_gb)
+        return DatabaseVectors(
+            store, index.dimension, settings.approximate_above, index.embedder.embed, limits
+        )
+    return None
 
 
 @contextmanager

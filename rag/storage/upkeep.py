@@ -9,11 +9,9 @@ may not import).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
 
 from rag.errors import SettingsError
 from rag.settings import Settings
@@ -21,7 +19,9 @@ from rag.storage import bulk_load
 from rag.storage.database import hnsw
 from rag.storage.database.follower import DatabaseVectors, Embed
 from rag.storage.engine import DocumentStore, VectorSearch
+from rag.storage.integrity import IndexCheck, check_index
 from rag.storage.lock import write_lock
+from rag.storage.opened import Embeds
 from rag.storage.records import DocumentInfo
 from rag.storage.scope import Scope
 from rag.storage.store import Store
@@ -32,12 +32,6 @@ from rag.types import BuildProgress
 
 if TYPE_CHECKING:
     from rag.storage.postgres import PostgresStore
-
-
-class Embeds(Protocol):
-    """An embedding model, as upkeep uses it (rag.embedding's `Embedder`)."""
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class Kept(Protocol):
@@ -185,6 +179,23 @@ def _optimize_database(
         following.sync(progress)
         described["follower"] = following.describe()
     return described | filled
+
+
+def check(index: Kept, repair: bool, forget_vectors: Callable[[], None]) -> IndexCheck:
+    """`KnowledgeBase.check`: every part of the index checked; repair rebuilds what is derived (full
+    text, vectors), a folder's under its write lock, its vector index forgotten and built again."""
+    if index.url is not None:
+        from rag.storage.database_integrity import check_database  # psycopg: only for a database URL
+
+        return check_database(_database(index), repair, index.embedder.embed if repair else None)
+    if not repair:
+        return check_index(index.folder)
+    with write_lock(index.folder):
+        result = check_index(index.folder, repair=True, embed=index.embedder.embed)
+        if result.repaired:
+            forget_vectors()
+            index.vectors.rebuild(index.sqlite_store())
+    return result
 
 
 def _database(index: Kept) -> PostgresStore:
