@@ -1,9 +1,9 @@
 """An index as the facade opens and writes it, either engine: the store a folder or a postgresql://
-URL already holds (none until the first ingest), settings resolved against its manifest, and one
-write at a time (a folder's lock, the manifest checked, the vectors brought up to date after it),
-and which stored document a user's name for one refers to.
+URL already holds (none until the first ingest), settings resolved against its manifest, a
+database's FAISS follower, one write at a time (a folder's lock, the manifest checked, the vectors
+brought up to date after it), and which stored document a user's name for one refers to.
 
-`writing` takes the index as the `Written` protocol, which `KnowledgeBase` is.
+`writing` and `follower` take the index as the `Written` protocol, which `KnowledgeBase` is.
 """
 
 from __future__ import annotations

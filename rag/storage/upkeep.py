@@ -1,10 +1,10 @@
-"""An index's upkeep, either engine: what `rag stats` says of it and what `rag optimize` does to
-it (an index folder's vector index is rag/storage/vectors/index.py's; a PostgreSQL index's
-database is pruned, vacuumed and measured here).
+"""An index's upkeep, either engine: what `rag stats` says of it, what `rag optimize` does to it
+(an index folder's vector index is rag/storage/vectors/index.py's; a PostgreSQL index's database
+is pruned, vacuumed and measured here) and `rag check` (integrity.py, database_integrity.py).
 
 The facade hands itself over as the `Kept` protocol, with what only it holds: the reader's scope,
-the recorded dimension, what a search here would ask, and the backfill (ingest's, which storage
-may not import).
+the recorded dimension, what a search here would ask, the backfill (ingest's, which storage may
+not import), and forgetting its vector index after a repair.
 """
 
 from __future__ import annotations
