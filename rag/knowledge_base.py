@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,34 +19,17 @@ from rag.answer.lexical import TermStatistics
 from rag.answer.question import AskOptions, passage_count, retrieval_mode
 from rag.embedding import CrossEncoderScorer, Embedder, make_embedder
 from rag.embedding.reuse import ReusingEmbedder
-from rag.errors import (
-    DocumentError,
-    IndexDamagedError,
-    IndexNotFoundError,
-    NotFoundError,
-    RagError,
-    SettingsError,
-)
-from rag.feedback import Feedback, FeedbackError, SourcePassage, code_version, settings_snapshot
-from rag.pages.cache import PAGE_CACHE
+from rag.errors import RagError
+from rag.feedback import Feedback
+from rag.pages import images
 from rag.search.hybrid import HybridRetriever
 from rag.search.rerank import Reranker, rerank
 from rag.search.retriever import Retriever
-from rag.settings import (
-    DEFAULT_CHUNK_OVERLAP,
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_MODEL,
-    ENGINES,
-    RetrievalMode,
-    Settings,
-    default_index_dir,
-)
-from rag.storage import bulk_load, upkeep
-from rag.storage.database import vector_cache
-from rag.storage.database.follower import DatabaseVectors, has_journal
+from rag.settings import ENGINES, RetrievalMode, Settings, default_index_dir
+from rag.storage import logbook, opened, upkeep
+from rag.storage.database.follower import DatabaseVectors
 from rag.storage.engine import DocumentStore, FolderVectors, VectorSearch, is_database_url, public_location
-from rag.storage.integrity import IndexCheck, check_index
-from rag.storage.lock import write_lock
+from rag.storage.integrity import IndexCheck
 from rag.storage.question_log import AskedQuestion, LogStatistics, asked_about
 from rag.storage.scope import Scope
 from rag.storage.store import DocumentInfo, PagedFile, Store
@@ -59,9 +39,7 @@ from rag.types import Answer, BuildProgress, Document, IngestReport, Passage, Pr
 
 if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor
-    from rag.ingest.preparing import FilePreparer
     from rag.ingest.writer import IndexWriter
-    from rag.pages.render import PageRequest
     from rag.storage.postgres import PostgresStore
 
 
@@ -90,16 +68,18 @@ class KnowledgeBase:
         self.folder = folder
         self.location = public_location(self.url) if self.url is not None else str(folder)
         # Nothing is written here: a missing index is created by the first ingest.
-        self._store: DocumentStore | None = self._open_existing()
+        self._store: DocumentStore | None = opened.open_existing(self.folder, self.url)
         recorded = self._store.manifest() if self._store is not None else {}
-        self.settings = self._resolve(settings or Settings.from_env(), embedder, recorded)
+        self.settings = opened.resolved(
+            settings or Settings.from_env(), embedder.name if embedder else None, recorded, self._store
+        )
         self.embedder = embedder or make_embedder(
             self.model_name,
             self.settings.batch_size,
             self.settings.embedding_backend,
             self.settings.threads,
         )
-        self._dimension = _recorded_dimension(recorded, self.location)
+        self._dimension = opened.recorded_dimension(recorded, self.location)
         self._vectors: VectorIndex | None = None
         self._follower: DatabaseVectors | None = None  # a PostgreSQL index's FAISS, when chosen
         # Loaded at the first search that needs it; any object with score(query, texts) will do.
@@ -134,16 +114,6 @@ class KnowledgeBase:
         if self._reader is None or self._store is None:
             return None
         return self._scopes.scope(self.store, *self._reader)
-
-    def _open_existing(self) -> DocumentStore | None:
-        if self.url is None:
-            return Store(self.folder) if Store.exists_in(self.folder) else None
-        from rag.storage.postgres import PostgresStore  # psycopg: only for a database URL
-
-        try:
-            return PostgresStore(self.url)
-        except IndexNotFoundError:
-            return None
 
     @property
     def exists(self) -> bool:
@@ -190,27 +160,6 @@ class KnowledgeBase:
                 self._postgres_store(create=True) if self.url is not None else Store.create(self.folder)
             )
 
-    def _resolve(self, settings: Settings, embedder: Embedder | None, recorded: dict[str, str]) -> Settings:
-        model = settings.embedding_model or (embedder.name if embedder else None)
-        resolved = settings.replace(
-            embedding_model=model or recorded.get("embedding_model") or DEFAULT_MODEL,
-            chunk_size=settings.chunk_size or int(recorded.get("chunk_size", DEFAULT_CHUNK_SIZE)),
-            chunk_overlap=settings.chunk_overlap
-            if settings.chunk_overlap is not None
-            else int(recorded.get("chunk_overlap", DEFAULT_CHUNK_OVERLAP)),
-        )
-        if recorded.get("format_version"):
-            self.store.check_or_write_manifest(self._manifest_of(resolved))
-        return resolved
-
-    @staticmethod
-    def _manifest_of(settings: Settings) -> dict[str, str]:
-        return {
-            "embedding_model": str(settings.embedding_model),
-            "chunk_size": str(settings.chunk_size),
-            "chunk_overlap": str(settings.chunk_overlap),
-        }
-
     @property
     def model_name(self) -> str:
         """The embedding model this index uses."""
@@ -238,13 +187,8 @@ class KnowledgeBase:
             from rag.storage.postgres import PostgresVectors
 
             store = self._postgres_store()
-            if self._follower is None and self.settings.postgres_vectors == "faiss" and has_journal(store):
-                limits = vector_cache.Limits.of(
-                    self.settings.vector_cache_days, self.settings.vector_cache_gb
-                )
-                self._follower = DatabaseVectors(
-                    store, self.dimension, self.settings.approximate_above, self.embedder.embed, limits
-                )
+            if self._follower is None:
+                self._follower = opened.follower(store, self)  # None: pgvector searches
             return self._follower if self._follower is not None else PostgresVectors(store)
         return FolderVectors(self.vectors, self.sqlite_store())
 
@@ -279,54 +223,14 @@ class KnowledgeBase:
 
     # -- writing ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _writing(self, index_progress: BuildProgress | None = None) -> Iterator[None]:
-        """Hold an index folder's write lock (a second writer fails at once instead of waiting);
-        PostgreSQL takes many writers, each document one transaction. Into a database that holds no
-        chunk yet, the rows are written first and the HNSW index built after them (bulk_load)."""
-        self.create()
-        with self._write_lock():
-            manifest = self._manifest_of(self.settings) | {"dimension": str(self.dimension)}
-            self.store.check_or_write_manifest(manifest)
-            if self.url is None:
-                yield
-                self.vectors.after_write(self.sqlite_store(), index_progress)
-                return
-            store = self._postgres_store()
-            store.upgrade()  # a writer brings an older format up to date; a reader never does
-            loading = bulk_load.start(store, "rag ingest")
-            try:
-                yield
-            except BaseException:
-                if loading:  # the index stays left for the end: the next load or `rag check --repair`
-                    bulk_load.let_go(store)
-                raise
-            if loading:
-                bulk_load.finish(store, index_progress)
-
-    def _write_lock(self) -> AbstractContextManager[object]:
-        return nullcontext() if self.url is not None else write_lock(self.folder)
+    def _writing(self, index_progress: BuildProgress | None = None) -> AbstractContextManager[None]:
+        return opened.writing(self, index_progress)
 
     def _ingestor(self) -> Ingestor:
         # Imported here: questions never load the ingest machinery and its file parsers.
-        from rag.ingest.pipeline import Ingestor
+        from rag.ingest import assembly
 
-        return Ingestor(self.store, self.embedder, self._preparer(), self.settings.follow_links)
-
-    def _preparer(self) -> FilePreparer:
-        from rag.ingest.preparing import FileLimits, FilePreparer
-        from rag.ingest.sandbox import ParseLimits
-
-        return FilePreparer(
-            int(self.settings.chunk_size or DEFAULT_CHUNK_SIZE),
-            int(self.settings.chunk_overlap or 0),
-            FileLimits(
-                self.settings.max_file_bytes,
-                self.settings.max_chunks_per_file,
-                ParseLimits(self.settings.parse_seconds, self.settings.parse_memory_mb * 1024 * 1024),
-            ),
-            self.settings.ocr,
-        )
+        return assembly.ingestor(self)
 
     def ingest(
         self,
@@ -387,17 +291,7 @@ class KnowledgeBase:
         """The stored source a user's name for a document refers to."""
         scope = self._scope()
         sources = self.store.sources() if scope is None else [info.source for info in self.documents()]
-        if source in sources:
-            return source
-        for absolute in (os.path.abspath(source), str(Path(source).resolve())):
-            if absolute in sources:
-                return absolute
-        matches = [name for name in sources if name.endswith("/" + source.lstrip("/"))]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise NotFoundError(f"{source!r} matches {len(matches)} documents; give the full source path")
-        raise NotFoundError(f"no document {source!r} in {self.location}; see `rag stats --documents`")
+        return opened.stored_source(sources, source, self.location)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -451,17 +345,7 @@ class KnowledgeBase:
         Nothing is written when the log is off (Settings.log_questions) or the index folder is
         read-only here; a failed write is one line on stderr, never a failed answer.
         """
-        if not self.settings.log_questions or self._store is None:
-            return
-        store = self.engine_store()
-        if isinstance(store, Store) and store.read_only:
-            return
-        days = self.settings.question_log_days
-        keep_from = "" if days is None else _days_ago(days)
-        try:
-            store.log_question(asked, keep_from)
-        except RagError as error:
-            print(f"question log: not written to {self.location} ({error})", file=sys.stderr, flush=True)
+        logbook.log_question(self, asked)
 
     def asked_questions(self, since: str = "", limit: int | None = None) -> list[AskedQuestion]:
         """The question log from `since` (an ISO date such as 2026-12-01) on, oldest first."""
@@ -505,18 +389,9 @@ class KnowledgeBase:
     ) -> bytes:
         """PNG of one page of a stored PDF or picture, `width` pixels wide (1,000 by default, scaled
         down for huge pages), with the document text's characters [start, end) highlighted."""
-        # Imported here: pdfium and Pillow load only when a page is shown.
-        from rag.pages import render
-
         paged = self._paged(document_id, page)
         boxes = self.highlight_boxes(document_id, page, highlight) if highlight is not None else []
-        request = render.PageRequest(
-            paged.source, paged.file_type, page, render.clamped_width(width), render.boxes_key(boxes)
-        )
-        key = (paged.id, paged.content_hash, _file_stamp(paged.source), request)
-        return PAGE_CACHE.get(
-            key, lambda: _drawn(render.read_original(paged.source, paged.content_hash), request)
-        )
+        return images.page_image(paged, page, boxes, width)
 
     def highlight_boxes(
         self, document_id: str, page: int, highlight: tuple[int, int]
@@ -524,50 +399,24 @@ class KnowledgeBase:
         """Where the document text's characters [start, end) are on one page of its PDF or picture:
         (left, top, right, bottom) boxes, one per line, as fractions of the page from its top left;
         [] when none of them is on that page."""
-        from rag.pages.geometry import decode, quote_boxes
-
         paged = self._paged(document_id, page)
-        start, end = highlight
-        if not 0 <= start < end:
-            raise DocumentError(
-                f"highlight {start}:{end} is not a span of the text: give START:END, START < END"
-            )
-        if not paged.has_geometry:
-            raise DocumentError(
-                f"{paged.source} was ingested before page positions were stored, so quotes cannot be"
-                " highlighted on its pages: run `rag optimize` (it reads them from the unchanged"
-                " original files), or ask for the page without a highlight"
-            )
-        runs = self.engine_store().page_runs(paged, page)
-        return quote_boxes(decode(runs), start, end) if runs is not None else []
+        images.check_highlight(paged, highlight)
+        return images.highlight_boxes(self.engine_store().page_runs(paged, page), highlight)
 
     def quote_thumbnail(self, document_id: str, highlight: tuple[int, int], width: int = 320) -> bytes:
         """PNG of the region of the page where the characters [start, end) begin, highlighted,
         `width` pixels wide: a glimpse of the quote on its page."""
-        from rag.pages import render
-
         document = self.document(document_id)
         page = document.page_at(highlight[0]) or 1
         boxes = self.highlight_boxes(document_id, page, highlight)
-        if not boxes:
-            raise NotFoundError(
-                f"{document.source} has no page position for characters {highlight[0]}-{highlight[1]}"
-            )
-        page_png = self.page_image(document_id, page, highlight, render.DEFAULT_WIDTH)
-        return render.region_of(page_png, boxes, render.clamped_width(width))
+        images.check_quote_boxes(boxes, document.source, highlight)
+        return images.thumbnail(self.page_image(document_id, page, highlight), boxes, width)
 
     def _paged(self, document_id: str, page: int) -> PagedFile:
         """The stored file behind a document with pages, checked to have that page."""
-        from rag.pages import render
-
         if self._reader is not None:
             self.document(document_id)  # a reader's view: a document they may not read is not there
-        paged = self.engine_store().paged_file(document_id)
-        if paged.file_type not in render.PAGED_TYPES:
-            raise DocumentError(render.no_page_images(paged.source, paged.file_type))
-        if not 1 <= page <= max(paged.pages, 1):
-            raise NotFoundError(f"{paged.source} has {paged.pages} pages, not a page {page}")
-        return paged
+        return images.checked_page(self.engine_store().paged_file(document_id), page)
 
     def stored_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(chunk ids, vectors) batches of every stored chunk vector, in chunk id order."""
@@ -579,46 +428,11 @@ class KnowledgeBase:
 
         Settings.feedback_days 0 turns feedback off; n keeps it n days (older feedback goes).
         """
-        days = self.settings.feedback_days
-        if days == 0:
-            raise FeedbackError(f"feedback is turned off for {self.location} (RAG_FEEDBACK_DAYS=0)")
-        if passage.strip():
-            feedback = replace(feedback, better_source=self._source_passage(passage))
-        if not feedback.says_something:
-            raise FeedbackError("say something: a rating, a flagged citation, a comment or a correction")
-        keep_from = "" if days is None else _days_ago(days)
-        return self.engine_store().add_feedback(
-            replace(
-                feedback,
-                settings=feedback.settings or settings_snapshot(self.settings),
-                code_version=feedback.code_version or code_version(),
-            ),
-            keep_from,
-        )
+        return logbook.add_feedback(self, feedback, passage)
 
     def delete_feedback(self, ids: Sequence[str] = (), who: str | None = None) -> int:
         """Delete feedback by id, or all a person gave; return how many went."""
         return self.engine_store().delete_feedback(ids, who)
-
-    def _source_passage(self, passage: str) -> SourcePassage:
-        """Where pasted words are in a stored document; failing that, a document named by its source."""
-        found = self.engine_store().find_passage(passage)
-        try:
-            if found is not None and self._reader is not None:
-                self.document(
-                    found.document_id
-                )  # a reader's view: words in a forbidden document are not found
-            if found is not None:
-                return found
-            source = self.resolve_source(passage.strip())
-        except NotFoundError:
-            raise FeedbackError(
-                f"the passage is not in any document of {self.location}, nor is it a document's name:"
-                " paste words exactly as the document has them"
-            ) from None
-        document = self.store.document(source)
-        content_hash = self.store.content_hashes([source]).get(source, "")
-        return SourcePassage(document.id, source, 0, len(document.text), "", content_hash)
 
     def feedback(self, since: str = "", limit: int | None = None) -> list[Feedback]:
         """Feedback given at or after `since` (an ISO date such as 2026-12-01), oldest first."""
@@ -641,64 +455,7 @@ class KnowledgeBase:
 
     def stats(self) -> dict[str, Any]:
         """Counts, model, chunker settings and sizes on disk (a reader's view: counts of what they may read)."""
-        scope = self._scope()
-        documents, chunks = self.store.counts(scope)
-        if scope is not None:
-            languages: dict[str, int] = {}
-            for info in self.documents():
-                languages[info.language] = languages.get(info.language, 0) + 1
-            return {
-                "documents": documents,
-                "chunks": chunks,
-                "languages": languages,
-                "embedding_model": self.model_name,
-                "dimension": self._dimension,
-                "chunk_size": self.settings.chunk_size,
-                "chunk_overlap": self.settings.chunk_overlap,
-            }
-        return {
-            "index": self.location,
-            "documents": documents,
-            "chunks": chunks,
-            "languages": self.store.language_counts(),
-            "embedding_model": self.model_name,
-            "embedding_backend": getattr(self.embedder, "backend", "custom"),
-            "dimension": self._dimension,
-            "chunk_size": self.settings.chunk_size,
-            "chunk_overlap": self.settings.chunk_overlap,
-            **self._vector_stats(chunks),
-            # Ingested by a version before sentence vectors: `rag optimize` embeds them once.
-            "documents_without_sentence_vectors": len(self.store.documents_without_sentence_vectors()),
-            "generation": self.store.generation(),
-            "size_bytes": self._size_bytes(),
-        }
-
-    def _size_bytes(self) -> int:
-        if self.url is not None:
-            return self._postgres_store().size_bytes()
-        return sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
-
-    def _vector_stats(self, chunks: int) -> dict[str, Any]:
-        """The vector index's kind and, when it is approximate, its lists and last measured recall."""
-        if not chunks or self._dimension is None:
-            return {"vector_index": "empty"}
-        if self.url is not None:
-            return upkeep.vector_stats(
-                self._postgres_store(), self._vector_search, self.settings.postgres_vectors
-            )
-        described = self.vectors.describe()
-        if described["kind"] == "empty":  # nothing saved yet: build it to say what it is
-            self.vectors.sync(self.sqlite_store())
-            described = self.vectors.describe()
-        stats = {"vector_index": described["kind"], "vector_recall@10": described["recall@10"]}
-        if described["lists"]:
-            stats |= {
-                "vector_lists": described["lists"],
-                "vector_probes": described["probes"],
-                "vector_recall_queries": described["recall_queries"],
-                "vector_built_at": described["built_at"],
-            }
-        return stats
+        return upkeep.stats(self, self._scope(), self._dimension, self._vector_search)
 
     def optimize(
         self,
@@ -717,60 +474,22 @@ class KnowledgeBase:
         `postgres_vectors` (`hnsw` or `faiss`, PostgreSQL only) builds or drops the database's HNSW
         index first (storage/database/hnsw.py).
         """
-        if self.url is not None:
-            return self._optimize_database(progress, sentence_progress, postgres_vectors)
-        if postgres_vectors is not None:
-            raise SettingsError(
-                f"{self.location} is an index folder: --postgres-vectors is for a PostgreSQL index"
-            )
-        store = self.sqlite_store()  # a missing index is a one-line error before any lock is taken
-        with write_lock(self.folder):
-            filled = self._backfill(sentence_progress)
-            described = self.vectors.rebuild(store, progress)
-            store.optimize_text_index()
-        return described | filled
-
-    def _optimize_database(
-        self, progress: BuildProgress | None, sentence_progress: BuildProgress | None, vectors: str | None
-    ) -> dict[str, Any]:
-        """PostgreSQL: build or drop the HNSW index when asked, fill in sentence vectors and page
-        positions, vacuum, measure HNSW's recall@10 against exact search when the index keeps one,
-        and build the reader-side FAISS index when it is the one searched (saved on this machine,
-        so the next process here starts from it)."""
-        store = self._postgres_store()
-        store.upgrade()  # optimize writes: an older format is brought up to date first
-        if vectors is not None:
-            bulk_load.keep_index_for(store, vectors, progress)
-        filled = self._backfill(sentence_progress)
-        described = upkeep.optimize(store, self.embedder.embed, self.settings.journal_days)
-        searched = self._vector_search()
-        if isinstance(searched, DatabaseVectors):  # what readers search: built (and saved) here now
-            searched.sync(progress)
-            described["follower"] = searched.describe()
-        return described | filled
+        return upkeep.optimize_index(
+            self, progress, lambda: self._backfill(sentence_progress), self._vector_search, postgres_vectors
+        )
 
     def _backfill(self, progress: BuildProgress | None) -> dict[str, int]:
         """Sentence vectors, then page positions, for documents stored before either was kept."""
-        # Imported here: questions never load the ingest machinery and its file parsers.
-        from rag.ingest.backfill import fill_page_boxes, fill_sentence_vectors
+        from rag.ingest import assembly  # questions never load the ingest machinery
 
-        filled = fill_sentence_vectors(self.store, self.embedder, progress)
-        return filled | fill_page_boxes(self.engine_store(), self._preparer())
+        return assembly.backfill(self, progress)
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Check every part of the index; repair rebuilds what is derived (full text, vectors)."""
-        if self.url is not None:
-            from rag.storage.database_integrity import check_database
+        return upkeep.check(self, repair, self._forget_vectors)
 
-            return check_database(self._postgres_store(), repair, self.embedder.embed if repair else None)
-        if not repair:
-            return check_index(self.folder)
-        with write_lock(self.folder):
-            result = check_index(self.folder, repair=True, embed=self.embedder.embed)
-            if result.repaired:
-                self._vectors = None
-                self.vectors.rebuild(self.sqlite_store())
-        return result
+    def _forget_vectors(self) -> None:
+        self._vectors = None  # repaired: the next use builds the vector index again
 
     def close(self) -> None:
         """Release this thread's database connection."""
@@ -782,39 +501,3 @@ class KnowledgeBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _drawn(data: bytes, request: PageRequest) -> bytes:
-    """The page drawn in the page drawer's child process, within its time and memory limits."""
-    from rag.pages.worker import PAGE_DRAWER
-
-    return PAGE_DRAWER.draw(data, request)
-
-
-def _days_ago(days: int) -> str:
-    """The ISO time (UTC) `days` days ago: where a retention period starts."""
-    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-
-
-def _file_stamp(source: str) -> tuple[int, int]:
-    """(size, modification time) of a file, so a cached page of a changed file is drawn afresh."""
-    try:
-        stat = os.stat(source)
-    except OSError:
-        return (-1, -1)
-    return (stat.st_size, stat.st_mtime_ns)
-
-
-def _recorded_dimension(recorded: dict[str, str], folder: str) -> int | None:
-    if "dimension" not in recorded:
-        return None
-    try:
-        dimension = int(recorded["dimension"])
-    except ValueError:
-        dimension = 0
-    if dimension < 1:
-        raise IndexDamagedError(
-            f"the manifest of {folder} records dimension {recorded['dimension']!r};"
-            f" run `rag check --index {folder}`"
-        )
-    return dimension
