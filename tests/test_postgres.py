@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import RIVER_TEXTS, reading_role, schema_of
 
@@ -146,6 +147,22 @@ def test_a_first_search_on_a_machine_shows_its_follower_being_built_and_a_later_
     assert main(["search", "tides of bay 9", *fake]) == 0
     again = capsys.readouterr()
     assert "note9.txt" in again.out and "vectors" not in again.err  # taken from the saved copy
+
+
+def test_a_failed_exact_search_does_not_leave_hnsw_searching_fewer_candidates(postgres_url: str) -> None:
+    from rag.storage.postgres import PostgresStore
+
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts([rag.TextItem("a.txt", "Payroll is paid on the 25th. " * 5)])
+    store = PostgresStore(postgres_url)
+    try:
+        with pytest.raises(rag.RagError):
+            store.exact_search(np.ones((1, 5), dtype=np.float32), 200)  # a wrong dimension: refused
+        store.dense_search(np.ones((1, 256), dtype=np.float32) / 16, 200)
+        shown = store.with_connection(lambda connection: connection.execute("SHOW hnsw.ef_search").fetchone())
+        assert shown is not None and int(shown[0]) >= 200
+    finally:
+        store.close()
 
 
 def test_server_down_is_a_one_line_error_without_the_password() -> None:

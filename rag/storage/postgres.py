@@ -468,10 +468,14 @@ class PostgresStore:
     def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """dense_search without the HNSW index: every vector read (what recall is measured against)."""
         connection = self._connect()
-        with connection.transaction():
-            connection.execute("SET LOCAL enable_indexscan = off")
-            connection.execute("SET LOCAL enable_bitmapscan = off")
-            return self.dense_search(query_vectors, k)
+        try:
+            with connection.transaction():
+                connection.execute("SET LOCAL enable_indexscan = off")
+                connection.execute("SET LOCAL enable_bitmapscan = off")
+                return self.dense_search(query_vectors, k)
+        except BaseException:
+            self._local.ef_search = 0  # dense_search's set_config went with the failed transaction
+            raise
 
     # -- upkeep for `rag optimize` (storage/database/vacuuming.py) ----------------------------------
 
