@@ -462,7 +462,7 @@ class PostgresStore:
     @_translated
     def scoped_search(self, query_vectors: np.ndarray, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
         """dense_search over the scope's chunks only (exactly, or through HNSW for a wide scope)."""
-        return searching.scoped(self._connect(), query_vectors, k, scope, self.counts()[1])
+        return searching.scoped(self._connect(), query_vectors, k, scope, lambda: self.counts()[1])
 
     @_translated
     def exact_search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ index when the index keeps one, exactly otherwise)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -109,16 +109,19 @@ def scope_ef_search(chunks: int, share: float, k: int) -> int:
 
 
 def scoped(
-    connection: Any, query_vectors: np.ndarray, k: int, scope: Scope, index_chunks: int
+    connection: Any, query_vectors: np.ndarray, k: int, scope: Scope, index_chunks: Callable[[], int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """nearest over the scope's chunks only, in an index of `index_chunks` chunks."""
+    """nearest over the scope's chunks only, in an index of `index_chunks()` chunks (counted only
+    for a scope wider than EXACT_SCOPE_CHUNKS: a count sums a row per document)."""
     # pgvector 0.6.2 filters HNSW's candidates after the index hands them over (it has no iterative
     # scan), so a filter keeping a small share of the chunks would leave fewer than k: a narrow scope
     # is searched exactly over its own chunks (found through chunks_document), a wide one through
     # HNSW with ef_search raised by one over the share, and exactly again when that still comes short.
     chunks = len(scope.chunk_ids)
     keys = sorted(scope.document_keys)
-    ef_search = scope_ef_search(chunks, chunks / max(index_chunks, 1), k)
+    ef_search = (
+        0 if chunks <= EXACT_SCOPE_CHUNKS else scope_ef_search(chunks, chunks / max(index_chunks(), 1), k)
+    )
     if not ef_search:
         return _filtered(connection, query_vectors, k, keys, 0)
     scores, row_ids = _filtered(connection, query_vectors, k, keys, ef_search)
