@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RIVER_TEXTS, reading_role, schema_of
+from conftest import RIVER_TEXTS, SEEDS, reading_role, schema_of
 
 import rag
 from eval.ports import POSTGRES_PORTS, free_port
@@ -163,6 +163,19 @@ def test_a_failed_exact_search_does_not_leave_hnsw_searching_fewer_candidates(po
         assert shown is not None and int(shown[0]) >= 200
     finally:
         store.close()
+
+
+def test_eval_builds_the_follower_before_its_first_question_and_shows_it(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))  # no saved copy on this machine yet
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.ingest([SEEDS])
+        chunks = base.stats()["chunks"]
+    questions = Path(__file__).resolve().parents[1] / "eval" / "questions" / "seeds.jsonl"
+    fake = ["--index", postgres_url, "--model", "hashing-256", "--limit", "3"]
+    assert main(["eval", str(questions), *fake, "--out", str(tmp_path / "run")]) == 0
+    assert re.search(rf"{chunks}/{chunks} \[.*vectors", capsys.readouterr().err)
 
 
 def test_server_down_is_a_one_line_error_without_the_password() -> None:
