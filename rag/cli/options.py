@@ -108,7 +108,7 @@ def open_from(args: argparse.Namespace, **settings: Any) -> KnowledgeBase:
 
 def follow_with_progress(base: KnowledgeBase, quiet: bool = False) -> None:
     """Build a PostgreSQL index's FAISS follower before the first search, with a bar on stderr when
-    it reads every vector (a machine without a saved copy: 73.9 s at a million chunks); a folder,
+    it reads every vector (a machine without a saved copy: 45.5 s at a million chunks); a folder,
     or a follower taken from this machine's saved copy, draws nothing."""
     if base.url is None:
         return

@@ -140,7 +140,7 @@ def evaluate(
         if base.store.counts()[0] == 0:
             raise EvalDataError(f"the index {base.location} is empty: ingest documents or pass --corpus PATH")
         # A PostgreSQL index's follower is built before the first question, whose latency it would
-        # otherwise count (73.9 s at a million chunks on a machine without a saved copy).
+        # otherwise count (45.5 s at a million chunks on a machine without a saved copy).
         building = BuildProgressBar() if progress and base.url is not None else None
         try:
             base.follow_database(building)

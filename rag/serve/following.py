@@ -3,7 +3,7 @@ built before the server says it is serving, then caught up with the change journ
 seconds while it waits for questions; and, once a day when the server's role may write, the
 journal pruned as `rag optimize` prunes it.
 
-Without this the first question to a big collection waited for the whole build (73.9 s at a
+Without this the first question to a big collection waited for the whole build (45.5 s at a
 million chunks, docs/scale.md), and a server left idle for longer than the journal is kept
 (`rag optimize` prunes rows older than a week) built everything again at its next question. A
 catch-up that finds nothing new is one index lookup in the database.

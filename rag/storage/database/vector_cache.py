@@ -24,7 +24,7 @@ from rag.storage.lock import file_lock
 MAX_IDLE_DAYS = 30.0
 MAX_BYTES = 8 * 1024**3  # all copies together; one index of a million 384-number vectors is ~1.5 GB
 READ_WAIT_SECONDS = 10.0  # how long a reader waits for an eviction of its folder to finish
-# How long a reader waits for another process on this machine building the same index (73.9 s at a
+# How long a reader waits for another process on this machine building the same index (45.5 s at a
 # million chunks); past it, it builds its own.
 BUILD_WAIT_SECONDS = 1800.0
 
