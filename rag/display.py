@@ -93,6 +93,12 @@ class BuildProgressBar:
         if self._bar is not None:
             self._bar.close()
 
+    def __enter__(self) -> BuildProgressBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 class IngestProgressBar:
     """An ingest progress callback: files done of total, with the chunks embedded so far.

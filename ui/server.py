@@ -62,11 +62,8 @@ def open_base(index: Path | str, model: str | None, docs: Sequence[Path]) -> rag
     # Load the embedding model, FAISS and the SQLite pages now, so the first question does not wait:
     # for a PostgreSQL index, its FAISS follower too (a bar while a build reads every vector).
     if base.url is not None:
-        building = BuildProgressBar()
-        try:
+        with BuildProgressBar() as building:
             base.follow_database(building)
-        finally:
-            building.close()
     base.embedder.embed(["warm up"])
     base.search("warm up")
     return base

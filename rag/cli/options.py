@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,8 @@ def follow_with_progress(base: KnowledgeBase, quiet: bool = False) -> None:
     or a follower taken from this machine's saved copy, draws nothing."""
     if base.url is None:
         return
-    bar = None if quiet else BuildProgressBar()
-    try:
+    with nullcontext() if quiet else BuildProgressBar() as bar:
         base.follow_database(bar)
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 def embedding_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -141,12 +141,10 @@ def evaluate(
             raise EvalDataError(f"the index {base.location} is empty: ingest documents or pass --corpus PATH")
         # A PostgreSQL index's follower is built before the first question, whose latency it would
         # otherwise count (45.5 s at a million chunks on a machine without a saved copy).
-        building = BuildProgressBar() if progress and base.url is not None else None
-        try:
+        with (
+            BuildProgressBar() if progress and base.url is not None else contextlib.nullcontext() as building
+        ):
             base.follow_database(building)
-        finally:
-            if building is not None:
-                building.close()
         if config.missing_sources_unanswerable:
             questions = mark_missing_sources(questions, base)
         questions = choose(questions, config.limit, config.seed)
