@@ -8,6 +8,7 @@ structure spans, and the page positions.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,23 @@ class ExportedDocument:
     sentence_vectors: tuple[tuple[int, bytes], ...] = ()  # (text hash, float16 bytes)
     structure: tuple[StructureSpan, ...] = ()
     page_boxes: tuple[tuple[int, str, bytes], ...] = ()  # (page, source, encoded runs)
+
+    def document_row(self) -> tuple[object, ...]:
+        """Its `documents` row as both engines store it: id, source, title, text, metadata and
+        page starts as JSON, content hash, size, when added, language, script."""
+        return (
+            self.id,
+            self.source,
+            self.title,
+            self.text,
+            json.dumps(self.metadata),
+            json.dumps(list(self.page_starts)),
+            self.content_hash,
+            self.size_bytes,
+            self.added_at,
+            self.language,
+            self.script,
+        )
 
 
 @dataclass(frozen=True)

@@ -153,21 +153,8 @@ def rows_of_new(document: NewDocument) -> Rows:
 
 def rows_of_exported(document: ExportedDocument) -> Rows:
     """The rows of a document read out of another index, as they were stored there."""
-    values = (
-        document.id,
-        document.source,
-        document.title,
-        document.text,
-        json.dumps(document.metadata),
-        json.dumps(list(document.page_starts)),
-        document.content_hash,
-        document.size_bytes,
-        document.added_at,
-        document.language,
-        document.script,
-    )
     return Rows(
-        values,
+        document.document_row(),
         document.chunks,
         document.locations,
         document.sentence_vectors,

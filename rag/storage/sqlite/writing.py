@@ -83,19 +83,7 @@ class DocumentWrites(Database):
             key = connection.execute(
                 "INSERT INTO documents (id, source, title, text, metadata, page_starts, content_hash,"
                 " size_bytes, added_at, language, script) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    document.id,
-                    document.source,
-                    document.title,
-                    document.text,
-                    json.dumps(document.metadata),
-                    json.dumps(list(document.page_starts)),
-                    document.content_hash,
-                    document.size_bytes,
-                    document.added_at,
-                    document.language,
-                    document.script,
-                ),
+                document.document_row(),
             ).lastrowid
             connection.executemany(
                 "INSERT INTO chunks (document_key, start, end, text, vector, search_text, terms)"
