@@ -18,7 +18,7 @@ import pytest
 from conftest import RIVER_TEXTS
 
 import rag
-from rag.storage.sqlite.searching import _DISTINCT_LANGUAGES
+from rag.storage.records import DISTINCT_LANGUAGES
 from rag.storage.store import DATABASE_NAME
 
 
@@ -179,7 +179,7 @@ def test_the_languages_of_an_index_are_found_by_hopping_through_their_index(
     )
     assert fake_base.store.languages() == ["de", "en", "zh"]
     assert fake_base.store.language_counts() == {"en": 2, "de": 1, "zh": 1}
-    plan = fake_base.store._connect().execute("EXPLAIN QUERY PLAN " + _DISTINCT_LANGUAGES).fetchall()
+    plan = fake_base.store._connect().execute("EXPLAIN QUERY PLAN " + DISTINCT_LANGUAGES).fetchall()
     steps = [str(row[-1]) for row in plan]
     assert not any(step.startswith("SCAN documents") for step in steps)
     assert any("COVERING INDEX documents_language (language>?)" in step for step in steps)

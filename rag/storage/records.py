@@ -1,5 +1,5 @@
 """What both engines take and give back (a document to write, listings, chunk records, a paged
-file), and the rule both apply to an index built with other settings."""
+file), the rule both apply to an index built with other settings, and the SQL both run alike."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ import numpy as np
 
 from rag.errors import IndexMismatchError
 from rag.types import Chunk, Location, PageGeometry, TextSpan
+
+# The languages an index holds, asked by every search: each step hops to the next language in the
+# documents' language index instead of reading every document's row (SQLite and PostgreSQL alike).
+DISTINCT_LANGUAGES = """
+WITH RECURSIVE found(language) AS (
+    SELECT min(language) FROM documents
+    UNION ALL
+    SELECT (SELECT min(language) FROM documents WHERE language > found.language)
+    FROM found WHERE found.language IS NOT NULL
+)
+SELECT language FROM found WHERE language IS NOT NULL
+"""
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rag.storage.records import DISTINCT_LANGUAGES
 from rag.storage.scope import Scope
-
-# Every search asks which languages the index holds: hop from one to the next in the language
-# index instead of reading every document's row.
-DISTINCT_LANGUAGES = """
-WITH RECURSIVE found(language) AS (
-    SELECT min(language) FROM documents
-    UNION ALL
-    SELECT (SELECT min(language) FROM documents WHERE language > found.language)
-    FROM found WHERE found.language IS NOT NULL
-)
-SELECT language FROM found WHERE language IS NOT NULL
-"""
 
 
 def counts(connection: Any) -> tuple[int, int]:

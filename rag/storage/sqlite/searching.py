@@ -12,7 +12,7 @@ import numpy as np
 from rag.errors import IndexDamagedError
 from rag.language.analysis import fts_expression
 from rag.storage import sentence_vectors
-from rag.storage.records import ChunkRecord
+from rag.storage.records import DISTINCT_LANGUAGES, ChunkRecord
 from rag.storage.scope import Scope
 from rag.storage.sqlite.opening import Database
 from rag.storage.sqlite_errors import storage_error, translated
@@ -21,17 +21,6 @@ from rag.types import Chunk
 # A reader's scope, bound as a JSON array of document keys (rag/storage/scope.py).
 IN_SCOPE = "(SELECT value FROM json_each(?))"
 CHUNKS_IN_SCOPE = f"(SELECT id FROM chunks WHERE document_key IN {IN_SCOPE})"
-
-# Each step finds the next language after the last one in the documents_language index.
-_DISTINCT_LANGUAGES = """
-WITH RECURSIVE found(language) AS (
-    SELECT min(language) FROM documents
-    UNION ALL
-    SELECT (SELECT min(language) FROM documents WHERE language > found.language)
-    FROM found WHERE found.language IS NOT NULL
-)
-SELECT language FROM found WHERE language IS NOT NULL
-"""
 
 
 class SearchReads(Database):
@@ -95,7 +84,7 @@ class SearchReads(Database):
         """
         if scope is not None:
             return list(scope.languages)  # found with the scope, once
-        rows = self._connect().execute(_DISTINCT_LANGUAGES)
+        rows = self._connect().execute(DISTINCT_LANGUAGES)
         return [row[0] for row in rows]
 
     @translated
