@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.storage.database import page_boxes
+from rag.storage.database import page_boxes, reading
 from rag.storage.exported import ExportedChunk, ExportedDocument
-from rag.types import Location, StructureSpan
 
 
 def exported(connection: Any, key: int, dimension: int, with_boxes: bool) -> ExportedDocument | None:
@@ -33,14 +32,8 @@ def exported(connection: Any, key: int, dimension: int, with_boxes: bool) -> Exp
         )
     )
     assert all(len(chunk.vector) == dimension for chunk in chunks)  # the column's type holds it
-    locations = connection.execute(
-        "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (key,)
-    )
     vectors = connection.execute(
         "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = %s ORDER BY ctid", (key,)
-    )
-    spans = connection.execute(
-        'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (key,)
     )
     return ExportedDocument(
         id=row[0],
@@ -55,9 +48,9 @@ def exported(connection: Any, key: int, dimension: int, with_boxes: bool) -> Exp
         language=row[9],
         script=row[10],
         chunks=chunks,
-        locations=tuple(map(Location._make, locations)),
+        locations=reading.locations_of(connection, key),
         sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
-        structure=tuple(map(StructureSpan._make, spans)),
+        structure=reading.structure_of(connection, key),
         page_boxes=page_boxes.exported(connection, key) if with_boxes else (),
     )
 

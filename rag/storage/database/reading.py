@@ -51,12 +51,6 @@ def document(connection: Any, document_id: str, scope: Scope | None) -> Document
     ).fetchone()
     if row is None or (scope is not None and row[6] not in scope.document_keys):
         raise NotFoundError(f"no document {document_id!r} in the index")
-    locations = connection.execute(
-        "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (row[6],)
-    )
-    spans = connection.execute(
-        'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (row[6],)
-    )
     return Document(
         id=row[0],
         source=row[1],
@@ -64,10 +58,26 @@ def document(connection: Any, document_id: str, scope: Scope | None) -> Document
         text=row[3],
         metadata=row[4],
         page_starts=tuple(row[5]),
-        locations=tuple(map(Location._make, locations)),
+        locations=locations_of(connection, row[6]),
         language=row[7],
-        structure=tuple(map(StructureSpan._make, spans)),
+        structure=structure_of(connection, row[6]),
     )
+
+
+def locations_of(connection: Any, key: int) -> tuple[Location, ...]:
+    """The labelled locations (sheet rows, slides, ...) of the document of this key, by start."""
+    rows = connection.execute(
+        "SELECT start, label FROM locations WHERE document_key = %s ORDER BY start", (key,)
+    )
+    return tuple(map(Location._make, rows))
+
+
+def structure_of(connection: Any, key: int) -> tuple[StructureSpan, ...]:
+    """The structure spans (title, headings, byline, ...) of the document of this key, by start."""
+    rows = connection.execute(
+        'SELECT kind, start, "end" FROM structure_spans WHERE document_key = %s ORDER BY start', (key,)
+    )
+    return tuple(map(StructureSpan._make, rows))
 
 
 def chunk_records(connection: Any, chunk_ids: Sequence[int]) -> dict[int, ChunkRecord]:

@@ -73,9 +73,6 @@ class DocumentReads(Database):
         )
         if row is None or (scope is not None and row[6] not in scope.document_keys):
             raise NotFoundError(f"no document {document_id!r} in the index")
-        locations = self._connect().execute(
-            "SELECT start, label FROM locations WHERE document_key = ? ORDER BY start", (row[6],)
-        )
         return Document(
             id=row[0],
             source=row[1],
@@ -83,7 +80,7 @@ class DocumentReads(Database):
             text=row[3],
             metadata=json.loads(row[4]),
             page_starts=tuple(json.loads(row[5])),
-            locations=tuple(map(Location._make, locations)),
+            locations=_locations(self._connect(), row[6]),
             language=row[7],
             structure=structure_spans.load(self._connect(), row[6]),
         )
@@ -191,9 +188,6 @@ class DocumentReads(Database):
             chunks.append(
                 ExportedChunk(start, end, text, search_text, terms, np.frombuffer(blob, dtype=np.float32))
             )
-        locations = connection.execute(
-            "SELECT start, label FROM locations WHERE document_key = ? ORDER BY start", (key,)
-        )
         vectors = connection.execute(
             "SELECT text_hash, vector FROM sentence_vectors WHERE document_key = ? ORDER BY rowid", (key,)
         )
@@ -213,7 +207,7 @@ class DocumentReads(Database):
             language=row[9],
             script=row[10],
             chunks=tuple(chunks),
-            locations=tuple(map(Location._make, locations)),
+            locations=_locations(connection, key),
             sentence_vectors=tuple((int(hash_value), bytes(blob)) for hash_value, blob in vectors),
             structure=structure_spans.load(connection, key),
             page_boxes=tuple((int(page), str(source), bytes(runs)) for page, source, runs in boxes),
@@ -233,3 +227,11 @@ class DocumentReads(Database):
             except sqlite3.OperationalError:  # an index made before the table
                 counts[name] = 0
         return counts
+
+
+def _locations(connection: sqlite3.Connection, key: int) -> tuple[Location, ...]:
+    """The labelled locations (sheet rows, slides, ...) of the document of this key, by start."""
+    rows = connection.execute(
+        "SELECT start, label FROM locations WHERE document_key = ? ORDER BY start", (key,)
+    )
+    return tuple(map(Location._make, rows))
