@@ -149,6 +149,21 @@ def test_a_first_search_on_a_machine_shows_its_follower_being_built_and_a_later_
     assert "note9.txt" in again.out and "vectors" not in again.err  # taken from the saved copy
 
 
+def test_a_lexical_search_builds_no_follower(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    with rag.open(postgres_url, embedder=rag.HashingEmbedder(256)) as base:
+        base.add_texts(
+            [rag.TextItem(f"note{n}.txt", f"Note {n} is about the tides of bay {n}.") for n in range(40)]
+        )
+    fake = ["--index", postgres_url, "--model", "hashing-256", "--mode", "lexical"]
+    assert main(["search", "tides of bay 7", *fake]) == 0
+    assert main(["ask", "When are the tides of bay 7?", *fake]) == 0
+    assert "vectors" not in capsys.readouterr().err
+    assert not list((tmp_path / "cache").rglob("*.faiss"))  # no vector was read
+
+
 def test_a_failed_exact_search_does_not_leave_hnsw_searching_fewer_candidates(postgres_url: str) -> None:
     from rag.storage.postgres import PostgresStore
 

@@ -107,11 +107,12 @@ def open_from(args: argparse.Namespace, **settings: Any) -> KnowledgeBase:
     return open_index(args.index, Settings.from_env(**embedding_settings(args), **settings))
 
 
-def follow_with_progress(base: KnowledgeBase, quiet: bool = False) -> None:
-    """Build a PostgreSQL index's FAISS follower before the first search, with a bar on stderr when
-    it reads every vector (a machine without a saved copy: 45.5 s at a million chunks); a folder,
-    or a follower taken from this machine's saved copy, draws nothing."""
-    if base.url is None:
+def follow_with_progress(base: KnowledgeBase, mode: str | None, quiet: bool = False) -> None:
+    """Build a PostgreSQL index's FAISS follower before the first search in `mode` (None: the
+    settings'), with a bar on stderr when it reads every vector (a machine without a saved copy:
+    45.5 s at a million chunks); a folder, a lexical search (which reads no vector), or a follower
+    taken from this machine's saved copy draws nothing."""
+    if base.url is None or (mode or base.settings.retrieval_mode) == "lexical":
         return
     with nullcontext() if quiet else BuildProgressBar() as bar:
         base.follow_database(bar)

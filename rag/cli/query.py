@@ -37,7 +37,7 @@ def run_ask(args: argparse.Namespace) -> int:
     """rag ask QUESTION"""
     options = AskOptions(k=args.k, retrieval_mode=args.mode, channel="cli", asked_by=local_user())
     with open_from(args, answer_mode=args.answer_mode, **llm_settings(args)) as base:
-        follow_with_progress(base, quiet=args.json)
+        follow_with_progress(base, args.mode, quiet=args.json)
         if args.json:
             print_json(base.ask(args.text, options).to_dict())
             return 0
@@ -104,7 +104,7 @@ def format_passage(passage: Passage, width: int = 400) -> str:
 def run_search(args: argparse.Namespace) -> int:
     """rag search QUERY"""
     with open_from(args) as base:
-        follow_with_progress(base, quiet=args.json)
+        follow_with_progress(base, args.mode, quiet=args.json)
         passages = base.search(args.text, k=args.k, mode=args.mode)
     if args.json:
         print_json([passage.to_dict() for passage in passages])

@@ -140,11 +140,12 @@ def evaluate(
         if base.store.counts()[0] == 0:
             raise EvalDataError(f"the index {base.location} is empty: ingest documents or pass --corpus PATH")
         # A PostgreSQL index's follower is built before the first question, whose latency it would
-        # otherwise count (45.5 s at a million chunks on a machine without a saved copy).
-        with (
-            BuildProgressBar() if progress and base.url is not None else contextlib.nullcontext() as building
-        ):
-            base.follow_database(building)
+        # otherwise count (45.5 s at a million chunks on a machine without a saved copy); a lexical
+        # search reads no vector.
+        if base.settings.retrieval_mode != "lexical":
+            shown = progress and base.url is not None
+            with BuildProgressBar() if shown else contextlib.nullcontext() as building:
+                base.follow_database(building)
         if config.missing_sources_unanswerable:
             questions = mark_missing_sources(questions, base)
         questions = choose(questions, config.limit, config.seed)
